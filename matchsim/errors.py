@@ -1,0 +1,45 @@
+"""Every error matchsim raises on purpose derives from :class:`MatchsimError`.
+
+::
+
+    MatchsimError
+    ├── ConfigError          bad user input: a parameter, option, column or file
+    │   └── UnknownNameError an unknown strategy, locale, profile or error type
+    └── PlanTooLargeError    a plan that would exhaust memory (e.g. a full cross join)
+
+The command line turns these into a one-line message and exit code 2; anything
+else is a bug and exits 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class MatchsimError(Exception):
+    """Base class for all errors raised deliberately by matchsim."""
+
+
+class ConfigError(MatchsimError, ValueError):
+    """A parameter, option, column or file that the user supplied is not allowed.
+
+    The message always names the offending field and what is allowed, e.g.
+    ``pupils: -3 is not allowed; must be a whole number >= 1``.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+class UnknownNameError(ConfigError):
+    """A name that is not in the relevant registry; the message lists the known names."""
+
+    def __init__(self, field: str, given: str, known: Iterable[str]) -> None:
+        self.given = given
+        self.known = sorted(known)
+        super().__init__(field, f"unknown value {given!r}; known values: {', '.join(self.known)}")
+
+
+class PlanTooLargeError(MatchsimError):
+    """The requested work would need more memory or time than is safe; pass force to override."""

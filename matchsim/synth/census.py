@@ -1,0 +1,739 @@
+"""The synthetic register: families, births, names, addresses, moves, schools and UPNs.
+
+How it is drawn, in one pass of numpy per block:
+
+1. Families get a number of maternities (geometric, mean from ONS), a first birth from the
+   births-by-day density over an extended window, and later births after realistic gaps.
+   Some maternities are twins or triplets (ONS rates by year).
+2. Children born inside the register's window are kept to exact quotas per birth year and
+   year group, so births by year, by day and by school cohort follow their sources exactly
+   while siblings stay together.
+3. Each family gets a naming origin, a surname, an address, and a history of moves; each child
+   a sex, forenames, a school and a UPN.
+
+Reproducibility: the population is cut into fixed blocks of ``BLOCK_PUPILS`` whose random
+streams are derived from (seed, block index). ``chunk_size`` and ``workers`` only decide how
+blocks are scheduled, so they never change the output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matchsim.synth import calendar as cal
+from matchsim.synth.config import CensusConfig
+from matchsim.synth.geography import Geography, build_geography
+from matchsim.synth.names import NameModel, build_name_model
+
+BLOCK_PUPILS = 1 << 16
+_DAYS_PER_YEAR = 365.2425
+# Families may start up to this long before the register's first birthday, so that the
+# earliest cohorts have older siblings as later ones do.
+_SIBLING_WINDOW_YEARS = 14
+_OVERSAMPLE = 1.3
+_MAX_MATERNITIES = 12
+_MAX_MOVES = 20
+_SEED_GEOGRAPHY, _SEED_BLOCK, _SEED_CLUSTER = 0, 1, 2
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything blocks share; built once per run."""
+
+    config: CensusConfig
+    seed: int
+    pupils: int
+    calendar: cal.BirthCalendar
+    segment_share: np.ndarray
+    census_day: int
+    ext_days: np.ndarray
+    ext_cumulative: np.ndarray
+    ext_year_bounds: dict[int, tuple[int, int]]
+    names: NameModel
+    geography: Geography
+    origin_district_cumulative: np.ndarray  # (origins, districts)
+    school_offset: np.ndarray  # (districts, 2 phases) first school id
+    school_count: np.ndarray  # (districts, 2 phases)
+    school_la: np.ndarray  # LA number per school id
+    school_estab: np.ndarray  # 4-digit establishment number per school id
+    block_targets: np.ndarray
+    block_quotas: np.ndarray  # (blocks, segments)
+
+
+def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
+    raw = shares / shares.sum() * total
+    out = np.floor(raw).astype(np.int64)
+    short = total - int(out.sum())
+    if short:
+        out[np.argsort(-(raw - out), kind="stable")[:short]] += 1
+    return out
+
+
+def _plan(config: CensusConfig, seed: int) -> _Plan:
+    calendar = cal.build_calendar(config)
+    pupils = config.pupils if config.pupils is not None else int(round(calendar.weight.sum()))
+    segment_weight = np.bincount(calendar.segment, weights=calendar.weight)
+    segment_share = segment_weight / segment_weight.sum()
+
+    n_blocks = max(1, math.ceil(pupils / BLOCK_PUPILS))
+    targets = np.full(n_blocks, BLOCK_PUPILS, dtype=np.int64)
+    targets[-1] = pupils - BLOCK_PUPILS * (n_blocks - 1)
+    quotas = np.stack([_largest_remainder(int(t), segment_share) for t in targets])
+
+    # Births density over the extended window (no school filter): where family births fall.
+    ext_start = calendar.window_start - int(_SIBLING_WINDOW_YEARS * _DAYS_PER_YEAR)
+    ext_days = np.arange(ext_start, calendar.window_end, dtype=np.int64)
+    years, months, mdays = cal.year_month_day(ext_days)
+    profile = cal.day_profile(config.births)
+    density = cal.year_weights(config.births, years) * profile[cal.profile_index(months, mdays)]
+    ext_cumulative = np.cumsum(density)
+    ext_cumulative /= ext_cumulative[-1]
+    bounds = {}
+    for y in np.unique(years):
+        idx = np.flatnonzero(years == y)
+        bounds[int(y)] = (int(idx[0]), int(idx[-1]) + 1)
+
+    names = build_name_model(config.names)
+    expected_households = int(pupils / config.families.children_mean * 2)
+    geography = build_geography(np.random.SeedSequence(seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households)
+
+    cluster_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SEED_CLUSTER,)))
+    rows = []
+    for origin in names.origins:
+        sigma = 0.0 if origin == "british" else config.names.origin_clustering
+        w = geography.district_weight * np.exp(sigma * cluster_rng.standard_normal(geography.n_districts))
+        rows.append(np.cumsum(w) / w.sum())
+    origin_district_cumulative = np.stack(rows)
+
+    # Schools: enough in each district for its expected pupils (DfE average sizes).
+    sf = config.schools
+    if config.birth_years is None:
+        primary_frac = 7 / (12 + 2 * sf.sixth_form_share)
+    else:
+        primary_frac = 7 / 12
+    expected = pupils * geography.district_weight
+    count = np.stack(
+        [
+            np.maximum(1, np.round(expected * primary_frac / sf.pupils_per_primary)),
+            np.maximum(1, np.round(expected * (1 - primary_frac) / sf.pupils_per_secondary)),
+        ],
+        axis=1,
+    ).astype(np.int64)
+    offset = np.concatenate([[0], np.cumsum(count.ravel())[:-1]]).reshape(count.shape)
+    school_district = np.repeat(np.arange(geography.n_districts), count.sum(axis=1))
+    school_phase = np.concatenate([np.repeat([0, 1], c) for c in count])
+    school_la = geography.district_la[school_district]
+    # DfE establishment numbers: 2xxx primary, 4xxx secondary, numbered within each LA.
+    order = np.lexsort((np.arange(len(school_la)), school_phase, school_la))
+    key = school_la[order].astype(np.int64) * 2 + school_phase[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
+    rank = np.arange(len(key)) - np.repeat(starts, np.diff(np.r_[starts, len(key)]))
+    estab = np.empty(len(school_la), dtype=np.int64)
+    estab[order] = np.where(school_phase[order] == 0, 2000, 4000) + rank
+    if rank.max(initial=0) >= 2000:
+        raise ValueError("too many schools in one local authority for 4-digit establishment numbers")
+
+    return _Plan(
+        config=config,
+        seed=seed,
+        pupils=pupils,
+        calendar=calendar,
+        segment_share=segment_share,
+        census_day=cal.date_to_days(config.census_date),
+        ext_days=ext_days,
+        ext_cumulative=ext_cumulative,
+        ext_year_bounds=bounds,
+        names=names,
+        geography=geography,
+        origin_district_cumulative=origin_district_cumulative,
+        school_offset=offset,
+        school_count=count,
+        school_la=school_la.astype(np.int32),
+        school_estab=estab,
+        block_targets=targets,
+        block_quotas=quotas,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Families and births
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Births:
+    family: np.ndarray  # family index per maternity
+    day: np.ndarray  # birth day per maternity
+    size: np.ndarray  # children per maternity (1, 2, 3)
+
+
+def _draw_day_in_year(plan: _Plan, rng: np.random.Generator, years: np.ndarray) -> np.ndarray:
+    """A birthday drawn from the births-by-day profile within each given year."""
+    lo = np.empty(len(years), dtype=np.int64)
+    hi = np.empty(len(years), dtype=np.int64)
+    first_year, last_year = min(plan.ext_year_bounds), max(plan.ext_year_bounds)
+    clipped = np.clip(years, first_year, last_year)
+    for y in np.unique(clipped):
+        mask = clipped == y
+        lo[mask], hi[mask] = plan.ext_year_bounds[int(y)]
+    c = plan.ext_cumulative
+    lo_c = np.where(lo > 0, c[np.maximum(lo - 1, 0)], 0.0)
+    u = lo_c + rng.random(len(years)) * (c[hi - 1] - lo_c)
+    idx = np.clip(np.searchsorted(c, u, side="right"), lo, hi - 1)
+    day = plan.ext_days[idx]
+    # Years beyond the extended window keep their day-of-year but move to the right year.
+    shift = np.round((years - clipped) * _DAYS_PER_YEAR).astype(np.int64)
+    return day + shift
+
+
+def _draw_families(plan: _Plan, rng: np.random.Generator, n_families: int) -> _Births:
+    """Maternities of ``n_families`` new families: how many, when, and how many babies each."""
+    fam = plan.config.families
+    mb = plan.config.multiple_births
+    # Mean maternities per family so that mean children per family is ``children_mean``
+    # (about 1.5% of maternities are multiple).
+    mean_maternities = max(fam.children_mean / 1.015, 1.0)
+    counts = np.minimum(rng.geometric(1.0 / mean_maternities, n_families), _MAX_MATERNITIES)
+    last = plan.ext_days[
+        np.minimum(np.searchsorted(plan.ext_cumulative, rng.random(n_families), side="right"),
+                   len(plan.ext_days) - 1)
+    ]
+    families = [np.arange(n_families)]
+    days = [last.copy()]
+    min_gap_days = int(fam.min_gap_years * 365)
+    for j in range(1, int(counts.max(initial=1))):
+        alive = np.flatnonzero(counts > j)
+        gap = fam.min_gap_years + rng.gamma(
+            2.0, (fam.birth_gap_mean_years - fam.min_gap_years) / 2.0, len(alive)
+        )
+        target = last[alive] + np.round(gap * _DAYS_PER_YEAR).astype(np.int64)
+        year, _, _ = cal.year_month_day(target)
+        # Re-draw the day within the target year so every birthday follows the by-day profile;
+        # a draw too close to the previous birth moves to the next year.
+        day = _draw_day_in_year(plan, rng, year)
+        close = day - last[alive] < min_gap_days
+        if close.any():
+            day[close] = _draw_day_in_year(plan, rng, year[close] + 1)
+        families.append(alive)
+        days.append(day)
+        last[alive] = day
+    family = np.concatenate(families)
+    day = np.concatenate(days)
+    year, _, _ = cal.year_month_day(day)
+    multiple = rng.random(len(day)) < cal.multiple_rate(mb, year)
+    size = np.where(multiple, np.where(rng.random(len(day)) < mb.triplet_share, 3, 2), 1)
+    return _Births(family=family, day=day, size=size.astype(np.int64))
+
+
+def _select_children(plan: _Plan, rng: np.random.Generator, births: _Births, target: int,
+                     quotas: np.ndarray) -> np.ndarray | None:
+    """Indices of the maternities kept so that each segment meets its children quota and the
+    total is exactly ``target``; ``None`` when there are too few births to choose from."""
+    offset = births.day - plan.calendar.window_start
+    inside = (offset >= 0) & (offset < len(plan.calendar.days))
+    eligible = np.flatnonzero(inside)
+    eligible = eligible[plan.calendar.weight[offset[eligible]] > 0]
+    if births.size[eligible].sum() < target * 1.1:
+        return None
+    segment = plan.calendar.segment[offset[eligible]]
+    key = rng.random(len(eligible))
+    order = np.lexsort((key, segment))
+    seg_sorted = segment[order]
+    size_sorted = births.size[eligible][order]
+    cum = np.cumsum(size_sorted)
+    starts = np.searchsorted(seg_sorted, np.arange(len(quotas)), side="left")
+    before = np.where(starts > 0, cum[np.maximum(starts - 1, 0)], 0)
+    within = cum - before[seg_sorted]
+    chosen = within <= quotas[seg_sorted]
+    short = target - int(size_sorted[chosen].sum())
+    if short < 0:  # pragma: no cover - quotas sum to target
+        raise AssertionError("quota selection overshot")
+    if short:
+        # Fill the few places a twin or triplet could not take with singletons, in key order.
+        spare = np.flatnonzero(~chosen & (size_sorted == 1))
+        if len(spare) < short:
+            return None
+        spare = spare[np.argsort(key[order][spare], kind="stable")[:short]]
+        chosen[spare] = True
+    return np.sort(eligible[order[chosen]])
+
+
+# --------------------------------------------------------------------------------------------
+# One block
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    """Columns of one block (numpy, block-local ids)."""
+
+    pupil: dict[str, np.ndarray] = field(default_factory=dict)
+    history: dict[str, np.ndarray] = field(default_factory=dict)
+    n_families: int = 0
+    n_maternities: int = 0
+
+
+def _generate_block(plan: _Plan, block: int) -> _Block:
+    rng = np.random.default_rng(np.random.SeedSequence(plan.seed, spawn_key=(_SEED_BLOCK, block)))
+    target = int(plan.block_targets[block])
+    quotas = plan.block_quotas[block]
+    window_years = (plan.calendar.window_end - plan.calendar.window_start) / _DAYS_PER_YEAR
+    share_inside = window_years / (window_years + _SIBLING_WINDOW_YEARS)
+    n_families = int(target * _OVERSAMPLE / (plan.config.families.children_mean * share_inside)) + 64
+    births = _draw_families(plan, rng, n_families)
+    chosen = _select_children(plan, rng, births, target, quotas)
+    while chosen is None:
+        extra = _draw_families(plan, rng, n_families // 2 + 64)
+        births = _Births(
+            family=np.concatenate([births.family, extra.family + n_families]),
+            day=np.concatenate([births.day, extra.day]),
+            size=np.concatenate([births.size, extra.size]),
+        )
+        n_families += n_families // 2 + 64
+        chosen = _select_children(plan, rng, births, target, quotas)
+
+    # Renumber the families that keep at least one child: 0..F-1 in order of first appearance.
+    kept_family, family_local = np.unique(births.family[chosen], return_inverse=True)
+    n_fam = len(kept_family)
+    first_birth = np.full(n_families, np.iinfo(np.int64).max)
+    np.minimum.at(first_birth, births.family, births.day)
+    family_start = first_birth[kept_family]
+
+    maternity_size = births.size[chosen]
+    maternity_day = births.day[chosen]
+    child_maternity = np.repeat(np.arange(len(chosen)), maternity_size)
+    child_family = family_local[child_maternity]
+    n = len(child_maternity)
+    dob = maternity_day[child_maternity]
+    # position of the child within its maternity (0 for the first-born of twins)
+    birth_order = np.arange(n) - np.repeat(np.cumsum(maternity_size) - maternity_size, maternity_size)
+
+    names = plan.names
+    config = plan.config
+
+    # -- families: origin, surname, honorific convention, addresses and moves -----------------
+    origin = np.searchsorted(np.cumsum(names.origin_weights) / names.origin_weights.sum(),
+                             rng.random(n_fam), side="right").astype(np.int16)
+    origin = np.minimum(origin, len(names.origins) - 1)
+    surname = np.empty(n_fam, dtype=np.int32)
+    district0 = np.empty(n_fam, dtype=np.int64)
+    u_surname = rng.random(n_fam)
+    u_district = rng.random(n_fam)
+    for oi in range(len(names.origins)):
+        m = origin == oi
+        surname[m] = names.surname_samplers[oi].draw(u_surname[m])
+        cum = plan.origin_district_cumulative[oi]
+        district0[m] = np.minimum(np.searchsorted(cum, u_district[m], side="right"), len(cum) - 1)
+    honorific_u = rng.random(n_fam)
+    history = _moves(plan, rng, family_start, district0, origin)
+
+    # -- children: sex, names -------------------------------------------------------------------
+    mb = config.multiple_births
+    sex_first = rng.random(n) < config.births.male_share
+    identical = rng.random(n) < mb.monozygotic_share
+    lead = np.cumsum(maternity_size)[child_maternity] - maternity_size[child_maternity]
+    is_male = np.where((birth_order > 0) & identical, sex_first[lead], sex_first)
+    sex = np.where(is_male, 0, 1).astype(np.int8)  # 0 = M, 1 = F
+
+    child_origin = origin[child_family]
+    forename = _draw_forenames(names, rng, child_origin, sex, child_family)
+    middle_count = np.searchsorted(np.cumsum(config.names.middle_name_counts), rng.random(n), side="right")
+    middle1 = np.where(middle_count >= 1, _draw_names(names, rng, child_origin, sex), -1)
+    middle2 = np.where(middle_count >= 2, _draw_names(names, rng, child_origin, sex), -1)
+
+    child_surname = surname[child_family]
+    child_surname = np.where(sex == 1, names.feminine[child_surname], child_surname)
+    hu = honorific_u[child_family]
+    for oi, hsex, code, lo, hi in names.honorifics:
+        m = (child_origin == oi) & (sex == (0 if hsex == "M" else 1)) & (hu >= lo) & (hu < hi)
+        child_surname[m] = code
+
+    # -- school career ----------------------------------------------------------------------------
+    entry = cal.reception_entry(dob)
+    cohort = cal.academic_cohort(dob)
+    if config.birth_years is None:
+        leaving = np.full(n, -1, dtype=np.int64)
+        group = cal.year_group(dob, plan.census_day)
+    else:
+        stays = rng.random(n) < config.schools.sixth_form_share
+        leave_year = cohort + np.where(stays, 19, 17)
+        leaving = cal.sep1(leave_year) - 32  # 31 July of the leaving year
+        on_roll = leaving > plan.census_day
+        leaving = np.where(on_roll, -1, leaving)
+        group = np.where(on_roll, cal.year_group(dob, plan.census_day), -1)
+    # The register holds the address of the pupil's last census: today, or when they left.
+    as_of = np.where(leaving >= 0, np.minimum(leaving, plan.census_day), plan.census_day)
+    address_slot = _address_at(history, child_family, as_of)
+    entry_slot = _address_at(history, child_family, np.minimum(entry, plan.census_day))
+    geography = plan.geography
+    phase = np.where((group >= 0) & (group <= 6), 0, 1)
+    school = _school(plan, geography.district_of(address_slot), phase, child_family, block)
+    first_school = _school(plan, geography.district_of(entry_slot), np.zeros(n, dtype=np.int64),
+                           child_family, block)
+
+    multiple = maternity_size[child_maternity] > 1
+    result = _Block(n_families=n_fam, n_maternities=len(chosen))
+    result.pupil = {
+        "family": child_family.astype(np.int64),
+        "maternity": np.where(multiple, child_maternity, -1).astype(np.int64),
+        "forename": forename,
+        "middle1": middle1.astype(np.int32),
+        "middle2": middle2.astype(np.int32),
+        "surname": child_surname,
+        "sex": sex,
+        "dob": dob,
+        "origin": child_origin,
+        "address_slot": address_slot,
+        "school": school,
+        "first_school": first_school,
+        "entry": entry,
+        "leaving": leaving,
+        "year_group": group.astype(np.int16),
+    }
+    result.history = history
+    return result
+
+
+def _draw_names(names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray) -> np.ndarray:
+    out = np.empty(len(origin), dtype=np.int32)
+    u = rng.random(len(origin))
+    for (oi, s), sampler in names.forename_samplers.items():
+        m = (origin == oi) & (sex == (0 if s == "M" else 1))
+        out[m] = sampler.draw(u[m])
+    return out
+
+
+def _draw_forenames(names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray,
+                    family: np.ndarray) -> np.ndarray:
+    """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat)."""
+    forename = _draw_names(names, rng, origin, sex)
+    for _ in range(8):
+        key = family.astype(np.int64) * (1 << 24) + forename
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(len(key), dtype=bool)
+        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        if not dup.any():
+            break
+        idx = np.flatnonzero(dup)
+        forename[idx] = _draw_names(names, rng, origin[idx], sex[idx])
+    return forename
+
+
+def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: np.ndarray,
+           origin: np.ndarray) -> dict[str, np.ndarray]:
+    """Address history of each family from its first birth to the census day.
+
+    Returns CSR-style arrays: ``offset[f]`` indexes the family's first row; rows are in time
+    order with ``moved_in`` days and address ``slot``.
+    """
+    mob = plan.config.mobility
+    geo = plan.geography
+    n_fam = len(start)
+    span = np.maximum(plan.census_day - start, 0) / _DAYS_PER_YEAR
+    young = np.minimum(span, 6.0)
+    hazard = mob.rate_under_6 * young + mob.rate_6_plus * (span - young)
+    k = np.minimum(rng.poisson(hazard), _MAX_MOVES)
+    owner = np.repeat(np.arange(n_fam), k)
+    u = rng.random(len(owner)) * hazard[owner]
+    # Invert the piecewise-constant hazard: rate_under_6 for 6 years, then rate_6_plus.
+    early = mob.rate_under_6 * 6.0
+    years = np.where(
+        u < early,
+        u / max(mob.rate_under_6, 1e-12),
+        6.0 + (u - early) / max(mob.rate_6_plus, 1e-12),
+    )
+    when = start[owner] + np.floor(years * _DAYS_PER_YEAR).astype(np.int64) + 1
+    order = np.lexsort((when, owner))
+    owner, when = owner[order], when[order]
+
+    kind = rng.random(len(owner))
+    stay_district = kind < mob.same_district_share
+    stay_area = ~stay_district & (kind < mob.same_district_share + mob.same_area_share)
+    # Destination district: start from the family's own, then walk the moves in order.
+    rows_per_family = k + 1
+    offset = np.concatenate([[0], np.cumsum(rows_per_family)[:-1]])
+    total = int(rows_per_family.sum())
+    district = np.empty(total, dtype=np.int64)
+    district[offset] = district0
+    move_row = np.arange(len(owner)) + owner + 1  # row index in the history of each move
+    far_u = rng.random(len(owner))
+    far = np.empty(len(owner), dtype=np.int64)
+    for oi in range(len(plan.names.origins)):
+        m = origin[owner] == oi
+        cum = plan.origin_district_cumulative[oi]
+        far[m] = np.minimum(np.searchsorted(cum, far_u[m], side="right"), len(cum) - 1)
+    area_u = rng.random(len(owner))
+    # Moves are sequential, but each depends only on the previous district: iterate by the
+    # move's rank within its family (at most _MAX_MOVES rounds, each vectorised).
+    rank = move_row - offset[owner]
+    for r in range(1, int(rank.max(initial=0)) + 1):
+        m = np.flatnonzero(rank == r)
+        prev = district[move_row[m] - 1]
+        area = geo.district_area[prev]
+        in_area = geo.area_first_district[area] + (area_u[m] * geo.area_district_count[area]).astype(np.int64)
+        district[move_row[m]] = np.where(stay_district[m], prev, np.where(stay_area[m], in_area, far[m]))
+    slot = geo.draw_slots(rng, district)
+    moved_in = np.empty(total, dtype=np.int64)
+    moved_in[offset] = start
+    moved_in[move_row] = when
+    return {"offset": offset, "count": rows_per_family, "moved_in": moved_in, "slot": slot}
+
+
+def _address_at(history: dict[str, np.ndarray], family: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The slot each family lived at on each given day (vectorised over (family, day) pairs)."""
+    offset, count, moved_in = history["offset"], history["count"], history["moved_in"]
+    # Rows are sorted by (family, moved_in): search the composite key.
+    base = np.int64(1) << np.int64(21)
+    shift = moved_in.min(initial=0)
+    family_of_row = np.repeat(np.arange(len(offset)), count)
+    row_key = family_of_row * base + (moved_in - shift)
+    query = family.astype(np.int64) * base + np.maximum(day - shift, 0)
+    row = np.searchsorted(row_key, query, side="right") - 1
+    row = np.maximum(row, offset[family])  # before the first recorded move: the first address
+    return history["slot"][row]
+
+
+def _school(plan: _Plan, district: np.ndarray, phase: np.ndarray, family: np.ndarray, block: int) -> np.ndarray:
+    """Siblings in one phase and district go to the same school (hash of family and phase)."""
+    from matchsim.synth.geography import splitmix64
+
+    fam_key = (np.int64(block) << np.int64(32)) | family.astype(np.int64)
+    h = splitmix64(splitmix64(fam_key.astype(np.uint64) ^ np.uint64(plan.geography.salt)) ^ phase.astype(np.uint64))
+    count = plan.school_count[district, phase]
+    return (plan.school_offset[district, phase] + (h % count.astype(np.uint64)).astype(np.int64)).astype(np.int32)
+
+
+# --------------------------------------------------------------------------------------------
+# Assembly
+# --------------------------------------------------------------------------------------------
+
+# UPN alphabet (DfE "Unique Pupil Numbers" guidance; the same as stdnum.gb.upn): the check
+# letter is one of its first 23 letters, indexed by the weighted sum of characters 2-13.
+UPN_ALPHABET = "ABCDEFGHJKLMNPQRTUVWXYZ0123456789"
+_UPN_LETTERS = np.frombuffer(UPN_ALPHABET[:23].encode(), dtype=np.uint8)
+
+
+def _digit_table(width: int) -> np.ndarray:
+    """ASCII digits of 0 .. 10**width - 1, zero padded: shape (10**width, width)."""
+    values = np.arange(10**width)
+    return np.stack([(values // 10 ** (width - 1 - k)) % 10 for k in range(width)], axis=1) + ord("0")
+
+
+_DIGITS = {w: _digit_table(w).astype(np.uint8) for w in (2, 3, 4)}
+
+
+def _weighted(width: int, first_weight: int) -> np.ndarray:
+    """Check-sum contribution of every value of a digit field starting at ``first_weight``.
+
+    Digits sit after the 23 check letters in the UPN alphabet, so digit d has index 23 + d,
+    which is d modulo 23.
+    """
+    digits = _DIGITS[width].astype(np.int64) - ord("0")
+    return (digits * np.arange(first_weight, first_weight + width)).sum(axis=1)
+
+
+_CHECK_LA, _CHECK_ESTAB, _CHECK_YEAR, _CHECK_SERIAL = (
+    _weighted(3, 2), _weighted(4, 5), _weighted(2, 9), _weighted(3, 11)
+)
+
+
+def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.ndarray) -> pa.Array:
+    """Vectorised UPNs: check letter, LA (3), establishment (4), year (2), serial (3).
+
+    Serials past 999 in one school and year become temporary UPNs (two digits and a final
+    letter), as DfE allows when a permanent number cannot be issued.
+    """
+    n = len(la)
+    chars = np.empty((n, 13), dtype=np.uint8)
+    chars[:, 1:4] = _DIGITS[3][la]
+    chars[:, 4:8] = _DIGITS[4][estab]
+    chars[:, 8:10] = _DIGITS[2][year]
+    check = _CHECK_LA[la] + _CHECK_ESTAB[estab] + _CHECK_YEAR[year]
+    permanent = serial <= 999
+    if permanent.all():
+        chars[:, 10:13] = _DIGITS[3][serial]
+        check = check + _CHECK_SERIAL[serial]
+    else:
+        temp = np.where(permanent, 0, serial - 1000)
+        if (temp >= 100 * 23).any():
+            raise ValueError("more than 3,299 pupils in one school intake: too few schools for this size")
+        two = _DIGITS[2][temp // 23]
+        letter = temp % 23
+        chars[:, 10:13] = np.where(
+            permanent[:, None],
+            _DIGITS[3][np.minimum(serial, 999)],
+            np.concatenate([two, _UPN_LETTERS[letter][:, None]], axis=1),
+        )
+        temp_check = (two.astype(np.int64) - ord("0")) @ np.array([11, 12]) + 13 * letter
+        check = check + np.where(permanent, _CHECK_SERIAL[np.minimum(serial, 999)], temp_check)
+    chars[:, 0] = _UPN_LETTERS[check % 23]
+    data = pa.py_buffer(chars.tobytes())
+    offsets = pa.py_buffer(np.arange(0, 13 * (n + 1), 13, dtype=np.int32).tobytes())
+    return pa.StringArray.from_buffers(n, offsets, data)
+
+
+def _rank_within(keys: np.ndarray) -> np.ndarray:
+    """0-based rank of each element among equal keys, in original order."""
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    starts = np.r_[0, np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1]
+    ranks_sorted = np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
+    out = np.empty(len(keys), dtype=np.int64)
+    out[order] = ranks_sorted
+    return out
+
+
+def _date32(days: np.ndarray) -> pa.Array:
+    mask = days < 0 if days.dtype.kind == "i" and (days == -1).any() else None
+    arr = pa.array(days.astype(np.int32), pa.int32(), mask=mask)
+    return arr.cast(pa.date32())
+
+
+def _dictionary(codes: np.ndarray, vocab: np.ndarray) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string()))
+
+
+def _render_parallel(geo: Geography, slots: np.ndarray, workers: int, chunk: int) -> dict[str, pa.ChunkedArray]:
+    pieces = [slots[i:i + chunk] for i in range(0, max(len(slots), 1), chunk)] or [slots]
+    if workers > 1 and len(pieces) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            rendered = list(pool.map(geo.render, pieces))
+    else:
+        rendered = [geo.render(p) for p in pieces]
+    return {k: pa.chunked_array([r[k] for r in rendered]) for k in rendered[0]}
+
+
+def generate_census_tables(
+    config: CensusConfig,
+    seed: int,
+    *,
+    chunk_size: int,
+    workers: int,
+    progress: ProgressCallback | None,
+) -> tuple[pa.Table, pa.Table]:
+    """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`)."""
+    plan = _plan(config, seed)
+    n_blocks = len(plan.block_targets)
+    blocks: list[_Block | None] = [None] * n_blocks
+    # Extra stages after the blocks: UPNs/ids and address rendering.
+    total_steps = n_blocks + 2
+    done = 0
+
+    def step(k: int = 1) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total_steps)
+
+    per_chunk = max(1, chunk_size // BLOCK_PUPILS)
+    chunks = [list(range(i, min(i + per_chunk, n_blocks))) for i in range(0, n_blocks, per_chunk)]
+
+    def run_chunk(chunk: list[int]) -> None:
+        for b in chunk:
+            blocks[b] = _generate_block(plan, b)
+
+    if workers > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            for _ in pool.map(run_chunk, chunks):
+                step(len(_ or [])) if False else None
+        step(n_blocks)
+    else:
+        for chunk in chunks:
+            run_chunk(chunk)
+            step(len(chunk))
+
+    done_blocks = [b for b in blocks if b is not None]
+    family_base = np.concatenate([[0], np.cumsum([b.n_families for b in done_blocks])[:-1]])
+    mat_base = np.concatenate([[0], np.cumsum([b.n_maternities for b in done_blocks])[:-1]])
+
+    def cat(key: str) -> np.ndarray:
+        return np.concatenate([b.pupil[key] for b in done_blocks])
+
+    family = np.concatenate([b.pupil["family"] + family_base[i] for i, b in enumerate(done_blocks)])
+    maternity = np.concatenate([
+        np.where(b.pupil["maternity"] >= 0, b.pupil["maternity"] + mat_base[i], -1)
+        for i, b in enumerate(done_blocks)
+    ])
+    n = len(family)
+    pupil_id = np.arange(1, n + 1, dtype=np.int64)
+    multiple_id = np.full(n, -1, dtype=np.int64)
+    has_multiple = maternity >= 0
+    _, multiple_id[has_multiple] = np.unique(maternity[has_multiple], return_inverse=True)
+    multiple_id[has_multiple] += 1
+
+    first_school = cat("first_school")
+    entry = cat("entry")
+    entry_year = cal.year_month_day(entry)[0]
+    serial = _rank_within(first_school.astype(np.int64) * 10_000 + entry_year) + 1
+    upn = make_upns(plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial)
+    step()
+
+    names = plan.names
+    m1, m2 = cat("middle1"), cat("middle2")
+    first_middle = pa.array(np.where(m1 >= 0, names.forenames[np.maximum(m1, 0)], ""), pa.string())
+    second_middle = pa.array(names.forenames[np.maximum(m2, 0)], pa.string())
+    middle = pc.if_else(
+        pa.array(m2 >= 0), pc.binary_join_element_wise(first_middle, second_middle, " "), first_middle
+    )
+    slots = cat("address_slot")
+    addr = _render_parallel(plan.geography, slots, workers, chunk_size)
+    leaving = cat("leaving")
+    group = cat("year_group")
+
+    pupils = pa.table({
+        "pupil_id": pupil_id,
+        "upn": upn,
+        "forename": _dictionary(cat("forename"), names.forenames),
+        "middle_names": middle,
+        "surname": _dictionary(cat("surname"), names.surnames),
+        "sex": _dictionary(cat("sex"), np.array(["M", "F"], dtype=object)),
+        "date_of_birth": _date32(cat("dob")),
+        "name_origin": _dictionary(cat("origin"), np.array(names.origins, dtype=object)),
+        "household_id": family + 1,
+        "multiple_birth_id": pa.array(multiple_id, pa.int64(), mask=multiple_id < 0),
+        "address_id": slots,
+        "address_line": addr["address_line"],
+        "town": addr["town"],
+        "postcode": addr["postcode"],
+        "school_id": cat("school") + 1,
+        "first_school_id": first_school + 1,
+        "la_number": plan.school_la[cat("school")],
+        "entry_date": _date32(entry),
+        "leaving_date": _date32(leaving),
+        "year_group": pa.array(group, pa.int8(), mask=group < 0),
+    })
+
+    hist_family = np.concatenate([
+        np.repeat(np.arange(b.n_families) + family_base[i], b.history["count"]) for i, b in enumerate(done_blocks)
+    ])
+    hist_seq = np.concatenate([
+        np.arange(len(b.history["slot"])) - np.repeat(b.history["offset"], b.history["count"])
+        for b in done_blocks
+    ])
+    moved_in = np.concatenate([b.history["moved_in"] for b in done_blocks])
+    last_row = np.r_[hist_family[1:] != hist_family[:-1], True]
+    moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
+    hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
+    # Keep only families with a pupil (all are, by construction) in family order.
+    hist_addr = _render_parallel(plan.geography, hist_slots, workers, chunk_size)
+    addresses = pa.table({
+        "household_id": hist_family + 1,
+        "address_seq": hist_seq.astype(np.int16),
+        "moved_in": _date32(moved_in),
+        "moved_out": _date32(moved_out),
+        "address_id": hist_slots,
+        "address_line": hist_addr["address_line"],
+        "town": hist_addr["town"],
+        "postcode": hist_addr["postcode"],
+    })
+    step()
+    return pupils, addresses

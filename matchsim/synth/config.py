@@ -1,0 +1,240 @@
+"""Configuration of the synthetic register, with every default's source beside it.
+
+The objects are frozen pydantic models: invalid settings fail when the object is
+built, with a message naming the field, never halfway through a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+#: England's school census day in January 2024 (DfE school census guide 2023-24: Thursday 18 January).
+DEFAULT_CENSUS_DATE = dt.date(2024, 1, 18)
+
+#: Pupils in all schools in England, January 2024.
+#: Source: DfE, "Schools, pupils and their characteristics" 2023/24 (9,092,073).
+NATIONAL_PUPILS_2024 = 9_092_073
+
+#: Name-origin mix of the pupil population.
+#: Source: an approximate mapping of the DfE 2024 pupil ethnicity shares ("Schools, pupils and their
+#: characteristics": White British about 62%, Asian about 12%, Black about 6%, White other about 8%,
+#: Mixed about 7%) onto naming traditions. The mapping itself is a matchsim assumption: pupils of
+#: Mixed, Irish and Black Caribbean heritage are counted as ``british`` because most carry
+#: English-language names.
+DEFAULT_ORIGIN_MIX: dict[str, float] = {
+    "british": 0.756,
+    "indian": 0.030,
+    "pakistani": 0.045,
+    "bangladeshi": 0.019,
+    "punjabi_sikh": 0.008,
+    "arabic": 0.015,
+    "somali": 0.010,
+    "polish": 0.022,
+    "romanian": 0.022,
+    "turkish": 0.008,
+    "west_african": 0.045,
+    "east_african": 0.020,
+}
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BirthsConfig(_Frozen):
+    """When children are born."""
+
+    #: Relative cohort sizes by calendar year; default: ONS live births, England and Wales
+    #: (``matchsim/data/births_by_year.csv``).
+    by_year: dict[int, Annotated[float, Field(gt=0)]] | None = None
+    #: Relative births by day, as "MM-DD" -> weight; default: a seasonal profile fitted to the
+    #: ONS 1995-2014 figures (see :mod:`matchsim.synth.calendar`).
+    by_day: dict[str, Annotated[float, Field(ge=0)]] | None = None
+    #: Share of births that are boys. Source: ONS birth characteristics, about 105 boys per 100 girls.
+    male_share: Probability = 0.512
+
+    @field_validator("by_day")
+    @classmethod
+    def _month_day_keys(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return value
+        for key in value:
+            try:
+                dt.date(2000, int(key[:2]), int(key[3:]))
+                ok = len(key) == 5 and key[2] == "-"
+            except ValueError:
+                ok = False
+            if not ok:
+                raise ValueError(f"key {key!r} is not a month-day such as '09-26'")
+        return value
+
+
+class MultipleBirthsConfig(_Frozen):
+    """Twins and triplets."""
+
+    #: Multiple maternities per 1,000 maternities by year; default: ONS birth characteristics
+    #: (``matchsim/data/multiple_maternities.csv``: 12.1 in 1991 to 16.1 in 2011).
+    per_1000_by_year: dict[int, Annotated[float, Field(ge=0, le=500)]] | None = None
+    #: Share of multiple maternities that are triplets or more. Source: ONS birth characteristics
+    #: (about 1 in 60 multiple maternities in the 2010s; unverified).
+    triplet_share: Probability = 0.016
+    #: Share of twin pairs that are monozygotic, hence same sex. Source: Weinberg's differential
+    #: rule applied to UK twin registers gives about one third (unverified).
+    monozygotic_share: Probability = 0.33
+
+
+class FamiliesConfig(_Frozen):
+    """Households of siblings."""
+
+    #: Mean dependent children per family with children. Source: ONS Families and Households 2012 (1.7).
+    #: The number of maternities per family is geometric with this mean (the shape is an assumption).
+    children_mean: float = Field(1.7, ge=1.0, le=6.0)
+    #: Mean gap between successive maternities in years, of which ``min_gap_years`` is fixed.
+    #: Source: ONS birth characteristics put the median interval between first and second births
+    #: at about three years (unverified).
+    birth_gap_mean_years: float = Field(3.0, gt=0.8, le=10.0)
+    min_gap_years: float = Field(0.8, ge=0.75, le=3.0)
+
+
+class NamesConfig(_Frozen):
+    """Name origins and frequencies."""
+
+    #: Share of families by naming tradition; must sum to 1.
+    origins: dict[str, Probability] = Field(default_factory=lambda: dict(DEFAULT_ORIGIN_MIX))
+    #: Published shares of the top 1, 10 and 100 forenames, which the ``british`` origin is
+    #: calibrated to. Source: ONS baby names 2008 (boys 2.2%, 16.4%, 57.7%; girls 1.5%, 12.8%, 47.4%).
+    top_forename_shares_male: tuple[Probability, Probability, Probability] = (0.022, 0.164, 0.577)
+    top_forename_shares_female: tuple[Probability, Probability, Probability] = (0.015, 0.128, 0.474)
+    #: Zipf exponent of name frequency by rank for the other origins (an assumption: name
+    #: frequencies are heavy tailed with exponent near 1 in every published national list).
+    zipf_exponent: float = Field(1.0, gt=0.0, le=4.0)
+    #: Probability of 0, 1 and 2 middle names (an assumption; the school census records them
+    #: but DfE publishes no counts).
+    middle_name_counts: tuple[Probability, Probability, Probability] = (0.30, 0.58, 0.12)
+    #: Per-family use of honorific surnames (Kaur, Singh, Begum, Bibi) by origin and sex;
+    #: default from ``matchsim/data/honorific_surnames.csv``. Rows: (origin, sex, surname, probability).
+    honorific_surnames: tuple[tuple[str, Literal["M", "F"], str, Probability], ...] | None = None
+    #: How strongly minority origins cluster geographically: the standard deviation of the
+    #: log-weight each origin gives to each postcode district (an assumption; ONS census 2021
+    #: shows strong concentration, e.g. Bangladeshi families in east London).
+    origin_clustering: float = Field(1.5, ge=0.0, le=5.0)
+
+    @field_validator("origins")
+    @classmethod
+    def _weights_sum_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("at least one origin is needed")
+        total = sum(value.values())
+        if not math.isclose(total, 1.0, abs_tol=1e-6):
+            raise ValueError(f"weights sum to {total:.6g}; they must sum to 1")
+        return value
+
+    @field_validator("middle_name_counts")
+    @classmethod
+    def _counts_sum_to_one(cls, value: tuple[float, float, float]) -> tuple[float, float, float]:
+        if not math.isclose(sum(value), 1.0, abs_tol=1e-6):
+            raise ValueError(f"probabilities sum to {sum(value):.6g}; they must sum to 1")
+        return value
+
+    @model_validator(mode="after")
+    def _shares_increase(self) -> NamesConfig:
+        for label, shares in (
+            ("top_forename_shares_male", self.top_forename_shares_male),
+            ("top_forename_shares_female", self.top_forename_shares_female),
+        ):
+            if not shares[0] < shares[1] < shares[2] < 1:
+                raise ValueError(f"{label} must increase strictly: top 1 < top 10 < top 100 < 1")
+        return self
+
+
+class MobilityConfig(_Frozen):
+    """Residential moves of families."""
+
+    #: Moves per family-year while the eldest child is aged 0-5, and afterwards.
+    #: Source: calibrated to SAIL, IJPDS 2024 (58% of children in Wales moved at least once in
+    #: 2012-22, and 59% of moves were at ages 0-5), consistent with about 1 in 8 people moving
+    #: each year (2001 Census).
+    rate_under_6: float = Field(0.12, ge=0.0, le=3.0)
+    rate_6_plus: float = Field(0.045, ge=0.0, le=3.0)
+    #: Where a move goes: the same postcode district, the same postcode area, or anywhere.
+    #: Source: ONS internal-migration statistics show most residential moves are short distance;
+    #: the split itself is an assumption.
+    same_district_share: Probability = 0.55
+    same_area_share: Probability = 0.25
+
+    @model_validator(mode="after")
+    def _shares(self) -> MobilityConfig:
+        if self.same_district_share + self.same_area_share > 1:
+            raise ValueError("same_district_share + same_area_share must be at most 1")
+        return self
+
+
+class SchoolsConfig(_Frozen):
+    """Schools, phases and the census window."""
+
+    #: Share of each cohort that stays in school for years 12 and 13.
+    #: Source: derived from DfE 2024 ("Schools, pupils and their characteristics"): 3.67M pupils in
+    #: state-funded secondaries, against about 3.3M in five cohorts of years 7-11, leaves about
+    #: 0.37M sixth formers, or about 30% of two cohorts.
+    sixth_form_share: Probability = 0.30
+    #: Average pupils per school. Source: DfE 2024, about 4.61M primary pupils in about 16,800
+    #: state-funded primaries (~275) and 3.67M in about 3,450 secondaries (~1,060).
+    pupils_per_primary: int = Field(275, ge=10, le=5000)
+    pupils_per_secondary: int = Field(1060, ge=10, le=10000)
+
+
+class CensusConfig(_Frozen):
+    """Everything that shapes a synthetic register. All fields have sourced defaults.
+
+    Examples
+    --------
+    >>> from matchsim.synth import CensusConfig
+    >>> CensusConfig(pupils=1000).pupils
+    1000
+    """
+
+    #: Number of individuals in the register. Default: the January 2024 census (9,092,073), or,
+    #: for a ``birth_years`` register, the live births of those years in England and Wales that had
+    #: started school by ``census_date`` (Welsh births, about 5%, stand in for children who arrived
+    #: in England after birth; the NPD held 19.8M UPNs in 2015 and "over 21 million" in 2020).
+    pupils: int | None = Field(None, ge=1, le=500_000_000)
+    #: The census date: who is on roll, and which year group they are in, is judged on this day.
+    census_date: dt.date = DEFAULT_CENSUS_DATE
+    #: ``None`` builds the census on ``census_date`` (pupils on roll that day). A (first, last)
+    #: pair of calendar birth years builds an NPD-like register of former and current pupils
+    #: born in those years who had started school by ``census_date``.
+    birth_years: tuple[int, int] | None = None
+    births: BirthsConfig = BirthsConfig()
+    multiple_births: MultipleBirthsConfig = MultipleBirthsConfig()
+    families: FamiliesConfig = FamiliesConfig()
+    names: NamesConfig = NamesConfig()
+    mobility: MobilityConfig = MobilityConfig()
+    schools: SchoolsConfig = SchoolsConfig()
+
+    @field_validator("birth_years")
+    @classmethod
+    def _ordered_years(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        if value is None:
+            return value
+        first, last = value
+        if not 1900 <= first <= last <= 2100:
+            raise ValueError(f"{first}-{last} is not a range of years FIRST-LAST with FIRST <= LAST")
+        return value
+
+    @model_validator(mode="after")
+    def _someone_on_roll(self) -> CensusConfig:
+        if self.birth_years is not None:
+            first, last = self.birth_years
+            # Reception starts in the September after the 4th birthday.
+            if dt.date(first + 4, 9, 1) > self.census_date:
+                raise ValueError(
+                    f"birth_years {first}-{last}: nobody born then had started school by "
+                    f"census_date {self.census_date}"
+                )
+        return self

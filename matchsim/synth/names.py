@@ -1,0 +1,328 @@
+"""Name vocabularies by origin and sex, with heavy-tailed frequencies.
+
+Faker supplies the vocabularies (its person providers' name lists); where Faker only has
+native script or no locale (Arabic, Somali, Bengali/Sylheti, Punjabi, Pakistani Urdu/Punjabi),
+matchsim ships romanised lists in ``matchsim/data/names/``. Faker's lists are mostly
+unweighted, so frequencies are imposed by rank: a Zipf-Mandelbrot law, calibrated for the
+majority origin to the published ONS top-1/10/100 shares.
+
+Any Faker locale with sexed first names and last names can also be used as an origin by its
+locale code (e.g. ``fr_FR``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from faker.config import AVAILABLE_LOCALES
+
+from matchsim.data import load_table
+from matchsim.errors import UnknownNameError
+from matchsim.synth.config import NamesConfig
+
+SEXES = ("M", "F")
+
+
+@dataclass(frozen=True)
+class OriginSpec:
+    """Where an origin's names come from: Faker locales and/or shipped romanised lists."""
+
+    forename_locales: tuple[str, ...] = ()
+    surname_locales: tuple[str, ...] = ()
+    shipped_list: str | None = None
+    # Faker locales whose lists are weighted (OrderedDict of name -> frequency) sort by weight.
+    description: str = ""
+
+
+#: The built-in origins. Keys are the values of the ``name_origin`` column.
+ORIGINS: dict[str, OriginSpec] = {
+    "british": OriginSpec(
+        ("en_GB", "en_IE", "en_NZ", "en_US"), ("en_GB", "en_IE", "en_NZ", "en_US"),
+        description="English-language names (Faker en_GB, extended by en_IE, en_NZ and en_US "
+        "for the long tail); forenames headed by the ONS 2011 top names",
+    ),
+    "indian": OriginSpec(("en_IN",), ("en_IN",), description="Faker en_IN"),
+    "pakistani": OriginSpec((), ("en_PK",), "pakistani",
+                            "shipped romanised Urdu/Punjabi list; Faker en_PK surnames in the tail"),
+    "bangladeshi": OriginSpec((), (), "bangladeshi", "shipped romanised Bengali/Sylheti list"),
+    "punjabi_sikh": OriginSpec((), (), "punjabi_sikh", "shipped romanised Punjabi list"),
+    "arabic": OriginSpec((), (), "arabic", "shipped romanised Arabic list"),
+    "somali": OriginSpec((), (), "somali", "shipped romanised Somali list"),
+    "polish": OriginSpec(("pl_PL",), ("pl_PL",), description="Faker pl_PL, feminine surname forms"),
+    "romanian": OriginSpec(("ro_RO",), ("ro_RO",), description="Faker ro_RO"),
+    "turkish": OriginSpec(("tr_TR",), ("tr_TR",), description="Faker tr_TR"),
+    "west_african": OriginSpec(
+        ("en_NG", "yo_NG", "ig_NG", "ha_NG", "tw_GH"), ("yo_NG", "ig_NG", "ha_NG", "tw_GH", "en_NG"),
+        description="Faker en_NG, yo_NG, ig_NG, ha_NG and tw_GH",
+    ),
+    "east_african": OriginSpec(("en_KE", "sw"), ("en_KE", "sw"), description="Faker en_KE and sw"),
+}
+
+
+def known_origins() -> list[str]:
+    return sorted(ORIGINS)
+
+
+def resolve_origin(name: str, field: str = "names.origins") -> OriginSpec:
+    """The spec of a built-in origin, or of a Faker locale used directly as an origin."""
+    if name in ORIGINS:
+        return ORIGINS[name]
+    if name in AVAILABLE_LOCALES and _faker_person(name) is not None:
+        provider = _faker_person(name)
+        if _names_of(provider, "first_names_male") and _names_of(provider, "last_names"):
+            return OriginSpec((name,), (name,), description=f"Faker {name}")
+    raise UnknownNameError(field, name, [*ORIGINS, "<any Faker locale with sexed names>"])
+
+
+@cache
+def _faker_person(locale: str) -> type | None:
+    try:
+        return importlib.import_module(f"faker.providers.person.{locale}").Provider
+    except ModuleNotFoundError:
+        return None
+
+
+def _names_of(provider: type | None, attr: str) -> list[str]:
+    """A Faker list in frequency order when Faker weights it, else in Faker's own order."""
+    if provider is None:
+        return []
+    values = getattr(provider, attr, None)
+    if values is None:
+        return []
+    if isinstance(values, dict):
+        return [k for k, _ in sorted(values.items(), key=lambda kv: -float(kv[1]))]
+    return list(values)
+
+
+def _faker_list(locales: Iterable[str], kind: str) -> list[str]:
+    """Interleave the locales' lists so that each contributes to the head, not only the tail."""
+    lists: list[list[str]] = []
+    for locale in locales:
+        provider = _faker_person(locale)
+        if kind == "surname":
+            names = _names_of(provider, "last_names")
+            if locale == "pl_PL":
+                names = _names_of(provider, "male_last_names") + _names_of(provider, "unisex_last_names")
+        else:
+            attr = "first_names_male" if kind == "forename_male" else "first_names_female"
+            names = _names_of(provider, attr)
+        lists.append(names)
+    merged: list[str] = []
+    for i in range(max((len(x) for x in lists), default=0)):
+        merged.extend(x[i] for x in lists if i < len(x))
+    return merged
+
+
+@cache
+def _shipped(list_name: str) -> pd.DataFrame:
+    path = resources.files("matchsim.data").joinpath(f"names/{list_name}.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, comment="#", keep_default_na=False)
+
+
+def _dedupe(names: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for raw in names:
+        name = raw.strip()
+        # Faker lists include a few placeholders and non-Latin entries; a romanised school
+        # record would not hold them.
+        if not name or name in seen or name == "Doe":
+            continue
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def origin_names(origin: str, kind: str) -> list[str]:
+    """Ordered vocabulary (most common first) for one origin and kind.
+
+    ``kind`` is ``forename_male``, ``forename_female`` or ``surname``.
+    """
+    spec = resolve_origin(origin)
+    names: list[str] = []
+    if origin == "british" and kind != "surname":
+        top = _shipped("ons_top_forenames")
+        names += top.loc[top["kind"] == kind, "name"].tolist()
+    if spec.shipped_list is not None:
+        table = _shipped(spec.shipped_list)
+        names += table.loc[table["kind"] == kind, "name"].tolist()
+    locales = spec.surname_locales if kind == "surname" else spec.forename_locales
+    names += _faker_list(locales, kind)
+    return _dedupe(names)
+
+
+def zipf_mandelbrot(n: int, exponent: float, offset: float) -> np.ndarray:
+    ranks = np.arange(1, n + 1, dtype=np.float64)
+    w = (ranks + offset) ** (-exponent)
+    return w / w.sum()
+
+
+@cache
+def calibrate_zipf(n: int, shares: tuple[float, float, float]) -> tuple[float, float]:
+    """Zipf-Mandelbrot (exponent, offset) whose top-1/10/100 shares best match ``shares``.
+
+    A coarse grid then a fine one; least squares on log shares. Cached: it depends only on
+    the vocabulary size and the targets.
+    """
+    ranks = np.arange(1, n + 1, dtype=np.float64)
+    cut = [0, min(9, n - 1), min(99, n - 1)]
+    target = np.log(np.asarray(shares))
+    best = (1.0, 0.0)
+    exps = np.linspace(0.2, 3.0, 57)
+    offs = np.concatenate([[0.0], np.geomspace(0.1, 200, 56)])
+    for _ in range(3):
+        e = exps[:, None, None]
+        o = offs[None, :, None]
+        w = (ranks[None, None, :] + o) ** (-e)
+        c = np.cumsum(w, axis=2)
+        got = np.log(c[:, :, cut] / c[:, :, -1:])
+        err = ((got - target) ** 2).sum(axis=2)
+        i, j = np.unravel_index(np.argmin(err), err.shape)
+        best = (float(exps[i]), float(offs[j]))
+        de = (exps[1] - exps[0]) * 2
+        exps = np.linspace(max(0.05, best[0] - de), best[0] + de, 41)
+        lo = offs[max(j - 2, 0)]
+        hi = offs[min(j + 2, len(offs) - 1)]
+        offs = np.linspace(lo, hi, 41)
+    return best
+
+
+def _british_surname_probs(names: Sequence[str], exponent: float) -> np.ndarray:
+    """Faker en_GB's surname shares for its 500 names (with the published top five), then a
+    Zipf tail over the rest carrying the remaining mass.
+
+    Source for the top five: 1996-98 electoral registers (Smith 1.20%, Jones 0.90%,
+    Williams 0.62%, Brown 0.58%, Taylor 0.56%); the other en_GB weights are Faker's own.
+    """
+    published = {"Smith": 1.20, "Jones": 0.90, "Williams": 0.62, "Brown": 0.58, "Taylor": 0.56}
+    faker_weights = dict(getattr(_faker_person("en_GB"), "last_names", {}))
+    head = np.array([published.get(n, faker_weights.get(n, 0.0)) for n in names]) / 100.0
+    tail = head == 0
+    n_head = int((~tail).sum())
+    if tail.any():
+        ranks = np.arange(n_head + 1, n_head + 1 + int(tail.sum()), dtype=np.float64)
+        tail_w = ranks ** (-exponent)
+        head[tail] = tail_w / tail_w.sum() * max(1.0 - head[~tail].sum(), 0.05)
+    return head / head.sum()
+
+
+def origin_probabilities(origin: str, kind: str, names: Sequence[str], config: NamesConfig) -> np.ndarray:
+    """Frequencies for an ordered vocabulary."""
+    n = len(names)
+    if origin == "british" and kind == "surname":
+        return _british_surname_probs(names, config.zipf_exponent)
+    if origin == "british":
+        shares = (
+            config.top_forename_shares_male if kind == "forename_male" else config.top_forename_shares_female
+        )
+        exponent, offset = calibrate_zipf(n, tuple(shares))
+        return zipf_mandelbrot(n, exponent, offset)
+    return zipf_mandelbrot(n, config.zipf_exponent, 1.0)
+
+
+_FEMININE_ENDINGS = (("ski", "ska"), ("cki", "cka"), ("dzki", "dzka"))
+
+
+def feminine_surname(origin: str, surname: str) -> str:
+    """Polish adjectival surnames take a feminine ending (Kowalski -> Kowalska)."""
+    if origin == "polish":
+        for masc, fem in _FEMININE_ENDINGS:
+            if surname.endswith(masc):
+                return surname[: -len(masc)] + fem
+    return surname
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """Codes into a shared vocabulary, with cumulative probabilities for inverse-CDF draws."""
+
+    codes: np.ndarray
+    cumulative: np.ndarray
+
+    def draw(self, u: np.ndarray) -> np.ndarray:
+        idx = np.searchsorted(self.cumulative, u, side="right")
+        return self.codes[np.minimum(idx, len(self.codes) - 1)]
+
+
+@dataclass(frozen=True)
+class NameModel:
+    """All vocabularies for one configuration: shared forename and surname lists and, per
+    origin, samplers for forenames by sex and for surnames."""
+
+    origins: tuple[str, ...]
+    origin_weights: np.ndarray
+    forenames: np.ndarray
+    surnames: np.ndarray
+    forename_samplers: dict[tuple[int, str], Sampler]
+    surname_samplers: dict[int, Sampler]
+    #: surname code -> the code of its feminine form (identity for most names)
+    feminine: np.ndarray
+    #: rows (origin index, sex, surname code, cumulative lower, cumulative upper)
+    honorifics: tuple[tuple[int, str, int, float, float], ...]
+
+
+def build_name_model(config: NamesConfig) -> NameModel:
+    origins = tuple(config.origins)
+    for origin in origins:
+        resolve_origin(origin)
+    forename_index: dict[str, int] = {}
+    surname_index: dict[str, int] = {}
+
+    def codes_for(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
+        return np.array([index.setdefault(n, len(index)) for n in names], dtype=np.int32)
+
+    forename_samplers: dict[tuple[int, str], Sampler] = {}
+    surname_samplers: dict[int, Sampler] = {}
+    feminine_pairs: list[tuple[str, str]] = []
+    for oi, origin in enumerate(origins):
+        for sex, kind in (("M", "forename_male"), ("F", "forename_female")):
+            names = origin_names(origin, kind)
+            probs = origin_probabilities(origin, kind, names, config)
+            forename_samplers[(oi, sex)] = Sampler(codes_for(forename_index, names), np.cumsum(probs))
+        names = origin_names(origin, "surname")
+        probs = origin_probabilities(origin, "surname", names, config)
+        surname_samplers[oi] = Sampler(codes_for(surname_index, names), np.cumsum(probs))
+        feminine_pairs += [(n, feminine_surname(origin, n)) for n in names]
+    for _, fem in feminine_pairs:
+        surname_index.setdefault(fem, len(surname_index))
+
+    honorific_rows = config.honorific_surnames
+    if honorific_rows is None:
+        table = load_table("honorific_surnames")
+        honorific_rows = tuple(
+            (r.origin, r.sex, r.surname, float(r.probability)) for r in table.itertuples()
+        )
+    honorifics = []
+    running: dict[tuple[str, str], float] = {}
+    for origin, sex, surname, probability in honorific_rows:
+        if origin not in origins:
+            continue
+        lower = running.get((origin, sex), 0.0)
+        upper = lower + probability
+        if upper > 1 + 1e-9:
+            raise ValueError(f"honorific surname probabilities for {origin}/{sex} sum above 1")
+        running[(origin, sex)] = upper
+        code = surname_index.setdefault(surname, len(surname_index))
+        honorifics.append((origins.index(origin), sex, code, lower, upper))
+
+    feminine = np.arange(len(surname_index), dtype=np.int32)
+    for masc, fem in feminine_pairs:
+        feminine[surname_index[masc]] = surname_index[fem]
+
+    return NameModel(
+        origins=origins,
+        origin_weights=np.array([config.origins[o] for o in origins]),
+        forenames=np.array(list(forename_index), dtype=object),
+        surnames=np.array(list(surname_index), dtype=object),
+        forename_samplers=forename_samplers,
+        surname_samplers=surname_samplers,
+        feminine=feminine,
+        honorifics=tuple(honorifics),
+    )
