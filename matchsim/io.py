@@ -44,6 +44,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it onto ``path`` on success."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     os.close(fd)
+    os.chmod(tmp, _default_mode())
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -68,6 +69,13 @@ def write_table(table: pa.Table, path: Path) -> None:
     write_tables({path: table})
 
 
+def _default_mode() -> int:
+    # mkstemp creates files readable only by their owner; outputs get the usual permissions.
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def write_tables(tables: dict[Path, pa.Table]) -> None:
     """Write several files so that either all appear or none do."""
     staged: list[tuple[Path, Path]] = []
@@ -75,6 +83,7 @@ def write_tables(tables: dict[Path, pa.Table]) -> None:
         for path, table in tables.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
             os.close(fd)
+            os.chmod(tmp, _default_mode())
             staged.append((Path(tmp), path))
             if table_format(path) == "parquet":
                 pq.write_table(table, tmp, compression="zstd")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.synth import calendar as cal
-from matchsim.synth.config import CensusConfig
+from matchsim.synth.config import NATIONAL_PUPILS_2024, CensusConfig
 from matchsim.synth.geography import Geography, build_geography
-from matchsim.synth.names import NameModel, build_name_model
+from matchsim.synth.names import GroupedSampler, NameModel, build_name_model
 
 BLOCK_PUPILS = 1 << 16
 _DAYS_PER_YEAR = 365.2425
@@ -57,10 +57,13 @@ class _Plan:
     census_day: int
     ext_days: np.ndarray
     ext_cumulative: np.ndarray
-    ext_year_bounds: dict[int, tuple[int, int]]
+    ext_sampler: GroupedSampler
+    ext_year_first: int
+    ext_year_lo: np.ndarray  # first index into ext_days of each year
+    ext_year_hi: np.ndarray  # one past the last
     names: NameModel
     geography: Geography
-    origin_district_cumulative: np.ndarray  # (origins, districts)
+    district_sampler: GroupedSampler  # group = origin index
     school_offset: np.ndarray  # (districts, 2 phases) first school id
     school_count: np.ndarray  # (districts, 2 phases)
     school_la: np.ndarray  # LA number per school id
@@ -80,7 +83,12 @@ def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
 
 def _plan(config: CensusConfig, seed: int) -> _Plan:
     calendar = cal.build_calendar(config)
-    pupils = config.pupils if config.pupils is not None else int(round(calendar.weight.sum()))
+    if config.pupils is not None:
+        pupils = config.pupils
+    elif config.birth_years is None:
+        pupils = NATIONAL_PUPILS_2024
+    else:
+        pupils = int(round(calendar.weight.sum()))
     segment_weight = np.bincount(calendar.segment, weights=calendar.weight)
     segment_share = segment_weight / segment_weight.sum()
 
@@ -97,22 +105,21 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
     density = cal.year_weights(config.births, years) * profile[cal.profile_index(months, mdays)]
     ext_cumulative = np.cumsum(density)
     ext_cumulative /= ext_cumulative[-1]
-    bounds = {}
-    for y in np.unique(years):
-        idx = np.flatnonzero(years == y)
-        bounds[int(y)] = (int(idx[0]), int(idx[-1]) + 1)
+    all_years = np.arange(years[0], years[-1] + 1)
+    year_lo = np.searchsorted(years, all_years, side="left")
+    year_hi = np.searchsorted(years, all_years, side="right")
 
     names = build_name_model(config.names)
     expected_households = int(pupils / config.families.children_mean * 2)
     geography = build_geography(np.random.SeedSequence(seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households)
 
     cluster_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SEED_CLUSTER,)))
-    rows = []
+    groups = []
     for origin in names.origins:
         sigma = 0.0 if origin == "british" else config.names.origin_clustering
         w = geography.district_weight * np.exp(sigma * cluster_rng.standard_normal(geography.n_districts))
-        rows.append(np.cumsum(w) / w.sum())
-    origin_district_cumulative = np.stack(rows)
+        groups.append((np.arange(geography.n_districts), w))
+    district_sampler = GroupedSampler.from_groups(groups)
 
     # Schools: enough in each district for its expected pupils (DfE average sizes).
     sf = config.schools
@@ -151,10 +158,13 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
         census_day=cal.date_to_days(config.census_date),
         ext_days=ext_days,
         ext_cumulative=ext_cumulative,
-        ext_year_bounds=bounds,
+        ext_sampler=GroupedSampler.from_groups([(ext_days, density)]),
+        ext_year_first=int(years[0]),
+        ext_year_lo=year_lo,
+        ext_year_hi=year_hi,
         names=names,
         geography=geography,
-        origin_district_cumulative=origin_district_cumulative,
+        district_sampler=district_sampler,
         school_offset=offset,
         school_count=count,
         school_la=school_la.astype(np.int32),
@@ -178,13 +188,10 @@ class _Births:
 
 def _draw_day_in_year(plan: _Plan, rng: np.random.Generator, years: np.ndarray) -> np.ndarray:
     """A birthday drawn from the births-by-day profile within each given year."""
-    lo = np.empty(len(years), dtype=np.int64)
-    hi = np.empty(len(years), dtype=np.int64)
-    first_year, last_year = min(plan.ext_year_bounds), max(plan.ext_year_bounds)
-    clipped = np.clip(years, first_year, last_year)
-    for y in np.unique(clipped):
-        mask = clipped == y
-        lo[mask], hi[mask] = plan.ext_year_bounds[int(y)]
+    first_year = plan.ext_year_first
+    clipped = np.clip(years, first_year, first_year + len(plan.ext_year_lo) - 1)
+    lo = plan.ext_year_lo[clipped - first_year]
+    hi = plan.ext_year_hi[clipped - first_year]
     c = plan.ext_cumulative
     lo_c = np.where(lo > 0, c[np.maximum(lo - 1, 0)], 0.0)
     u = lo_c + rng.random(len(years)) * (c[hi - 1] - lo_c)
@@ -203,10 +210,7 @@ def _draw_families(plan: _Plan, rng: np.random.Generator, n_families: int) -> _B
     # (about 1.5% of maternities are multiple).
     mean_maternities = max(fam.children_mean / 1.015, 1.0)
     counts = np.minimum(rng.geometric(1.0 / mean_maternities, n_families), _MAX_MATERNITIES)
-    last = plan.ext_days[
-        np.minimum(np.searchsorted(plan.ext_cumulative, rng.random(n_families), side="right"),
-                   len(plan.ext_days) - 1)
-    ]
+    last = plan.ext_sampler.draw(np.zeros(n_families, dtype=np.int64), rng.random(n_families))
     families = [np.arange(n_families)]
     days = [last.copy()]
     min_gap_days = int(fam.min_gap_years * 365)
@@ -246,7 +250,8 @@ def _select_children(plan: _Plan, rng: np.random.Generator, births: _Births, tar
         return None
     segment = plan.calendar.segment[offset[eligible]]
     key = rng.random(len(eligible))
-    order = np.lexsort((key, segment))
+    # Segment then random key, in one float sort: segment + key lies in [segment, segment + 1).
+    order = np.argsort(segment + key)
     seg_sorted = segment[order]
     size_sorted = births.size[eligible][order]
     cum = np.cumsum(size_sorted)
@@ -324,15 +329,8 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     origin = np.searchsorted(np.cumsum(names.origin_weights) / names.origin_weights.sum(),
                              rng.random(n_fam), side="right").astype(np.int16)
     origin = np.minimum(origin, len(names.origins) - 1)
-    surname = np.empty(n_fam, dtype=np.int32)
-    district0 = np.empty(n_fam, dtype=np.int64)
-    u_surname = rng.random(n_fam)
-    u_district = rng.random(n_fam)
-    for oi in range(len(names.origins)):
-        m = origin == oi
-        surname[m] = names.surname_samplers[oi].draw(u_surname[m])
-        cum = plan.origin_district_cumulative[oi]
-        district0[m] = np.minimum(np.searchsorted(cum, u_district[m], side="right"), len(cum) - 1)
+    surname = names.surname_sampler.draw(origin, rng.random(n_fam))
+    district0 = plan.district_sampler.draw(origin, rng.random(n_fam)).astype(np.int64)
     honorific_u = rng.random(n_fam)
     history = _moves(plan, rng, family_start, district0, origin)
 
@@ -372,8 +370,9 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
         group = np.where(on_roll, cal.year_group(dob, plan.census_day), -1)
     # The register holds the address of the pupil's last census: today, or when they left.
     as_of = np.where(leaving >= 0, np.minimum(leaving, plan.census_day), plan.census_day)
-    address_slot = _address_at(history, child_family, as_of)
-    entry_slot = _address_at(history, child_family, np.minimum(entry, plan.census_day))
+    address_row = _address_at(history, child_family, as_of)
+    address_slot = history["slot"][address_row]
+    entry_slot = history["slot"][_address_at(history, child_family, np.minimum(entry, plan.census_day))]
     geography = plan.geography
     phase = np.where((group >= 0) & (group <= 6), 0, 1)
     school = _school(plan, geography.district_of(address_slot), phase, child_family, block)
@@ -393,6 +392,7 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
         "dob": dob,
         "origin": child_origin,
         "address_slot": address_slot,
+        "address_row": address_row,
         "school": school,
         "first_school": first_school,
         "entry": entry,
@@ -404,12 +404,7 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
 
 
 def _draw_names(names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray) -> np.ndarray:
-    out = np.empty(len(origin), dtype=np.int32)
-    u = rng.random(len(origin))
-    for (oi, s), sampler in names.forename_samplers.items():
-        m = (origin == oi) & (sex == (0 if s == "M" else 1))
-        out[m] = sampler.draw(u[m])
-    return out
+    return names.forename_sampler.draw(2 * origin.astype(np.int64) + sex, rng.random(len(origin)))
 
 
 def _draw_forenames(names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray,
@@ -454,6 +449,10 @@ def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: 
     when = start[owner] + np.floor(years * _DAYS_PER_YEAR).astype(np.int64) + 1
     order = np.lexsort((when, owner))
     owner, when = owner[order], when[order]
+    # Two moves drawn on the same day are one move.
+    distinct = np.r_[True, (owner[1:] != owner[:-1]) | (when[1:] != when[:-1])]
+    owner, when = owner[distinct], when[distinct]
+    k = np.bincount(owner, minlength=n_fam)
 
     kind = rng.random(len(owner))
     stay_district = kind < mob.same_district_share
@@ -465,12 +464,7 @@ def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: 
     district = np.empty(total, dtype=np.int64)
     district[offset] = district0
     move_row = np.arange(len(owner)) + owner + 1  # row index in the history of each move
-    far_u = rng.random(len(owner))
-    far = np.empty(len(owner), dtype=np.int64)
-    for oi in range(len(plan.names.origins)):
-        m = origin[owner] == oi
-        cum = plan.origin_district_cumulative[oi]
-        far[m] = np.minimum(np.searchsorted(cum, far_u[m], side="right"), len(cum) - 1)
+    far = plan.district_sampler.draw(origin[owner], rng.random(len(owner))).astype(np.int64)
     area_u = rng.random(len(owner))
     # Moves are sequential, but each depends only on the previous district: iterate by the
     # move's rank within its family (at most _MAX_MOVES rounds, each vectorised).
@@ -489,7 +483,7 @@ def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: 
 
 
 def _address_at(history: dict[str, np.ndarray], family: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """The slot each family lived at on each given day (vectorised over (family, day) pairs)."""
+    """The history row of each family's address on each given day (vectorised)."""
     offset, count, moved_in = history["offset"], history["count"], history["moved_in"]
     # Rows are sorted by (family, moved_in): search the composite key.
     base = np.int64(1) << np.int64(21)
@@ -498,8 +492,7 @@ def _address_at(history: dict[str, np.ndarray], family: np.ndarray, day: np.ndar
     row_key = family_of_row * base + (moved_in - shift)
     query = family.astype(np.int64) * base + np.maximum(day - shift, 0)
     row = np.searchsorted(row_key, query, side="right") - 1
-    row = np.maximum(row, offset[family])  # before the first recorded move: the first address
-    return history["slot"][row]
+    return np.maximum(row, offset[family])  # before the first recorded move: the first address
 
 
 def _school(plan: _Plan, district: np.ndarray, phase: np.ndarray, family: np.ndarray, block: int) -> np.ndarray:
@@ -643,9 +636,10 @@ def generate_census_tables(
 
     if workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            for _ in pool.map(run_chunk, chunks):
-                step(len(_ or [])) if False else None
-        step(n_blocks)
+            futures = {pool.submit(run_chunk, chunk): len(chunk) for chunk in chunks}
+            for future in as_completed(futures):
+                future.result()
+                step(futures[future])
     else:
         for chunk in chunks:
             run_chunk(chunk)
@@ -667,8 +661,9 @@ def generate_census_tables(
     pupil_id = np.arange(1, n + 1, dtype=np.int64)
     multiple_id = np.full(n, -1, dtype=np.int64)
     has_multiple = maternity >= 0
-    _, multiple_id[has_multiple] = np.unique(maternity[has_multiple], return_inverse=True)
-    multiple_id[has_multiple] += 1
+    # Maternity ids ascend through the table, so renumbering 1..M is a running count.
+    m = maternity[has_multiple]
+    multiple_id[has_multiple] = np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
 
     first_school = cat("first_school")
     entry = cat("entry")
@@ -685,7 +680,12 @@ def generate_census_tables(
         pa.array(m2 >= 0), pc.binary_join_element_wise(first_middle, second_middle, " "), first_middle
     )
     slots = cat("address_slot")
-    addr = _render_parallel(plan.geography, slots, workers, chunk_size)
+    history_base = np.concatenate([[0], np.cumsum([len(b.history["slot"]) for b in done_blocks])[:-1]])
+    address_row = np.concatenate([b.pupil["address_row"] + history_base[i] for i, b in enumerate(done_blocks)])
+    hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
+    hist_addr = _render_parallel(plan.geography, hist_slots, workers, max(chunk_size, BLOCK_PUPILS))
+    rows = pa.array(address_row)
+    addr = {k: v.take(rows) for k, v in hist_addr.items()}
     leaving = cat("leaving")
     group = cat("year_group")
 
@@ -722,9 +722,6 @@ def generate_census_tables(
     moved_in = np.concatenate([b.history["moved_in"] for b in done_blocks])
     last_row = np.r_[hist_family[1:] != hist_family[:-1], True]
     moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
-    hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
-    # Keep only families with a pupil (all are, by construction) in family order.
-    hist_addr = _render_parallel(plan.geography, hist_slots, workers, chunk_size)
     addresses = pa.table({
         "household_id": hist_family + 1,
         "address_seq": hist_seq.astype(np.int16),

@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -219,22 +219,17 @@ class CensusConfig(_Frozen):
 
     @field_validator("birth_years")
     @classmethod
-    def _ordered_years(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+    def _ordered_years(cls, value: tuple[int, int] | None, info: ValidationInfo) -> tuple[int, int] | None:
         if value is None:
             return value
         first, last = value
         if not 1900 <= first <= last <= 2100:
             raise ValueError(f"{first}-{last} is not a range of years FIRST-LAST with FIRST <= LAST")
+        census_date = info.data.get("census_date", DEFAULT_CENSUS_DATE)
+        # Reception starts in the first September after the 4th birthday.
+        if dt.date(first + 4, 9, 1) > census_date:
+            raise ValueError(
+                f"nobody born in {first}-{last} had started school by the census date {census_date}"
+            )
         return value
 
-    @model_validator(mode="after")
-    def _someone_on_roll(self) -> CensusConfig:
-        if self.birth_years is not None:
-            first, last = self.birth_years
-            # Reception starts in the September after the 4th birthday.
-            if dt.date(first + 4, 9, 1) > self.census_date:
-                raise ValueError(
-                    f"birth_years {first}-{last}: nobody born then had started school by "
-                    f"census_date {self.census_date}"
-                )
-        return self

@@ -28,6 +28,9 @@ from matchsim.synth.config import NamesConfig
 
 SEXES = ("M", "F")
 
+#: Surnames that are honorifics given to women and girls, never a family name a son inherits.
+FEMALE_HONORIFICS = frozenset({"Begum", "Bibi", "Kaur", "Khatun"})
+
 
 @dataclass(frozen=True)
 class OriginSpec:
@@ -155,6 +158,10 @@ def origin_names(origin: str, kind: str) -> list[str]:
         names += table.loc[table["kind"] == kind, "name"].tolist()
     locales = spec.surname_locales if kind == "surname" else spec.forename_locales
     names += _faker_list(locales, kind)
+    if kind == "surname":
+        # Honorific surnames are applied per family and sex (honorific_surnames.csv), so a
+        # boy is never drawn as "Begum".
+        names = [n for n in names if n not in FEMALE_HONORIFICS]
     return _dedupe(names)
 
 
@@ -239,16 +246,65 @@ def feminine_surname(origin: str, surname: str) -> str:
     return surname
 
 
+def _alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker's alias table (Vose's construction) for O(1) categorical draws.
+
+    Written here because numpy's ``Generator.choice`` rebuilds its table on every call and
+    cannot draw from many distributions in one vectorised call.
+    """
+    k = len(probs)
+    scaled = np.asarray(probs, dtype=np.float64) * k / np.sum(probs)
+    accept = np.ones(k)
+    alias = np.arange(k)
+    small = [i for i in range(k) if scaled[i] < 1.0]
+    large = [i for i in range(k) if scaled[i] >= 1.0]
+    while small and large:
+        s, g = small.pop(), large.pop()
+        accept[s] = scaled[s]
+        alias[s] = g
+        scaled[g] -= 1.0 - scaled[s]
+        (small if scaled[g] < 1.0 else large).append(g)
+    return accept, alias
+
+
 @dataclass(frozen=True)
-class Sampler:
-    """Codes into a shared vocabulary, with cumulative probabilities for inverse-CDF draws."""
+class GroupedSampler:
+    """O(1) draws from many categorical distributions at once (concatenated alias tables).
 
+    A draw for group ``g`` with uniform ``u`` picks slot ``floor(u * size[g])`` of the group's
+    table, and uses the fractional part of ``u * size[g]`` as the accept/alias coin.
+    """
+
+    offset: np.ndarray
+    size: np.ndarray
+    accept: np.ndarray
+    alias: np.ndarray  # absolute index into ``codes``
     codes: np.ndarray
-    cumulative: np.ndarray
 
-    def draw(self, u: np.ndarray) -> np.ndarray:
-        idx = np.searchsorted(self.cumulative, u, side="right")
-        return self.codes[np.minimum(idx, len(self.codes) - 1)]
+    @classmethod
+    def from_groups(cls, groups: Sequence[tuple[np.ndarray, np.ndarray]]) -> GroupedSampler:
+        """``groups[g]`` is (codes, probabilities) of group ``g``."""
+        sizes = np.array([len(c) for c, _ in groups], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        accepts, aliases = [], []
+        for (_, probs), off in zip(groups, offsets, strict=True):
+            accept, alias = _alias_table(probs)
+            accepts.append(accept)
+            aliases.append(alias + off)
+        return cls(
+            offset=offsets,
+            size=sizes,
+            accept=np.concatenate(accepts),
+            alias=np.concatenate(aliases),
+            codes=np.concatenate([np.asarray(c) for c, _ in groups]),
+        )
+
+    def draw(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
+        scaled = u * self.size[group]
+        slot = np.minimum(scaled.astype(np.int64), self.size[group] - 1)
+        coin = scaled - slot
+        j = self.offset[group] + slot
+        return self.codes[np.where(coin < self.accept[j], j, self.alias[j])]
 
 
 @dataclass(frozen=True)
@@ -260,8 +316,10 @@ class NameModel:
     origin_weights: np.ndarray
     forenames: np.ndarray
     surnames: np.ndarray
-    forename_samplers: dict[tuple[int, str], Sampler]
-    surname_samplers: dict[int, Sampler]
+    #: group = 2 * origin index + sex (0 = M, 1 = F)
+    forename_sampler: GroupedSampler
+    #: group = origin index
+    surname_sampler: GroupedSampler
     #: surname code -> the code of its feminine form (identity for most names)
     feminine: np.ndarray
     #: rows (origin index, sex, surname code, cumulative lower, cumulative upper)
@@ -278,17 +336,17 @@ def build_name_model(config: NamesConfig) -> NameModel:
     def codes_for(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
         return np.array([index.setdefault(n, len(index)) for n in names], dtype=np.int32)
 
-    forename_samplers: dict[tuple[int, str], Sampler] = {}
-    surname_samplers: dict[int, Sampler] = {}
+    forename_groups: list[tuple[np.ndarray, np.ndarray]] = []
+    surname_groups: list[tuple[np.ndarray, np.ndarray]] = []
     feminine_pairs: list[tuple[str, str]] = []
     for oi, origin in enumerate(origins):
-        for sex, kind in (("M", "forename_male"), ("F", "forename_female")):
+        for kind in ("forename_male", "forename_female"):
             names = origin_names(origin, kind)
             probs = origin_probabilities(origin, kind, names, config)
-            forename_samplers[(oi, sex)] = Sampler(codes_for(forename_index, names), np.cumsum(probs))
+            forename_groups.append((codes_for(forename_index, names), probs))
         names = origin_names(origin, "surname")
         probs = origin_probabilities(origin, "surname", names, config)
-        surname_samplers[oi] = Sampler(codes_for(surname_index, names), np.cumsum(probs))
+        surname_groups.append((codes_for(surname_index, names), probs))
         feminine_pairs += [(n, feminine_surname(origin, n)) for n in names]
     for _, fem in feminine_pairs:
         surname_index.setdefault(fem, len(surname_index))
@@ -321,8 +379,8 @@ def build_name_model(config: NamesConfig) -> NameModel:
         origin_weights=np.array([config.origins[o] for o in origins]),
         forenames=np.array(list(forename_index), dtype=object),
         surnames=np.array(list(surname_index), dtype=object),
-        forename_samplers=forename_samplers,
-        surname_samplers=surname_samplers,
+        forename_sampler=GroupedSampler.from_groups(forename_groups),
+        surname_sampler=GroupedSampler.from_groups(surname_groups),
         feminine=feminine,
         honorifics=tuple(honorifics),
     )

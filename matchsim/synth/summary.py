@@ -47,22 +47,34 @@ def _top(codes: np.ndarray, vocab: np.ndarray, k: int = 5) -> list[tuple[str, fl
     return [(str(vocab[i]), float(counts[i] / len(codes))) for i in order if counts[i] > 0]
 
 
+def _singletons(sorted_keys: np.ndarray) -> int:
+    """How many values occur exactly once in a sorted array."""
+    if len(sorted_keys) < 2:
+        return len(sorted_keys)
+    new = np.r_[True, sorted_keys[1:] != sorted_keys[:-1]]
+    ends = np.r_[sorted_keys[1:] != sorted_keys[:-1], True]
+    return int(np.count_nonzero(new & ends))
+
+
 def summarise(pupils: pa.Table, addresses: pa.Table | None = None) -> CensusSummary:
     n = pupils.num_rows
     if n == 0:
         return CensusSummary(0, 0, 0.0, [], [], 0.0, 0.0)
     fore, fore_vocab = _codes(pupils["forename"])
     sur, sur_vocab = _codes(pupils["surname"])
-    dob = pupils["date_of_birth"].cast(np.int32 if False else "int32").to_numpy().astype(np.int64)
+    dob = pupils["date_of_birth"].cast("int32").to_numpy().astype(np.int64)
     key = (fore.astype(np.int64) * len(sur_vocab) + sur) * (1 << 20) + (dob - dob.min())
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    shared = float((counts[inverse] > 1).mean())
+    shared = 1.0 - _singletons(np.sort(key)) / n
     twins = float(pupils["multiple_birth_id"].is_valid().to_numpy(zero_copy_only=False).mean())
-    households = len(np.unique(pupils["household_id"].to_numpy()))
+    household = pupils["household_id"].to_numpy()
+    households = int(np.count_nonzero(np.bincount(household)))
     moved = 0.0
     if addresses is not None and addresses.num_rows:
-        movers = np.unique(addresses.filter(pc.greater(addresses["address_seq"], 0))["household_id"].to_numpy())
-        moved = float(np.isin(pupils["household_id"].to_numpy(), movers).mean())
+        movers = np.zeros(household.max() + 1, dtype=bool)
+        later = addresses["address_seq"].to_numpy() > 0
+        hh = addresses["household_id"].to_numpy()[later]
+        movers[hh[hh <= household.max()]] = True
+        moved = float(movers[household].mean())
     return CensusSummary(
         pupils=n,
         households=households,

@@ -1,0 +1,214 @@
+"""The ``matchsim`` command line: argument parsing and rendering only.
+
+Every command calls the public library API. User errors print one line and exit 2;
+unexpected failures exit 1 and suggest ``--debug`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from pydantic import ValidationError
+from typer.exceptions import TyperException
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from matchsim.errors import ConfigError, MatchsimError
+from matchsim.io import check_writable
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Simulate name/date-of-birth/address lookups on synthetic pupil records.",
+)
+_out = Console()
+_err = Console(stderr=True)
+_state: dict[str, bool] = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def validation_message(exc: ValidationError, aliases: dict[str, str] | None = None) -> str:
+    """One line from a pydantic error: the field path, what was given and what is allowed."""
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first["loc"])
+    field = (aliases or {}).get(path, path) or "config"
+    given = first.get("input")
+    message = first["msg"]
+    message = message.removeprefix("Value error, ")
+    if given is not None and not isinstance(given, dict):
+        return f"{field}: {given!r} is not allowed; {message[0].lower()}{message[1:]}"
+    return f"{field}: {message}"
+
+
+@contextmanager
+def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+    if quiet:
+        yield None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+               TimeElapsedColumn())
+    with Progress(*columns, console=_err, transient=True) as progress:
+        task = progress.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
+
+
+def _parse_years(text: str) -> tuple[int, int]:
+    parts = text.replace("–", "-").split("-")
+    try:
+        if len(parts) == 1:
+            year = int(parts[0])
+            return year, year
+        if len(parts) == 2:
+            return int(parts[0]), int(parts[1])
+    except ValueError:
+        pass
+    raise ConfigError("--birth-years", f"{text!r} is not a year range such as 1990-2020")
+
+
+def _parse_weights(text: str, option: str) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise ConfigError(option, f"{item!r} is not NAME=WEIGHT (e.g. british=0.8,polish=0.2)")
+    return weights
+
+
+_CENSUS_ALIASES = {
+    "pupils": "--pupils",
+    "birth_years": "--birth-years",
+    "census_date": "--census-date",
+    "names.origins": "--origins",
+}
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet or .csv.")],
+    pupils: Annotated[int | None, typer.Option(help="Individuals in the register (default: the 2024 census, 9,092,073).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical output.")] = 0,
+    birth_years: Annotated[str | None, typer.Option("--birth-years", help="Build an NPD-like register of pupils born in these years, e.g. 1990-2020.")] = None,
+    census_date: Annotated[str | None, typer.Option("--census-date", help="Census day, YYYY-MM-DD (default 2024-01-18).")] = None,
+    origins: Annotated[str | None, typer.Option(help="Name-origin mix, e.g. british=0.8,pakistani=0.2 (must sum to 1). Built-in origins or Faker locales.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML file of census settings (see docs/census-config.md).")] = None,
+    workers: Annotated[int, typer.Option(help="Threads to use.")] = 2,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Generate a synthetic pupil register and print its summary.
+
+    Writes OUT and, beside it, the address history (OUT's stem + '.addresses').
+    """
+    from matchsim.synth import CensusConfig, address_history_path, generate_census
+    from matchsim.synth.names import resolve_origin
+
+    check_writable(out)
+    check_writable(address_history_path(out))
+    settings: dict[str, Any] = {}
+    if config is not None:
+        settings = _load_yaml(config, "--config")
+    if pupils is not None:
+        settings["pupils"] = pupils
+    if birth_years is not None:
+        settings["birth_years"] = _parse_years(birth_years)
+    if census_date is not None:
+        try:
+            settings["census_date"] = dt.date.fromisoformat(census_date)
+        except ValueError:
+            raise ConfigError("--census-date", f"{census_date!r} is not a date YYYY-MM-DD") from None
+    if origins is not None:
+        settings.setdefault("names", {})["origins"] = _parse_weights(origins, "--origins")
+    if workers < 1:
+        raise ConfigError("--workers", f"{workers} is not allowed; must be at least 1")
+    try:
+        census_config = CensusConfig.model_validate(settings)
+    except ValidationError as exc:
+        raise _as_config_error(exc, _CENSUS_ALIASES) from None
+    for origin in census_config.names.origins:
+        resolve_origin(origin, field="--origins" if origins is not None else "names.origins")
+    with progress_bar("Generating register", quiet) as update:
+        census = generate_census(census_config, seed, workers=workers, progress=update)
+        census.write(out)
+    if not quiet:
+        print_summary(census.summary().as_dict(), out)
+
+
+def _as_config_error(exc: ValidationError, aliases: dict[str, str]) -> ConfigError:
+    field, _, message = validation_message(exc, aliases).partition(": ")
+    return ConfigError(field, message)
+
+
+def _load_yaml(path: Path, option: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(option, f"{str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(option, f"{str(path)!r} is not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(option, f"{str(path)!r} must hold a mapping of settings")
+    return data
+
+
+def print_summary(summary: dict[str, Any], out: Path) -> None:
+    table = Table(title=f"Synthetic register written to {out}", show_header=False)
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("pupils", f"{summary['pupils']:,}")
+    table.add_row("households", f"{summary['households']:,}")
+    table.add_row("twins and triplets", f"{summary['twin_share']:.2%}")
+    table.add_row("moved house at least once", f"{summary['moved_share']:.1%}")
+    table.add_row("share forename + surname + DOB with another pupil", f"{summary['same_name_and_dob_share']:.3%}")
+    table.add_row("top forenames", ", ".join(f"{n} {s:.2%}" for n, s in summary["top_forenames"]))
+    table.add_row("top surnames", ", ".join(f"{n} {s:.2%}" for n, s in summary["top_surnames"]))
+    _out.print(table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the app and map errors to exit codes (0 ok, 1 bug, 2 user error)."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        result = app(args=argv, standalone_mode=False)
+    except TyperException as exc:
+        _err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except (typer.Abort, KeyboardInterrupt):
+        _err.print("interrupted; no output was written", markup=False, highlight=False, soft_wrap=True)
+        return 130
+    except MatchsimError as exc:
+        _err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except Exception as exc:
+        if debug:
+            raise
+        _err.print(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                   markup=False, highlight=False, soft_wrap=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
