@@ -4,16 +4,15 @@ Simulates record matching on synthetic pupil census records and scores every out
 against ground truth. No real personal data is used anywhere.
 """
 
-from __future__ import annotations
-
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from matchsim.errors import ConfigError, MatchsimError, PlanTooLargeError, UnknownNameError
 from matchsim.synth import Census, CensusConfig, generate_census
 
 try:
-    __version__ = version("matchsim")
-except PackageNotFoundError:  # running from a source tree
+    __version__ = _version("matchsim")
+except _PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
 
 __all__ = [

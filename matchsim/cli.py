@@ -16,10 +16,10 @@ from typing import Annotated, Any
 import typer
 import yaml
 from pydantic import ValidationError
-from typer.exceptions import TyperException
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from matchsim.errors import ConfigError, MatchsimError
 from matchsim.io import check_writable
@@ -38,7 +38,9 @@ _state: dict[str, bool] = {"debug": False}
 
 @app.callback()
 def _root(
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")
+    ] = False,
 ) -> None:
     _state["debug"] = debug
 
@@ -61,8 +63,12 @@ def progress_bar(label: str, quiet: bool) -> Iterator[Callable[[int, int], None]
     if quiet:
         yield None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=_err, transient=True) as progress:
         task = progress.add_task(label, total=None)
 
@@ -109,14 +115,38 @@ _CENSUS_ALIASES = {
 @app.command()
 def generate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet or .csv.")],
-    pupils: Annotated[int | None, typer.Option(help="Individuals in the register (default: the 2024 census, 9,092,073).")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed and config give identical output.")] = 0,
-    birth_years: Annotated[str | None, typer.Option("--birth-years", help="Build an NPD-like register of pupils born in these years, e.g. 1990-2020.")] = None,
-    census_date: Annotated[str | None, typer.Option("--census-date", help="Census day, YYYY-MM-DD (default 2024-01-18).")] = None,
-    origins: Annotated[str | None, typer.Option(help="Name-origin mix, e.g. british=0.8,pakistani=0.2 (must sum to 1). Built-in origins or Faker locales.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="YAML file of census settings (see docs/census-config.md).")] = None,
+    pupils: Annotated[
+        int | None,
+        typer.Option(help="Individuals in the register (default: the 2024 census, 9,092,073)."),
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed and config give identical output.")
+    ] = 0,
+    birth_years: Annotated[
+        str | None,
+        typer.Option(
+            "--birth-years",
+            help="Build an NPD-like register of pupils born in these years, e.g. 1990-2020.",
+        ),
+    ] = None,
+    census_date: Annotated[
+        str | None,
+        typer.Option("--census-date", help="Census day, YYYY-MM-DD (default 2024-01-18)."),
+    ] = None,
+    origins: Annotated[
+        str | None,
+        typer.Option(
+            help="Name-origin mix, e.g. british=0.8,pakistani=0.2 (sums to 1); origins or Faker locales."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML file of census settings (see docs/census-config.md)."),
+    ] = None,
     workers: Annotated[int, typer.Option(help="Threads to use.")] = 2,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+    ] = False,
 ) -> None:
     """Generate a synthetic pupil register and print its summary.
 
@@ -138,7 +168,9 @@ def generate(
         try:
             settings["census_date"] = dt.date.fromisoformat(census_date)
         except ValueError:
-            raise ConfigError("--census-date", f"{census_date!r} is not a date YYYY-MM-DD") from None
+            raise ConfigError(
+                "--census-date", f"{census_date!r} is not a date YYYY-MM-DD"
+            ) from None
     if origins is not None:
         settings.setdefault("names", {})["origins"] = _parse_weights(origins, "--origins")
     if workers < 1:
@@ -167,7 +199,9 @@ def _load_yaml(path: Path, option: str) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(option, f"{str(path)!r} is not valid YAML: {exc}".splitlines()[0]) from None
+        raise ConfigError(
+            option, f"{str(path)!r} is not valid YAML: {exc}".splitlines()[0]
+        ) from None
     if not isinstance(data, dict):
         raise ConfigError(option, f"{str(path)!r} must hold a mapping of settings")
     return data
@@ -181,7 +215,10 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     table.add_row("households", f"{summary['households']:,}")
     table.add_row("twins and triplets", f"{summary['twin_share']:.2%}")
     table.add_row("moved house at least once", f"{summary['moved_share']:.1%}")
-    table.add_row("share forename + surname + DOB with another pupil", f"{summary['same_name_and_dob_share']:.3%}")
+    table.add_row(
+        "share forename + surname + DOB with another pupil",
+        f"{summary['same_name_and_dob_share']:.3%}",
+    )
     table.add_row("top forenames", ", ".join(f"{n} {s:.2%}" for n, s in summary["top_forenames"]))
     table.add_row("top surnames", ", ".join(f"{n} {s:.2%}" for n, s in summary["top_surnames"]))
     _out.print(table)
@@ -196,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         _err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except (typer.Abort, KeyboardInterrupt):
-        _err.print("interrupted; no output was written", markup=False, highlight=False, soft_wrap=True)
+        _err.print(
+            "interrupted; no output was written", markup=False, highlight=False, soft_wrap=True
+        )
         return 130
     except MatchsimError as exc:
         _err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
@@ -204,8 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        _err.print(f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
-                   markup=False, highlight=False, soft_wrap=True)
+        _err.print(
+            f"unexpected error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return 1
     return result if isinstance(result, int) else 0
 

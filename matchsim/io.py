@@ -81,7 +81,9 @@ def write_tables(tables: dict[Path, pa.Table]) -> None:
     staged: list[tuple[Path, Path]] = []
     try:
         for path, table in tables.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or "."
+            )
             os.close(fd)
             os.chmod(tmp, _default_mode())
             staged.append((Path(tmp), path))

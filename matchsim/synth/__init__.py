@@ -17,7 +17,14 @@ from matchsim.synth.census import BLOCK_PUPILS, ProgressCallback, generate_censu
 from matchsim.synth.config import CensusConfig
 from matchsim.synth.summary import CensusSummary, summarise
 
-__all__ = ["BLOCK_PUPILS", "Census", "CensusConfig", "CensusSummary", "address_history_path", "generate_census"]
+__all__ = [
+    "BLOCK_PUPILS",
+    "Census",
+    "CensusConfig",
+    "CensusSummary",
+    "address_history_path",
+    "generate_census",
+]
 
 
 def address_history_path(census_path: Path) -> Path:

@@ -61,7 +61,9 @@ _TABLE_START = int((np.datetime64("1800-01-01") - EPOCH).astype(np.int64))
 _TABLE_DAYS = np.arange(np.datetime64("1800-01-01"), np.datetime64("2200-01-01"))
 _TABLE_YEAR = (_TABLE_DAYS.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16)
 _TABLE_MONTH = (_TABLE_DAYS.astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.int8)
-_TABLE_MDAY = ((_TABLE_DAYS - _TABLE_DAYS.astype("datetime64[M]")).astype(np.int64) + 1).astype(np.int8)
+_TABLE_MDAY = ((_TABLE_DAYS - _TABLE_DAYS.astype("datetime64[M]")).astype(np.int64) + 1).astype(
+    np.int8
+)
 
 
 def year_month_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -79,7 +81,9 @@ def year_month_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def default_day_profile() -> np.ndarray:
     """Relative births for each day of a leap year (366 values, mean 1 over a leap year)."""
     doy = np.arange(366, dtype=np.float64)
-    peak = (np.datetime64(f"{_PROFILE_YEAR}-{_PEAK_DAY[0]:02d}-{_PEAK_DAY[1]:02d}") - _PROFILE_DAYS[0])
+    peak = (
+        np.datetime64(f"{_PROFILE_YEAR}-{_PEAK_DAY[0]:02d}-{_PEAK_DAY[1]:02d}") - _PROFILE_DAYS[0]
+    )
     peak = float(peak.astype(np.int64))
     # A broad annual cycle (summer-autumn high, spring low) plus the sharper late-September
     # peak: conceptions over the Christmas holidays.

@@ -88,7 +88,7 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
     elif config.birth_years is None:
         pupils = NATIONAL_PUPILS_2024
     else:
-        pupils = int(round(calendar.weight.sum()))
+        pupils = round(float(calendar.weight.sum()))
     segment_weight = np.bincount(calendar.segment, weights=calendar.weight)
     segment_share = segment_weight / segment_weight.sum()
 
@@ -111,22 +111,25 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
 
     names = build_name_model(config.names)
     expected_households = int(pupils / config.families.children_mean * 2)
-    geography = build_geography(np.random.SeedSequence(seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households)
+    geography = build_geography(
+        np.random.SeedSequence(seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households
+    )
 
     cluster_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SEED_CLUSTER,)))
     groups = []
     for origin in names.origins:
         sigma = 0.0 if origin == "british" else config.names.origin_clustering
-        w = geography.district_weight * np.exp(sigma * cluster_rng.standard_normal(geography.n_districts))
+        w = geography.district_weight * np.exp(
+            sigma * cluster_rng.standard_normal(geography.n_districts)
+        )
         groups.append((np.arange(geography.n_districts), w))
     district_sampler = GroupedSampler.from_groups(groups)
 
     # Schools: enough in each district for its expected pupils (DfE average sizes).
     sf = config.schools
-    if config.birth_years is None:
-        primary_frac = 7 / (12 + 2 * sf.sixth_form_share)
-    else:
-        primary_frac = 7 / 12
+    # Seven primary year groups (R-6) against five to seven secondary ones.
+    sixth = sf.sixth_form_share if config.birth_years is None else 0.0
+    primary_frac = 7 / (12 + 2 * sixth)
     expected = pupils * geography.district_weight
     count = np.stack(
         [
@@ -147,7 +150,9 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
     estab = np.empty(len(school_la), dtype=np.int64)
     estab[order] = np.where(school_phase[order] == 0, 2000, 4000) + rank
     if rank.max(initial=0) >= 2000:
-        raise ValueError("too many schools in one local authority for 4-digit establishment numbers")
+        raise ValueError(
+            "too many schools in one local authority for 4-digit establishment numbers"
+        )
 
     return _Plan(
         config=config,
@@ -238,8 +243,9 @@ def _draw_families(plan: _Plan, rng: np.random.Generator, n_families: int) -> _B
     return _Births(family=family, day=day, size=size.astype(np.int64))
 
 
-def _select_children(plan: _Plan, rng: np.random.Generator, births: _Births, target: int,
-                     quotas: np.ndarray) -> np.ndarray | None:
+def _select_children(
+    plan: _Plan, rng: np.random.Generator, births: _Births, target: int, quotas: np.ndarray
+) -> np.ndarray | None:
     """Indices of the maternities kept so that each segment meets its children quota and the
     total is exactly ``target``; ``None`` when there are too few births to choose from."""
     offset = births.day - plan.calendar.window_start
@@ -293,7 +299,9 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     quotas = plan.block_quotas[block]
     window_years = (plan.calendar.window_end - plan.calendar.window_start) / _DAYS_PER_YEAR
     share_inside = window_years / (window_years + _SIBLING_WINDOW_YEARS)
-    n_families = int(target * _OVERSAMPLE / (plan.config.families.children_mean * share_inside)) + 64
+    n_families = (
+        int(target * _OVERSAMPLE / (plan.config.families.children_mean * share_inside)) + 64
+    )
     births = _draw_families(plan, rng, n_families)
     chosen = _select_children(plan, rng, births, target, quotas)
     while chosen is None:
@@ -320,14 +328,19 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     n = len(child_maternity)
     dob = maternity_day[child_maternity]
     # position of the child within its maternity (0 for the first-born of twins)
-    birth_order = np.arange(n) - np.repeat(np.cumsum(maternity_size) - maternity_size, maternity_size)
+    birth_order = np.arange(n) - np.repeat(
+        np.cumsum(maternity_size) - maternity_size, maternity_size
+    )
 
     names = plan.names
     config = plan.config
 
     # -- families: origin, surname, honorific convention, addresses and moves -----------------
-    origin = np.searchsorted(np.cumsum(names.origin_weights) / names.origin_weights.sum(),
-                             rng.random(n_fam), side="right").astype(np.int16)
+    origin = np.searchsorted(
+        np.cumsum(names.origin_weights) / names.origin_weights.sum(),
+        rng.random(n_fam),
+        side="right",
+    ).astype(np.int16)
     origin = np.minimum(origin, len(names.origins) - 1)
     surname = names.surname_sampler.draw(origin, rng.random(n_fam))
     district0 = plan.district_sampler.draw(origin, rng.random(n_fam)).astype(np.int64)
@@ -344,7 +357,9 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
 
     child_origin = origin[child_family]
     forename = _draw_forenames(names, rng, child_origin, sex, child_family)
-    middle_count = np.searchsorted(np.cumsum(config.names.middle_name_counts), rng.random(n), side="right")
+    middle_count = np.searchsorted(
+        np.cumsum(config.names.middle_name_counts), rng.random(n), side="right"
+    )
     middle1 = np.where(middle_count >= 1, _draw_names(names, rng, child_origin, sex), -1)
     middle2 = np.where(middle_count >= 2, _draw_names(names, rng, child_origin, sex), -1)
 
@@ -372,12 +387,15 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     as_of = np.where(leaving >= 0, np.minimum(leaving, plan.census_day), plan.census_day)
     address_row = _address_at(history, child_family, as_of)
     address_slot = history["slot"][address_row]
-    entry_slot = history["slot"][_address_at(history, child_family, np.minimum(entry, plan.census_day))]
+    entry_slot = history["slot"][
+        _address_at(history, child_family, np.minimum(entry, plan.census_day))
+    ]
     geography = plan.geography
     phase = np.where((group >= 0) & (group <= 6), 0, 1)
     school = _school(plan, geography.district_of(address_slot), phase, child_family, block)
-    first_school = _school(plan, geography.district_of(entry_slot), np.zeros(n, dtype=np.int64),
-                           child_family, block)
+    first_school = _school(
+        plan, geography.district_of(entry_slot), np.zeros(n, dtype=np.int64), child_family, block
+    )
 
     multiple = maternity_size[child_maternity] > 1
     result = _Block(n_families=n_fam, n_maternities=len(chosen))
@@ -403,12 +421,19 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     return result
 
 
-def _draw_names(names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray) -> np.ndarray:
+def _draw_names(
+    names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray
+) -> np.ndarray:
     return names.forename_sampler.draw(2 * origin.astype(np.int64) + sex, rng.random(len(origin)))
 
 
-def _draw_forenames(names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray,
-                    family: np.ndarray) -> np.ndarray:
+def _draw_forenames(
+    names: NameModel,
+    rng: np.random.Generator,
+    origin: np.ndarray,
+    sex: np.ndarray,
+    family: np.ndarray,
+) -> np.ndarray:
     """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat)."""
     forename = _draw_names(names, rng, origin, sex)
     for _ in range(8):
@@ -423,8 +448,13 @@ def _draw_forenames(names: NameModel, rng: np.random.Generator, origin: np.ndarr
     return forename
 
 
-def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: np.ndarray,
-           origin: np.ndarray) -> dict[str, np.ndarray]:
+def _moves(
+    plan: _Plan,
+    rng: np.random.Generator,
+    start: np.ndarray,
+    district0: np.ndarray,
+    origin: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Address history of each family from its first birth to the census day.
 
     Returns CSR-style arrays: ``offset[f]`` indexes the family's first row; rows are in time
@@ -450,7 +480,8 @@ def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: 
     order = np.lexsort((when, owner))
     owner, when = owner[order], when[order]
     # Two moves drawn on the same day are one move.
-    distinct = np.r_[True, (owner[1:] != owner[:-1]) | (when[1:] != when[:-1])]
+    distinct = np.ones(len(owner), dtype=bool)
+    distinct[1:] = (owner[1:] != owner[:-1]) | (when[1:] != when[:-1])
     owner, when = owner[distinct], when[distinct]
     k = np.bincount(owner, minlength=n_fam)
 
@@ -473,8 +504,12 @@ def _moves(plan: _Plan, rng: np.random.Generator, start: np.ndarray, district0: 
         m = np.flatnonzero(rank == r)
         prev = district[move_row[m] - 1]
         area = geo.district_area[prev]
-        in_area = geo.area_first_district[area] + (area_u[m] * geo.area_district_count[area]).astype(np.int64)
-        district[move_row[m]] = np.where(stay_district[m], prev, np.where(stay_area[m], in_area, far[m]))
+        in_area = geo.area_first_district[area] + (
+            area_u[m] * geo.area_district_count[area]
+        ).astype(np.int64)
+        district[move_row[m]] = np.where(
+            stay_district[m], prev, np.where(stay_area[m], in_area, far[m])
+        )
     slot = geo.draw_slots(rng, district)
     moved_in = np.empty(total, dtype=np.int64)
     moved_in[offset] = start
@@ -495,14 +530,21 @@ def _address_at(history: dict[str, np.ndarray], family: np.ndarray, day: np.ndar
     return np.maximum(row, offset[family])  # before the first recorded move: the first address
 
 
-def _school(plan: _Plan, district: np.ndarray, phase: np.ndarray, family: np.ndarray, block: int) -> np.ndarray:
+def _school(
+    plan: _Plan, district: np.ndarray, phase: np.ndarray, family: np.ndarray, block: int
+) -> np.ndarray:
     """Siblings in one phase and district go to the same school (hash of family and phase)."""
     from matchsim.synth.geography import splitmix64
 
     fam_key = (np.int64(block) << np.int64(32)) | family.astype(np.int64)
-    h = splitmix64(splitmix64(fam_key.astype(np.uint64) ^ np.uint64(plan.geography.salt)) ^ phase.astype(np.uint64))
+    h = splitmix64(
+        splitmix64(fam_key.astype(np.uint64) ^ np.uint64(plan.geography.salt))
+        ^ phase.astype(np.uint64)
+    )
     count = plan.school_count[district, phase]
-    return (plan.school_offset[district, phase] + (h % count.astype(np.uint64)).astype(np.int64)).astype(np.int32)
+    return (
+        plan.school_offset[district, phase] + (h % count.astype(np.uint64)).astype(np.int64)
+    ).astype(np.int32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -518,7 +560,9 @@ _UPN_LETTERS = np.frombuffer(UPN_ALPHABET[:23].encode(), dtype=np.uint8)
 def _digit_table(width: int) -> np.ndarray:
     """ASCII digits of 0 .. 10**width - 1, zero padded: shape (10**width, width)."""
     values = np.arange(10**width)
-    return np.stack([(values // 10 ** (width - 1 - k)) % 10 for k in range(width)], axis=1) + ord("0")
+    return np.stack([(values // 10 ** (width - 1 - k)) % 10 for k in range(width)], axis=1) + ord(
+        "0"
+    )
 
 
 _DIGITS = {w: _digit_table(w).astype(np.uint8) for w in (2, 3, 4)}
@@ -535,7 +579,10 @@ def _weighted(width: int, first_weight: int) -> np.ndarray:
 
 
 _CHECK_LA, _CHECK_ESTAB, _CHECK_YEAR, _CHECK_SERIAL = (
-    _weighted(3, 2), _weighted(4, 5), _weighted(2, 9), _weighted(3, 11)
+    _weighted(3, 2),
+    _weighted(4, 5),
+    _weighted(2, 9),
+    _weighted(3, 11),
 )
 
 
@@ -558,7 +605,9 @@ def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.nd
     else:
         temp = np.where(permanent, 0, serial - 1000)
         if (temp >= 100 * 23).any():
-            raise ValueError("more than 3,299 pupils in one school intake: too few schools for this size")
+            raise ValueError(
+                "more than 3,299 pupils in one school intake: too few schools for this size"
+            )
         two = _DIGITS[2][temp // 23]
         letter = temp % 23
         chars[:, 10:13] = np.where(
@@ -592,11 +641,15 @@ def _date32(days: np.ndarray) -> pa.Array:
 
 
 def _dictionary(codes: np.ndarray, vocab: np.ndarray) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string()))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string())
+    )
 
 
-def _render_parallel(geo: Geography, slots: np.ndarray, workers: int, chunk: int) -> dict[str, pa.ChunkedArray]:
-    pieces = [slots[i:i + chunk] for i in range(0, max(len(slots), 1), chunk)] or [slots]
+def _render_parallel(
+    geo: Geography, slots: np.ndarray, workers: int, chunk: int
+) -> dict[str, pa.ChunkedArray]:
+    pieces = [slots[i : i + chunk] for i in range(0, max(len(slots), 1), chunk)] or [slots]
     if workers > 1 and len(pieces) > 1:
         with ThreadPoolExecutor(workers) as pool:
             rendered = list(pool.map(geo.render, pieces))
@@ -653,10 +706,12 @@ def generate_census_tables(
         return np.concatenate([b.pupil[key] for b in done_blocks])
 
     family = np.concatenate([b.pupil["family"] + family_base[i] for i, b in enumerate(done_blocks)])
-    maternity = np.concatenate([
-        np.where(b.pupil["maternity"] >= 0, b.pupil["maternity"] + mat_base[i], -1)
-        for i, b in enumerate(done_blocks)
-    ])
+    maternity = np.concatenate(
+        [
+            np.where(b.pupil["maternity"] >= 0, b.pupil["maternity"] + mat_base[i], -1)
+            for i, b in enumerate(done_blocks)
+        ]
+    )
     n = len(family)
     pupil_id = np.arange(1, n + 1, dtype=np.int64)
     multiple_id = np.full(n, -1, dtype=np.int64)
@@ -669,7 +724,9 @@ def generate_census_tables(
     entry = cat("entry")
     entry_year = cal.year_month_day(entry)[0]
     serial = _rank_within(first_school.astype(np.int64) * 10_000 + entry_year) + 1
-    upn = make_upns(plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial)
+    upn = make_upns(
+        plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial
+    )
     step()
 
     names = plan.names
@@ -677,11 +734,17 @@ def generate_census_tables(
     first_middle = pa.array(np.where(m1 >= 0, names.forenames[np.maximum(m1, 0)], ""), pa.string())
     second_middle = pa.array(names.forenames[np.maximum(m2, 0)], pa.string())
     middle = pc.if_else(
-        pa.array(m2 >= 0), pc.binary_join_element_wise(first_middle, second_middle, " "), first_middle
+        pa.array(m2 >= 0),
+        pc.binary_join_element_wise(first_middle, second_middle, " "),
+        first_middle,
     )
     slots = cat("address_slot")
-    history_base = np.concatenate([[0], np.cumsum([len(b.history["slot"]) for b in done_blocks])[:-1]])
-    address_row = np.concatenate([b.pupil["address_row"] + history_base[i] for i, b in enumerate(done_blocks)])
+    history_base = np.concatenate(
+        [[0], np.cumsum([len(b.history["slot"]) for b in done_blocks])[:-1]]
+    )
+    address_row = np.concatenate(
+        [b.pupil["address_row"] + history_base[i] for i, b in enumerate(done_blocks)]
+    )
     hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
     hist_addr = _render_parallel(plan.geography, hist_slots, workers, max(chunk_size, BLOCK_PUPILS))
     rows = pa.array(address_row)
@@ -689,48 +752,57 @@ def generate_census_tables(
     leaving = cat("leaving")
     group = cat("year_group")
 
-    pupils = pa.table({
-        "pupil_id": pupil_id,
-        "upn": upn,
-        "forename": _dictionary(cat("forename"), names.forenames),
-        "middle_names": middle,
-        "surname": _dictionary(cat("surname"), names.surnames),
-        "sex": _dictionary(cat("sex"), np.array(["M", "F"], dtype=object)),
-        "date_of_birth": _date32(cat("dob")),
-        "name_origin": _dictionary(cat("origin"), np.array(names.origins, dtype=object)),
-        "household_id": family + 1,
-        "multiple_birth_id": pa.array(multiple_id, pa.int64(), mask=multiple_id < 0),
-        "address_id": slots,
-        "address_line": addr["address_line"],
-        "town": addr["town"],
-        "postcode": addr["postcode"],
-        "school_id": cat("school") + 1,
-        "first_school_id": first_school + 1,
-        "la_number": plan.school_la[cat("school")],
-        "entry_date": _date32(entry),
-        "leaving_date": _date32(leaving),
-        "year_group": pa.array(group, pa.int8(), mask=group < 0),
-    })
+    pupils = pa.table(
+        {
+            "pupil_id": pupil_id,
+            "upn": upn,
+            "forename": _dictionary(cat("forename"), names.forenames),
+            "middle_names": middle,
+            "surname": _dictionary(cat("surname"), names.surnames),
+            "sex": _dictionary(cat("sex"), np.array(["M", "F"], dtype=object)),
+            "date_of_birth": _date32(cat("dob")),
+            "name_origin": _dictionary(cat("origin"), np.array(names.origins, dtype=object)),
+            "household_id": family + 1,
+            "multiple_birth_id": pa.array(multiple_id, pa.int64(), mask=multiple_id < 0),
+            "address_id": slots,
+            "address_line": addr["address_line"],
+            "town": addr["town"],
+            "postcode": addr["postcode"],
+            "school_id": cat("school") + 1,
+            "first_school_id": first_school + 1,
+            "la_number": plan.school_la[cat("school")],
+            "entry_date": _date32(entry),
+            "leaving_date": _date32(leaving),
+            "year_group": pa.array(group, pa.int8(), mask=group < 0),
+        }
+    )
 
-    hist_family = np.concatenate([
-        np.repeat(np.arange(b.n_families) + family_base[i], b.history["count"]) for i, b in enumerate(done_blocks)
-    ])
-    hist_seq = np.concatenate([
-        np.arange(len(b.history["slot"])) - np.repeat(b.history["offset"], b.history["count"])
-        for b in done_blocks
-    ])
+    hist_family = np.concatenate(
+        [
+            np.repeat(np.arange(b.n_families) + family_base[i], b.history["count"])
+            for i, b in enumerate(done_blocks)
+        ]
+    )
+    hist_seq = np.concatenate(
+        [
+            np.arange(len(b.history["slot"])) - np.repeat(b.history["offset"], b.history["count"])
+            for b in done_blocks
+        ]
+    )
     moved_in = np.concatenate([b.history["moved_in"] for b in done_blocks])
     last_row = np.r_[hist_family[1:] != hist_family[:-1], True]
     moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
-    addresses = pa.table({
-        "household_id": hist_family + 1,
-        "address_seq": hist_seq.astype(np.int16),
-        "moved_in": _date32(moved_in),
-        "moved_out": _date32(moved_out),
-        "address_id": hist_slots,
-        "address_line": hist_addr["address_line"],
-        "town": hist_addr["town"],
-        "postcode": hist_addr["postcode"],
-    })
+    addresses = pa.table(
+        {
+            "household_id": hist_family + 1,
+            "address_seq": hist_seq.astype(np.int16),
+            "moved_in": _date32(moved_in),
+            "moved_out": _date32(moved_out),
+            "address_id": hist_slots,
+            "address_line": hist_addr["address_line"],
+            "town": hist_addr["town"],
+            "postcode": hist_addr["postcode"],
+        }
+    )
     step()
     return pupils, addresses

@@ -219,12 +219,16 @@ class CensusConfig(_Frozen):
 
     @field_validator("birth_years")
     @classmethod
-    def _ordered_years(cls, value: tuple[int, int] | None, info: ValidationInfo) -> tuple[int, int] | None:
+    def _ordered_years(
+        cls, value: tuple[int, int] | None, info: ValidationInfo
+    ) -> tuple[int, int] | None:
         if value is None:
             return value
         first, last = value
         if not 1900 <= first <= last <= 2100:
-            raise ValueError(f"{first}-{last} is not a range of years FIRST-LAST with FIRST <= LAST")
+            raise ValueError(
+                f"{first}-{last} is not a range of years FIRST-LAST with FIRST <= LAST"
+            )
         census_date = info.data.get("census_date", DEFAULT_CENSUS_DATE)
         # Reception starts in the first September after the 4th birthday.
         if dt.date(first + 4, 9, 1) > census_date:
@@ -232,4 +236,3 @@ class CensusConfig(_Frozen):
                 f"nobody born in {first}-{last} had started school by the census date {census_date}"
             )
         return value
-

@@ -26,7 +26,33 @@ from matchsim.data import load_table
 # Ireland and the Crown dependencies. England-straddling areas (CH, SY, LD, TD) are kept only
 # where most of the area is English (CH, SY).
 NON_ENGLISH_AREAS = frozenset(
-    "AB DD DG EH FK G HS IV KA KW KY ML PA PH TD ZE CF LD LL NP SA BT GY JE IM".split()
+    [
+        "AB",
+        "DD",
+        "DG",
+        "EH",
+        "FK",
+        "G",
+        "HS",
+        "IV",
+        "KA",
+        "KW",
+        "KY",
+        "ML",
+        "PA",
+        "PH",
+        "TD",
+        "ZE",
+        "CF",
+        "LD",
+        "LL",
+        "NP",
+        "SA",
+        "BT",
+        "GY",
+        "JE",
+        "IM",
+    ]
 )
 
 # Unit letters exclude C, I, K, M, O and V (Royal Mail postcode format rules).
@@ -37,9 +63,27 @@ UNITS = np.array([a + b for a in UNIT_LETTERS for b in UNIT_LETTERS], dtype=obje
 # weighted by rough frequency (Road and Street commonest; an assumption: Ordnance Survey
 # Open Roads counts would sharpen these).
 _STREET_TYPES = {
-    "Road": 24, "Street": 14, "Close": 12, "Avenue": 9, "Lane": 9, "Drive": 8, "Way": 5,
-    "Gardens": 4, "Crescent": 4, "Court": 3, "Place": 3, "Grove": 3, "Terrace": 3, "Hill": 2,
-    "Park": 2, "View": 1, "Walk": 1, "Square": 1, "Mews": 1, "Row": 1, "Green": 1,
+    "Road": 24,
+    "Street": 14,
+    "Close": 12,
+    "Avenue": 9,
+    "Lane": 9,
+    "Drive": 8,
+    "Way": 5,
+    "Gardens": 4,
+    "Crescent": 4,
+    "Court": 3,
+    "Place": 3,
+    "Grove": 3,
+    "Terrace": 3,
+    "Hill": 2,
+    "Park": 2,
+    "View": 1,
+    "Walk": 1,
+    "Square": 1,
+    "Mews": 1,
+    "Row": 1,
+    "Green": 1,
 }
 
 # 20% of English households live in flats (English Housing Survey 2019-20); a flat gets a
@@ -107,7 +151,9 @@ class Geography:
         return self.pack(districts.astype(np.int64), street, number, flat)
 
     @staticmethod
-    def pack(district: np.ndarray, street: np.ndarray, number: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    def pack(
+        district: np.ndarray, street: np.ndarray, number: np.ndarray, flat: np.ndarray
+    ) -> np.ndarray:
         return (
             ((district << _STREET_BITS | street) << _NUMBER_BITS | number) << _FLAT_BITS | flat
         ).astype(np.int64)
@@ -130,7 +176,10 @@ class Geography:
         cache = self.__dict__.setdefault("_arrow_cache", {})
         if name not in cache:
             if name == "outward_codes":
-                values = [f"{self.area_codes[a]}{d}" for a, d in zip(self.district_area, self.district_number, strict=True)]
+                values = [
+                    f"{self.area_codes[a]}{d}"
+                    for a, d in zip(self.district_area, self.district_number, strict=True)
+                ]
             elif name == "units":
                 values = list(UNITS)
             else:
@@ -144,19 +193,27 @@ class Geography:
         street_key = _hash(self.salt, district, street)
         word = pa.array((street_key % np.uint64(len(self.street_words))).astype(np.int32))
         u = (street_key >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        stype = pa.array(np.searchsorted(self.street_type_cumulative, u, side="right").astype(np.int32))
+        stype = pa.array(
+            np.searchsorted(self.street_type_cumulative, u, side="right").astype(np.int32)
+        )
         street_name = pc.binary_join_element_wise(
             self._arrow("street_words").take(word), self._arrow("street_types").take(stype), " "
         )
         line = pc.binary_join_element_wise(pc.cast(pa.array(number), pa.string()), street_name, " ")
         has_flat = flat > 0
         if has_flat.any():
-            flat_prefix = pc.binary_join_element_wise("Flat", pc.cast(pa.array(flat), pa.string()), " ")
-            line = pc.if_else(pa.array(has_flat), pc.binary_join_element_wise(flat_prefix, line, ", "), line)
+            flat_prefix = pc.binary_join_element_wise(
+                "Flat", pc.cast(pa.array(flat), pa.string()), " "
+            )
+            line = pc.if_else(
+                pa.array(has_flat), pc.binary_join_element_wise(flat_prefix, line, ", "), line
+            )
 
         # A postcode unit covers about 15 addresses: one side of a stretch of about 30 numbers.
         sector = (_hash(self.salt + 1, district, street) % np.uint64(10)).astype(np.int64)
-        unit = (_hash(self.salt + 2, district, street, number // 30) % np.uint64(len(UNITS))).astype(np.int32)
+        unit = (
+            _hash(self.salt + 2, district, street, number // 30) % np.uint64(len(UNITS))
+        ).astype(np.int32)
         outward = self._arrow("outward_codes").take(pa.array(district.astype(np.int32)))
         inward = pc.binary_join_element_wise(
             pc.cast(pa.array(sector), pa.string()), self._arrow("units").take(pa.array(unit)), ""
@@ -165,7 +222,8 @@ class Geography:
         return {
             "address_line": line,
             "town": pa.DictionaryArray.from_arrays(
-                pa.array(self.district_town[district], pa.int32()), pa.array(self.towns, pa.string())
+                pa.array(self.district_town[district], pa.int32()),
+                pa.array(self.towns, pa.string()),
             ),
             "postcode": postcode,
         }
@@ -180,7 +238,9 @@ def build_geography(seed: np.random.SeedSequence, expected_households: int) -> G
     # Districts per area and population weights are lognormal (an assumption: real areas range
     # from a handful of districts to nearly a hundred, e.g. B, and district populations from a
     # few thousand to over 100,000).
-    n_per_area = np.clip(np.round(rng.lognormal(np.log(18), 0.6, len(areas))), 2, 99).astype(np.int32)
+    n_per_area = np.clip(np.round(rng.lognormal(np.log(18), 0.6, len(areas))), 2, 99).astype(
+        np.int32
+    )
     district_area = np.repeat(np.arange(len(areas), dtype=np.int32), n_per_area)
     district_number = np.concatenate([np.arange(1, k + 1, dtype=np.int32) for k in n_per_area])
     weight = rng.lognormal(0.0, 0.5, len(district_area))
@@ -198,10 +258,16 @@ def build_geography(seed: np.random.SeedSequence, expected_households: int) -> G
     la_numbers = load_table("la_numbers")["la_number"].to_numpy(np.int32)
     rng.shuffle(la_numbers)
     cum = np.cumsum(weight)
-    district_la = la_numbers[np.minimum((cum - weight / 2) * len(la_numbers), len(la_numbers) - 1).astype(int)]
+    district_la = la_numbers[
+        np.minimum((cum - weight / 2) * len(la_numbers), len(la_numbers) - 1).astype(int)
+    ]
 
     words = np.array(
-        sorted(set(GBPerson.last_names) | set(GBPerson.first_names_male) | set(GBPerson.first_names_female)),
+        sorted(
+            set(GBPerson.last_names)
+            | set(GBPerson.first_names_male)
+            | set(GBPerson.first_names_female)
+        ),
         dtype=object,
     )
     types = np.array(list(_STREET_TYPES), dtype=object)
@@ -247,7 +313,12 @@ def _towns(
             last = lasts[int(rng.integers(len(lasts)))]
             prefix = prefixes[int(rng.integers(len(prefixes)))]
             suffix = suffixes[int(rng.integers(len(suffixes)))]
-            name = [f"{prefix} {first}{suffix}", f"{prefix} {first}", f"{first}{suffix}", f"{last}{suffix}"][form]
+            name = [
+                f"{prefix} {first}{suffix}",
+                f"{prefix} {first}",
+                f"{first}{suffix}",
+                f"{last}{suffix}",
+            ][form]
             if name in seen:
                 continue
             seen.add(name)
@@ -257,6 +328,8 @@ def _towns(
     district_town = np.empty(len(district_area), dtype=np.int32)
     for a, codes in enumerate(town_of_area):
         members = np.flatnonzero(district_area == a)
-        split = np.minimum((np.arange(len(members)) * len(codes)) // max(len(members), 1), len(codes) - 1)
+        split = np.minimum(
+            (np.arange(len(members)) * len(codes)) // max(len(members), 1), len(codes) - 1
+        )
         district_town[members] = np.array(codes)[split]
     return np.array(names, dtype=object), district_town

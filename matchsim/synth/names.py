@@ -46,13 +46,18 @@ class OriginSpec:
 #: The built-in origins. Keys are the values of the ``name_origin`` column.
 ORIGINS: dict[str, OriginSpec] = {
     "british": OriginSpec(
-        ("en_GB", "en_IE", "en_NZ", "en_US"), ("en_GB", "en_IE", "en_NZ", "en_US"),
+        ("en_GB", "en_IE", "en_NZ", "en_US"),
+        ("en_GB", "en_IE", "en_NZ", "en_US"),
         description="English-language names (Faker en_GB, extended by en_IE, en_NZ and en_US "
         "for the long tail); forenames headed by the ONS 2011 top names",
     ),
     "indian": OriginSpec(("en_IN",), ("en_IN",), description="Faker en_IN"),
-    "pakistani": OriginSpec((), ("en_PK",), "pakistani",
-                            "shipped romanised Urdu/Punjabi list; Faker en_PK surnames in the tail"),
+    "pakistani": OriginSpec(
+        (),
+        ("en_PK",),
+        "pakistani",
+        "shipped romanised Urdu/Punjabi list; Faker en_PK surnames in the tail",
+    ),
     "bangladeshi": OriginSpec((), (), "bangladeshi", "shipped romanised Bengali/Sylheti list"),
     "punjabi_sikh": OriginSpec((), (), "punjabi_sikh", "shipped romanised Punjabi list"),
     "arabic": OriginSpec((), (), "arabic", "shipped romanised Arabic list"),
@@ -61,7 +66,8 @@ ORIGINS: dict[str, OriginSpec] = {
     "romanian": OriginSpec(("ro_RO",), ("ro_RO",), description="Faker ro_RO"),
     "turkish": OriginSpec(("tr_TR",), ("tr_TR",), description="Faker tr_TR"),
     "west_african": OriginSpec(
-        ("en_NG", "yo_NG", "ig_NG", "ha_NG", "tw_GH"), ("yo_NG", "ig_NG", "ha_NG", "tw_GH", "en_NG"),
+        ("en_NG", "yo_NG", "ig_NG", "ha_NG", "tw_GH"),
+        ("yo_NG", "ig_NG", "ha_NG", "tw_GH", "en_NG"),
         description="Faker en_NG, yo_NG, ig_NG, ha_NG and tw_GH",
     ),
     "east_african": OriginSpec(("en_KE", "sw"), ("en_KE", "sw"), description="Faker en_KE and sw"),
@@ -111,7 +117,9 @@ def _faker_list(locales: Iterable[str], kind: str) -> list[str]:
         if kind == "surname":
             names = _names_of(provider, "last_names")
             if locale == "pl_PL":
-                names = _names_of(provider, "male_last_names") + _names_of(provider, "unisex_last_names")
+                names = _names_of(provider, "male_last_names") + _names_of(
+                    provider, "unisex_last_names"
+                )
         else:
             attr = "first_names_male" if kind == "forename_male" else "first_names_female"
             names = _names_of(provider, attr)
@@ -220,14 +228,18 @@ def _british_surname_probs(names: Sequence[str], exponent: float) -> np.ndarray:
     return head / head.sum()
 
 
-def origin_probabilities(origin: str, kind: str, names: Sequence[str], config: NamesConfig) -> np.ndarray:
+def origin_probabilities(
+    origin: str, kind: str, names: Sequence[str], config: NamesConfig
+) -> np.ndarray:
     """Frequencies for an ordered vocabulary."""
     n = len(names)
     if origin == "british" and kind == "surname":
         return _british_surname_probs(names, config.zipf_exponent)
     if origin == "british":
         shares = (
-            config.top_forename_shares_male if kind == "forename_male" else config.top_forename_shares_female
+            config.top_forename_shares_male
+            if kind == "forename_male"
+            else config.top_forename_shares_female
         )
         exponent, offset = calibrate_zipf(n, tuple(shares))
         return zipf_mandelbrot(n, exponent, offset)
@@ -339,7 +351,7 @@ def build_name_model(config: NamesConfig) -> NameModel:
     forename_groups: list[tuple[np.ndarray, np.ndarray]] = []
     surname_groups: list[tuple[np.ndarray, np.ndarray]] = []
     feminine_pairs: list[tuple[str, str]] = []
-    for oi, origin in enumerate(origins):
+    for origin in origins:
         for kind in ("forename_male", "forename_female"):
             names = origin_names(origin, kind)
             probs = origin_probabilities(origin, kind, names, config)

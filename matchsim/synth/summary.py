@@ -38,7 +38,9 @@ def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     combined = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if not pa.types.is_dictionary(combined.type):
         combined = pc.dictionary_encode(combined)
-    return combined.indices.to_numpy(zero_copy_only=False), np.asarray(combined.dictionary.to_pylist(), dtype=object)
+    return combined.indices.to_numpy(zero_copy_only=False), np.asarray(
+        combined.dictionary.to_pylist(), dtype=object
+    )
 
 
 def _top(codes: np.ndarray, vocab: np.ndarray, k: int = 5) -> list[tuple[str, float]]:

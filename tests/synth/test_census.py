@@ -132,9 +132,11 @@ def test_register_has_former_and_current_pupils(register):
 
 def test_address_history_is_ordered_and_contains_current_address(census):
     history = census.addresses_frame
-    assert history.groupby("household_id")["address_seq"].apply(
-        lambda s: list(s) == list(range(len(s)))
-    ).all()
+    assert (
+        history.groupby("household_id")["address_seq"]
+        .apply(lambda s: list(s) == list(range(len(s))))
+        .all()
+    )
     moved = history.dropna(subset=["moved_out"])
     assert (moved["moved_out"] > moved["moved_in"]).all()
     current = history[history["moved_out"].isna()][["household_id", "address_id", "postcode"]]
@@ -148,7 +150,9 @@ def test_register_keeps_the_address_of_the_last_census(register):
     """A former pupil's register address is where they lived when they left, not later."""
     frame = register.pupils_frame
     history = register.addresses_frame
-    former = frame[frame["leaving_date"].notna()].merge(history, on="household_id", suffixes=("", "_h"))
+    former = frame[frame["leaving_date"].notna()].merge(
+        history, on="household_id", suffixes=("", "_h")
+    )
     at_leaving = former[
         (former["moved_in"] <= former["leaving_date"])
         & (former["moved_out"].isna() | (former["moved_out"] > former["leaving_date"]))
@@ -191,5 +195,8 @@ def test_write_parquet_and_csv_with_address_history(tmp_path):
     assert list(frame.columns) == list(EXPECTED_SCHEMA)
     assert len(pd.read_csv(csv_history)) == census.addresses.num_rows
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "c.addresses.csv", "c.addresses.parquet", "c.csv", "c.parquet"
+        "c.addresses.csv",
+        "c.addresses.parquet",
+        "c.csv",
+        "c.parquet",
     ]

@@ -1,0 +1,129 @@
+"""The command line: the generate job, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from matchsim.cli import main
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_generate_writes_parquet_and_prints_summary(tmp_path, capsys):
+    out = tmp_path / "census.parquet"
+    code, stdout, _ = run(capsys, "generate", "--pupils", "3000", "--seed", "2", "--out", str(out))
+    assert code == 0
+    frame = pd.read_parquet(out)
+    assert len(frame) == 3000
+    assert (tmp_path / "census.addresses.parquet").exists()
+    for text in ("3,000", "twins", "top forenames", "top surnames", "forename + surname + DOB"):
+        assert text in stdout
+
+
+def test_generate_csv_is_reproducible(tmp_path, capsys):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    assert run(capsys, "generate", "--pupils", "800", "--seed", "5", "--out", str(a), "-q")[0] == 0
+    assert run(capsys, "generate", "--pupils", "800", "--seed", "5", "--out", str(b), "-q")[0] == 0
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_generate_register_with_birth_years(tmp_path, capsys):
+    out = tmp_path / "npd.parquet"
+    code, _, _ = run(
+        capsys,
+        "generate",
+        "--pupils",
+        "2000",
+        "--birth-years",
+        "1992-1995",
+        "--out",
+        str(out),
+        "-q",
+    )
+    assert code == 0
+    years = pd.to_datetime(pd.read_parquet(out)["date_of_birth"]).dt.year
+    assert years.between(1992, 1995).all()
+
+
+def test_generate_reads_yaml_config(tmp_path, capsys):
+    config = tmp_path / "census.yaml"
+    config.write_text("pupils: 700\nnames:\n  origins: {british: 0.5, polish: 0.5}\n")
+    out = tmp_path / "c.parquet"
+    assert run(capsys, "generate", "--config", str(config), "--out", str(out), "-q")[0] == 0
+    frame = pd.read_parquet(out)
+    assert len(frame) == 700
+    assert set(frame["name_origin"].astype(str)) == {"british", "polish"}
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--pupils", "-3"], "--pupils: -3"),
+        (["--pupils", "0"], "--pupils: 0"),
+        (["--pupils", "abc"], "--pupils"),
+        (["--origins", "british=0.5,xx_YY=0.5"], "--origins: unknown value 'xx_YY'"),
+        (["--origins", "british=0.5,polish=0.4"], "--origins: weights sum to 0.9"),
+        (["--origins", "british"], "--origins: 'british' is not NAME=WEIGHT"),
+        (["--birth-years", "2030-2031"], "--birth-years"),
+        (["--birth-years", "soon"], "--birth-years: 'soon'"),
+        (["--census-date", "18/01/2024"], "--census-date"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
+def test_bad_input_gets_one_line_error_and_exit_2(tmp_path, capsys, args, expected):
+    out = tmp_path / "x.parquet"
+    code, stdout, stderr = run(capsys, "generate", *args, "--out", str(out))
+    assert code == 2
+    assert expected in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr + stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("missing_dir/x.parquet", "does not exist"), ("x.txt", "unknown extension")],
+)
+def test_bad_output_path_is_refused_before_work(tmp_path, capsys, name, expected):
+    code, _, stderr = run(capsys, "generate", "--pupils", "10", "--out", str(tmp_path / name))
+    assert code == 2 and expected in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_directory_is_refused(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code, _, stderr = run(
+            capsys, "generate", "--pupils", "10", "--out", str(locked / "x.parquet")
+        )
+    finally:
+        locked.chmod(0o700)
+    import os
+
+    if os.geteuid() == 0:
+        # root can write anywhere; the check then (correctly) lets it through
+        assert code == 0
+    else:
+        assert code == 2 and "not writable" in stderr
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
+    import pyarrow.parquet as pq
+
+    def broken(*_args, **_kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", broken)
+    code, _, stderr = run(
+        capsys, "generate", "--pupils", "50", "--out", str(tmp_path / "x.parquet")
+    )
+    assert code == 1
+    assert "--debug" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []

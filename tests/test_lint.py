@@ -1,0 +1,29 @@
+"""ruff (configured in pyproject.toml) keeps the code base tidy; CI runs it with the tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_ruff_check_passes():
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.fail("ruff is part of the test extra: pip install '.[test]'")
+    result = subprocess.run(
+        [ruff, "check", "matchsim", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_public_api_lists_exactly_its_names():
+    import matchsim
+
+    public = {name for name in dir(matchsim) if not name.startswith("_")}
+    modules = {"errors", "synth", "io", "data", "cli"}
+    assert set(matchsim.__all__) - {"__version__"} == public - modules
