@@ -188,6 +188,97 @@ def generate(
         print_summary(census.summary().as_dict(), out)
 
 
+@app.command()
+def requests(
+    census: Annotated[
+        Path,
+        typer.Option(
+            "--census", help="Register written by 'matchsim generate' (.parquet or .csv)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet or .csv.")],
+    profile: Annotated[
+        str,
+        typer.Option(
+            help="Requester profile: immigration, benefit_fraud, police_cohort, research_linkage."
+        ),
+    ] = "immigration",
+    count: Annotated[
+        int | None, typer.Option(help="Number of requests (default: the profile's).")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same requests.")
+    ] = 0,
+    in_register_share: Annotated[
+        float | None,
+        typer.Option(
+            "--in-register-share", help="Share of requested people who are in the register."
+        ),
+    ] = None,
+    error: Annotated[
+        list[str] | None,
+        typer.Option("--error", help="Override one error probability, NAME=P (repeatable)."),
+    ] = None,
+    error_scale: Annotated[
+        float | None, typer.Option("--error-scale", help="Multiply every error probability.")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file of request settings.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Draw requests with ground truth from a register, for lookups to be scored against."""
+    from matchsim.requests import RequestConfig, generate_requests
+    from matchsim.synth import load_census
+
+    check_writable(out)
+    settings: dict[str, Any] = _load_yaml(config, "--config") if config is not None else {}
+    settings["profile"] = (
+        profile if config is None or profile != "immigration" else settings.get("profile", profile)
+    )
+    if count is not None:
+        settings["count"] = count
+    if in_register_share is not None:
+        settings["in_register_share"] = in_register_share
+    if error_scale is not None:
+        settings["error_scale"] = error_scale
+    if error:
+        settings.setdefault("errors", {}).update(_parse_weights(",".join(error), "--error"))
+    try:
+        request_config = RequestConfig.model_validate(settings)
+    except ValidationError as exc:
+        raise _as_config_error(exc, _REQUEST_ALIASES) from None
+    register = load_census(census)
+    request_set = generate_requests(register, request_config, seed)
+    request_set.write(out)
+    if not quiet:
+        _print_request_summary(request_set, out)
+
+
+_REQUEST_ALIASES = {
+    "profile": "--profile",
+    "count": "--count",
+    "in_register_share": "--in-register-share",
+    "error_scale": "--error-scale",
+}
+
+
+def _print_request_summary(request_set: Any, out: Path) -> None:
+    table = request_set.table
+    n = table.num_rows
+    in_register = sum(table["in_register"].to_pylist())
+    summary = Table(title=f"{n:,} requests written to {out}", show_header=False)
+    summary.add_column("measure")
+    summary.add_column("value", justify="right")
+    summary.add_row("profile", request_set.config.profile)
+    summary.add_row("people in the register", f"{in_register:,} ({in_register / max(n, 1):.1%})")
+    clean = sum(1 for e in table["n_errors"].to_pylist() if e == 0)
+    summary.add_row("requests with no error", f"{clean:,} ({clean / max(n, 1):.1%})")
+    rates = sorted(request_set.error_rates().items(), key=lambda kv: -kv[1])
+    summary.add_row("commonest errors", ", ".join(f"{k} {v:.1%}" for k, v in rates[:5] if v > 0))
+    _out.print(summary)
+
+
 def _as_config_error(exc: ValidationError, aliases: dict[str, str]) -> ConfigError:
     field, _, message = validation_message(exc, aliases).partition(": ")
     return ConfigError(field, message)

@@ -5,6 +5,7 @@ The public surface is :func:`generate_census`, :class:`CensusConfig` and :class:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +25,11 @@ __all__ = [
     "CensusSummary",
     "address_history_path",
     "generate_census",
+    "load_census",
 ]
+
+#: Parquet schema-metadata key holding the config and seed that made a register.
+METADATA_KEY = b"matchsim"
 
 
 def address_history_path(census_path: Path) -> Path:
@@ -76,6 +81,8 @@ def generate_census(
     chunk_size: int = 8 * BLOCK_PUPILS,
     workers: int = 1,
     progress: ProgressCallback | None = None,
+    world_seed: int | None = None,
+    world_pupils: int | None = None,
 ) -> Census:
     """Generate a synthetic register.
 
@@ -91,6 +98,10 @@ def generate_census(
         Threads to use; numpy and Arrow release the GIL for most of the work.
     progress
         Called as ``progress(done, total)`` after each unit of work.
+    world_seed, world_pupils
+        Build the geography, towns and schools of another run (its seed and size) instead of
+        this one's, so that a second population lives in the same streets: this is how people
+        who are *not* in a register are drawn for lookups against it.
 
     Examples
     --------
@@ -105,6 +116,46 @@ def generate_census(
     if workers < 1:
         raise ValueError("workers must be at least 1")
     pupils, addresses = generate_census_tables(
-        config, seed, chunk_size=chunk_size, workers=workers, progress=progress
+        config,
+        seed,
+        chunk_size=chunk_size,
+        workers=workers,
+        progress=progress,
+        world_seed=world_seed,
+        world_pupils=world_pupils,
     )
+    provenance = json.dumps(
+        {"config": config.model_dump(mode="json"), "seed": seed, "pupils": pupils.num_rows}
+    ).encode()
+    pupils = pupils.replace_schema_metadata({METADATA_KEY: provenance})
+    return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)
+
+
+def load_census(path: Path | str, field: str = "--census") -> Census:
+    """Read a register written by :meth:`Census.write` (Parquet keeps its config and seed).
+
+    A register without matchsim metadata (e.g. CSV) is read with the default config sized
+    to its rows and seed 0; its address history is read if it sits beside it.
+    """
+    from matchsim.errors import ConfigError
+    from matchsim.io import read_table
+
+    path = Path(path)
+    pupils = read_table(path, field)
+    missing = {"pupil_id", "forename", "surname", "date_of_birth", "household_id"} - set(
+        pupils.column_names
+    )
+    if missing:
+        raise ConfigError(field, f"{str(path)!r} is not a matchsim register: no {sorted(missing)}")
+    history_path = address_history_path(path)
+    addresses = read_table(history_path, field) if history_path.exists() else None
+    meta = (pupils.schema.metadata or {}).get(METADATA_KEY)
+    if meta is not None:
+        info = json.loads(meta)
+        config = CensusConfig.model_validate(info["config"])
+        seed = int(info["seed"])
+    else:
+        config, seed = CensusConfig(pupils=max(pupils.num_rows, 1)), 0
+    if addresses is None:
+        addresses = pa.table({"household_id": pa.array([], pa.int64())})
     return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)

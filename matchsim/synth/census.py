@@ -81,7 +81,11 @@ def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     return out
 
 
-def _plan(config: CensusConfig, seed: int) -> _Plan:
+def _plan(
+    config: CensusConfig, seed: int, world_seed: int | None = None, world_pupils: int | None = None
+) -> _Plan:
+    """Shared state of a run. ``world_seed`` and ``world_pupils`` fix the geography and schools,
+    so that a second population (people outside the register) can live in the same world."""
     calendar = cal.build_calendar(config)
     if config.pupils is not None:
         pupils = config.pupils
@@ -110,12 +114,16 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
     year_hi = np.searchsorted(years, all_years, side="right")
 
     names = build_name_model(config.names)
-    expected_households = int(pupils / config.families.children_mean * 2)
+    world_seed = seed if world_seed is None else world_seed
+    world_pupils = pupils if world_pupils is None else world_pupils
+    expected_households = int(world_pupils / config.families.children_mean * 2)
     geography = build_geography(
-        np.random.SeedSequence(seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households
+        np.random.SeedSequence(world_seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households
     )
 
-    cluster_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SEED_CLUSTER,)))
+    cluster_rng = np.random.default_rng(
+        np.random.SeedSequence(world_seed, spawn_key=(_SEED_CLUSTER,))
+    )
     groups = []
     for origin in names.origins:
         sigma = 0.0 if origin == "british" else config.names.origin_clustering
@@ -130,7 +138,7 @@ def _plan(config: CensusConfig, seed: int) -> _Plan:
     # Seven primary year groups (R-6) against five to seven secondary ones.
     sixth = sf.sixth_form_share if config.birth_years is None else 0.0
     primary_frac = 7 / (12 + 2 * sixth)
-    expected = pupils * geography.district_weight
+    expected = world_pupils * geography.district_weight
     count = np.stack(
         [
             np.maximum(1, np.round(expected * primary_frac / sf.pupils_per_primary)),
@@ -343,6 +351,12 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     ).astype(np.int16)
     origin = np.minimum(origin, len(names.origins) - 1)
     surname = names.surname_sampler.draw(origin, rng.random(n_fam))
+    if len(names.double_barrelled):
+        double = (origin == names.origins.index("british")) & (
+            rng.random(n_fam) < config.names.double_barrelled_share
+        )
+        pick = (rng.random(n_fam) * len(names.double_barrelled)).astype(np.int64)
+        surname = np.where(double, names.double_barrelled[pick], surname).astype(np.int32)
     district0 = plan.district_sampler.draw(origin, rng.random(n_fam)).astype(np.int64)
     honorific_u = rng.random(n_fam)
     history = _moves(plan, rng, family_start, district0, origin)
@@ -665,9 +679,11 @@ def generate_census_tables(
     chunk_size: int,
     workers: int,
     progress: ProgressCallback | None,
+    world_seed: int | None = None,
+    world_pupils: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
     """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`)."""
-    plan = _plan(config, seed)
+    plan = _plan(config, seed, world_seed, world_pupils)
     n_blocks = len(plan.block_targets)
     blocks: list[_Block | None] = [None] * n_blocks
     # Extra stages after the blocks: UPNs/ids and address rendering.

@@ -124,6 +124,9 @@ class NamesConfig(_Frozen):
     #: log-weight each origin gives to each postcode district (an assumption; ONS census 2021
     #: shows strong concentration, e.g. Bangladeshi families in east London).
     origin_clustering: float = Field(1.5, ge=0.0, le=5.0)
+    #: Share of ``british`` families with a double-barrelled surname such as "Smith-Jones"
+    #: (an assumption: no official count exists; surname studies put it near 1%).
+    double_barrelled_share: Probability = 0.01
 
     @field_validator("origins")
     @classmethod

@@ -336,6 +336,8 @@ class NameModel:
     feminine: np.ndarray
     #: rows (origin index, sex, surname code, cumulative lower, cumulative upper)
     honorifics: tuple[tuple[int, str, int, float, float], ...]
+    #: codes of double-barrelled surnames ("Smith-Jones"); empty without the british origin
+    double_barrelled: np.ndarray
 
 
 def build_name_model(config: NamesConfig) -> NameModel:
@@ -382,6 +384,19 @@ def build_name_model(config: NamesConfig) -> NameModel:
         code = surname_index.setdefault(surname, len(surname_index))
         honorifics.append((origins.index(origin), sex, code, lower, upper))
 
+    double: list[int] = []
+    if "british" in origins:
+        # Pairs of the 60 commonest British surnames; a family picks one uniformly.
+        head = origin_names("british", "surname")
+        probs = origin_probabilities("british", "surname", head, config)
+        top = [head[i] for i in np.argsort(-probs, kind="stable")[:60]]
+        double = [
+            surname_index.setdefault(f"{a}-{b}", len(surname_index))
+            for a in top
+            for b in top
+            if a != b
+        ]
+
     feminine = np.arange(len(surname_index), dtype=np.int32)
     for masc, fem in feminine_pairs:
         feminine[surname_index[masc]] = surname_index[fem]
@@ -395,4 +410,5 @@ def build_name_model(config: NamesConfig) -> NameModel:
         surname_sampler=GroupedSampler.from_groups(surname_groups),
         feminine=feminine,
         honorifics=tuple(honorifics),
+        double_barrelled=np.array(double, dtype=np.int32),
     )

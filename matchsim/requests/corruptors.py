@@ -1,0 +1,566 @@
+"""The error model: a registry of error types, each corrupting one field of a request.
+
+Like GeCo, FEBRL's dsgen and pseudopeople, each error type has a probability per record and
+the types compose in a fixed order. Unlike them, selection, bookkeeping and every numeric
+field are vectorised; only string edits of the (few) rows that draw an error run per value,
+because no maintained library offers vectorised typo, OCR or phonetic injection.
+
+Every applied error is recorded in a per-field bitmask, so each request carries the list of
+errors that made it differ from the true record.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+from nicknames import NickNamer
+
+from matchsim.data import load_table
+from matchsim.errors import UnknownNameError
+from matchsim.synth import calendar as cal
+
+FIELDS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "address", "postcode")
+
+
+@dataclass
+class RequestDraft:
+    """Request fields as numpy arrays while errors are applied."""
+
+    forename: np.ndarray  # object (str)
+    middle_names: np.ndarray  # object (str, "" when none)
+    surname: np.ndarray  # object
+    dob: np.ndarray  # int64 days since 1970-01-01
+    dob_missing: np.ndarray  # bool
+    sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
+    address_line: np.ndarray  # object
+    town: np.ndarray  # object
+    postcode: np.ndarray  # object
+    origin: np.ndarray  # object: the person's name origin (drives multipliers)
+    household: np.ndarray  # int64 row household in the history context
+    address_seq: np.ndarray  # int64: which history row of the household the address is
+    context: AddressContext
+    applied: dict[str, np.ndarray] = field(default_factory=dict)  # field -> int64 bitmask
+    address_replaced: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.forename)
+
+
+@dataclass(frozen=True)
+class AddressContext:
+    """Address histories of everyone a request can be about, for stale/new/unrelated errors.
+
+    Rows are sorted by (household, address_seq); ``first_row[h]``/``rows[h]`` locate a
+    household's rows (households are dense 0..H-1 in this context).
+    """
+
+    first_row: np.ndarray
+    rows: np.ndarray
+    address_line: np.ndarray
+    town: np.ndarray
+    postcode: np.ndarray
+    outward: np.ndarray  # postcode district of each row, as int codes
+    outward_order: np.ndarray  # row indices sorted by outward code
+    outward_start: np.ndarray  # per outward code: first position in outward_order
+    outward_count: np.ndarray
+
+
+ErrorFunction = Callable[[RequestDraft, np.ndarray, np.random.Generator], np.ndarray]
+
+
+@dataclass(frozen=True)
+class ErrorType:
+    name: str
+    fields: tuple[str, ...]
+    description: str
+    apply: ErrorFunction
+
+
+ERROR_TYPES: dict[str, ErrorType] = {}
+
+
+def error_type(
+    name: str, fields: tuple[str, ...], description: str
+) -> Callable[[ErrorFunction], ErrorFunction]:
+    """Register an error type. The function receives the rows that drew the error and returns
+    a boolean array (same length) saying where it could be applied."""
+
+    def register(fn: ErrorFunction) -> ErrorFunction:
+        if name in ERROR_TYPES:
+            raise ValueError(f"error type {name!r} registered twice")
+        for f in fields:
+            if f not in FIELDS:
+                raise ValueError(f"error type {name!r} names unknown field {f!r}")
+        ERROR_TYPES[name] = ErrorType(name, fields, description, fn)
+        return fn
+
+    return register
+
+
+def get_error_type(name: str, field_name: str = "errors") -> ErrorType:
+    if name not in ERROR_TYPES:
+        raise UnknownNameError(field_name, name, ERROR_TYPES)
+    return ERROR_TYPES[name]
+
+
+# --------------------------------------------------------------------------------------------
+# String helpers (per value; used only on rows that drew an error)
+# --------------------------------------------------------------------------------------------
+
+_QWERTY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+@cache
+def qwerty_neighbours() -> dict[str, str]:
+    """Keys next to each key on a UK QWERTY keyboard (same row, and the rows above and below)."""
+    pos = {c: (r, i) for r, row in enumerate(_QWERTY_ROWS) for i, c in enumerate(row)}
+    out: dict[str, str] = {}
+    for c, (r, i) in pos.items():
+        near = []
+        for dr, di in ((0, -1), (0, 1), (-1, 0), (-1, 1), (1, -1), (1, 0)):
+            rr, ii = r + dr, i + di
+            if 0 <= rr < len(_QWERTY_ROWS) and 0 <= ii < len(_QWERTY_ROWS[rr]):
+                near.append(_QWERTY_ROWS[rr][ii])
+        out[c] = "".join(near)
+    return out
+
+
+def _match_case(template: str, ch: str) -> str:
+    return ch.upper() if template.isupper() else ch
+
+
+def keyboard_typo(value: str, rng: np.random.Generator) -> str:
+    """One keystroke error: a neighbouring key instead, an extra neighbouring key, a dropped
+    letter, or two letters swapped (the four classes Damerau 1964 found most common)."""
+    letters = [i for i, c in enumerate(value) if c.isalnum()]
+    if not letters:
+        return value
+    i = letters[int(rng.integers(len(letters)))]
+    c = value[i]
+    near = qwerty_neighbours().get(c.lower(), "")
+    kind = int(rng.integers(4))
+    if kind == 0 and near:
+        return value[:i] + _match_case(c, near[int(rng.integers(len(near)))]) + value[i + 1 :]
+    if kind == 1 and near:
+        return value[: i + 1] + near[int(rng.integers(len(near)))] + value[i + 1 :]
+    if kind == 2 and len(value) > 2:
+        return value[:i] + value[i + 1 :]
+    if i + 1 < len(value) and value[i + 1] != c:
+        swapped = value[i + 1] + c
+        if i == 0:
+            swapped = swapped[0].upper() + swapped[1].lower()
+        return value[:i] + swapped + value[i + 2 :]
+    return value[:i] + _match_case(c, near[0] if near else c) + value[i + 1 :]
+
+
+@cache
+def _substitutions(table: str) -> tuple[tuple[str, str], ...]:
+    t = load_table(table)
+    return tuple(zip(t["from"].astype(str), t["to"].astype(str), strict=True))
+
+
+def substitute(value: str, table: str, rng: np.random.Generator) -> str:
+    """Replace one occurrence of one applicable pattern from a substitution table."""
+    options = []
+    lower = value.lower()
+    for src, dst in _substitutions(table):
+        start = lower.find(src.lower())
+        while start >= 0:
+            options.append((start, src, dst))
+            start = lower.find(src.lower(), start + 1)
+    if not options:
+        return value
+    start, src, dst = options[int(rng.integers(len(options)))]
+    original = value[start : start + len(src)]
+    if original[:1].isupper():
+        dst = dst[:1].upper() + dst[1:]
+    return value[:start] + dst + value[start + len(src) :]
+
+
+@cache
+def _nicknamer() -> NickNamer:
+    return NickNamer()
+
+
+@cache
+def nicknames_of(name: str) -> tuple[str, ...]:
+    """Nicknames and short forms (the ``nicknames`` package's curated English list)."""
+    found = _nicknamer().nicknames_of(name.lower())
+    return tuple(sorted(n.title() for n in found if n.lower() != name.lower() and len(n) > 1))
+
+
+@cache
+def transliteration_variants() -> dict[str, tuple[str, ...]]:
+    """Other spellings of each romanised name (``matchsim/data/names/transliteration_variants.csv``)."""
+    from importlib import resources
+
+    import pandas as pd
+
+    path = resources.files("matchsim.data").joinpath("names/transliteration_variants.csv")
+    with path.open("r", encoding="utf-8") as fh:
+        table = pd.read_csv(fh, comment="#", keep_default_na=False)
+    groups = table.groupby("group")["variant"].apply(tuple)
+    out: dict[str, tuple[str, ...]] = {}
+    for variants in groups:
+        for v in variants:
+            out[v] = tuple(x for x in variants if x != v)
+    return out
+
+
+def strip_accents(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Letters that do not decompose (Polish l-stroke, Turkish dotless i).
+    return stripped.translate(str.maketrans("łŁıİøØßđĐ", "lLiIoOsdD"))
+
+
+def _per_value(values: np.ndarray, fn: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
+    new = np.array([fn(v) for v in values], dtype=object)
+    return new, new != values
+
+
+# --------------------------------------------------------------------------------------------
+# Names
+# --------------------------------------------------------------------------------------------
+
+
+@error_type("name_swap", ("forename", "surname"), "forename and surname swapped")
+def _name_swap(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = d.forename[rows] != d.surname[rows]
+    r = rows[ok]
+    d.forename[r], d.surname[r] = d.surname[r].copy(), d.forename[r].copy()
+    return ok
+
+
+@error_type("middle_as_forename", ("forename", "middle_names"), "known by a middle name")
+def _middle_as_forename(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = d.middle_names[rows] != ""
+    r = rows[ok]
+    parts = [m.split(" ", 1) for m in d.middle_names[r]]
+    d.forename[r] = np.array([p[0] for p in parts], dtype=object)
+    d.middle_names[r] = np.array([p[1] if len(p) > 1 else "" for p in parts], dtype=object)
+    return ok
+
+
+def _map_names(
+    d: RequestDraft,
+    column: str,
+    rows: np.ndarray,
+    rng: np.random.Generator,
+    options: Callable[[str], tuple[str, ...]],
+) -> np.ndarray:
+    values = getattr(d, column)[rows]
+    choices = [options(v) for v in values]
+    ok = np.array([len(c) > 0 for c in choices], dtype=bool)
+    picks = rng.random(len(rows))
+    new = [c[int(u * len(c))] if c else v for c, u, v in zip(choices, picks, values, strict=True)]
+    getattr(d, column)[rows[ok]] = np.array(new, dtype=object)[ok]
+    return ok
+
+
+@error_type("forename_nickname", ("forename",), "a nickname or short form (William -> Bill)")
+def _nickname(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return _map_names(d, "forename", rows, rng, nicknames_of)
+
+
+@error_type(
+    "forename_transliteration", ("forename",), "another romanisation (Mohammed -> Muhammad)"
+)
+def _forename_translit(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    variants = transliteration_variants()
+    return _map_names(d, "forename", rows, rng, lambda v: variants.get(v, ()))
+
+
+@error_type("surname_transliteration", ("surname",), "another romanisation (Hussain -> Hussein)")
+def _surname_translit(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    variants = transliteration_variants()
+    return _map_names(d, "surname", rows, rng, lambda v: variants.get(v, ()))
+
+
+@error_type("surname_hyphen_reduced", ("surname",), "a double-barrelled surname cut to one part")
+def _hyphen_reduced(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    values = d.surname[rows]
+    parts = [re.split(r"[- ]", v) for v in values]
+    ok = np.array([len(p) > 1 for p in parts], dtype=bool)
+    picks = rng.integers(0, 2, len(rows))
+    new = [p[-1] if (k and len(p) > 1) else p[0] for p, k in zip(parts, picks, strict=True)]
+    d.surname[rows[ok]] = np.array(new, dtype=object)[ok]
+    return ok
+
+
+@error_type("middle_missing", ("middle_names",), "middle names left out")
+def _middle_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = d.middle_names[rows] != ""
+    d.middle_names[rows[ok]] = ""
+    return ok
+
+
+@error_type("accents_stripped", ("forename", "surname"), "diacritics dropped (Wójcik -> Wojcik)")
+def _accents(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    f_new, f_changed = _per_value(d.forename[rows], strip_accents)
+    s_new, s_changed = _per_value(d.surname[rows], strip_accents)
+    d.forename[rows], d.surname[rows] = f_new, s_new
+    return f_changed | s_changed
+
+
+def _string_error(column: str, fn: Callable[[str, np.random.Generator], str]) -> ErrorFunction:
+    def apply(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        values = getattr(d, column)[rows]
+        new, changed = _per_value(values, lambda v: fn(v, rng))
+        getattr(d, column)[rows] = new
+        return changed
+
+    return apply
+
+
+for _col in ("forename", "surname"):
+    error_type(
+        f"{_col}_typo",
+        (_col,),
+        "a keyboard slip (QWERTY neighbour, extra, missing or swapped letter)",
+    )(_string_error(_col, keyboard_typo))
+    error_type(f"{_col}_ocr", (_col,), "an OCR confusion (rn -> m, l -> 1, O -> 0)")(
+        _string_error(_col, lambda v, rng: substitute(v, "ocr_confusions", rng))
+    )
+    error_type(f"{_col}_phonetic", (_col,), "a spelling that sounds the same (ph -> f, ie -> y)")(
+        _string_error(_col, lambda v, rng: substitute(v, "phonetic_substitutions", rng))
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Date of birth
+# --------------------------------------------------------------------------------------------
+
+
+def _live_dob(d: RequestDraft, rows: np.ndarray) -> np.ndarray:
+    return ~d.dob_missing[rows]
+
+
+def _days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    base = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[month - 1]
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    return base + ((month == 2) & leap)
+
+
+def _to_day(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    months = (year - 1970) * 12 + (month - 1)
+    return cal.to_days(months.astype("datetime64[M]")) + (day - 1)
+
+
+@error_type("dob_day_month_swap", ("date_of_birth",), "day and month swapped (only where valid)")
+def _dob_swap(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    y, m, dd = cal.year_month_day(d.dob[rows])
+    ok = _live_dob(d, rows) & (dd <= 12) & (dd != m)
+    d.dob[rows[ok]] = _to_day(y[ok], dd[ok], m[ok])
+    return ok
+
+
+@error_type(
+    "dob_digit_typo", ("date_of_birth",), "one digit of DD/MM/YYYY mistyped (valid dates only)"
+)
+def _dob_digit(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    y, m, dd = cal.year_month_day(d.dob[rows])
+    ok = _live_dob(d, rows)
+    done = np.zeros(len(rows), dtype=bool)
+    for _ in range(6):
+        todo = np.flatnonzero(ok & ~done)
+        if len(todo) == 0:
+            break
+        # digit positions: 0-1 day, 2-3 month, 6-7 year (the century is rarely mistyped)
+        pos = rng.choice(np.array([0, 1, 2, 3, 6, 7]), len(todo))
+        digit = rng.integers(0, 10, len(todo))
+        ny, nm, nd = y[todo].copy(), m[todo].copy(), dd[todo].copy()
+        tens = pos % 2 == 0
+        for sel, arr in (((pos <= 1), nd), ((pos >= 2) & (pos <= 3), nm)):
+            arr[sel & tens] = digit[sel & tens] * 10 + arr[sel & tens] % 10
+            arr[sel & ~tens] = (arr[sel & ~tens] // 10) * 10 + digit[sel & ~tens]
+        ysel = pos >= 6
+        ny[ysel & tens] = (
+            (ny[ysel & tens] // 100) * 100 + digit[ysel & tens] * 10 + ny[ysel & tens] % 10
+        )
+        ny[ysel & ~tens] = (ny[ysel & ~tens] // 10) * 10 + digit[ysel & ~tens]
+        valid = (nm >= 1) & (nm <= 12) & (nd >= 1)
+        valid &= nd <= _days_in_month(ny, np.clip(nm, 1, 12))
+        valid &= (ny != y[todo]) | (nm != m[todo]) | (nd != dd[todo])
+        hit = todo[valid]
+        d.dob[rows[hit]] = _to_day(ny[valid], nm[valid], nd[valid])
+        done[hit] = True
+    return done
+
+
+@error_type("dob_jan1_default", ("date_of_birth",), "defaulted to 1 January of the birth year")
+def _dob_jan1(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    y, m, dd = cal.year_month_day(d.dob[rows])
+    ok = _live_dob(d, rows) & ~((m == 1) & (dd == 1))
+    d.dob[rows[ok]] = _to_day(
+        y[ok], np.ones(ok.sum(), dtype=np.int64), np.ones(ok.sum(), dtype=np.int64)
+    )
+    return ok
+
+
+@error_type("dob_year_off_by_one", ("date_of_birth",), "birth year one too high or too low")
+def _dob_year(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    y, m, dd = cal.year_month_day(d.dob[rows])
+    ok = _live_dob(d, rows)
+    ny = y + np.where(rng.random(len(rows)) < 0.5, -1, 1)
+    nd = np.minimum(dd, _days_in_month(ny, m))
+    d.dob[rows[ok]] = _to_day(ny[ok], m[ok], nd[ok])
+    return ok
+
+
+@error_type("dob_missing", ("date_of_birth",), "date of birth not given")
+def _dob_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = _live_dob(d, rows)
+    d.dob_missing[rows[ok]] = True
+    return ok
+
+
+# --------------------------------------------------------------------------------------------
+# Sex
+# --------------------------------------------------------------------------------------------
+
+
+@error_type("sex_wrong", ("sex",), "sex recorded wrongly")
+def _sex_wrong(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = d.sex[rows] >= 0
+    d.sex[rows[ok]] = 1 - d.sex[rows[ok]]
+    return ok
+
+
+@error_type("sex_missing", ("sex",), "sex not given")
+def _sex_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = d.sex[rows] >= 0
+    d.sex[rows[ok]] = -1
+    return ok
+
+
+# --------------------------------------------------------------------------------------------
+# Address
+# --------------------------------------------------------------------------------------------
+
+
+def _set_address(d: RequestDraft, rows: np.ndarray, history_rows: np.ndarray) -> None:
+    ctx = d.context
+    d.address_line[rows] = ctx.address_line[history_rows]
+    d.town[rows] = ctx.town[history_rows]
+    d.postcode[rows] = ctx.postcode[history_rows]
+    if d.address_replaced is None:
+        d.address_replaced = np.zeros(len(d), dtype=bool)
+    d.address_replaced[rows] = True
+
+
+def _not_replaced(d: RequestDraft, rows: np.ndarray) -> np.ndarray:
+    if d.address_replaced is None:
+        return np.ones(len(rows), dtype=bool)
+    return ~d.address_replaced[rows]
+
+
+@error_type(
+    "address_stale", ("address", "postcode"), "an earlier address from the family's history"
+)
+def _address_stale(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = _not_replaced(d, rows) & (d.address_seq[rows] > 0)
+    r = rows[ok]
+    # The address before the current one: what an out-of-date record holds.
+    _set_address(d, r, d.context.first_row[d.household[r]] + d.address_seq[r] - 1)
+    return ok
+
+
+@error_type(
+    "address_new", ("address", "postcode"), "an address the family moved to after the census"
+)
+def _address_new(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ctx = d.context
+    ok = _not_replaced(d, rows)
+    r = rows[ok]
+    later = d.address_seq[r] + 1 < ctx.rows[d.household[r]]
+    target = ctx.first_row[d.household[r]] + d.address_seq[r] + 1
+    # Without a later address in the history, the family moves locally: to another address
+    # in its postcode district (ONS: most moves are short).
+    current = ctx.first_row[d.household[r]] + d.address_seq[r]
+    code = ctx.outward[current]
+    local = ctx.outward_order[
+        ctx.outward_start[code] + (rng.random(len(r)) * ctx.outward_count[code]).astype(np.int64)
+    ]
+    chosen = np.where(later, target, local)
+    moved = ctx.address_line[chosen] != d.address_line[r]
+    _set_address(d, r[moved], chosen[moved])
+    out = np.zeros(len(rows), dtype=bool)
+    out[np.flatnonzero(ok)[moved]] = True
+    return out
+
+
+@error_type("address_unrelated", ("address", "postcode"), "an unrelated address")
+def _address_unrelated(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    ok = _not_replaced(d, rows)
+    r = rows[ok]
+    _set_address(d, r, rng.integers(0, len(d.context.address_line), len(r)))
+    return ok
+
+
+# Royal Mail / PAF-style abbreviations of street types.
+ABBREVIATIONS = {
+    "Road": "Rd",
+    "Street": "St",
+    "Avenue": "Ave",
+    "Lane": "Ln",
+    "Drive": "Dr",
+    "Close": "Cl",
+    "Crescent": "Cres",
+    "Gardens": "Gdns",
+    "Place": "Pl",
+    "Court": "Ct",
+    "Terrace": "Terr",
+    "Square": "Sq",
+    "Grove": "Gr",
+    "Park": "Pk",
+}
+_ABBREVIATION_RE = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b")
+
+
+@error_type("address_abbreviated", ("address",), "street type abbreviated (Road -> Rd)")
+def _abbreviated(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    new, changed = _per_value(
+        d.address_line[rows], lambda v: _ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group(1)], v)
+    )
+    d.address_line[rows] = new
+    return changed
+
+
+_NUMBER_RE = re.compile(r"^(Flat \d+, )?\d+[A-Za-z]? ")
+
+
+@error_type("house_number_missing", ("address",), "house number or flat left out")
+def _number_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    new, changed = _per_value(d.address_line[rows], lambda v: _NUMBER_RE.sub("", v, count=1))
+    d.address_line[rows] = new
+    return changed
+
+
+_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
+
+
+def postcode_typo(value: str, rng: np.random.Generator) -> str:
+    """A character of the same class changed, two adjacent characters swapped, or the space lost."""
+    chars = [i for i, c in enumerate(value) if c != " "]
+    if not chars:
+        return value
+    kind = int(rng.integers(3))
+    if kind == 2 and " " in value:
+        return value.replace(" ", "")
+    i = chars[int(rng.integers(len(chars)))]
+    if kind == 1 and i + 1 < len(value) and value[i + 1] != " " and value[i + 1] != value[i]:
+        return value[:i] + value[i + 1] + value[i] + value[i + 2 :]
+    pool = "0123456789" if value[i].isdigit() else _LETTERS
+    options = pool.replace(value[i], "")
+    return value[:i] + options[int(rng.integers(len(options)))] + value[i + 1 :]
+
+
+error_type(
+    "postcode_typo", ("postcode",), "a postcode character mistyped, swapped or its space lost"
+)(_string_error("postcode", postcode_typo))
