@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from nicknames import NickNamer
 
 from matchsim.data import load_table
@@ -61,13 +63,17 @@ class AddressContext:
 
     first_row: np.ndarray
     rows: np.ndarray
-    address_line: np.ndarray
-    town: np.ndarray
-    postcode: np.ndarray
+    address_line: pa.Array
+    town: pa.Array
+    postcode: pa.Array
     outward: np.ndarray  # postcode district of each row, as int codes
     outward_order: np.ndarray  # row indices sorted by outward code
     outward_start: np.ndarray  # per outward code: first position in outward_order
     outward_count: np.ndarray
+
+    def text(self, column: str, rows: np.ndarray) -> np.ndarray:
+        """Strings of the given history rows, as a numpy object array."""
+        return getattr(self, column).take(pa.array(rows, pa.int64())).to_numpy(zero_copy_only=False)
 
 
 ErrorFunction = Callable[[RequestDraft, np.ndarray, np.random.Generator], np.ndarray]
@@ -212,15 +218,26 @@ def transliteration_variants() -> dict[str, tuple[str, ...]]:
     return out
 
 
+_UNDECOMPOSABLE = str.maketrans("łŁıİøØßđĐ", "lLiIoOsdD")
+
+
 def strip_accents(value: str) -> str:
     decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     # Letters that do not decompose (Polish l-stroke, Turkish dotless i).
-    return stripped.translate(str.maketrans("łŁıİøØßđĐ", "lLiIoOsdD"))
+    return stripped.translate(_UNDECOMPOSABLE)
 
 
 def _per_value(values: np.ndarray, fn: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
     new = np.array([fn(v) for v in values], dtype=object)
+    return new, new != values
+
+
+def _per_distinct(values: np.ndarray, fn: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
+    """Apply a deterministic string function once per distinct value (names repeat heavily)."""
+    encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+    mapped = np.array([fn(v) for v in encoded.dictionary.to_pylist()], dtype=object)
+    new = mapped[encoded.indices.to_numpy()]
     return new, new != values
 
 
@@ -302,8 +319,8 @@ def _middle_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator)
 
 @error_type("accents_stripped", ("forename", "surname"), "diacritics dropped (Wójcik -> Wojcik)")
 def _accents(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    f_new, f_changed = _per_value(d.forename[rows], strip_accents)
-    s_new, s_changed = _per_value(d.surname[rows], strip_accents)
+    f_new, f_changed = _per_distinct(d.forename[rows], strip_accents)
+    s_new, s_changed = _per_distinct(d.surname[rows], strip_accents)
     d.forename[rows], d.surname[rows] = f_new, s_new
     return f_changed | s_changed
 
@@ -446,9 +463,9 @@ def _sex_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) ->
 
 def _set_address(d: RequestDraft, rows: np.ndarray, history_rows: np.ndarray) -> None:
     ctx = d.context
-    d.address_line[rows] = ctx.address_line[history_rows]
-    d.town[rows] = ctx.town[history_rows]
-    d.postcode[rows] = ctx.postcode[history_rows]
+    d.address_line[rows] = ctx.text("address_line", history_rows)
+    d.town[rows] = ctx.text("town", history_rows)
+    d.postcode[rows] = ctx.text("postcode", history_rows)
     if d.address_replaced is None:
         d.address_replaced = np.zeros(len(d), dtype=bool)
     d.address_replaced[rows] = True
@@ -488,7 +505,7 @@ def _address_new(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) ->
         ctx.outward_start[code] + (rng.random(len(r)) * ctx.outward_count[code]).astype(np.int64)
     ]
     chosen = np.where(later, target, local)
-    moved = ctx.address_line[chosen] != d.address_line[r]
+    moved = ctx.text("address_line", chosen) != d.address_line[r]
     _set_address(d, r[moved], chosen[moved])
     out = np.zeros(len(rows), dtype=bool)
     out[np.flatnonzero(ok)[moved]] = True
@@ -525,7 +542,7 @@ _ABBREVIATION_RE = re.compile(r"\b(" + "|".join(ABBREVIATIONS) + r")\b")
 
 @error_type("address_abbreviated", ("address",), "street type abbreviated (Road -> Rd)")
 def _abbreviated(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    new, changed = _per_value(
+    new, changed = _per_distinct(
         d.address_line[rows], lambda v: _ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group(1)], v)
     )
     d.address_line[rows] = new
@@ -537,7 +554,7 @@ _NUMBER_RE = re.compile(r"^(Flat \d+, )?\d+[A-Za-z]? ")
 
 @error_type("house_number_missing", ("address",), "house number or flat left out")
 def _number_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    new, changed = _per_value(d.address_line[rows], lambda v: _NUMBER_RE.sub("", v, count=1))
+    new, changed = _per_distinct(d.address_line[rows], lambda v: _NUMBER_RE.sub("", v, count=1))
     d.address_line[rows] = new
     return changed
 

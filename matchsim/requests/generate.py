@@ -15,6 +15,7 @@ from matchsim.requests.config import RequestConfig
 from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, AddressContext, RequestDraft
 from matchsim.requests.profiles import ProfileParams
 from matchsim.synth import Census, generate_census
+from matchsim.synth.geography import DISTRICT_SHIFT
 
 _SEED_SELECT, _SEED_SHADOW, _SEED_ERRORS, _SEED_KNOWN = 10, 11, 12, 13
 
@@ -101,22 +102,41 @@ def _history_context(census: Census, shadow: Census | None) -> tuple[AddressCont
                 "address_seq", pa.array(np.zeros(hist.num_rows, dtype=np.int16))
             )
         hh = hist["household_id"].to_numpy()
-        order = np.lexsort((hist["address_seq"].to_numpy(), hh))
-        hist = hist.take(pa.array(order))
+        seq = hist["address_seq"].to_numpy()
+        in_order = len(hh) < 2 or bool(
+            np.all((hh[1:] > hh[:-1]) | ((hh[1:] == hh[:-1]) & (seq[1:] > seq[:-1])))
+        )
+        if not in_order:
+            hist = hist.take(pa.array(np.lexsort((seq, hh))))
         offsets.append(base)
+        if "address_id" in hist.column_names:
+            # The postcode district is packed in the address slot id: no string parsing.
+            district = hist["address_id"].to_numpy() >> DISTRICT_SHIFT
+        else:
+            outward_text = pc.replace_substring_regex(
+                hist["postcode"].cast(pa.string()), r" .*$", ""
+            )
+            district = pc.dictionary_encode(outward_text.combine_chunks()).indices.to_numpy()
         tables.append(
             (
                 hist["household_id"].to_numpy() + base,
-                hist["address_line"].cast(pa.string()).to_numpy(zero_copy_only=False),
-                hist["town"].cast(pa.string()).to_numpy(zero_copy_only=False),
-                hist["postcode"].cast(pa.string()).to_numpy(zero_copy_only=False),
+                hist["address_line"].cast(pa.string()).combine_chunks(),
+                hist["town"].cast(pa.string()).combine_chunks(),
+                hist["postcode"].cast(pa.string()).combine_chunks(),
+                district.astype(np.int64),
             )
         )
         base += int(hh.max(initial=0)) + 1
     household = np.concatenate([t[0] for t in tables])
-    postcode = np.concatenate([t[3] for t in tables])
-    outward_text = pc.replace_substring_regex(pa.array(postcode, pa.string()), r" .*$", "")
-    outward = pc.dictionary_encode(outward_text).indices.to_numpy().astype(np.int64)
+    # Districts of the two populations share one geography, so their codes agree when both
+    # come from address ids; otherwise they are made distinct per population.
+    outward = np.concatenate(
+        [
+            t[4] + (0 if "address_id" in census.addresses.column_names else i << 40)
+            for i, t in enumerate(tables)
+        ]
+    )
+    outward = np.unique(outward, return_inverse=True)[1].astype(np.int64)
     order = np.argsort(outward, kind="stable")
     counts = np.bincount(outward)
     first_row = np.searchsorted(household, np.arange(base), side="left")
@@ -124,9 +144,9 @@ def _history_context(census: Census, shadow: Census | None) -> tuple[AddressCont
     context = AddressContext(
         first_row=first_row,
         rows=rows,
-        address_line=np.concatenate([t[1] for t in tables]),
-        town=np.concatenate([t[2] for t in tables]),
-        postcode=postcode,
+        address_line=pa.concat_arrays([t[1] for t in tables]),
+        town=pa.concat_arrays([t[2] for t in tables]),
+        postcode=pa.concat_arrays([t[3] for t in tables]),
         outward=outward,
         outward_order=order,
         outward_start=np.concatenate([[0], np.cumsum(counts)[:-1]]),
@@ -151,8 +171,8 @@ def _address_seq(c: Census, rows: np.ndarray, offset: int, context: AddressConte
         cand = count - 1 - back
         valid = unresolved & (cand >= 0)
         idx = first[valid] + cand[valid]
-        same = (context.address_line[idx] == line[valid]) & (
-            context.postcode[idx] == postcode[valid]
+        same = (context.text("address_line", idx) == line[valid]) & (
+            context.text("postcode", idx) == postcode[valid]
         )
         hit = np.flatnonzero(valid)[same]
         seq[hit] = cand[hit]
@@ -210,13 +230,13 @@ def _shadow_population(census: Census, params: ProfileParams, n: int, seed: int)
     )
 
 
-def _multiplier(params: ProfileParams, name: str, origin: np.ndarray) -> np.ndarray:
+def _multiplier(params: ProfileParams, name: str, origin: pa.DictionaryArray) -> np.ndarray:
     table = params.multipliers.get(name)
     if not table:
         return np.ones(len(origin))
     default = table.get("*", 1.0)
-    uniques, inverse = np.unique(origin.astype(str), return_inverse=True)
-    return np.array([table.get(u, default) for u in uniques])[inverse]
+    per_origin = np.array([table.get(o, default) for o in origin.dictionary.to_pylist()])
+    return per_origin[origin.indices.to_numpy()]
 
 
 def _mask_strings(mask: np.ndarray, names: list[str]) -> pa.Array:
@@ -301,6 +321,7 @@ def generate_requests(
         context=context,
     )
     masks = {f: np.zeros(n, dtype=np.int64) for f in FIELDS}
+    origin_codes = pc.dictionary_encode(pa.array(merged["origin"], pa.string()))
     names = list(ERROR_TYPES)
     for bit, (name, et) in enumerate(ERROR_TYPES.items()):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SEED_ERRORS, bit)))
@@ -310,7 +331,7 @@ def generate_requests(
         p = params.errors.get(name, 0.0)
         if p <= 0 or n == 0:
             continue
-        prob = np.clip(p * _multiplier(params, name, merged["origin"]), 0.0, 1.0)
+        prob = np.clip(p * _multiplier(params, name, origin_codes), 0.0, 1.0)
         rows = np.flatnonzero(u < prob)
         if len(rows) == 0:
             continue
@@ -324,7 +345,9 @@ def generate_requests(
 
     true_id = merged["pupil_id"]
     sex_text = np.where(draft.sex == 0, "M", "F").astype(object)
-    nationality = np.array([NATIONALITY.get(o, "Unknown") for o in merged["origin"]], dtype=object)
+    nationality = pa.array(
+        [NATIONALITY.get(o, "Unknown") for o in origin_codes.dictionary.to_pylist()], pa.string()
+    ).take(origin_codes.indices)
     columns: dict[str, pa.Array] = {
         "request_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
         "case_id": pa.array(
@@ -342,7 +365,7 @@ def generate_requests(
         "postcode": pa.array(draft.postcode, pa.string()),
     }
     if "nationality" in profile.extra_fields:
-        columns["nationality"] = pa.array(nationality, pa.string())
+        columns["nationality"] = nationality
     if "entry_date" in profile.extra_fields:
         columns["entry_date"] = pa.array(merged["entry_date"].astype(np.int32), pa.int32()).cast(
             pa.date32()
@@ -358,7 +381,7 @@ def generate_requests(
     columns |= {
         "true_pupil_id": pa.array(true_id, pa.int64(), mask=~in_register),
         "in_register": pa.array(in_register),
-        "true_name_origin": pa.array(merged["origin"], pa.string()),
+        "true_name_origin": origin_codes.dictionary.take(origin_codes.indices),
         "true_is_twin": pa.array(merged["twin"]),
         **{f"errors_{f}": _mask_strings(masks[f], names) for f in FIELDS},
         "n_errors": pa.array(_popcount(total).astype(np.int8)),

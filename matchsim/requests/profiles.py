@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.synth import Census
@@ -81,8 +83,11 @@ def select_uniform(
         )
     if params.origin_weights is None:
         return rng.choice(rows, n, replace=False)
-    origins = census.pupils["name_origin"].to_numpy(zero_copy_only=False).astype(str)
-    w = np.array([params.origin_weights.get(o, 1.0) for o in origins], dtype=np.float64)
+    origins = pc.dictionary_encode(census.pupils["name_origin"].cast(pa.string()).combine_chunks())
+    per_origin = np.array(
+        [params.origin_weights.get(o, 1.0) for o in origins.dictionary.to_pylist()]
+    )
+    w = per_origin[origins.indices.to_numpy()]
     if w.sum() <= 0:
         raise ConfigError("origin_weights", "every origin in the register has weight 0")
     # Gumbel-top-k: a weighted sample without replacement in one vectorised pass.

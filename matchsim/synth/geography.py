@@ -95,6 +95,8 @@ _FLAT_BITS, _NUMBER_BITS, _STREET_BITS = 4, 9, 12
 MAX_FLAT = (1 << _FLAT_BITS) - 1
 MAX_NUMBER = (1 << _NUMBER_BITS) - 1
 MAX_STREETS = 1 << _STREET_BITS
+#: ``address_id >> DISTRICT_SHIFT`` is the address's postcode district index.
+DISTRICT_SHIFT = _FLAT_BITS + _NUMBER_BITS + _STREET_BITS
 
 
 def splitmix64(x: np.ndarray) -> np.ndarray:
