@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -46,7 +46,8 @@ class RequestDraft:
     household: np.ndarray  # int64 row household in the history context
     address_seq: np.ndarray  # int64: which history row of the household the address is
     context: AddressContext
-    applied: dict[str, np.ndarray] = field(default_factory=dict)  # field -> int64 bitmask
+    #: the day the request is made: a mistyped date of birth is never after it
+    request_day: int = 2**40
     address_replaced: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -404,8 +405,11 @@ def _dob_digit(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> n
         valid = (nm >= 1) & (nm <= 12) & (nd >= 1)
         valid &= nd <= _days_in_month(ny, np.clip(nm, 1, 12))
         valid &= (ny != y[todo]) | (nm != m[todo]) | (nd != dd[todo])
+        valid &= ny >= 1900
+        new_day = _to_day(ny, np.clip(nm, 1, 12), np.clip(nd, 1, 31))
+        valid &= new_day <= d.request_day
         hit = todo[valid]
-        d.dob[rows[hit]] = _to_day(ny[valid], nm[valid], nd[valid])
+        d.dob[rows[hit]] = new_day[valid]
         done[hit] = True
     return done
 

@@ -15,6 +15,7 @@ from matchsim.requests.config import RequestConfig
 from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, AddressContext, RequestDraft
 from matchsim.requests.profiles import ProfileParams
 from matchsim.synth import Census, generate_census
+from matchsim.synth import calendar as cal
 from matchsim.synth.geography import DISTRICT_SHIFT
 
 _SEED_SELECT, _SEED_SHADOW, _SEED_ERRORS, _SEED_KNOWN = 10, 11, 12, 13
@@ -319,6 +320,7 @@ def generate_requests(
         household=household,
         address_seq=address_seq,
         context=context,
+        request_day=cal.date_to_days(census.config.census_date),
     )
     masks = {f: np.zeros(n, dtype=np.int64) for f in FIELDS}
     origin_codes = pc.dictionary_encode(pa.array(merged["origin"], pa.string()))
