@@ -116,10 +116,8 @@ def test_rates_scale_with_origin_multipliers(census):
 
 @given(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2023, 12, 31)))
 def test_day_month_swap_is_valid_and_only_where_it_can_be(day):
-    from matchsim.requests.corruptors import ERROR_TYPES as types
-
     draft = _draft_with_dob(day)
-    applied = types["dob_day_month_swap"].apply(draft, np.array([0]), np.random.default_rng(0))
+    applied = ERROR_TYPES["dob_day_month_swap"].apply(draft, np.array([0]), np.random.default_rng(0))
     y, m, d = (int(x[0]) for x in year_month_day(draft.dob))
     dt.date(y, m, d)  # always a real date
     if day.day <= 12 and day.day != day.month:
@@ -132,10 +130,8 @@ def test_day_month_swap_is_valid_and_only_where_it_can_be(day):
     st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2023, 12, 31)), st.integers(0, 2**31)
 )
 def test_dob_digit_typo_gives_a_real_past_date_one_digit_away(day, seed):
-    from matchsim.requests.corruptors import ERROR_TYPES as types
-
     draft = _draft_with_dob(day, request_day=date_to_days(dt.date(2024, 1, 18)))
-    applied = types["dob_digit_typo"].apply(draft, np.array([0]), np.random.default_rng(seed))
+    applied = ERROR_TYPES["dob_digit_typo"].apply(draft, np.array([0]), np.random.default_rng(seed))
     y, m, d = (int(x[0]) for x in year_month_day(draft.dob))
     new = dt.date(y, m, d)
     if applied[0]:
