@@ -157,7 +157,7 @@ def keyboard_typo(value: str, rng: np.random.Generator) -> str:
         return value[: i + 1] + near[int(rng.integers(len(near)))] + value[i + 1 :]
     if kind == 2 and len(value) > 2:
         return value[:i] + value[i + 1 :]
-    if i + 1 < len(value) and value[i + 1] != c:
+    if i + 1 < len(value) and value[i + 1].lower() != c.lower():
         swapped = value[i + 1] + c
         if i == 0:
             swapped = swapped[0].upper() + swapped[1].lower()

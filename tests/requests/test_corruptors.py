@@ -169,7 +169,7 @@ def test_keyboard_typo_is_one_keystroke(name, seed):
     word = name.title()
     typo = keyboard_typo(word, np.random.default_rng(seed))
     assert abs(len(typo) - len(word)) <= 1
-    assert typo != word or len(set(word)) == 1
+    assert typo != word
 
 
 @given(st.sampled_from(["SW1A 1AA", "LS12 4QP", "B1 2TT", "M60 9ZZ"]), st.integers(0, 2**31))
