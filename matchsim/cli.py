@@ -198,11 +198,11 @@ def requests(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .parquet or .csv.")],
     profile: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Requester profile: immigration, benefit_fraud, police_cohort, research_linkage."
+            help="Requester profile (default immigration): immigration, benefit_fraud, police_cohort, research_linkage."
         ),
-    ] = "immigration",
+    ] = None,
     count: Annotated[
         int | None, typer.Option(help="Number of requests (default: the profile's).")
     ] = None,
@@ -233,9 +233,8 @@ def requests(
 
     check_writable(out)
     settings: dict[str, Any] = _load_yaml(config, "--config") if config is not None else {}
-    settings["profile"] = (
-        profile if config is None or profile != "immigration" else settings.get("profile", profile)
-    )
+    if profile is not None:
+        settings["profile"] = profile
     if count is not None:
         settings["count"] = count
     if in_register_share is not None:

@@ -127,3 +127,96 @@ def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, capsys):
     assert code == 1
     assert "--debug" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def census_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("census") / "census.parquet"
+    assert main(["generate", "--pupils", "8000", "--seed", "1", "--out", str(path), "-q"]) == 0
+    return path
+
+
+def test_requests_writes_ground_truth(census_file, tmp_path, capsys):
+    out = tmp_path / "requests.parquet"
+    code, stdout, _ = run(
+        capsys,
+        "requests",
+        "--census",
+        str(census_file),
+        "--profile",
+        "immigration",
+        "--count",
+        "300",
+        "--seed",
+        "4",
+        "--out",
+        str(out),
+    )
+    assert code == 0
+    frame = pd.read_parquet(out)
+    assert len(frame) == 300
+    assert {"true_pupil_id", "in_register", "errors_forename", "errors_date_of_birth"} <= set(
+        frame.columns
+    )
+    assert frame["true_pupil_id"].notna().sum() == frame["in_register"].sum() == 90
+    assert "300 requests" in stdout
+
+
+def test_requests_csv_is_reproducible_and_takes_error_overrides(census_file, tmp_path, capsys):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    args = [
+        "requests",
+        "--census",
+        str(census_file),
+        "--count",
+        "200",
+        "--seed",
+        "9",
+        "--error",
+        "dob_jan1_default=1",
+        "-q",
+    ]
+    assert run(capsys, *args, "--out", str(a))[0] == 0
+    assert run(capsys, *args, "--out", str(b))[0] == 0
+    assert a.read_bytes() == b.read_bytes()
+    frame = pd.read_csv(a, keep_default_na=False)
+    assert frame["errors_date_of_birth"].str.contains("dob_jan1_default").mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--profile", "mi5"], "--profile: 'mi5'"),
+        (["--error", "dob_swap=0.1"], "unknown error type 'dob_swap'"),
+        (["--error", "sex_wrong=1.5"], "errors.sex_wrong: 1.5"),
+        (["--count", "0"], "--count: 0"),
+        (["--in-register-share", "1.2"], "--in-register-share: 1.2"),
+        (["--profile", "police_cohort"], "birth-years"),
+    ],
+)
+def test_requests_bad_input_is_one_line(census_file, tmp_path, capsys, args, expected):
+    code, stdout, stderr = run(
+        capsys,
+        "requests",
+        "--census",
+        str(census_file),
+        *args,
+        "--out",
+        str(tmp_path / "r.parquet"),
+    )
+    assert code == 2
+    assert expected in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_requests_needs_an_existing_register(tmp_path, capsys):
+    code, _, stderr = run(
+        capsys,
+        "requests",
+        "--census",
+        str(tmp_path / "none.parquet"),
+        "--out",
+        str(tmp_path / "r.csv"),
+    )
+    assert code == 2 and "does not exist" in stderr

@@ -117,7 +117,9 @@ def test_rates_scale_with_origin_multipliers(census):
 @given(st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2023, 12, 31)))
 def test_day_month_swap_is_valid_and_only_where_it_can_be(day):
     draft = _draft_with_dob(day)
-    applied = ERROR_TYPES["dob_day_month_swap"].apply(draft, np.array([0]), np.random.default_rng(0))
+    applied = ERROR_TYPES["dob_day_month_swap"].apply(
+        draft, np.array([0]), np.random.default_rng(0)
+    )
     y, m, d = (int(x[0]) for x in year_month_day(draft.dob))
     dt.date(y, m, d)  # always a real date
     if day.day <= 12 and day.day != day.month:

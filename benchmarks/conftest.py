@@ -1,0 +1,201 @@
+"""Options and fixtures shared by the matchsim benchmarks.
+
+The benchmarks are not unit tests: ``pyproject.toml`` sets ``testpaths = ["tests"]``, so a
+plain ``pytest`` never collects this directory. Run them explicitly::
+
+    python -m pytest benchmarks -p no:cacheprovider --benchmark-only            # full scale
+    python -m pytest benchmarks -p no:cacheprovider --benchmark-only --bench-scale=smoke
+
+Scale is chosen by ``--bench-scale`` or, failing that, the ``MATCHSIM_BENCH_SCALE``
+environment variable (``smoke`` or ``full``; default ``full``). Targets are asserted only at
+full scale; a smoke run only checks that every benchmark runs and returns the right row count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip(
+    "pytest_benchmark", reason="the benchmarks need pytest-benchmark (pip install matchsim[bench])"
+)
+
+SCALE_ENV = "MATCHSIM_BENCH_SCALE"
+_DIGEST_KEY = pytest.StashKey[str]()
+SCALES = ("smoke", "full")
+
+
+@dataclass(frozen=True)
+class BenchScale:
+    """Sizes and targets for one benchmark run."""
+
+    name: str
+    #: Pupils per round of the in-process matchsim throughput benchmark.
+    pupils: int
+    #: Records per round of the Faker per-record baseline.
+    faker_records: int
+    #: Measured rounds (and warm-up rounds) of the two throughput benchmarks.
+    rounds: int
+    warmup_rounds: int
+    #: ``CensusConfig`` keyword arguments of the two big runs (each in a fresh subprocess).
+    census_kwargs: dict[str, Any]
+    register_kwargs: dict[str, Any]
+    workers: int
+    seed: int = 2024
+
+    @property
+    def full(self) -> bool:
+        """Targets are asserted only at full scale."""
+        return self.name == "full"
+
+
+def _scale(name: str) -> BenchScale:
+    if name == "smoke":
+        return BenchScale(
+            name="smoke",
+            pupils=20_000,
+            faker_records=500,
+            rounds=1,
+            warmup_rounds=0,
+            census_kwargs={"pupils": 20_000},
+            register_kwargs={"pupils": 20_000, "birth_years": (1990, 2020)},
+            workers=2,
+        )
+    return BenchScale(
+        name="full",
+        pupils=1_000_000,
+        faker_records=5_000,
+        rounds=3,
+        warmup_rounds=1,
+        census_kwargs={},  # CensusConfig() default: 9,092,073 pupils, January 2024
+        register_kwargs={"birth_years": (1990, 2020)},  # pupils from births: about 19.8M
+        workers=2,
+    )
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("matchsim-bench", "matchsim benchmark sizes")
+    group.addoption(
+        "--bench-scale",
+        choices=SCALES,
+        default=None,
+        help=f"smoke (tiny, seconds) or full (targets asserted); default ${SCALE_ENV} or full",
+    )
+    group.addoption(
+        "--bench-pupils",
+        type=int,
+        default=None,
+        help="pupils per round of the in-process matchsim throughput benchmark",
+    )
+    group.addoption(
+        "--bench-faker-records",
+        type=int,
+        default=None,
+        help="records per round of the Faker per-record baseline",
+    )
+    group.addoption(
+        "--bench-rounds",
+        type=int,
+        default=None,
+        help="measured rounds of the two throughput benchmarks",
+    )
+    group.addoption(
+        "--bench-workers",
+        type=int,
+        default=None,
+        help="workers passed to generate_census (default 2)",
+    )
+
+
+@pytest.fixture(scope="session")
+def bench_scale(pytestconfig: pytest.Config) -> BenchScale:
+    name = (
+        pytestconfig.getoption("--bench-scale") or os.environ.get(SCALE_ENV, "full").strip().lower()
+    )
+    if name not in SCALES:
+        raise pytest.UsageError(f"{SCALE_ENV}={name!r}: expected one of {', '.join(SCALES)}")
+    scale = _scale(name)
+    overrides = {
+        "pupils": pytestconfig.getoption("--bench-pupils"),
+        "faker_records": pytestconfig.getoption("--bench-faker-records"),
+        "rounds": pytestconfig.getoption("--bench-rounds"),
+        "workers": pytestconfig.getoption("--bench-workers"),
+    }
+    for key, value in overrides.items():
+        if value is not None and value < 1:
+            raise pytest.UsageError(f"--bench-{key.replace('_', '-')} must be at least 1")
+    return replace(scale, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@pytest.fixture(scope="session")
+def bench_results() -> dict[str, float]:
+    """Figures shared between benchmarks of one run (the Faker rate, for the ratio)."""
+    return {}
+
+
+def code_digest() -> str:
+    """Short SHA-256 of the generator's sources (``matchsim/synth/*.py``), to tie figures to code."""
+    import matchsim.synth
+
+    h = hashlib.sha256()
+    for path in sorted(Path(matchsim.synth.__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _environment() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {}
+    for dist in ("matchsim", "numpy", "pyarrow", "pandas", "faker", "pytest-benchmark"):
+        try:
+            versions[dist] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover
+            versions[dist] = None
+    try:
+        mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        mem_gb = None
+    return {"cpus": os.cpu_count(), "memory_gb": mem_gb, "versions": versions}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_DIGEST_KEY] = code_digest()
+
+
+def pytest_benchmark_update_json(
+    config: pytest.Config, benchmarks: list, output_json: dict
+) -> None:
+    """Add the scale, library versions and code digest to ``--benchmark-json``."""
+    start = config.stash.get(_DIGEST_KEY, None)
+    end = code_digest()
+    output_json["matchsim"] = {
+        "scale": config.getoption("--bench-scale") or os.environ.get(SCALE_ENV, "full"),
+        "synth_digest_start": start,
+        "synth_digest_end": end,
+        # True means matchsim/synth changed on disk during the run: the figures mix versions.
+        "synth_changed_during_run": start is not None and start != end,
+        **_environment(),
+    }
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    start = config.stash.get(_DIGEST_KEY, None)
+    if start is not None and start != code_digest():
+        terminalreporter.write_line(
+            "WARNING: matchsim/synth changed on disk during this benchmark run; "
+            "the figures mix code versions.",
+            red=True,
+            bold=True,
+        )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    name = config.getoption("--bench-scale") or os.environ.get(SCALE_ENV, "full")
+    return f"matchsim benchmarks: scale={name} (--bench-scale / {SCALE_ENV})"

@@ -1,0 +1,384 @@
+"""Census generation benchmarks: throughput against Faker, the full census and an NPD-like register.
+
+Targets (asserted at full scale only, see ``conftest.py``):
+
+* matchsim generates pupil records at least 100 times as fast as a naive per-record Faker loop,
+  measured in the same run;
+* the January 2024 census (9,092,073 pupils) in 30 s or less and 6 GB or less peak memory;
+* an NPD-like register, ``CensusConfig(birth_years=(1990, 2020))`` (about 19.8M individuals),
+  in 90 s or less and 12 GB or less;
+
+all with ``workers=2``. The two big runs each happen in a fresh interpreter so that peak
+memory is the generator's own: a small launcher interpreter starts the generating process,
+reaps it with ``os.wait4`` and reports that child's ``ru_maxrss`` (the child's own
+``RUSAGE_SELF`` figure is recorded beside it as a cross-check; see ``_LAUNCHER`` for why the
+child is not forked from pytest directly). Every figure goes into ``benchmark.extra_info`` and so into
+``--benchmark-json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import pytest
+
+from matchsim.synth import CensusConfig, generate_census
+
+RATIO_TARGET = 100.0
+CENSUS_SECONDS, CENSUS_GB = 30.0, 6.0
+REGISTER_SECONDS, REGISTER_GB = 90.0, 12.0
+
+# ru_maxrss is in KiB on Linux. "GB" below is 10**9 bytes (stricter than GiB); GiB is recorded too.
+_KIB = 1024
+
+
+def _gb(kib: int) -> float:
+    return kib * _KIB / 1e9
+
+
+def _gib(kib: int) -> float:
+    return kib * _KIB / 2**30
+
+
+def machine_busy_seconds() -> float | None:
+    """Busy CPU-seconds of the whole machine since boot (all processes), from /proc/stat.
+
+    Compared with our own CPU time over a run this shows whether something else was using
+    the cores meanwhile. ``None`` where /proc/stat is unavailable.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already inside user)
+    ticks = [int(x) for x in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def other_cores(busy_before: float | None, own_cpu_seconds: float, wall: float) -> float | None:
+    """Average cores used by other processes during a run of ``wall`` seconds."""
+    busy_after = machine_busy_seconds()
+    if busy_before is None or busy_after is None or wall <= 0:
+        return None
+    return max(busy_after - busy_before - own_cpu_seconds, 0.0) / wall
+
+
+def _median_seconds(benchmark: Any, own: list[float]) -> float:
+    """pytest-benchmark's median round time; our own timings when benchmarking is disabled."""
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None and getattr(stats, "stats", None) is not None and stats.stats.data:
+        return float(stats.stats.median)
+    return statistics.median(own)  # benchmarking disabled: pedantic ran the target once
+
+
+# --------------------------------------------------------------------------------------------
+# Throughput: Faker per record vs matchsim
+# --------------------------------------------------------------------------------------------
+
+
+def faker_records(fake: Any, n: int) -> list[dict[str, Any]]:
+    """What a naive per-record generator does: one Faker call per field, per record."""
+    out = []
+    for _ in range(n):
+        out.append(
+            {
+                "first_name": fake.first_name(),
+                "last_name": fake.last_name(),
+                "date_of_birth": fake.date_of_birth(minimum_age=4, maximum_age=18),
+                "street_address": fake.street_address(),
+                "city": fake.city(),
+                "postcode": fake.postcode(),
+            }
+        )
+    return out
+
+
+def _make_faker(seed: int) -> Any:
+    from faker import Faker
+
+    Faker.seed(seed)
+    return Faker("en_GB")
+
+
+def _faker_rate_once(seed: int, n: int) -> float:
+    fake = _make_faker(seed)
+    start = time.perf_counter()
+    faker_records(fake, n)
+    return n / (time.perf_counter() - start)
+
+
+@pytest.mark.benchmark(group="generation-throughput")
+def test_faker_per_record(benchmark, bench_scale, bench_results):
+    """Baseline: Faker('en_GB'), one record at a time (the Faker instance is built once, untimed)."""
+    n = bench_scale.faker_records
+    fake = _make_faker(bench_scale.seed)
+    own: list[float] = []
+
+    def run() -> list[dict[str, Any]]:
+        start = time.perf_counter()
+        records = faker_records(fake, n)
+        own.append(time.perf_counter() - start)
+        return records
+
+    records = benchmark.pedantic(
+        run, rounds=bench_scale.rounds, warmup_rounds=bench_scale.warmup_rounds, iterations=1
+    )
+    assert len(records) == n
+    assert all(r["postcode"] and r["last_name"] for r in records)
+
+    seconds = _median_seconds(benchmark, own)
+    rate = n / seconds
+    bench_results["faker_records_per_s"] = rate
+    benchmark.extra_info.update(
+        {
+            "scale": bench_scale.name,
+            "records": n,
+            "median_seconds": seconds,
+            "records_per_s": rate,
+        }
+    )
+
+
+@pytest.mark.benchmark(group="generation-throughput")
+def test_matchsim_throughput(benchmark, bench_scale, bench_results):
+    """matchsim pupils per second, and the ratio to Faker's records per second in this run."""
+    n = bench_scale.pupils
+    config = CensusConfig(pupils=n)
+    own: list[float] = []
+    cpu: list[float] = []
+
+    def run():
+        start, cpu_start = time.perf_counter(), time.process_time()
+        census = generate_census(config, bench_scale.seed, workers=bench_scale.workers)
+        own.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+        return census
+
+    busy_before, cpu_before, wall_before = (
+        machine_busy_seconds(),
+        time.process_time(),
+        time.perf_counter(),
+    )
+    census = benchmark.pedantic(
+        run, rounds=bench_scale.rounds, warmup_rounds=bench_scale.warmup_rounds, iterations=1
+    )
+    contention = other_cores(
+        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
+    )
+    assert census.pupils.num_rows == n
+    assert census.addresses.num_rows >= len(census.pupils["household_id"].unique())
+
+    seconds = _median_seconds(benchmark, own)
+    rate = n / seconds
+    faker_rate = bench_results.get("faker_records_per_s")
+    faker_source = "test_faker_per_record"
+    if faker_rate is None:  # the Faker benchmark was deselected: measure it once here
+        faker_rate = _faker_rate_once(bench_scale.seed, bench_scale.faker_records)
+        faker_source = "measured once in test_matchsim_throughput"
+    ratio = rate / faker_rate
+    benchmark.extra_info.update(
+        {
+            "scale": bench_scale.name,
+            "pupils": n,
+            "address_rows": census.addresses.num_rows,
+            "workers": bench_scale.workers,
+            "median_seconds": seconds,
+            "records_per_s": rate,
+            "cpu_seconds_median": statistics.median(cpu[-bench_scale.rounds :]),
+            "other_processes_cores": contention,
+            "faker_records_per_s": faker_rate,
+            "faker_rate_source": faker_source,
+            "ratio_vs_faker": ratio,
+            "ratio_target": RATIO_TARGET,
+            "loadavg_after": os.getloadavg(),
+        }
+    )
+    if bench_scale.full:
+        assert ratio >= RATIO_TARGET, (
+            f"matchsim {rate:,.0f} pupils/s is {ratio:.1f}x Faker's {faker_rate:,.0f} records/s; "
+            f"target {RATIO_TARGET:.0f}x"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Big runs, each in a fresh interpreter
+# --------------------------------------------------------------------------------------------
+
+_CHILD = r"""
+import json, resource, sys, time
+base_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+from matchsim.synth import CensusConfig, generate_census
+kwargs, seed, workers, out_path = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+config = CensusConfig(**kwargs)
+import_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+start, cpu_start = time.perf_counter(), time.process_time()
+census = generate_census(config, seed, workers=workers)
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+result = {
+    "generate_seconds": seconds,
+    "generate_cpu_seconds": cpu,
+    "pupils": census.pupils.num_rows,
+    "address_rows": census.addresses.num_rows,
+    "table_bytes": census.pupils.nbytes + census.addresses.nbytes,
+    "child_base_maxrss_kib": base_kib,
+    "child_import_maxrss_kib": import_kib,
+    "child_self_maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+}
+with open(out_path, "w") as f:
+    json.dump(result, f)
+"""
+
+
+# Linux quirk: a process's ru_maxrss starts at the PEAK RSS of the process it was forked from
+# (exec keeps the old address space's high-water mark), so a child forked straight from this
+# pytest process would report at least pytest's own peak, e.g. that of the in-process 1M run.
+# A tiny launcher interpreter forks the generating process instead, reaps it with os.wait4 and
+# reports that child's own rusage.
+_LAUNCHER = r"""
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    json.dump({"returncode": proc.returncode, "ru_maxrss_kib": usage.ru_maxrss,
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
+sys.exit(proc.returncode)
+"""
+
+
+def run_generation_subprocess(kwargs: dict[str, Any], seed: int, workers: int) -> dict[str, Any]:
+    """Generate in a fresh interpreter; return its timings, row counts and peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="matchsim-bench-") as tmp:
+        out_path = os.path.join(tmp, "result.json")
+        usage_path = os.path.join(tmp, "rusage.json")
+        load_before = os.getloadavg()
+        busy_before = machine_busy_seconds()
+        wall_start = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _LAUNCHER,
+                usage_path,
+                sys.executable,
+                "-c",
+                _CHILD,
+                json.dumps(kwargs),
+                str(seed),
+                str(workers),
+                out_path,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - wall_start
+        if proc.returncode != 0:
+            raise AssertionError(
+                f"generation subprocess failed ({proc.returncode}):\n{proc.stdout[-4000:]}"
+            )
+        with open(out_path) as f:
+            result = json.load(f)
+        with open(usage_path) as f:
+            usage = json.load(f)
+    peak_kib = usage["ru_maxrss_kib"]
+    result.update(
+        {
+            "process_wall_seconds": wall,
+            "process_cpu_seconds": usage["cpu_seconds"],
+            "peak_rss_kib": peak_kib,
+            "peak_rss_gb": _gb(peak_kib),
+            "peak_rss_gib": _gib(peak_kib),
+            "child_self_peak_rss_gb": _gb(result["child_self_maxrss_kib"]),
+            "import_rss_gb": _gb(result["child_import_maxrss_kib"]),
+            "records_per_s": result["pupils"] / result["generate_seconds"],
+            "cpu_utilisation": result["generate_cpu_seconds"] / result["generate_seconds"],
+            "loadavg_before": load_before,
+            "loadavg_after": os.getloadavg(),
+            "other_processes_cores": other_cores(busy_before, usage["cpu_seconds"], wall),
+            "workers": workers,
+            "seed": seed,
+        }
+    )
+    return result
+
+
+def _run_big(benchmark, bench_scale, bench_results, kwargs: dict[str, Any]) -> dict[str, Any]:
+    # One round: pytest-benchmark's own time here is the whole subprocess (interpreter start-up
+    # and imports included); the targets use generate_seconds, timed inside the child.
+    result = benchmark.pedantic(
+        run_generation_subprocess,
+        args=(kwargs, bench_scale.seed, bench_scale.workers),
+        rounds=1,
+        iterations=1,
+    )
+    faker_rate = bench_results.get("faker_records_per_s")
+    if faker_rate:
+        result["ratio_vs_faker"] = result["records_per_s"] / faker_rate
+    benchmark.extra_info.update(
+        {
+            "scale": bench_scale.name,
+            "config": {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()},
+        }
+    )
+    benchmark.extra_info.update(result)
+    return result
+
+
+def _expected_pupils(config: CensusConfig) -> int:
+    """Rows the generator promises: ``pupils``, else the national figure, else births in the window."""
+    from matchsim.synth import calendar as cal
+    from matchsim.synth.config import NATIONAL_PUPILS_2024
+
+    if config.pupils is not None:
+        return config.pupils
+    if config.birth_years is None:
+        return NATIONAL_PUPILS_2024
+    return round(float(cal.build_calendar(config).weight.sum()))
+
+
+@pytest.mark.benchmark(group="generation-full")
+def test_full_census(benchmark, bench_scale, bench_results):
+    """The January 2024 census of England: 9,092,073 pupils, <= 30 s and <= 6 GB."""
+    kwargs = bench_scale.census_kwargs
+    result = _run_big(benchmark, bench_scale, bench_results, kwargs)
+    assert result["pupils"] == _expected_pupils(CensusConfig(**kwargs))
+    assert result["address_rows"] > 0
+    if bench_scale.full:
+        assert result["pupils"] == 9_092_073
+        assert result["generate_seconds"] <= CENSUS_SECONDS, (
+            f"{result['pupils']:,} pupils took {result['generate_seconds']:.1f} s; target {CENSUS_SECONDS:.0f} s"
+        )
+        assert result["peak_rss_gb"] <= CENSUS_GB, (
+            f"peak RSS {result['peak_rss_gb']:.2f} GB; target {CENSUS_GB:.0f} GB"
+        )
+
+
+@pytest.mark.benchmark(group="generation-full")
+def test_npd_register(benchmark, bench_scale, bench_results):
+    """An NPD-like register of the 1990-2020 birth cohorts (about 19.8M): <= 90 s and <= 12 GB."""
+    kwargs = bench_scale.register_kwargs
+    result = _run_big(benchmark, bench_scale, bench_results, kwargs)
+    assert result["pupils"] == _expected_pupils(CensusConfig(**kwargs))
+    assert result["address_rows"] > 0
+    if bench_scale.full:
+        assert result["pupils"] > 15_000_000
+        assert result["generate_seconds"] <= REGISTER_SECONDS, (
+            f"{result['pupils']:,} individuals took {result['generate_seconds']:.1f} s; "
+            f"target {REGISTER_SECONDS:.0f} s"
+        )
+        assert result["peak_rss_gb"] <= REGISTER_GB, (
+            f"peak RSS {result['peak_rss_gb']:.2f} GB; target {REGISTER_GB:.0f} GB"
+        )
