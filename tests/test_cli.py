@@ -195,7 +195,7 @@ def test_requests_csv_is_reproducible_and_takes_error_overrides(census_file, tmp
     ],
 )
 def test_requests_bad_input_is_one_line(census_file, tmp_path, capsys, args, expected):
-    code, stdout, stderr = run(
+    code, _stdout, stderr = run(
         capsys,
         "requests",
         "--census",
