@@ -1,0 +1,524 @@
+"""Blocking strategies: which (left, right) pairs are worth comparing.
+
+Every strategy answers two questions for a subset of left records:
+
+* :meth:`Blocker.counts` — how many candidate pairs each left record has (cheap, exact for
+  single passes, an upper bound for unions), so a plan can be costed and chunked before any
+  pair exists;
+* :meth:`Blocker.pairs` — the pairs themselves, as two index arrays.
+
+Pairs are produced per chunk of left records, so peak memory depends on the chunk, not on the
+size of the register.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
+from matchsim.records import MISSING, PHONETIC, LinkageData
+from matchsim.synth.geography import splitmix64
+
+#: Above this many pairs a full comparison is refused unless forced (16 bytes a pair for the
+#: two index arrays alone, before any comparison level: 50M pairs is about 0.8 GB).
+FULL_COMPARISON_LIMIT = 50_000_000
+BYTES_PER_PAIR = 16
+
+BLOCKERS: dict[str, type[Blocker]] = {}
+
+
+def blocker(name: str) -> Callable[[type[Blocker]], type[Blocker]]:
+    def register(cls: type[Blocker]) -> type[Blocker]:
+        if name in BLOCKERS:
+            raise ValueError(f"blocker {name!r} registered twice")
+        cls.name = name
+        BLOCKERS[name] = cls
+        return cls
+
+    return register
+
+
+class Blocker:
+    """Base class; subclasses validate their parameters in ``__init__``."""
+
+    name = "blocker"
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+def make_blocker(spec: str | dict | Blocker) -> Blocker:
+    """A blocker from a registry name, a ``{"name": ..., **params}`` mapping, or an instance.
+
+    Strings may carry keys after a colon: ``"exact:surname:soundex+dob"``.
+    """
+    if isinstance(spec, Blocker):
+        return spec
+    if isinstance(spec, str):
+        name, _, rest = spec.partition(":")
+        params: dict = {}
+        if rest:
+            if name in ("exact",):
+                params["keys"] = rest.split("+")
+            elif name == "union":
+                raise ConfigError("blocking", "write unions as a list of blockers")
+            else:
+                raise ConfigError("blocking", f"{spec!r}: only 'exact:KEY+KEY' takes keys inline")
+        spec = {"name": name, **params}
+    if isinstance(spec, list):
+        return Union([make_blocker(s) for s in spec])
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError("blocking", f"{spec!r} is not a blocker name or a mapping with a 'name'")
+    params = dict(spec)
+    name = params.pop("name")
+    if name not in BLOCKERS:
+        raise UnknownNameError("blocking", name, BLOCKERS)
+    if name == "union":
+        params["blockers"] = [make_blocker(b) for b in params.get("blockers", [])]
+    try:
+        return BLOCKERS[name](**params)
+    except TypeError as exc:
+        raise ConfigError(f"blocking.{name}", str(exc).split("() ")[-1]) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Exact keys
+# --------------------------------------------------------------------------------------------
+
+_KEY_PARTS = ("dob", "birth_year", "birth_month", "birth_day", "sex")
+
+
+def _validate_key(part: str) -> None:
+    if part in _KEY_PARTS:
+        return
+    role, _, kind = part.partition(":")
+    if role not in ("forename", "middle_names", "surname", "postcode", "address"):
+        raise ConfigError(
+            "blocking.keys",
+            f"{part!r} is not a key; use a role (forename, surname, postcode, address, middle_names), "
+            f"role:derived (e.g. surname:soundex, forename:initial, postcode:district) or one of "
+            f"{', '.join(_KEY_PARTS)}",
+        )
+    allowed = (*PHONETIC, "initial", "first3", "sector", "district", "area", "")
+    if kind not in allowed:
+        raise ConfigError(
+            "blocking.keys",
+            f"{part!r}: unknown derived key {kind!r}; allowed: {', '.join(a for a in allowed if a)}",
+        )
+
+
+def _combine(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """One 64-bit key per record from several int64 parts, and whether all parts are present."""
+    ok = np.ones(len(parts[0]), dtype=bool)
+    acc = np.zeros(len(parts[0]), dtype=np.uint64)
+    for i, part in enumerate(parts):
+        ok &= part != MISSING
+        acc = splitmix64(acc ^ splitmix64(part.astype(np.uint64) + np.uint64(i)))
+    return acc.view(np.int64), ok
+
+
+@dataclass
+class _SortedSide:
+    keys: np.ndarray  # sorted keys of the right records that have all parts
+    order: np.ndarray  # right row of each sorted key
+
+
+@blocker("exact")
+class ExactKeys(Blocker):
+    """Pairs that agree exactly on every key part, e.g. ``["surname:soundex", "birth_year"]``."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        if isinstance(keys, str):
+            keys = [keys]
+        if not keys:
+            raise ConfigError("blocking.exact.keys", "give at least one key")
+        for part in keys:
+            _validate_key(part)
+        self.keys = tuple(keys)
+        self._cache: dict[int, _SortedSide] = {}
+
+    def describe(self) -> str:
+        return "exact(" + " + ".join(self.keys) + ")"
+
+    def _left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [data.left.key(p, data.vocabularies)[rows] for p in self.keys]
+        return _combine(parts)
+
+    def _right(self, data: LinkageData) -> _SortedSide:
+        # The sorted right side is reused for every chunk of the same linkage.
+        cached = self._cache.get(id(data))
+        if cached is None:
+            parts = [data.right.key(p, data.vocabularies) for p in self.keys]
+            keys, ok = _combine(parts)
+            rows = np.flatnonzero(ok)
+            order = np.argsort(keys[rows], kind="stable")
+            cached = _SortedSide(keys[rows][order], rows[order])
+            self._cache = {id(data): cached}
+        return cached
+
+    def _ranges(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys, ok = self._left_keys(data, rows)
+        right = self._right(data)
+        lo = np.searchsorted(right.keys, keys, side="left")
+        hi = np.searchsorted(right.keys, keys, side="right")
+        hi = np.where(ok, hi, lo)
+        return lo, hi
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        lo, hi = self._ranges(data, left_rows)
+        return hi - lo
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self._ranges(data, left_rows)
+        n = hi - lo
+        total = int(n.sum())
+        left = np.repeat(left_rows, n)
+        start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+        right = self._right(data).order[start + np.arange(total)]
+        # Hash collisions are astronomically rare, but check the parts so results are exact.
+        keep = np.ones(total, dtype=bool)
+        for p in self.keys:
+            keep &= (
+                data.left.key(p, data.vocabularies)[left]
+                == data.right.key(p, data.vocabularies)[right]
+            )
+        return left[keep], right[keep]
+
+
+@blocker("phonetic")
+class PhoneticKeys(ExactKeys):
+    """A phonetic code of a name (Soundex, Metaphone, NYSIIS or Match Rating, via jellyfish),
+    optionally with the year of birth."""
+
+    def __init__(
+        self, field: str = "surname", algorithm: str = "soundex", with_birth_year: bool = True
+    ) -> None:
+        if algorithm not in PHONETIC:
+            raise UnknownNameError("blocking.phonetic.algorithm", algorithm, PHONETIC)
+        if field not in ("forename", "surname", "middle_names"):
+            raise ConfigError(
+                "blocking.phonetic.field",
+                f"{field!r} is not a name role (forename, surname, middle_names)",
+            )
+        super().__init__([f"{field}:{algorithm}", *(["birth_year"] if with_birth_year else [])])
+
+
+# --------------------------------------------------------------------------------------------
+# Sorted neighbourhood
+# --------------------------------------------------------------------------------------------
+
+
+@blocker("sorted_neighbourhood")
+class SortedNeighbourhood(Blocker):
+    """Sort left and right records together by a key; pair records within ``window`` places
+    (Hernández & Stolfo 1995). The key is a role's value in alphabetical order, or ``dob``."""
+
+    def __init__(self, key: str = "surname", window: int = 5) -> None:
+        if not isinstance(window, int) or window < 2:
+            raise ConfigError(
+                "blocking.sorted_neighbourhood.window", f"{window!r} must be a whole number >= 2"
+            )
+        if key != "dob":
+            _validate_key(key)
+        self.key, self.window = key, window
+
+    def describe(self) -> str:
+        return f"sorted_neighbourhood({self.key}, window={self.window})"
+
+    def _sort_values(self, data: LinkageData, side: str) -> np.ndarray:
+        records = data.left if side == "left" else data.right
+        if self.key == "dob":
+            return records.dob
+        role, _, kind = self.key.partition(":")
+        codes = records.key(self.key, data.vocabularies)
+        vocab = data.vocabularies[role]
+        # Alphabetical rank of each value (codes are in order of first appearance).
+        text = vocab.text if not kind else None
+        if text is None:
+            return codes
+        rank = np.empty(len(text), dtype=np.int64)
+        rank[np.argsort(text.astype(str), kind="stable")] = np.arange(len(text))
+        return np.where(codes >= 0, rank[np.maximum(codes, 0)], MISSING)
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lv = self._sort_values(data, "left")[left_rows]
+        rv = self._sort_values(data, "right")
+        lrows = left_rows[lv != MISSING]
+        rrows = np.flatnonzero(rv != MISSING)
+        values = np.concatenate([lv[lv != MISSING], rv[rrows]])
+        is_left = np.r_[np.ones(len(lrows), dtype=bool), np.zeros(len(rrows), dtype=bool)]
+        row = np.concatenate([lrows, rrows])
+        order = np.argsort(values, kind="stable")
+        is_left, row = is_left[order], row[order]
+        out_l, out_r = [], []
+        for offset in range(1, self.window):
+            a, b = np.arange(len(row) - offset), np.arange(offset, len(row))
+            mixed = is_left[a] != is_left[b]
+            a, b = a[mixed], b[mixed]
+            left_first = is_left[a]
+            out_l.append(np.where(left_first, row[a], row[b]))
+            out_r.append(np.where(left_first, row[b], row[a]))
+        left = np.concatenate(out_l) if out_l else np.array([], dtype=np.int64)
+        right = np.concatenate(out_r) if out_r else np.array([], dtype=np.int64)
+        return left, right
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        # Each left record meets at most (window - 1) neighbours on each side.
+        return np.full(len(left_rows), 2 * (self.window - 1), dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# MinHash LSH on q-grams
+# --------------------------------------------------------------------------------------------
+
+
+def _qgrams(text: str, q: int) -> list[str]:
+    padded = f"#{text}#" if text else ""
+    return [padded[i : i + q] for i in range(max(len(padded) - q + 1, 0))]
+
+
+def _stable_hash(gram: str) -> int:
+    return int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
+
+
+@blocker("minhash")
+class MinHashLSH(Blocker):
+    """MinHash signatures of a name's q-grams, split into bands; records sharing any band
+    (optionally within the same birth year) are paired. ``bands`` x ``rows`` hash functions;
+    names with Jaccard similarity s collide in a band with probability 1 - (1 - s^rows)^bands."""
+
+    def __init__(
+        self,
+        field: str = "surname",
+        q: int = 2,
+        bands: int = 8,
+        rows: int = 3,
+        with_birth_year: bool = True,
+        seed: int = 1,
+    ) -> None:
+        if field not in ("forename", "surname", "middle_names", "address"):
+            raise ConfigError("blocking.minhash.field", f"{field!r} is not a text role")
+        for label, value, low in (("q", q, 1), ("bands", bands, 1), ("rows", rows, 1)):
+            if not isinstance(value, int) or value < low:
+                raise ConfigError(
+                    f"blocking.minhash.{label}", f"{value!r} must be a whole number >= {low}"
+                )
+        self.field, self.q, self.bands, self.rows = field, q, bands, rows
+        self.with_birth_year, self.seed = with_birth_year, seed
+        self._band_keys: dict[int, list[ExactKeys]] = {}
+
+    def describe(self) -> str:
+        return f"minhash({self.field}, q={self.q}, {self.bands}x{self.rows})"
+
+    def _signatures(self, data: LinkageData) -> np.ndarray:
+        """Band hashes of every vocabulary value: shape (values, bands)."""
+        vocab = data.vocabularies[self.field]
+        cache = vocab.__dict__.setdefault("_minhash", {})
+        key = (self.q, self.bands, self.rows, self.seed)
+        if key not in cache:
+            n_hash = self.bands * self.rows
+            rng = np.random.default_rng(self.seed)
+            salts = rng.integers(1, 2**63, n_hash, dtype=np.int64).astype(np.uint64)
+            sig = np.full((len(vocab), n_hash), np.iinfo(np.uint64).max, dtype=np.uint64)
+            gram_codes: dict[str, int] = {}
+            owners, grams = [], []
+            for i, text in enumerate(vocab.text):
+                for g in _qgrams(text or "", self.q):
+                    owners.append(i)
+                    grams.append(gram_codes.setdefault(g, _stable_hash(g)))
+            owners_a = np.array(owners, dtype=np.int64)
+            grams_a = np.array(grams, dtype=np.uint64)
+            # q-grams are listed value by value, so each value's grams are one contiguous run.
+            has = np.bincount(owners_a, minlength=len(vocab)) > 0
+            starts = np.searchsorted(owners_a, np.flatnonzero(has))
+            for h in range(n_hash):
+                if len(grams_a):
+                    sig[has, h] = np.minimum.reduceat(splitmix64(grams_a ^ salts[h]), starts)
+            bands = sig.reshape(len(vocab), self.bands, self.rows)
+            band_hash = np.zeros((len(vocab), self.bands), dtype=np.uint64)
+            for r in range(self.rows):
+                band_hash = splitmix64(band_hash ^ bands[:, :, r])
+            cache[key] = band_hash.view(np.int64)
+        return cache[key]
+
+    def _passes(self, data: LinkageData) -> list[ExactKeys]:
+        cached = self._band_keys.get(id(data))
+        if cached is None:
+            sig = self._signatures(data)
+            cached = []
+            for b in range(self.bands):
+                band = _BandKey(self.field, sig[:, b], b)
+                cached.append(_ExactOn([band, *(["birth_year"] if self.with_birth_year else [])]))
+            self._band_keys = {id(data): cached}
+        return cached
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return sum(p.counts(data, left_rows) for p in self._passes(data))
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _dedupe([p.pairs(data, left_rows) for p in self._passes(data)], len(data.right))
+
+
+@dataclass(frozen=True)
+class _BandKey:
+    role: str
+    band_hash: np.ndarray
+    band: int
+
+    def values(self, records, data: LinkageData) -> np.ndarray:
+        codes = records.codes[self.role]
+        return np.where(codes >= 0, self.band_hash[np.maximum(codes, 0)], MISSING)
+
+
+class _ExactOn(ExactKeys):
+    """Exact join on computed key arrays (used by MinHash bands)."""
+
+    def __init__(self, parts: list) -> None:
+        self.parts = parts
+        self.keys = tuple(p if isinstance(p, str) else f"band{p.band}" for p in parts)
+        self._cache = {}
+
+    def _part(self, records, part, data: LinkageData) -> np.ndarray:
+        return (
+            part.values(records, data)
+            if isinstance(part, _BandKey)
+            else records.key(part, data.vocabularies)
+        )
+
+    def _left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _combine([self._part(data.left, p, data)[rows] for p in self.parts])
+
+    def _right(self, data: LinkageData) -> _SortedSide:
+        cached = self._cache.get(id(data))
+        if cached is None:
+            keys, ok = _combine([self._part(data.right, p, data) for p in self.parts])
+            rows = np.flatnonzero(ok)
+            order = np.argsort(keys[rows], kind="stable")
+            cached = _SortedSide(keys[rows][order], rows[order])
+            self._cache = {id(data): cached}
+        return cached
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self._ranges(data, left_rows)
+        n = hi - lo
+        left = np.repeat(left_rows, n)
+        start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+        right = self._right(data).order[start + np.arange(int(n.sum()))]
+        return left, right
+
+
+# --------------------------------------------------------------------------------------------
+# Full comparison and unions
+# --------------------------------------------------------------------------------------------
+
+
+@blocker("full")
+class FullComparison(Blocker):
+    """Every left record against every right record. Refused above ``limit`` pairs unless
+    ``force`` is true, with the pair count and memory it would need."""
+
+    def __init__(self, force: bool = False, limit: int = FULL_COMPARISON_LIMIT) -> None:
+        self.force, self.limit = bool(force), int(limit)
+
+    def check(self, data: LinkageData) -> None:
+        total = len(data.left) * len(data.right)
+        if total > self.limit and not self.force:
+            raise PlanTooLargeError(
+                f"full comparison of {len(data.left):,} x {len(data.right):,} records is {total:,} pairs "
+                f"(about {total * BYTES_PER_PAIR / 1e9:,.1f} GB for the pair indices alone); the limit is "
+                f"{self.limit:,}. Use a blocking strategy, or force it (blocking: {{name: full, force: true}})."
+            )
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        self.check(data)
+        return np.full(len(left_rows), len(data.right), dtype=np.int64)
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        self.check(data)
+        n_right = len(data.right)
+        return np.repeat(left_rows, n_right), np.tile(np.arange(n_right), len(left_rows))
+
+
+def _dedupe(
+    parts: list[tuple[np.ndarray, np.ndarray]], n_right: int
+) -> tuple[np.ndarray, np.ndarray]:
+    if not parts:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    left = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    right = np.concatenate([p[1] for p in parts]).astype(np.int64)
+    key = np.unique(left * n_right + right)
+    return key // n_right, key % n_right
+
+
+@blocker("union")
+class Union(Blocker):
+    """Several passes; their pairs are unioned and duplicates removed (multi-pass blocking)."""
+
+    def __init__(self, blockers: Sequence[Blocker]) -> None:
+        blockers = [make_blocker(b) for b in blockers]
+        if not blockers:
+            raise ConfigError("blocking.union.blockers", "give at least one blocker")
+        self.blockers = blockers
+
+    def describe(self) -> str:
+        return " | ".join(b.describe() for b in self.blockers)
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return sum(b.counts(data, left_rows) for b in self.blockers)
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _dedupe([b.pairs(data, left_rows) for b in self.blockers], len(data.right))
+
+
+def default_blocking() -> Union:
+    """Multi-pass blocking for name/DOB/address lookups: each pass survives a different error.
+
+    * surname Soundex + DOB: forename errors, nicknames, moves;
+    * forename Soundex + DOB: surname errors and changes;
+    * forename and surname Soundex + birth year: day/month swaps, typos in the date;
+    * DOB + postcode district: names swapped, transliterated or badly misspelt.
+    """
+    return Union(
+        [
+            ExactKeys(["surname:soundex", "dob"]),
+            ExactKeys(["forename:soundex", "dob"]),
+            ExactKeys(["forename:soundex", "surname:soundex", "birth_year"]),
+            ExactKeys(["dob", "postcode:district"]),
+        ]
+    )
+
+
+@dataclass
+class PairChunks:
+    """The chunks of left rows a blocking run will process, and their pair counts."""
+
+    chunks: list[np.ndarray]
+    estimated_pairs: int
+    counts: np.ndarray = field(repr=False)
+
+
+def plan_chunks(blocker_: Blocker, data: LinkageData, max_pairs: int = 5_000_000) -> PairChunks:
+    """Split the left records so that each chunk yields at most about ``max_pairs`` pairs."""
+    counts = blocker_.counts(data, np.arange(len(data.left)))
+    cum = np.cumsum(counts)
+    bounds = (
+        np.searchsorted(
+            cum, np.arange(max_pairs, int(cum[-1]) + max_pairs, max_pairs), side="right"
+        )
+        if len(cum)
+        else np.array([])
+    )
+    edges = np.unique(np.concatenate([[0], np.minimum(bounds, len(counts)), [len(counts)]]))
+    chunks = [np.arange(a, b) for a, b in itertools.pairwise(edges) if b > a]
+    return PairChunks(chunks=chunks, estimated_pairs=int(cum[-1]) if len(cum) else 0, counts=counts)

@@ -1,0 +1,39 @@
+"""Comparisons: per-field agreement levels of candidate pairs (Splink-style ordered levels).
+
+Public surface: the registry :data:`COMPARISONS`, the comparison classes, :func:`compare`,
+:func:`default_comparisons`, :func:`make_comparison` and :data:`SIMILARITIES`.
+"""
+
+from __future__ import annotations
+
+from matchsim.comparison.comparisons import (
+    COMPARISONS,
+    SIMILARITIES,
+    AddressComparison,
+    Comparison,
+    ComparisonResult,
+    DateOfBirthComparison,
+    NameComparison,
+    PostcodeComparison,
+    SexComparison,
+    compare,
+    default_comparisons,
+    make_comparison,
+    similarity_of_codes,
+)
+
+__all__ = [
+    "COMPARISONS",
+    "SIMILARITIES",
+    "AddressComparison",
+    "Comparison",
+    "ComparisonResult",
+    "DateOfBirthComparison",
+    "NameComparison",
+    "PostcodeComparison",
+    "SexComparison",
+    "compare",
+    "default_comparisons",
+    "make_comparison",
+    "similarity_of_codes",
+]

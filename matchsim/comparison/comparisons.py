@@ -1,0 +1,444 @@
+"""Field comparisons as ordered levels, in the style of Splink.
+
+A comparison turns each candidate pair into a level index: level 0 is always ``missing``
+(either side null), the last is always ``else``; the levels between run from the strongest
+agreement to the weakest. Matchers then give each level its own weight.
+
+String similarities are computed once per distinct pair of values and reused for every pair
+that shares it (names repeat heavily, so this is where the speed comes from), with rapidfuzz's
+batch ``cpdist``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from rapidfuzz import distance, fuzz, process
+
+from matchsim.errors import ConfigError, UnknownNameError
+from matchsim.records import MISSING, PHONETIC, LinkageData
+
+COMPARISONS: dict[str, type[Comparison]] = {}
+
+SIMILARITIES: dict[str, Callable[..., float]] = {
+    "jaro_winkler": distance.JaroWinkler.normalized_similarity,
+    "jaro": distance.Jaro.normalized_similarity,
+    "levenshtein": distance.Levenshtein.normalized_similarity,
+    "damerau_levenshtein": distance.DamerauLevenshtein.normalized_similarity,
+    "token_set": lambda a, b, **kw: fuzz.token_set_ratio(a, b, **kw) / 100.0,
+}
+
+
+def comparison(name: str) -> Callable[[type[Comparison]], type[Comparison]]:
+    def register(cls: type[Comparison]) -> type[Comparison]:
+        if name in COMPARISONS:
+            raise ValueError(f"comparison {name!r} registered twice")
+        cls.kind = name
+        COMPARISONS[name] = cls
+        return cls
+
+    return register
+
+
+class Comparison:
+    """Base class. Subclasses set ``levels`` (names, strongest first, without the implicit
+    ``missing`` and ``else``) in ``__init__`` and implement :meth:`_levels`."""
+
+    kind = "comparison"
+
+    def __init__(self, role: str, name: str | None = None) -> None:
+        self.role = role
+        self.name = name or role
+        self.levels: tuple[str, ...] = ()
+
+    @property
+    def level_names(self) -> tuple[str, ...]:
+        return ("missing", *self.levels, "else")
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels) + 2
+
+    def compute(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Level index (int8) of each pair: 0 missing, 1.. the agreement levels, last else."""
+        out = self._levels(data, left, right)
+        return out.astype(np.int8)
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return f"{self.name}: " + " > ".join(self.level_names)
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (a, b) code pairs and each input pair's index into them (hash-based)."""
+    key = a.astype(np.int64) * np.int64(1 << 31) + b.astype(np.int64)
+    inverse, uniques = pd.factorize(key)
+    return (uniques // (1 << 31)).astype(np.int64), (uniques % (1 << 31)).astype(np.int64), inverse
+
+
+def similarity_of_codes(
+    values: pa.Array | np.ndarray, a: np.ndarray, b: np.ndarray, scorer: str, workers: int = 1
+) -> np.ndarray:
+    """Similarity of vocabulary values ``a[i]`` and ``b[i]``, once per distinct pair."""
+    ua, ub, inverse = _unique_pairs(a, b)
+    text = values if isinstance(values, np.ndarray) else values.to_numpy(zero_copy_only=False)
+    sims = process.cpdist(
+        list(text[ua]), list(text[ub]), scorer=SIMILARITIES[scorer], workers=workers
+    )
+    return np.asarray(sims, dtype=np.float32)[inverse]
+
+
+def _check_thresholds(name: str, thresholds: Sequence[float]) -> tuple[float, ...]:
+    values = tuple(float(t) for t in thresholds)
+    for t in values:
+        if not 0.0 < t <= 1.0:
+            raise ConfigError(f"comparison.{name}.thresholds", f"{t} must be in (0, 1]")
+    if list(values) != sorted(values, reverse=True):
+        raise ConfigError(
+            f"comparison.{name}.thresholds", f"{list(values)} must be in decreasing order"
+        )
+    return values
+
+
+@comparison("name")
+class NameComparison(Comparison):
+    """Exact, then fuzzy thresholds, phonetic equality, the first three letters, the forename
+    and surname swapped (forenames), and the initial only."""
+
+    def __init__(
+        self,
+        role: str = "surname",
+        *,
+        name: str | None = None,
+        similarity: str = "jaro_winkler",
+        thresholds: Sequence[float] = (0.92, 0.8),
+        phonetic: str | None = "soundex",
+        first3: bool = True,
+        initial: bool = True,
+        swapped: bool | None = None,
+    ) -> None:
+        super().__init__(role, name)
+        if role not in ("forename", "surname", "middle_names"):
+            raise ConfigError(f"comparison.{self.name}.role", f"{role!r} is not a name role")
+        if similarity not in SIMILARITIES:
+            raise UnknownNameError(f"comparison.{self.name}.similarity", similarity, SIMILARITIES)
+        if phonetic is not None and phonetic not in PHONETIC:
+            raise UnknownNameError(f"comparison.{self.name}.phonetic", phonetic, PHONETIC)
+        self.similarity = similarity
+        self.thresholds = _check_thresholds(self.name, thresholds)
+        self.phonetic = phonetic
+        self.initial = initial
+        self.first3 = first3
+        self.swapped = (role == "forename") if swapped is None else swapped
+        levels = ["exact"]
+        levels += [f"{similarity}>={t:g}" for t in self.thresholds[:1]]
+        if phonetic:
+            levels.append(f"{phonetic}")
+        levels += [f"{similarity}>={t:g}" for t in self.thresholds[1:]]
+        if first3:
+            levels.append("first3")
+        if self.swapped:
+            levels.append("swapped")
+        if initial:
+            levels.append("initial")
+        self.levels = tuple(levels)
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        vocab = data.vocabularies[self.role]
+        a = data.left.codes[self.role][left]
+        b = data.right.codes[self.role][right]
+        n = len(a)
+        level = np.full(n, self.n_levels - 1, dtype=np.int16)
+        present = (a >= 0) & (b >= 0)
+        level[~present] = 0
+        idx = np.flatnonzero(present)
+        a, b = a[idx], b[idx]
+        sub = np.full(len(idx), self.n_levels - 1, dtype=np.int16)
+        sims = (
+            similarity_of_codes(vocab.values, a, b, self.similarity) if len(idx) else np.array([])
+        )
+
+        def assign(mask: np.ndarray, name: str) -> None:
+            # Strongest level wins: only pairs not yet placed at a stronger level move.
+            pos = 1 + self.levels.index(name)
+            sub[mask & (sub > pos)] = pos
+
+        assign(a == b, "exact")
+        assign(sims >= self.thresholds[0], f"{self.similarity}>={self.thresholds[0]:g}")
+        if self.phonetic:
+            codes = vocab.derived(self.phonetic)
+            assign((codes[a] == codes[b]) & (codes[a] >= 0), self.phonetic)
+        for t in self.thresholds[1:]:
+            assign(sims >= t, f"{self.similarity}>={t:g}")
+        if self.first3:
+            f3 = vocab.derived("first3")
+            assign(f3[a] == f3[b], "first3")
+        if self.swapped:
+            assign(self._swapped(data, left[idx], right[idx]), "swapped")
+        if self.initial:
+            init = vocab.derived("initial")
+            assign(init[a] == init[b], "initial")
+        level[idx] = sub
+        return level
+
+    def _swapped(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        other = "surname" if self.role == "forename" else "forename"
+        if other not in data.vocabularies:
+            return np.zeros(len(left), dtype=bool)
+        this_v, other_v = data.vocabularies[self.role], data.vocabularies[other]
+        cache = this_v.__dict__.setdefault("_as_other", {})
+        if other not in cache:
+            # Each value's code in the other role's vocabulary (-1 when absent there).
+            found = pc.index_in(this_v.values, value_set=other_v.values).to_numpy(
+                zero_copy_only=False
+            )
+            cache[other] = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(np.int64)
+            found = pc.index_in(other_v.values, value_set=this_v.values).to_numpy(
+                zero_copy_only=False
+            )
+            cache["_back"] = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(
+                np.int64
+            )
+        this_as_other, other_as_this = cache[other], cache["_back"]
+        lt, lo = data.left.codes[self.role][left], data.left.codes[other][left]
+        rt, ro = data.right.codes[self.role][right], data.right.codes[other][right]
+        ok = (lt >= 0) & (lo >= 0) & (rt >= 0) & (ro >= 0)
+        return (
+            ok & (this_as_other[np.maximum(lt, 0)] == ro) & (other_as_this[np.maximum(lo, 0)] == rt)
+        )
+
+
+@comparison("date_of_birth")
+class DateOfBirthComparison(Comparison):
+    """Exact, day and month swapped, one digit different (DD/MM/YYYY), same month and year,
+    same year, within ``days`` days."""
+
+    def __init__(
+        self, role: str = "date_of_birth", *, name: str | None = None, days: int = 365
+    ) -> None:
+        super().__init__(role, name or "date_of_birth")
+        if not isinstance(days, int) or days < 1:
+            raise ConfigError(
+                f"comparison.{self.name}.days", f"{days!r} must be a whole number >= 1"
+            )
+        self.days = days
+        self.levels = (
+            "exact",
+            "day_month_swap",
+            "one_digit",
+            "same_month_year",
+            "same_year",
+            f"within_{days}_days",
+        )
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        a, b = data.left.dob[left], data.right.dob[right]
+        ya, ma, da = (x[left] for x in data.left.dob_parts)
+        yb, mb, db = (x[right] for x in data.right.dob_parts)
+        level = np.full(len(a), self.n_levels - 1, dtype=np.int16)
+        rules = [
+            a == b,
+            (da == mb) & (ma == db) & (ya == yb),
+            _digits_differing(ya, ma, da, yb, mb, db) == 1,
+            (ya == yb) & (ma == mb),
+            ya == yb,
+            np.abs(a - b) <= self.days,
+        ]
+        for pos in range(len(rules), 0, -1):
+            level[rules[pos - 1]] = pos
+        level[(a == MISSING) | (b == MISSING)] = 0
+        return level
+
+
+def _digits_differing(ya, ma, da, yb, mb, db) -> np.ndarray:
+    """Number of differing digits between two dates written DDMMYYYY."""
+    total = np.zeros(len(ya), dtype=np.int64)
+    for x, y, width in ((da, db, 2), (ma, mb, 2), (ya, yb, 4)):
+        for k in range(width):
+            total += (x // 10**k) % 10 != (y // 10**k) % 10
+    return total
+
+
+@comparison("postcode")
+class PostcodeComparison(Comparison):
+    """Full postcode, then sector, district and area."""
+
+    def __init__(self, role: str = "postcode", *, name: str | None = None) -> None:
+        super().__init__(role, name)
+        self.levels = ("full", "sector", "district", "area")
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        vocab = data.vocabularies[self.role]
+        a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
+        level = np.full(len(a), self.n_levels - 1, dtype=np.int16)
+        present = (a >= 0) & (b >= 0)
+        sa, sb = np.maximum(a, 0), np.maximum(b, 0)
+        for pos, kind in ((4, "area"), (3, "district"), (2, "sector")):
+            codes = vocab.derived(kind)
+            level[(codes[sa] == codes[sb]) & (codes[sa] >= 0)] = pos
+        level[a == b] = 1
+        level[~present] = 0
+        return level
+
+
+@comparison("address")
+class AddressComparison(Comparison):
+    """Exact, then token-set similarity thresholds after normalising abbreviations (rapidfuzz)."""
+
+    def __init__(
+        self,
+        role: str = "address",
+        *,
+        name: str | None = None,
+        thresholds: Sequence[float] = (0.9, 0.7),
+    ) -> None:
+        super().__init__(role, name)
+        self.thresholds = _check_thresholds(self.name, thresholds)
+        self.levels = ("exact", *(f"token_set>={t:g}" for t in self.thresholds))
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        vocab = data.vocabularies[self.role]
+        a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
+        level = np.full(len(a), self.n_levels - 1, dtype=np.int16)
+        present = (a >= 0) & (b >= 0)
+        idx = np.flatnonzero(present & (a != b))
+        if len(idx):
+            sims = similarity_of_codes(vocab.values, a[idx], b[idx], "token_set")
+            sub = np.full(len(idx), self.n_levels - 1, dtype=np.int16)
+            for pos in range(len(self.thresholds), 0, -1):
+                sub[sims >= self.thresholds[pos - 1]] = pos + 1
+            level[idx] = sub
+        level[present & (a == b)] = 1
+        level[~present] = 0
+        return level
+
+
+@comparison("sex")
+class SexComparison(Comparison):
+    """Exact, or not."""
+
+    def __init__(self, role: str = "sex", *, name: str | None = None) -> None:
+        super().__init__(role, name)
+        self.levels = ("exact",)
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        a, b = data.left.sex[left], data.right.sex[right]
+        level = np.where(a == b, 1, 2).astype(np.int16)
+        level[(a == MISSING) | (b == MISSING)] = 0
+        return level
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Levels of every candidate pair: one int8 column per comparison."""
+
+    left: np.ndarray
+    right: np.ndarray
+    levels: np.ndarray  # (pairs, comparisons) int8
+    comparisons: tuple[Comparison, ...]
+
+    def column(self, name: str) -> np.ndarray:
+        names = [c.name for c in self.comparisons]
+        if name not in names:
+            raise UnknownNameError("comparison", name, names)
+        return self.levels[:, names.index(name)]
+
+    def frame(self, data: LinkageData | None = None) -> pd.DataFrame:
+        """Pairs with each comparison's level name (and ids, when ``data`` is given)."""
+        out = pd.DataFrame({"left": self.left, "right": self.right})
+        if data is not None:
+            out["left_id"] = data.left.ids[self.left]
+            out["right_id"] = data.right.ids[self.right]
+        for i, c in enumerate(self.comparisons):
+            out[c.name] = pd.Categorical.from_codes(
+                self.levels[:, i], categories=list(c.level_names)
+            )
+        return out
+
+
+def default_comparisons(data: LinkageData | None = None) -> tuple[Comparison, ...]:
+    """A comparison for every role the linkage has (all of them when ``data`` is None)."""
+    roles = (
+        set(data.roles)
+        if data is not None
+        else {
+            "forename",
+            "surname",
+            "date_of_birth",
+            "postcode",
+            "address",
+            "sex",
+        }
+    )
+    out: list[Comparison] = []
+    if "forename" in roles:
+        out.append(NameComparison("forename"))
+    if "surname" in roles:
+        out.append(NameComparison("surname"))
+    if "date_of_birth" in roles:
+        out.append(DateOfBirthComparison())
+    if "postcode" in roles:
+        out.append(PostcodeComparison())
+    if "address" in roles:
+        out.append(AddressComparison())
+    if "sex" in roles:
+        out.append(SexComparison())
+    return tuple(out)
+
+
+def make_comparison(spec: str | dict | Comparison) -> Comparison:
+    """A comparison from an instance, a role name (default settings) or a mapping
+    ``{"kind": "name", "role": "forename", ...}``."""
+    if isinstance(spec, Comparison):
+        return spec
+    if isinstance(spec, str):
+        defaults = {
+            "forename": ("name", {"role": "forename"}),
+            "surname": ("name", {"role": "surname"}),
+            "middle_names": ("name", {"role": "middle_names", "swapped": False}),
+            "date_of_birth": ("date_of_birth", {}),
+            "postcode": ("postcode", {}),
+            "address": ("address", {}),
+            "sex": ("sex", {}),
+        }
+        if spec not in defaults:
+            raise UnknownNameError("comparison", spec, defaults)
+        kind, params = defaults[spec]
+        return COMPARISONS[kind](**params)
+    params = dict(spec)
+    kind = params.pop("kind", None)
+    if kind not in COMPARISONS:
+        raise UnknownNameError("comparison.kind", str(kind), COMPARISONS)
+    try:
+        return COMPARISONS[kind](**params)
+    except TypeError as exc:
+        raise ConfigError(f"comparison.{kind}", str(exc).split("() ")[-1]) from None
+
+
+def compare(
+    data: LinkageData,
+    left: np.ndarray,
+    right: np.ndarray,
+    comparisons: Sequence[Comparison | str | dict] | None = None,
+) -> ComparisonResult:
+    """Levels of every candidate pair for every comparison."""
+    chosen = (
+        tuple(make_comparison(c) for c in comparisons) if comparisons else default_comparisons(data)
+    )
+    for c in chosen:
+        if (
+            c.role in ("forename", "surname", "middle_names", "postcode", "address")
+            and c.role not in data.vocabularies
+        ):
+            raise ConfigError("comparison", f"{c.name} needs the role {c.role!r} on both sides")
+    levels = np.empty((len(left), len(chosen)), dtype=np.int8)
+    for i, c in enumerate(chosen):
+        levels[:, i] = c.compute(data, left, right)
+    return ComparisonResult(left=left, right=right, levels=levels, comparisons=chosen)

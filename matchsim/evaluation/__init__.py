@@ -1,0 +1,43 @@
+"""Evaluation: score matching decisions against ground truth.
+
+Every request gets exactly one outcome (:class:`Outcome`); :func:`evaluate` turns outcomes into
+counts, rates with Wilson intervals (:func:`wilson_interval`) and breakdowns by name origin,
+sex, twin status and error type; :func:`pair_metrics` scores predicted links pairwise.
+"""
+
+from __future__ import annotations
+
+from matchsim.evaluation.intervals import wilson_interval, wilson_intervals
+from matchsim.evaluation.outcomes import (
+    DEFAULT_BREAKDOWNS,
+    ERROR_TYPES_BREAKDOWN,
+    NO_ERROR_GROUP,
+    OUTCOME_DTYPE,
+    OUTCOMES,
+    RATES,
+    Evaluation,
+    Outcome,
+    Rate,
+    RateDefinition,
+    classify,
+    evaluate,
+    pair_metrics,
+)
+
+__all__ = [
+    "DEFAULT_BREAKDOWNS",
+    "ERROR_TYPES_BREAKDOWN",
+    "NO_ERROR_GROUP",
+    "OUTCOMES",
+    "OUTCOME_DTYPE",
+    "RATES",
+    "Evaluation",
+    "Outcome",
+    "Rate",
+    "RateDefinition",
+    "classify",
+    "evaluate",
+    "pair_metrics",
+    "wilson_interval",
+    "wilson_intervals",
+]

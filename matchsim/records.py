@@ -1,0 +1,513 @@
+"""Two tables of records, normalised and encoded for blocking and comparison.
+
+Any pair of tables can be linked once their columns are mapped to **roles** (``id``,
+``forename``, ``middle_names``, ``surname``, ``date_of_birth``, ``sex``, ``postcode``,
+``address``). Each string role is normalised (case, accents, punctuation, spacing) and
+dictionary-encoded with one vocabulary shared by both sides, so that:
+
+* equal values have equal integer codes on both sides (exact agreement is an integer test);
+* every derived key (phonetic codes, initials, postcode sector/district/area) is computed once
+  per distinct value, not once per record;
+* similarity scores are computed once per distinct pair of values, and names repeat heavily.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import jellyfish
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matchsim.errors import ConfigError
+from matchsim.synth import calendar as cal
+
+ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
+NAME_ROLES = ("forename", "middle_names", "surname")
+STRING_ROLES = ("forename", "middle_names", "surname", "postcode", "address")
+MISSING = -1
+
+#: Street-type abbreviations expanded before addresses are compared (Royal Mail PAF forms).
+ADDRESS_ABBREVIATIONS = {
+    "RD": "ROAD",
+    "ST": "STREET",
+    "AVE": "AVENUE",
+    "AV": "AVENUE",
+    "LN": "LANE",
+    "DR": "DRIVE",
+    "CL": "CLOSE",
+    "CRES": "CRESCENT",
+    "GDNS": "GARDENS",
+    "PL": "PLACE",
+    "CT": "COURT",
+    "TERR": "TERRACE",
+    "TER": "TERRACE",
+    "SQ": "SQUARE",
+    "GR": "GROVE",
+    "PK": "PARK",
+}
+
+PHONETIC = {
+    "soundex": jellyfish.soundex,
+    "metaphone": jellyfish.metaphone,
+    "nysiis": jellyfish.nysiis,
+    "match_rating": jellyfish.match_rating_codex,
+}
+
+_UNDECOMPOSABLE = str.maketrans({"Ł": "L", "Ø": "O", "Đ": "D", "Æ": "AE", "Œ": "OE", "Þ": "TH"})
+
+
+def normalise_name(value: str) -> str:
+    """Upper case, accents stripped, letters only, single spaces (hyphens become spaces)."""
+    decomposed = unicodedata.normalize("NFKD", value.upper())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(
+        _UNDECOMPOSABLE
+    )
+    return " ".join(re.sub(r"[^A-Z ]+", " ", letters.replace("-", " ")).split())
+
+
+# Letters that NFKD does not split into a base letter and an accent.
+_LETTER_REPLACEMENTS = {
+    "Ł": "L",
+    "Ø": "O",
+    "Đ": "D",
+    "ß": "SS",
+    "ẞ": "SS",
+    "Æ": "AE",
+    "Œ": "OE",
+    "Þ": "TH",
+}
+
+
+def normalise_names(values: pa.Array) -> pa.Array:
+    """:func:`normalise_name` for a whole array, in Arrow (no Python loop)."""
+    text = pc.utf8_normalize(pc.utf8_upper(values), "NFKD")
+    text = pc.replace_substring_regex(text, r"\p{Mn}+", "")
+    for src, dst in _LETTER_REPLACEMENTS.items():
+        text = pc.replace_substring(text, src, dst)
+    text = pc.replace_substring_regex(text, r"[^A-Z]+", " ")
+    return pc.utf8_trim_whitespace(text)
+
+
+@dataclass
+class Vocabulary:
+    """Normalised distinct values of one role, shared by both sides.
+
+    ``values`` lists the right side's distinct values first, then the left side's values that
+    the right side lacks, so that a prepared register keeps its codes in every linkage and its
+    derived keys are computed once (``base``, the register's own vocabulary, caches them).
+    """
+
+    role: str
+    values: pa.Array  # string, distinct
+    base: Vocabulary | None = None  # the right side's vocabulary, a prefix of this one
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @cached_property
+    def text(self) -> np.ndarray:
+        return self.values.to_numpy(zero_copy_only=False).astype(object)
+
+    def derived(self, kind: str) -> np.ndarray:
+        """Integer codes of a derived key for each value (equal key -> equal code).
+
+        Kinds: any of :data:`PHONETIC`, ``initial``, ``first3``, and for postcodes
+        ``sector``, ``district``, ``area``. Missing values map to -1.
+        """
+        cache = self.__dict__.setdefault("_derived", {})
+        if kind in cache:
+            return cache[kind]
+        if self.base is None:
+            cache[kind] = _encode(self._derive_text(kind, self.values))
+            return cache[kind]
+        # Extend the register's cached codes with the few values only the left side has.
+        base_codes = self.base.derived(kind)
+        base_text = self.base.__dict__.setdefault("_derived_text", {})
+        if kind not in base_text:
+            base_text[kind] = pc.dictionary_encode(
+                self.base._derive_text(kind, self.base.values)
+            ).dictionary
+        extra = self._derive_text(kind, self.values.slice(len(self.base)))
+        known = pc.index_in(extra, value_set=base_text[kind]).to_numpy(zero_copy_only=False)
+        known = np.where(np.isnan(known.astype(np.float64)), -1, known).astype(np.int64)
+        new = pc.dictionary_encode(extra)
+        new_codes = new.indices.to_numpy(zero_copy_only=False).astype(np.int64) + len(
+            base_text[kind]
+        )
+        extra_codes = np.where(known >= 0, known, new_codes)
+        extra_codes = np.where(
+            pc.is_valid(extra).to_numpy(zero_copy_only=False), extra_codes, MISSING
+        )
+        cache[kind] = np.concatenate([base_codes, extra_codes])
+        return cache[kind]
+
+    def _derive_text(self, kind: str, v: pa.Array) -> pa.Array:
+        if kind in PHONETIC:
+            fn = PHONETIC[kind]
+            # Phonetic code of the first word (the family or given name proper).
+            return pa.array(
+                [fn(t.split(" ")[0]) if t else None for t in v.to_pylist()], pa.string()
+            )
+        if kind == "initial":
+            return pc.utf8_slice_codeunits(v, 0, 1)
+        if kind == "first3":
+            return pc.utf8_slice_codeunits(v, 0, 3)
+        if kind == "sector":  # all but the unit letters: "LS124"
+            return pc.utf8_slice_codeunits(v, 0, -2)
+        if kind == "district":  # outward code: "LS12"
+            return pc.utf8_slice_codeunits(v, 0, -3)
+        if kind == "area":  # leading letters: "LS"
+            return pc.extract_regex(v, r"^(?P<area>[A-Z]+)").field("area")
+        raise ConfigError("key", f"unknown derived key {kind!r}")
+
+
+def _encode(values: pa.Array) -> np.ndarray:
+    encoded = pc.dictionary_encode(values)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(pc.is_null(encoded.indices).to_numpy(zero_copy_only=False), MISSING, codes)
+    empty = pc.equal(values, "").fill_null(False).to_numpy(zero_copy_only=False)
+    return np.where(empty, MISSING, codes).astype(np.int64)
+
+
+@dataclass
+class Records:
+    """One side of a linkage: ids and encoded roles (codes index the shared vocabularies)."""
+
+    ids: np.ndarray
+    codes: dict[str, np.ndarray]  # role -> int64 codes, -1 when missing
+    dob: np.ndarray  # int64 days since 1970-01-01, -1 when missing
+    sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # passthrough columns
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ok = self.dob != MISSING
+        y, m, d = cal.year_month_day(np.where(ok, self.dob, 0))
+        return np.where(ok, y, MISSING), np.where(ok, m, MISSING), np.where(ok, d, MISSING)
+
+    def key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
+        """An int64 key per record for a blocking part such as ``surname:soundex`` or ``dob``."""
+        if part == "dob":
+            return self.dob.copy()
+        if part in ("birth_year", "birth_month", "birth_day"):
+            return self.dob_parts[("birth_year", "birth_month", "birth_day").index(part)].copy()
+        if part == "sex":
+            return self.sex.astype(np.int64)
+        role, _, kind = part.partition(":")
+        if role not in self.codes:
+            raise ConfigError(
+                "blocking", f"key {part!r} needs the role {role!r}, which is not mapped"
+            )
+        codes = self.codes[role]
+        if not kind:
+            return codes.copy()
+        derived = vocabularies[role].derived(kind)
+        return np.where(codes >= 0, derived[np.maximum(codes, 0)], MISSING)
+
+
+@dataclass
+class LinkageData:
+    """Left and right records with their shared vocabularies."""
+
+    left: Records
+    right: Records
+    vocabularies: dict[str, Vocabulary]
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(r for r in STRING_ROLES if r in self.vocabularies) + tuple(
+            r for r in ("date_of_birth", "sex") if self._has(r)
+        )
+
+    def _has(self, role: str) -> bool:
+        if role == "date_of_birth":
+            return bool((self.left.dob != MISSING).any() or (self.right.dob != MISSING).any())
+        return bool((self.left.sex != MISSING).any() or (self.right.sex != MISSING).any())
+
+
+# --------------------------------------------------------------------------------------------
+# Preparing tables
+# --------------------------------------------------------------------------------------------
+
+
+def _column(table: pa.Table | pd.DataFrame, name: str) -> pa.ChunkedArray | pa.Array:
+    if isinstance(table, pa.Table):
+        return table[name]
+    series = table[name]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    return pa.array(series, from_pandas=True)
+
+
+def _num_rows(table: pa.Table | pd.DataFrame) -> int:
+    return table.num_rows if isinstance(table, pa.Table) else len(table)
+
+
+def _names(table: pa.Table | pd.DataFrame) -> list[str]:
+    return (
+        list(table.column_names) if isinstance(table, pa.Table) else [str(c) for c in table.columns]
+    )
+
+
+def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping (column -> role) against a table, naming the problem."""
+    columns = _names(table)
+    if _num_rows(table) == 0:
+        raise ConfigError(side, "the table is empty")
+    seen: dict[str, str] = {}
+    for column, role in roles.items():
+        if role not in ROLES:
+            raise ConfigError(
+                f"{side}.{column}", f"unknown role {role!r}; known roles: {', '.join(ROLES)}"
+            )
+        if column not in columns:
+            raise ConfigError(
+                f"{side}.{column}", f"no such column; columns are: {', '.join(columns)}"
+            )
+        if role in seen:
+            raise ConfigError(
+                f"{side}.{column}", f"role {role!r} is already mapped to {seen[role]!r}"
+            )
+        seen[role] = column
+        col = _column(table, column)
+        if pc.all(pc.is_null(col)).as_py():
+            raise ConfigError(f"{side}.{column}", "the column is entirely empty")
+        if role == "date_of_birth" and not _is_datelike(col):
+            raise ConfigError(
+                f"{side}.{column}", f"a date_of_birth column must hold dates; got {col.type}"
+            )
+        if role in STRING_ROLES and not (
+            pa.types.is_string(col.type)
+            or pa.types.is_large_string(col.type)
+            or pa.types.is_dictionary(col.type)
+        ):
+            raise ConfigError(f"{side}.{column}", f"a {role} column must hold text; got {col.type}")
+    usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
+    if not usable:
+        raise ConfigError(
+            side, "map at least one of forename, surname, date_of_birth, postcode, address"
+        )
+
+
+def _is_datelike(col: pa.ChunkedArray | pa.Array) -> bool:
+    t = col.type
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):
+        return True
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        sample = pc.drop_null(col).slice(0, 100)
+        try:
+            pc.strptime(sample, format="%Y-%m-%d", unit="s")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        return True
+    return False
+
+
+def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
+    """Distinct normalised values and, per record, the index of its value (-1 missing)."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    encoded = pc.dictionary_encode(col)
+    raw = encoded.dictionary
+    if role in NAME_ROLES:
+        norm = pa.array(
+            [normalise_name(v) if v is not None else None for v in raw.to_pylist()], pa.string()
+        )
+    elif role == "postcode":
+        norm = pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]", "")
+    else:
+        norm = normalise_addresses(raw)
+    # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.
+    merged = pc.dictionary_encode(norm)
+    remap = merged.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
+    idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.where(nulls, MISSING, remap[idx])
+    empty = pc.equal(merged.dictionary, "").fill_null(True).to_numpy(zero_copy_only=False)
+    codes = np.where((codes >= 0) & empty[np.maximum(codes, 0)], MISSING, codes)
+    return merged.dictionary, codes.astype(np.int64)
+
+
+_ABBREVIATION_PATTERN = r"\b(" + "|".join(ADDRESS_ABBREVIATIONS) + r")\b"
+
+
+def normalise_addresses(raw: pa.Array) -> pa.Array:
+    """Upper case, punctuation to spaces, street-type abbreviations expanded, single spaces."""
+    text = pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]+", " ")
+    # Expanding abbreviations takes one pass per form: run it only on values that have one.
+    has = pc.match_substring_regex(text, _ABBREVIATION_PATTERN).fill_null(False)
+    if pc.any(has).as_py():
+        rows = np.flatnonzero(has.to_numpy(zero_copy_only=False))
+        subset = text.take(pa.array(rows))
+        for short, long in ADDRESS_ABBREVIATIONS.items():
+            subset = pc.replace_substring_regex(subset, rf"\b{short}\b", long)
+        values = text.to_numpy(zero_copy_only=False).astype(object)
+        values[rows] = subset.to_numpy(zero_copy_only=False)
+        text = pa.array(values, pa.string())
+    return pc.utf8_trim_whitespace(text)
+
+
+def _dates(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        col = pc.strptime(col, format="%Y-%m-%d", unit="s")
+    if pa.types.is_timestamp(col.type):
+        col = col.cast(pa.date32())
+    days = col.cast(pa.int32()).fill_null(MISSING).to_numpy(zero_copy_only=False)
+    return days.astype(np.int64)
+
+
+def _sex(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    text = pc.utf8_upper(col.cast(pa.string()))
+    first = pc.utf8_slice_codeunits(text, 0, 1).to_numpy(zero_copy_only=False)
+    return np.where(first == "M", 0, np.where(first == "F", 1, MISSING)).astype(np.int8)
+
+
+@dataclass
+class PreparedTable:
+    """One table normalised on its own: per role, distinct values and each record's index.
+
+    Prepare a register once and link many request batches against it.
+    """
+
+    roles: dict[str, str]  # role -> column
+    vocabularies: dict[str, Vocabulary]
+    codes: dict[str, np.ndarray]
+    ids: np.ndarray
+    dob: np.ndarray
+    sex: np.ndarray
+    extra: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def prepare_table(
+    table: pa.Table | pd.DataFrame,
+    roles: Mapping[str, str],
+    side: str = "table",
+    *,
+    keep: tuple[str, ...] = (),
+) -> PreparedTable:
+    """Validate the role mapping (column -> role) and normalise and encode the table."""
+    check_roles(table, roles, side)
+    by_role = {role: col for col, role in roles.items()}
+    n = _num_rows(table)
+    vocabularies, codes = {}, {}
+    string_roles = [r for r in STRING_ROLES if r in by_role]
+    # Arrow releases the GIL: normalise the roles side by side.
+    with ThreadPoolExecutor(max(1, min(len(string_roles), os.cpu_count() or 1))) as pool:
+        results = pool.map(
+            lambda r: _normalised_strings(_column(table, by_role[r]), r), string_roles
+        )
+        for role, (values, idx) in zip(string_roles, results, strict=True):
+            vocabularies[role] = Vocabulary(role, values)
+            codes[role] = idx
+    ids = (
+        np.asarray(_column(table, by_role["id"]).to_numpy(zero_copy_only=False))
+        if "id" in by_role
+        else np.arange(n)
+    )
+    dob = (
+        _dates(_column(table, by_role["date_of_birth"]))
+        if "date_of_birth" in by_role
+        else np.full(n, MISSING)
+    )
+    sex = (
+        _sex(_column(table, by_role["sex"]))
+        if "sex" in by_role
+        else np.full(n, MISSING, dtype=np.int8)
+    )
+    extra = {
+        k: np.asarray(_column(table, k).to_numpy(zero_copy_only=False))
+        for k in keep
+        if k in _names(table)
+    }
+    return PreparedTable(by_role, vocabularies, codes, ids, dob.astype(np.int64), sex, extra)
+
+
+def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
+    """Put two prepared tables on shared vocabularies (roles both sides have)."""
+    vocabularies: dict[str, Vocabulary] = {}
+    codes_l: dict[str, np.ndarray] = {}
+    codes_r: dict[str, np.ndarray] = {}
+    for role in STRING_ROLES:
+        if role not in left.vocabularies or role not in right.vocabularies:
+            continue
+        base = right.vocabularies[role]
+        lvals = left.vocabularies[role].values
+        found = pc.index_in(lvals, value_set=base.values).to_numpy(zero_copy_only=False)
+        found = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(np.int64)
+        missing = np.flatnonzero(found < 0)
+        mapping = found.copy()
+        mapping[missing] = len(base) + np.arange(len(missing))
+        values = pa.concat_arrays([base.values, lvals.take(pa.array(missing, pa.int64()))])
+        vocabularies[role] = Vocabulary(role, values, base=base)
+        lc = left.codes[role]
+        codes_l[role] = np.where(lc >= 0, mapping[np.maximum(lc, 0)], MISSING)
+        codes_r[role] = right.codes[role]
+    has_dob = "date_of_birth" in left.roles and "date_of_birth" in right.roles
+    has_sex = "sex" in left.roles and "sex" in right.roles
+
+    def records(t: PreparedTable, codes: dict[str, np.ndarray]) -> Records:
+        n = len(t)
+        return Records(
+            ids=t.ids,
+            codes=codes,
+            dob=t.dob if has_dob else np.full(n, MISSING),
+            sex=t.sex if has_sex else np.full(n, MISSING, dtype=np.int8),
+            extra=t.extra,
+        )
+
+    return LinkageData(records(left, codes_l), records(right, codes_r), vocabularies)
+
+
+def prepare(
+    left: pa.Table | pd.DataFrame,
+    right: pa.Table | pd.DataFrame,
+    left_roles: Mapping[str, str],
+    right_roles: Mapping[str, str] | None = None,
+    *,
+    keep: tuple[str, ...] = (),
+) -> LinkageData:
+    """Normalise, encode and link two tables (``right_roles`` defaults to ``left_roles``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> left = pd.DataFrame({"fn": ["Mohammed"], "sn": ["Khan"]})
+    >>> right = pd.DataFrame({"first": ["MOHAMMED", "Aisha"], "last": ["Khan", "Begum"]})
+    >>> data = prepare(left, right, {"fn": "forename", "sn": "surname"}, {"first": "forename", "last": "surname"})
+    >>> int(data.left.codes["forename"][0]) == int(data.right.codes["forename"][0])
+    True
+    """
+    right_roles = left_roles if right_roles is None else right_roles
+    return link(
+        prepare_table(left, left_roles, "left", keep=keep),
+        prepare_table(right, right_roles, "right", keep=keep),
+    )
+
+
+#: The role mapping of matchsim's own registers and request sets.
+MATCHSIM_ROLES = {
+    "forename": "forename",
+    "middle_names": "middle_names",
+    "surname": "surname",
+    "date_of_birth": "date_of_birth",
+    "sex": "sex",
+    "postcode": "postcode",
+    "address_line": "address",
+}
