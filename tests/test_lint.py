@@ -25,9 +25,9 @@ def test_ruff_check_passes():
 
 
 def test_public_api_lists_exactly_its_names():
-    import matchsim
-
     import types
+
+    import matchsim
 
     public = {
         name
