@@ -1,0 +1,75 @@
+"""Decision policies: from scored candidate pairs to one answer per request.
+
+* ``unique`` returns a record only when exactly one candidate clears the bar ("only if there
+  is a clear match");
+* ``best`` returns the top candidate;
+* ``all`` returns every candidate over the bar.
+
+A request is **ambiguous** when several distinct records clear the bar, or the top score is
+tied. Right-hand ids may repeat (one row per historical address); a record counts once, at its
+best score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from matchsim.errors import UnknownNameError
+
+POLICIES = ("unique", "best", "all")
+
+
+def decide(
+    left_ids: np.ndarray,
+    pair_left: np.ndarray,
+    pair_right_id: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    policy: str = "unique",
+    *,
+    tiered: bool = False,
+) -> pd.DataFrame:
+    """One row per left record: ``returned`` (list of right ids), ``ambiguous``,
+    ``candidates`` (distinct records over the bar) and ``best_score``.
+
+    ``pair_left`` indexes ``left_ids``; ``tiered`` keeps, per request, only the candidates in
+    its best-scoring tier (for cascades, whose score is the rule that fired).
+    """
+    if policy not in POLICIES:
+        raise UnknownNameError("decision", policy, POLICIES)
+    n = len(left_ids)
+    over = scores >= threshold
+    pl, pr, ps = pair_left[over], pair_right_id[over], scores[over]
+    # One entry per (request, record) at its best score.
+    frame = pd.DataFrame({"left": pl, "right": pr, "score": ps})
+    frame = frame.groupby(["left", "right"], sort=False, as_index=False)["score"].max()
+    best = frame.groupby("left")["score"].transform("max")
+    if tiered:
+        frame = frame[frame["score"] == best]
+        best = best[frame.index]
+    at_top = frame["score"] == best
+    counts = np.bincount(frame["left"].to_numpy(), minlength=n)
+    top_counts = np.bincount(frame.loc[at_top, "left"].to_numpy(), minlength=n)
+    best_score = np.full(n, np.nan)
+    grouped_best = frame.groupby("left")["score"].max()
+    best_score[grouped_best.index.to_numpy()] = grouped_best.to_numpy()
+
+    if policy == "all":
+        chosen = frame
+    elif policy == "best":
+        chosen = frame[at_top & (top_counts[frame["left"].to_numpy()] == 1)]
+    else:
+        chosen = frame[counts[frame["left"].to_numpy()] == 1]
+    returned: list[list] = [[] for _ in range(n)]
+    for left, right in zip(chosen["left"].to_numpy(), chosen["right"].to_numpy(), strict=True):
+        returned[left].append(right)
+    return pd.DataFrame(
+        {
+            "left_id": left_ids,
+            "returned": returned,
+            "ambiguous": (counts > 1) | (top_counts > 1),
+            "candidates": counts,
+            "best_score": best_score,
+        }
+    )

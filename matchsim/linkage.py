@@ -1,0 +1,279 @@
+"""The whole pipeline on any two tables, and on matchsim's own registers and requests.
+
+``link_tables`` works on anyone's data: two tables plus a mapping from their columns to roles
+are enough to block, compare, fit, score, decide and (given true links) evaluate.
+``lookup`` runs a request set against a register and scores every request against its ground
+truth.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matchsim.blocking import BlockingReport, default_blocking, make_blocker, run_blocking
+from matchsim.comparison import Comparison, ComparisonResult, compare
+from matchsim.decision import decide
+from matchsim.errors import ConfigError
+from matchsim.evaluation import Evaluation, evaluate, pair_metrics
+from matchsim.matchers import Matcher, make_matcher
+from matchsim.records import MATCHSIM_ROLES, LinkageData, PreparedTable, link, prepare_table
+from matchsim.requests import RequestSet
+from matchsim.synth import Census
+from matchsim.synth import calendar as cal
+
+
+@dataclass
+class LinkResult:
+    """Everything one linkage produced."""
+
+    data: LinkageData
+    comparison: ComparisonResult
+    scores: np.ndarray
+    matcher: Matcher
+    threshold: float
+    decisions: pd.DataFrame  # one row per left record
+    blocking: BlockingReport
+    timings: dict[str, float] = field(default_factory=dict)
+    pair_metrics: dict[str, float] | None = None
+
+    def pairs(self) -> pd.DataFrame:
+        """Scored candidate pairs: left id, right id, score and whether it clears the bar."""
+        return pd.DataFrame(
+            {
+                "left_id": self.data.left.ids[self.comparison.left],
+                "right_id": self.data.right.ids[self.comparison.right],
+                "score": self.scores,
+                "match": self.scores >= self.threshold,
+            }
+        )
+
+
+def _true_rows(
+    data: LinkageData, true_links: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(left row, right row) of true links given as (left id, right id)."""
+    if true_links is None:
+        return None
+    if true_links.shape[1] < 2:
+        raise ConfigError("truth", "needs two columns: left id and right id")
+    left_ids = pd.Index(data.left.ids)
+    right_ids = pd.Index(data.right.ids)
+    li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
+    ri = right_ids.get_indexer(true_links.iloc[:, 1].to_numpy())
+    if not right_ids.is_unique:
+        # Several rows per right id (historical addresses): every row of the id is true.
+        pos = pd.Series(np.arange(len(right_ids)), index=right_ids)
+        frame = pd.DataFrame({"l": li, "rid": true_links.iloc[:, 1].to_numpy()})
+        frame = frame[frame["l"] >= 0].merge(pos.rename("r"), left_on="rid", right_index=True)
+        return frame["l"].to_numpy(), frame["r"].to_numpy()
+    ok = (li >= 0) & (ri >= 0)
+    return li[ok], ri[ok]
+
+
+def link_prepared(
+    data: LinkageData,
+    *,
+    blocking: object = None,
+    comparisons: Sequence[Comparison | str | dict] | None = None,
+    matcher: object = "fellegi_sunter",
+    decision: str = "unique",
+    threshold: float | None = None,
+    true_links: pd.DataFrame | None = None,
+    max_pairs: int = 5_000_000,
+    fit_true_links: bool = False,
+) -> LinkResult:
+    """Block, compare, fit, score and decide on prepared data (see :func:`link_tables`)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    blocker = make_blocker(blocking) if blocking is not None else default_blocking()
+    true_rows = _true_rows(data, true_links)
+    (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
+    timings["blocking"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    result = compare(data, left, right, comparisons)
+    timings["comparison"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    model = make_matcher(matcher)
+    if len(left):
+        model.fit(result, data, true_rows if fit_true_links else None)
+        scores = model.score(result, data)
+    else:
+        scores = np.zeros(0)
+    timings["matching"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    bar = model.threshold if threshold is None else float(threshold)
+    decisions = decide(
+        data.left.ids, left, data.right.ids[right], scores, bar, decision, tiered=model.tiered
+    )
+    timings["decision"] = time.perf_counter() - t0
+
+    metrics = None
+    if true_links is not None:
+        predicted = pd.DataFrame(
+            {
+                "left_id": data.left.ids[left[scores >= bar]],
+                "right_id": data.right.ids[right[scores >= bar]],
+            }
+        )
+        truth = pd.DataFrame(
+            {
+                "left_id": true_links.iloc[:, 0].to_numpy(),
+                "right_id": true_links.iloc[:, 1].to_numpy(),
+            }
+        )
+        metrics = pair_metrics(predicted, truth)
+    return LinkResult(data, result, scores, model, bar, decisions, report, timings, metrics)
+
+
+def link_tables(
+    left: pd.DataFrame | pa.Table,
+    right: pd.DataFrame | pa.Table,
+    roles: Mapping[str, str],
+    right_roles: Mapping[str, str] | None = None,
+    **options: object,
+) -> LinkResult:
+    """Link two tables.
+
+    Parameters
+    ----------
+    left, right
+        pandas DataFrames or Arrow tables.
+    roles, right_roles
+        Column name -> role (``id``, ``forename``, ``middle_names``, ``surname``,
+        ``date_of_birth``, ``sex``, ``postcode``, ``address``); ``right_roles`` defaults to
+        ``roles``. Without an ``id`` role, row numbers are the ids.
+    **options
+        ``blocking`` (default: multi-pass), ``comparisons``, ``matcher`` (default: unsupervised
+        Fellegi-Sunter), ``decision`` (``unique``, ``best``, ``all``), ``threshold``,
+        ``true_links`` (a two-column frame of true left/right ids, for precision, recall and F1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> left = pd.DataFrame({"id": [1], "fn": ["Jon"], "sn": ["Smith"], "dob": ["2010-05-01"]})
+    >>> right = pd.DataFrame({"id": [7, 8], "fn": ["John", "Ann"], "sn": ["Smith", "Lee"],
+    ...                       "dob": ["2010-05-01", "2011-01-02"]})
+    >>> roles = {"id": "id", "fn": "forename", "sn": "surname", "dob": "date_of_birth"}
+    >>> result = link_tables(left, right, roles, blocking="exact:dob", matcher="weighted")
+    >>> result.decisions["returned"].tolist()
+    [[7]]
+    """
+    data = link(
+        prepare_table(left, roles, "left"), prepare_table(right, right_roles or roles, "right")
+    )
+    return link_prepared(data, **options)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# matchsim registers and requests
+# --------------------------------------------------------------------------------------------
+
+REGISTER_ADDRESSES = ("current", "history")
+
+
+def register_table(census: Census, addresses: str = "current") -> pa.Table:
+    """The register as a lookup sees it.
+
+    ``current``: one row per pupil with the address the register holds. ``history``: one row per
+    pupil and address the family lived at up to the pupil's last census, so a lookup can match
+    any historical address (ids repeat; decisions count each pupil once).
+    """
+    if addresses not in REGISTER_ADDRESSES:
+        raise ConfigError(
+            "addresses", f"{addresses!r} is not one of {', '.join(REGISTER_ADDRESSES)}"
+        )
+    pupils = census.pupils
+    if addresses == "current" or "address_line" not in census.addresses.column_names:
+        return pupils
+    hist = census.addresses
+    census_day = cal.date_to_days(census.config.census_date)
+    leaving = (
+        pupils["leaving_date"].cast(pa.int32()).fill_null(census_day).to_numpy().astype(np.int64)
+    )
+    as_of = np.minimum(leaving, census_day)
+    hh_p = pupils["household_id"].to_numpy()
+    hh_h = hist["household_id"].to_numpy()
+    first = np.searchsorted(hh_h, hh_p, side="left")
+    count = np.searchsorted(hh_h, hh_p, side="right") - first
+    p_rows = np.repeat(np.arange(len(hh_p)), count)
+    h_rows = np.repeat(first, count) + (
+        np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    )
+    moved_in = hist["moved_in"].cast(pa.int32()).to_numpy().astype(np.int64)[h_rows]
+    keep = moved_in <= as_of[p_rows]
+    p_rows, h_rows = p_rows[keep], h_rows[keep]
+    base = pupils.drop_columns(["address_line", "town", "postcode", "address_id"]).take(
+        pa.array(p_rows)
+    )
+    for name in ("address_line", "town", "postcode"):
+        base = base.append_column(name, hist[name].take(pa.array(h_rows)))
+    return base
+
+
+@dataclass
+class LookupResult:
+    """A request set looked up in a register, with every request scored against ground truth."""
+
+    link: LinkResult
+    evaluation: Evaluation
+    outcomes: pd.DataFrame
+
+
+def prepare_register(census: Census, addresses: str = "current") -> PreparedTable:
+    """Normalise and encode a register once, to look many request sets up in it."""
+    return prepare_table(
+        register_table(census, addresses), {**MATCHSIM_ROLES, "pupil_id": "id"}, "register"
+    )
+
+
+def lookup(
+    census: Census,
+    requests: RequestSet,
+    *,
+    addresses: str = "current",
+    register: PreparedTable | None = None,
+    **options: object,
+) -> LookupResult:
+    """Look every request up in the register and score the outcomes.
+
+    ``options`` are those of :func:`link_prepared` (``blocking``, ``comparisons``, ``matcher``,
+    ``decision``, ``threshold``). Pass ``register`` (from :func:`prepare_register`) to reuse an
+    encoded register across request sets.
+    """
+    register = register if register is not None else prepare_register(census, addresses)
+    req = requests.table
+    left = prepare_table(req, {**MATCHSIM_ROLES, "request_id": "id"}, "requests")
+    data = link(left, register)
+    truth_mask = pc.is_valid(req["true_pupil_id"]).to_numpy(zero_copy_only=False)
+    true_links = pd.DataFrame(
+        {
+            "left_id": req["request_id"].to_numpy()[truth_mask],
+            "right_id": req["true_pupil_id"]
+            .to_numpy(zero_copy_only=False)[truth_mask]
+            .astype(np.int64),
+        }
+    )
+    result = link_prepared(data, true_links=true_links, **options)  # type: ignore[arg-type]
+    decisions = result.decisions.rename(columns={"left_id": "request_id"})
+    truth_columns = ["request_id", "true_pupil_id", "true_name_origin", "sex", "true_is_twin"] + [
+        c for c in req.column_names if c.startswith("errors_")
+    ]
+    truth = req.select([c for c in truth_columns if c in req.column_names]).to_pandas()
+    truth["true_pupil_id"] = truth["true_pupil_id"].astype("Int64")
+    evaluation = evaluate(decisions[["request_id", "returned", "ambiguous"]], truth)
+    outcomes = req.to_pandas().merge(
+        decisions[["request_id", "returned", "ambiguous", "candidates", "best_score"]],
+        on="request_id",
+    )
+    outcomes = outcomes.merge(evaluation.per_request[["request_id", "outcome"]], on="request_id")
+    return LookupResult(result, evaluation, outcomes)

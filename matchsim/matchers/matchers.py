@@ -1,0 +1,633 @@
+"""Matchers: turn comparison levels into scores.
+
+All follow scikit-learn conventions: ``__init__`` stores parameters, :meth:`fit` returns
+``self``, learned state ends in ``_``, and scoring before fitting raises
+:class:`NotFittedError`. Parameter errors name the parameter, what is allowed and what was
+given.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from matchsim.comparison import ComparisonResult, compare
+from matchsim.errors import ConfigError, MatchsimError, UnknownNameError
+from matchsim.records import LinkageData
+
+MATCHERS: dict[str, type[Matcher]] = {}
+
+
+class NotFittedError(MatchsimError):
+    """A matcher was asked to score before :meth:`Matcher.fit`."""
+
+
+def matcher(name: str) -> Callable[[type[Matcher]], type[Matcher]]:
+    def register(cls: type[Matcher]) -> type[Matcher]:
+        if name in MATCHERS:
+            raise ValueError(f"matcher {name!r} registered twice")
+        cls.name = name
+        MATCHERS[name] = cls
+        return cls
+
+    return register
+
+
+def _param_error(cls: str, param: str, allowed: str, given: object) -> ConfigError:
+    return ConfigError(f"{cls}.{param}", f"must be {allowed}. Got {given!r} instead.")
+
+
+def _probability(cls: str, param: str, value: object) -> float:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not 0.0 <= float(value) <= 1.0
+    ):
+        raise _param_error(cls, param, "a number in [0, 1]", value)
+    return float(value)
+
+
+class Matcher:
+    """Base class. ``tiered`` matchers (cascades) rank candidates by rule: a request's decision
+    considers only its best tier."""
+
+    name = "matcher"
+    tiered = False
+    #: the default decision threshold on :meth:`score`
+    threshold: float = 0.5
+
+    def fit(
+        self,
+        result: ComparisonResult,
+        data: LinkageData,
+        true_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> Matcher:
+        return self
+
+    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.name
+
+
+def _levels_of(
+    result: ComparisonResult, name: str, field: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    names = [c.name for c in result.comparisons]
+    if name not in names:
+        raise ConfigError(
+            field, f"needs a comparison named {name!r}; the comparisons are {', '.join(names)}"
+        )
+    c = result.comparisons[names.index(name)]
+    return result.levels[:, names.index(name)], c.level_names
+
+
+def _at_least(levels: np.ndarray, names: tuple[str, ...], weakest: str, field: str) -> np.ndarray:
+    """Pairs whose level is ``weakest`` or stronger (and not missing)."""
+    if weakest not in names:
+        raise ConfigError(field, f"unknown level {weakest!r}; levels are {', '.join(names)}")
+    pos = names.index(weakest)
+    return (levels >= 1) & (levels <= pos)
+
+
+# --------------------------------------------------------------------------------------------
+# a. DfE-style deterministic lookup
+# --------------------------------------------------------------------------------------------
+
+
+@matcher("deterministic")
+class DeterministicMatcher(Matcher):
+    """The simplest reading of "a match based on name, date of birth and address": normalised
+    forename, surname and date of birth all exact, and the address exact.
+
+    Parameters
+    ----------
+    address
+        ``"postcode"`` (postcode only), ``"address"`` (the address line), ``"either"`` or
+        ``"both"``. Whether the register's *current* or *any historical* address counts is a
+        choice of right-hand table (see :func:`matchsim.linkage.register_table`).
+    middle_names
+        Also require the middle names to agree (needs a ``middle_names`` comparison).
+    """
+
+    threshold = 1.0
+
+    def __init__(self, address: str = "postcode", middle_names: bool = False) -> None:
+        if address not in ("postcode", "address", "either", "both", "none"):
+            raise _param_error(
+                "deterministic", "address", "one of postcode, address, either, both, none", address
+            )
+        self.address = address
+        self.middle_names = bool(middle_names)
+
+    def describe(self) -> str:
+        return f"deterministic(name + DOB + {self.address}{' + middle names' if self.middle_names else ''})"
+
+    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        ok = np.ones(len(result.left), dtype=bool)
+        needed = ["forename", "surname", "date_of_birth"] + (
+            ["middle_names"] if self.middle_names else []
+        )
+        for name in needed:
+            levels, names = _levels_of(result, name, "matcher.deterministic")
+            ok &= levels == names.index("exact")
+        if self.address != "none":
+            pc_levels, _ = (
+                _levels_of(result, "postcode", "matcher.deterministic")
+                if self.address != "address"
+                else (None, None)
+            )
+            ad_levels, _ = (
+                _levels_of(result, "address", "matcher.deterministic")
+                if self.address != "postcode"
+                else (None, None)
+            )
+            postcode_ok = pc_levels == 1 if pc_levels is not None else None
+            address_ok = ad_levels == 1 if ad_levels is not None else None
+            if self.address == "postcode":
+                ok &= postcode_ok
+            elif self.address == "address":
+                ok &= address_ok
+            elif self.address == "either":
+                ok &= postcode_ok | address_ok
+            else:
+                ok &= postcode_ok & address_ok
+        return ok.astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# b. Deterministic match-key cascade
+# --------------------------------------------------------------------------------------------
+
+#: The cascade of Libuy et al. (IJPDS 2021), NPD to hospital records, as rules on levels: each
+#: maps a comparison to the weakest level that still counts as agreement.
+LIBUY_RULES: tuple[dict[str, str], ...] = (
+    {
+        "forename": "exact",
+        "surname": "exact",
+        "date_of_birth": "exact",
+        "sex": "exact",
+        "postcode": "full",
+    },
+    {
+        "forename": "soundex",
+        "surname": "soundex",
+        "date_of_birth": "exact",
+        "sex": "exact",
+        "postcode": "full",
+    },
+    {
+        "forename": "initial",
+        "surname": "first3",
+        "date_of_birth": "exact",
+        "sex": "exact",
+        "postcode": "full",
+    },
+    {"forename": "exact", "surname": "exact", "date_of_birth": "exact", "sex": "exact"},
+    {"forename": "exact", "surname": "exact", "date_of_birth": "exact", "postcode": "full"},
+    {"forename": "exact", "surname": "exact", "date_of_birth": "same_month_year", "sex": "exact"},
+)
+
+
+@matcher("cascade")
+class CascadeMatcher(Matcher):
+    """Ordered deterministic rules; the first rule a pair satisfies gives its score.
+
+    A pair satisfying rule ``i`` (0-based) of ``n`` scores ``n - i``; one satisfying none
+    scores 0. Decisions look only at each request's best tier, so a strong rule's unique
+    match is not spoiled by weaker rules' candidates.
+    """
+
+    tiered = True
+    threshold = 1.0
+
+    def __init__(self, rules: Sequence[Mapping[str, str]] = LIBUY_RULES) -> None:
+        if not rules:
+            raise _param_error(
+                "cascade", "rules", "a non-empty list of {comparison: weakest level}", rules
+            )
+        for i, rule in enumerate(rules):
+            if not isinstance(rule, Mapping) or not rule:
+                raise _param_error(
+                    "cascade", f"rules[{i}]", "a mapping of comparison name to level", rule
+                )
+        self.rules = tuple(dict(r) for r in rules)
+
+    def describe(self) -> str:
+        return f"cascade({len(self.rules)} rules)"
+
+    def rule_index(self, result: ComparisonResult) -> np.ndarray:
+        """The first rule each pair satisfies (-1 for none)."""
+        first = np.full(len(result.left), -1, dtype=np.int64)
+        for i, rule in enumerate(self.rules):
+            ok = np.ones(len(result.left), dtype=bool)
+            for name, weakest in rule.items():
+                levels, names = _levels_of(result, name, f"matcher.cascade.rules[{i}]")
+                ok &= _at_least(levels, names, weakest, f"matcher.cascade.rules[{i}].{name}")
+            first[(first < 0) & ok] = i
+        return first
+
+    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        first = self.rule_index(result)
+        return np.where(first >= 0, len(self.rules) - first, 0).astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# c. Weighted fuzzy score
+# --------------------------------------------------------------------------------------------
+
+
+@matcher("weighted")
+class WeightedMatcher(Matcher):
+    """A weighted mean of per-comparison agreement scores, against a threshold.
+
+    Each level scores from 1 (strongest) falling evenly to 0 (``else``); ``missing`` scores
+    ``missing_score``. ``weights`` default to forename 1, surname 1.5, date of birth 2,
+    postcode 1, address 0.5, sex 0.25 (an assumption: the fields' usual discriminating power).
+    """
+
+    DEFAULT_WEIGHTS: ClassVar[dict[str, float]] = {
+        "forename": 1.0,
+        "surname": 1.5,
+        "date_of_birth": 2.0,
+        "postcode": 1.0,
+        "address": 0.5,
+        "sex": 0.25,
+        "middle_names": 0.5,
+    }
+
+    def __init__(
+        self,
+        weights: Mapping[str, float] | None = None,
+        threshold: float = 0.8,
+        missing_score: float = 0.5,
+    ) -> None:
+        self.weights = dict(weights) if weights is not None else None
+        if self.weights is not None:
+            for k, w in self.weights.items():
+                if not isinstance(w, int | float) or w < 0:
+                    raise _param_error("weighted", f"weights.{k}", "a number >= 0", w)
+        self.threshold = _probability("weighted", "threshold", threshold)
+        self.missing_score = _probability("weighted", "missing_score", missing_score)
+
+    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        weights = self.weights if self.weights is not None else self.DEFAULT_WEIGHTS
+        total = np.zeros(len(result.left))
+        denom = 0.0
+        for i, c in enumerate(result.comparisons):
+            w = float(weights.get(c.name, 0.0))
+            if w == 0:
+                continue
+            n = c.n_levels
+            # level k (1..n-1): 1 at the strongest, 0 at else
+            per_level = np.r_[self.missing_score, 1.0 - (np.arange(1, n) - 1) / max(n - 2, 1)]
+            total += w * per_level[result.levels[:, i]]
+            denom += w
+        if denom == 0:
+            raise ConfigError("matcher.weighted.weights", "no comparison has a positive weight")
+        return total / denom
+
+
+# --------------------------------------------------------------------------------------------
+# d. Fellegi-Sunter
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    """Distinct level vectors and how many pairs have each (EM works on these)."""
+
+    levels: np.ndarray  # (patterns, comparisons)
+    counts: np.ndarray
+    inverse: np.ndarray
+
+
+def _patterns(levels: np.ndarray) -> _Patterns:
+    uniq, inverse, counts = np.unique(levels, axis=0, return_inverse=True, return_counts=True)
+    return _Patterns(uniq, counts.astype(np.float64), inverse.ravel())
+
+
+@matcher("fellegi_sunter")
+class FellegiSunter(Matcher):
+    """The Fellegi-Sunter model, trained as Splink trains it, with term-frequency adjustment.
+
+    * **u** (chance agreement) comes from random pairs of records.
+    * **m** (agreement among true matches) comes from expectation-maximisation in *training
+      sessions*: each session blocks a sample of left records on some exact keys (default:
+      date of birth; then forename and surname) and estimates m only for the comparisons the
+      session did not block on, so the blocking cannot bias them.
+    * **lambda** is the probability that two random records match, from the same sessions.
+
+    Parameters
+    ----------
+    m_method
+        ``"em"`` (unsupervised, as above) or ``"oracle"`` (m and u counted on the candidate
+        pairs using the true links: the best any weights can do on those candidates).
+    tf_adjust
+        Comparisons whose exact agreement is weighted by how common the value is: agreeing on
+        a rare surname is stronger evidence than agreeing on Khan or Smith.
+    threshold
+        Match probability at or above which a pair is a match, in [0, 1].
+    training_blocks
+        Exact-key sets of the training sessions (roles, or ``dob``).
+    training_sample, training_pairs
+        Each training session uses at most this many left records, and as many of them as keep
+        the session under ``training_pairs`` candidate pairs.
+    random_pairs
+        How many random pairs estimate u.
+    """
+
+    def __init__(
+        self,
+        m_method: str = "em",
+        tf_adjust: Sequence[str] = ("forename", "surname"),
+        threshold: float = 0.9,
+        training_blocks: Sequence[Sequence[str]] = (("dob",), ("forename", "surname")),
+        training_sample: int = 2000,
+        training_pairs: int = 1_000_000,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        random_pairs: int = 500_000,
+        seed: int = 0,
+    ) -> None:
+        if m_method not in ("em", "oracle"):
+            raise _param_error("FellegiSunter", "m_method", "'em' or 'oracle'", m_method)
+        self.m_method = m_method
+        self.tf_adjust = tuple(tf_adjust)
+        self.threshold = _probability("FellegiSunter", "threshold", threshold)
+        if not training_blocks or any(not block for block in training_blocks):
+            raise _param_error(
+                "FellegiSunter",
+                "training_blocks",
+                "a non-empty list of non-empty key lists",
+                training_blocks,
+            )
+        self.training_blocks = tuple(tuple(b) for b in training_blocks)
+        for label, value, low in (
+            ("max_iter", max_iter, 1),
+            ("random_pairs", random_pairs, 100),
+            ("training_sample", training_sample, 10),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise _param_error("FellegiSunter", label, f"a whole number >= {low}", value)
+        if not isinstance(training_pairs, int) or training_pairs < 1000:
+            raise _param_error(
+                "FellegiSunter", "training_pairs", "a whole number >= 1000", training_pairs
+            )
+        self.training_sample, self.training_pairs, self.max_iter = (
+            training_sample,
+            training_pairs,
+            max_iter,
+        )
+        self.tol, self.random_pairs, self.seed = float(tol), random_pairs, seed
+
+    def describe(self) -> str:
+        tf = f", tf={'+'.join(self.tf_adjust)}" if self.tf_adjust else ""
+        return f"fellegi_sunter(m={self.m_method}{tf})"
+
+    # -- fitting --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _frequencies(levels: np.ndarray, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+        counts = np.bincount(levels.astype(np.int64), weights=weights, minlength=n)[:n].astype(
+            np.float64
+        )
+        # Additive smoothing: no level gets probability 0 (and so no infinite weight).
+        counts[1:] += 0.5
+        counts[0] = 0.0  # "missing" is neutral: it carries no evidence either way
+        return counts / counts[1:].sum()
+
+    def _random_u(self, comparisons: tuple, data: LinkageData) -> list[np.ndarray]:
+        rng = np.random.default_rng(self.seed)
+        k = self.random_pairs
+        left = rng.integers(0, len(data.left), k)
+        right = rng.integers(0, len(data.right), k)
+        sample = compare(data, left, right, comparisons)
+        return [
+            self._frequencies(sample.levels[:, i], c.n_levels) for i, c in enumerate(comparisons)
+        ]
+
+    def fit(
+        self,
+        result: ComparisonResult,
+        data: LinkageData,
+        true_pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> FellegiSunter:
+        self.comparisons_ = tuple(c.name for c in result.comparisons)
+        self.level_names_ = tuple(c.level_names for c in result.comparisons)
+        n_levels = [c.n_levels for c in result.comparisons]
+        if self.m_method == "oracle":
+            if true_pairs is None:
+                raise ConfigError("FellegiSunter.m_method", "'oracle' needs the true links")
+            is_true = _is_true(result, data, true_pairs)
+            if not is_true.any():
+                raise ConfigError("FellegiSunter.m_method", "no candidate pair is a true link")
+            # The best m for these candidates, in the same model as EM: u from random pairs and
+            # lambda from the true number of links.
+            self.m_ = [
+                self._frequencies(result.levels[is_true, i], n) for i, n in enumerate(n_levels)
+            ]
+            self.u_ = self._random_u(result.comparisons, data)
+            n_true = len(
+                np.unique(true_pairs[0].astype(np.int64) * len(data.right) + true_pairs[1])
+            )
+            self.lambda_ = float(np.clip(n_true / (len(data.left) * len(data.right)), 1e-15, 0.5))
+            self.sessions_ = []
+        else:
+            self.u_ = self._random_u(result.comparisons, data)
+            self._train_m(result.comparisons, data)
+        self._fit_tf(result, data)
+        return self
+
+    def _train_m(self, comparisons: tuple, data: LinkageData) -> None:
+        from matchsim.blocking import ExactKeys
+
+        rng = np.random.default_rng(self.seed + 1)
+        n_sample = min(self.training_sample, len(data.left))
+        rows = np.sort(rng.choice(len(data.left), n_sample, replace=False))
+        estimates: list[list[np.ndarray]] = [[] for _ in comparisons]
+        match_rates = []
+        self.sessions_ = []
+        role_of_key = {"dob": "date_of_birth"}
+        for keys in self.training_blocks:
+            blocker = ExactKeys(list(keys))
+            # Keep the session affordable at national scale: fewer left records where each
+            # has many candidates (date of birth alone pairs a child with ~1,800 others).
+            within = np.cumsum(blocker.counts(data, rows)) <= self.training_pairs
+            session_rows = rows[within] if within.any() else rows[:1]
+            left, right = blocker.pairs(data, session_rows)
+            if len(left) == 0:
+                continue
+            session = compare(data, left, right, comparisons)
+            blocked_roles = {role_of_key.get(k.split(":")[0], k.split(":")[0]) for k in keys}
+            free = [i for i, c in enumerate(comparisons) if c.role not in blocked_roles]
+            if not free:
+                continue
+            n_rows = len(session_rows)
+            m, lam = self._em(
+                session.levels[:, free],
+                [comparisons[i].n_levels for i in free],
+                [self.u_[i] for i in free],
+                start_prior=min(0.5, n_rows / len(left)),
+            )
+            for j, i in enumerate(free):
+                estimates[i].append(m[j])
+            # Matches found in this session, per sampled left record.
+            match_rates.append((lam * len(left) / n_rows, blocked_roles))
+            self.sessions_.append(
+                {
+                    "keys": list(keys),
+                    "pairs": len(left),
+                    "lambda": lam,
+                    "estimated": [comparisons[i].name for i in free],
+                }
+            )
+        self.m_ = []
+        for i, c in enumerate(comparisons):
+            if estimates[i]:
+                self.m_.append(np.mean(estimates[i], axis=0))
+            else:
+                # Never free in any session: a conservative default (mostly exact agreement).
+                start = np.r_[0.0, np.geomspace(0.9, 0.01, c.n_levels - 1)]
+                self.m_.append(start / start.sum())
+        # lambda: matches per left record, corrected for the matches each session's blocking
+        # misses (those that disagree on the blocked field), over the right-hand records.
+        rates = []
+        for rate, blocked in match_rates:
+            recall = 1.0
+            for i, c in enumerate(comparisons):
+                if c.role in blocked:
+                    recall *= max(float(self.m_[i][1]), 1e-3)
+            rates.append(rate / recall)
+        per_left = float(np.clip(np.mean(rates), 1e-6, 1.0)) if rates else 0.5
+        self.lambda_ = float(np.clip(per_left / len(data.right), 1e-15, 0.5))
+
+    def _em(
+        self, levels: np.ndarray, n_levels: list[int], u: list[np.ndarray], *, start_prior: float
+    ) -> tuple[list[np.ndarray], float]:
+        """m and the match share among these pairs, with u fixed (EM on distinct level vectors)."""
+        pats = _patterns(levels)
+        m = []
+        for n in n_levels:
+            start = np.r_[0.0, np.geomspace(0.9, 0.01, n - 1)]
+            m.append(start / start.sum())
+        lam = float(np.clip(start_prior, 1e-6, 0.5))
+        prev = -np.inf
+        log_u = np.zeros(len(pats.counts))
+        for i in range(len(n_levels)):
+            lv = pats.levels[:, i]
+            log_u += np.where(lv > 0, np.log(np.maximum(u[i][lv], 1e-300)), 0.0)
+        for _ in range(self.max_iter):
+            log_m = np.zeros(len(pats.counts))
+            for i in range(len(n_levels)):
+                lv = pats.levels[:, i]
+                log_m += np.where(lv > 0, np.log(np.maximum(m[i][lv], 1e-300)), 0.0)
+            a = np.log(lam) + log_m
+            b = np.log1p(-lam) + log_u
+            log_total = np.logaddexp(a, b)
+            post = np.exp(a - log_total)
+            loglik = float((pats.counts * log_total).sum())
+            w_match = pats.counts * post
+            lam = float(np.clip(w_match.sum() / pats.counts.sum(), 1e-9, 1 - 1e-9))
+            m = [self._frequencies(pats.levels[:, i], n, w_match) for i, n in enumerate(n_levels)]
+            if abs(loglik - prev) < self.tol * max(1.0, abs(loglik)):
+                break
+            prev = loglik
+        return m, lam
+
+    def _fit_tf(self, result: ComparisonResult, data: LinkageData) -> None:
+        """Term frequencies of each tf-adjusted role among the right-hand records."""
+        self.tf_ = {}
+        for name in self.tf_adjust:
+            if name not in self.comparisons_:
+                continue
+            role = result.comparisons[self.comparisons_.index(name)].role
+            if role not in data.right.codes:
+                continue
+            codes = data.right.codes[role]
+            counts = np.bincount(codes[codes >= 0], minlength=len(data.vocabularies[role]))
+            self.tf_[name] = (role, counts / max(int((codes >= 0).sum()), 1))
+
+    # -- scoring --------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "m_"):
+            raise NotFittedError("This FellegiSunter instance is not fitted yet. Call 'fit' first.")
+
+    def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        """log2 Bayes factor of each pair, prior included."""
+        self._check_fitted()
+        if tuple(c.name for c in result.comparisons) != self.comparisons_:
+            raise ConfigError("FellegiSunter", "score with the comparisons the model was fitted on")
+        w = np.full(len(result.left), math.log2(self.lambda_ / (1 - self.lambda_)))
+        for i, name in enumerate(self.comparisons_):
+            lv = result.levels[:, i].astype(np.int64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                bf = np.log2(self.m_[i]) - np.log2(self.u_[i])
+            bf[0] = 0.0  # missing: no evidence
+            contrib = bf[lv]
+            if name in self.tf_:
+                role, tf = self.tf_[name]
+                exact = lv == 1
+                codes = data.left.codes[role][result.left[exact]]
+                # Term-frequency adjustment: agreeing on value v is as likely by chance as v is
+                # common. u for exact agreement is scaled by tf(v) over the mean chance of
+                # agreement, sum(tf^2); with u from random pairs this is Splink's u = tf(v).
+                chance = max(float((tf**2).sum()), 1e-12)
+                u_tf = np.maximum(self.u_[i][1] * tf[np.maximum(codes, 0)] / chance, 1e-9)
+                contrib[exact] = np.log2(self.m_[i][1]) - np.log2(u_tf)
+            w += contrib
+        return w
+
+    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        """Match probability of each pair."""
+        return 1.0 / (1.0 + np.exp2(-self.match_weights(result, data)))
+
+    def parameters(self) -> list[dict[str, object]]:
+        """m, u and the Bayes factor of every level, as rows (for reports)."""
+        self._check_fitted()
+        rows = []
+        for i, name in enumerate(self.comparisons_):
+            for j, level in enumerate(self.level_names_[i]):
+                m, u = float(self.m_[i][j]), float(self.u_[i][j])
+                rows.append(
+                    {
+                        "comparison": name,
+                        "level": level,
+                        "m": m,
+                        "u": u,
+                        "bayes_factor": (m / u) if u > 0 and j > 0 else None,
+                    }
+                )
+        return rows
+
+
+def _is_true(
+    result: ComparisonResult, data: LinkageData, true_pairs: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    n_r = len(data.right)
+    true_key = np.unique(true_pairs[0].astype(np.int64) * n_r + true_pairs[1])
+    return np.isin(result.left.astype(np.int64) * n_r + result.right, true_key)
+
+
+def make_matcher(spec: str | Mapping | Matcher) -> Matcher:
+    """A matcher from an instance, a registry name, or ``{"name": ..., **params}``."""
+    if isinstance(spec, Matcher):
+        return spec
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    if not isinstance(spec, Mapping) or "name" not in spec:
+        raise ConfigError("matcher", f"{spec!r} is not a matcher name or a mapping with a 'name'")
+    params = dict(spec)
+    name = params.pop("name")
+    if name not in MATCHERS:
+        raise UnknownNameError("matcher", str(name), MATCHERS)
+    try:
+        return MATCHERS[name](**params)
+    except TypeError as exc:
+        raise ConfigError(f"matcher.{name}", str(exc).split("() ")[-1]) from None
