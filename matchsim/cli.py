@@ -262,6 +262,148 @@ _REQUEST_ALIASES = {
 }
 
 
+def _parse_map(items: list[str] | None, option: str) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for item in items or []:
+        column, sep, role = item.rpartition("=")
+        if not sep or not column or not role:
+            raise ConfigError(option, f"{item!r} is not COLUMN=ROLE (e.g. given_name=forename)")
+        mapping[column] = role
+    return mapping
+
+
+def _blocking_spec(items: list[str] | None, force: bool) -> object:
+    from matchsim.blocking import default_blocking
+
+    if not items or items == ["default"]:
+        return default_blocking()
+    specs: list[object] = []
+    for item in items:
+        if item == "default":
+            specs.extend(default_blocking().blockers)
+        elif item == "full":
+            specs.append({"name": "full", "force": force})
+        else:
+            specs.append(item)
+    return specs[0] if len(specs) == 1 else specs
+
+
+def _read_frame(path: Path, option: str) -> Any:
+    from matchsim.io import read_table
+
+    return read_table(path, option)
+
+
+@app.command("link")
+def link_command(
+    left: Annotated[Path, typer.Argument(help="Left table (.csv or .parquet).")],
+    right: Annotated[Path, typer.Argument(help="Right table (.csv or .parquet).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Scored pairs: .parquet or .csv.")],
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="LEFTCOL=ROLE, repeatable (roles: id, forename, middle_names, surname, "
+            "date_of_birth, sex, postcode, address).",
+        ),
+    ] = None,
+    right_map: Annotated[
+        list[str] | None,
+        typer.Option("--right-map", help="RIGHTCOL=ROLE for the right table (default: as --map)."),
+    ] = None,
+    blocking: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--blocking",
+            help="default, full, exact:KEY+KEY, phonetic, sorted_neighbourhood, minhash; repeat for a union.",
+        ),
+    ] = None,
+    matcher: Annotated[
+        str, typer.Option(help="fellegi_sunter (unsupervised), deterministic, cascade, weighted.")
+    ] = "fellegi_sunter",
+    decision: Annotated[str, typer.Option(help="unique, best or all.")] = "unique",
+    threshold: Annotated[
+        float | None, typer.Option(help="Score needed to match (default: the matcher's).")
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            help="Two-column file of true left/right id pairs: prints precision, recall, F1."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Allow a full comparison above the safety limit.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Link any two tables: block, compare, score (unsupervised Fellegi-Sunter by default), decide."""
+    import pandas as pd
+
+    from matchsim.linkage import link_tables
+
+    check_writable(out)
+    roles = _parse_map(map_, "--map")
+    if not roles:
+        raise ConfigError("--map", "map at least one column to a role, e.g. --map surname=surname")
+    right_roles = _parse_map(right_map, "--right-map") or roles
+    if threshold is not None and not 0 <= threshold <= 1 and matcher != "cascade":
+        raise ConfigError("--threshold", f"{threshold} is not allowed; must be in [0, 1]")
+    left_table = _read_frame(left, "LEFT")
+    right_table = _read_frame(right, "RIGHT")
+    true_links = None
+    if truth is not None:
+        truth_table = _read_frame(truth, "--truth").to_pandas()
+        if truth_table.shape[1] < 2:
+            raise ConfigError("--truth", "needs two columns: left id and right id")
+        true_links = truth_table.iloc[:, :2]
+    result = link_tables(
+        left_table,
+        right_table,
+        roles,
+        right_roles,
+        blocking=_blocking_spec(blocking, force),
+        matcher=matcher,
+        decision=decision,
+        threshold=threshold,
+        true_links=true_links,
+    )
+    pairs = result.pairs()
+    chosen = result.decisions.explode("returned").dropna(subset=["returned"])
+    chosen_keys = set(zip(chosen["left_id"], chosen["returned"], strict=True))
+    pairs["decision"] = [
+        (a, b) in chosen_keys for a, b in zip(pairs["left_id"], pairs["right_id"], strict=True)
+    ]
+    import pyarrow as pa
+
+    from matchsim.io import write_table
+
+    write_table(pa.Table.from_pandas(pd.DataFrame(pairs), preserve_index=False), out)
+    if not quiet:
+        report = result.blocking
+        table = Table(title=f"{len(pairs):,} scored pairs written to {out}", show_header=False)
+        table.add_column("measure")
+        table.add_column("value", justify="right")
+        table.add_row("blocking", report.strategy)
+        table.add_row(
+            "candidate pairs",
+            f"{report.candidate_pairs:,} (reduction ratio {report.reduction_ratio:.6f})",
+        )
+        table.add_row("matcher", result.matcher.describe())
+        table.add_row(
+            "left records matched",
+            f"{int((result.decisions['returned'].str.len() > 0).sum()):,} of {len(result.decisions):,}",
+        )
+        if result.pair_metrics is not None:
+            m = result.pair_metrics
+            if report.pairs_completeness is not None:
+                table.add_row("pairs completeness", f"{report.pairs_completeness:.4f}")
+            table.add_row(
+                "precision / recall / F1",
+                f"{m['precision']:.4f} / {m['recall']:.4f} / {m['f1']:.4f}",
+            )
+        _out.print(table)
+
+
 def _print_request_summary(request_set: Any, out: Path) -> None:
     table = request_set.table
     n = table.num_rows

@@ -292,6 +292,7 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
             pa.types.is_string(col.type)
             or pa.types.is_large_string(col.type)
             or pa.types.is_dictionary(col.type)
+            or pa.types.is_integer(col.type)  # e.g. numeric postcodes read from CSV
         ):
             raise ConfigError(f"{side}.{column}", f"a {role} column must hold text; got {col.type}")
     usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
@@ -320,6 +321,8 @@ def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
+    if pa.types.is_integer(col.type):
+        col = col.cast(pa.string())
     encoded = pc.dictionary_encode(col)
     raw = encoded.dictionary
     if role in NAME_ROLES:

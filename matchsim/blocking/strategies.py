@@ -482,12 +482,16 @@ class Union(Blocker):
 
 
 def default_blocking() -> Union:
-    """Multi-pass blocking for name/DOB/address lookups: each pass survives a different error.
+    """Multi-pass blocking for name/DOB/address lookups: each pass survives different errors.
 
     * surname Soundex + DOB: forename errors, nicknames, moves;
     * forename Soundex + DOB: surname errors and changes;
     * forename and surname Soundex + birth year: day/month swaps, typos in the date;
-    * DOB + postcode district: names swapped, transliterated or badly misspelt.
+    * DOB + postcode district: names swapped, transliterated or badly misspelt;
+    * postcode + surname Soundex, postcode + forename Soundex: a missing or wrong date of birth.
+
+    Every pass pairs a request with at most a few thousand register records even at national
+    scale, so the union stays small (tens of pairs per request).
     """
     return Union(
         [
@@ -495,6 +499,8 @@ def default_blocking() -> Union:
             ExactKeys(["forename:soundex", "dob"]),
             ExactKeys(["forename:soundex", "surname:soundex", "birth_year"]),
             ExactKeys(["dob", "postcode:district"]),
+            ExactKeys(["postcode", "surname:soundex"]),
+            ExactKeys(["postcode", "forename:soundex"]),
         ]
     )
 

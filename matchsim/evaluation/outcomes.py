@@ -760,11 +760,15 @@ def _pairs(frame: object, name: str) -> pd.DataFrame:
     pairs = frame[["left_id", "right_id"]]
     if pairs.isna().any().any():
         raise ConfigError(name, "left_id and right_id must not be missing")
-    try:
-        pairs = pairs.astype(np.int64)
-    except (TypeError, ValueError):
-        raise ConfigError(name, "left_id and right_id must be integer ids") from None
-    return pairs.drop_duplicates(ignore_index=True)
+    # Ids may be integers or strings (e.g. FEBRL's "rec-12-org"); integers stored as floats
+    # (a nullable column read back from Parquet) are made integers so 3.0 matches 3.
+    columns = {}
+    for column in ("left_id", "right_id"):
+        values = pairs[column]
+        if values.dtype.kind == "f" and (values % 1 == 0).all():
+            values = values.astype(np.int64)
+        columns[column] = values.to_numpy()
+    return pd.DataFrame(columns).drop_duplicates(ignore_index=True)
 
 
 def _check_frame(frame: object, name: str) -> pd.DataFrame:
@@ -779,8 +783,8 @@ def pair_metrics(predicted: pd.DataFrame, true_pairs: pd.DataFrame) -> dict[str,
     Parameters
     ----------
     predicted, true_pairs
-        Frames with integer columns ``left_id`` and ``right_id``, one row per link (other
-        columns are ignored). Repeated pairs count once.
+        Frames with columns ``left_id`` and ``right_id`` (integer or string ids), one row per
+        link (other columns are ignored). Repeated pairs count once.
 
     Returns
     -------
