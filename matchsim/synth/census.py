@@ -637,6 +637,39 @@ def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.nd
     return pa.StringArray.from_buffers(n, offsets, data)
 
 
+def _serials(
+    first_school: np.ndarray, entry_year: np.ndarray, block_sizes: list[int]
+) -> np.ndarray:
+    """UPN serial numbers: 1, 2, ... within each (reception school, year of entry), in pupil order.
+
+    Ranks are taken block by block (small sorts) and offset by the counts of earlier blocks,
+    which gives the same numbers as one global stable sort at a fraction of its cost.
+    """
+    year0 = int(entry_year.min(initial=0))
+    n_years = int(entry_year.max(initial=0)) - year0 + 1
+    key = first_school.astype(np.int64) * n_years + (entry_year - year0)
+    running: dict[int, int] | np.ndarray
+    dense = int(key.max(initial=0)) + 1 <= 50_000_000
+    running = np.zeros(int(key.max(initial=0)) + 1 if dense else 0, dtype=np.int64)
+    sparse: dict[int, int] = {}
+    serial = np.empty(len(key), dtype=np.int64)
+    start = 0
+    for size in block_sizes:
+        block = key[start : start + size]
+        rank = _rank_within(block)
+        uniq, counts = np.unique(block, return_counts=True)
+        if dense:
+            serial[start : start + size] = running[block] + rank + 1
+            running[uniq] += counts
+        else:  # pragma: no cover - only for absurd numbers of schools
+            base = np.array([sparse.get(int(k), 0) for k in block])
+            serial[start : start + size] = base + rank + 1
+            for k, c in zip(uniq.tolist(), counts.tolist(), strict=True):
+                sparse[k] = sparse.get(k, 0) + c
+        start += size
+    return serial
+
+
 def _rank_within(keys: np.ndarray) -> np.ndarray:
     """0-based rank of each element among equal keys, in original order."""
     order = np.argsort(keys, kind="stable")
@@ -739,7 +772,7 @@ def generate_census_tables(
     first_school = cat("first_school")
     entry = cat("entry")
     entry_year = cal.year_month_day(entry)[0]
-    serial = _rank_within(first_school.astype(np.int64) * 10_000 + entry_year) + 1
+    serial = _serials(first_school, entry_year, [len(b.pupil["family"]) for b in done_blocks])
     upn = make_upns(
         plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial
     )
@@ -747,8 +780,11 @@ def generate_census_tables(
 
     names = plan.names
     m1, m2 = cat("middle1"), cat("middle2")
-    first_middle = pa.array(np.where(m1 >= 0, names.forenames[np.maximum(m1, 0)], ""), pa.string())
-    second_middle = pa.array(names.forenames[np.maximum(m2, 0)], pa.string())
+    # Arrow gathers the strings: no Python string objects per pupil.
+    forename_text = pa.array(np.append(names.forenames, ""), pa.string())
+    blank = len(names.forenames)
+    first_middle = forename_text.take(pa.array(np.where(m1 >= 0, m1, blank)))
+    second_middle = forename_text.take(pa.array(np.where(m2 >= 0, m2, blank)))
     middle = pc.if_else(
         pa.array(m2 >= 0),
         pc.binary_join_element_wise(first_middle, second_middle, " "),
@@ -764,7 +800,9 @@ def generate_census_tables(
     hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
     hist_addr = _render_parallel(plan.geography, hist_slots, workers, max(chunk_size, BLOCK_PUPILS))
     rows = pa.array(address_row)
-    addr = {k: v.take(rows) for k, v in hist_addr.items()}
+    with ThreadPoolExecutor(max(1, min(workers, 3))) as pool:
+        taken = pool.map(lambda item: (item[0], item[1].take(rows)), hist_addr.items())
+        addr = dict(taken)
     leaving = cat("leaving")
     group = cat("year_group")
 
