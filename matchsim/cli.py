@@ -276,7 +276,7 @@ def _blocking_spec(items: list[str] | None, force: bool) -> object:
     from matchsim.blocking import default_blocking
 
     if not items or items == ["default"]:
-        return default_blocking()
+        return None  # the engine's default, adapted to the roles both tables have
     specs: list[object] = []
     for item in items:
         if item == "default":

@@ -92,7 +92,7 @@ def link_prepared(
     """Block, compare, fit, score and decide on prepared data (see :func:`link_tables`)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    blocker = make_blocker(blocking) if blocking is not None else default_blocking()
+    blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
     true_rows = _true_rows(data, true_links)
     (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
     timings["blocking"] = time.perf_counter() - t0

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
 from matchsim.records import MISSING, PHONETIC, LinkageData
+from matchsim.registry import Registry
 from matchsim.synth.geography import splitmix64
 
 #: Above this many pairs a full comparison is refused unless forced (16 bytes a pair for the
@@ -29,18 +30,8 @@ from matchsim.synth.geography import splitmix64
 FULL_COMPARISON_LIMIT = 50_000_000
 BYTES_PER_PAIR = 16
 
-BLOCKERS: dict[str, type[Blocker]] = {}
-
-
-def blocker(name: str) -> Callable[[type[Blocker]], type[Blocker]]:
-    def register(cls: type[Blocker]) -> type[Blocker]:
-        if name in BLOCKERS:
-            raise ValueError(f"blocker {name!r} registered twice")
-        cls.name = name
-        BLOCKERS[name] = cls
-        return cls
-
-    return register
+BLOCKERS: Registry[Blocker] = Registry("blocker", "blocking")
+blocker = BLOCKERS.register
 
 
 class Blocker:
@@ -82,14 +73,9 @@ def make_blocker(spec: str | dict | Blocker) -> Blocker:
         raise ConfigError("blocking", f"{spec!r} is not a blocker name or a mapping with a 'name'")
     params = dict(spec)
     name = params.pop("name")
-    if name not in BLOCKERS:
-        raise UnknownNameError("blocking", name, BLOCKERS)
     if name == "union":
         params["blockers"] = [make_blocker(b) for b in params.get("blockers", [])]
-    try:
-        return BLOCKERS[name](**params)
-    except TypeError as exc:
-        raise ConfigError(f"blocking.{name}", str(exc).split("() ")[-1]) from None
+    return BLOCKERS.create(name, params)
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,18 +168,21 @@ class ExactKeys(Blocker):
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self._ranges(data, left_rows)
         n = hi - lo
-        total = int(n.sum())
         left = np.repeat(left_rows, n)
         start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-        right = self._right(data).order[start + np.arange(total)]
+        right = self._right(data).order[start + np.arange(int(n.sum()))]
+        keep = self._verify(data, left, right)
+        return left[keep], right[keep]
+
+    def _verify(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         # Hash collisions are astronomically rare, but check the parts so results are exact.
-        keep = np.ones(total, dtype=bool)
+        keep = np.ones(len(left), dtype=bool)
         for p in self.keys:
             keep &= (
                 data.left.key(p, data.vocabularies)[left]
                 == data.right.key(p, data.vocabularies)[right]
             )
-        return left[keep], right[keep]
+        return keep
 
 
 @blocker("phonetic")
@@ -409,13 +398,9 @@ class _ExactOn(ExactKeys):
             self._cache = {id(data): cached}
         return cached
 
-    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = self._ranges(data, left_rows)
-        n = hi - lo
-        left = np.repeat(left_rows, n)
-        start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
-        right = self._right(data).order[start + np.arange(int(n.sum()))]
-        return left, right
+    def _verify(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        # Band keys are 64-bit hashes of signatures: equal keys are what a band means.
+        return np.ones(len(left), dtype=bool)
 
 
 # --------------------------------------------------------------------------------------------
@@ -481,7 +466,7 @@ class Union(Blocker):
         return _dedupe([b.pairs(data, left_rows) for b in self.blockers], len(data.right))
 
 
-def default_blocking() -> Union:
+def default_blocking(roles: Sequence[str] | None = None) -> Union:
     """Multi-pass blocking for name/DOB/address lookups: each pass survives different errors.
 
     * surname Soundex + DOB: forename errors, nicknames, moves;
@@ -492,17 +477,41 @@ def default_blocking() -> Union:
 
     Every pass pairs a request with at most a few thousand register records even at national
     scale, so the union stays small (tens of pairs per request).
+
+    Given the ``roles`` both tables have, passes needing other roles are dropped; with none
+    left, the tables are blocked on the Soundex of whichever name they have, or on exact
+    postcode or address.
     """
-    return Union(
-        [
-            ExactKeys(["surname:soundex", "dob"]),
-            ExactKeys(["forename:soundex", "dob"]),
-            ExactKeys(["forename:soundex", "surname:soundex", "birth_year"]),
-            ExactKeys(["dob", "postcode:district"]),
-            ExactKeys(["postcode", "surname:soundex"]),
-            ExactKeys(["postcode", "forename:soundex"]),
-        ]
-    )
+    passes = [
+        ["surname:soundex", "dob"],
+        ["forename:soundex", "dob"],
+        ["forename:soundex", "surname:soundex", "birth_year"],
+        ["dob", "postcode:district"],
+        ["postcode", "surname:soundex"],
+        ["postcode", "forename:soundex"],
+    ]
+    if roles is not None:
+        have = set(roles)
+
+        def usable(keys: list[str]) -> bool:
+            needed = {"date_of_birth" if k in _KEY_PARTS[:4] else k.split(":")[0] for k in keys}
+            return needed <= have
+
+        passes = [p for p in passes if usable(p)]
+        if not passes:
+            fallback = [
+                ["surname:soundex"],
+                ["forename:soundex"],
+                ["postcode"],
+                ["address"],
+                ["dob"],
+            ]
+            passes = [p for p in fallback if usable(p)][:1]
+        if not passes:
+            raise ConfigError(
+                "blocking", "no role to block on; map a name, date of birth, postcode or address"
+            )
+    return Union([ExactKeys(p) for p in passes])
 
 
 @dataclass

@@ -22,8 +22,10 @@ from rapidfuzz import distance, fuzz, process
 
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import MISSING, PHONETIC, LinkageData
+from matchsim.registry import Registry
 
-COMPARISONS: dict[str, type[Comparison]] = {}
+COMPARISONS: Registry[Comparison] = Registry("comparison", "comparison.kind", name_attribute="kind")
+comparison = COMPARISONS.register
 
 SIMILARITIES: dict[str, Callable[..., float]] = {
     "jaro_winkler": distance.JaroWinkler.normalized_similarity,
@@ -32,17 +34,6 @@ SIMILARITIES: dict[str, Callable[..., float]] = {
     "damerau_levenshtein": distance.DamerauLevenshtein.normalized_similarity,
     "token_set": lambda a, b, **kw: fuzz.token_set_ratio(a, b, **kw) / 100.0,
 }
-
-
-def comparison(name: str) -> Callable[[type[Comparison]], type[Comparison]]:
-    def register(cls: type[Comparison]) -> type[Comparison]:
-        if name in COMPARISONS:
-            raise ValueError(f"comparison {name!r} registered twice")
-        cls.kind = name
-        COMPARISONS[name] = cls
-        return cls
-
-    return register
 
 
 class Comparison:
@@ -413,13 +404,7 @@ def make_comparison(spec: str | dict | Comparison) -> Comparison:
         kind, params = defaults[spec]
         return COMPARISONS[kind](**params)
     params = dict(spec)
-    kind = params.pop("kind", None)
-    if kind not in COMPARISONS:
-        raise UnknownNameError("comparison.kind", str(kind), COMPARISONS)
-    try:
-        return COMPARISONS[kind](**params)
-    except TypeError as exc:
-        raise ConfigError(f"comparison.{kind}", str(exc).split("() ")[-1]) from None
+    return COMPARISONS.create(params.pop("kind", None), params)
 
 
 def compare(

@@ -9,32 +9,25 @@ given.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from matchsim.comparison import ComparisonResult, compare
-from matchsim.errors import ConfigError, MatchsimError, UnknownNameError
+from matchsim.errors import ConfigError, MatchsimError
 from matchsim.records import LinkageData
+from matchsim.registry import Registry
 
-MATCHERS: dict[str, type[Matcher]] = {}
+MATCHERS: Registry[Matcher] = Registry("matcher", "matcher")
 
 
 class NotFittedError(MatchsimError):
     """A matcher was asked to score before :meth:`Matcher.fit`."""
 
 
-def matcher(name: str) -> Callable[[type[Matcher]], type[Matcher]]:
-    def register(cls: type[Matcher]) -> type[Matcher]:
-        if name in MATCHERS:
-            raise ValueError(f"matcher {name!r} registered twice")
-        cls.name = name
-        MATCHERS[name] = cls
-        return cls
-
-    return register
+matcher = MATCHERS.register
 
 
 def _param_error(cls: str, param: str, allowed: str, given: object) -> ConfigError:
@@ -454,7 +447,11 @@ class FellegiSunter(Matcher):
         match_rates = []
         self.sessions_ = []
         role_of_key = {"dob": "date_of_birth"}
+        available = set(data.roles)
         for keys in self.training_blocks:
+            needed = {role_of_key.get(k.split(":")[0], k.split(":")[0]) for k in keys}
+            if not needed <= available:
+                continue  # this linkage lacks the session's roles
             blocker = ExactKeys(list(keys))
             # Keep the session affordable at national scale: fewer left records where each
             # has many candidates (date of birth alone pairs a child with ~1,800 others).
@@ -486,6 +483,13 @@ class FellegiSunter(Matcher):
                     "lambda": lam,
                     "estimated": [comparisons[i].name for i in free],
                 }
+            )
+        if not self.sessions_:
+            raise ConfigError(
+                "matcher.fellegi_sunter.training_blocks",
+                f"no training session could run: {[list(b) for b in self.training_blocks]} need roles this "
+                f"linkage lacks or leave nothing to estimate (roles: {', '.join(sorted(available))}); give "
+                "training_blocks on mapped roles that leave other comparisons free, or use another matcher",
             )
         self.m_ = []
         for i, c in enumerate(comparisons):
@@ -624,10 +628,4 @@ def make_matcher(spec: str | Mapping | Matcher) -> Matcher:
     if not isinstance(spec, Mapping) or "name" not in spec:
         raise ConfigError("matcher", f"{spec!r} is not a matcher name or a mapping with a 'name'")
     params = dict(spec)
-    name = params.pop("name")
-    if name not in MATCHERS:
-        raise UnknownNameError("matcher", str(name), MATCHERS)
-    try:
-        return MATCHERS[name](**params)
-    except TypeError as exc:
-        raise ConfigError(f"matcher.{name}", str(exc).split("() ")[-1]) from None
+    return MATCHERS.create(params.pop("name"), params)
