@@ -448,7 +448,14 @@ class FellegiSunter(Matcher):
         self.sessions_ = []
         role_of_key = {"dob": "date_of_birth"}
         available = set(data.roles)
-        for keys in self.training_blocks:
+        sessions = list(self.training_blocks)
+        # Fallback sessions on one role each, for linkages without the default sessions' roles.
+        sessions += [
+            (k,) for k in ("dob", "surname", "forename", "postcode") if (k,) not in sessions
+        ]
+        for index, keys in enumerate(sessions):
+            if index >= len(self.training_blocks) and all(estimates):
+                break  # every comparison has an estimate: no fallback needed
             needed = {role_of_key.get(k.split(":")[0], k.split(":")[0]) for k in keys}
             if not needed <= available:
                 continue  # this linkage lacks the session's roles
