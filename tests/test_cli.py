@@ -220,3 +220,136 @@ def test_requests_needs_an_existing_register(tmp_path, capsys):
         str(tmp_path / "r.csv"),
     )
     assert code == 2 and "does not exist" in stderr
+
+
+@pytest.fixture(scope="module")
+def link_files(tmp_path_factory):
+    """Two small tables: a register and noisy copies of some of its rows, with true links."""
+    from matchsim.requests import RequestConfig, generate_requests
+    from matchsim.synth import CensusConfig, generate_census
+
+    folder = tmp_path_factory.mktemp("link")
+    census = generate_census(CensusConfig(pupils=3000), seed=3)
+    requests = generate_requests(
+        census, RequestConfig(profile="research_linkage", count=400), seed=4
+    )
+    right = census.pupils_frame[["pupil_id", "forename", "surname", "date_of_birth", "postcode"]]
+    right.astype({"forename": str, "surname": str}).to_csv(folder / "right.csv", index=False)
+    left = requests.table.to_pandas()[
+        ["request_id", "forename", "surname", "date_of_birth", "postcode"]
+    ]
+    left.to_csv(folder / "left.csv", index=False)
+    truth = requests.table.to_pandas()[["request_id", "true_pupil_id"]].dropna()
+    truth.astype("int64").to_csv(folder / "truth.csv", index=False)
+    return folder
+
+
+def _link_args(folder, *extra):
+    return [
+        "link",
+        str(folder / "left.csv"),
+        str(folder / "right.csv"),
+        "--map",
+        "request_id=id",
+        "--map",
+        "forename=forename",
+        "--map",
+        "surname=surname",
+        "--map",
+        "date_of_birth=date_of_birth",
+        "--map",
+        "postcode=postcode",
+        "--right-map",
+        "pupil_id=id",
+        "--right-map",
+        "forename=forename",
+        "--right-map",
+        "surname=surname",
+        "--right-map",
+        "date_of_birth=date_of_birth",
+        "--right-map",
+        "postcode=postcode",
+        *extra,
+    ]
+
+
+def test_link_writes_scored_pairs_and_prints_f1(link_files, tmp_path, capsys):
+    out = tmp_path / "pairs.parquet"
+    code, stdout, _ = run(
+        capsys, *_link_args(link_files, "--truth", str(link_files / "truth.csv"), "--out", str(out))
+    )
+    assert code == 0
+    pairs = pd.read_parquet(out)
+    assert list(pairs.columns) == ["left_id", "right_id", "score", "match", "decision"]
+    assert pairs["score"].between(0, 1).all()
+    assert "precision / recall / F1" in stdout
+    f1 = float(stdout.split("precision / recall / F1")[1].split("/")[2].split()[0])
+    assert f1 > 0.9
+
+
+@pytest.mark.parametrize("matcher", ["deterministic", "cascade", "weighted"])
+def test_link_other_matchers_and_blocking(link_files, tmp_path, capsys, matcher):
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(
+        capsys,
+        *_link_args(
+            link_files,
+            "--matcher",
+            matcher,
+            "--blocking",
+            "exact:dob",
+            "--blocking",
+            "phonetic",
+            "--out",
+            str(out),
+            "-q",
+        ),
+    )
+    assert code == 0, stderr
+    assert len(pd.read_csv(out)) > 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (["--matcher", "magic"], "matcher: unknown value 'magic'"),
+        (["--blocking", "sorted"], "blocking: unknown value 'sorted'"),
+        (["--decision", "maybe"], "decision: unknown value 'maybe'"),
+        (["--threshold", "1.5"], "--threshold: 1.5"),
+        (["--map", "nosuchcolumn=surname"], "left.nosuchcolumn: no such column"),
+        (["--map", "forename=nickname"], "unknown role 'nickname'"),
+        (["--map", "forename"], "--map: 'forename' is not COLUMN=ROLE"),
+    ],
+)
+def test_link_bad_input_is_one_line(link_files, tmp_path, capsys, extra, expected):
+    code, _, stderr = run(
+        capsys, *_link_args(link_files, *extra, "--out", str(tmp_path / "p.parquet"))
+    )
+    assert code == 2
+    assert expected in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_link_refuses_a_huge_full_comparison_unless_forced(tmp_path, capsys):
+    big = pd.DataFrame({"surname": [f"N{i}" for i in range(8000)]})
+    big.to_csv(tmp_path / "a.csv", index=False)
+    big.to_csv(tmp_path / "b.csv", index=False)
+    # 8,000 x 8,000 = 64M pairs, over the 50M limit.
+    code, _, stderr = run(
+        capsys,
+        "link",
+        str(tmp_path / "a.csv"),
+        str(tmp_path / "b.csv"),
+        "--map",
+        "surname=surname",
+        "--blocking",
+        "full",
+        "--matcher",
+        "weighted",
+        "--out",
+        str(tmp_path / "p.parquet"),
+    )
+    assert code == 2
+    assert "64,000,000 pairs" in stderr and "GB" in stderr
+    assert not (tmp_path / "p.parquet").exists()

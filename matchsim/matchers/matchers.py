@@ -199,7 +199,11 @@ class CascadeMatcher(Matcher):
     tiered = True
     threshold = 1.0
 
-    def __init__(self, rules: Sequence[Mapping[str, str]] = LIBUY_RULES) -> None:
+    def __init__(self, rules: Sequence[Mapping[str, str]] | None = None) -> None:
+        # Without explicit rules, the Libuy cascade is used and adapted to the comparisons a
+        # linkage has (a condition on an absent field is dropped); explicit rules are strict.
+        self.adapt = rules is None
+        rules = LIBUY_RULES if rules is None else rules
         if not rules:
             raise _param_error(
                 "cascade", "rules", "a non-empty list of {comparison: weakest level}", rules
@@ -217,9 +221,11 @@ class CascadeMatcher(Matcher):
     def rule_index(self, result: ComparisonResult) -> np.ndarray:
         """The first rule each pair satisfies (-1 for none)."""
         first = np.full(len(result.left), -1, dtype=np.int64)
+        present = {c.name for c in result.comparisons}
         for i, rule in enumerate(self.rules):
             ok = np.ones(len(result.left), dtype=bool)
-            for name, weakest in rule.items():
+            conditions = {k: v for k, v in rule.items() if k in present} if self.adapt else rule
+            for name, weakest in conditions.items():
                 levels, names = _levels_of(result, name, f"matcher.cascade.rules[{i}]")
                 ok &= _at_least(levels, names, weakest, f"matcher.cascade.rules[{i}].{name}")
             first[(first < 0) & ok] = i
