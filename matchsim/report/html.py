@@ -1,0 +1,344 @@
+"""A self-contained HTML report of a scenario run: one page, inline CSS and SVG charts, no
+network requests, readable offline and printable.
+
+Charts are drawn as SVG by hand: a charting library would either pull scripts from the
+network or add a heavy dependency for four simple figures.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from matchsim.scenario.runner import ScenarioRun
+
+OUTCOME_COLOURS = {
+    "correct_match": "#2e7d32",
+    "false_match": "#c62828",
+    "missed_match": "#ef6c00",
+    "correct_non_match": "#607d8b",
+}
+OUTCOME_LABELS = {
+    "correct_match": "Correct match",
+    "false_match": "False match (wrong child returned)",
+    "missed_match": "Missed match",
+    "correct_non_match": "Correct non-match",
+}
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;
+color:#222;line-height:1.45;padding:0 1rem}
+h1{margin-bottom:.2rem} h2{border-bottom:2px solid #ddd;padding-bottom:.2rem;margin-top:2.2rem}
+.lead{color:#555;margin-top:0} .kpis{display:flex;flex-wrap:wrap;gap:1rem;margin:1rem 0}
+.kpi{border:1px solid #ddd;border-radius:8px;padding:.7rem 1rem;min-width:180px}
+.kpi .v{font-size:1.6rem;font-weight:600} .kpi .l{color:#555;font-size:.85rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem} th,td{border:1px solid #ddd;padding:.3rem .5rem;
+text-align:left;vertical-align:top} th{background:#f5f5f5}
+td.agree{background:#e8f5e9} td.differ{background:#ffebee} td.num{text-align:right}
+.example{border:1px solid #ddd;border-radius:8px;padding:.6rem 1rem;margin:1rem 0}
+.errors{color:#6a1b9a;font-size:.85rem} .muted{color:#777;font-size:.85rem}
+svg text{font-family:inherit}
+"""
+
+
+def _e(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    return html.escape(str(value))
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    return f"{100 * x:.{digits}f}%"
+
+
+# --------------------------------------------------------------------------------------------
+# Charts
+# --------------------------------------------------------------------------------------------
+
+
+def outcome_chart(counts: dict[str, int]) -> str:
+    total = max(sum(counts.values()), 1)
+    width, bar_h, left = 720, 26, 250
+    rows = []
+    for i, (key, label) in enumerate(OUTCOME_LABELS.items()):
+        n = counts.get(key, 0)
+        w = (width - left - 90) * n / total
+        y = 10 + i * (bar_h + 10)
+        rows.append(
+            f'<text x="{left - 8}" y="{y + 18}" text-anchor="end" font-size="13">{_e(label)}</text>'
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{OUTCOME_COLOURS[key]}"/>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 18}" font-size="13">{n:,} ({_pct(n / total)})</text>'
+        )
+    height = 20 + 4 * (bar_h + 10)
+    return (
+        f'<svg role="img" aria-label="Outcome breakdown" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>'
+    )
+
+
+def interval_chart(frame: pd.DataFrame, rate: str, title: str) -> str:
+    """Dot-and-whisker chart of one rate by group, with 95% Wilson intervals."""
+    frame = frame[frame["requests"] > 0]
+    if frame.empty:
+        return ""
+    width, row_h, left, right = 720, 24, 230, 60
+    hi = max(float(np.nanmax(frame[f"{rate}_high"].to_numpy(dtype=float))), 0.01)
+    scale = (width - left - right) / hi
+    parts = [f'<text x="{left}" y="14" font-size="13" font-weight="600">{_e(title)}</text>']
+    for i, row in enumerate(frame.itertuples(index=False)):
+        y = 30 + i * row_h
+        value = getattr(row, rate)
+        low, high = getattr(row, f"{rate}_low"), getattr(row, f"{rate}_high")
+        label = f"{row.group} (n={row.requests:,})"
+        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{_e(label)}</text>')
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            continue
+        parts.append(
+            f'<line x1="{left + low * scale:.1f}" x2="{left + high * scale:.1f}" y1="{y}" y2="{y}" '
+            f'stroke="#555" stroke-width="2"/>'
+            f'<circle cx="{left + value * scale:.1f}" cy="{y}" r="5" fill="#c62828"/>'
+            f'<text x="{left + high * scale + 6:.1f}" y="{y + 4}" font-size="11">{_pct(value)}</text>'
+        )
+    axis_y = 30 + len(frame) * row_h
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}" stroke="#999"/>')
+    for k in range(5):
+        x = left + (width - left - right) * k / 4
+        parts.append(f'<text x="{x:.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{_pct(hi * k / 4)}</text>')
+    height = axis_y + 24
+    return (
+        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
+
+
+def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
+    """Candidate pairs (log scale) against pairs completeness, one point per blocking pass."""
+    rows = [r for r in rows if r.get("pairs_completeness") is not None and r["candidate_pairs"] > 0]
+    if not rows:
+        return ""
+    width, height, left, bottom, top = 720, 340, 60, 50, 20
+    xs = [math.log10(r["candidate_pairs"]) for r in rows]
+    x0, x1 = math.floor(min(xs)), math.ceil(max(xs)) + (1 if math.ceil(max(xs)) == math.floor(min(xs)) else 0)
+    y0 = min(0.5, math.floor(min(r["pairs_completeness"] for r in rows) * 10) / 10)
+    plot_w, plot_h = width - left - 220, height - top - bottom
+
+    def px(x: float) -> float:
+        return left + (x - x0) / (x1 - x0) * plot_w
+
+    def py(y: float) -> float:
+        return top + (1 - (y - y0) / (1 - y0)) * plot_h
+
+    parts = [
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
+        f'<text x="{left + plot_w / 2}" y="{height - 10}" text-anchor="middle" font-size="12">candidate pairs (log scale)</text>',
+        f'<text x="14" y="{top + plot_h / 2}" font-size="12" transform="rotate(-90 14 {top + plot_h / 2})" '
+        f'text-anchor="middle">pairs completeness</text>',
+    ]
+    for e in range(x0, x1 + 1):
+        parts.append(f'<text x="{px(e):.1f}" y="{top + plot_h + 16}" font-size="10" text-anchor="middle">1e{e}</text>')
+    for k in range(6):
+        y = y0 + (1 - y0) * k / 5
+        parts.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="10" text-anchor="end">{y:.2f}</text>')
+    palette = ["#1565c0", "#6a1b9a", "#00838f", "#2e7d32", "#ef6c00", "#ad1457", "#4e342e", "#000000"]
+    for i, (r, x) in enumerate(zip(rows, xs, strict=True)):
+        colour = palette[i % len(palette)] if i < len(rows) - 1 or len(rows) == 1 else "#000000"
+        label = r["strategy"] if len(r["strategy"]) < 48 else r["strategy"][:45] + "…"
+        if i == len(rows) - 1 and len(rows) > 1:
+            label = "union of all passes"
+        cy = py(r["pairs_completeness"])
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{cy:.1f}" r="6" fill="{colour}"/>')
+        ly = top + 14 + i * 16
+        parts.append(f'<circle cx="{width - 210}" cy="{ly - 4}" r="5" fill="{colour}"/>'
+                     f'<text x="{width - 200}" y="{ly}" font-size="10">{_e(label)}</text>')
+    return (
+        f'<svg role="img" aria-label="Blocking trade-off" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Worked examples
+# --------------------------------------------------------------------------------------------
+
+EXAMPLE_FIELDS = [
+    ("forename", "Forename"),
+    ("middle_names", "Middle names"),
+    ("surname", "Surname"),
+    ("date_of_birth", "Date of birth"),
+    ("sex", "Sex"),
+    ("address_line", "Address"),
+    ("postcode", "Postcode"),
+]
+
+
+def _norm(v: Any) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip().upper()
+
+
+def _example(row: pd.Series, returned: pd.Series | None, true: pd.Series | None) -> str:
+    head = "<tr><th>Field</th><th>Request</th>"
+    if returned is not None:
+        head += "<th>Child returned</th>"
+    if true is not None:
+        head += "<th>True child</th>"
+    lines = [head + "</tr>"]
+    for key, label in EXAMPLE_FIELDS:
+        cells = [f"<td>{_e(label)}</td>", f"<td>{_e(row.get(key))}</td>"]
+        for record in (returned, true):
+            if record is None:
+                continue
+            value = record.get(key)
+            cls = "agree" if _norm(value) and _norm(value) == _norm(row.get(key)) else "differ"
+            cells.append(f'<td class="{cls}">{_e(value)}</td>')
+        lines.append("<tr>" + "".join(cells) + "</tr>")
+    errors = [f"{f.removeprefix('errors_')}: {row[f]}" for f in row.index if f.startswith("errors_") and row[f]]
+    error_text = "; ".join(errors) if errors else "none — the request matched the register exactly"
+    twin = " The true child is a twin." if bool(row.get("true_is_twin")) else ""
+    return (
+        f'<table>{"".join(lines)}</table><p class="errors">Errors applied to the request: {_e(error_text)}.'
+        f"{_e(twin)}</p>"
+    )
+
+
+def worked_examples(run: ScenarioRun, limit: int) -> str:
+    outcomes = run.result.outcomes
+    pupils = run.census.pupils
+    want_ids: set[int] = set()
+    false = outcomes[outcomes["outcome"] == "false_match"].head(limit)
+    missed = outcomes[outcomes["outcome"] == "missed_match"].head(limit)
+    for frame in (false, missed):
+        for ids in frame["returned"]:
+            want_ids.update(int(i) for i in ids)
+        want_ids.update(int(i) for i in frame["true_pupil_id"].dropna())
+    if not want_ids:
+        return "<p>No false or missed matches in this run.</p>"
+    import pyarrow.compute as pc
+
+    mask = pc.is_in(pupils["pupil_id"], value_set=pa.array(sorted(want_ids), pa.int64()))
+    records = pupils.filter(mask).to_pandas().set_index("pupil_id")
+    for column in records.columns:
+        if isinstance(records[column].dtype, pd.CategoricalDtype):
+            records[column] = records[column].astype(str)
+    parts = []
+    for title, frame, explain in (
+        ("False matches: a different child was returned", false,
+         "The lookup returned a child who is not the person asked about. Green cells agree with the request."),
+        ("Missed matches: the child is in the register but nothing came back", missed,
+         "The person asked about is in the register, but the lookup found no clear match."),
+    ):
+        if frame.empty:
+            continue
+        parts.append(f"<h3>{_e(title)}</h3><p class='muted'>{_e(explain)}</p>")
+        for _, row in frame.iterrows():
+            returned = records.loc[int(row["returned"][0])] if len(row["returned"]) else None
+            true = records.loc[int(row["true_pupil_id"])] if pd.notna(row["true_pupil_id"]) else None
+            who = f"{row.get('forename')} {row.get('surname')}, born {row.get('date_of_birth')}"
+            story = ""
+            if returned is not None:
+                story = (
+                    f" returned {returned.get('forename')} {returned.get('surname')}, born "
+                    f"{returned.get('date_of_birth')}, of {returned.get('postcode')}"
+                )
+                story += "" if true is not None else " — but the person asked about is not in the register"
+            parts.append(f'<div class="example"><b>Request {int(row["request_id"])}: {_e(who)}</b>{_e(story)}'
+                         f"{_example(row, returned, true)}</div>")
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------------
+
+RATE_LABELS = {
+    "false_match_rate": "False matches, of all requests",
+    "missed_match_rate": "Missed matches, of requests for people in the register",
+    "correct_match_rate": "Correct matches, of requests for people in the register",
+    "false_match_rate_not_in_register": "False matches, of requests for people not in the register",
+    "returned_rate": "Requests that returned a child",
+    "ambiguous_rate": "Ambiguous requests (several candidates)",
+}
+
+
+def render_report(run: ScenarioRun) -> str:
+    from matchsim import __version__
+
+    scenario = run.scenario
+    evaluation = run.result.evaluation
+    rates = evaluation.rates
+    link = run.result.link
+    n = run.requests.table.num_rows
+    kpis = []
+    for key in ("false_match_rate", "missed_match_rate", "returned_rate"):
+        rate = rates[key]
+        kpis.append(
+            f'<div class="kpi"><div class="v">{_pct(rate.value)}</div><div class="l">{_e(RATE_LABELS[key])}<br>'
+            f"95% CI {_pct(rate.low)}–{_pct(rate.high)} ({rate.numerator:,} of {rate.denominator:,})</div></div>"
+        )
+    rate_rows = "".join(
+        f"<tr><td>{_e(RATE_LABELS.get(k, k))}</td><td class='num'>{_pct(r.value, 2)}</td>"
+        f"<td class='num'>{_pct(r.low, 2)} – {_pct(r.high, 2)}</td><td class='num'>{r.numerator:,} / {r.denominator:,}</td></tr>"
+        for k, r in rates.items()
+        if k in RATE_LABELS
+    )
+    subgroups = []
+    breakdown = evaluation.breakdown
+    for group_by in breakdown["group_by"].unique():
+        frame = breakdown[breakdown["group_by"] == group_by]
+        subgroups.append(f"<h3>By {_e(group_by.replace('_', ' '))}</h3>")
+        subgroups.append(interval_chart(frame, "false_match_rate", "False-match rate (of all requests)"))
+        subgroups.append(interval_chart(frame, "missed_match_rate", "Missed-match rate (of requests for people in the register)"))
+    blocking = link.blocking
+    summary = run.census.summary()
+    pop = scenario.population
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(scenario.name)} — matchsim report</title><style>{CSS}</style></head>
+<body>
+<h1>{_e(scenario.name)}</h1>
+<p class="lead">{_e(scenario.description)}</p>
+<p class="muted">Synthetic data only: no real person appears anywhere in this report. matchsim {__version__},
+seed {scenario.seed}. {n:,} requests ({_e(scenario.requests.profile)} profile) looked up in a register of
+{summary.pupils:,} synthetic pupils with the rule <b>{_e(link.matcher.describe())}</b>, decision
+<b>{_e(scenario.lookup.decision)}</b>, {_e(scenario.lookup.addresses)} addresses.</p>
+<div class="kpis">{"".join(kpis)}</div>
+
+<h2>Outcomes</h2>
+{outcome_chart(evaluation.counts)}
+<table><tr><th>Rate</th><th>Value</th><th>95% Wilson interval</th><th>Count</th></tr>{rate_rows}</table>
+
+<h2>Who is most at risk</h2>
+<p class="muted">Dots are rates, whiskers 95% Wilson intervals. Requests carrying several error types count
+once in each of their groups.</p>
+{"".join(subgroups)}
+
+<h2>Blocking trade-off</h2>
+<p>The lookup compared {blocking.candidate_pairs:,} candidate pairs (reduction ratio
+{blocking.reduction_ratio:.6f}); {_pct(blocking.pairs_completeness, 2)} of the true pairs were among them
+(pair quality {_pct(blocking.pair_quality, 3)}). Each blocking pass alone:</p>
+{tradeoff_chart(run.tradeoff)}
+
+<h2>How it went wrong</h2>
+{worked_examples(run, scenario.report.examples)}
+
+<h2>The synthetic world</h2>
+<table>
+<tr><td>Register</td><td>{summary.pupils:,} pupils in {summary.households:,} households
+({"census on " + str(pop.census_date) if pop.birth_years is None else f"born {pop.birth_years[0]}-{pop.birth_years[1]}"})</td></tr>
+<tr><td>Twins and triplets</td><td>{_pct(summary.twin_share, 2)}</td></tr>
+<tr><td>Share sharing forename, surname and date of birth with another pupil</td><td>{_pct(summary.same_name_and_dob_share, 3)}</td></tr>
+<tr><td>Moved house at least once</td><td>{_pct(summary.moved_share)}</td></tr>
+<tr><td>Top forenames</td><td>{_e(", ".join(f"{a} {_pct(b, 2)}" for a, b in summary.top_forenames))}</td></tr>
+<tr><td>Top surnames</td><td>{_e(", ".join(f"{a} {_pct(b, 2)}" for a, b in summary.top_surnames))}</td></tr>
+</table>
+<p class="muted">Every setting of this run is in scenario.resolved.yaml beside this report; every figure in
+metrics.json.</p>
+</body></html>
+"""

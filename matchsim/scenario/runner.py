@@ -1,0 +1,181 @@
+"""Running a scenario: register, requests, lookup, evaluation; and writing its results."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
+from matchsim.errors import ConfigError
+from matchsim.linkage import LookupResult, lookup, prepare_register
+from matchsim.requests import RequestSet, generate_requests
+from matchsim.scenario.schema import Scenario, resolved_yaml
+from matchsim.synth import Census, generate_census
+
+Stage = Callable[[str, int, int], None]  # (stage label, done, total)
+
+RESULT_FILES = ("metrics.json", "outcomes.parquet", "blocking.json", "scenario.resolved.yaml", "report.html")
+
+
+@dataclass
+class ScenarioRun:
+    """Everything a scenario run produced, in memory."""
+
+    scenario: Scenario
+    census: Census
+    requests: RequestSet
+    result: LookupResult
+    tradeoff: list[dict[str, Any]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def metrics(self, version: str) -> dict[str, Any]:
+        """Every figure of the run, JSON-serialisable (for ``metrics.json``)."""
+        link = self.result.link
+        matcher = link.matcher
+        params = matcher.parameters() if hasattr(matcher, "parameters") and hasattr(matcher, "m_") else None
+        return _clean(
+            {
+                "scenario": self.scenario.name,
+                "description": self.scenario.description,
+                "matchsim_version": version,
+                "seed": self.scenario.seed,
+                "population": self.census.summary().as_dict(),
+                "requests": {
+                    "profile": self.scenario.requests.profile,
+                    "count": self.requests.table.num_rows,
+                    "in_register": int(sum(self.requests.table["in_register"].to_pylist())),
+                    "error_rates": self.requests.error_rates(),
+                },
+                "lookup": {
+                    "matcher": matcher.describe(),
+                    "threshold": link.threshold,
+                    "decision": self.scenario.lookup.decision,
+                    "addresses": self.scenario.lookup.addresses,
+                },
+                "evaluation": self.result.evaluation.as_dict(),
+                "pair_metrics": link.pair_metrics,
+                "blocking": link.blocking.as_dict(),
+                "matcher_parameters": params,
+                "timings_seconds": self.timings | {f"lookup_{k}": v for k, v in link.timings.items()},
+            }
+        )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: numpy scalars to Python, NaN to None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def run_scenario(scenario: Scenario, stage: Stage | None = None) -> ScenarioRun:
+    """Run every stage of a scenario in memory."""
+    notify = stage or (lambda label, done, total: None)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    census = generate_census(
+        scenario.population, scenario.seed, progress=lambda d, t: notify("Generating register", d, t), workers=2
+    )
+    timings["register"] = time.perf_counter() - t0
+    notify("Drawing requests", 0, 1)
+    t0 = time.perf_counter()
+    requests = generate_requests(census, scenario.requests, seed=scenario.seed + 1)
+    timings["requests"] = time.perf_counter() - t0
+    notify("Drawing requests", 1, 1)
+    notify("Looking up", 0, 2)
+    t0 = time.perf_counter()
+    register = prepare_register(census, scenario.lookup.addresses)
+    timings["register_index"] = time.perf_counter() - t0
+    notify("Looking up", 1, 2)
+    lk = scenario.lookup
+    blocking = None if lk.blocking in (None, "default") else lk.blocking
+    t0 = time.perf_counter()
+    result = lookup(
+        census,
+        requests,
+        register=register,
+        addresses=lk.addresses,
+        blocking=blocking,
+        comparisons=lk.comparisons,
+        matcher=lk.matcher,
+        decision=lk.decision,
+        threshold=lk.threshold,
+    )
+    timings["lookup"] = time.perf_counter() - t0
+    notify("Looking up", 2, 2)
+    tradeoff = _blocking_tradeoff(result, blocking) if scenario.report.blocking_tradeoff else []
+    return ScenarioRun(scenario, census, requests, result, tradeoff, timings)
+
+
+def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, Any]]:
+    """Candidate pairs against pairs completeness for each pass alone and for the union."""
+    data = result.link.data
+    blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
+    passes = list(blocker.blockers) if isinstance(blocker, Union) else [blocker]
+    truth = result.outcomes.dropna(subset=["true_pupil_id"])
+    left = pd.Index(data.left.ids).get_indexer(truth["request_id"].to_numpy())
+    right = pd.Index(data.right.ids).get_indexer(truth["true_pupil_id"].astype("int64").to_numpy())
+    ok = (left >= 0) & (right >= 0)
+    true_rows = (left[ok], right[ok])
+    rows = []
+    for b in [*passes, *([blocker] if len(passes) > 1 else [])]:
+        _, report = run_blocking(b, data, true_rows)
+        rows.append(report.as_dict())
+    return rows
+
+
+def write_run(run: ScenarioRun, out_dir: Path | str, version: str, *, report_html: Callable[[ScenarioRun], str]) -> Path:
+    """Write the result files into ``out_dir`` atomically: a temporary sibling directory is
+    filled, then renamed, so an interrupted run never leaves a directory that looks complete."""
+    out_dir = Path(out_dir)
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError("--out", f"directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ConfigError("--out", f"directory {str(parent)!r} is not writable")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        metrics = run.metrics(version)
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
+        (tmp / "blocking.json").write_text(
+            json.dumps(_clean({"run": metrics["blocking"], "tradeoff": run.tradeoff}), indent=2), encoding="utf-8"
+        )
+        outcomes = run.result.outcomes.copy()
+        outcomes["returned"] = outcomes["returned"].map(lambda ids: [int(i) for i in ids])
+        pa_outcomes = pa.Table.from_pandas(outcomes, preserve_index=False)
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa_outcomes, tmp / "outcomes.parquet", compression="zstd")
+        (tmp / "scenario.resolved.yaml").write_text(resolved_yaml(run.scenario, version), encoding="utf-8")
+        (tmp / "report.html").write_text(report_html(run), encoding="utf-8")
+        os.chmod(tmp, 0o755)
+        if out_dir.exists():
+            # Replace a previous result directory only once the new one is complete.
+            backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
+            os.replace(out_dir, backup / out_dir.name)
+            os.replace(tmp, out_dir)
+            shutil.rmtree(backup, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir

@@ -1,0 +1,178 @@
+"""The scenario schema: population, requests, lookup rule and report, validated by pydantic.
+
+Errors give the key path, the value given and what is allowed; unknown keys are rejected with
+the nearest valid key suggested.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from matchsim.errors import ConfigError
+from matchsim.requests import RequestConfig
+from matchsim.synth import CensusConfig
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LookupConfig(_Strict):
+    """The lookup rule: which register addresses count, blocking, comparisons, matcher, decision."""
+
+    #: ``current``: the address the register holds; ``history``: any address the family had.
+    addresses: Literal["current", "history"] = "current"
+    #: ``default`` (multi-pass), a blocker name, a mapping ``{name: ..., ...}`` or a list (union).
+    blocking: Any = "default"
+    #: Comparison specs; default: one per role both sides have.
+    comparisons: list[Any] | None = None
+    #: ``deterministic``, ``cascade``, ``weighted``, ``fellegi_sunter`` or a mapping with params.
+    matcher: Any = "deterministic"
+    decision: Literal["unique", "best", "all"] = "unique"
+    #: Score needed to match; default: the matcher's own.
+    threshold: float | None = None
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: float | None) -> float | None:
+        if value is not None and not 0 <= value <= 100:
+            raise ValueError(f"{value} is not a threshold (0-1 for scores; cascade ranks are whole numbers)")
+        return value
+
+
+class ReportConfig(_Strict):
+    """What the report shows."""
+
+    #: Worked examples of false and missed matches in "how it went wrong".
+    examples: int = Field(6, ge=0, le=100)
+    #: Subgroup breakdowns (request columns; ``error_types`` splits by error type).
+    breakdowns: list[str] = Field(
+        default_factory=lambda: ["true_name_origin", "true_is_twin", "sex", "error_types"]
+    )
+    #: Also run each blocking pass alone, for the blocking trade-off chart.
+    blocking_tradeoff: bool = True
+
+
+class Scenario(_Strict):
+    """A complete, runnable question: who is in the register, who asks, and by which rule.
+
+    Examples
+    --------
+    >>> Scenario.model_validate({"population": {"pupils": 5000}, "requests": {"count": 100}}).seed
+    2024
+    """
+
+    name: str = "scenario"
+    description: str = ""
+    #: Written into resolved scenarios; informational only.
+    matchsim_version: str | None = None
+    #: Seed of the whole run; the register, the requests and the matcher derive theirs from it.
+    seed: int = 2024
+    population: CensusConfig = CensusConfig(pupils=200_000)
+    requests: RequestConfig = RequestConfig()
+    lookup: LookupConfig = LookupConfig()
+    report: ReportConfig = ReportConfig()
+
+
+def _nearest(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Scenario
+    for part in path:
+        if model is None:
+            return None
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        annotation = field.annotation
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return model
+
+
+def explain(exc: ValidationError) -> ConfigError:
+    """The first validation error as one line: key path, value given, what is allowed."""
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    path = ".".join(str(p) for p in loc) or "scenario"
+    given = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        allowed = sorted(parent.model_fields) if parent is not None else []
+        return ConfigError(path, f"unknown key{_nearest(str(loc[-1]), allowed)}")
+    if error["type"] in ("less_than_equal", "greater_than_equal") and "Probability" not in message:
+        ctx = error.get("ctx", {})
+        bound = ctx.get("le", ctx.get("ge"))
+        if bound in (0, 1, 0.0, 1.0) and isinstance(given, int | float):
+            return ConfigError(path, f"{given} is not a probability (0-1)")
+    if given is not None and not isinstance(given, dict | list):
+        return ConfigError(path, f"{given!r} is not allowed: {message[0].lower()}{message[1:]}")
+    return ConfigError(path, message)
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c = value`` inside nested dicts (creating levels)."""
+    parts = dotted.split(".")
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key.path=value`` with the value read as YAML (numbers, lists, mappings, strings)."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError("--set", f"{text!r} is not KEY.PATH=VALUE (e.g. population.pupils=100000)")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def load_scenario(
+    path: Path | str | None = None, overrides: list[str] | None = None, data: dict[str, Any] | None = None
+) -> Scenario:
+    """Read and validate a scenario file, applying ``--set`` style overrides."""
+    raw: dict[str, Any] = dict(data or {})
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError("scenario", f"{str(path)!r} does not exist")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError("scenario", f"{str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        if not isinstance(loaded, dict):
+            raise ConfigError("scenario", f"{str(path)!r} must hold a mapping of settings")
+        raw = {**loaded, **raw}
+    for item in overrides or []:
+        key, value = parse_override(item)
+        set_path(raw, key, value)
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise explain(exc) from None
+
+
+def resolved_yaml(scenario: Scenario, version: str) -> str:
+    """Every setting filled in, with the matchsim version: enough to repeat the run exactly."""
+    body = scenario.model_dump(mode="json")
+    header = (
+        f"# Resolved scenario written by matchsim {version}.\n"
+        "# Run it again with: matchsim run scenario.resolved.yaml\n"
+    )
+    return header + yaml.safe_dump({"matchsim_version": version, **body}, sort_keys=False, allow_unicode=True)
