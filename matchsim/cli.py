@@ -404,6 +404,132 @@ def link_command(
         _out.print(table)
 
 
+@app.command("run")
+def run_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Result directory (default: results/NAME).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting, KEY.PATH=VALUE (repeatable)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the whole run (overrides the scenario's).")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")
+    ] = False,
+) -> None:
+    """Run a scenario: build the register, draw the requests, look them up, score and report."""
+    from matchsim import __version__
+    from matchsim.report import render_report
+    from matchsim.scenario import load_scenario, run_scenario, write_run
+
+    overrides = list(set_ or [])
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    spec = load_scenario(scenario, overrides)
+    target = out if out is not None else Path("results") / spec.name
+    if target.parent and not target.parent.exists() and out is None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConfigError("--out", f"directory {str(parent)!r} does not exist")
+    with _stage_bars(quiet) as stage:
+        run = run_scenario(spec, stage)
+        write_run(run, target, __version__, report_html=render_report)
+    if not quiet:
+        _print_run_summary(run, target)
+
+
+@contextmanager
+def _stage_bars(quiet: bool) -> Iterator[Callable[[str, int, int], None] | None]:
+    if quiet:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=_err, transient=True) as progress:
+        tasks: dict[str, Any] = {}
+
+        def stage(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=total)
+            progress.update(tasks[label], completed=done, total=total)
+
+        yield stage
+
+
+def _print_run_summary(run: Any, target: Path) -> None:
+    evaluation = run.result.evaluation
+    table = Table(title=f"{run.scenario.name}: results in {target}/", show_header=True)
+    table.add_column("outcome or rate")
+    table.add_column("value", justify="right")
+    table.add_column("95% interval", justify="right")
+    for key in ("correct_match", "false_match", "missed_match", "correct_non_match"):
+        table.add_row(key.replace("_", " "), f"{evaluation.counts.get(key, 0):,}", "")
+    for key in ("false_match_rate", "missed_match_rate", "returned_rate"):
+        rate = evaluation.rates[key]
+        table.add_row(
+            key.replace("_", " "), f"{rate.value:.2%}", f"{rate.low:.2%} – {rate.high:.2%}"
+        )
+    blocking = run.result.link.blocking
+    table.add_row(
+        "blocking: pairs / completeness",
+        f"{blocking.candidate_pairs:,}",
+        f"{blocking.pairs_completeness:.2%}" if blocking.pairs_completeness is not None else "",
+    )
+    _out.print(table)
+    _out.print(f"Open {target / 'report.html'} for the charts and worked examples.")
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the blocking strategies, comparisons, matchers, profiles and error types."""
+    from matchsim.blocking import BLOCKERS
+    from matchsim.comparison import COMPARISONS
+    from matchsim.decision import POLICIES
+    from matchsim.matchers import MATCHERS
+    from matchsim.requests import ERROR_TYPES, PROFILES
+    from matchsim.synth.names import known_origins
+
+    def first_line(obj: Any) -> str:
+        # The docstring's first paragraph, on one line.
+        paragraph = (obj.__doc__ or "").strip().split("\n\n")[0]
+        return " ".join(paragraph.split()).replace("``", "")
+
+    sections = [
+        (
+            "Blocking strategies (lookup.blocking)",
+            [(k, first_line(v)) for k, v in BLOCKERS.items()],
+        ),
+        ("Comparisons (lookup.comparisons)", [(k, first_line(v)) for k, v in COMPARISONS.items()]),
+        ("Matchers (lookup.matcher)", [(k, first_line(v)) for k, v in MATCHERS.items()]),
+        ("Decision policies (lookup.decision)", [(k, "") for k in POLICIES]),
+        (
+            "Requester profiles (requests.profile)",
+            [(k, v.description) for k, v in PROFILES.items()],
+        ),
+        (
+            "Error types (requests.errors)",
+            [(k, f"{', '.join(v.fields)}: {v.description}") for k, v in ERROR_TYPES.items()],
+        ),
+        ("Name origins (population.names.origins)", [(k, "") for k in known_origins()]),
+    ]
+    for title, rows in sections:
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("what it is")
+        for name, text in rows:
+            table.add_row(name, text)
+        _out.print(table)
+
+
 def _print_request_summary(request_set: Any, out: Path) -> None:
     table = request_set.table
     n = table.num_rows

@@ -55,7 +55,7 @@ class LinkResult:
         )
 
 
-def _true_rows(
+def true_rows_of(
     data: LinkageData, true_links: pd.DataFrame | None
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(left row, right row) of true links given as (left id, right id)."""
@@ -66,13 +66,13 @@ def _true_rows(
     left_ids = pd.Index(data.left.ids)
     right_ids = pd.Index(data.right.ids)
     li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
-    ri = right_ids.get_indexer(true_links.iloc[:, 1].to_numpy())
     if not right_ids.is_unique:
         # Several rows per right id (historical addresses): every row of the id is true.
         pos = pd.Series(np.arange(len(right_ids)), index=right_ids)
         frame = pd.DataFrame({"l": li, "rid": true_links.iloc[:, 1].to_numpy()})
         frame = frame[frame["l"] >= 0].merge(pos.rename("r"), left_on="rid", right_index=True)
         return frame["l"].to_numpy(), frame["r"].to_numpy()
+    ri = right_ids.get_indexer(true_links.iloc[:, 1].to_numpy())
     ok = (li >= 0) & (ri >= 0)
     return li[ok], ri[ok]
 
@@ -93,7 +93,7 @@ def link_prepared(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
-    true_rows = _true_rows(data, true_links)
+    true_rows = true_rows_of(data, true_links)
     (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
     timings["blocking"] = time.perf_counter() - t0
 
@@ -252,7 +252,13 @@ def lookup(
     """
     register = register if register is not None else prepare_register(census, addresses)
     req = requests.table
-    left = prepare_table(req, {**MATCHSIM_ROLES, "request_id": "id"}, "requests")
+    # A field no request supplies (e.g. hospital records hold no middle names) is left out.
+    roles = {
+        column: role
+        for column, role in {**MATCHSIM_ROLES, "request_id": "id"}.items()
+        if column in req.column_names and req[column].null_count < req.num_rows
+    }
+    left = prepare_table(req, roles, "requests")
     data = link(left, register)
     truth_mask = pc.is_valid(req["true_pupil_id"]).to_numpy(zero_copy_only=False)
     true_links = pd.DataFrame(

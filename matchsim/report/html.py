@@ -98,7 +98,9 @@ def interval_chart(frame: pd.DataFrame, rate: str, title: str) -> str:
         value = getattr(row, rate)
         low, high = getattr(row, f"{rate}_low"), getattr(row, f"{rate}_high")
         label = f"{row.group} (n={row.requests:,})"
-        parts.append(f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{_e(label)}</text>')
+        parts.append(
+            f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{_e(label)}</text>'
+        )
         if value is None or (isinstance(value, float) and math.isnan(value)):
             continue
         parts.append(
@@ -108,10 +110,14 @@ def interval_chart(frame: pd.DataFrame, rate: str, title: str) -> str:
             f'<text x="{left + high * scale + 6:.1f}" y="{y + 4}" font-size="11">{_pct(value)}</text>'
         )
     axis_y = 30 + len(frame) * row_h
-    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}" stroke="#999"/>')
+    parts.append(
+        f'<line x1="{left}" x2="{width - right}" y1="{axis_y}" y2="{axis_y}" stroke="#999"/>'
+    )
     for k in range(5):
         x = left + (width - left - right) * k / 4
-        parts.append(f'<text x="{x:.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{_pct(hi * k / 4)}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{_pct(hi * k / 4)}</text>'
+        )
     height = axis_y + 24
     return (
         f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
@@ -126,7 +132,10 @@ def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
         return ""
     width, height, left, bottom, top = 720, 340, 60, 50, 20
     xs = [math.log10(r["candidate_pairs"]) for r in rows]
-    x0, x1 = math.floor(min(xs)), math.ceil(max(xs)) + (1 if math.ceil(max(xs)) == math.floor(min(xs)) else 0)
+    x0, x1 = (
+        math.floor(min(xs)),
+        math.ceil(max(xs)) + (1 if math.ceil(max(xs)) == math.floor(min(xs)) else 0),
+    )
     y0 = min(0.5, math.floor(min(r["pairs_completeness"] for r in rows) * 10) / 10)
     plot_w, plot_h = width - left - 220, height - top - bottom
 
@@ -143,11 +152,24 @@ def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
         f'text-anchor="middle">pairs completeness</text>',
     ]
     for e in range(x0, x1 + 1):
-        parts.append(f'<text x="{px(e):.1f}" y="{top + plot_h + 16}" font-size="10" text-anchor="middle">1e{e}</text>')
+        parts.append(
+            f'<text x="{px(e):.1f}" y="{top + plot_h + 16}" font-size="10" text-anchor="middle">1e{e}</text>'
+        )
     for k in range(6):
         y = y0 + (1 - y0) * k / 5
-        parts.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="10" text-anchor="end">{y:.2f}</text>')
-    palette = ["#1565c0", "#6a1b9a", "#00838f", "#2e7d32", "#ef6c00", "#ad1457", "#4e342e", "#000000"]
+        parts.append(
+            f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="10" text-anchor="end">{y:.2f}</text>'
+        )
+    palette = [
+        "#1565c0",
+        "#6a1b9a",
+        "#00838f",
+        "#2e7d32",
+        "#ef6c00",
+        "#ad1457",
+        "#4e342e",
+        "#000000",
+    ]
     for i, (r, x) in enumerate(zip(rows, xs, strict=True)):
         colour = palette[i % len(palette)] if i < len(rows) - 1 or len(rows) == 1 else "#000000"
         label = r["strategy"] if len(r["strategy"]) < 48 else r["strategy"][:45] + "…"
@@ -156,8 +178,10 @@ def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
         cy = py(r["pairs_completeness"])
         parts.append(f'<circle cx="{px(x):.1f}" cy="{cy:.1f}" r="6" fill="{colour}"/>')
         ly = top + 14 + i * 16
-        parts.append(f'<circle cx="{width - 210}" cy="{ly - 4}" r="5" fill="{colour}"/>'
-                     f'<text x="{width - 200}" y="{ly}" font-size="10">{_e(label)}</text>')
+        parts.append(
+            f'<circle cx="{width - 210}" cy="{ly - 4}" r="5" fill="{colour}"/>'
+            f'<text x="{width - 200}" y="{ly}" font-size="10">{_e(label)}</text>'
+        )
     return (
         f'<svg role="img" aria-label="Blocking trade-off" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
@@ -199,7 +223,11 @@ def _example(row: pd.Series, returned: pd.Series | None, true: pd.Series | None)
             cls = "agree" if _norm(value) and _norm(value) == _norm(row.get(key)) else "differ"
             cells.append(f'<td class="{cls}">{_e(value)}</td>')
         lines.append("<tr>" + "".join(cells) + "</tr>")
-    errors = [f"{f.removeprefix('errors_')}: {row[f]}" for f in row.index if f.startswith("errors_") and row[f]]
+    errors = [
+        f"{f.removeprefix('errors_')}: {row[f]}"
+        for f in row.index
+        if f.startswith("errors_") and row[f]
+    ]
     error_text = "; ".join(errors) if errors else "none — the request matched the register exactly"
     twin = " The true child is a twin." if bool(row.get("true_is_twin")) else ""
     return (
@@ -229,17 +257,25 @@ def worked_examples(run: ScenarioRun, limit: int) -> str:
             records[column] = records[column].astype(str)
     parts = []
     for title, frame, explain in (
-        ("False matches: a different child was returned", false,
-         "The lookup returned a child who is not the person asked about. Green cells agree with the request."),
-        ("Missed matches: the child is in the register but nothing came back", missed,
-         "The person asked about is in the register, but the lookup found no clear match."),
+        (
+            "False matches: a different child was returned",
+            false,
+            "The lookup returned a child who is not the person asked about. Green cells agree with the request.",
+        ),
+        (
+            "Missed matches: the child is in the register but nothing came back",
+            missed,
+            "The person asked about is in the register, but the lookup found no clear match.",
+        ),
     ):
         if frame.empty:
             continue
         parts.append(f"<h3>{_e(title)}</h3><p class='muted'>{_e(explain)}</p>")
         for _, row in frame.iterrows():
             returned = records.loc[int(row["returned"][0])] if len(row["returned"]) else None
-            true = records.loc[int(row["true_pupil_id"])] if pd.notna(row["true_pupil_id"]) else None
+            true = (
+                records.loc[int(row["true_pupil_id"])] if pd.notna(row["true_pupil_id"]) else None
+            )
             who = f"{row.get('forename')} {row.get('surname')}, born {row.get('date_of_birth')}"
             story = ""
             if returned is not None:
@@ -247,9 +283,15 @@ def worked_examples(run: ScenarioRun, limit: int) -> str:
                     f" returned {returned.get('forename')} {returned.get('surname')}, born "
                     f"{returned.get('date_of_birth')}, of {returned.get('postcode')}"
                 )
-                story += "" if true is not None else " — but the person asked about is not in the register"
-            parts.append(f'<div class="example"><b>Request {int(row["request_id"])}: {_e(who)}</b>{_e(story)}'
-                         f"{_example(row, returned, true)}</div>")
+                story += (
+                    ""
+                    if true is not None
+                    else " — but the person asked about is not in the register"
+                )
+            parts.append(
+                f'<div class="example"><b>Request {int(row["request_id"])}: {_e(who)}</b>{_e(story)}'
+                f"{_example(row, returned, true)}</div>"
+            )
     return "".join(parts)
 
 
@@ -293,8 +335,16 @@ def render_report(run: ScenarioRun) -> str:
     for group_by in breakdown["group_by"].unique():
         frame = breakdown[breakdown["group_by"] == group_by]
         subgroups.append(f"<h3>By {_e(group_by.replace('_', ' '))}</h3>")
-        subgroups.append(interval_chart(frame, "false_match_rate", "False-match rate (of all requests)"))
-        subgroups.append(interval_chart(frame, "missed_match_rate", "Missed-match rate (of requests for people in the register)"))
+        subgroups.append(
+            interval_chart(frame, "false_match_rate", "False-match rate (of all requests)")
+        )
+        subgroups.append(
+            interval_chart(
+                frame,
+                "missed_match_rate",
+                "Missed-match rate (of requests for people in the register)",
+            )
+        )
     blocking = link.blocking
     summary = run.census.summary()
     pop = scenario.population

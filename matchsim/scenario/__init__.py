@@ -7,7 +7,13 @@ Public surface: :class:`Scenario`, :func:`load_scenario`, :func:`run_scenario`,
 from __future__ import annotations
 
 from matchsim.scenario.runner import RESULT_FILES, ScenarioRun, run_scenario, write_run
-from matchsim.scenario.schema import LookupConfig, ReportConfig, Scenario, load_scenario, resolved_yaml
+from matchsim.scenario.schema import (
+    LookupConfig,
+    ReportConfig,
+    Scenario,
+    load_scenario,
+    resolved_yaml,
+)
 
 __all__ = [
     "RESULT_FILES",

@@ -19,14 +19,20 @@ import pyarrow as pa
 
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
 from matchsim.errors import ConfigError
-from matchsim.linkage import LookupResult, lookup, prepare_register
+from matchsim.linkage import LookupResult, lookup, prepare_register, true_rows_of
 from matchsim.requests import RequestSet, generate_requests
 from matchsim.scenario.schema import Scenario, resolved_yaml
 from matchsim.synth import Census, generate_census
 
 Stage = Callable[[str, int, int], None]  # (stage label, done, total)
 
-RESULT_FILES = ("metrics.json", "outcomes.parquet", "blocking.json", "scenario.resolved.yaml", "report.html")
+RESULT_FILES = (
+    "metrics.json",
+    "outcomes.parquet",
+    "blocking.json",
+    "scenario.resolved.yaml",
+    "report.html",
+)
 
 
 @dataclass
@@ -44,7 +50,11 @@ class ScenarioRun:
         """Every figure of the run, JSON-serialisable (for ``metrics.json``)."""
         link = self.result.link
         matcher = link.matcher
-        params = matcher.parameters() if hasattr(matcher, "parameters") and hasattr(matcher, "m_") else None
+        params = (
+            matcher.parameters()
+            if hasattr(matcher, "parameters") and hasattr(matcher, "m_")
+            else None
+        )
         return _clean(
             {
                 "scenario": self.scenario.name,
@@ -68,7 +78,8 @@ class ScenarioRun:
                 "pair_metrics": link.pair_metrics,
                 "blocking": link.blocking.as_dict(),
                 "matcher_parameters": params,
-                "timings_seconds": self.timings | {f"lookup_{k}": v for k, v in link.timings.items()},
+                "timings_seconds": self.timings
+                | {f"lookup_{k}": v for k, v in link.timings.items()},
             }
         )
 
@@ -92,7 +103,10 @@ def run_scenario(scenario: Scenario, stage: Stage | None = None) -> ScenarioRun:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     census = generate_census(
-        scenario.population, scenario.seed, progress=lambda d, t: notify("Generating register", d, t), workers=2
+        scenario.population,
+        scenario.seed,
+        progress=lambda d, t: notify("Generating register", d, t),
+        workers=2,
     )
     timings["register"] = time.perf_counter() - t0
     notify("Drawing requests", 0, 1)
@@ -131,10 +145,9 @@ def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, An
     blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
     passes = list(blocker.blockers) if isinstance(blocker, Union) else [blocker]
     truth = result.outcomes.dropna(subset=["true_pupil_id"])
-    left = pd.Index(data.left.ids).get_indexer(truth["request_id"].to_numpy())
-    right = pd.Index(data.right.ids).get_indexer(truth["true_pupil_id"].astype("int64").to_numpy())
-    ok = (left >= 0) & (right >= 0)
-    true_rows = (left[ok], right[ok])
+    true_rows = true_rows_of(
+        data, pd.DataFrame({"l": truth["request_id"], "r": truth["true_pupil_id"].astype("int64")})
+    )
     rows = []
     for b in [*passes, *([blocker] if len(passes) > 1 else [])]:
         _, report = run_blocking(b, data, true_rows)
@@ -142,7 +155,13 @@ def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, An
     return rows
 
 
-def write_run(run: ScenarioRun, out_dir: Path | str, version: str, *, report_html: Callable[[ScenarioRun], str]) -> Path:
+def write_run(
+    run: ScenarioRun,
+    out_dir: Path | str,
+    version: str,
+    *,
+    report_html: Callable[[ScenarioRun], str],
+) -> Path:
     """Write the result files into ``out_dir`` atomically: a temporary sibling directory is
     filled, then renamed, so an interrupted run never leaves a directory that looks complete."""
     out_dir = Path(out_dir)
@@ -154,9 +173,12 @@ def write_run(run: ScenarioRun, out_dir: Path | str, version: str, *, report_htm
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     try:
         metrics = run.metrics(version)
-        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
+        (tmp / "metrics.json").write_text(
+            json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8"
+        )
         (tmp / "blocking.json").write_text(
-            json.dumps(_clean({"run": metrics["blocking"], "tradeoff": run.tradeoff}), indent=2), encoding="utf-8"
+            json.dumps(_clean({"run": metrics["blocking"], "tradeoff": run.tradeoff}), indent=2),
+            encoding="utf-8",
         )
         outcomes = run.result.outcomes.copy()
         outcomes["returned"] = outcomes["returned"].map(lambda ids: [int(i) for i in ids])
@@ -164,7 +186,9 @@ def write_run(run: ScenarioRun, out_dir: Path | str, version: str, *, report_htm
         import pyarrow.parquet as pq
 
         pq.write_table(pa_outcomes, tmp / "outcomes.parquet", compression="zstd")
-        (tmp / "scenario.resolved.yaml").write_text(resolved_yaml(run.scenario, version), encoding="utf-8")
+        (tmp / "scenario.resolved.yaml").write_text(
+            resolved_yaml(run.scenario, version), encoding="utf-8"
+        )
         (tmp / "report.html").write_text(report_html(run), encoding="utf-8")
         os.chmod(tmp, 0o755)
         if out_dir.exists():

@@ -41,7 +41,9 @@ class LookupConfig(_Strict):
     @classmethod
     def _threshold(cls, value: float | None) -> float | None:
         if value is not None and not 0 <= value <= 100:
-            raise ValueError(f"{value} is not a threshold (0-1 for scores; cascade ranks are whole numbers)")
+            raise ValueError(
+                f"{value} is not a threshold (0-1 for scores; cascade ranks are whole numbers)"
+            )
         return value
 
 
@@ -93,7 +95,11 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
         if field is None:
             return None
         annotation = field.annotation
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
     return model
 
 
@@ -112,7 +118,7 @@ def explain(exc: ValidationError) -> ConfigError:
         ctx = error.get("ctx", {})
         bound = ctx.get("le", ctx.get("ge"))
         if bound in (0, 1, 0.0, 1.0) and isinstance(given, int | float):
-            return ConfigError(path, f"{given} is not a probability (0-1)")
+            return ConfigError(path, f"{given} is not a probability (0–1)")
     if given is not None and not isinstance(given, dict | list):
         return ConfigError(path, f"{given!r} is not allowed: {message[0].lower()}{message[1:]}")
     return ConfigError(path, message)
@@ -135,7 +141,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     """``key.path=value`` with the value read as YAML (numbers, lists, mappings, strings)."""
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError("--set", f"{text!r} is not KEY.PATH=VALUE (e.g. population.pupils=100000)")
+        raise ConfigError(
+            "--set", f"{text!r} is not KEY.PATH=VALUE (e.g. population.pupils=100000)"
+        )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -144,7 +152,9 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def load_scenario(
-    path: Path | str | None = None, overrides: list[str] | None = None, data: dict[str, Any] | None = None
+    path: Path | str | None = None,
+    overrides: list[str] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Scenario:
     """Read and validate a scenario file, applying ``--set`` style overrides."""
     raw: dict[str, Any] = dict(data or {})
@@ -155,7 +165,9 @@ def load_scenario(
         try:
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
-            raise ConfigError("scenario", f"{str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+            raise ConfigError(
+                "scenario", f"{str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}"
+            ) from None
         if not isinstance(loaded, dict):
             raise ConfigError("scenario", f"{str(path)!r} must hold a mapping of settings")
         raw = {**loaded, **raw}
@@ -175,4 +187,6 @@ def resolved_yaml(scenario: Scenario, version: str) -> str:
         f"# Resolved scenario written by matchsim {version}.\n"
         "# Run it again with: matchsim run scenario.resolved.yaml\n"
     )
-    return header + yaml.safe_dump({"matchsim_version": version, **body}, sort_keys=False, allow_unicode=True)
+    return header + yaml.safe_dump(
+        {"matchsim_version": version, **body}, sort_keys=False, allow_unicode=True
+    )
