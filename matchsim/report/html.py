@@ -147,7 +147,8 @@ def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
 
     parts = [
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
-        f'<text x="{left + plot_w / 2}" y="{height - 10}" text-anchor="middle" font-size="12">candidate pairs (log scale)</text>',
+        f'<text x="{left + plot_w / 2}" y="{height - 10}" text-anchor="middle" font-size="12">'
+        "candidate pairs (log scale)</text>",
         f'<text x="14" y="{top + plot_h / 2}" font-size="12" transform="rotate(-90 14 {top + plot_h / 2})" '
         f'text-anchor="middle">pairs completeness</text>',
     ]
@@ -326,7 +327,8 @@ def render_report(run: ScenarioRun) -> str:
         )
     rate_rows = "".join(
         f"<tr><td>{_e(RATE_LABELS.get(k, k))}</td><td class='num'>{_pct(r.value, 2)}</td>"
-        f"<td class='num'>{_pct(r.low, 2)} – {_pct(r.high, 2)}</td><td class='num'>{r.numerator:,} / {r.denominator:,}</td></tr>"
+        f"<td class='num'>{_pct(r.low, 2)} – {_pct(r.high, 2)}</td>"
+        f"<td class='num'>{r.numerator:,} / {r.denominator:,}</td></tr>"
         for k, r in rates.items()
         if k in RATE_LABELS
     )
@@ -348,6 +350,11 @@ def render_report(run: ScenarioRun) -> str:
     blocking = link.blocking
     summary = run.census.summary()
     pop = scenario.population
+    window = (
+        f"census on {pop.census_date}"
+        if pop.birth_years is None
+        else f"born {pop.birth_years[0]}-{pop.birth_years[1]}"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(scenario.name)} — matchsim report</title><style>{CSS}</style></head>
@@ -381,9 +388,10 @@ once in each of their groups.</p>
 <h2>The synthetic world</h2>
 <table>
 <tr><td>Register</td><td>{summary.pupils:,} pupils in {summary.households:,} households
-({"census on " + str(pop.census_date) if pop.birth_years is None else f"born {pop.birth_years[0]}-{pop.birth_years[1]}"})</td></tr>
+({window})</td></tr>
 <tr><td>Twins and triplets</td><td>{_pct(summary.twin_share, 2)}</td></tr>
-<tr><td>Share sharing forename, surname and date of birth with another pupil</td><td>{_pct(summary.same_name_and_dob_share, 3)}</td></tr>
+<tr><td>Share sharing forename, surname and date of birth with another pupil</td>
+<td>{_pct(summary.same_name_and_dob_share, 3)}</td></tr>
 <tr><td>Moved house at least once</td><td>{_pct(summary.moved_share)}</td></tr>
 <tr><td>Top forenames</td><td>{_e(", ".join(f"{a} {_pct(b, 2)}" for a, b in summary.top_forenames))}</td></tr>
 <tr><td>Top surnames</td><td>{_e(", ".join(f"{a} {_pct(b, 2)}" for a, b in summary.top_surnames))}</td></tr>
