@@ -488,6 +488,83 @@ def _print_run_summary(run: Any, target: Path) -> None:
     _out.print(f"Open {target / 'report.html'} for the charts and worked examples.")
 
 
+@app.command("sweep")
+def sweep_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a 'sweep:' section.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Result directory (default: results/NAME-sweep)."),
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grid", help="KEY.PATH=V1,V2,... to vary (repeatable; adds to the file's grid)."
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="Seeds per point (default: the file's, or 3).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local processes (default: the file's, or 2).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting, KEY.PATH=VALUE.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
+    ] = False,
+) -> None:
+    """Run a scenario over a grid of settings x seeds, in parallel and resumably."""
+    import pyarrow as pa
+    import yaml as _yaml
+
+    from matchsim.io import write_table
+    from matchsim.report.html import render_sweep
+    from matchsim.scenario import load_scenario
+    from matchsim.scenario.sweep import run_sweep, summarise_sweep
+
+    spec = load_scenario(scenario, list(set_ or []))
+    settings = spec.sweep
+    grid_values: dict[str, list[Any]] = dict(settings.grid) if settings else {}
+    for item in grid or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError("--grid", f"{item!r} is not KEY.PATH=V1,V2,...")
+        grid_values[key.strip()] = [_yaml.safe_load(v) for v in raw.split(",")]
+    if not grid_values:
+        raise ConfigError(
+            "sweep.grid", "nothing to vary: add a 'sweep: grid:' section or --grid KEY=V1,V2"
+        )
+    n_seeds = seeds if seeds is not None else (settings.seeds if settings else 3)
+    n_workers = workers if workers is not None else (settings.workers if settings else 2)
+    target = out if out is not None else Path("results") / f"{spec.name}-sweep"
+    target.mkdir(parents=True, exist_ok=True)
+    with progress_bar("Sweeping", quiet) as update:
+        results = run_sweep(spec, grid_values, n_seeds, target, workers=n_workers, progress=update)
+    summary = summarise_sweep(results, grid_values)
+    write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.parquet")
+    write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.csv")
+    write_table(pa.Table.from_pandas(summary, preserve_index=False), target / "summary.csv")
+    from matchsim.io import atomic_path
+
+    with atomic_path(target / "sweep.html") as tmp:
+        tmp.write_text(
+            render_sweep(spec.name, spec.description, summary, grid_values), encoding="utf-8"
+        )
+    if not quiet:
+        table = Table(title=f"{spec.name}: {len(results)} runs in {target}/")
+        for column in [*grid_values, "seeds", "false_match_rate", "missed_match_rate"]:
+            table.add_column(column, justify="right")
+        for values in summary.to_dict("records"):
+            table.add_row(
+                *[str(values[k]) for k in grid_values],
+                str(values["seeds"]),
+                f"{values['false_match_rate']:.3%}",
+                f"{values['missed_match_rate']:.3%}",
+            )
+        _out.print(table)
+
+
 @app.command("list")
 def list_command() -> None:
     """List the blocking strategies, comparisons, matchers, profiles and error types."""

@@ -56,6 +56,8 @@ def _e(value: Any) -> str:
 def _pct(x: float | None, digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
+    if 0 < abs(x) < 0.01 and digits < 2:
+        digits = 2  # small rates matter here: 0.03% is not 0.0%
     return f"{100 * x:.{digits}f}%"
 
 
@@ -398,5 +400,88 @@ once in each of their groups.</p>
 </table>
 <p class="muted">Every setting of this run is in scenario.resolved.yaml beside this report; every figure in
 metrics.json.</p>
+</body></html>
+"""
+
+
+def sweep_chart(summary: pd.DataFrame, x: str, rate: str, series: list[str]) -> str:
+    """A rate against one swept setting, one line per combination of the other settings, with
+    95% Wilson intervals as whiskers."""
+    if summary.empty:
+        return ""
+    width, height, left, bottom, top, right = 720, 320, 70, 50, 30, 200
+    xs = list(dict.fromkeys(summary[x].tolist()))
+    hi = float(np.nanmax(summary[f"{rate}_high"].to_numpy(dtype=float))) or 0.01
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def px(value: Any) -> float:
+        return left + (xs.index(value) + 0.5) / len(xs) * plot_w
+
+    def py(y: float) -> float:
+        return top + (1 - y / hi) * plot_h
+
+    parts = [
+        f'<text x="{left}" y="16" font-size="13" font-weight="600">{_e(rate.replace("_", " "))} by {_e(x)}</text>',
+        f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#999"/>',
+    ]
+    for value in xs:
+        parts.append(
+            f'<text x="{px(value):.1f}" y="{top + plot_h + 16}" font-size="10" '
+            f'text-anchor="middle">{_e(value)}</text>'
+        )
+    for k in range(5):
+        y = hi * k / 4
+        parts.append(
+            f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="10" text-anchor="end">{_pct(y)}</text>'
+        )
+    palette = ["#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f"]
+    groups = summary.groupby(series, sort=False) if series else [((), summary)]
+    for i, (key, frame) in enumerate(groups):
+        colour = palette[i % len(palette)]
+        frame = frame.set_index(x).reindex(xs)
+        points = [(px(v), py(r)) for v, r in zip(xs, frame[rate], strict=True) if pd.notna(r)]
+        if len(points) > 1:
+            path = " ".join(f"{a:.1f},{b:.1f}" for a, b in points)
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+            )
+        for v, row in frame.iterrows():
+            if pd.isna(row[rate]):
+                continue
+            parts.append(
+                f'<line x1="{px(v):.1f}" x2="{px(v):.1f}" y1="{py(row[f"{rate}_low"]):.1f}" '
+                f'y2="{py(row[f"{rate}_high"]):.1f}" stroke="{colour}"/>'
+                f'<circle cx="{px(v):.1f}" cy="{py(row[rate]):.1f}" r="4" fill="{colour}"/>'
+            )
+        label = ", ".join(
+            f"{s}={k}"
+            for s, k in zip(series, key if isinstance(key, tuple) else (key,), strict=False)
+        )
+        parts.append(
+            f'<text x="{width - right + 10}" y="{top + 14 + 16 * i}" font-size="10" fill="{colour}">'
+            f"{_e(label or 'all')}</text>"
+        )
+    return (
+        f'<svg role="img" aria-label="{_e(rate)} by {_e(x)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
+
+
+def render_sweep(
+    name: str, description: str, summary: pd.DataFrame, grid: dict[str, list[Any]]
+) -> str:
+    keys = list(grid)
+    charts = []
+    for x in keys:
+        others = [k for k in keys if k != x]
+        for rate in ("false_match_rate", "missed_match_rate"):
+            charts.append(sweep_chart(summary, x, rate, others))
+    table = summary.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{_e(name)} — matchsim sweep</title><style>{CSS}</style></head>
+<body><h1>{_e(name)}</h1><p class="lead">{_e(description)}</p>
+<p class="muted">Synthetic data only. Each point pools its seeds; whiskers are 95% Wilson intervals.</p>
+{"".join(charts)}
+<h2>Results</h2>{table}
 </body></html>
 """

@@ -60,6 +60,14 @@ class ReportConfig(_Strict):
     blocking_tradeoff: bool = True
 
 
+class SweepConfig(_Strict):
+    """A grid of settings (dotted keys, e.g. ``population.pupils``) times several seeds."""
+
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: int = Field(3, ge=1, le=1000)
+    workers: int = Field(2, ge=1, le=256)
+
+
 class Scenario(_Strict):
     """A complete, runnable question: who is in the register, who asks, and by which rule.
 
@@ -79,6 +87,8 @@ class Scenario(_Strict):
     requests: RequestConfig = RequestConfig()
     lookup: LookupConfig = LookupConfig()
     report: ReportConfig = ReportConfig()
+    #: Only for ``matchsim sweep``: what to vary.
+    sweep: SweepConfig | None = None
 
 
 def _nearest(key: str, allowed: list[str]) -> str:

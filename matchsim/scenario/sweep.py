@@ -1,0 +1,170 @@
+"""Sweeps: a scenario run over a grid of settings times several seeds.
+
+Each (point, seed) is one task run in a local process. Its result is written as soon as it
+finishes, under a name derived from its settings, so an interrupted sweep resumes where it
+stopped and a finished point is never recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from matchsim.errors import ConfigError
+from matchsim.scenario.runner import run_scenario
+from matchsim.scenario.schema import Scenario, explain, set_path
+
+RATES = (
+    "false_match_rate",
+    "missed_match_rate",
+    "correct_match_rate",
+    "returned_rate",
+    "ambiguous_rate",
+    "false_match_rate_not_in_register",
+)
+
+
+def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the grid's values, in a stable order."""
+    if not grid:
+        return [{}]
+    keys = list(grid)
+    for key in keys:
+        if not isinstance(grid[key], list) or not grid[key]:
+            raise ConfigError(f"sweep.grid.{key}", "must be a non-empty list of values")
+    return [
+        dict(zip(keys, values, strict=True))
+        for values in itertools.product(*(grid[k] for k in keys))
+    ]
+
+
+def point_scenario(base: Scenario, settings: dict[str, Any], seed: int) -> Scenario:
+    from pydantic import ValidationError
+
+    data = base.model_dump(mode="json")
+    data.pop("sweep", None)
+    for key, value in settings.items():
+        set_path(data, key, value)
+    data["seed"] = seed
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc) from None
+
+
+def _task_id(settings: dict[str, Any], seed: int) -> str:
+    text = json.dumps({"settings": settings, "seed": seed}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_point(scenario_json: str, settings: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Run one (point, seed) and return its tidy row (runs in a worker process)."""
+    scenario = Scenario.model_validate_json(scenario_json)
+    run = run_scenario(scenario)
+    evaluation = run.result.evaluation
+    row: dict[str, Any] = {"seed": seed, **settings, "requests": run.requests.table.num_rows}
+    row |= {f"n_{k}": int(v) for k, v in evaluation.counts.items()}
+    for name in RATES:
+        rate = evaluation.rates[name]
+        row[name], row[f"{name}_low"], row[f"{name}_high"] = rate.value, rate.low, rate.high
+    blocking = run.result.link.blocking
+    row["candidate_pairs"] = blocking.candidate_pairs
+    row["pairs_completeness"] = blocking.pairs_completeness
+    row["register_pupils"] = run.census.pupils.num_rows
+    return row
+
+
+def run_sweep(
+    base: Scenario,
+    grid: dict[str, list[Any]],
+    seeds: int,
+    out_dir: Path,
+    *,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Run the grid x seeds, resuming from ``out_dir/points``; return the tidy results."""
+    if seeds < 1:
+        raise ConfigError("sweep.seeds", f"{seeds} must be at least 1")
+    if workers < 1:
+        raise ConfigError("--workers", f"{workers} must be at least 1")
+    points_dir = out_dir / "points"
+    points_dir.mkdir(parents=True, exist_ok=True)
+    tasks = []
+    for settings in grid_points(grid):
+        for k in range(seeds):
+            seed = base.seed + k
+            scenario = point_scenario(base, settings, seed)  # validates every point up front
+            tasks.append((_task_id(settings, seed), scenario, settings, seed))
+    todo = [t for t in tasks if not (points_dir / f"{t[0]}.json").exists()]
+    done = len(tasks) - len(todo)
+    if progress:
+        progress(done, len(tasks))
+
+    def save(task_id: str, row: dict[str, Any]) -> None:
+        fd, tmp = tempfile.mkstemp(prefix=f".{task_id}.", dir=points_dir)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(row, fh)
+        os.replace(tmp, points_dir / f"{task_id}.json")
+
+    if todo:
+        if workers == 1:
+            for task_id, scenario, settings, seed in todo:
+                save(task_id, run_point(scenario.model_dump_json(), settings, seed))
+                done += 1
+                if progress:
+                    progress(done, len(tasks))
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {
+                    pool.submit(run_point, scenario.model_dump_json(), settings, seed): task_id
+                    for task_id, scenario, settings, seed in todo
+                }
+                for future in as_completed(futures):
+                    save(futures[future], future.result())
+                    done += 1
+                    if progress:
+                        progress(done, len(tasks))
+    rows = [json.loads((points_dir / f"{t[0]}.json").read_text(encoding="utf-8")) for t in tasks]
+    return pd.DataFrame(rows)
+
+
+def summarise_sweep(results: pd.DataFrame, grid: dict[str, list[Any]]) -> pd.DataFrame:
+    """Mean of each rate over seeds per point, with the pooled Wilson interval."""
+    from matchsim.evaluation import wilson_intervals
+
+    keys = list(grid)
+    pooled = (
+        results.groupby(keys, dropna=False, sort=False)
+        .agg(
+            seeds=("seed", "count"),
+            requests=("requests", "sum"),
+            **{
+                f"n_{k}": (f"n_{k}", "sum")
+                for k in ("correct_match", "false_match", "missed_match", "correct_non_match")
+            },
+        )
+        .reset_index()
+        if keys
+        else None
+    )
+    if pooled is None:
+        return results
+    in_register = pooled["n_correct_match"] + pooled["n_missed_match"]
+    for name, num, den in (
+        ("false_match_rate", pooled["n_false_match"], pooled["requests"]),
+        ("missed_match_rate", pooled["n_missed_match"], in_register),
+    ):
+        low, high = wilson_intervals(num.to_numpy(), den.to_numpy())
+        pooled[name] = num / den.where(den > 0)
+        pooled[f"{name}_low"], pooled[f"{name}_high"] = low, high
+    return pooled
