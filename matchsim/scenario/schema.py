@@ -63,8 +63,11 @@ class ReportConfig(_Strict):
 class SweepConfig(_Strict):
     """A grid of settings (dotted keys, e.g. ``population.pupils``) times several seeds."""
 
+    #: Dotted setting -> values to try, e.g. ``population.pupils: [25000, 100000]``.
     grid: dict[str, list[Any]] = Field(default_factory=dict)
+    #: Seeds per point (the scenario seed, seed + 1, ...); intervals pool them.
     seeds: int = Field(3, ge=1, le=1000)
+    #: Local processes running points in parallel.
     workers: int = Field(2, ge=1, le=256)
 
 
@@ -77,7 +80,9 @@ class Scenario(_Strict):
     2024
     """
 
+    #: Short name; results go to results/NAME by default.
     name: str = "scenario"
+    #: One or two sentences shown at the top of the report.
     description: str = ""
     #: Written into resolved scenarios; informational only.
     matchsim_version: str | None = None
@@ -113,6 +118,60 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
+def _annotation_at(loc: tuple[Any, ...]) -> Any:
+    """The annotation of the field a validation error points at (through models and dicts)."""
+    from typing import get_args, get_origin
+
+    annotation: Any = Scenario
+    for part in loc:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = field.annotation
+            metadata = field.metadata
+            if metadata:
+                annotation = (annotation, metadata)
+            continue
+        base = annotation[0] if isinstance(annotation, tuple) else annotation
+        args = [a for a in get_args(base) if a is not type(None)]
+        # Optional[X] -> X; dict[K, V] -> V
+        while args and get_origin(base) is not dict and len(args) == 1:
+            base = args[0]
+            args = [a for a in get_args(base) if a is not type(None)]
+        if get_origin(base) is dict:
+            annotation = get_args(base)[1]
+        elif isinstance(base, type) and issubclass(base, BaseModel):
+            annotation = base
+            field = base.model_fields.get(str(part))
+            if field is None:
+                return None
+            annotation = (field.annotation, field.metadata) if field.metadata else field.annotation
+        else:
+            return None
+    return annotation
+
+
+def _is_probability(loc: tuple[Any, ...]) -> bool:
+    """Whether the field is constrained to [0, 1]."""
+    from typing import get_args
+
+    annotation = _annotation_at(loc)
+    if isinstance(annotation, tuple):
+        metadata = list(annotation[1])
+    else:
+        metadata = list(getattr(annotation, "__metadata__", ()))
+        for arg in get_args(annotation):  # Optional[Annotated[float, ...]]
+            metadata += list(getattr(arg, "__metadata__", ()))
+    bounds = {}
+    for item in metadata:
+        for meta in getattr(item, "metadata", [item]):
+            for name in ("ge", "le"):
+                if getattr(meta, name, None) is not None:
+                    bounds[name] = getattr(meta, name)
+    return bounds.get("ge") == 0 and bounds.get("le") == 1
+
+
 def explain(exc: ValidationError) -> ConfigError:
     """The first validation error as one line: key path, value given, what is allowed."""
     error = exc.errors()[0]
@@ -124,11 +183,8 @@ def explain(exc: ValidationError) -> ConfigError:
         parent = _model_at(loc[:-1])
         allowed = sorted(parent.model_fields) if parent is not None else []
         return ConfigError(path, f"unknown key{_nearest(str(loc[-1]), allowed)}")
-    if error["type"] in ("less_than_equal", "greater_than_equal") and "Probability" not in message:
-        ctx = error.get("ctx", {})
-        bound = ctx.get("le", ctx.get("ge"))
-        if bound in (0, 1, 0.0, 1.0) and isinstance(given, int | float):
-            return ConfigError(path, f"{given} is not a probability (0–1)")
+    if error["type"] in ("less_than_equal", "greater_than_equal") and _is_probability(loc):
+        return ConfigError(path, f"{given} is not a probability (0–1)")
     if given is not None and not isinstance(given, dict | list):
         return ConfigError(path, f"{given!r} is not allowed: {message[0].lower()}{message[1:]}")
     return ConfigError(path, message)

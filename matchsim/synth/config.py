@@ -99,6 +99,7 @@ class FamiliesConfig(_Frozen):
     #: Source: ONS birth characteristics put the median interval between first and second births
     #: at about three years (unverified).
     birth_gap_mean_years: float = Field(3.0, gt=0.8, le=10.0)
+    #: Shortest gap between two maternities of one family, in years (about nine months).
     min_gap_years: float = Field(0.8, ge=0.75, le=3.0)
 
 

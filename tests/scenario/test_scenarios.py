@@ -1,0 +1,285 @@
+"""Scenarios end to end: every shipped scenario, schema errors, atomic results, sweeps, report."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from matchsim.cli import main
+from matchsim.errors import ConfigError
+from matchsim.scenario import RESULT_FILES, load_scenario
+from matchsim.scenario.reference import reference_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+SMALL = {
+    "police-school-cohort": ["population.pupils=120000"],
+}
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_the_shipped_scenarios_are_all_here():
+    names = {p.stem for p in SCENARIOS}
+    assert names == {
+        "home-office-lookup",
+        "dwp-identity-check",
+        "police-school-cohort",
+        "npd-hospital-linkage",
+        "twins",
+        "common-names",
+        "stale-addresses",
+        "population-size",
+    }
+    for path in SCENARIOS:
+        text = path.read_text()
+        assert text.startswith("#"), f"{path.name} should open with a comment saying what it models"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_each_shipped_scenario_runs_at_reduced_size(path, tmp_path, capsys):
+    overrides = SMALL.get(path.stem, ["population.pupils=20000"])
+    spec = load_scenario(path)
+    if spec.requests.profile != "police_cohort":
+        overrides = [*overrides, f"requests.count={min(spec.requests.count or 400, 400)}"]
+    args = ["run", str(path), "--out", str(tmp_path / "out"), "-q"]
+    for item in overrides:
+        args += ["--set", item]
+    code, _, stderr = run(capsys, *args)
+    assert code == 0, stderr
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.iterdir()) == sorted(RESULT_FILES)
+    metrics = json.loads((out / "metrics.json").read_text())
+    counts = metrics["evaluation"]["counts"]
+    outcomes = pd.read_parquet(out / "outcomes.parquet")
+    assert sum(counts.values()) == len(outcomes) == metrics["requests"]["count"]
+    assert set(outcomes["outcome"]) <= {
+        "correct_match",
+        "false_match",
+        "missed_match",
+        "correct_non_match",
+    }
+    rate = metrics["evaluation"]["rates"]["false_match_rate"]
+    assert rate["low"] <= rate["value"] <= rate["high"]
+    # The resolved scenario repeats the run exactly.
+    again = tmp_path / "again"
+    assert (
+        run(capsys, "run", str(out / "scenario.resolved.yaml"), "--out", str(again), "-q")[0] == 0
+    )
+    assert pd.read_parquet(again / "outcomes.parquet").equals(outcomes)
+
+
+def test_run_prints_a_summary(tmp_path, capsys):
+    code, stdout, _ = run(
+        capsys,
+        "run",
+        str(ROOT / "scenarios" / "stale-addresses.yaml"),
+        "--set",
+        "population.pupils=20000",
+        "--set",
+        "requests.count=300",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 0
+    for text in ("false match rate", "missed match rate", "report.html"):
+        assert text in stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        (
+            "requests.errors.dob_day_month_swap=1.4",
+            "requests.errors.dob_day_month_swap: 1.4 is not a probability (0–1)",
+        ),
+        ("lookup.matchr=x", "lookup.matchr: unknown key; did you mean 'matcher'?"),
+        ("populaton.pupils=5", "populaton: unknown key; did you mean 'population'?"),
+        ("population.pupils=-4", "population.pupils: -4 is not allowed"),
+        ("lookup.decision=maybe", "lookup.decision: 'maybe' is not allowed"),
+        ("requests.profile=mi5", "unknown profile 'mi5'"),
+        ("novalue", "--set: 'novalue' is not KEY.PATH=VALUE"),
+    ],
+)
+def test_schema_errors_name_the_key_path(tmp_path, capsys, override, expected):
+    code, stdout, stderr = run(
+        capsys,
+        "run",
+        str(ROOT / "scenarios" / "twins.yaml"),
+        "--set",
+        override,
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert code == 2
+    assert expected in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert "Traceback" not in stderr + stdout
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_or_malformed_scenario_files(tmp_path, capsys):
+    assert run(capsys, "run", str(tmp_path / "nope.yaml"))[0] == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("population: [1, 2\n")
+    code, _, stderr = run(capsys, "run", str(bad))
+    assert code == 2 and "not valid YAML" in stderr
+
+
+def test_a_failed_run_leaves_no_result_directory(tmp_path, capsys, monkeypatch):
+    import matchsim.report.html as report
+
+    def broken(run):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(report, "render_report", broken)
+    import matchsim.report
+
+    monkeypatch.setattr(matchsim.report, "render_report", broken)
+    code, _, stderr = run(
+        capsys,
+        "run",
+        str(ROOT / "scenarios" / "twins.yaml"),
+        "--set",
+        "population.pupils=5000",
+        "--set",
+        "requests.count=100",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert code == 1
+    assert "--debug" in stderr and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.open: list[str] = []
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag not in ("meta", "br", "circle", "line", "rect", "polyline", "img", "link"):
+            self.open.append(tag)
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.urls.append(value)
+
+    def handle_endtag(self, tag):
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+
+
+def test_report_is_self_contained_and_well_formed(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert (
+        run(
+            capsys,
+            "run",
+            str(ROOT / "scenarios" / "twins.yaml"),
+            "--set",
+            "population.pupils=20000",
+            "--set",
+            "requests.count=500",
+            "--out",
+            str(out),
+            "-q",
+        )[0]
+        == 0
+    )
+    page = (out / "report.html").read_text()
+    parser = _Collector()
+    parser.feed(page)
+    assert parser.urls == []  # no scripts, stylesheets or images fetched from anywhere
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "https://" not in page
+    assert parser.tags.count("svg") >= 4  # outcomes, subgroup rates, blocking trade-off
+    assert parser.open == []  # every element closed
+    for heading in ("Outcomes", "Who is most at risk", "Blocking trade-off", "How it went wrong"):
+        assert heading in page
+    assert "False matches: a different child was returned" in page
+
+
+def test_sweep_is_resumable(tmp_path, capsys, monkeypatch):
+    import matchsim.scenario.sweep as sweep
+
+    calls: list[int] = []
+    original = sweep.run_point
+
+    def counting(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(sweep, "run_point", counting)
+    args = [
+        "sweep",
+        str(ROOT / "scenarios" / "population-size.yaml"),
+        "--grid",
+        "population.pupils=3000,6000",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        "--set",
+        "requests.count=200",
+        "--out",
+        str(tmp_path / "s"),
+        "-q",
+    ]
+    assert run(capsys, *args)[0] == 0
+    assert len(calls) == 4
+    results = pd.read_csv(tmp_path / "s" / "results.csv")
+    assert len(results) == 4 and set(results["population.pupils"]) == {3000, 6000}
+    assert (tmp_path / "s" / "sweep.html").exists()
+    # A rerun computes nothing; losing one point recomputes only that one.
+    assert run(capsys, *args)[0] == 0
+    assert len(calls) == 4
+    next((tmp_path / "s" / "points").glob("*.json")).unlink()
+    assert run(capsys, *args)[0] == 0
+    assert len(calls) == 5
+    assert pd.read_csv(tmp_path / "s" / "results.csv").equals(results)
+
+
+def test_sweep_needs_something_to_vary(tmp_path, capsys):
+    code, _, stderr = run(
+        capsys, "sweep", str(ROOT / "scenarios" / "twins.yaml"), "--out", str(tmp_path / "s")
+    )
+    assert code == 2 and "nothing to vary" in stderr
+
+
+def test_list_shows_every_registry(capsys):
+    code, stdout, _ = run(capsys, "list")
+    assert code == 0
+    for name in (
+        "sorted_neighbourhood",
+        "fellegi_sunter",
+        "police_cohort",
+        "dob_day_month_swap",
+        "date_of_birth",
+    ):
+        assert name in stdout
+
+
+def test_reference_page_is_generated_from_the_schema():
+    committed = (ROOT / "docs" / "scenario-reference.md").read_text()
+    assert committed == reference_markdown(), (
+        "regenerate: python -m matchsim.scenario.reference > docs/scenario-reference.md"
+    )
+    assert "`requests.errors`" in committed and "`population.pupils`" in committed
+
+
+def test_load_scenario_from_data():
+    spec = load_scenario(data={"population": {"pupils": 1000}})
+    assert spec.population.pupils == 1000
+    with pytest.raises(ConfigError, match=r"lookup\.threshold"):
+        load_scenario(data={"lookup": {"threshold": -1}})
