@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from matchsim.errors import UnknownNameError
+from matchsim.errors import ConfigError, UnknownNameError
 
 POLICIES = ("unique", "best", "all")
 
@@ -37,7 +37,13 @@ def decide(
     its best-scoring tier (for cascades, whose score is the rule that fired).
     """
     if policy not in POLICIES:
-        raise UnknownNameError("decision", policy, POLICIES)
+        raise UnknownNameError("decision", str(policy), POLICIES)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or threshold != threshold
+    ):
+        raise ConfigError("threshold", f"must be a number. Got {threshold!r} instead.")
     n = len(left_ids)
     over = scores >= threshold
     pl, pr, ps = pair_left[over], pair_right_id[over], scores[over]

@@ -18,11 +18,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.blocking import BlockingReport, default_blocking, make_blocker, run_blocking
-from matchsim.comparison import Comparison, ComparisonResult, compare
+from matchsim.comparison import Comparison, ComparisonResult, compare, default_comparisons
 from matchsim.decision import decide
 from matchsim.errors import ConfigError
 from matchsim.evaluation import Evaluation, evaluate, pair_metrics
-from matchsim.matchers import Matcher, make_matcher
+from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
 from matchsim.records import MATCHSIM_ROLES, LinkageData, PreparedTable, link, prepare_table
 from matchsim.requests import RequestSet
 from matchsim.synth import Census
@@ -91,6 +91,18 @@ def link_prepared(
 ) -> LinkResult:
     """Block, compare, fit, score and decide on prepared data (see :func:`link_tables`)."""
     timings: dict[str, float] = {}
+    model = make_matcher(matcher)
+    if threshold is not None:
+        # Scores are probabilities in [0, 1], except a cascade's, which rank its rules 1..n.
+        ceiling = float(len(model.rules)) if isinstance(model, CascadeMatcher) else 1.0
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not 0 <= threshold <= ceiling
+        ):
+            raise ConfigError(
+                "threshold", f"must be a number in [0, {ceiling:g}]. Got {threshold!r} instead."
+            )
     t0 = time.perf_counter()
     blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
     true_rows = true_rows_of(data, true_links)
@@ -98,11 +110,12 @@ def link_prepared(
     timings["blocking"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
+    if comparisons is None:
+        comparisons = default_comparisons(data, address_with_postcode=model.address_with_postcode)
     result = compare(data, left, right, comparisons)
     timings["comparison"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    model = make_matcher(matcher)
     if len(left):
         model.fit(result, data, true_rows if fit_true_links else None)
         scores = model.score(result, data)
@@ -111,7 +124,7 @@ def link_prepared(
     timings["matching"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    bar = model.threshold if threshold is None else float(threshold)
+    bar = model.threshold if threshold is None else threshold
     decisions = decide(
         data.left.ids, left, data.right.ids[right], scores, bar, decision, tiered=model.tiered
     )
@@ -168,10 +181,29 @@ def link_tables(
     >>> result.decisions["returned"].tolist()
     [[7]]
     """
+    unknown = sorted(set(options) - LINK_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            unknown[0], f"unknown option; options are {', '.join(sorted(LINK_OPTIONS))}"
+        )
     data = link(
         prepare_table(left, roles, "left"), prepare_table(right, right_roles or roles, "right")
     )
     return link_prepared(data, **options)  # type: ignore[arg-type]
+
+
+LINK_OPTIONS = frozenset(
+    {
+        "blocking",
+        "comparisons",
+        "matcher",
+        "decision",
+        "threshold",
+        "true_links",
+        "max_pairs",
+        "fit_true_links",
+    }
+)
 
 
 # --------------------------------------------------------------------------------------------

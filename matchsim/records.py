@@ -34,6 +34,9 @@ ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "p
 NAME_ROLES = ("forename", "middle_names", "surname")
 STRING_ROLES = ("forename", "middle_names", "surname", "postcode", "address")
 MISSING = -1
+#: Missing date of birth. Not -1: that is 1969-12-31 in days since 1970.
+MISSING_DATE = np.iinfo(np.int64).min // 4
+_DATE_SHIFT = 1_000_000  # days: keys of real dates from year -770 on are non-negative
 
 #: Street-type abbreviations expanded before addresses are compared (Royal Mail PAF forms).
 ADDRESS_ABBREVIATIONS = {
@@ -137,10 +140,9 @@ class Vocabulary:
                 self.base._derive_text(kind, self.base.values)
             ).dictionary
         extra = self._derive_text(kind, self.values.slice(len(self.base)))
-        known = pc.index_in(extra, value_set=base_text[kind]).to_numpy(zero_copy_only=False)
-        known = np.where(np.isnan(known.astype(np.float64)), -1, known).astype(np.int64)
+        known = index_in(extra, base_text[kind])
         new = pc.dictionary_encode(extra)
-        new_codes = new.indices.to_numpy(zero_copy_only=False).astype(np.int64) + len(
+        new_codes = new.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) + len(
             base_text[kind]
         )
         extra_codes = np.where(known >= 0, known, new_codes)
@@ -170,6 +172,16 @@ class Vocabulary:
         raise ConfigError("key", f"unknown derived key {kind!r}")
 
 
+def index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position of each value in ``value_set`` (-1 when absent), via Arrow's hash lookup."""
+    return (
+        pc.index_in(values, value_set=value_set)
+        .fill_null(-1)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64)
+    )
+
+
 def _encode(values: pa.Array) -> np.ndarray:
     encoded = pc.dictionary_encode(values)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
@@ -184,7 +196,7 @@ class Records:
 
     ids: np.ndarray
     codes: dict[str, np.ndarray]  # role -> int64 codes, -1 when missing
-    dob: np.ndarray  # int64 days since 1970-01-01, -1 when missing
+    dob: np.ndarray  # int64 days since 1970-01-01, MISSING_DATE when missing
     sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # passthrough columns
 
@@ -193,14 +205,15 @@ class Records:
 
     @cached_property
     def dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ok = self.dob != MISSING
+        ok = self.dob != MISSING_DATE
         y, m, d = cal.year_month_day(np.where(ok, self.dob, 0))
         return np.where(ok, y, MISSING), np.where(ok, m, MISSING), np.where(ok, d, MISSING)
 
     def key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         """An int64 key per record for a blocking part such as ``surname:soundex`` or ``dob``."""
         if part == "dob":
-            return self.dob.copy()
+            # Shifted so that every real date is >= 0 and only a missing one is MISSING.
+            return np.where(self.dob == MISSING_DATE, MISSING, self.dob + _DATE_SHIFT)
         if part in ("birth_year", "birth_month", "birth_day"):
             return self.dob_parts[("birth_year", "birth_month", "birth_day").index(part)].copy()
         if part == "sex":
@@ -219,11 +232,16 @@ class Records:
 
 @dataclass
 class LinkageData:
-    """Left and right records with their shared vocabularies."""
+    """Left and right records with their shared vocabularies.
+
+    ``cache`` holds work that strategies reuse across chunks of this linkage (sorted right-hand
+    keys, for instance); it lives and dies with the linkage, so no result can leak into another.
+    """
 
     left: Records
     right: Records
     vocabularies: dict[str, Vocabulary]
+    cache: dict[object, object] = field(default_factory=dict, repr=False)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -233,7 +251,9 @@ class LinkageData:
 
     def _has(self, role: str) -> bool:
         if role == "date_of_birth":
-            return bool((self.left.dob != MISSING).any() or (self.right.dob != MISSING).any())
+            return bool(
+                (self.left.dob != MISSING_DATE).any() or (self.right.dob != MISSING_DATE).any()
+            )
         return bool((self.left.sex != MISSING).any() or (self.right.sex != MISSING).any())
 
 
@@ -281,13 +301,21 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
                 f"{side}.{column}", f"role {role!r} is already mapped to {seen[role]!r}"
             )
         seen[role] = column
-        col = _column(table, column)
+        try:
+            col = _column(table, column)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise ConfigError(
+                f"{side}.{column}",
+                f"mixes kinds of value; a {role} column must hold text or dates ({str(exc).splitlines()[0]})",
+            ) from None
         if pc.all(pc.is_null(col)).as_py():
             raise ConfigError(f"{side}.{column}", "the column is entirely empty")
         if role == "date_of_birth" and not _is_datelike(col):
             raise ConfigError(
                 f"{side}.{column}", f"a date_of_birth column must hold dates; got {col.type}"
             )
+        if role == "date_of_birth":
+            _check_date_strings(col, f"{side}.{column}")
         if role in STRING_ROLES and not (
             pa.types.is_string(col.type)
             or pa.types.is_large_string(col.type)
@@ -306,14 +334,35 @@ def _is_datelike(col: pa.ChunkedArray | pa.Array) -> bool:
     t = col.type
     if pa.types.is_date(t) or pa.types.is_timestamp(t):
         return True
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        sample = pc.drop_null(col).slice(0, 100)
-        try:
-            pc.strptime(sample, format="%Y-%m-%d", unit="s")
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return False
-        return True
-    return False
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _check_date_strings(col: pa.ChunkedArray | pa.Array, field: str) -> None:
+    """Every non-empty value must be a real YYYY-MM-DD date (no 30 February rolling over)."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return
+    values = pc.utf8_trim_whitespace(pc.drop_null(col))
+    values = values.filter(pc.not_equal(values, ""))
+    try:
+        parsed = pc.strptime(values, format="%Y-%m-%d", unit="s")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad = next((v for v in values.to_pylist() if not _is_iso_date(v)), None)
+        raise ConfigError(field, f"{bad!r} is not a date YYYY-MM-DD") from None
+    round_trip = pc.strftime(parsed, format="%Y-%m-%d")
+    differs = pc.invert(pc.equal(round_trip, values))
+    if pc.any(differs).as_py():
+        bad = values.filter(differs)[0].as_py()
+        raise ConfigError(field, f"{bad!r} is not a real date")
+
+
+def _is_iso_date(value: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
 
 
 def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
@@ -366,10 +415,13 @@ def normalise_addresses(raw: pa.Array) -> pa.Array:
 def _dates(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-        col = pc.strptime(col, format="%Y-%m-%d", unit="s")
+        text = pc.utf8_trim_whitespace(col)
+        col = pc.strptime(pc.if_else(pc.equal(text, ""), None, text), format="%Y-%m-%d", unit="s")
     if pa.types.is_timestamp(col.type):
         col = col.cast(pa.date32())
-    days = col.cast(pa.int32()).fill_null(MISSING).to_numpy(zero_copy_only=False)
+    days = (
+        col.cast(pa.int32()).cast(pa.int64()).fill_null(MISSING_DATE).to_numpy(zero_copy_only=False)
+    )
     return days.astype(np.int64)
 
 
@@ -427,7 +479,7 @@ def prepare_table(
     dob = (
         _dates(_column(table, by_role["date_of_birth"]))
         if "date_of_birth" in by_role
-        else np.full(n, MISSING)
+        else np.full(n, MISSING_DATE)
     )
     sex = (
         _sex(_column(table, by_role["sex"]))
@@ -452,8 +504,7 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
             continue
         base = right.vocabularies[role]
         lvals = left.vocabularies[role].values
-        found = pc.index_in(lvals, value_set=base.values).to_numpy(zero_copy_only=False)
-        found = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(np.int64)
+        found = index_in(lvals, base.values)
         missing = np.flatnonzero(found < 0)
         mapping = found.copy()
         mapping[missing] = len(base) + np.arange(len(missing))
@@ -470,7 +521,7 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
         return Records(
             ids=t.ids,
             codes=codes,
-            dob=t.dob if has_dob else np.full(n, MISSING),
+            dob=t.dob if has_dob else np.full(n, MISSING_DATE),
             sex=t.sex if has_sex else np.full(n, MISSING, dtype=np.int8),
             extra=t.extra,
         )

@@ -158,7 +158,7 @@ def test_requests_writes_ground_truth(census_file, tmp_path, capsys):
     assert {"true_pupil_id", "in_register", "errors_forename", "errors_date_of_birth"} <= set(
         frame.columns
     )
-    assert frame["true_pupil_id"].notna().sum() == frame["in_register"].sum() == 90
+    assert frame["true_pupil_id"].notna().sum() == frame["in_register"].sum() == 75
     assert "300 requests" in stdout
 
 

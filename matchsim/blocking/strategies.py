@@ -74,7 +74,12 @@ def make_blocker(spec: str | dict | Blocker) -> Blocker:
     params = dict(spec)
     name = params.pop("name")
     if name == "union":
-        params["blockers"] = [make_blocker(b) for b in params.get("blockers", [])]
+        members = params.get("blockers", [])
+        if not isinstance(members, list | tuple):
+            raise ConfigError(
+                "blocking.union.blockers", f"must be a list of blockers. Got {members!r} instead."
+            )
+        params["blockers"] = [make_blocker(b) for b in members]
     return BLOCKERS.create(name, params)
 
 
@@ -85,7 +90,12 @@ def make_blocker(spec: str | dict | Blocker) -> Blocker:
 _KEY_PARTS = ("dob", "birth_year", "birth_month", "birth_day", "sex")
 
 
-def _validate_key(part: str) -> None:
+def _validate_key(part: object) -> None:
+    if not isinstance(part, str):
+        raise ConfigError(
+            "blocking.keys",
+            f"{part!r} is not a key name (a string such as 'dob' or 'surname:soundex')",
+        )
     if part in _KEY_PARTS:
         return
     role, _, kind = part.partition(":")
@@ -127,12 +137,15 @@ class ExactKeys(Blocker):
     def __init__(self, keys: Sequence[str]) -> None:
         if isinstance(keys, str):
             keys = [keys]
+        if not isinstance(keys, list | tuple):
+            raise ConfigError(
+                "blocking.exact.keys", f"must be a list of key names. Got {keys!r} instead."
+            )
         if not keys:
             raise ConfigError("blocking.exact.keys", "give at least one key")
         for part in keys:
             _validate_key(part)
         self.keys = tuple(keys)
-        self._cache: dict[int, _SortedSide] = {}
 
     def describe(self) -> str:
         return "exact(" + " + ".join(self.keys) + ")"
@@ -142,16 +155,18 @@ class ExactKeys(Blocker):
         return _combine(parts)
 
     def _right(self, data: LinkageData) -> _SortedSide:
-        # The sorted right side is reused for every chunk of the same linkage.
-        cached = self._cache.get(id(data))
+        # The sorted right side is reused for every chunk of the same linkage; it is kept on
+        # the linkage itself, so it can never be confused with another linkage's.
+        cache_key = ("exact", self.keys)
+        cached = data.cache.get(cache_key)
         if cached is None:
             parts = [data.right.key(p, data.vocabularies) for p in self.keys]
             keys, ok = _combine(parts)
             rows = np.flatnonzero(ok)
             order = np.argsort(keys[rows], kind="stable")
             cached = _SortedSide(keys[rows][order], rows[order])
-            self._cache = {id(data): cached}
-        return cached
+            data.cache[cache_key] = cached
+        return cached  # type: ignore[return-value]
 
     def _ranges(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys, ok = self._left_keys(data, rows)
@@ -214,7 +229,7 @@ class SortedNeighbourhood(Blocker):
     (Hernández & Stolfo 1995). The key is a role's value in alphabetical order, or ``dob``."""
 
     def __init__(self, key: str = "surname", window: int = 5) -> None:
-        if not isinstance(window, int) or window < 2:
+        if not isinstance(window, int) or isinstance(window, bool) or window < 2:
             raise ConfigError(
                 "blocking.sorted_neighbourhood.window", f"{window!r} must be a whole number >= 2"
             )
@@ -228,7 +243,7 @@ class SortedNeighbourhood(Blocker):
     def _sort_values(self, data: LinkageData, side: str) -> np.ndarray:
         records = data.left if side == "left" else data.right
         if self.key == "dob":
-            return records.dob
+            return records.key("dob", data.vocabularies)
         role, _, kind = self.key.partition(":")
         codes = records.key(self.key, data.vocabularies)
         vocab = data.vocabularies[role]
@@ -241,7 +256,18 @@ class SortedNeighbourhood(Blocker):
         return np.where(codes >= 0, rank[np.maximum(codes, 0)], MISSING)
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        lv = self._sort_values(data, "left")[left_rows]
+        # The window runs over all records, so a chunk's pairs are those of the whole sort
+        # that involve its left records: computed once per linkage, then filtered.
+        cache_key = ("sorted_neighbourhood", self.key, self.window)
+        if cache_key not in data.cache:
+            data.cache[cache_key] = self._all_pairs(data)
+        left, right = data.cache[cache_key]  # type: ignore[misc]
+        keep = np.isin(left, left_rows)
+        return left[keep], right[keep]
+
+    def _all_pairs(self, data: LinkageData) -> tuple[np.ndarray, np.ndarray]:
+        left_rows = np.arange(len(data.left))
+        lv = self._sort_values(data, "left")
         rv = self._sort_values(data, "right")
         lrows = left_rows[lv != MISSING]
         rrows = np.flatnonzero(rv != MISSING)
@@ -303,9 +329,12 @@ class MinHashLSH(Blocker):
                 raise ConfigError(
                     f"blocking.minhash.{label}", f"{value!r} must be a whole number >= {low}"
                 )
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ConfigError(
+                "blocking.minhash.seed", f"must be a whole number. Got {seed!r} instead."
+            )
         self.field, self.q, self.bands, self.rows = field, q, bands, rows
-        self.with_birth_year, self.seed = with_birth_year, seed
-        self._band_keys: dict[int, list[ExactKeys]] = {}
+        self.with_birth_year, self.seed = bool(with_birth_year), seed
 
     def describe(self) -> str:
         return f"minhash({self.field}, q={self.q}, {self.bands}x{self.rows})"
@@ -342,15 +371,24 @@ class MinHashLSH(Blocker):
         return cache[key]
 
     def _passes(self, data: LinkageData) -> list[ExactKeys]:
-        cached = self._band_keys.get(id(data))
+        cache_key = (
+            "minhash",
+            self.field,
+            self.q,
+            self.bands,
+            self.rows,
+            self.with_birth_year,
+            self.seed,
+        )
+        cached = data.cache.get(cache_key)
         if cached is None:
             sig = self._signatures(data)
             cached = []
             for b in range(self.bands):
                 band = _BandKey(self.field, sig[:, b], b)
                 cached.append(_ExactOn([band, *(["birth_year"] if self.with_birth_year else [])]))
-            self._band_keys = {id(data): cached}
-        return cached
+            data.cache[cache_key] = cached
+        return cached  # type: ignore[return-value]
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
         return sum(p.counts(data, left_rows) for p in self._passes(data))
@@ -376,7 +414,6 @@ class _ExactOn(ExactKeys):
     def __init__(self, parts: list) -> None:
         self.parts = parts
         self.keys = tuple(p if isinstance(p, str) else f"band{p.band}" for p in parts)
-        self._cache = {}
 
     def _part(self, records, part, data: LinkageData) -> np.ndarray:
         return (
@@ -389,14 +426,16 @@ class _ExactOn(ExactKeys):
         return _combine([self._part(data.left, p, data)[rows] for p in self.parts])
 
     def _right(self, data: LinkageData) -> _SortedSide:
-        cached = self._cache.get(id(data))
+        band = next(p for p in self.parts if isinstance(p, _BandKey))
+        cache_key = ("minhash-band", band.role, band.band, id(band.band_hash), self.keys)
+        cached = data.cache.get(cache_key)
         if cached is None:
             keys, ok = _combine([self._part(data.right, p, data) for p in self.parts])
             rows = np.flatnonzero(ok)
             order = np.argsort(keys[rows], kind="stable")
             cached = _SortedSide(keys[rows][order], rows[order])
-            self._cache = {id(data): cached}
-        return cached
+            data.cache[cache_key] = cached
+        return cached  # type: ignore[return-value]
 
     def _verify(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         # Band keys are 64-bit hashes of signatures: equal keys are what a band means.
@@ -414,7 +453,15 @@ class FullComparison(Blocker):
     ``force`` is true, with the pair count and memory it would need."""
 
     def __init__(self, force: bool = False, limit: int = FULL_COMPARISON_LIMIT) -> None:
-        self.force, self.limit = bool(force), int(limit)
+        if not isinstance(force, bool):
+            raise ConfigError(
+                "blocking.full.force", f"must be true or false. Got {force!r} instead."
+            )
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ConfigError(
+                "blocking.full.limit", f"must be a whole number >= 1. Got {limit!r} instead."
+            )
+        self.force, self.limit = force, limit
 
     def check(self, data: LinkageData) -> None:
         total = len(data.left) * len(data.right)
@@ -451,6 +498,10 @@ class Union(Blocker):
     """Several passes; their pairs are unioned and duplicates removed (multi-pass blocking)."""
 
     def __init__(self, blockers: Sequence[Blocker]) -> None:
+        if not isinstance(blockers, list | tuple):
+            raise ConfigError(
+                "blocking.union.blockers", f"must be a list of blockers. Got {blockers!r} instead."
+            )
         blockers = [make_blocker(b) for b in blockers]
         if not blockers:
             raise ConfigError("blocking.union.blockers", "give at least one blocker")
@@ -525,6 +576,8 @@ class PairChunks:
 
 def plan_chunks(blocker_: Blocker, data: LinkageData, max_pairs: int = 5_000_000) -> PairChunks:
     """Split the left records so that each chunk yields at most about ``max_pairs`` pairs."""
+    if not isinstance(max_pairs, int) or isinstance(max_pairs, bool) or max_pairs < 1:
+        raise ConfigError("max_pairs", f"must be a whole number >= 1. Got {max_pairs!r} instead.")
     counts = blocker_.counts(data, np.arange(len(data.left)))
     cum = np.cumsum(counts)
     bounds = (

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from rapidfuzz import distance, fuzz, process
 
 from matchsim.errors import ConfigError, UnknownNameError
-from matchsim.records import MISSING, PHONETIC, LinkageData
+from matchsim.records import MISSING, MISSING_DATE, PHONETIC, LinkageData, index_in
 from matchsim.registry import Registry
 
 COMPARISONS: Registry[Comparison] = Registry("comparison", "comparison.kind", name_attribute="kind")
@@ -87,6 +86,13 @@ def similarity_of_codes(
 
 
 def _check_thresholds(name: str, thresholds: Sequence[float]) -> tuple[float, ...]:
+    field = f"comparison.{name}.thresholds"
+    if not isinstance(thresholds, list | tuple) or not thresholds:
+        raise ConfigError(
+            field, f"must be a non-empty list of numbers in (0, 1]. Got {thresholds!r} instead."
+        )
+    if not all(isinstance(t, int | float) and not isinstance(t, bool) for t in thresholds):
+        raise ConfigError(field, f"must be numbers in (0, 1]. Got {list(thresholds)!r} instead.")
     values = tuple(float(t) for t in thresholds)
     for t in values:
         if not 0.0 < t <= 1.0:
@@ -187,16 +193,8 @@ class NameComparison(Comparison):
         cache = this_v.__dict__.setdefault("_as_other", {})
         if other not in cache:
             # Each value's code in the other role's vocabulary (-1 when absent there).
-            found = pc.index_in(this_v.values, value_set=other_v.values).to_numpy(
-                zero_copy_only=False
-            )
-            cache[other] = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(np.int64)
-            found = pc.index_in(other_v.values, value_set=this_v.values).to_numpy(
-                zero_copy_only=False
-            )
-            cache["_back"] = np.where(np.isnan(found.astype(np.float64)), -1, found).astype(
-                np.int64
-            )
+            cache[other] = index_in(this_v.values, other_v.values)
+            cache["_back"] = index_in(other_v.values, this_v.values)
         this_as_other, other_as_this = cache[other], cache["_back"]
         lt, lo = data.left.codes[self.role][left], data.left.codes[other][left]
         rt, ro = data.right.codes[self.role][right], data.right.codes[other][right]
@@ -244,7 +242,7 @@ class DateOfBirthComparison(Comparison):
         ]
         for pos in range(len(rules), 0, -1):
             level[rules[pos - 1]] = pos
-        level[(a == MISSING) | (b == MISSING)] = 0
+        level[(a == MISSING_DATE) | (b == MISSING_DATE)] = 0
         return level
 
 
@@ -263,6 +261,10 @@ class PostcodeComparison(Comparison):
 
     def __init__(self, role: str = "postcode", *, name: str | None = None) -> None:
         super().__init__(role, name)
+        if role != "postcode":
+            raise ConfigError(
+                f"comparison.{self.name}.role", f"must be 'postcode'. Got {role!r} instead."
+            )
         self.levels = ("full", "sector", "district", "area")
 
     def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -291,6 +293,11 @@ class AddressComparison(Comparison):
         thresholds: Sequence[float] = (0.9, 0.7),
     ) -> None:
         super().__init__(role, name)
+        if role not in ("address", "forename", "surname", "middle_names"):
+            raise ConfigError(
+                f"comparison.{self.name}.role",
+                f"must be a text role such as 'address'. Got {role!r} instead.",
+            )
         self.thresholds = _check_thresholds(self.name, thresholds)
         self.levels = ("exact", *(f"token_set>={t:g}" for t in self.thresholds))
 
@@ -309,6 +316,59 @@ class AddressComparison(Comparison):
         level[present & (a == b)] = 1
         level[~present] = 0
         return level
+
+
+@comparison("location")
+class LocationComparison(Comparison):
+    """Postcode and address judged together, so one shared home counts once.
+
+    A model that multiplies independent evidence would otherwise count an identical address
+    twice (postcode and address line agree together), and a sibling would look like the child
+    asked about.
+    """
+
+    def __init__(
+        self, role: str = "postcode", *, name: str | None = None, address_threshold: float = 0.9
+    ) -> None:
+        super().__init__("postcode", name or "location")
+        (self.address_threshold,) = _check_thresholds(self.name, [address_threshold])
+        self.levels = (
+            "address_and_postcode",
+            "address",
+            "postcode_and_similar_address",
+            "postcode",
+            "similar_address",
+            "sector",
+            "district",
+        )
+        self._postcode = PostcodeComparison()
+        self._address = AddressComparison(thresholds=(self.address_threshold,))
+
+    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        has_address = "address" in data.vocabularies
+        pc_level = self._postcode._levels(
+            data, left, right
+        )  # 0 missing, 1 full, 2 sector, 3 district
+        # 0 missing, 1 exact, 2 similar (no address role: always missing)
+        ad_level = (
+            self._address._levels(data, left, right)
+            if has_address
+            else np.zeros(len(left), dtype=np.int16)
+        )
+        out = np.full(len(left), self.n_levels - 1, dtype=np.int16)
+        rules = [  # weakest first, so stronger levels overwrite
+            (pc_level == 3, "district"),
+            (pc_level == 2, "sector"),
+            (ad_level == 2, "similar_address"),
+            (pc_level == 1, "postcode"),
+            ((pc_level == 1) & (ad_level == 2), "postcode_and_similar_address"),
+            (ad_level == 1, "address"),
+            ((pc_level == 1) & (ad_level == 1), "address_and_postcode"),
+        ]
+        for mask, level in rules:
+            out[mask] = 1 + self.levels.index(level)
+        out[(pc_level == 0) & (ad_level == 0)] = 0
+        return out
 
 
 @comparison("sex")
@@ -354,8 +414,16 @@ class ComparisonResult:
         return out
 
 
-def default_comparisons(data: LinkageData | None = None) -> tuple[Comparison, ...]:
-    """A comparison for every role the linkage has (all of them when ``data`` is None)."""
+def default_comparisons(
+    data: LinkageData | None = None, *, address_with_postcode: bool = True
+) -> tuple[Comparison, ...]:
+    """A comparison for every role the linkage has (all of them when ``data`` is None).
+
+    ``address_with_postcode=False`` judges postcode and address together (one
+    :class:`LocationComparison`): a model that multiplies independent evidence
+    (Fellegi-Sunter) would otherwise count one shared home twice, and a sibling would look
+    like the child asked about.
+    """
     roles = (
         set(data.roles)
         if data is not None
@@ -375,10 +443,13 @@ def default_comparisons(data: LinkageData | None = None) -> tuple[Comparison, ..
         out.append(NameComparison("surname"))
     if "date_of_birth" in roles:
         out.append(DateOfBirthComparison())
-    if "postcode" in roles:
-        out.append(PostcodeComparison())
-    if "address" in roles:
-        out.append(AddressComparison())
+    if "postcode" in roles and "address" in roles and not address_with_postcode:
+        out.append(LocationComparison())
+    else:
+        if "postcode" in roles:
+            out.append(PostcodeComparison())
+        if "address" in roles:
+            out.append(AddressComparison())
     if "sex" in roles:
         out.append(SexComparison())
     return tuple(out)

@@ -17,7 +17,7 @@ import numpy as np
 
 from matchsim.comparison import ComparisonResult, compare
 from matchsim.errors import ConfigError, MatchsimError
-from matchsim.records import LinkageData
+from matchsim.records import MISSING, PHONETIC, LinkageData
 from matchsim.registry import Registry
 
 MATCHERS: Registry[Matcher] = Registry("matcher", "matcher")
@@ -50,6 +50,8 @@ class Matcher:
 
     name = "matcher"
     tiered = False
+    #: Compare the address as well as the postcode by default (see default_comparisons).
+    address_with_postcode = True
     #: the default decision threshold on :meth:`score`
     threshold: float = 0.5
 
@@ -81,11 +83,81 @@ def _levels_of(
 
 
 def _at_least(levels: np.ndarray, names: tuple[str, ...], weakest: str, field: str) -> np.ndarray:
-    """Pairs whose level is ``weakest`` or stronger (and not missing)."""
+    """Pairs whose level is ``weakest`` or a stronger level that *implies* it.
+
+    Levels are ordered by strength, but a stronger level does not always imply a weaker one:
+    a day/month swap is stronger evidence than "same month and year" yet has neither. So a
+    rule naming a level accepts it and the stronger levels that entail it (see IMPLIES).
+    """
     if weakest not in names:
         raise ConfigError(field, f"unknown level {weakest!r}; levels are {', '.join(names)}")
     pos = names.index(weakest)
-    return (levels >= 1) & (levels <= pos)
+    accepted = [
+        i
+        for i in range(1, pos + 1)
+        if names[i] == weakest or weakest not in NOT_IMPLIED_BY.get(names[i], ())
+    ]
+    return np.isin(levels, accepted)
+
+
+def _agrees(
+    result: ComparisonResult, data: LinkageData | None, name: str, level: str, field: str
+) -> np.ndarray:
+    """Pairs that satisfy a match key such as "surname agrees on Soundex".
+
+    Where the key is an exact agreement on something the data holds (a name, its phonetic
+    code, first three letters or initial; a date, its month and year or year; a postcode or
+    its sector, district or area; sex), it is tested directly, as a match-key cascade does.
+    Fuzzy levels fall back to the comparison's ordering of levels.
+    """
+    levels, names = _levels_of(result, name, field)
+    comparison = result.comparisons[[c.name for c in result.comparisons].index(name)]
+    if level not in names:
+        raise ConfigError(field, f"unknown level {level!r}; levels are {', '.join(names)}")
+    if data is not None:
+        left, right = result.left, result.right
+        role = comparison.role
+        if role in data.vocabularies and (
+            level in ("exact", "full")
+            or level in PHONETIC
+            or level in ("first3", "initial", "sector", "district", "area")
+        ):
+            a, b = data.left.codes[role][left], data.right.codes[role][right]
+            if level in ("exact", "full"):
+                return (a >= 0) & (a == b)
+            derived = data.vocabularies[role].derived(level)
+            da, db = derived[np.maximum(a, 0)], derived[np.maximum(b, 0)]
+            return (a >= 0) & (b >= 0) & (da >= 0) & (da == db)
+        if role == "date_of_birth" and level in ("exact", "same_month_year", "same_year"):
+            ya, ma, _ = (x[left] for x in data.left.dob_parts)
+            yb, mb, _ = (x[right] for x in data.right.dob_parts)
+            present = (ya != MISSING) & (yb != MISSING)
+            if level == "exact":
+                return present & (data.left.dob[left] == data.right.dob[right])
+            if level == "same_month_year":
+                return present & (ya == yb) & (ma == mb)
+            return present & (ya == yb)
+        if role == "sex" and level == "exact":
+            a, b = data.left.sex[result.left], data.right.sex[result.right]
+            return (a != MISSING) & (a == b)
+    return _at_least(levels, names, level, field)
+
+
+#: Stronger levels that do not entail a given weaker one: a pair at the key's level need not
+#: satisfy any level in its value.
+NOT_IMPLIED_BY: dict[str, tuple[str, ...]] = {
+    # date of birth: a swap or a one-digit slip keeps neither the month nor (for a slip) the year
+    "day_month_swap": ("same_month_year", "one_digit"),
+    "one_digit": ("same_month_year", "same_year", "day_month_swap"),
+    # names: a fuzzy or phonetic agreement does not share the first three letters or initial,
+    # and a swap agrees on neither name in place
+    "jaro_winkler>=0.92": ("soundex", "first3", "initial"),
+    # a Soundex code keeps the first letter, so it does imply the initial
+    "soundex": ("jaro_winkler>=0.8", "first3"),
+    "jaro_winkler>=0.8": ("first3", "initial"),
+    "first3": (),
+    "swapped": ("initial",),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +276,10 @@ class CascadeMatcher(Matcher):
         # linkage has (a condition on an absent field is dropped); explicit rules are strict.
         self.adapt = rules is None
         rules = LIBUY_RULES if rules is None else rules
+        if not isinstance(rules, list | tuple):
+            raise _param_error(
+                "cascade", "rules", "a list of {comparison: weakest level} mappings", rules
+            )
         if not rules:
             raise _param_error(
                 "cascade", "rules", "a non-empty list of {comparison: weakest level}", rules
@@ -218,7 +294,7 @@ class CascadeMatcher(Matcher):
     def describe(self) -> str:
         return f"cascade({len(self.rules)} rules)"
 
-    def rule_index(self, result: ComparisonResult) -> np.ndarray:
+    def rule_index(self, result: ComparisonResult, data: LinkageData | None = None) -> np.ndarray:
         """The first rule each pair satisfies (-1 for none)."""
         first = np.full(len(result.left), -1, dtype=np.int64)
         present = {c.name for c in result.comparisons}
@@ -226,13 +302,12 @@ class CascadeMatcher(Matcher):
             ok = np.ones(len(result.left), dtype=bool)
             conditions = {k: v for k, v in rule.items() if k in present} if self.adapt else rule
             for name, weakest in conditions.items():
-                levels, names = _levels_of(result, name, f"matcher.cascade.rules[{i}]")
-                ok &= _at_least(levels, names, weakest, f"matcher.cascade.rules[{i}].{name}")
+                ok &= _agrees(result, data, name, weakest, f"matcher.cascade.rules[{i}].{name}")
             first[(first < 0) & ok] = i
         return first
 
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        first = self.rule_index(result)
+        first = self.rule_index(result, data)
         return np.where(first >= 0, len(self.rules) - first, 0).astype(np.float64)
 
 
@@ -266,6 +341,10 @@ class WeightedMatcher(Matcher):
         threshold: float = 0.8,
         missing_score: float = 0.5,
     ) -> None:
+        if weights is not None and not isinstance(weights, Mapping):
+            raise _param_error(
+                "weighted", "weights", "a mapping of comparison name to weight", weights
+            )
         self.weights = dict(weights) if weights is not None else None
         if self.weights is not None:
             for k, w in self.weights.items():
@@ -341,6 +420,10 @@ class FellegiSunter(Matcher):
         How many random pairs estimate u.
     """
 
+    # One home is one piece of evidence, not two: without this a sibling sharing surname,
+    # postcode and address looks like the child asked about.
+    address_with_postcode = False
+
     def __init__(
         self,
         m_method: str = "em",
@@ -357,15 +440,33 @@ class FellegiSunter(Matcher):
         if m_method not in ("em", "oracle"):
             raise _param_error("FellegiSunter", "m_method", "'em' or 'oracle'", m_method)
         self.m_method = m_method
+        if isinstance(tf_adjust, str):
+            tf_adjust = (tf_adjust,)  # one name, not its letters
+        if not isinstance(tf_adjust, list | tuple) or not all(
+            isinstance(t, str) for t in tf_adjust
+        ):
+            raise _param_error(
+                "FellegiSunter", "tf_adjust", "a list of comparison names", tf_adjust
+            )
         self.tf_adjust = tuple(tf_adjust)
         self.threshold = _probability("FellegiSunter", "threshold", threshold)
-        if not training_blocks or any(not block for block in training_blocks):
+        valid_keys = {"dob", "forename", "surname", "middle_names", "postcode", "address", "sex"}
+        if (
+            not isinstance(training_blocks, list | tuple)
+            or not training_blocks
+            or any(not isinstance(b, list | tuple) or not b for b in training_blocks)
+        ):
             raise _param_error(
                 "FellegiSunter",
                 "training_blocks",
                 "a non-empty list of non-empty key lists",
                 training_blocks,
             )
+        for block in training_blocks:
+            for key in block:
+                if not isinstance(key, str) or key.split(":")[0] not in valid_keys:
+                    allowed = f"keys from {', '.join(sorted(valid_keys))}"
+                    raise _param_error("FellegiSunter", "training_blocks", allowed, key)
         self.training_blocks = tuple(tuple(b) for b in training_blocks)
         for label, value, low in (
             ("max_iter", max_iter, 1),
@@ -383,6 +484,10 @@ class FellegiSunter(Matcher):
             training_pairs,
             max_iter,
         )
+        if not isinstance(tol, int | float) or isinstance(tol, bool) or not 0 < tol < 1:
+            raise _param_error("FellegiSunter", "tol", "a number in (0, 1)", tol)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise _param_error("FellegiSunter", "seed", "a whole number", seed)
         self.tol, self.random_pairs, self.seed = float(tol), random_pairs, seed
 
     def describe(self) -> str:

@@ -44,7 +44,7 @@ def test_request_fields_follow_the_mou(small_census):
     assert result["case_id"].str.fullmatch(r"HO-\d{7}").all()
     assert result["request_id"].tolist() == list(range(1, 301))
     assert len(result) == 300
-    assert result["in_register"].sum() == 90  # 30% of 300
+    assert result["in_register"].sum() == 75  # 25% of 300
 
 
 def test_error_free_request_equals_its_pupils_record(small_census):
