@@ -264,11 +264,18 @@ class LinkageData:
 
 def _column(table: pa.Table | pd.DataFrame, name: str) -> pa.ChunkedArray | pa.Array:
     if isinstance(table, pa.Table):
-        return table[name]
-    series = table[name]
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        series = series.astype(object)
-    return pa.array(series, from_pandas=True)
+        column = table[name]
+    else:
+        series = table[name]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        column = pa.array(series, from_pandas=True)
+    # pandas 3 strings arrive as large_string; one string type keeps vocabularies joinable.
+    if pa.types.is_large_string(column.type):
+        column = column.cast(pa.string())
+    elif pa.types.is_dictionary(column.type) and pa.types.is_large_string(column.type.value_type):
+        column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
+    return column
 
 
 def _num_rows(table: pa.Table | pd.DataFrame) -> int:

@@ -122,7 +122,7 @@ def linkage(
 
 def _text(row: pd.Series, role: str) -> str:
     value = row[role]
-    if value is None:
+    if value is None or pd.isna(value):  # pandas 3 stores a missing string as NaN
         return ""
     if role == "postcode":
         return re.sub(r"[^A-Z0-9]", "", value.upper())
@@ -132,9 +132,9 @@ def _text(row: pd.Series, role: str) -> str:
 def key_value(row: pd.Series, part: str) -> object:
     """The value of one blocking key part for one record, computed directly; None = missing."""
     if part == "dob":
-        return row["dob"]
+        return None if pd.isna(row["dob"]) else row["dob"]
     if part == "birth_year":
-        return row["dob"].year if row["dob"] is not None else None
+        return row["dob"].year if not pd.isna(row["dob"]) else None
     role, _, kind = part.partition(":")
     text = _text(row, role)
     if not text:
