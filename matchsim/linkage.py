@@ -117,7 +117,9 @@ def link_prepared(
 
     t0 = time.perf_counter()
     if len(left):
-        model.fit(result, data, true_rows if fit_true_links else None)
+        # A matcher passed in already fitted (e.g. trained on an earlier batch) is reused.
+        if not model.is_fitted() or isinstance(matcher, str | dict):
+            model.fit(result, data, true_rows if fit_true_links else None)
         scores = model.score(result, data)
     else:
         scores = np.zeros(0)

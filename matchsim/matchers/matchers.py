@@ -431,10 +431,10 @@ class FellegiSunter(Matcher):
         threshold: float = 0.9,
         training_blocks: Sequence[Sequence[str]] = (("dob",), ("forename", "surname")),
         training_sample: int = 2000,
-        training_pairs: int = 1_000_000,
+        training_pairs: int = 300_000,
         max_iter: int = 100,
         tol: float = 1e-6,
-        random_pairs: int = 500_000,
+        random_pairs: int = 200_000,
         seed: int = 0,
     ) -> None:
         if m_method not in ("em", "oracle"):
@@ -676,6 +676,9 @@ class FellegiSunter(Matcher):
             self.tf_[name] = (role, counts / max(int((codes >= 0).sum()), 1))
 
     # -- scoring --------------------------------------------------------------------------------
+
+    def is_fitted(self) -> bool:
+        return hasattr(self, "m_")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "m_"):
