@@ -63,6 +63,10 @@ class Matcher:
     ) -> Matcher:
         return self
 
+    def is_fitted(self) -> bool:
+        """Whether :meth:`score` can run; rule-based matchers need no fitting."""
+        return True
+
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
         raise NotImplementedError
 
