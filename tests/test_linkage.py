@@ -848,3 +848,29 @@ def test_lookup_runs_for_a_profile_without_middle_names(census):
     )
     result = lookup(census, requests, matcher="deterministic")
     assert len(result.outcomes) == 50
+
+
+def test_a_fitted_matcher_is_reused_across_batches():
+    from matchsim.linkage import lookup, prepare_register
+    from matchsim.requests import RequestConfig, generate_requests
+    from matchsim.synth import CensusConfig, generate_census
+
+    census = generate_census(CensusConfig(pupils=20_000), seed=31)
+    register = prepare_register(census)
+    first = lookup(
+        census,
+        generate_requests(census, RequestConfig(count=400), seed=1),
+        register=register,
+        matcher="fellegi_sunter",
+    )
+    model = first.link.matcher
+    m_before = [m.copy() for m in model.m_]
+    second = lookup(
+        census,
+        generate_requests(census, RequestConfig(count=400), seed=2),
+        register=register,
+        matcher=model,
+    )
+    assert second.link.matcher is model
+    assert all(np.array_equal(a, b) for a, b in zip(m_before, model.m_, strict=True))
+    assert sum(second.evaluation.counts.values()) == 400
