@@ -199,3 +199,106 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def pytest_report_header(config: pytest.Config) -> str:
     name = config.getoption("--bench-scale") or os.environ.get(SCALE_ENV, "full")
     return f"matchsim benchmarks: scale={name} (--bench-scale / {SCALE_ENV})"
+
+
+# ============================================================================================
+# Matching benchmarks (benchmarks/test_matching.py)
+#
+# A separate section: nothing above depends on it, and it changes no existing option, fixture
+# or figure. It adds the matching sizes as options and fingerprints the sources the matching
+# benchmarks run (blocking, comparison, matchers and linkage live outside matchsim/synth,
+# which the digest above covers). The hooks below carry ``specname`` so that they sit beside the hooks above
+# instead of replacing them.
+# ============================================================================================
+
+_MATCHING_DIGEST_KEY = pytest.StashKey[str]()
+
+#: option -> help; each takes a whole number >= 1 and overrides the scale's default.
+MATCHING_OPTIONS = {
+    "--bench-match-pupils": "pupils in the census of the comparison-throughput benchmark",
+    "--bench-match-requests": "requests drawn for the comparison-throughput benchmark",
+    "--bench-match-rounds": "measured rounds of the two comparison-throughput benchmarks",
+    "--bench-match-peer-pairs": (
+        "compare at most this many candidate pairs in the throughput benchmarks (a sample; "
+        "both libraries get the same pairs); default: all"
+    ),
+    "--bench-e2e-requests": "requests per batch in the end-to-end lookup benchmark",
+}
+
+
+@pytest.hookimpl(specname="pytest_addoption")
+def pytest_addoption_matching(parser: pytest.Parser) -> None:
+    group = parser.getgroup("matchsim-bench-matching", "matchsim matching benchmark sizes")
+    for option, text in MATCHING_OPTIONS.items():
+        group.addoption(option, type=int, default=None, help=text)
+
+
+#: What the matching benchmarks run, relative to ``matchsim/`` (files, or folders of .py files).
+MATCHING_SOURCES = (
+    "__init__.py",
+    "errors.py",
+    "io.py",
+    "records.py",
+    "linkage.py",
+    "decision.py",
+    "blocking",
+    "comparison",
+    "matchers",
+    "evaluation",
+    "requests",
+    "synth",
+)
+
+
+def matching_code_digest() -> str:
+    """Short SHA-256 of the sources the matching benchmarks run, to tie figures to code."""
+    import matchsim
+
+    root = Path(matchsim.__file__).parent
+    h = hashlib.sha256()
+    for source in MATCHING_SOURCES:
+        path = root / source
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            h.update(str(file.relative_to(root)).encode())
+            h.update(file.read_bytes() if file.exists() else b"")
+    return h.hexdigest()[:12]
+
+
+@pytest.hookimpl(specname="pytest_sessionstart")
+def pytest_sessionstart_matching(session: pytest.Session) -> None:
+    session.config.stash[_MATCHING_DIGEST_KEY] = matching_code_digest()
+
+
+@pytest.hookimpl(specname="pytest_benchmark_update_json", trylast=True)
+def pytest_benchmark_update_json_matching(
+    config: pytest.Config, benchmarks: list, output_json: dict
+) -> None:
+    """Add the matching digest to the ``matchsim`` key written above (hence trylast)."""
+    start = config.stash.get(_MATCHING_DIGEST_KEY, None)
+    end = matching_code_digest()
+    info = output_json.setdefault("matchsim", {})
+    info["matching_digest_start"] = start
+    info["matching_digest_end"] = end
+    # True means a source the matching benchmarks run changed on disk during the run.
+    info["matching_sources_changed_during_run"] = start is not None and start != end
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("recordlinkage", "rapidfuzz", "jellyfish", "scikit-learn"):
+        try:
+            info.setdefault("versions", {})[dist] = version(dist)
+        except PackageNotFoundError:
+            info.setdefault("versions", {})[dist] = None
+
+
+@pytest.hookimpl(specname="pytest_terminal_summary")
+def pytest_terminal_summary_matching(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
+    start = config.stash.get(_MATCHING_DIGEST_KEY, None)
+    if start is not None and start != matching_code_digest():
+        terminalreporter.write_line(
+            "WARNING: matchsim sources the matching benchmarks run changed on disk during "
+            "this benchmark run; the matching figures mix code versions.",
+            red=True,
+            bold=True,
+        )
