@@ -401,6 +401,11 @@ def link_command(
                 "precision / recall / F1",
                 f"{m['precision']:.4f} / {m['recall']:.4f} / {m['f1']:.4f}",
             )
+            d = result.decision_metrics
+            table.add_row(
+                f"returned links ({decision}): P / R / F1",
+                f"{d['precision']:.4f} / {d['recall']:.4f} / {d['f1']:.4f}",
+            )
         _out.print(table)
 
 

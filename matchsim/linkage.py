@@ -41,7 +41,10 @@ class LinkResult:
     decisions: pd.DataFrame  # one row per left record
     blocking: BlockingReport
     timings: dict[str, float] = field(default_factory=dict)
+    #: precision/recall/F1 of the pairs that clear the threshold (pair classification)
     pair_metrics: dict[str, float] | None = None
+    #: precision/recall/F1 of the links the decision policy returned (what a user receives)
+    decision_metrics: dict[str, float] | None = None
 
     def pairs(self) -> pd.DataFrame:
         """Scored candidate pairs: left id, right id, score and whether it clears the bar."""
@@ -132,7 +135,7 @@ def link_prepared(
     )
     timings["decision"] = time.perf_counter() - t0
 
-    metrics = None
+    metrics = decided = None
     if true_links is not None:
         predicted = pd.DataFrame(
             {
@@ -147,7 +150,13 @@ def link_prepared(
             }
         )
         metrics = pair_metrics(predicted, truth)
-    return LinkResult(data, result, scores, model, bar, decisions, report, timings, metrics)
+        returned = (
+            decisions[["left_id", "returned"]].explode("returned").dropna(subset=["returned"])
+        )
+        decided = pair_metrics(returned.rename(columns={"returned": "right_id"}), truth)
+    return LinkResult(
+        data, result, scores, model, bar, decisions, report, timings, metrics, decided
+    )
 
 
 def link_tables(

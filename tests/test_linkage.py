@@ -874,3 +874,31 @@ def test_a_fitted_matcher_is_reused_across_batches():
     assert second.link.matcher is model
     assert all(np.array_equal(a, b) for a, b in zip(m_before, model.m_, strict=True))
     assert sum(second.evaluation.counts.values()) == 400
+
+
+def test_decision_metrics_score_what_was_returned():
+    left = pd.DataFrame({"id": [1], "fn": ["Ann"], "sn": ["Lee"], "dob": ["2010-05-01"]})
+    right = pd.DataFrame(
+        {
+            "id": [7, 8],
+            "fn": ["Ann", "Ann"],
+            "sn": ["Lee", "Lee"],
+            "dob": ["2010-05-01", "2010-05-01"],
+        }
+    )
+    roles = {"id": "id", "fn": "forename", "sn": "surname", "dob": "date_of_birth"}
+    truth = pd.DataFrame({"left": [1], "right": [7]})
+    result = link_tables(
+        left,
+        right,
+        roles,
+        blocking="exact:dob",
+        matcher="deterministic",
+        decision="unique",
+        true_links=truth,
+    )
+    # Both look-alikes clear the bar: the pair metrics count one true pair among two...
+    assert result.pair_metrics["precision"] == 0.5 and result.pair_metrics["recall"] == 1.0
+    # ...but a "unique" lookup returns nothing, so nothing true was returned.
+    assert result.decisions["returned"].tolist() == [[]]
+    assert result.decision_metrics["recall"] == 0.0
