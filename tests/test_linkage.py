@@ -893,7 +893,7 @@ def test_decision_metrics_score_what_was_returned():
         right,
         roles,
         blocking="exact:dob",
-        matcher="deterministic",
+        matcher={"name": "deterministic", "address": "none"},
         decision="unique",
         true_links=truth,
     )
