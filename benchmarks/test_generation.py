@@ -11,7 +11,7 @@ Targets (asserted at full scale only, see ``conftest.py``):
 all with ``workers=2``. The two big runs each happen in a fresh interpreter so that peak
 memory is the generator's own: a small launcher interpreter starts the generating process,
 reaps it with ``os.wait4`` and reports that child's ``ru_maxrss`` (the child's own
-``RUSAGE_SELF`` figure is recorded beside it as a cross-check; see ``_LAUNCHER`` for why the
+``RUSAGE_SELF`` figure is recorded beside it as a cross-check; see ``LAUNCHER`` for why the
 child is not forked from pytest directly). Every figure goes into ``benchmark.extra_info`` and so into
 ``--benchmark-json``.
 """
@@ -29,58 +29,12 @@ from typing import Any
 
 import pytest
 
+from benchmarks._measure import LAUNCHER, gb, gib, machine_busy_seconds, median_seconds, other_cores
 from matchsim.synth import CensusConfig, generate_census
 
 RATIO_TARGET = 100.0
 CENSUS_SECONDS, CENSUS_GB = 30.0, 6.0
 REGISTER_SECONDS, REGISTER_GB = 90.0, 12.0
-
-# ru_maxrss is in KiB on Linux. "GB" below is 10**9 bytes (stricter than GiB); GiB is recorded too.
-_KIB = 1024
-
-
-def _gb(kib: int) -> float:
-    return kib * _KIB / 1e9
-
-
-def _gib(kib: int) -> float:
-    return kib * _KIB / 2**30
-
-
-def machine_busy_seconds() -> float | None:
-    """Busy CPU-seconds of the whole machine since boot (all processes), from /proc/stat.
-
-    Compared with our own CPU time over a run this shows whether something else was using
-    the cores meanwhile. ``None`` where /proc/stat is unavailable.
-    """
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-    except OSError:
-        return None
-    if not fields or fields[0] != "cpu":
-        return None
-    # user nice system idle iowait irq softirq steal (guest time is already inside user)
-    ticks = [int(x) for x in fields[1:9]]
-    busy = sum(ticks) - ticks[3] - ticks[4]
-    return busy / os.sysconf("SC_CLK_TCK")
-
-
-def other_cores(busy_before: float | None, own_cpu_seconds: float, wall: float) -> float | None:
-    """Average cores used by other processes during a run of ``wall`` seconds."""
-    busy_after = machine_busy_seconds()
-    if busy_before is None or busy_after is None or wall <= 0:
-        return None
-    return max(busy_after - busy_before - own_cpu_seconds, 0.0) / wall
-
-
-def _median_seconds(benchmark: Any, own: list[float]) -> float:
-    """pytest-benchmark's median round time; our own timings when benchmarking is disabled."""
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None and getattr(stats, "stats", None) is not None and stats.stats.data:
-        return float(stats.stats.median)
-    return statistics.median(own)  # benchmarking disabled: pedantic ran the target once
-
 
 # --------------------------------------------------------------------------------------------
 # Throughput: Faker per record vs matchsim
@@ -137,7 +91,7 @@ def test_faker_per_record(benchmark, bench_scale, bench_results):
     assert len(records) == n
     assert all(r["postcode"] and r["last_name"] for r in records)
 
-    seconds = _median_seconds(benchmark, own)
+    seconds = median_seconds(benchmark, own)
     rate = n / seconds
     bench_results["faker_records_per_s"] = rate
     benchmark.extra_info.update(
@@ -179,7 +133,7 @@ def test_matchsim_throughput(benchmark, bench_scale, bench_results):
     assert census.pupils.num_rows == n
     assert census.addresses.num_rows >= len(census.pupils["household_id"].unique())
 
-    seconds = _median_seconds(benchmark, own)
+    seconds = median_seconds(benchmark, own)
     rate = n / seconds
     faker_rate = bench_results.get("faker_records_per_s")
     faker_source = "test_faker_per_record"
@@ -240,23 +194,6 @@ with open(out_path, "w") as f:
 """
 
 
-# Linux quirk: a process's ru_maxrss starts at the PEAK RSS of the process it was forked from
-# (exec keeps the old address space's high-water mark), so a child forked straight from this
-# pytest process would report at least pytest's own peak, e.g. that of the in-process 1M run.
-# A tiny launcher interpreter forks the generating process instead, reaps it with os.wait4 and
-# reports that child's own rusage.
-_LAUNCHER = r"""
-import json, os, subprocess, sys
-proc = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(proc.pid, 0)
-proc.returncode = os.waitstatus_to_exitcode(status)
-with open(sys.argv[1], "w") as f:
-    json.dump({"returncode": proc.returncode, "ru_maxrss_kib": usage.ru_maxrss,
-               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
-sys.exit(proc.returncode)
-"""
-
-
 def run_generation_subprocess(kwargs: dict[str, Any], seed: int, workers: int) -> dict[str, Any]:
     """Generate in a fresh interpreter; return its timings, row counts and peak RSS."""
     with tempfile.TemporaryDirectory(prefix="matchsim-bench-") as tmp:
@@ -269,7 +206,7 @@ def run_generation_subprocess(kwargs: dict[str, Any], seed: int, workers: int) -
             [
                 sys.executable,
                 "-c",
-                _LAUNCHER,
+                LAUNCHER,
                 usage_path,
                 sys.executable,
                 "-c",
@@ -299,10 +236,10 @@ def run_generation_subprocess(kwargs: dict[str, Any], seed: int, workers: int) -
             "process_wall_seconds": wall,
             "process_cpu_seconds": usage["cpu_seconds"],
             "peak_rss_kib": peak_kib,
-            "peak_rss_gb": _gb(peak_kib),
-            "peak_rss_gib": _gib(peak_kib),
-            "child_self_peak_rss_gb": _gb(result["child_self_maxrss_kib"]),
-            "import_rss_gb": _gb(result["child_import_maxrss_kib"]),
+            "peak_rss_gb": gb(peak_kib),
+            "peak_rss_gib": gib(peak_kib),
+            "child_self_peak_rss_gb": gb(result["child_self_maxrss_kib"]),
+            "import_rss_gb": gb(result["child_import_maxrss_kib"]),
             "records_per_s": result["pupils"] / result["generate_seconds"],
             "cpu_utilisation": result["generate_cpu_seconds"] / result["generate_seconds"],
             "loadavg_before": load_before,

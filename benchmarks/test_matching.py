@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks._measure import LAUNCHER, gb, gib, machine_busy_seconds, median_seconds, other_cores
 from matchsim.blocking import default_blocking, run_blocking
 from matchsim.comparison import (
     DateOfBirthComparison,
@@ -76,17 +77,6 @@ PEER_MISSING = (
     "recordlinkage is not installed, so the peer part is skipped "
     "(pip install recordlinkage; note that it requires pandas<3)"
 )
-
-_KIB = 1024  # ru_maxrss is in KiB on Linux; GB below is 10**9 bytes
-
-
-def _gb(kib: float) -> float:
-    return kib * _KIB / 1e9
-
-
-def _gib(kib: float) -> float:
-    return kib * _KIB / 2**30
-
 
 # --------------------------------------------------------------------------------------------
 # Sizes
@@ -174,40 +164,6 @@ def _peer() -> Any:
     except ImportError:
         return None
     return recordlinkage
-
-
-# --------------------------------------------------------------------------------------------
-# Timing helpers (as in test_generation.py)
-# --------------------------------------------------------------------------------------------
-
-
-def machine_busy_seconds() -> float | None:
-    """Busy CPU-seconds of the whole machine since boot, from /proc/stat (None elsewhere)."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-    except OSError:
-        return None
-    if not fields or fields[0] != "cpu":
-        return None
-    ticks = [int(x) for x in fields[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def other_cores(busy_before: float | None, own_cpu_seconds: float, wall: float) -> float | None:
-    """Average cores used by other processes during a run of ``wall`` seconds."""
-    busy_after = machine_busy_seconds()
-    if busy_before is None or busy_after is None or wall <= 0:
-        return None
-    return max(busy_after - busy_before - own_cpu_seconds, 0.0) / wall
-
-
-def _median_seconds(benchmark: Any, own: list[float]) -> float:
-    """pytest-benchmark's median round time; our own timings when benchmarking is disabled."""
-    stats = getattr(benchmark, "stats", None)
-    if stats is not None and getattr(stats, "stats", None) is not None and stats.stats.data:
-        return float(stats.stats.median)
-    return statistics.median(own)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,7 +263,7 @@ def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_r
         busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
     )
     assert features.shape == (len(w.left), 4)
-    seconds = _median_seconds(benchmark, own)
+    seconds = median_seconds(benchmark, own)
     rate = len(w.left) / seconds
     bench_results["recordlinkage_pairs_per_s"] = rate
     benchmark.extra_info.update(
@@ -381,7 +337,7 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
     assert result.levels.shape == (len(w.left), 4)
     assert (result.levels >= 0).all()
 
-    seconds = _median_seconds(benchmark, own)
+    seconds = median_seconds(benchmark, own)
     rate = len(w.left) / seconds
     warm = []
     for _ in range(3):
@@ -540,18 +496,6 @@ with open(out_path, "w") as f:
     json.dump(result, f)
 """
 
-# As in test_generation.py: reap the measured process and report its own rusage.
-_LAUNCHER = r"""
-import json, os, subprocess, sys
-proc = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(proc.pid, 0)
-proc.returncode = os.waitstatus_to_exitcode(status)
-with open(sys.argv[1], "w") as f:
-    json.dump({"returncode": proc.returncode, "ru_maxrss_kib": usage.ru_maxrss,
-               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
-sys.exit(proc.returncode)
-"""
-
 
 def _run(args: list[str], what: str) -> None:
     proc = subprocess.run(
@@ -593,7 +537,7 @@ def run_lookup_subprocess(out_dir: str, count: int, batches: int, seed: int) -> 
         busy_before, wall_start = machine_busy_seconds(), time.perf_counter()
         _run(
             [
-                *(sys.executable, "-c", _LAUNCHER, usage_path),
+                *(sys.executable, "-c", LAUNCHER, usage_path),
                 *(sys.executable, "-c", _E2E_CHILD, out_dir, str(count), str(batches)),
                 *(str(seed), out_path),
             ],
@@ -610,12 +554,12 @@ def run_lookup_subprocess(out_dir: str, count: int, batches: int, seed: int) -> 
             "process_wall_seconds": wall,
             "process_cpu_seconds": usage["cpu_seconds"],
             "peak_rss_kib": peak,
-            "peak_rss_gb": _gb(peak),
-            "peak_rss_gib": _gib(peak),
-            "child_self_peak_rss_gb": _gb(result["child_self_maxrss_kib"]),
-            "loaded_rss_gb": _gb(result["loaded_rss_kib"] or 0),
-            "loaded_peak_rss_gb": _gb(result["loaded_maxrss_kib"]),
-            "prepared_peak_rss_gb": _gb(result["prepared_maxrss_kib"]),
+            "peak_rss_gb": gb(peak),
+            "peak_rss_gib": gib(peak),
+            "child_self_peak_rss_gb": gb(result["child_self_maxrss_kib"]),
+            "loaded_rss_gb": gb(result["loaded_rss_kib"] or 0),
+            "loaded_peak_rss_gb": gb(result["loaded_maxrss_kib"]),
+            "prepared_peak_rss_gb": gb(result["prepared_maxrss_kib"]),
             "other_processes_cores": other_cores(busy_before, usage["cpu_seconds"], wall),
             "loadavg_after": os.getloadavg(),
         }

@@ -22,7 +22,9 @@ TARGET_SECONDS = 20.0
 @pytest.fixture(scope="module")
 def register(bench_scale):
     pupils, _ = SIZES[bench_scale.name]
-    return generate_census(CensusConfig(pupils=pupils), bench_scale.seed, workers=bench_scale.workers)
+    return generate_census(
+        CensusConfig(pupils=pupils), bench_scale.seed, workers=bench_scale.workers
+    )
 
 
 def test_requests_full_error_model(benchmark, bench_scale, register):
@@ -51,4 +53,6 @@ def test_requests_full_error_model(benchmark, bench_scale, register):
         }
     )
     if bench_scale.full:
-        assert seconds <= TARGET_SECONDS, f"1M requests took {seconds:.1f} s (target {TARGET_SECONDS} s)"
+        assert seconds <= TARGET_SECONDS, (
+            f"1M requests took {seconds:.1f} s (target {TARGET_SECONDS} s)"
+        )

@@ -1,0 +1,70 @@
+"""Measurement helpers shared by the benchmark suites: peak memory, CPU contention, medians."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from typing import Any
+
+# ru_maxrss is in KiB on Linux. "GB" below is 10**9 bytes (stricter than GiB); GiB is recorded too.
+_KIB = 1024
+
+
+def gb(kib: int) -> float:
+    return kib * _KIB / 1e9
+
+
+def gib(kib: int) -> float:
+    return kib * _KIB / 2**30
+
+
+def machine_busy_seconds() -> float | None:
+    """Busy CPU-seconds of the whole machine since boot (all processes), from /proc/stat.
+
+    Compared with our own CPU time over a run this shows whether something else was using
+    the cores meanwhile. ``None`` where /proc/stat is unavailable.
+    """
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already inside user)
+    ticks = [int(x) for x in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def other_cores(busy_before: float | None, own_cpu_seconds: float, wall: float) -> float | None:
+    """Average cores used by other processes during a run of ``wall`` seconds."""
+    busy_after = machine_busy_seconds()
+    if busy_before is None or busy_after is None or wall <= 0:
+        return None
+    return max(busy_after - busy_before - own_cpu_seconds, 0.0) / wall
+
+
+def median_seconds(benchmark: Any, own: list[float]) -> float:
+    """pytest-benchmark's median round time; our own timings when benchmarking is disabled."""
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None and getattr(stats, "stats", None) is not None and stats.stats.data:
+        return float(stats.stats.median)
+    return statistics.median(own)  # benchmarking disabled: pedantic ran the target once
+
+
+# Linux quirk: a process's ru_maxrss starts at the PEAK RSS of the process it was forked from
+# (exec keeps the old address space's high-water mark), so a child forked straight from this
+# pytest process would report at least pytest's own peak, e.g. that of the in-process 1M run.
+# A tiny launcher interpreter forks the generating process instead, reaps it with os.wait4 and
+# reports that child's own rusage.
+LAUNCHER = r"""
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+proc.returncode = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as f:
+    json.dump({"returncode": proc.returncode, "ru_maxrss_kib": usage.ru_maxrss,
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
+sys.exit(proc.returncode)
+"""
