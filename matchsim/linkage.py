@@ -67,7 +67,9 @@ def true_rows_of(
     if true_links.shape[1] < 2:
         raise ConfigError("truth", "needs two columns: left id and right id")
     left_ids = pd.Index(data.left.ids)
-    right_ids = pd.Index(data.right.ids)
+    if "id_index" not in data.right.cache:  # 9M ids: index them once per register
+        data.right.cache["id_index"] = pd.Index(data.right.ids)
+    right_ids = data.right.cache["id_index"]
     li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
     if not right_ids.is_unique:
         # Several rows per right id (historical addresses): every row of the id is true.

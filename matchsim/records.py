@@ -120,6 +120,20 @@ class Vocabulary:
     def text(self) -> np.ndarray:
         return self.values.to_numpy(zero_copy_only=False).astype(object)
 
+    @cached_property
+    def _index(self) -> pd.Index:
+        # Built once per vocabulary (a register's is reused by every linkage against it).
+        return pd.Index(self.text)
+
+    def lookup(self, values: pa.Array) -> np.ndarray:
+        """Position of each value in this vocabulary (-1 when absent)."""
+        if len(values) * 50 < len(self):
+            # A few values against a big vocabulary: probe a hash index kept on the vocabulary.
+            return self._index.get_indexer(
+                values.to_numpy(zero_copy_only=False).astype(object)
+            ).astype(np.int64)
+        return index_in(values, self.values)
+
     def derived(self, kind: str) -> np.ndarray:
         """Integer codes of a derived key for each value (equal key -> equal code).
 
@@ -199,18 +213,33 @@ class Records:
     dob: np.ndarray  # int64 days since 1970-01-01, MISSING_DATE when missing
     sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # passthrough columns
+    #: blocking keys and other derived arrays of these records; a prepared register shares one
+    #: across all its linkages, since its codes and derived keys never change between them
+    cache: dict[object, object] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    @cached_property
+    @property
     def dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Year, month and day of each birth date (MISSING where unknown); cached."""
+        if "dob_parts" not in self.cache:
+            self.cache["dob_parts"] = self._dob_parts()
+        return self.cache["dob_parts"]  # type: ignore[return-value]
+
+    def _dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ok = self.dob != MISSING_DATE
         y, m, d = cal.year_month_day(np.where(ok, self.dob, 0))
         return np.where(ok, y, MISSING), np.where(ok, m, MISSING), np.where(ok, d, MISSING)
 
     def key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         """An int64 key per record for a blocking part such as ``surname:soundex`` or ``dob``."""
+        cache_key = ("key", part)
+        if cache_key not in self.cache:
+            self.cache[cache_key] = self._key(part, vocabularies)
+        return self.cache[cache_key]  # type: ignore[return-value]
+
+    def _key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         if part == "dob":
             # Shifted so that every real date is >= 0 and only a missing one is MISSING.
             return np.where(self.dob == MISSING_DATE, MISSING, self.dob + _DATE_SHIFT)
@@ -452,6 +481,8 @@ class PreparedTable:
     dob: np.ndarray
     sex: np.ndarray
     extra: dict[str, np.ndarray]
+    #: shared by every linkage of this table as the right-hand side (see Records.cache)
+    right_cache: dict[object, object] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -511,7 +542,7 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
             continue
         base = right.vocabularies[role]
         lvals = left.vocabularies[role].values
-        found = index_in(lvals, base.values)
+        found = base.lookup(lvals)
         missing = np.flatnonzero(found < 0)
         mapping = found.copy()
         mapping[missing] = len(base) + np.arange(len(missing))
@@ -523,7 +554,9 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
     has_dob = "date_of_birth" in left.roles and "date_of_birth" in right.roles
     has_sex = "sex" in left.roles and "sex" in right.roles
 
-    def records(t: PreparedTable, codes: dict[str, np.ndarray]) -> Records:
+    def records(
+        t: PreparedTable, codes: dict[str, np.ndarray], cache: dict[object, object]
+    ) -> Records:
         n = len(t)
         return Records(
             ids=t.ids,
@@ -531,9 +564,15 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
             dob=t.dob if has_dob else np.full(n, MISSING_DATE),
             sex=t.sex if has_sex else np.full(n, MISSING, dtype=np.int8),
             extra=t.extra,
+            cache=cache,
         )
 
-    return LinkageData(records(left, codes_l), records(right, codes_r), vocabularies)
+    # The right side's codes are its own (the shared vocabulary extends its vocabulary), so
+    # its keys can be kept across linkages — unless a role is missing on one side.
+    right_cache = right.right_cache.setdefault((has_dob, has_sex), {})
+    return LinkageData(
+        records(left, codes_l, {}), records(right, codes_r, right_cache), vocabularies
+    )
 
 
 def prepare(

@@ -172,8 +172,13 @@ class ExactKeys(Blocker):
         cache_key = ("exact", self.keys)
         cached = data.cache.get(cache_key)
         if cached is None:
-            parts = [data.right.key(p, data.vocabularies) for p in self.keys]
-            keys, ok = _combine(parts)
+            combined = ("combined", self.keys)
+            if combined not in data.right.cache:  # kept with a prepared register
+                data.right.cache[combined] = _combine(
+                    [data.right.key(p, data.vocabularies) for p in self.keys]
+                )
+            keys, ok = data.right.cache[combined]  # type: ignore[misc]
+            ok = ok.copy()
             if len(data.left) * _PROBE_RATIO < len(data.right):
                 # A small batch against a big register (a lookup): hash-probe the register's
                 # keys against the batch's instead of sorting millions of keys.

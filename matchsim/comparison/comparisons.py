@@ -23,6 +23,8 @@ from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import MISSING, MISSING_DATE, PHONETIC, LinkageData, index_in
 from matchsim.registry import Registry
 
+_NATIVE = {"token_set": (fuzz.token_set_ratio, 0.01)}
+
 COMPARISONS: Registry[Comparison] = Registry("comparison", "comparison.kind", name_attribute="kind")
 comparison = COMPARISONS.register
 
@@ -79,10 +81,11 @@ def similarity_of_codes(
     """Similarity of vocabulary values ``a[i]`` and ``b[i]``, once per distinct pair."""
     ua, ub, inverse = _unique_pairs(a, b)
     text = values if isinstance(values, np.ndarray) else values.to_numpy(zero_copy_only=False)
-    sims = process.cpdist(
-        list(text[ua]), list(text[ub]), scorer=SIMILARITIES[scorer], workers=workers
-    )
-    return np.asarray(sims, dtype=np.float32)[inverse]
+    # rapidfuzz's own scorers run in C++; token_set is on a 0-100 scale, so it is called
+    # directly and rescaled rather than wrapped in a Python lambda (one call per pair).
+    native, scale = _NATIVE.get(scorer, (SIMILARITIES[scorer], 1.0))
+    sims = process.cpdist(list(text[ua]), list(text[ub]), scorer=native, workers=workers)
+    return (np.asarray(sims, dtype=np.float32) * scale)[inverse]
 
 
 def _check_thresholds(name: str, thresholds: Sequence[float]) -> tuple[float, ...]:

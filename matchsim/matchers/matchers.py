@@ -435,10 +435,10 @@ class FellegiSunter(Matcher):
         threshold: float = 0.9,
         training_blocks: Sequence[Sequence[str]] = (("dob",), ("forename", "surname")),
         training_sample: int = 2000,
-        training_pairs: int = 300_000,
+        training_pairs: int = 150_000,
         max_iter: int = 100,
         tol: float = 1e-6,
-        random_pairs: int = 200_000,
+        random_pairs: int = 100_000,
         seed: int = 0,
     ) -> None:
         if m_method not in ("em", "oracle"):
