@@ -274,11 +274,39 @@ class LookupResult:
     outcomes: pd.DataFrame
 
 
-def prepare_register(census: Census, addresses: str = "current") -> PreparedTable:
-    """Normalise and encode a register once, to look many request sets up in it."""
-    return prepare_table(
+def prepare_register(
+    census: Census, addresses: str = "current", *, warm: bool = True
+) -> PreparedTable:
+    """Normalise and encode a register once, to look many request sets up in it.
+
+    ``warm`` also builds, up front, what every lookup against it reuses: the blocking keys of
+    the default passes and of Fellegi-Sunter's training sessions, birth-date parts, the id
+    index and hash indexes of its vocabularies. The first batch is then as fast as the rest.
+    """
+    prepared = prepare_table(
         register_table(census, addresses), {**MATCHSIM_ROLES, "pupil_id": "id"}, "register"
     )
+    if warm:
+        warm_register(prepared)
+    return prepared
+
+
+def warm_register(register: PreparedTable) -> None:
+    """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
+    from matchsim.blocking.strategies import _combine
+
+    data = link(register, register)  # the right side's cache is the register's own
+    right = data.right
+    blocker = default_blocking(data.roles)
+    for keys in [b.keys for b in blocker.blockers] + [("dob",), ("forename", "surname")]:
+        if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
+            combined = ("combined", tuple(keys))
+            if combined not in right.cache:
+                right.cache[combined] = _combine([right.key(k, data.vocabularies) for k in keys])
+    _ = right.dob_parts
+    right.cache["id_index"] = pd.Index(right.ids)
+    for vocabulary in register.vocabularies.values():
+        _ = vocabulary._index
 
 
 def lookup(
