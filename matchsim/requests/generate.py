@@ -38,21 +38,6 @@ NATIONALITY = {
     "east_african": "Kenyan",
 }
 
-REQUEST_COLUMNS = (
-    "request_id",
-    "case_id",
-    "forename",
-    "middle_names",
-    "surname",
-    "sex",
-    "date_of_birth",
-    "address_line",
-    "town",
-    "postcode",
-    "nationality",
-)
-TRUTH_COLUMNS = ("true_pupil_id", "in_register", "true_name_origin", "true_is_twin", "n_errors")
-
 
 @dataclass
 class RequestSet:

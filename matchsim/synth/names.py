@@ -26,8 +26,6 @@ from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
 from matchsim.synth.config import NamesConfig
 
-SEXES = ("M", "F")
-
 #: Surnames that are honorifics given to women and girls, never a family name a son inherits.
 FEMALE_HONORIFICS = frozenset({"Begum", "Bibi", "Kaur", "Khatun"})
 
