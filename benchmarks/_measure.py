@@ -68,3 +68,15 @@ with open(sys.argv[1], "w") as f:
                "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
 sys.exit(proc.returncode)
 """
+
+
+def apply_overrides(scale: Any, overrides: dict[str, int | None], option: str) -> Any:
+    """``scale`` with the given command-line sizes replacing its defaults (each must be >= 1)."""
+    import dataclasses
+
+    import pytest
+
+    for key, value in overrides.items():
+        if value is not None and value < 1:
+            raise pytest.UsageError(f"{option} for {key} must be at least 1")
+    return dataclasses.replace(scale, **{k: v for k, v in overrides.items() if v is not None})

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from benchmarks._measure import apply_overrides
 
 pytest.importorskip(
     "pytest_benchmark", reason="the benchmarks need pytest-benchmark (pip install matchsim[bench])"
@@ -126,10 +128,7 @@ def bench_scale(pytestconfig: pytest.Config) -> BenchScale:
         "rounds": pytestconfig.getoption("--bench-rounds"),
         "workers": pytestconfig.getoption("--bench-workers"),
     }
-    for key, value in overrides.items():
-        if value is not None and value < 1:
-            raise pytest.UsageError(f"--bench-{key.replace('_', '-')} must be at least 1")
-    return replace(scale, **{k: v for k, v in overrides.items() if v is not None})
+    return apply_overrides(scale, overrides, "the --bench option")
 
 
 @pytest.fixture(scope="session")

@@ -35,14 +35,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks._measure import LAUNCHER, gb, gib, machine_busy_seconds, median_seconds, other_cores
+from benchmarks._measure import (
+    LAUNCHER,
+    apply_overrides,
+    gb,
+    gib,
+    machine_busy_seconds,
+    median_seconds,
+    other_cores,
+)
 from matchsim.blocking import default_blocking, run_blocking
 from matchsim.comparison import (
     DateOfBirthComparison,
@@ -151,10 +159,7 @@ def match_scale(bench_scale, pytestconfig: pytest.Config) -> MatchScale:
         "peer_pairs": pytestconfig.getoption("--bench-match-peer-pairs"),
         "e2e_requests": pytestconfig.getoption("--bench-e2e-requests"),
     }
-    for key, value in overrides.items():
-        if value is not None and value < 1:
-            raise pytest.UsageError(f"the --bench-match/--bench-e2e option for {key} must be >= 1")
-    return replace(scale, **{k: v for k, v in overrides.items() if v is not None})
+    return apply_overrides(scale, overrides, "the --bench-match/--bench-e2e option")
 
 
 def _peer() -> Any:

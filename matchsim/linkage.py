@@ -23,7 +23,14 @@ from matchsim.decision import decide
 from matchsim.errors import ConfigError
 from matchsim.evaluation import Evaluation, evaluate, pair_metrics
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
-from matchsim.records import MATCHSIM_ROLES, LinkageData, PreparedTable, link, prepare_table
+from matchsim.records import (
+    MATCHSIM_ROLES,
+    LinkageData,
+    PreparedTable,
+    Records,
+    link,
+    prepare_table,
+)
 from matchsim.requests import RequestSet
 from matchsim.synth import Census
 from matchsim.synth import calendar as cal
@@ -295,8 +302,18 @@ def warm_register(register: PreparedTable) -> None:
     """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
     from matchsim.blocking.strategies import _combine
 
-    data = link(register, register)  # the right side's cache is the register's own
-    right = data.right
+    # The register as the right side of a linkage, on its own vocabularies (which every
+    # linkage's shared vocabulary extends), with the cache its linkages share.
+    has_dob, has_sex = "date_of_birth" in register.roles, "sex" in register.roles
+    right = Records(
+        ids=register.ids,
+        codes=register.codes,
+        dob=register.dob,
+        sex=register.sex,
+        extra=register.extra,
+        cache=register.right_cache.setdefault((has_dob, has_sex), {}),
+    )
+    data = LinkageData(right, right, dict(register.vocabularies))
     blocker = default_blocking(data.roles)
     for keys in [b.keys for b in blocker.blockers] + [("dob",), ("forename", "surname")]:
         if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
