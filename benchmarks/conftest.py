@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,14 +115,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def bench_scale(pytestconfig: pytest.Config) -> BenchScale:
-    name = (
-        pytestconfig.getoption("--bench-scale") or os.environ.get(SCALE_ENV, "full").strip().lower()
-    )
+def scale_name(config: pytest.Config) -> str:
+    """``--bench-scale``, else ``$MATCHSIM_BENCH_SCALE``, else ``full``."""
+    name = config.getoption("--bench-scale") or os.environ.get(SCALE_ENV, "full").strip().lower()
     if name not in SCALES:
         raise pytest.UsageError(f"{SCALE_ENV}={name!r}: expected one of {', '.join(SCALES)}")
-    scale = _scale(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def bench_scale(pytestconfig: pytest.Config) -> BenchScale:
+    scale = _scale(scale_name(pytestconfig))
     overrides = {
         "pupils": pytestconfig.getoption("--bench-pupils"),
         "faker_records": pytestconfig.getoption("--bench-faker-records"),
@@ -301,3 +305,61 @@ def pytest_terminal_summary_matching(
             red=True,
             bold=True,
         )
+
+
+# ============================================================================================
+# Blocking benchmarks (benchmarks/test_blocking.py) and the results page (benchmarks/report.py)
+#
+# A separate section, like the matching one: it adds the blocking sizes as options, and records
+# in ``--benchmark-json`` what the results page needs beyond pytest-benchmark's own figures:
+# the command that ran, and every benchmark test's outcome (a skipped or failed benchmark has
+# no entry of its own in the JSON, yet the page should say it did not run, and why).
+# ============================================================================================
+
+_OUTCOMES_KEY = pytest.StashKey[dict[str, dict[str, str]]]()
+
+
+@pytest.hookimpl(specname="pytest_addoption")
+def pytest_addoption_blocking(parser: pytest.Parser) -> None:
+    group = parser.getgroup("matchsim-bench-blocking", "matchsim blocking benchmark sizes")
+    group.addoption(
+        "--bench-block-pupils",
+        default=None,
+        help=(
+            "census sizes of the blocking benchmark, comma-separated pupil counts; 'national' "
+            "is CensusConfig() (9,092,073 pupils). Default: 100000,1000000,national (full), "
+            "2000,20000 (smoke)"
+        ),
+    )
+    group.addoption(
+        "--bench-block-requests",
+        type=int,
+        default=None,
+        help="requests in the one request set looked up at every census size",
+    )
+
+
+@pytest.hookimpl(specname="pytest_runtest_makereport", wrapper=True)
+def pytest_runtest_makereport_outcomes(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    # A test's outcome is that of its call, unless its set-up was skipped or failed first.
+    if report.when == "call" or report.outcome != "passed":
+        entry = {"outcome": report.outcome, "when": report.when}
+        if report.skipped and isinstance(report.longrepr, tuple):
+            entry["reason"] = str(report.longrepr[2]).removeprefix("Skipped: ")
+        elif report.failed:
+            lines = report.longreprtext.strip().splitlines()
+            entry["reason"] = lines[-1][:300] if lines else ""
+        outcomes = item.config.stash.setdefault(_OUTCOMES_KEY, {})
+        outcomes.setdefault(report.nodeid, entry)
+    return report
+
+
+@pytest.hookimpl(specname="pytest_benchmark_update_json", trylast=True)
+def pytest_benchmark_update_json_outcomes(
+    config: pytest.Config, benchmarks: list, output_json: dict
+) -> None:
+    """The command that ran and each test's outcome, under the ``matchsim`` key."""
+    info = output_json.setdefault("matchsim", {})
+    info["command"] = shlex.join(["python", "-m", "pytest", *config.invocation_params.args])
+    info["outcomes"] = config.stash.get(_OUTCOMES_KEY, {})

@@ -326,6 +326,29 @@ def warm_register(register: PreparedTable) -> None:
         _ = vocabulary._index
 
 
+def request_linkage(
+    requests: pa.Table, register: PreparedTable
+) -> tuple[LinkageData, pd.DataFrame]:
+    """A request table linked to a prepared register, and its true links (request id, pupil id)."""
+    # A field no request supplies (e.g. hospital records hold no middle names) is left out.
+    roles = {
+        column: role
+        for column, role in {**MATCHSIM_ROLES, "request_id": "id"}.items()
+        if column in requests.column_names and requests[column].null_count < requests.num_rows
+    }
+    data = link(prepare_table(requests, roles, "requests"), register)
+    truth_mask = pc.is_valid(requests["true_pupil_id"]).to_numpy(zero_copy_only=False)
+    true_links = pd.DataFrame(
+        {
+            "left_id": requests["request_id"].to_numpy()[truth_mask],
+            "right_id": requests["true_pupil_id"]
+            .to_numpy(zero_copy_only=False)[truth_mask]
+            .astype(np.int64),
+        }
+    )
+    return data, true_links
+
+
 def lookup(
     census: Census,
     requests: RequestSet,
@@ -342,23 +365,7 @@ def lookup(
     """
     register = register if register is not None else prepare_register(census, addresses)
     req = requests.table
-    # A field no request supplies (e.g. hospital records hold no middle names) is left out.
-    roles = {
-        column: role
-        for column, role in {**MATCHSIM_ROLES, "request_id": "id"}.items()
-        if column in req.column_names and req[column].null_count < req.num_rows
-    }
-    left = prepare_table(req, roles, "requests")
-    data = link(left, register)
-    truth_mask = pc.is_valid(req["true_pupil_id"]).to_numpy(zero_copy_only=False)
-    true_links = pd.DataFrame(
-        {
-            "left_id": req["request_id"].to_numpy()[truth_mask],
-            "right_id": req["true_pupil_id"]
-            .to_numpy(zero_copy_only=False)[truth_mask]
-            .astype(np.int64),
-        }
-    )
+    data, true_links = request_linkage(req, register)
     result = link_prepared(data, true_links=true_links, **options)  # type: ignore[arg-type]
     decisions = result.decisions.rename(columns={"left_id": "request_id"})
     truth_columns = ["request_id", "true_pupil_id", "true_name_origin", "sex", "true_is_twin"] + [

@@ -65,6 +65,17 @@ def _pct(x: float | None, digits: int = 1) -> str:
 # Charts
 # --------------------------------------------------------------------------------------------
 
+#: Colours of successive series (distinct, print-safe).
+PALETTE = ("#1565c0", "#6a1b9a", "#00838f", "#2e7d32", "#ef6c00", "#ad1457", "#4e342e", "#000000")
+
+
+def svg_document(label: str, width: int, height: int, parts: list[str]) -> str:
+    """A standalone SVG image (also valid inline in HTML) of the given elements."""
+    return (
+        f'<svg role="img" aria-label="{_e(label)}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
+
 
 def outcome_chart(counts: dict[str, int]) -> str:
     total = max(sum(counts.values()), 1)
@@ -80,10 +91,7 @@ def outcome_chart(counts: dict[str, int]) -> str:
             f'<text x="{left + w + 6:.1f}" y="{y + 18}" font-size="13">{n:,} ({_pct(n / total)})</text>'
         )
     height = 20 + 4 * (bar_h + 10)
-    return (
-        f'<svg role="img" aria-label="Outcome breakdown" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>'
-    )
+    return svg_document("Outcome breakdown", width, height, rows)
 
 
 def interval_chart(frame: pd.DataFrame, rate: str, title: str) -> str:
@@ -121,10 +129,7 @@ def interval_chart(frame: pd.DataFrame, rate: str, title: str) -> str:
             f'<text x="{x:.1f}" y="{axis_y + 14}" font-size="10" text-anchor="middle">{_pct(hi * k / 4)}</text>'
         )
     height = axis_y + 24
-    return (
-        f'<svg role="img" aria-label="{_e(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
-    )
+    return svg_document(title, width, height, parts)
 
 
 def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
@@ -163,18 +168,8 @@ def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
         parts.append(
             f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="10" text-anchor="end">{y:.2f}</text>'
         )
-    palette = [
-        "#1565c0",
-        "#6a1b9a",
-        "#00838f",
-        "#2e7d32",
-        "#ef6c00",
-        "#ad1457",
-        "#4e342e",
-        "#000000",
-    ]
     for i, (r, x) in enumerate(zip(rows, xs, strict=True)):
-        colour = palette[i % len(palette)] if i < len(rows) - 1 or len(rows) == 1 else "#000000"
+        colour = PALETTE[i % len(PALETTE)] if i < len(rows) - 1 or len(rows) == 1 else "#000000"
         label = r["strategy"] if len(r["strategy"]) < 48 else r["strategy"][:45] + "…"
         if i == len(rows) - 1 and len(rows) > 1:
             label = "union of all passes"
@@ -185,10 +180,7 @@ def tradeoff_chart(rows: list[dict[str, Any]]) -> str:
             f'<circle cx="{width - 210}" cy="{ly - 4}" r="5" fill="{colour}"/>'
             f'<text x="{width - 200}" y="{ly}" font-size="10">{_e(label)}</text>'
         )
-    return (
-        f'<svg role="img" aria-label="Blocking trade-off" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
-    )
+    return svg_document("Blocking trade-off", width, height, parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,10 +453,7 @@ def sweep_chart(summary: pd.DataFrame, x: str, rate: str, series: list[str]) -> 
             f'<text x="{width - right + 10}" y="{top + 14 + 16 * i}" font-size="10" fill="{colour}">'
             f"{_e(label or 'all')}</text>"
         )
-    return (
-        f'<svg role="img" aria-label="{_e(rate)} by {_e(x)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
-    )
+    return svg_document(f"{rate} by {x}", width, height, parts)
 
 
 def render_sweep(

@@ -394,6 +394,27 @@ def test_report_pc_rr_pq_on_a_hand_example():
     assert no_truth.true_pairs is None
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(["ann", "bob", "cy", ""]), min_size=1, max_size=12),
+    st.lists(st.sampled_from(["ann", "bob", "cy", "dee"]), min_size=1, max_size=12),
+    st.lists(st.tuples(st.integers(0, 11), st.integers(0, 11)), max_size=15),
+)
+def test_report_counts_each_true_pair_found_once(left_names, right_names, truth):
+    data = prepare(
+        pd.DataFrame({"surname": left_names}),
+        pd.DataFrame({"surname": right_names}),
+        {"surname": "surname"},
+    )
+    truth = [(a, b) for a, b in truth if a < len(left_names) and b < len(right_names)]
+    true_pairs = (np.array([a for a, _ in truth], dtype=np.int64), np.array([b for _, b in truth]))
+    (lp, rp), report = run_blocking("exact:surname", data, true_pairs)
+    found = set(truth) & as_set((lp, rp))
+    assert report.true_pairs == len(set(truth))
+    assert report.true_pairs_found == len(found)
+    assert report.pair_quality == (len(found) / len(lp) if len(lp) else 0.0)
+
+
 # --- counts and chunking ---------------------------------------------------------------------
 
 

@@ -1,0 +1,581 @@
+"""The results page: rewrite the generated part of ``benchmarks/README.md`` from benchmark JSON.
+
+::
+
+    python -m benchmarks.report bench.json [more.json ...] [--readme PATH] [--chart PATH]
+
+Reads pytest-benchmark ``--benchmark-json`` files written by this suite and replaces the text
+between ``<!-- generated:start -->`` and ``<!-- generated:end -->`` in the README with:
+
+* when, at what scale and with which command the figures were taken, and how to reproduce them;
+* the machine (CPU model, cores, memory, system) and library versions;
+* how blocking cost grows with population size (a table, the growth exponent of time and
+  pairs, and an SVG chart written beside the README);
+* every benchmark of every file with its time, outcome and all of its ``extra_info`` figures,
+  and the benchmarks of the run that did not produce figures (skipped or failed), with why.
+
+Everything outside the markers is left as it is. Both files are written to a temporary file
+and renamed, so an interrupted run leaves the old page whole. Several JSON files are merged
+(a benchmark in a later file replaces the same benchmark in an earlier one), so suites run
+separately can share one page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from matchsim.errors import ConfigError
+from matchsim.io import atomic_path
+from matchsim.report.html import PALETTE, _e, svg_document
+
+START, END = "<!-- generated:start -->", "<!-- generated:end -->"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "benchmarks" / "README.md"
+CHART = ROOT / "benchmarks" / "blocking-scaling.svg"
+#: ``make bench`` runs this; the page shows it as the way to reproduce the figures.
+MAKE_COMMAND = "make bench"
+BLOCKING_FILE = "benchmarks/test_blocking.py"
+#: pytest-benchmark's reason for skipping a plain test under --benchmark-only: not news.
+_NOT_A_BENCHMARK = "Skipping non-benchmark"
+
+# --------------------------------------------------------------------------------------------
+# Reading benchmark JSON
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One or more ``--benchmark-json`` files, merged."""
+
+    sources: list[str] = field(default_factory=list)
+    benchmarks: dict[str, dict[str, Any]] = field(default_factory=dict)  # by fullname
+    outcomes: dict[str, dict[str, str]] = field(default_factory=dict)  # by test node id
+    commands: list[str] = field(default_factory=list)
+    machine: dict[str, Any] = field(default_factory=dict)
+    commit: dict[str, Any] = field(default_factory=dict)
+    matchsim: dict[str, Any] = field(default_factory=dict)
+    datetimes: list[str] = field(default_factory=list)
+
+
+def load_runs(paths: Iterable[Path | str]) -> Run:
+    run = Run()
+    for path in map(Path, paths):
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError("json", f"{str(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError("json", f"{str(path)!r} is not readable JSON ({exc})") from None
+        if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+            raise ConfigError(
+                "json",
+                f"{str(path)!r} has no 'benchmarks' list; write it with pytest --benchmark-json",
+            )
+        run.sources.append(str(path))
+        for bench in data["benchmarks"]:
+            run.benchmarks[bench["fullname"]] = bench
+        info = data.get("matchsim") or {}
+        run.outcomes.update(info.get("outcomes") or {})
+        if info.get("command"):
+            run.commands.append(info["command"])
+        run.machine = data.get("machine_info") or run.machine
+        run.commit = data.get("commit_info") or run.commit
+        run.matchsim = {**run.matchsim, **info}
+        if data.get("datetime"):
+            run.datetimes.append(data["datetime"])
+    return run
+
+
+def file_of(node_id: str) -> str:
+    return node_id.split("::", 1)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+# --------------------------------------------------------------------------------------------
+
+
+def number(value: Any) -> str:
+    """A figure as the page shows it: thousands separated, about four significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value == 0:
+            return "0"
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        if abs(value) >= 1e-4:
+            digits = max(0, 3 - math.floor(math.log10(abs(value))))
+            return f"{value:.{digits}f}"
+        return f"{value:.3g}"
+    return cell(value)
+
+
+def cell(value: Any) -> str:
+    """Text that cannot break a Markdown table row."""
+    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Nested dicts and lists as (dotted key, scalar) pairs; lists of scalars stay one value."""
+    if isinstance(value, Mapping):
+        out = []
+        for key, item in value.items():
+            out += flatten(item, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(value, list | tuple):
+        if all(not isinstance(v, Mapping | list | tuple) for v in value):
+            return [(prefix, ", ".join(number(v) for v in value))]
+        out = []
+        for i, item in enumerate(value):
+            out += flatten(item, f"{prefix}.{i}")
+        return out
+    return [(prefix, value)]
+
+
+def table(header: list[str], rows: list[list[str]], align_right: Iterable[int] = ()) -> str:
+    right = set(align_right)
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Blocking: cost by population size
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockingPoint:
+    strategy: str
+    pupils: int
+    label: str
+    info: Mapping[str, Any]
+
+    @property
+    def ran(self) -> bool:
+        return self.info.get("status") == "ran"
+
+
+def blocking_points(run: Run) -> list[BlockingPoint]:
+    points = []
+    for name, bench in run.benchmarks.items():
+        info = bench.get("extra_info") or {}
+        if file_of(name) != BLOCKING_FILE or "strategy_id" not in info or "pupils" not in info:
+            continue
+        label = info.get("census_label") or number(info["pupils"])
+        points.append(BlockingPoint(info["strategy_id"], int(info["pupils"]), label, info))
+    strategy_order = list(dict.fromkeys(p.strategy for p in points))
+    return sorted(points, key=lambda p: (strategy_order.index(p.strategy), p.pupils))
+
+
+def refusal(info: Mapping[str, Any]) -> str:
+    pairs, size = info.get("estimated_pairs"), info.get("estimated_gb")
+    return f"refused (estimate {number(pairs)} pairs, {size:,.1f} GB)"
+
+
+def growth_exponent(points: list[BlockingPoint], key: str) -> float | None:
+    """Least-squares slope of log(figure) against log(pupils): cost grows as pupils^k."""
+    xy = [
+        (math.log(p.pupils), math.log(p.info[key]))
+        for p in points
+        if p.ran and isinstance(p.info.get(key), int | float) and p.info[key] > 0
+    ]
+    if len({x for x, _ in xy}) < 2:
+        return None
+    mx = sum(x for x, _ in xy) / len(xy)
+    my = sum(y for _, y in xy) / len(xy)
+    sxx = sum((x - mx) ** 2 for x, _ in xy)
+    return sum((x - mx) * (y - my) for x, y in xy) / sxx
+
+
+def fixed(digits: int):
+    """A formatter with a fixed number of decimals (None shows as a dash)."""
+    return lambda value: "—" if value is None else f"{value:.{digits}f}"
+
+
+#: (title, extra_info key, formatter). RR is close to 1 at any size, hence six decimals.
+BLOCKING_COLUMNS = [
+    ("candidate pairs", "candidate_pairs", number),
+    ("pairs / request", "pairs_per_request", number),
+    ("PC", "pairs_completeness", fixed(4)),
+    ("RR", "reduction_ratio", fixed(6)),
+    ("PQ", "pair_quality", number),
+    ("time (s)", "seconds", number),
+    ("CPU (s)", "cpu_seconds", number),
+    ("peak while blocking (GB)", "blocking_peak_rss_gb", fixed(2)),
+    ("added by blocking (GB)", "blocking_extra_rss_gb", fixed(2)),
+    ("process peak (GB)", "process_peak_rss_gb", fixed(2)),
+]
+
+
+def blocking_table(points: list[BlockingPoint]) -> str:
+    rows = []
+    for p in points:
+        row = [cell(p.strategy), p.label, number(p.pupils)]
+        figures = [show(p.info.get(key)) for _, key, show in BLOCKING_COLUMNS]
+        if not p.ran:  # only memory was measured: the plan was refused before any pair
+            figures = [refusal(p.info), *[""] * (len(figures) - 4), *figures[-3:]]
+        row += figures
+        rows.append(row)
+    header = ["strategy", "census", "pupils", *(title for title, _, _ in BLOCKING_COLUMNS)]
+    return table(header, rows, align_right=range(2, len(header)))
+
+
+def growth_table(points: list[BlockingPoint]) -> str:
+    sizes = sorted({(p.pupils, p.label) for p in points})
+    by_strategy: dict[str, list[BlockingPoint]] = {}
+    for p in points:
+        by_strategy.setdefault(p.strategy, []).append(p)
+    rows = []
+    for strategy, mine in by_strategy.items():
+        at = {p.pupils: p for p in mine}
+
+        def figure(pupils: int, key: str, at: dict = at) -> str:
+            p = at.get(pupils)
+            if p is None:
+                return ""
+            return number(p.info.get(key)) if p.ran else "refused"
+
+        k_time, k_pairs = growth_exponent(mine, "seconds"), growth_exponent(mine, "candidate_pairs")
+        rows.append(
+            [
+                cell(strategy),
+                *(figure(n, "seconds") for n, _ in sizes),
+                number(k_time),
+                *(figure(n, "candidate_pairs") for n, _ in sizes),
+                number(k_pairs),
+            ]
+        )
+    header = [
+        "strategy",
+        *(f"time (s), {label}" for _, label in sizes),
+        "time ∝ pupils^k",
+        *(f"pairs, {label}" for _, label in sizes),
+        "pairs ∝ pupils^k",
+    ]
+    return table(header, rows, align_right=range(1, len(header)))
+
+
+def _log_ticks(lo: float, hi: float) -> tuple[int, int]:
+    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    return (a, b) if b > a else (a, a + 1)
+
+
+def series_style(index: int) -> tuple[str, str]:
+    """SVG attributes of series ``index``'s line and markers: the palette, then dashed lines
+    and hollow markers, so that up to twice as many series as colours stay distinct."""
+    colour = PALETTE[index % len(PALETTE)]
+    if index < len(PALETTE):
+        return f'stroke="{colour}" stroke-width="2"', f'fill="{colour}"'
+    return (
+        f'stroke="{colour}" stroke-width="2" stroke-dasharray="5,3"',
+        f'fill="#ffffff" stroke="{colour}" stroke-width="1.5"',
+    )
+
+
+def scaling_chart(points: list[BlockingPoint]) -> str:
+    """Three panels against pupils (log scale): time and pairs (log), pairs completeness.
+
+    One line per strategy; refused runs have no point. Drawn by hand as in
+    ``matchsim.report.html``: one standalone SVG needs no plotting library.
+    """
+    panels = [
+        ("blocking time (s)", "seconds", True),
+        ("candidate pairs", "candidate_pairs", True),
+        ("pairs completeness", "pairs_completeness", False),
+    ]
+    strategies = list(dict.fromkeys(p.strategy for p in points))
+    ran = [p for p in points if p.ran]
+    panel_w, panel_h, left, top, bottom, gap, legend_w = 250, 230, 58, 34, 46, 30, 300
+    width = len(panels) * (left + panel_w) + (len(panels) - 1) * gap + legend_w
+    height = top + panel_h + bottom + 20
+    parts: list[str] = [f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    font = 'font-family="Helvetica, Arial, sans-serif"'
+    pupils = [p.pupils for p in ran] or [1, 10]
+    x0, x1 = _log_ticks(min(pupils), max(pupils))
+    for index, (title, key, log_y) in enumerate(panels):
+        ox = index * (left + panel_w + gap) + left
+        values = [float(p.info[key]) for p in ran if isinstance(p.info.get(key), int | float)]
+        if log_y:
+            values = [v for v in values if v > 0] or [1.0]
+            y0, y1 = _log_ticks(min(values), max(values))
+        else:
+            y0, y1 = min([*values, 1.0]), 1.0
+            y0 = math.floor(y0 * 10) / 10 if y0 < 1 else 0.9
+
+        def px(n: float, ox: float = ox) -> float:
+            return ox + (math.log10(n) - x0) / (x1 - x0) * panel_w
+
+        def py(v: float, log_y: bool = log_y, y0: float = y0, y1: float = y1) -> float:
+            t = (math.log10(v) - y0) / (y1 - y0) if log_y else (v - y0) / (y1 - y0)
+            return top + (1 - t) * panel_h
+
+        parts.append(
+            f'<rect x="{ox}" y="{top}" width="{panel_w}" height="{panel_h}" fill="none" '
+            f'stroke="#999"/><text x="{ox + panel_w / 2}" y="{top - 12}" text-anchor="middle" '
+            f'font-size="13" font-weight="600" {font}>{_e(title)}</text>'
+            f'<text x="{ox + panel_w / 2}" y="{top + panel_h + 34}" text-anchor="middle" '
+            f'font-size="11" {font}>pupils in the census (log scale)</text>'
+        )
+        for e in range(x0, x1 + 1):
+            parts.append(
+                f'<text x="{px(10**e):.1f}" y="{top + panel_h + 15}" font-size="10" '
+                f'text-anchor="middle" {font}>1e{e}</text>'
+            )
+        y_ticks = (
+            [(10**e, f"1e{e}") for e in range(int(y0), int(y1) + 1)]
+            if log_y
+            else [(y0 + (y1 - y0) * k / 4, f"{y0 + (y1 - y0) * k / 4:.2f}") for k in range(5)]
+        )
+        for value, text in y_ticks:
+            parts.append(
+                f'<line x1="{ox}" x2="{ox + panel_w}" y1="{py(value):.1f}" y2="{py(value):.1f}" '
+                f'stroke="#eee"/><text x="{ox - 5}" y="{py(value) + 3:.1f}" font-size="10" '
+                f'text-anchor="end" {font}>{text}</text>'
+            )
+        for i, strategy in enumerate(strategies):
+            line_style, marker = series_style(i)
+            line = [
+                (px(p.pupils), py(float(p.info[key])))
+                for p in ran
+                if p.strategy == strategy
+                and isinstance(p.info.get(key), int | float)
+                and (p.info[key] > 0 or not log_y)
+            ]
+            if len(line) > 1:
+                path = " ".join(f"{a:.1f},{b:.1f}" for a, b in line)
+                parts.append(f'<polyline points="{path}" fill="none" {line_style}/>')
+            parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3.5" {marker}/>' for a, b in line]
+    lx = width - legend_w + 16
+    for i, strategy in enumerate(strategies):
+        line_style, marker = series_style(i)
+        refused = not any(p.ran for p in points if p.strategy == strategy)
+        label = strategy if len(strategy) <= 44 else strategy[:43] + "…"
+        label += " (refused at every size)" if refused else ""
+        y = top + 4 + i * 17
+        parts.append(
+            f'<line x1="{lx}" x2="{lx + 22}" y1="{y}" y2="{y}" {line_style}/>'
+            f'<circle cx="{lx + 11}" cy="{y}" r="3.5" {marker}/>'
+            f'<text x="{lx + 28}" y="{y + 3.5}" font-size="10" {font}>{_e(label)}</text>'
+        )
+    return svg_document("Blocking cost by population size", width, height, parts)
+
+
+# --------------------------------------------------------------------------------------------
+# The page
+# --------------------------------------------------------------------------------------------
+
+
+def machine_table(run: Run) -> str:
+    m, info = run.machine, run.matchsim
+    cpu = m.get("cpu") or {}
+    memory = info.get("memory_gb")
+    rows = [
+        ["CPU", cell(cpu.get("brand_raw") or m.get("processor") or "—")],
+        ["cores", number(info.get("cpus") or cpu.get("count"))],
+        ["memory", f"{number(memory)} GB" if memory else "—"],
+        ["system", cell(" ".join(str(m.get(k, "")) for k in ("system", "release", "machine")))],
+        ["Python", cell(f"{m.get('python_implementation', '')} {m.get('python_version', '')}")],
+    ]
+    versions = info.get("versions") or {}
+    installed = [f"{name} {v}" for name, v in versions.items() if v]
+    absent = [name for name, v in versions.items() if not v]
+    rows.append(["libraries", cell(", ".join(installed)) or "—"])
+    if absent:
+        rows.append(["not installed", cell(", ".join(absent))])
+    if run.commit.get("id"):
+        dirty = " (uncommitted changes)" if run.commit.get("dirty") else ""
+        rows.append(["commit", f"`{run.commit['id'][:12]}`{dirty}"])
+    return table(["", ""], rows)
+
+
+def _warnings(run: Run) -> list[str]:
+    info, notes = run.matchsim, []
+    if info.get("scale") == "smoke":
+        notes.append(
+            "**Smoke scale**: tiny sizes that only show that every benchmark runs. "
+            "Do not quote these figures."
+        )
+    if info.get("synth_changed_during_run") or info.get("matching_sources_changed_during_run"):
+        notes.append("**The sources changed on disk during the run**: the figures mix versions.")
+    return notes
+
+
+def benchmark_sections(run: Run) -> str:
+    files = sorted({file_of(n) for n in run.benchmarks} | {file_of(n) for n in run.outcomes})
+    out = []
+    for name in files:
+        mine = {n: b for n, b in run.benchmarks.items() if file_of(n) == name}
+        missing = {
+            n: o
+            for n, o in run.outcomes.items()
+            if file_of(n) == name
+            and n not in mine
+            and not str(o.get("reason", "")).startswith(_NOT_A_BENCHMARK)
+        }
+        if not mine and not missing:
+            continue
+        out.append(f"#### `{name}`\n")
+        rows = []
+        for node, bench in mine.items():
+            stats = bench.get("stats") or {}
+            outcome = run.outcomes.get(node, {})
+            status = outcome.get("outcome", "—")
+            if status == "failed" and outcome.get("reason"):
+                status += ": " + outcome["reason"]
+            rows.append(
+                [
+                    f"`{cell(bench['name'])}`",
+                    cell(status),
+                    number(stats.get("rounds")),
+                    number(stats.get("median")),
+                ]
+            )
+        if rows:
+            out.append(table(["benchmark", "outcome", "rounds", "median (s)"], rows, (2, 3)))
+            out.append("")
+        for node, outcome in missing.items():
+            reason = f": {outcome['reason']}" if outcome.get("reason") else ""
+            out.append(
+                f"- `{cell(node.split('::', 1)[-1])}` has no figures: "
+                f"{cell(outcome.get('outcome', '?'))} ({outcome.get('when', '?')}){cell(reason)}"
+            )
+        if missing:
+            out.append("")
+        for bench in mine.values():
+            figures = flatten(bench.get("extra_info") or {})
+            if not figures:
+                continue
+            out.append(
+                f"<details><summary><code>{_e(bench['name'])}</code>: "
+                f"{len(figures)} figures</summary>\n"
+            )
+            out.append(table(["figure", "value"], [[cell(k), number(v)] for k, v in figures]))
+            out.append("\n</details>\n")
+    return "\n".join(out)
+
+
+def taken(stamp: str) -> str:
+    """pytest-benchmark's ISO time stamp as ``2026-11-29 20:09 UTC``."""
+    try:
+        moment = datetime.fromisoformat(stamp).astimezone(UTC)
+    except ValueError:
+        return stamp
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render(run: Run, chart_link: str | None) -> str:
+    """The generated part of the page (without the markers)."""
+    when = ", ".join(sorted({taken(d) for d in run.datetimes})) or "at an unknown time"
+    lines = [
+        "<!-- Written by `python -m benchmarks.report`; edit the text outside the markers. -->",
+        "",
+        "## Latest figures",
+        "",
+        f"Generated from {', '.join(f'`{Path(s).name}`' for s in run.sources)}, "
+        f"taken {when} at scale `{run.matchsim.get('scale', '?')}`.",
+        "",
+        *[f"> {note}\n" for note in _warnings(run)],
+        f"**Reproduce:** `{MAKE_COMMAND}` from the repository root. The run recorded "
+        + ("these commands:" if len(run.commands) > 1 else "this command:"),
+        "",
+        *[f"```sh\n{command}\n```\n" for command in run.commands or ["(not recorded)"]],
+        "### Machine",
+        "",
+        machine_table(run),
+        "",
+    ]
+    points = blocking_points(run)
+    if points:
+        lines += [
+            "### Blocking: cost by population size",
+            "",
+            "One row per strategy and census size (see “Blocking” above for what each "
+            "column measures). Times and memory are from one run each on a shared machine.",
+            "",
+            blocking_table(points),
+            "",
+            "How time and candidate pairs grow with the census. `k` is the slope of a "
+            "least-squares line through log(figure) against log(pupils): 1 means linear.",
+            "",
+            growth_table(points),
+            "",
+        ]
+        if chart_link:
+            lines += [f"![Blocking cost by population size]({chart_link})", ""]
+    lines += ["### Every benchmark, by file", "", benchmark_sections(run)]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def replace_region(text: str, generated: str, where: str = "README") -> str:
+    """``text`` with everything between the markers replaced by ``generated``."""
+    starts, ends = text.count(START), text.count(END)
+    if starts != 1 or ends != 1 or text.index(START) > text.index(END):
+        raise ConfigError(
+            "--readme",
+            f"{where} needs exactly one {START} followed by one {END} (found {starts} and {ends})",
+        )
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{generated}{END}{tail}"
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def update_page(paths: list[Path | str], readme: Path = README, chart: Path = CHART) -> str:
+    """Rewrite ``readme``'s generated region (and ``chart``) from the JSON files."""
+    run = load_runs(paths)
+    try:
+        text = readme.read_text()
+    except OSError as exc:
+        raise ConfigError("--readme", f"{str(readme)!r} cannot be read ({exc.strerror})") from None
+    points = blocking_points(run)
+    chart_link = os.path.relpath(chart, readme.parent) if points else None
+    page = replace_region(text, render(run, chart_link), str(readme))
+    # The chart first: a page is never left pointing at a chart that failed to be written.
+    if points:
+        write_text(chart, scaling_chart(points) + "\n")
+    write_text(readme, page)
+    return page
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report",
+        description="Regenerate the figures part of benchmarks/README.md from benchmark JSON.",
+    )
+    parser.add_argument("json", nargs="+", type=Path, help="--benchmark-json output file(s)")
+    parser.add_argument("--readme", type=Path, default=README, help="page to rewrite")
+    parser.add_argument("--chart", type=Path, default=CHART, help="SVG chart to write")
+    args = parser.parse_args(argv)
+    try:
+        update_page(args.json, args.readme, args.chart)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"updated {args.readme} from {', '.join(map(str, args.json))}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
