@@ -126,7 +126,8 @@ def number(value: Any) -> str:
 
 def cell(value: Any) -> str:
     """Text that cannot break a Markdown table row."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    one_line = " ".join(str(value).splitlines())  # every kind of line break, not only newlines
+    return one_line.replace("\\", "\\\\").replace("|", "\\|")
 
 
 def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:

@@ -273,7 +273,8 @@ def run_blocking_subprocess(in_dir: str, spec: Any) -> dict[str, Any]:
         )
         if result["peak_was_reset"]:
             result["blocking_peak_rss_gb"] = gb(blocking_peak)
-            result["blocking_extra_rss_gb"] = gb(blocking_peak - result["before_rss_kib"])
+            # RSS can shrink between reading it and the reset: "added" is never below 0.
+            result["blocking_extra_rss_gb"] = gb(max(blocking_peak - result["before_rss_kib"], 0))
     result["other_processes_cores"] = other_cores(busy_before, result["process_cpu_seconds"], wall)
     result["process_wall_seconds"] = wall
     return result

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import report
+from benchmarks.test_blocking import strategies
+from matchsim.blocking import BLOCKERS, make_blocker
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_benchmarks_run_at_smoke_scale():
+def test_benchmarks_run_at_smoke_scale(tmp_path):
+    bench_json = tmp_path / "bench.json"
     result = subprocess.run(
         [
             sys.executable,
@@ -22,11 +29,40 @@ def test_benchmarks_run_at_smoke_scale():
             "--bench-scale=smoke",
             "-q",
             "--benchmark-disable-gc",
+            f"--benchmark-json={bench_json}",
         ],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert " passed" in result.stdout
+
+    # The results page builds from what the suite wrote (on a copy of the page).
+    readme, chart = tmp_path / "README.md", tmp_path / "blocking-scaling.svg"
+    shutil.copy(ROOT / "benchmarks" / "README.md", readme)
+    page = report.update_page([bench_json], readme, chart)
+    run = json.loads(bench_json.read_text())
+    assert run["matchsim"]["scale"] == "smoke" and "Do not quote these figures" in page
+    blocked = {
+        b["extra_info"]["registry_name"]
+        for b in run["benchmarks"]
+        if b["fullname"].startswith("benchmarks/test_blocking.py::")
+    }
+    assert blocked == set(BLOCKERS)
+    for strategy in strategies():
+        assert f"| {strategy.id} | 2k |" in page and f"| {strategy.id} | 20k |" in page
+    # At smoke scale the full comparison runs on the small census and is refused on the big one.
+    assert "| full | 2k | 2,000 | 5,200,000 |" in page
+    assert "| full | 20k | 20,000 | refused (estimate 52,000,000 pairs, 0.8 GB) |" in page
+    assert chart.read_text().startswith("<svg")
+
+
+def test_blocking_benchmark_builds_every_registered_strategy():
+    """A strategy registered later is benchmarked with its defaults: they must build."""
+    built = strategies()
+    assert {s.registry_name for s in built} == set(BLOCKERS)
+    for strategy in built:
+        if strategy.spec != "default":
+            assert make_blocker(strategy.spec).name == strategy.registry_name

