@@ -494,8 +494,14 @@ def render(run: Run, chart_link: str | None) -> str:
         f"taken {when} at scale `{run.matchsim.get('scale', '?')}`.",
         "",
         *[f"> {note}\n" for note in _warnings(run)],
-        f"**Reproduce:** `{MAKE_COMMAND}` from the repository root. The run recorded "
-        + ("these commands:" if len(run.commands) > 1 else "this command:"),
+        "**Reproduce:** "
+        + (
+            "these figures come from these commands"
+            if len(run.commands) > 1
+            else "these figures come from this command"
+        )
+        + f" (from the repository root); `{MAKE_COMMAND}` runs the whole suite and "
+        "regenerates this page:",
         "",
         *[f"```sh\n{command}\n```\n" for command in run.commands or ["(not recorded)"]],
         "### Machine",
