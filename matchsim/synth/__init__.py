@@ -24,6 +24,7 @@ __all__ = [
     "CensusConfig",
     "CensusSummary",
     "address_history_path",
+    "census_provenance",
     "generate_census",
     "load_census",
 ]
@@ -124,11 +125,17 @@ def generate_census(
         world_seed=world_seed,
         world_pupils=world_pupils,
     )
-    provenance = json.dumps(
-        {"config": config.model_dump(mode="json"), "seed": seed, "pupils": pupils.num_rows}
-    ).encode()
-    pupils = pupils.replace_schema_metadata({METADATA_KEY: provenance})
+    pupils = pupils.replace_schema_metadata(
+        {METADATA_KEY: census_provenance(config, seed, pupils.num_rows)}
+    )
     return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)
+
+
+def census_provenance(config: CensusConfig, seed: int, pupils: int) -> bytes:
+    """The config, seed and size a register is stored with (Parquet schema metadata)."""
+    return json.dumps(
+        {"config": config.model_dump(mode="json"), "seed": seed, "pupils": pupils}
+    ).encode()
 
 
 def load_census(path: Path | str, field: str = "--census") -> Census:
