@@ -13,6 +13,7 @@ and score each register partition against the broadcast requests.
 
 from matchsim.distributed.census import generate_census_partitioned, write_census_dataset
 from matchsim.distributed.executors import EXECUTORS, Executor, open_executor
+from matchsim.distributed.lookup import PartitionedRegister, check_partitionable
 
 
 __all__ = [

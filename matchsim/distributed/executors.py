@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import as_completed as futures_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +44,13 @@ class Executor:
         return self.kind == "dask"
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.kind == "local":
+            done: Future = Future()
+            try:
+                done.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # delivered by .result(), as from a pool
+                done.set_exception(exc)
+            return done
         if self.client is not None:
             # pure=False: a task re-run after a lost worker must not be mistaken for a cached one
             return self.client.submit(fn, *args, pure=False, **kwargs)
