@@ -422,6 +422,14 @@ def run_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed of the whole run (overrides the scenario's).")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
+            "implies executor: dask.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")
     ] = False,
@@ -441,11 +449,23 @@ def run_command(
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ConfigError("--out", f"directory {str(parent)!r} does not exist")
-    with _stage_bars(quiet) as stage:
-        run = run_scenario(spec, stage)
+    with _executor(spec.executor, scheduler, None) as executor, _stage_bars(quiet) as stage:
+        run = run_scenario(spec, stage, executor=executor)
         write_run(run, target, __version__, report_html=render_report)
     if not quiet:
         _print_run_summary(run, target)
+
+
+@contextmanager
+def _executor(kind: str, scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """The scenario's executor (``None`` for local), closed afterwards."""
+    if kind == "local" and scheduler is None:
+        yield None
+        return
+    from matchsim.distributed import open_executor
+
+    with open_executor(kind, scheduler=scheduler, workers=workers) as executor:
+        yield executor
 
 
 @contextmanager
@@ -515,6 +535,14 @@ def sweep_command(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting, KEY.PATH=VALUE.")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
+            "implies executor: dask.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
@@ -544,8 +572,19 @@ def sweep_command(
     n_workers = workers if workers is not None else (settings.workers if settings else 2)
     target = out if out is not None else Path("results") / f"{spec.name}-sweep"
     target.mkdir(parents=True, exist_ok=True)
-    with progress_bar("Sweeping", quiet) as update:
-        results = run_sweep(spec, grid_values, n_seeds, target, workers=n_workers, progress=update)
+    with (
+        _executor(spec.executor, scheduler, n_workers) as executor,
+        progress_bar("Sweeping", quiet) as update,
+    ):
+        results = run_sweep(
+            spec,
+            grid_values,
+            n_seeds,
+            target,
+            workers=n_workers,
+            progress=update,
+            executor=executor,
+        )
     summary = summarise_sweep(results, grid_values)
     write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.parquet")
     write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.csv")

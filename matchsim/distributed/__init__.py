@@ -15,7 +15,6 @@ from matchsim.distributed.census import generate_census_partitioned, write_censu
 from matchsim.distributed.executors import EXECUTORS, Executor, open_executor
 from matchsim.distributed.lookup import PartitionedRegister, check_partitionable
 
-
 __all__ = [
     "EXECUTORS",
     "Executor",

@@ -10,8 +10,8 @@ local register row for row, whatever their number.
 
 from __future__ import annotations
 
+import itertools
 import json
-
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ def partition_ranges(n_blocks: int, partitions: int) -> list[range]:
         raise ConfigError("partitions", f"{partitions!r} must be a whole number >= 1")
     k = min(partitions, n_blocks)
     edges = [round(i * n_blocks / k) for i in range(k + 1)]
-    return [range(a, b) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [range(a, b) for a, b in itertools.pairwise(edges)]
 
 
 def starts_of(counts: list[PartitionStart]) -> list[PartitionStart]:
@@ -125,7 +125,9 @@ def _run_partitions(
             for i, (r, s, b) in enumerate(zip(ranges, starts_of(counts), blocks, strict=True))
         ]
         return executor.client.gather(built)
-    counts = [f.result() for f in [executor.submit(_count_partition, config, seed, r) for r in ranges]]
+    counts = [
+        f.result() for f in [executor.submit(_count_partition, config, seed, r) for r in ranges]
+    ]
     built = [
         executor.submit(_build_partition, config, seed, r, s, None, out_dir, i)
         for i, (r, s) in enumerate(zip(ranges, starts_of(counts), strict=True))
@@ -164,7 +166,8 @@ def write_census_dataset(
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         raise ConfigError("--out", f"{str(out)!r} exists and is not empty")
-    out.mkdir(parents=True, exist_ok=True)
+    for sub in (PUPILS_DIR, ADDRESSES_DIR):
+        (out / sub).mkdir(parents=True, exist_ok=True)
     rows = _run_partitions(config, seed, executor, partitions, str(out.resolve()))
     info = json.loads(census_provenance(config, seed, int(sum(rows))))
     info["partitions"] = len(rows)

@@ -123,4 +123,3 @@ def open_executor(
     owned.append(client)
     n_workers = max(len(client.scheduler_info()["workers"]), 1)
     return Executor(kind, n_workers, client, _owned=owned)
-

@@ -19,6 +19,7 @@ records by their neighbours in one sorted list of the whole register, so it is r
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -160,9 +161,9 @@ class PartitionedRegister:
         self.register = register
         self.executor = executor
         self.offsets = [int(e) for e in edges[:-1]]
-        self.sizes = [int(b - a) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        self.sizes = [int(b - a) for a, b in itertools.pairwise(edges)]
         self._vocabularies = executor.scatter(register.vocabularies, broadcast=True)
-        slices = [_slice(register, int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+        slices = [_slice(register, int(a), int(b)) for a, b in itertools.pairwise(edges)]
         if executor.client is not None:
             # One scatter call spreads the partitions over the workers.
             self._parts = executor.client.scatter(slices, hash=False)

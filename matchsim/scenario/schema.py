@@ -94,6 +94,13 @@ class Scenario(_Strict):
     report: ReportConfig = ReportConfig()
     #: Only for ``matchsim sweep``: what to vary.
     sweep: SweepConfig | None = None
+    #: Where the work runs: ``local`` (this process), ``processes`` (register partitions and
+    #: sweep points on local processes) or ``dask`` (register partitions, lookups and sweep
+    #: points on a Dask cluster: ``--scheduler ADDRESS``, else a local one; needs
+    #: ``pip install 'matchsim[dask]'``). Results are identical whichever runs them.
+    executor: Literal["local", "processes", "dask"] = "local"
+    #: Register partitions for ``processes``/``dask`` (default: one per worker).
+    partitions: int | None = Field(None, ge=1, le=100_000)
 
 
 def _nearest(key: str, allowed: list[str]) -> str:

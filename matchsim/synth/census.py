@@ -755,10 +755,10 @@ def partition_counts(blocks: list[_Block]) -> PartitionStart:
     for b in blocks:
         m = b.pupil["maternity"][b.pupil["maternity"] >= 0]
         runs += int(np.count_nonzero(np.r_[True, m[1:] != m[:-1]])) if len(m) else 0
-        keys.append(
-            serial_keys(b.pupil["first_school"], cal.year_month_day(b.pupil["entry"])[0])
-        )
-    uniq, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
+        keys.append(serial_keys(b.pupil["first_school"], cal.year_month_day(b.pupil["entry"])[0]))
+    uniq, counts = np.unique(
+        np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True
+    )
     return PartitionStart(
         pupils=sum(len(b.pupil["family"]) for b in blocks),
         families=sum(b.n_families for b in blocks),
