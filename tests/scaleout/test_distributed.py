@@ -201,3 +201,29 @@ def test_unknown_executor_is_a_config_error():
         from matchsim.scenario.schema import load_scenario
 
         load_scenario(data={"executor": "spark"})
+
+
+def test_cli_run_joins_a_cluster_with_scheduler(client, tmp_path, capsys):
+    from matchsim.cli import main
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "population: {pupils: 20000}\nrequests: {count: 200}\nreport: {blocking_tradeoff: false}\n"
+    )
+    outs = {}
+    for label, extra in (("local", []), ("dask", ["--scheduler", client.scheduler.address])):
+        code = main(["run", str(scenario), "--out", str(tmp_path / label), "--quiet", *extra])
+        assert code == 0, capsys.readouterr().err
+        outs[label] = json.loads((tmp_path / label / "metrics.json").read_text())
+    assert outs["local"]["evaluation"] == outs["dask"]["evaluation"]
+    assert "lookup_partitions_wall" in outs["dask"]["timings_seconds"]
+
+
+def test_cli_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
+    from matchsim.cli import main
+
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("population: {pupils: 5000}\nrequests: {count: 50}\n")
+    code = main(["run", str(scenario), "--scheduler", "tcp://127.0.0.1:9", "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0 and "--scheduler" in err and "Traceback" not in err
