@@ -22,6 +22,7 @@ from matchsim.errors import ConfigError
 from matchsim.linkage import lookup, prepare_register
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.scenario import Scenario, run_scenario
+from matchsim.scenario.schema import load_scenario
 from matchsim.scenario.sweep import run_sweep
 from matchsim.synth import BLOCK_PUPILS, CensusConfig, generate_census
 
@@ -32,8 +33,9 @@ PUPILS = 3 * BLOCK_PUPILS + 1_234
 @pytest.fixture(scope="module")
 def client():
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        as cluster,
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
         Client(cluster) as dask_client,
     ):
         yield dask_client
@@ -116,7 +118,7 @@ def test_dask_lookup_outcomes_equal_local_request_for_request(
     if matcher == "fellegi_sunter":
         # One model for the whole register, term frequencies included.
         assert local.link.matcher.parameters() == distributed.link.matcher.parameters()
-        for name, (role, tf) in local.link.matcher.tf_.items():
+        for name, (_, tf) in local.link.matcher.tf_.items():
             np.testing.assert_array_equal(tf, distributed.link.matcher.tf_[name][1])
 
 
@@ -198,8 +200,6 @@ def test_unknown_executor_is_a_config_error():
     with pytest.raises(ConfigError, match="executor"):
         open_executor("spark")
     with pytest.raises(ConfigError, match="executor"):
-        from matchsim.scenario.schema import load_scenario
-
         load_scenario(data={"executor": "spark"})
 
 
