@@ -144,19 +144,40 @@ def generate(
         typer.Option("--config", help="YAML file of census settings (see docs/census-config.md)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Threads to use.")] = 2,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="Write OUT as a Parquet dataset directory of this many partitions, generated "
+            "on --workers local processes (or the --scheduler cluster's workers).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Generate the partitions on the Dask cluster at this address (needs --partitions).",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
 ) -> None:
     """Generate a synthetic pupil register and print its summary.
 
-    Writes OUT and, beside it, the address history (OUT's stem + '.addresses').
+    Writes OUT and, beside it, the address history (OUT's stem + '.addresses'); with
+    --partitions, OUT is a directory: pupils/part-*.parquet and addresses/part-*.parquet, which
+    read in order are the register a single run writes.
     """
     from matchsim.synth import CensusConfig, address_history_path, generate_census
     from matchsim.synth.names import resolve_origin
 
-    check_writable(out)
-    check_writable(address_history_path(out))
+    if scheduler is not None and partitions is None:
+        raise ConfigError(
+            "--scheduler", "generating on a cluster writes partitions: give --partitions N"
+        )
+    if partitions is None:
+        check_writable(out)
+        check_writable(address_history_path(out))
     settings: dict[str, Any] = {}
     if config is not None:
         settings = _load_yaml(config, "--config")
@@ -181,6 +202,15 @@ def generate(
         raise _as_config_error(exc, _CENSUS_ALIASES) from None
     for origin in census_config.names.origins:
         resolve_origin(origin, field="--origins" if origins is not None else "names.origins")
+    if partitions is not None:
+        from matchsim.distributed import open_executor, write_census_dataset
+
+        kind = "dask" if scheduler is not None else "processes"
+        with open_executor(kind, scheduler=scheduler, workers=workers) as executor:
+            write_census_dataset(census_config, seed, out, executor, partitions=partitions)
+        if not quiet:
+            _out.print(f"Wrote the register in {partitions} partitions to {out}/")
+        return
     with progress_bar("Generating register", quiet) as update:
         census = generate_census(census_config, seed, workers=workers, progress=update)
         census.write(out)

@@ -12,17 +12,25 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from matchsim.distributed.executors import Executor
 from matchsim.errors import ConfigError
-from matchsim.io import write_tables
-from matchsim.synth import METADATA_KEY, Census, CensusConfig, census_provenance
+from matchsim.io import atomic_path, write_tables
+from matchsim.synth import (
+    ADDRESSES_DIR,
+    DATASET_INFO,
+    METADATA_KEY,
+    PUPILS_DIR,
+    Census,
+    CensusConfig,
+    census_provenance,
+)
 from matchsim.synth.census import (
     BLOCK_PUPILS,
     PartitionStart,
@@ -31,9 +39,6 @@ from matchsim.synth.census import (
     generate_census_tables,
     partition_counts,
 )
-
-#: Pupil and address-history parts of a register written as a Parquet dataset.
-PUPILS_DIR, ADDRESSES_DIR = "pupils", "addresses"
 
 
 def partition_ranges(n_blocks: int, partitions: int) -> list[range]:
@@ -161,9 +166,15 @@ def write_census_dataset(
 
     ``out_dir/pupils/part-NNNNN.parquet`` read in order is the local register row for row
     (``out_dir/addresses/`` likewise its address history); ``out_dir/_matchsim.json`` records
-    config, seed and size. On a cluster, ``out_dir`` must be a path every worker can write.
+    config, seed and size, and :func:`matchsim.synth.load_census` reads it back. On a cluster,
+    ``out_dir`` must be a path every worker can write.
     """
     out = Path(out_dir)
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise ConfigError("--out", f"directory {str(parent)!r} does not exist or is not writable")
+    if out.exists() and not out.is_dir():
+        raise ConfigError("--out", f"{str(out)!r} is a file; a dataset is written to a directory")
     if out.exists() and any(out.iterdir()):
         raise ConfigError("--out", f"{str(out)!r} exists and is not empty")
     for sub in (PUPILS_DIR, ADDRESSES_DIR):
@@ -171,31 +182,6 @@ def write_census_dataset(
     rows = _run_partitions(config, seed, executor, partitions, str(out.resolve()))
     info = json.loads(census_provenance(config, seed, int(sum(rows))))
     info["partitions"] = len(rows)
-    write_json = out / "_matchsim.json"
-    write_json.write_text(json.dumps(info, indent=2), encoding="utf-8")
+    with atomic_path(out / DATASET_INFO) as tmp:
+        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
     return out
-
-
-def read_census_dataset(path: Path | str) -> Census:
-    """A register written by :func:`write_census_dataset`, parts in order."""
-    root = Path(path)
-    meta_path = root / "_matchsim.json"
-    if not meta_path.is_file():
-        raise ConfigError("--census", f"{str(root)!r} is not a matchsim register dataset")
-    info = json.loads(meta_path.read_text(encoding="utf-8"))
-
-    def read(sub: str) -> pa.Table:
-        files = sorted((root / sub).glob("part-*.parquet"))
-        return pa.concat_tables([pq.read_table(f) for f in files])
-
-    config = CensusConfig.model_validate(info["config"])
-    seed = int(info["seed"])
-    pupils = read(PUPILS_DIR)
-    if pupils.num_rows != info["pupils"]:
-        raise ConfigError(
-            "--census", f"{str(root)!r} holds {pupils.num_rows} pupils, not {info['pupils']}"
-        )
-    pupils = pupils.replace_schema_metadata(
-        {METADATA_KEY: census_provenance(config, seed, pupils.num_rows)}
-    )
-    return Census(pupils=pupils, addresses=read(ADDRESSES_DIR), config=config, seed=seed)

@@ -115,7 +115,7 @@ def open_executor(
         client = distributed.Client(cluster)
     else:
         try:
-            client = distributed.Client(scheduler, timeout="20s")
+            client = distributed.Client(scheduler, timeout="5s")
         except OSError as exc:
             raise ConfigError(
                 "--scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: {exc}"

@@ -17,14 +17,14 @@ from matchsim.distributed import (
     open_executor,
     write_census_dataset,
 )
-from matchsim.distributed.census import partition_ranges, read_census_dataset
+from matchsim.distributed.census import partition_ranges
 from matchsim.errors import ConfigError
 from matchsim.linkage import lookup, prepare_register
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.scenario import Scenario, run_scenario
 from matchsim.scenario.schema import load_scenario
 from matchsim.scenario.sweep import run_sweep
-from matchsim.synth import BLOCK_PUPILS, CensusConfig, generate_census
+from matchsim.synth import BLOCK_PUPILS, CensusConfig, generate_census, load_census
 
 # Three blocks and a bit: partitions of uneven size, and a partition boundary inside families.
 PUPILS = 3 * BLOCK_PUPILS + 1_234
@@ -69,7 +69,7 @@ def test_census_dataset_written_by_dask_workers_equals_the_local_register(
         CensusConfig(pupils=PUPILS), 31, tmp_path / "register", dask_executor, partitions=3
     )
     assert len(list((out / "pupils").glob("part-*.parquet"))) == 3
-    census = read_census_dataset(out)
+    census = load_census(out)
     assert census.pupils.equals(small_census.pupils)
     assert census.addresses.equals(small_census.addresses)
     assert json.loads((out / "_matchsim.json").read_text())["pupils"] == PUPILS
@@ -227,3 +227,21 @@ def test_cli_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
     code = main(["run", str(scenario), "--scheduler", "tcp://127.0.0.1:9", "--quiet"])
     err = capsys.readouterr().err
     assert code != 0 and "--scheduler" in err and "Traceback" not in err
+
+
+def test_cli_generate_partitions_writes_the_register_as_a_dataset(tmp_path, capsys):
+    from matchsim.cli import main
+
+    single, dataset = tmp_path / "census.parquet", tmp_path / "census"
+    assert main(["generate", "--out", str(single), "--pupils", "70000", "--seed", "4", "-q"]) == 0
+    args = ["generate", "--out", str(dataset), "--pupils", "70000", "--seed", "4"]
+    assert main([*args, "--partitions", "2", "--workers", "2", "-q"]) == 0
+    assert load_census(dataset).pupils.equals(load_census(single).pupils)
+    # A directory that is a register is accepted wherever a register file is.
+    requests_out = tmp_path / "requests.parquet"
+    code = main(
+        ["requests", "--census", str(dataset), "--count", "50", "--out", str(requests_out), "-q"]
+    )
+    assert code == 0 and requests_out.exists()
+    assert main([*args[:3], "--scheduler", "tcp://127.0.0.1:9", "-q"]) != 0
+    assert "--partitions" in capsys.readouterr().err
