@@ -153,6 +153,11 @@ class PartitionedRegister:
     def __init__(
         self, register: PreparedTable, executor: Executor, partitions: int | None = None
     ) -> None:
+        if executor.kind == "processes":
+            # A process pool keeps nothing between tasks: every lookup would ship the register.
+            raise ConfigError(
+                "executor", "register partitions live on Dask workers; use dask (or local)"
+            )
         k = partitions if partitions is not None else executor.workers
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ConfigError("partitions", f"{k!r} must be a whole number >= 1")
