@@ -62,6 +62,15 @@ def test_census_partitions_equal_the_local_register(small_census, partitions):
     assert census.pupils.schema.metadata == small_census.pupils.schema.metadata
 
 
+def test_census_partitions_on_local_processes_equal_the_local_register(small_census):
+    with open_executor("processes", workers=2) as executor:
+        census = generate_census_partitioned(
+            CensusConfig(pupils=PUPILS), 31, executor, partitions=3
+        )
+    assert census.pupils.equals(small_census.pupils)
+    assert census.addresses.equals(small_census.addresses)
+
+
 def test_census_dataset_written_by_dask_workers_equals_the_local_register(
     small_census, dask_executor, tmp_path
 ):
@@ -122,6 +131,15 @@ def test_dask_lookup_outcomes_equal_local_request_for_request(
             np.testing.assert_array_equal(tf, distributed.link.matcher.tf_[name][1])
 
 
+def test_register_partitions_need_workers_that_keep_them(lookup_world):
+    census, _ = lookup_world
+    with (
+        open_executor("processes", workers=1) as executor,
+        pytest.raises(ConfigError, match="Dask workers"),
+    ):
+        PartitionedRegister(prepare_register(census, warm=False), executor)
+
+
 def test_partitions_refuse_cross_record_blocking(lookup_world):
     census, requests = lookup_world
     register = prepare_register(census)
@@ -163,6 +181,9 @@ def test_dask_sweep_equals_local_sweep(dask_executor, tmp_path):
     local = run_sweep(base, SWEEP_GRID, 1, tmp_path / "local", workers=1)
     on_dask = run_sweep(base, SWEEP_GRID, 1, tmp_path / "dask", executor=dask_executor)
     assert local.equals(on_dask)
+    with open_executor("processes", workers=2) as executor:
+        on_processes = run_sweep(base, SWEEP_GRID, 1, tmp_path / "processes", executor=executor)
+    assert local.equals(on_processes)
 
 
 def test_worker_killed_mid_sweep_keeps_finished_points(client, dask_executor, tmp_path):
