@@ -94,8 +94,8 @@ def open_executor(
 ) -> Executor:
     """An executor of ``kind``; for ``dask``, a client of ``scheduler`` (an address such as
     ``tcp://10.0.0.5:8786``), of ``client`` if given, else of a new ``LocalCluster``."""
-    if scheduler is not None and kind != "dask":
-        kind = "dask"  # --scheduler means "run on that cluster"
+    if scheduler is not None or client is not None:
+        kind = "dask"  # a scheduler address or a client means "run on that cluster"
     if kind not in EXECUTORS:
         raise ConfigError("executor", f"{kind!r} is not one of {', '.join(EXECUTORS)}")
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)

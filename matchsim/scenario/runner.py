@@ -114,6 +114,12 @@ def run_scenario(
 
         with open_executor(scenario.executor) as owned:
             return run_scenario(scenario, stage, executor=owned)
+    lk = scenario.lookup
+    blocking = None if lk.blocking in (None, "default") else lk.blocking
+    if executor is not None and executor.is_dask and blocking is not None:
+        from matchsim.distributed import check_partitionable
+
+        check_partitionable(make_blocker(blocking))  # before any work, not after generation
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -148,8 +154,6 @@ def run_scenario(
         partitions = PartitionedRegister(register, executor, scenario.partitions)
     timings["register_index"] = time.perf_counter() - t0
     notify("Looking up", 1, 2)
-    lk = scenario.lookup
-    blocking = None if lk.blocking in (None, "default") else lk.blocking
     t0 = time.perf_counter()
     result = lookup(
         census,

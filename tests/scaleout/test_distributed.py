@@ -43,7 +43,9 @@ def client():
 
 @pytest.fixture(scope="module")
 def dask_executor(client):
-    return open_executor(client=client)
+    executor = open_executor(client=client)
+    assert executor.is_dask and executor.workers == 2
+    return executor
 
 
 @pytest.fixture(scope="module")
@@ -266,3 +268,35 @@ def test_cli_generate_partitions_writes_the_register_as_a_dataset(tmp_path, caps
     assert code == 0 and requests_out.exists()
     assert main([*args[:3], "--scheduler", "tcp://127.0.0.1:9", "-q"]) != 0
     assert "--partitions" in capsys.readouterr().err
+
+
+def test_local_and_processes_run_without_dask_installed(tmp_path):
+    import subprocess
+
+    script = f"""
+import sys
+sys.modules["dask"] = sys.modules["distributed"] = None  # as if not installed
+from matchsim.cli import main
+from matchsim.scenario import Scenario, run_scenario
+spec = {{"population": {{"pupils": 5000}}, "requests": {{"count": 50}}}}
+run_scenario(Scenario.model_validate(spec))
+run_scenario(Scenario.model_validate({{**spec, "executor": "processes"}}))
+code = main(["run", "-q", "--out", r"{tmp_path / "out"}", "--set", "executor=dask",
+             "--set", "population.pupils=5000", r"{tmp_path / "s.yaml"}"])
+assert code == 2, code
+"""
+    (tmp_path / "s.yaml").write_text("requests: {count: 50}\n")
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "pip install 'matchsim[dask]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dask_scenario_refuses_sorted_neighbourhood_before_any_work(dask_executor):
+    spec = Scenario.model_validate(
+        {"lookup": {"blocking": {"name": "sorted_neighbourhood"}}, "executor": "dask"}
+    )
+    with pytest.raises(ConfigError, match="cannot run on register partitions"):
+        run_scenario(spec, executor=dask_executor)
