@@ -154,21 +154,15 @@ def link_prepared(
     refit = not model.is_fitted() or isinstance(matcher, str | dict)
     fit_rows = true_rows if fit_true_links else None
     scores: np.ndarray | None = None
+    if comparisons is None:
+        comparisons = default_comparisons(data, address_with_postcode=model.address_with_postcode)
     if partitions is None:
         (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
         timings["blocking"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        if comparisons is None:
-            comparisons = default_comparisons(
-                data, address_with_postcode=model.address_with_postcode
-            )
         result = compare(data, left, right, comparisons)
         timings["comparison"] = time.perf_counter() - t0
     else:
-        if comparisons is None:
-            comparisons = default_comparisons(
-                data, address_with_postcode=model.address_with_postcode
-            )
         result, report, scores, part_timings = partitions.candidates(
             data, blocker, comparisons, model, refit, fit_rows, true_rows, max_pairs=max_pairs
         )
