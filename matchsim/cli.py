@@ -560,7 +560,11 @@ def sweep_command(
         int | None, typer.Option(help="Seeds per point (default: the file's, or 3).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Local processes (default: the file's, or 2).")
+        int | None,
+        typer.Option(
+            help="Local processes, or LocalCluster workers with executor: dask "
+            "(default: the file's, or 2)."
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting, KEY.PATH=VALUE.")

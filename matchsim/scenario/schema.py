@@ -67,7 +67,8 @@ class SweepConfig(_Strict):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     #: Seeds per point (the scenario seed, seed + 1, ...); intervals pool them.
     seeds: int = Field(3, ge=1, le=1000)
-    #: Local processes running points in parallel.
+    #: Local processes running points in parallel (workers of the local Dask cluster with
+    #: ``executor: dask`` and no ``--scheduler``).
     workers: int = Field(2, ge=1, le=256)
 
 
