@@ -64,6 +64,16 @@ def test_census_partitions_equal_the_local_register(small_census, partitions):
     assert census.pupils.schema.metadata == small_census.pupils.schema.metadata
 
 
+def test_npd_like_register_partitions_equal_the_local_register():
+    config = CensusConfig(pupils=3 * BLOCK_PUPILS - 77, birth_years=(1994, 2012))
+    local = generate_census(config, seed=12)
+    with open_executor("local") as executor:
+        census = generate_census_partitioned(config, 12, executor, partitions=3)
+    assert census.pupils.equals(local.pupils)
+    assert census.addresses.equals(local.addresses)
+    assert census.pupils["multiple_birth_id"].null_count < census.pupils.num_rows
+
+
 def test_census_partitions_on_local_processes_equal_the_local_register(small_census):
     with open_executor("processes", workers=2) as executor:
         census = generate_census_partitioned(
