@@ -144,19 +144,40 @@ def generate(
         typer.Option("--config", help="YAML file of census settings (see docs/census-config.md)."),
     ] = None,
     workers: Annotated[int, typer.Option(help="Threads to use.")] = 2,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="Write OUT as a Parquet dataset directory of this many partitions, generated "
+            "on --workers local processes (or the --scheduler cluster's workers).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Generate the partitions on the Dask cluster at this address (needs --partitions).",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
 ) -> None:
     """Generate a synthetic pupil register and print its summary.
 
-    Writes OUT and, beside it, the address history (OUT's stem + '.addresses').
+    Writes OUT and, beside it, the address history (OUT's stem + '.addresses'); with
+    --partitions, OUT is a directory: pupils/part-*.parquet and addresses/part-*.parquet, which
+    read in order are the register a single run writes.
     """
     from matchsim.synth import CensusConfig, address_history_path, generate_census
     from matchsim.synth.names import resolve_origin
 
-    check_writable(out)
-    check_writable(address_history_path(out))
+    if scheduler is not None and partitions is None:
+        raise ConfigError(
+            "--scheduler", "generating on a cluster writes partitions: give --partitions N"
+        )
+    if partitions is None:
+        check_writable(out)
+        check_writable(address_history_path(out))
     settings: dict[str, Any] = {}
     if config is not None:
         settings = _load_yaml(config, "--config")
@@ -181,6 +202,15 @@ def generate(
         raise _as_config_error(exc, _CENSUS_ALIASES) from None
     for origin in census_config.names.origins:
         resolve_origin(origin, field="--origins" if origins is not None else "names.origins")
+    if partitions is not None:
+        from matchsim.distributed import open_executor, write_census_dataset
+
+        kind = "dask" if scheduler is not None else "processes"
+        with open_executor(kind, scheduler=scheduler, workers=workers) as executor:
+            write_census_dataset(census_config, seed, out, executor, partitions=partitions)
+        if not quiet:
+            _out.print(f"Wrote the register in {partitions} partitions to {out}/")
+        return
     with progress_bar("Generating register", quiet) as update:
         census = generate_census(census_config, seed, workers=workers, progress=update)
         census.write(out)
@@ -422,6 +452,14 @@ def run_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed of the whole run (overrides the scenario's).")
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
+            "implies executor: dask.",
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")
     ] = False,
@@ -441,11 +479,23 @@ def run_command(
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ConfigError("--out", f"directory {str(parent)!r} does not exist")
-    with _stage_bars(quiet) as stage:
-        run = run_scenario(spec, stage)
+    with _executor(spec.executor, scheduler, None) as executor, _stage_bars(quiet) as stage:
+        run = run_scenario(spec, stage, executor=executor)
         write_run(run, target, __version__, report_html=render_report)
     if not quiet:
         _print_run_summary(run, target)
+
+
+@contextmanager
+def _executor(kind: str, scheduler: str | None, workers: int | None) -> Iterator[Any]:
+    """The scenario's executor (``None`` for local), closed afterwards."""
+    if kind == "local" and scheduler is None:
+        yield None
+        return
+    from matchsim.distributed import open_executor
+
+    with open_executor(kind, scheduler=scheduler, workers=workers) as executor:
+        yield executor
 
 
 @contextmanager
@@ -510,10 +560,22 @@ def sweep_command(
         int | None, typer.Option(help="Seeds per point (default: the file's, or 3).")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="Local processes (default: the file's, or 2).")
+        int | None,
+        typer.Option(
+            help="Local processes, or LocalCluster workers with executor: dask "
+            "(default: the file's, or 2)."
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting, KEY.PATH=VALUE.")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
+            "implies executor: dask.",
+        ),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
@@ -544,8 +606,19 @@ def sweep_command(
     n_workers = workers if workers is not None else (settings.workers if settings else 2)
     target = out if out is not None else Path("results") / f"{spec.name}-sweep"
     target.mkdir(parents=True, exist_ok=True)
-    with progress_bar("Sweeping", quiet) as update:
-        results = run_sweep(spec, grid_values, n_seeds, target, workers=n_workers, progress=update)
+    with (
+        _executor(spec.executor, scheduler, n_workers) as executor,
+        progress_bar("Sweeping", quiet) as update,
+    ):
+        results = run_sweep(
+            spec,
+            grid_values,
+            n_seeds,
+            target,
+            workers=n_workers,
+            progress=update,
+            executor=executor,
+        )
     summary = summarise_sweep(results, grid_values)
     write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.parquet")
     write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.csv")

@@ -11,13 +11,20 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matchsim.blocking import BlockingReport, default_blocking, make_blocker, run_blocking
+from matchsim.blocking import (
+    Blocker,
+    BlockingReport,
+    default_blocking,
+    make_blocker,
+    run_blocking,
+)
 from matchsim.comparison import Comparison, ComparisonResult, compare, default_comparisons
 from matchsim.decision import decide
 from matchsim.errors import ConfigError
@@ -34,6 +41,26 @@ from matchsim.records import (
 from matchsim.requests import RequestSet
 from matchsim.synth import Census
 from matchsim.synth import calendar as cal
+
+
+class RegisterPartitions(Protocol):
+    """Finds and scores candidate pairs partition by partition of the right-hand table."""
+
+    def candidates(
+        self,
+        data: LinkageData,
+        blocker: Blocker,
+        comparisons: Sequence[Comparison | str | dict],
+        model: Matcher,
+        refit: bool,
+        fit_rows: tuple[np.ndarray, np.ndarray] | None,
+        true_rows: tuple[np.ndarray, np.ndarray] | None,
+        *,
+        max_pairs: int,
+    ) -> tuple[ComparisonResult, BlockingReport, np.ndarray | None, dict[str, float]]:
+        """Candidates in local order, their blocking report, their scores if the partitions
+        scored them (else ``None``: fit and score them here) and the time of each stage."""
+        ...
 
 
 @dataclass
@@ -100,8 +127,13 @@ def link_prepared(
     true_links: pd.DataFrame | None = None,
     max_pairs: int = 5_000_000,
     fit_true_links: bool = False,
+    partitions: RegisterPartitions | None = None,
 ) -> LinkResult:
-    """Block, compare, fit, score and decide on prepared data (see :func:`link_tables`)."""
+    """Block, compare, fit, score and decide on prepared data (see :func:`link_tables`).
+
+    ``partitions`` finds and scores the candidates partition by partition of the right-hand
+    table (e.g. on a Dask cluster, see :mod:`matchsim.distributed`); the result is the same.
+    """
     timings: dict[str, float] = {}
     model = make_matcher(matcher)
     if threshold is not None:
@@ -118,24 +150,34 @@ def link_prepared(
     t0 = time.perf_counter()
     blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
     true_rows = true_rows_of(data, true_links)
-    (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
-    timings["blocking"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
+    # A matcher passed in already fitted (e.g. trained on an earlier batch) is reused.
+    refit = not model.is_fitted() or isinstance(matcher, str | dict)
+    fit_rows = true_rows if fit_true_links else None
+    scores: np.ndarray | None = None
     if comparisons is None:
         comparisons = default_comparisons(data, address_with_postcode=model.address_with_postcode)
-    result = compare(data, left, right, comparisons)
-    timings["comparison"] = time.perf_counter() - t0
+    if partitions is None:
+        (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
+        timings["blocking"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        result = compare(data, left, right, comparisons)
+        timings["comparison"] = time.perf_counter() - t0
+    else:
+        result, report, scores, part_timings = partitions.candidates(
+            data, blocker, comparisons, model, refit, fit_rows, true_rows, max_pairs=max_pairs
+        )
+        refit = refit and scores is None
+        left, right = result.left, result.right
+        timings |= part_timings
 
     t0 = time.perf_counter()
-    if len(left):
-        # A matcher passed in already fitted (e.g. trained on an earlier batch) is reused.
-        if not model.is_fitted() or isinstance(matcher, str | dict):
-            model.fit(result, data, true_rows if fit_true_links else None)
+    if scores is None and len(left):
+        if refit:
+            model.fit(result, data, fit_rows)
         scores = model.score(result, data)
-    else:
+    elif scores is None:
         scores = np.zeros(0)
-    timings["matching"] = time.perf_counter() - t0
+    timings["matching"] = timings.get("matching", 0.0) + time.perf_counter() - t0
 
     t0 = time.perf_counter()
     bar = model.threshold if threshold is None else threshold
@@ -355,18 +397,25 @@ def lookup(
     *,
     addresses: str = "current",
     register: PreparedTable | None = None,
+    partitions: RegisterPartitions | None = None,
     **options: object,
 ) -> LookupResult:
     """Look every request up in the register and score the outcomes.
 
     ``options`` are those of :func:`link_prepared` (``blocking``, ``comparisons``, ``matcher``,
     ``decision``, ``threshold``). Pass ``register`` (from :func:`prepare_register`) to reuse an
-    encoded register across request sets.
+    encoded register across request sets, and ``partitions`` (a
+    :class:`matchsim.distributed.PartitionedRegister` of it) to look up on a cluster.
     """
     register = register if register is not None else prepare_register(census, addresses)
     req = requests.table
     data, true_links = request_linkage(req, register)
-    result = link_prepared(data, true_links=true_links, **options)  # type: ignore[arg-type]
+    result = link_prepared(
+        data,
+        true_links=true_links,
+        partitions=partitions,
+        **options,  # type: ignore[arg-type]
+    )
     decisions = result.decisions.rename(columns={"left_id": "request_id"})
     truth_columns = ["request_id", "true_pupil_id", "true_name_origin", "sex", "true_is_twin"] + [
         c for c in req.column_names if c.startswith("errors_")

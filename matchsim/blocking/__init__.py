@@ -40,6 +40,7 @@ __all__ = [
     "PhoneticKeys",
     "SortedNeighbourhood",
     "Union",
+    "blocking_report",
     "default_blocking",
     "iter_pairs",
     "make_blocker",
@@ -105,6 +106,19 @@ def run_blocking(
     if measure_memory:
         peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
+    return (left, right), blocking_report(blocker, data, left, right, true_pairs, seconds, peak)
+
+
+def blocking_report(
+    blocker: Blocker,
+    data: LinkageData,
+    left: np.ndarray,
+    right: np.ndarray,
+    true_pairs: tuple[np.ndarray, np.ndarray] | None,
+    seconds: float,
+    peak: float | None = None,
+) -> BlockingReport:
+    """The report of candidate pairs (left rows, right rows) however they were found."""
     n_l, n_r = len(data.left), len(data.right)
     found = total_true = None
     pc_ = pq = None
@@ -121,7 +135,7 @@ def run_blocking(
         found = int(hit.sum())
         pc_ = found / total_true if total_true else 1.0
         pq = found / len(left) if len(left) else 0.0
-    report = BlockingReport(
+    return BlockingReport(
         strategy=blocker.describe(),
         left_records=n_l,
         right_records=n_r,
@@ -134,4 +148,3 @@ def run_blocking(
         seconds=seconds,
         peak_memory_mb=peak,
     )
-    return (left, right), report

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from matchsim.linkage import LookupResult, lookup, prepare_register, true_rows_o
 from matchsim.requests import RequestSet, generate_requests
 from matchsim.scenario.schema import Scenario, resolved_yaml
 from matchsim.synth import Census, generate_census
+
+if TYPE_CHECKING:
+    from matchsim.distributed import Executor
 
 Stage = Callable[[str, int, int], None]  # (stage label, done, total)
 
@@ -97,17 +100,44 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def run_scenario(scenario: Scenario, stage: Stage | None = None) -> ScenarioRun:
-    """Run every stage of a scenario in memory."""
+def run_scenario(
+    scenario: Scenario, stage: Stage | None = None, *, executor: Executor | None = None
+) -> ScenarioRun:
+    """Run every stage of a scenario in memory.
+
+    With ``executor: processes`` or ``dask`` (or an ``executor`` passed in, e.g. a client of
+    an existing cluster), the register is generated in partitions and, on Dask, looked up
+    partition by partition; the results are those of a local run.
+    """
+    if executor is None and scenario.executor != "local":
+        from matchsim.distributed import open_executor
+
+        with open_executor(scenario.executor) as owned:
+            return run_scenario(scenario, stage, executor=owned)
+    lk = scenario.lookup
+    blocking = None if lk.blocking in (None, "default") else lk.blocking
+    if executor is not None and executor.is_dask and blocking is not None:
+        from matchsim.distributed import check_partitionable
+
+        check_partitionable(make_blocker(blocking))  # before any work, not after generation
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    census = generate_census(
-        scenario.population,
-        scenario.seed,
-        progress=lambda d, t: notify("Generating register", d, t),
-        workers=2,
-    )
+    if executor is None or executor.kind == "local":
+        census = generate_census(
+            scenario.population,
+            scenario.seed,
+            progress=lambda d, t: notify("Generating register", d, t),
+            workers=2,
+        )
+    else:
+        from matchsim.distributed import generate_census_partitioned
+
+        notify("Generating register", 0, 1)
+        census = generate_census_partitioned(
+            scenario.population, scenario.seed, executor, partitions=scenario.partitions
+        )
+        notify("Generating register", 1, 1)
     timings["register"] = time.perf_counter() - t0
     notify("Drawing requests", 0, 1)
     t0 = time.perf_counter()
@@ -117,15 +147,19 @@ def run_scenario(scenario: Scenario, stage: Stage | None = None) -> ScenarioRun:
     notify("Looking up", 0, 2)
     t0 = time.perf_counter()
     register = prepare_register(census, scenario.lookup.addresses)
+    partitions = None
+    if executor is not None and executor.is_dask:
+        from matchsim.distributed import PartitionedRegister
+
+        partitions = PartitionedRegister(register, executor, scenario.partitions)
     timings["register_index"] = time.perf_counter() - t0
     notify("Looking up", 1, 2)
-    lk = scenario.lookup
-    blocking = None if lk.blocking in (None, "default") else lk.blocking
     t0 = time.perf_counter()
     result = lookup(
         census,
         requests,
         register=register,
+        partitions=partitions,
         addresses=lk.addresses,
         blocking=blocking,
         comparisons=lk.comparisons,

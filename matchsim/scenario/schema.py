@@ -67,7 +67,8 @@ class SweepConfig(_Strict):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     #: Seeds per point (the scenario seed, seed + 1, ...); intervals pool them.
     seeds: int = Field(3, ge=1, le=1000)
-    #: Local processes running points in parallel.
+    #: Local processes running points in parallel (workers of the local Dask cluster with
+    #: ``executor: dask`` and no ``--scheduler``).
     workers: int = Field(2, ge=1, le=256)
 
 
@@ -94,6 +95,13 @@ class Scenario(_Strict):
     report: ReportConfig = ReportConfig()
     #: Only for ``matchsim sweep``: what to vary.
     sweep: SweepConfig | None = None
+    #: Where the work runs: ``local`` (this process), ``processes`` (register partitions and
+    #: sweep points on local processes) or ``dask`` (register partitions, lookups and sweep
+    #: points on a Dask cluster: ``--scheduler ADDRESS``, else a local one; needs
+    #: ``pip install 'matchsim[dask]'``). Results are identical whichever runs them.
+    executor: Literal["local", "processes", "dask"] = "local"
+    #: Register partitions for ``processes``/``dask`` (default: one per worker).
+    partitions: int | None = Field(None, ge=1, le=100_000)
 
 
 def _nearest(key: str, allowed: list[str]) -> str:

@@ -1,8 +1,9 @@
 """Sweeps: a scenario run over a grid of settings times several seeds.
 
-Each (point, seed) is one task run in a local process. Its result is written as soon as it
-finishes, under a name derived from its settings, so an interrupted sweep resumes where it
-stopped and a finished point is never recomputed.
+Each (point, seed) is one task, run in a local process or, with ``executor: dask``, on a Dask
+cluster. Its result is written here as soon as it finishes, under a name derived from its
+settings, so an interrupted sweep (or a lost worker) loses only the points that were running,
+a re-run resumes where it stopped, and a finished point is never recomputed.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from matchsim.errors import ConfigError
 from matchsim.scenario.runner import run_scenario
 from matchsim.scenario.schema import Scenario, explain, set_path
+
+if TYPE_CHECKING:
+    from matchsim.distributed import Executor
 
 RATES = (
     "false_match_rate",
@@ -67,8 +71,11 @@ def _task_id(settings: dict[str, Any], seed: int) -> str:
 
 
 def run_point(scenario_json: str, settings: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Run one (point, seed) and return its tidy row (runs in a worker process)."""
-    scenario = Scenario.model_validate_json(scenario_json)
+    """Run one (point, seed) and return its tidy row (runs in a worker process).
+
+    The point itself runs locally: the sweep is what is spread over the workers.
+    """
+    scenario = Scenario.model_validate_json(scenario_json).model_copy(update={"executor": "local"})
     run = run_scenario(scenario)
     evaluation = run.result.evaluation
     row: dict[str, Any] = {"seed": seed, **settings, "requests": run.requests.table.num_rows}
@@ -91,8 +98,13 @@ def run_sweep(
     *,
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> pd.DataFrame:
-    """Run the grid x seeds, resuming from ``out_dir/points``; return the tidy results."""
+    """Run the grid x seeds, resuming from ``out_dir/points``; return the tidy results.
+
+    Points run on ``executor`` when given (e.g. a Dask client's), else on ``workers`` local
+    processes.
+    """
     if seeds < 1:
         raise ConfigError("sweep.seeds", f"{seeds} must be at least 1")
     if workers < 1:
@@ -117,7 +129,17 @@ def run_sweep(
         os.replace(tmp, points_dir / f"{task_id}.json")
 
     if todo:
-        if workers == 1:
+        if executor is not None and executor.kind != "local":
+            futures = {
+                executor.submit(run_point, scenario.model_dump_json(), settings, seed): task_id
+                for task_id, scenario, settings, seed in todo
+            }
+            for future in executor.as_completed(futures):
+                save(futures[future], future.result())
+                done += 1
+                if progress:
+                    progress(done, len(tasks))
+        elif workers == 1 or (executor is not None and executor.kind == "local"):
             for task_id, scenario, settings, seed in todo:
                 save(task_id, run_point(scenario.model_dump_json(), settings, seed))
                 done += 1

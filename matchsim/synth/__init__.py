@@ -24,12 +24,16 @@ __all__ = [
     "CensusConfig",
     "CensusSummary",
     "address_history_path",
+    "census_provenance",
     "generate_census",
     "load_census",
 ]
 
 #: Parquet schema-metadata key holding the config and seed that made a register.
 METADATA_KEY = b"matchsim"
+#: A register written as a Parquet dataset (see matchsim.distributed): parts of the pupil
+#: table and of the address history, in order, and a file of config, seed and size.
+PUPILS_DIR, ADDRESSES_DIR, DATASET_INFO = "pupils", "addresses", "_matchsim.json"
 
 
 def address_history_path(census_path: Path) -> Path:
@@ -124,11 +128,17 @@ def generate_census(
         world_seed=world_seed,
         world_pupils=world_pupils,
     )
-    provenance = json.dumps(
-        {"config": config.model_dump(mode="json"), "seed": seed, "pupils": pupils.num_rows}
-    ).encode()
-    pupils = pupils.replace_schema_metadata({METADATA_KEY: provenance})
+    pupils = pupils.replace_schema_metadata(
+        {METADATA_KEY: census_provenance(config, seed, pupils.num_rows)}
+    )
     return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)
+
+
+def census_provenance(config: CensusConfig, seed: int, pupils: int) -> bytes:
+    """The config, seed and size a register is stored with (Parquet schema metadata)."""
+    return json.dumps(
+        {"config": config.model_dump(mode="json"), "seed": seed, "pupils": pupils}
+    ).encode()
 
 
 def load_census(path: Path | str, field: str = "--census") -> Census:
@@ -141,6 +151,8 @@ def load_census(path: Path | str, field: str = "--census") -> Census:
     from matchsim.io import read_table
 
     path = Path(path)
+    if path.is_dir():
+        return _load_dataset(path, field)
     pupils = read_table(path, field)
     missing = {"pupil_id", "forename", "surname", "date_of_birth", "household_id"} - set(
         pupils.column_names
@@ -159,3 +171,34 @@ def load_census(path: Path | str, field: str = "--census") -> Census:
     if addresses is None:
         addresses = pa.table({"household_id": pa.array([], pa.int64())})
     return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)
+
+
+def _load_dataset(root: Path, field: str) -> Census:
+    """A register written as a Parquet dataset, parts in order."""
+    from matchsim.errors import ConfigError
+    from matchsim.io import read_table
+
+    info_path = root / DATASET_INFO
+    if not info_path.is_file():
+        raise ConfigError(
+            field, f"{str(root)!r} is a directory but not a matchsim register dataset"
+        )
+    info = json.loads(info_path.read_text(encoding="utf-8"))
+
+    def read(sub: str) -> pa.Table:
+        parts = sorted((root / sub).glob("part-*.parquet"))
+        if not parts:
+            raise ConfigError(field, f"{str(root / sub)!r} holds no part-*.parquet files")
+        return pa.concat_tables([read_table(part, field) for part in parts])
+
+    config = CensusConfig.model_validate(info["config"])
+    seed = int(info["seed"])
+    pupils = read(PUPILS_DIR)
+    if pupils.num_rows != info["pupils"]:
+        raise ConfigError(
+            field, f"{str(root)!r} holds {pupils.num_rows:,} pupils, not {info['pupils']:,}"
+        )
+    pupils = pupils.replace_schema_metadata(
+        {METADATA_KEY: census_provenance(config, seed, pupils.num_rows)}
+    )
+    return Census(pupils=pupils, addresses=read(ADDRESSES_DIR), config=config, seed=seed)

@@ -81,18 +81,28 @@ def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
     return out
 
 
+def register_size(config: CensusConfig, calendar: cal.BirthCalendar | None = None) -> int:
+    """How many pupils ``config`` makes (its ``pupils``, or what its birth years imply)."""
+    if config.pupils is not None:
+        return config.pupils
+    if config.birth_years is None:
+        return NATIONAL_PUPILS_2024
+    calendar = calendar if calendar is not None else cal.build_calendar(config)
+    return round(float(calendar.weight.sum()))
+
+
+def block_count(config: CensusConfig) -> int:
+    """How many blocks of ``BLOCK_PUPILS`` the register of ``config`` is drawn in."""
+    return max(1, math.ceil(register_size(config) / BLOCK_PUPILS))
+
+
 def _plan(
     config: CensusConfig, seed: int, world_seed: int | None = None, world_pupils: int | None = None
 ) -> _Plan:
     """Shared state of a run. ``world_seed`` and ``world_pupils`` fix the geography and schools,
     so that a second population (people outside the register) can live in the same world."""
     calendar = cal.build_calendar(config)
-    if config.pupils is not None:
-        pupils = config.pupils
-    elif config.birth_years is None:
-        pupils = NATIONAL_PUPILS_2024
-    else:
-        pupils = round(float(calendar.weight.sum()))
+    pupils = register_size(config, calendar)
     segment_weight = np.bincount(calendar.segment, weights=calendar.weight)
     segment_share = segment_weight / segment_weight.sum()
 
@@ -705,6 +715,59 @@ def _render_parallel(
     return {k: pa.chunked_array([r[k] for r in rendered]) for k in rendered[0]}
 
 
+@dataclass
+class PartitionStart:
+    """What the blocks before a partition used up: pupils, families, multiple births and UPN
+    serials per (reception school, entry year) key (see :func:`serial_keys`)."""
+
+    pupils: int = 0
+    families: int = 0
+    multiples: int = 0
+    serial_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    serial_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def serial_base(self, first_school: np.ndarray, entry_year: np.ndarray) -> np.ndarray:
+        """UPN serials already issued, before this partition, to each pupil's key."""
+        if not len(self.serial_keys):
+            return np.zeros(len(first_school), np.int64)
+        keys = serial_keys(first_school, entry_year)
+        pos = np.minimum(np.searchsorted(self.serial_keys, keys), len(self.serial_keys) - 1)
+        return np.where(self.serial_keys[pos] == keys, self.serial_counts[pos], 0)
+
+
+def serial_keys(first_school: np.ndarray, entry_year: np.ndarray) -> np.ndarray:
+    """One integer per (reception school, calendar year of entry)."""
+    return first_school.astype(np.int64) * 10_000 + entry_year
+
+
+def generate_blocks(
+    config: CensusConfig, seed: int, block_range: range, **world: int | None
+) -> list[_Block]:
+    """The blocks of one partition (``world``: ``world_seed``/``world_pupils``, as above)."""
+    plan = _plan(config, seed, world.get("world_seed"), world.get("world_pupils"))
+    return [_generate_block(plan, b) for b in block_range]
+
+
+def partition_counts(blocks: list[_Block]) -> PartitionStart:
+    """What these blocks use up (summed over earlier partitions, the next one's start)."""
+    runs = 0
+    keys = []
+    for b in blocks:
+        m = b.pupil["maternity"][b.pupil["maternity"] >= 0]
+        runs += int(np.count_nonzero(np.r_[True, m[1:] != m[:-1]])) if len(m) else 0
+        keys.append(serial_keys(b.pupil["first_school"], cal.year_month_day(b.pupil["entry"])[0]))
+    uniq, counts = np.unique(
+        np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True
+    )
+    return PartitionStart(
+        pupils=sum(len(b.pupil["family"]) for b in blocks),
+        families=sum(b.n_families for b in blocks),
+        multiples=runs,
+        serial_keys=uniq.astype(np.int64),
+        serial_counts=counts.astype(np.int64),
+    )
+
+
 def generate_census_tables(
     config: CensusConfig,
     seed: int,
@@ -714,10 +777,21 @@ def generate_census_tables(
     progress: ProgressCallback | None,
     world_seed: int | None = None,
     world_pupils: int | None = None,
+    block_range: range | None = None,
+    start: PartitionStart | None = None,
+    prebuilt: list[_Block] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`)."""
+    """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`).
+
+    ``block_range`` builds only those blocks: one partition of the register, whose ids, UPN
+    serials and multiple-birth ids continue from ``start`` (the counts of earlier blocks, see
+    :func:`partition_counts`), so that partitions concatenated equal the whole register.
+    ``prebuilt`` passes that partition's blocks when they were already generated.
+    """
     plan = _plan(config, seed, world_seed, world_pupils)
-    n_blocks = len(plan.block_targets)
+    wanted = range(len(plan.block_targets)) if block_range is None else block_range
+    start = start if start is not None else PartitionStart()
+    n_blocks = len(wanted)
     blocks: list[_Block | None] = [None] * n_blocks
     # Extra stages after the blocks: UPNs/ids and address rendering.
     total_steps = n_blocks + 2
@@ -734,9 +808,12 @@ def generate_census_tables(
 
     def run_chunk(chunk: list[int]) -> None:
         for b in chunk:
-            blocks[b] = _generate_block(plan, b)
+            blocks[b] = _generate_block(plan, wanted[b])
 
-    if workers > 1 and len(chunks) > 1:
+    if prebuilt is not None:
+        blocks = list(prebuilt)
+        step(n_blocks)
+    elif workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(workers) as pool:
             futures = {pool.submit(run_chunk, chunk): len(chunk) for chunk in chunks}
             for future in as_completed(futures):
@@ -754,6 +831,7 @@ def generate_census_tables(
     def cat(key: str) -> np.ndarray:
         return np.concatenate([b.pupil[key] for b in done_blocks])
 
+    family_base += start.families
     family = np.concatenate([b.pupil["family"] + family_base[i] for i, b in enumerate(done_blocks)])
     maternity = np.concatenate(
         [
@@ -762,17 +840,20 @@ def generate_census_tables(
         ]
     )
     n = len(family)
-    pupil_id = np.arange(1, n + 1, dtype=np.int64)
+    pupil_id = np.arange(start.pupils + 1, start.pupils + n + 1, dtype=np.int64)
     multiple_id = np.full(n, -1, dtype=np.int64)
     has_multiple = maternity >= 0
     # Maternity ids ascend through the table, so renumbering 1..M is a running count.
     m = maternity[has_multiple]
-    multiple_id[has_multiple] = np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
+    multiple_id[has_multiple] = (
+        start.multiples + np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
+    )
 
     first_school = cat("first_school")
     entry = cat("entry")
     entry_year = cal.year_month_day(entry)[0]
     serial = _serials(first_school, entry_year, [len(b.pupil["family"]) for b in done_blocks])
+    serial += start.serial_base(first_school, entry_year)
     upn = make_upns(
         plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial
     )
