@@ -129,3 +129,6 @@ def run_blocking(
         peak_memory_mb=peak,
     )
     return (left, right), report
+
+# Blocking over encodings (privacy-preserving linkage) registers itself on import.
+import matchsim.pprl.lsh  # noqa: E402, F401
