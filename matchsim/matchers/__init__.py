@@ -31,4 +31,4 @@ __all__ = [
 ]
 
 # The encoded (privacy-preserving) matcher registers itself on import.
-import matchsim.pprl.matcher  # noqa: E402, F401
+import matchsim.pprl.matcher  # noqa: F401

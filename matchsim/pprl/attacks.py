@@ -87,8 +87,12 @@ def frequency_alignment_attack(
         .sort_values(ascending=False, kind="stable")
     )
     mode = sizes[~sizes.index.get_level_values("enc").duplicated()]
-    truth = pd.Series(mode.index.get_level_values("value"), index=mode.index.get_level_values("enc"))
-    top_correct = float(np.mean(guesses[head] == truth.reindex(head).to_numpy())) if len(head) else 0.0
+    truth = pd.Series(
+        mode.index.get_level_values("value"), index=mode.index.get_level_values("enc")
+    )
+    top_correct = (
+        float(np.mean(guesses[head] == truth.reindex(head).to_numpy())) if len(head) else 0.0
+    )
     return AttackResult(
         field=field,
         hardening=hardening,

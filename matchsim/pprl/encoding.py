@@ -54,7 +54,15 @@ KEY_ENV = "MATCHSIM_PPRL_KEY"
 #: Roles a CLK can encode. ``date_of_birth`` is encoded as day, month and year tokens, so a
 #: slip in one part keeps the others; ``sex`` as one token; the rest as q-grams of the
 #: normalised text.
-ENCODABLE_ROLES = ("forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
+ENCODABLE_ROLES = (
+    "forename",
+    "middle_names",
+    "surname",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "address",
+)
 HASHINGS = ("double", "random")
 SALTS = ("birth_year",)
 MISSING_POLICIES = ("empty", "token")
@@ -120,7 +128,8 @@ class FieldSpec:
     def __post_init__(self) -> None:
         if self.role not in ENCODABLE_ROLES:
             raise ConfigError(
-                "pprl.fields", f"{self.role!r} is not encodable; allowed: {', '.join(ENCODABLE_ROLES)}"
+                "pprl.fields",
+                f"{self.role!r} is not encodable; allowed: {', '.join(ENCODABLE_ROLES)}",
             )
         for name, value, low, high in (("q", self.q, 1, 3), ("k", self.k, 1, 200)):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -302,7 +311,9 @@ class Hardening:
 
     def __post_init__(self) -> None:
         if self.salt is not None and self.salt not in SALTS:
-            raise ConfigError("pprl.salt", f"{self.salt!r} is not allowed; allowed: {', '.join(SALTS)}")
+            raise ConfigError(
+                "pprl.salt", f"{self.salt!r} is not allowed; allowed: {', '.join(SALTS)}"
+            )
         if (
             isinstance(self.blip, bool)
             or not isinstance(self.blip, int | float)
@@ -362,14 +373,25 @@ class BloomEncoder:
     ) -> None:
         self.fields = field_specs(fields)
         step = 128 if xor_fold else 64
-        if isinstance(length, bool) or not isinstance(length, int) or not step <= length <= 65536 or length % step:
+        if (
+            isinstance(length, bool)
+            or not isinstance(length, int)
+            or not step <= length <= 65536
+            or length % step
+        ):
             raise ConfigError(
-                "pprl.length", f"{length!r} is not allowed; must be a multiple of {step} from {step} to 65536"
+                "pprl.length",
+                f"{length!r} is not allowed; must be a multiple of {step} from {step} to 65536",
             )
         if hashing not in HASHINGS:
-            raise ConfigError("pprl.hashing", f"{hashing!r} is not allowed; allowed: {', '.join(HASHINGS)}")
+            raise ConfigError(
+                "pprl.hashing", f"{hashing!r} is not allowed; allowed: {', '.join(HASHINGS)}"
+            )
         if missing not in MISSING_POLICIES:
-            raise ConfigError("pprl.missing", f"{missing!r} is not allowed; allowed: {', '.join(MISSING_POLICIES)}")
+            raise ConfigError(
+                "pprl.missing",
+                f"{missing!r} is not allowed; allowed: {', '.join(MISSING_POLICIES)}",
+            )
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError("pprl.seed", f"must be a whole number. Got {seed!r} instead.")
         self.length, self.hashing, self.missing, self.seed = length, hashing, missing, seed
@@ -395,7 +417,15 @@ class BloomEncoder:
         """Everything that determines the encodings except the key (a cache key)."""
         # A keyed fingerprint tells keys apart in memory without holding the key itself.
         fingerprint = self._secret.digest(b"matchsim-settings-fingerprint")[:8]
-        return (self.fields, self.length, self.hashing, self.hardening, self.missing, self.seed, fingerprint)
+        return (
+            self.fields,
+            self.length,
+            self.hashing,
+            self.hardening,
+            self.missing,
+            self.seed,
+            fingerprint,
+        )
 
     def __repr__(self) -> str:
         return f"BloomEncoder({self.describe()})"
@@ -414,7 +444,13 @@ class BloomEncoder:
                 out[i] = cached[: spec.k]
         if todo:
             fresh = gram_positions(
-                self._secret, spec.role, salt, [grams[i] for i in todo], spec.k, self.length, self.hashing
+                self._secret,
+                spec.role,
+                salt,
+                [grams[i] for i in todo],
+                spec.k,
+                self.length,
+                self.hashing,
             )
             out[todo] = fresh
             for i, row in zip(todo, fresh, strict=True):
@@ -449,7 +485,10 @@ class BloomEncoder:
         pair_key = salt_of[value_row].astype(np.int64) * max(len(grams), 1) + gram
         distinct_pairs, pair_of = np.unique(pair_key, return_inverse=True)
         positions = np.empty((len(distinct_pairs), spec.k), dtype=np.int64)
-        pair_salt, pair_gram = distinct_pairs // max(len(grams), 1), distinct_pairs % max(len(grams), 1)
+        pair_salt, pair_gram = (
+            distinct_pairs // max(len(grams), 1),
+            distinct_pairs % max(len(grams), 1),
+        )
         for s_code in np.unique(pair_salt):
             members = np.flatnonzero(pair_salt == s_code)
             positions[members] = self._gram_positions(
@@ -485,7 +524,9 @@ class BloomEncoder:
                 # np.take, not fancy indexing: an order of magnitude faster on wide bool rows.
                 doubled = np.take(np.concatenate([bits, ~bits], axis=1), permutation, axis=1)
                 parts.append(_pack(doubled))
-            out = np.concatenate(parts) if parts else np.zeros((0, 2 * self.length // 64), np.uint64)
+            out = (
+                np.concatenate(parts) if parts else np.zeros((0, 2 * self.length // 64), np.uint64)
+            )
         if h.xor_fold:
             half = out.shape[1] // 2
             out = out[:, :half] ^ out[:, half:]
@@ -518,8 +559,12 @@ class BloomEncoder:
             array = pa.array(column, pa.string()) if not isinstance(column, pa.Array) else column
             encoded = array.dictionary_encode()
             idx = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+            empty = np.flatnonzero(distinct == "")
+            if len(empty):  # "" is missing, as in matchsim's records
+                idx = np.where(idx == empty[0], -1, idx)
             codes[spec.role] = idx
-            texts[spec.role] = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+            texts[spec.role] = distinct
             n = len(idx) if n is None else n
             if len(idx) != n:
                 raise ConfigError("pprl.fields", "every field needs one value per record")
@@ -574,7 +619,9 @@ def blip(filters: np.ndarray, f: float, rng: np.random.Generator) -> np.ndarray:
     positions: list[np.ndarray] = []
     at = -1
     while True:
-        gaps = rng.geometric(f, size=max(int(total * f * 1.1) - sum(len(p) for p in positions), 1024))
+        gaps = rng.geometric(
+            f, size=max(int(total * f * 1.1) - sum(len(p) for p in positions), 1024)
+        )
         steps = at + np.cumsum(gaps)
         positions.append(steps[steps < total])
         if steps[-1] >= total:

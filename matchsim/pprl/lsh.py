@@ -76,7 +76,9 @@ class ClkLSH(Blocker):
                     f"{value!r} is not allowed; must be a whole number from {low} to {high}",
                 )
         if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError("blocking.clk_lsh.seed", f"must be a whole number. Got {seed!r} instead.")
+            raise ConfigError(
+                "blocking.clk_lsh.seed", f"must be a whole number. Got {seed!r} instead."
+            )
         if encoding is not None and not isinstance(encoding, dict):
             raise ConfigError("blocking.clk_lsh.encoding", "must be a mapping of encoder settings")
         self.bands, self.bits, self.seed = bands, bits, seed

@@ -7,6 +7,7 @@ QIs (Sweeney 2002). Unique records (k = 1) are the ones a linked or leaked table
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,7 +16,16 @@ import pandas as pd
 from matchsim.errors import ConfigError
 from matchsim.records import PreparedTable
 
-QI_ROLES = ("forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address", "birth_year")
+QI_ROLES = (
+    "forename",
+    "middle_names",
+    "surname",
+    "date_of_birth",
+    "sex",
+    "postcode",
+    "address",
+    "birth_year",
+)
 
 #: The combinations the report shows by default.
 DEFAULT_QUASI_IDENTIFIERS = (
@@ -65,8 +75,12 @@ def qi_uniqueness(
         n = len(k)
         bands = {}
         edges = [*K_BANDS, np.inf]
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-            label = f"k={lo}" if hi == lo + 1 else (f"k={lo}-{int(hi) - 1}" if np.isfinite(hi) else f"k>={lo}")
+        for lo, hi in itertools.pairwise(edges):
+            label = (
+                f"k={lo}"
+                if hi == lo + 1
+                else (f"k={lo}-{int(hi) - 1}" if np.isfinite(hi) else f"k>={lo}")
+            )
             bands[label] = float(np.mean((k >= lo) & (k < hi))) if n else 0.0
         rows.append(
             {

@@ -67,8 +67,9 @@ class PrivacyConfig(BaseModel):
     #: Fields attacked by frequency alignment of their field-level encodings.
     attack_fields: list[str] = Field(default_factory=lambda: ["surname", "forename"])
     #: Pupils in the attacker's public name-frequency sample (an independent synthetic
-    #: population drawn from the same name model, standing in for a published name list).
-    attack_reference_pupils: int = Field(200_000, ge=1000, le=5_000_000)
+    #: population drawn from the same name model, standing in for a published name list);
+    #: default: the register's size.
+    attack_reference_pupils: int | None = Field(None, ge=1000, le=5_000_000)
     #: Quasi-identifier combinations whose uniqueness is reported.
     quasi_identifiers: list[list[str]] = Field(
         default_factory=lambda: [list(c) for c in DEFAULT_QUASI_IDENTIFIERS]
@@ -79,9 +80,13 @@ class PrivacyConfig(BaseModel):
     def _encoding(cls, value: dict[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(value) - set(ENCODING_KEYS))
         if "key" in value:
-            raise ValueError("never put the key in a scenario; name an environment variable in key_env")
+            raise ValueError(
+                "never put the key in a scenario; name an environment variable in key_env"
+            )
         if unknown:
-            raise ValueError(f"unknown encoder setting {unknown[0]!r}; allowed: {', '.join(ENCODING_KEYS)}")
+            raise ValueError(
+                f"unknown encoder setting {unknown[0]!r}; allowed: {', '.join(ENCODING_KEYS)}"
+            )
         return value
 
     @field_validator("hardening")
@@ -99,14 +104,18 @@ class PrivacyConfig(BaseModel):
     def _attack_fields(cls, value: list[str]) -> list[str]:
         for role in value:
             if role not in ("forename", "surname", "middle_names"):
-                raise ValueError(f"{role!r} cannot be attacked; allowed: forename, surname, middle_names")
+                raise ValueError(
+                    f"{role!r} cannot be attacked; allowed: forename, surname, middle_names"
+                )
         return value
 
 
 def _check_hardening(value: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(value) - set(HARDENING_KEYS))
     if unknown:
-        raise ValueError(f"unknown hardening setting {unknown[0]!r}; allowed: {', '.join(HARDENING_KEYS)}")
+        raise ValueError(
+            f"unknown hardening setting {unknown[0]!r}; allowed: {', '.join(HARDENING_KEYS)}"
+        )
     return value
 
 
@@ -136,17 +145,23 @@ def _register_records(register: PreparedTable) -> Records:
     return Records(ids=register.ids, codes=register.codes, dob=register.dob, sex=register.sex)
 
 
-def attacker_frequencies(census_config: Any, pupils: int, seed: int, role: str) -> pd.Series:
+def attacker_frequencies(
+    census_config: Any, pupils: int, seed: int, roles: list[str]
+) -> dict[str, pd.Series]:
     """Name frequencies of an independent synthetic population (the attacker's public list)."""
     from matchsim.synth import generate_census
 
-    reference = generate_census(census_config.model_copy(update={"pupils": pupils}), seed, workers=2)
-    column = reference.pupils[role].combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    names = normalise_names(column).to_pandas()
-    names = names[names != ""]
-    return names.value_counts()
+    reference = generate_census(
+        census_config.model_copy(update={"pupils": pupils}), seed, workers=2
+    )
+    out = {}
+    for role in roles:
+        column = reference.pupils[role].combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        names = normalise_names(column).to_pandas()
+        out[role] = names[names != ""].value_counts()
+    return out
 
 
 def run_privacy(
@@ -163,7 +178,11 @@ def run_privacy(
     def blocking_for(hardening: dict[str, Any]) -> Any:
         if config.blocking == "same":
             return plain_blocking
-        spec = dict(config.blocking) if isinstance(config.blocking, dict) else {"name": config.blocking}
+        spec = (
+            dict(config.blocking)
+            if isinstance(config.blocking, dict)
+            else {"name": config.blocking}
+        )
         if spec.get("name") == "clk_lsh":
             spec["encoding"] = encoder_settings(config, secret, hardening)
         return spec
@@ -190,11 +209,13 @@ def run_privacy(
     timings = {"encoded_lookup": time.perf_counter() - t0}
 
     t0 = time.perf_counter()
-    references = {
-        role: attacker_frequencies(scenario.population, config.attack_reference_pupils, scenario.seed + 7919, role)
-        for role in config.attack_fields
-        if role in register.codes
-    }
+    reference_pupils = config.attack_reference_pupils or len(register)
+    references = attacker_frequencies(
+        scenario.population,
+        reference_pupils,
+        scenario.seed + 7919,
+        [r for r in config.attack_fields if r in register.codes],
+    )
     records = _register_records(register)
     tradeoff = []
     for hardening in config.tradeoff:
@@ -203,8 +224,17 @@ def run_privacy(
         row = _summary(label, result)
         row["attacks"] = []
         for role, public in references.items():
-            spec = next((f for f in BloomEncoder(**encoder_settings(config, secret, {})).fields if f.role == role), FieldSpec(role))
-            field_encoder = BloomEncoder(**{**encoder_settings(config, secret, hardening), "fields": [spec]})
+            spec = next(
+                (
+                    f
+                    for f in BloomEncoder(**encoder_settings(config, secret, {})).fields
+                    if f.role == role
+                ),
+                FieldSpec(role),
+            )
+            field_encoder = BloomEncoder(
+                **{**encoder_settings(config, secret, hardening), "fields": [spec]}
+            )
             filters = field_encoder.encode_codes(
                 {role: register.codes[role]},
                 {role: register.vocabularies[role].text},
@@ -215,7 +245,9 @@ def run_privacy(
             codes = register.codes[role]
             truth = np.where(codes >= 0, text[np.maximum(codes, 0)], "")
             row["attacks"].append(
-                frequency_alignment_attack(filters, truth, public, field=role, hardening=label).as_dict()
+                frequency_alignment_attack(
+                    filters, truth, public, field=role, hardening=label
+                ).as_dict()
             )
         row["attack_success"] = max((a["reidentified_share"] for a in row["attacks"]), default=None)
         tradeoff.append(row)
@@ -231,7 +263,7 @@ def run_privacy(
         "side_by_side": sides,
         "tradeoff": tradeoff,
         "quasi_identifiers": uniqueness,
-        "attacker_reference_pupils": config.attack_reference_pupils,
+        "attacker_reference_pupils": reference_pupils,
         "timings_seconds": timings,
     }
 

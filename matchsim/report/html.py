@@ -481,10 +481,12 @@ def privacy_section(run: ScenarioRun) -> str:
         for r in privacy["quasi_identifiers"]
     )
     bands = list(privacy["quasi_identifiers"][0]["k_bands"]) if privacy["quasi_identifiers"] else []
+    band_heads = "".join(f"<th>{_e(b)}</th>" for b in bands)
     attack_rows = "".join(
         f"<tr><td>{_e(r['label'])}</td>"
         + "".join(
-            f"<td class='num'>{_pct(a['reidentified_share'], 2)} ({_pct(a['top_correct_share'], 0)} of top {a['top']})</td>"
+            f"<td class='num'>{_pct(a['reidentified_share'], 2)} "
+            f"({_pct(a['top_correct_share'], 0)} of top {a['top']})</td>"
             for a in r["attacks"]
         )
         + f"<td class='num'>{_score(r['f1'])}</td>"
@@ -500,7 +502,7 @@ def privacy_section(run: ScenarioRun) -> str:
 <th>Candidate pairs</th><th>Pairs completeness</th></tr>{side}</table>
 <h3>Quasi-identifier uniqueness in the register</h3>
 <p class="muted">Share of pupils in equivalence classes of each size k on normalised values (k = 1: unique).</p>
-<table><tr><th>Quasi-identifiers</th><th>Unique</th>{"".join(f"<th>{_e(b)}</th>" for b in bands)}<th>Classes</th></tr>{qi}</table>
+<table><tr><th>Quasi-identifiers</th><th>Unique</th>{band_heads}<th>Classes</th></tr>{qi}</table>
 <h3>Frequency-alignment attack and the accuracy it costs to resist it</h3>
 <p class="muted">The attacker ranks the register's field-level encodings by frequency and aligns them with
 name frequencies from an independent synthetic population of {privacy["attacker_reference_pupils"]:,} pupils
