@@ -31,7 +31,13 @@ def dice_pairs(
     out = np.empty(len(left_rows), dtype=np.float64)
     for lo in range(0, len(left_rows), _PAIR_CHUNK):
         li, ri = left_rows[lo : lo + _PAIR_CHUNK], right_rows[lo : lo + _PAIR_CHUNK]
-        shared = np.bitwise_count(left[li] & right[ri]).sum(axis=1, dtype=np.int32)
+        words = np.take(left, li, axis=0)  # np.take: faster than fancy indexing here
+        words &= np.take(right, ri, axis=0)
+        counts = np.bitwise_count(words)
+        # Column by column: numpy's reduction over a 16-wide inner axis is far slower.
+        shared = counts[:, 0].astype(np.int32)
+        for w in range(1, counts.shape[1]):
+            shared += counts[:, w]
         out[lo : lo + len(li)] = _ratio(shared, count_l[li] + count_r[ri])
     return out
 

@@ -14,8 +14,8 @@ Bit positions (``hashing``):
 
 * ``double`` — Schnell et al. (2009): ``g_i = (h1 + i * h2) mod length`` for ``i < k``,
   with ``h1``, ``h2`` the first two big-endian 64-bit words of one HMAC-SHA256 digest.
-* ``random`` — random hashing (Schnell, Rasmussen & Reiher 2016, after the double-hashing
-  attack of Niedermeyer et al. 2014): the ``k`` positions are successive big-endian 32-bit
+* ``random`` — random hashing (Schnell 2014, as in the R package PPRL; a defence against the
+  double-hashing attack of Niedermeyer et al. 2014): the ``k`` positions are successive big-endian 32-bit
   words of HMAC-SHA256(key, message || block number), reduced modulo ``length``.
 
 Filters are packed 64 bits to a ``uint64`` word; bit ``i`` is bit ``7 - i % 8`` of byte
@@ -494,13 +494,21 @@ class BloomEncoder:
             positions[members] = self._gram_positions(
                 spec, str(distinct_salts[s_code]), [grams[g] for g in pair_gram[members]]
             )
-        for lo in range(0, n, _CHUNK):
-            hi = min(lo + _CHUNK, n)
-            a, b = np.searchsorted(value_row, [lo, hi])
-            bits = np.zeros((hi - lo, self.length), dtype=bool)
-            rows = np.repeat(value_row[a:b] - lo, spec.k)
-            bits[rows, positions[pair_of[a:b]].ravel()] = True
-            filters[lo:hi] = _pack(bits)
+        # One filter per distinct (salt, token); a value's filter is the OR of its tokens'.
+        token_filters = np.zeros((len(distinct_pairs), self.length // 64), dtype=np.uint64)
+        for lo in range(0, len(distinct_pairs), _CHUNK):
+            block = positions[lo : lo + _CHUNK]
+            bits = np.zeros((len(block), self.length), dtype=bool)
+            bits[np.repeat(np.arange(len(block)), spec.k), block.ravel()] = True
+            token_filters[lo : lo + len(block)] = _pack(bits)
+        has_tokens = np.flatnonzero(count > 0)
+        run_starts = np.concatenate([[0], np.cumsum(count[has_tokens])[:-1]])
+        for lo in range(0, len(has_tokens), _CHUNK):
+            rows = has_tokens[lo : lo + _CHUNK]
+            first = run_starts[lo : lo + _CHUNK]
+            end = first[-1] + count[rows[-1]]
+            gathered = np.take(token_filters, pair_of[first[0] : end], axis=0)
+            filters[rows] = np.bitwise_or.reduceat(gathered, first - first[0], axis=0)
         return filters
 
     # -- hardening -------------------------------------------------------------------------------
@@ -592,16 +600,21 @@ class BloomEncoder:
                 key = np.where(code >= 0, code * 100_000 + np.maximum(years, 0), -1)
             else:
                 key = code
-            present = key >= 0
-            distinct, inverse = np.unique(key[present], return_inverse=True)
+            # pd.factorize hashes (no sort); missing (-1 keys) get the code -1 ...
+            inverse, distinct = pd.factorize(np.where(key >= 0, key, -1), use_na_sentinel=False)
+            distinct = np.asarray(distinct, dtype=np.int64)
+            valid = distinct >= 0
             value_code = distinct // 100_000 if salted else distinct
-            field_texts = list(texts[spec.role][value_code])
+            role_texts = texts[spec.role]
+            field_texts = [
+                role_texts[c] if ok else "" for c, ok in zip(value_code, valid, strict=True)
+            ]
             salts = [str(y) for y in distinct % 100_000] if salted else None
             filters = self.field_filters(spec, field_texts, salts)
-            clk[present] |= filters[inverse]
-            if self.missing == "token" and (~present).any():
-                token = self.field_filters(spec, [MISSING_TOKEN])
-                clk[~present] |= token[0]
+            if self.missing == "token":
+                filters[~valid] = self.field_filters(spec, [MISSING_TOKEN])[0]
+            # ... whose empty text sets no bits: one gather-and-OR per field.
+            clk |= np.take(filters, inverse, axis=0)
         return self.harden(clk, stream) if harden else clk
 
 
