@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matchsim.errors import ConfigError
 from matchsim.pprl import BloomEncoder, dice_all_pairs, dice_pairs, unpack
 from matchsim.pprl.attacks import frequency_alignment_attack
 from matchsim.pprl.risk import qi_uniqueness
@@ -37,19 +39,20 @@ filters = st.integers(1, 4).flatmap(
 )
 
 
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
 @settings(max_examples=60, deadline=None)
-@given(filters)
-def test_dice_matches_a_naive_reference(case):
+@given(case=filters)
+def test_dice_matches_a_naive_reference(kernel, case):
     left_words, right_words, threshold = case
     left = np.array(left_words, dtype=np.uint64)
     right = np.array(right_words, dtype=np.uint64)
     bits_l, bits_r = unpack(left), unpack(right)
     rows_l = np.repeat(np.arange(len(left)), len(right))
     rows_r = np.tile(np.arange(len(right)), len(left))
-    got = dice_pairs(left, right, rows_l, rows_r)
+    got = dice_pairs(left, right, rows_l, rows_r, kernel=kernel)
     want = [_naive_dice(bits_l[i], bits_r[j]) for i, j in zip(rows_l, rows_r, strict=True)]
     assert np.allclose(got, want)
-    i, j, score = dice_all_pairs(left, right, threshold, block=2)
+    i, j, score = dice_all_pairs(left, right, threshold, block=2, segment=3, kernel=kernel)
     expected = {(a, b) for a, b, w in zip(rows_l, rows_r, want, strict=True) if w >= threshold}
     assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected
     assert np.allclose(
@@ -57,9 +60,21 @@ def test_dice_matches_a_naive_reference(case):
     )
 
 
-def test_empty_filters_score_zero():
+@pytest.mark.parametrize("kernel", ["numpy", "numba"])
+def test_empty_filters_score_zero(kernel):
     empty = np.zeros((1, 2), dtype=np.uint64)
-    assert dice_pairs(empty, empty, np.array([0]), np.array([0]))[0] == 0.0
+    assert dice_pairs(empty, empty, np.array([0]), np.array([0]), kernel=kernel)[0] == 0.0
+
+
+def test_all_pairs_over_the_first_buffer_are_all_returned():
+    filters = np.full((70, 2), np.uint64(2**64 - 1), dtype=np.uint64)  # 4,900 pairs at Dice 1
+    i, _, score = dice_all_pairs(filters, filters, 0.5, kernel="numba")
+    assert len(i) == 4900 and (score == 1.0).all()
+
+
+def test_an_unknown_kernel_is_a_clear_error():
+    with pytest.raises(ConfigError, match="kernel"):
+        dice_pairs(np.zeros((1, 1), np.uint64), np.zeros((1, 1), np.uint64), [0], [0], kernel="gpu")
 
 
 def _skewed_names(n: int, seed: int) -> np.ndarray:
