@@ -64,6 +64,8 @@ ENCODABLE_ROLES = (
     "address",
 )
 HASHINGS = ("double", "random")
+#: Roles encoded as whole tokens rather than q-grams (``q`` does not apply).
+TOKEN_ROLES = ("date_of_birth", "sex")
 SALTS = ("birth_year",)
 MISSING_POLICIES = ("empty", "token")
 #: The one token a missing value encodes under ``missing="token"`` (no q-gram can equal it).
@@ -214,7 +216,7 @@ def tokens(role: str, text: str, q: int) -> list[str]:
 def _value_grams(role: str, texts: Sequence[str], q: int) -> tuple[np.ndarray, list[str]]:
     """(owner, token code) of every token of every text, grouped by owner in order, and the
     distinct tokens. q-grams are cut with numpy from the texts' code points."""
-    if role in ("date_of_birth", "sex"):
+    if role in TOKEN_ROLES:
         codes: dict[str, int] = {}
         owners: list[int] = []
         grams: list[int] = []
@@ -407,7 +409,10 @@ class BloomEncoder:
         return n // 2 if self.hardening.xor_fold else n
 
     def describe(self) -> str:
-        fields = ", ".join(f"{f.role}(q={f.q}, k={f.k})" for f in self.fields)
+        fields = ", ".join(
+            f"{f.role}(k={f.k})" if f.role in TOKEN_ROLES else f"{f.role}(q={f.q}, k={f.k})"
+            for f in self.fields
+        )
         return (
             f"CLK {self.length} bits, {self.hashing} hashing, HMAC-SHA256; {fields}; "
             f"hardening: {self.hardening.label()}"
