@@ -63,8 +63,11 @@ class _Band(_ExactOn):
 
 @blocker("clk_lsh")
 class ClkLSH(Blocker):
-    """Hamming LSH over record-level CLKs; ``encoding`` holds the encoder's settings (see
-    :class:`matchsim.pprl.BloomEncoder`), which must equal the matcher's."""
+    """Hamming LSH on keyed Bloom-filter encodings (CLKs) alone: records whose CLKs agree on
+    every sampled bit of some band are paired.
+
+    ``encoding`` holds the encoder settings (see ``matchsim.pprl.BloomEncoder``), which must
+    equal the matcher's."""
 
     def __init__(
         self, bands: int = 24, bits: int = 24, seed: int = 1, encoding: dict | None = None

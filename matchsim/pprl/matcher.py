@@ -15,11 +15,13 @@ from matchsim.records import LinkageData
 
 @matcher("bloom_dice")
 class BloomDiceMatcher(Matcher):
-    """Scores each candidate pair by the Dice coefficient of the two records' CLKs; a pair
-    matches at ``threshold`` or above. Needs no training and never looks at plaintext: the
-    comparison levels computed for other matchers are ignored. Every other parameter is an
-    encoder setting (see :class:`matchsim.pprl.BloomEncoder`); the key comes from ``key`` or
-    the environment variable ``key_env`` and is never shown by :meth:`describe`."""
+    """Dice coefficient of keyed Bloom-filter encodings (CLKs) of the two records; a pair
+    matches at ``threshold`` or above (privacy-preserving: no plaintext is compared).
+
+    Needs no training; the comparison levels computed for other matchers are ignored. Every
+    other parameter is an encoder setting (see ``matchsim.pprl.BloomEncoder``); the key comes
+    from ``key`` or the environment variable ``key_env`` and is never shown by
+    :meth:`describe`."""
 
     def __init__(self, threshold: float = 0.8, **encoding: object) -> None:
         if (
