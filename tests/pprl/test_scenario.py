@@ -134,3 +134,23 @@ def test_a_key_in_the_privacy_section_is_refused(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and "privacy.encoding" in err and SECRET not in err
+
+
+def test_the_privacy_section_is_reproducible(monkeypatch):
+    from matchsim.scenario import load_scenario
+    from matchsim.scenario.runner import run_scenario
+
+    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
+    scenario = load_scenario(
+        ROOT / "scenarios" / "pprl-home-office.yaml",
+        [
+            "population.pupils=8000",
+            "requests.count=150",
+            "privacy.tradeoff=[{}, {blip: 0.05}]",
+            "privacy.blocking={name: clk_lsh, bands: 16, bits: 20}",
+        ],
+    )
+    first, second = (run_scenario(scenario).privacy for _ in range(2))
+    first.pop("timings_seconds"), second.pop("timings_seconds")
+    assert first == second
+    assert first["blocking"] == "clk_lsh(16 bands x 20 bits)"
