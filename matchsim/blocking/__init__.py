@@ -148,3 +148,7 @@ def blocking_report(
         seconds=seconds,
         peak_memory_mb=peak,
     )
+
+
+# Blocking over encodings (privacy-preserving linkage) registers itself on import.
+import matchsim.pprl.lsh  # noqa: E402, F401

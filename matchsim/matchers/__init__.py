@@ -29,3 +29,6 @@ __all__ = [
     "WeightedMatcher",
     "make_matcher",
 ]
+
+# The encoded (privacy-preserving) matcher registers itself on import.
+import matchsim.pprl.matcher  # noqa: F401

@@ -48,6 +48,8 @@ class ScenarioRun:
     result: LookupResult
     tradeoff: list[dict[str, Any]]
     timings: dict[str, float] = field(default_factory=dict)
+    #: the privacy section (encoded lookup, risk measures), when the scenario asks for it
+    privacy: dict[str, Any] | None = None
 
     def metrics(self, version: str) -> dict[str, Any]:
         """Every figure of the run, JSON-serialisable (for ``metrics.json``)."""
@@ -83,6 +85,7 @@ class ScenarioRun:
                 "matcher_parameters": params,
                 "timings_seconds": self.timings
                 | {f"lookup_{k}": v for k, v in link.timings.items()},
+                **({"privacy": self.privacy} if self.privacy is not None else {}),
             }
         )
 
@@ -170,7 +173,16 @@ def run_scenario(
     timings["lookup"] = time.perf_counter() - t0
     notify("Looking up", 2, 2)
     tradeoff = _blocking_tradeoff(result, blocking) if scenario.report.blocking_tradeoff else []
-    return ScenarioRun(scenario, census, requests, result, tradeoff, timings)
+    privacy = None
+    if scenario.privacy is not None:
+        from matchsim.pprl.scenario import run_privacy
+
+        notify("Privacy-preserving matching", 0, 1)
+        t0 = time.perf_counter()
+        privacy = run_privacy(scenario, census, requests, register, result)
+        timings["privacy"] = time.perf_counter() - t0
+        notify("Privacy-preserving matching", 1, 1)
+    return ScenarioRun(scenario, census, requests, result, tradeoff, timings, privacy)
 
 
 def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, Any]]:

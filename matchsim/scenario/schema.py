@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from matchsim.errors import ConfigError
+from matchsim.pprl.scenario import PrivacyConfig
 from matchsim.requests import RequestConfig
 from matchsim.synth import CensusConfig
 
@@ -102,6 +103,8 @@ class Scenario(_Strict):
     executor: Literal["local", "processes", "dask"] = "local"
     #: Register partitions for ``processes``/``dask`` (default: one per worker).
     partitions: int | None = Field(None, ge=1, le=100_000)
+    #: Privacy-preserving matching beside the lookup, and its privacy risk (see docs/pprl.md).
+    privacy: PrivacyConfig | None = None
 
 
 def _nearest(key: str, allowed: list[str]) -> str:
@@ -254,9 +257,21 @@ def load_scenario(
         raise explain(exc) from None
 
 
+REDACTED = "<redacted>"
+
+
+def _redact_keys(value: Any) -> Any:
+    """A secret key given inline to a matcher or blocker (``key:``) is never written out."""
+    if isinstance(value, dict):
+        return {k: REDACTED if k == "key" and v is not None else _redact_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_keys(v) for v in value]
+    return value
+
+
 def resolved_yaml(scenario: Scenario, version: str) -> str:
     """Every setting filled in, with the matchsim version: enough to repeat the run exactly."""
-    body = scenario.model_dump(mode="json")
+    body = _redact_keys(scenario.model_dump(mode="json"))
     header = (
         f"# Resolved scenario written by matchsim {version}.\n"
         "# Run it again with: matchsim run scenario.resolved.yaml\n"

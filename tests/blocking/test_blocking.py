@@ -524,6 +524,7 @@ def test_make_blocker_accepts_names_inline_keys_mappings_and_instances():
         "minhash",
         "full",
         "union",
+        "clk_lsh",
     }
 
 

@@ -1,0 +1,288 @@
+"""The privacy section of a scenario: plaintext against encoded matching on identical
+requests, the privacy risk of the register, and the accuracy/attack trade-off across
+hardening settings.
+
+The scenario file never holds the key: it names an environment variable (``key_env``). For
+simulations only, ``simulation_key: true`` derives a key from the seed when that variable is
+unset; such a key is not secret (the seed is in the results) and the report says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from matchsim.errors import ConfigError
+from matchsim.pprl.attacks import frequency_alignment_attack
+from matchsim.pprl.encoding import KEY_ENV, BloomEncoder, FieldSpec, Secret
+from matchsim.pprl.risk import DEFAULT_QUASI_IDENTIFIERS, qi_uniqueness
+from matchsim.records import PreparedTable, Records, normalise_names
+
+#: Encoder settings a scenario may give under ``privacy.encoding`` (hardening and the key
+#: have their own keys).
+ENCODING_KEYS = ("fields", "length", "hashing", "missing", "seed")
+HARDENING_KEYS = ("salt", "balance", "xor_fold", "blip")
+
+
+class PrivacyConfig(BaseModel):
+    """Privacy-preserving matching: the encoded lookup beside the plaintext one, and its risk."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Encoder settings: ``fields`` (roles, or ``{role, q, k}``), ``length`` (bits), ``hashing``
+    #: (``double``/``random``), ``missing`` (``empty``/``token``), ``seed`` (BLIP flips).
+    encoding: dict[str, Any] = Field(default_factory=dict)
+    #: Environment variable holding the secret key (never written to any output).
+    key_env: str = KEY_ENV
+    #: When ``key_env`` is unset, derive a key from the seed instead of failing. Simulations
+    #: only: such a key is not secret.
+    simulation_key: bool = False
+    #: Dice coefficient at which an encoded pair matches.
+    threshold: float = Field(0.85, gt=0, le=1)
+    #: Blocking of the encoded lookups: ``same`` (the lookup's own) or a blocker spec, e.g.
+    #: ``{name: clk_lsh, bands: 24, bits: 24}`` to block on encodings alone.
+    blocking: Any = "same"
+    #: Hardening of the encoded lookup shown beside the plaintext one.
+    hardening: dict[str, Any] = Field(default_factory=dict)
+    #: Hardening settings compared in the trade-off chart (each: salt, balance, xor_fold, blip).
+    tradeoff: list[dict[str, Any]] = Field(
+        default_factory=lambda: [
+            {},
+            {"salt": "birth_year"},
+            {"balance": True},
+            {"xor_fold": True},
+            {"blip": 0.02},
+            {"blip": 0.05},
+            {"salt": "birth_year", "balance": True, "blip": 0.02},
+        ]
+    )
+    #: Fields attacked by frequency alignment of their field-level encodings.
+    attack_fields: list[str] = Field(default_factory=lambda: ["surname", "forename"])
+    #: Pupils in the attacker's public name-frequency sample (an independent synthetic
+    #: population drawn from the same name model, standing in for a published name list);
+    #: default: the register's size.
+    attack_reference_pupils: int | None = Field(None, ge=1000, le=5_000_000)
+    #: Quasi-identifier combinations whose uniqueness is reported.
+    quasi_identifiers: list[list[str]] = Field(
+        default_factory=lambda: [list(c) for c in DEFAULT_QUASI_IDENTIFIERS]
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(ENCODING_KEYS))
+        if "key" in value:
+            raise ValueError(
+                "never put the key in a scenario; name an environment variable in key_env"
+            )
+        if unknown:
+            raise ValueError(
+                f"unknown encoder setting {unknown[0]!r}; allowed: {', '.join(ENCODING_KEYS)}"
+            )
+        return value
+
+    @field_validator("hardening")
+    @classmethod
+    def _hardening(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return _check_hardening(value)
+
+    @field_validator("tradeoff")
+    @classmethod
+    def _tradeoff(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [_check_hardening(v) for v in value]
+
+    @field_validator("attack_fields")
+    @classmethod
+    def _attack_fields(cls, value: list[str]) -> list[str]:
+        for role in value:
+            if role not in ("forename", "surname", "middle_names"):
+                raise ValueError(
+                    f"{role!r} cannot be attacked; allowed: forename, surname, middle_names"
+                )
+        return value
+
+
+def _check_hardening(value: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(value) - set(HARDENING_KEYS))
+    if unknown:
+        raise ValueError(
+            f"unknown hardening setting {unknown[0]!r}; allowed: {', '.join(HARDENING_KEYS)}"
+        )
+    return value
+
+
+def scenario_secret(config: PrivacyConfig, seed: int) -> tuple[Secret, str]:
+    """The key and a description of where it came from (never the key itself)."""
+    if os.environ.get(config.key_env):
+        return Secret.resolve(None, config.key_env), f"environment variable {config.key_env}"
+    if config.simulation_key:
+        derived = hmac.new(b"matchsim-simulation-key", str(seed).encode(), hashlib.sha256).digest()
+        return Secret(derived), (
+            f"derived from the seed because {config.key_env} is unset: NOT SECRET, for simulation only"
+        )
+    raise ConfigError(
+        "privacy.key_env",
+        f"the environment variable {config.key_env} holding the secret key is unset "
+        "(or set privacy.simulation_key: true for a simulation)",
+    )
+
+
+def encoder_settings(
+    config: PrivacyConfig, secret: Secret, hardening: dict[str, Any]
+) -> dict[str, Any]:
+    return {**config.encoding, **hardening, "key": secret}
+
+
+def _register_records(register: PreparedTable) -> Records:
+    return Records(ids=register.ids, codes=register.codes, dob=register.dob, sex=register.sex)
+
+
+def attacker_frequencies(
+    census_config: Any, pupils: int, seed: int, roles: list[str]
+) -> dict[str, pd.Series]:
+    """Name frequencies of an independent synthetic population (the attacker's public list)."""
+    from matchsim.synth import generate_census
+
+    reference = generate_census(
+        census_config.model_copy(update={"pupils": pupils}), seed, workers=2
+    )
+    out = {}
+    for role in roles:
+        column = reference.pupils[role].combine_chunks()
+        if pa.types.is_dictionary(column.type):
+            column = column.cast(column.type.value_type)
+        names = normalise_names(column).to_pandas()
+        out[role] = names[names != ""].value_counts()
+    return out
+
+
+def run_privacy(
+    scenario: Any, census: Any, requests: Any, register: PreparedTable, plaintext: Any
+) -> dict[str, Any]:
+    """Everything the privacy section of a report shows (JSON-safe, no key material)."""
+    from matchsim.linkage import lookup
+
+    config: PrivacyConfig = scenario.privacy
+    secret, key_source = scenario_secret(config, scenario.seed)
+    lk = scenario.lookup
+    plain_blocking = None if lk.blocking in (None, "default") else lk.blocking
+
+    def blocking_for(hardening: dict[str, Any]) -> Any:
+        if config.blocking == "same":
+            return plain_blocking
+        spec = (
+            dict(config.blocking)
+            if isinstance(config.blocking, dict)
+            else {"name": config.blocking}
+        )
+        if spec.get("name") == "clk_lsh":
+            spec["encoding"] = encoder_settings(config, secret, hardening)
+        return spec
+
+    def encoded(hardening: dict[str, Any]) -> Any:
+        matcher = {
+            "name": "bloom_dice",
+            "threshold": config.threshold,
+            **encoder_settings(config, secret, hardening),
+        }
+        return lookup(
+            census,
+            requests,
+            register=register,
+            addresses=lk.addresses,
+            blocking=blocking_for(hardening),
+            matcher=matcher,
+            decision=lk.decision,
+        )
+
+    t0 = time.perf_counter()
+    side = encoded(config.hardening)
+    sides = [_summary("plaintext", plaintext), _summary("encoded", side)]
+    timings = {"encoded_lookup": time.perf_counter() - t0}
+
+    t0 = time.perf_counter()
+    reference_pupils = config.attack_reference_pupils or len(register)
+    references = attacker_frequencies(
+        scenario.population,
+        reference_pupils,
+        scenario.seed + 7919,
+        [r for r in config.attack_fields if r in register.codes],
+    )
+    records = _register_records(register)
+    tradeoff = []
+    for hardening in config.tradeoff:
+        result = encoded(hardening)
+        label = BloomEncoder(**encoder_settings(config, secret, hardening)).hardening.label()
+        row = _summary(label, result)
+        row["attacks"] = []
+        for role, public in references.items():
+            spec = next(
+                (
+                    f
+                    for f in BloomEncoder(**encoder_settings(config, secret, {})).fields
+                    if f.role == role
+                ),
+                FieldSpec(role),
+            )
+            field_encoder = BloomEncoder(
+                **{**encoder_settings(config, secret, hardening), "fields": [spec]}
+            )
+            filters = field_encoder.encode_codes(
+                {role: register.codes[role]},
+                {role: register.vocabularies[role].text},
+                records.dob_parts[0],
+                stream=2,
+            )
+            text = register.vocabularies[role].text
+            codes = register.codes[role]
+            truth = np.where(codes >= 0, text[np.maximum(codes, 0)], "")
+            row["attacks"].append(
+                frequency_alignment_attack(
+                    filters, truth, public, field=role, hardening=label
+                ).as_dict()
+            )
+        row["attack_success"] = max((a["reidentified_share"] for a in row["attacks"]), default=None)
+        tradeoff.append(row)
+    timings["tradeoff"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    uniqueness = qi_uniqueness(register, config.quasi_identifiers)
+    timings["quasi_identifiers"] = time.perf_counter() - t0
+    return {
+        "key_source": key_source,
+        "encoder": BloomEncoder(**encoder_settings(config, secret, config.hardening)).describe(),
+        "threshold": config.threshold,
+        "blocking": side.link.blocking.strategy,
+        "side_by_side": sides,
+        "tradeoff": tradeoff,
+        "quasi_identifiers": uniqueness,
+        "attacker_reference_pupils": reference_pupils,
+        "timings_seconds": timings,
+    }
+
+
+def _summary(label: str, result: Any) -> dict[str, Any]:
+    evaluation = result.evaluation
+    pm = result.link.pair_metrics or {}
+    return {
+        "label": label,
+        "matcher": result.link.matcher.describe(),
+        "counts": dict(evaluation.counts),
+        "false_match_rate": evaluation.rates["false_match_rate"].value,
+        "missed_match_rate": evaluation.rates["missed_match_rate"].value,
+        "f1": pm.get("f1"),
+        "precision": pm.get("precision"),
+        "recall": pm.get("recall"),
+        "candidate_pairs": result.link.blocking.candidate_pairs,
+        "pairs_completeness": result.link.blocking.pairs_completeness,
+    }
+
+
+__all__ = ["PrivacyConfig", "run_privacy"]

@@ -1,0 +1,203 @@
+"""Bloom-filter encoders: known answers computed independently, hardening statistics, keys."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import pickle
+
+import numpy as np
+import pytest
+
+from matchsim.errors import ConfigError
+from matchsim.pprl import BloomEncoder, FieldSpec, Secret, blip, unpack
+from matchsim.pprl.encoding import qgrams
+
+KEY = b"known-answer-key-0001"
+
+
+def _hmac(message: bytes) -> bytes:
+    return hmac.new(KEY, message, hashlib.sha256).digest()
+
+
+def _expected_double(field: str, salt: str, grams: list[str], k: int, length: int) -> set[int]:
+    """Schnell et al. (2009) double hashing, written out with the standard library only."""
+    bits = set()
+    for g in grams:
+        d = _hmac(f"{field}\x1f{salt}\x1f{g}".encode())
+        h1, h2 = int.from_bytes(d[:8], "big"), int.from_bytes(d[8:16], "big")
+        bits |= {(h1 + i * h2) % length for i in range(k)}
+    return bits
+
+
+def _expected_random(field: str, grams: list[str], k: int, length: int) -> set[int]:
+    bits = set()
+    for g in grams:
+        words = []
+        block = 0
+        while len(words) < k:
+            d = _hmac(f"{field}\x1f\x1f{g}".encode() + bytes([block]))
+            words += [int.from_bytes(d[i : i + 4], "big") for i in range(0, 32, 4)]
+            block += 1
+        bits |= {w % length for w in words[:k]}
+    return bits
+
+
+def _set_bits(filters: np.ndarray) -> list[set[int]]:
+    return [set(np.flatnonzero(row).tolist()) for row in unpack(filters)]
+
+
+def test_qgrams_are_padded():
+    assert qgrams("ANN", 2) == ["#A", "AN", "NN", "N#"]
+    assert qgrams("", 2) == []
+    assert qgrams("AB", 1) == ["A", "B"]
+
+
+@pytest.mark.parametrize("length", [64, 1024])
+def test_double_hashing_known_answer(length):
+    encoder = BloomEncoder([FieldSpec("surname", 2, 7)], length=length, key=KEY)
+    filters = encoder.encode_fields({"surname": ["SMITH", "O BRIEN", None]})
+    assert filters.shape == (3, length // 64) and filters.dtype == np.uint64
+    got = _set_bits(filters)
+    assert got[0] == _expected_double("surname", "", qgrams("SMITH", 2), 7, length)
+    assert got[1] == _expected_double("surname", "", qgrams("O BRIEN", 2), 7, length)
+    assert got[2] == set()  # missing sets nothing
+
+
+def test_random_hashing_known_answer():
+    encoder = BloomEncoder([FieldSpec("forename", 2, 11)], length=512, key=KEY, hashing="random")
+    got = _set_bits(encoder.encode_fields({"forename": ["AISHA"]}))
+    assert got[0] == _expected_random("forename", qgrams("AISHA", 2), 11, 512)
+
+
+def test_clk_is_the_or_of_field_filters_and_dates_use_day_month_year_tokens():
+    fields = [FieldSpec("forename", 2, 5), FieldSpec("date_of_birth", 1, 4), FieldSpec("sex", 1, 3)]
+    encoder = BloomEncoder(fields, length=256, key=KEY)
+    got = _set_bits(
+        encoder.encode_fields({"forename": ["JO"], "date_of_birth": ["2010-05-01"], "sex": ["F"]})
+    )
+    expected = (
+        _expected_double("forename", "", qgrams("JO", 2), 5, 256)
+        | _expected_double("date_of_birth", "", ["D01", "M05", "Y2010"], 4, 256)
+        | _expected_double("sex", "", ["F"], 3, 256)
+    )
+    assert got[0] == expected
+
+
+def test_salting_by_birth_year_puts_the_year_in_every_hash():
+    encoder = BloomEncoder([FieldSpec("surname", 2, 6)], length=256, key=KEY, salt="birth_year")
+    filters = encoder.encode_fields(
+        {"surname": ["KHAN", "KHAN", "KHAN"]}, birth_years=np.array([2001, 2001, 2002])
+    )
+    got = _set_bits(filters)
+    assert got[0] == _expected_double("surname", "2001", qgrams("KHAN", 2), 6, 256)
+    assert got[0] == got[1] and got[0] != got[2]
+
+
+def test_the_key_changes_every_filter():
+    values = {"surname": ["SMITH", "JONES", "PATEL"]}
+    a = BloomEncoder(["surname"], key=KEY).encode_fields(values)
+    b = BloomEncoder(["surname"], key=KEY + b"x").encode_fields(values)
+    assert all((a[i] != b[i]).any() for i in range(3))
+
+
+def test_missing_token_policy_makes_missing_values_agree():
+    encoder = BloomEncoder(["surname"], length=128, key=KEY, missing="token")
+    filters = encoder.encode_fields({"surname": [None, ""]})
+    assert (filters[0] == filters[1]).all() and unpack(filters).sum() > 0
+
+
+def test_balancing_sets_exactly_half_the_bits_and_doubles_the_length():
+    encoder = BloomEncoder(length=256, key=KEY, balance=True)
+    values = {
+        "forename": ["ADAM", "ZARA", None],
+        "surname": ["NOWAK", "BEGUM", None],
+        "date_of_birth": ["2011-09-26", "2009-01-01", None],
+        "postcode": ["B11AA", None, None],
+        "sex": ["M", "F", None],
+    }
+    bits = unpack(encoder.encode_fields(values))
+    assert bits.shape == (3, 512)
+    assert (bits.sum(axis=1) == 256).all()
+    raw = unpack(BloomEncoder(length=256, key=KEY).encode_fields(values))
+    # The balanced filter holds the raw bits: same count of set bits among the permuted copy.
+    assert (bits.sum(axis=1) - raw.sum(axis=1) == 256 - raw.sum(axis=1)).all()
+
+
+def test_xor_folding_halves_the_length_and_is_the_xor_of_the_halves():
+    values = {"surname": ["WILLIAMS", "LEE"]}
+    raw = unpack(BloomEncoder(["surname"], length=256, key=KEY).encode_fields(values))
+    folded = unpack(
+        BloomEncoder(["surname"], length=256, key=KEY, xor_fold=True).encode_fields(values)
+    )
+    assert folded.shape == (2, 128)
+    assert (folded == (raw[:, :128] ^ raw[:, 128:])).all()
+
+
+@pytest.mark.parametrize("f", [0.01, 0.05, 0.2])
+def test_blip_flips_each_bit_with_probability_f(f):
+    rng = np.random.default_rng(3)
+    filters = rng.integers(0, 2**63, size=(2000, 16), dtype=np.uint64)
+    flipped = blip(filters, f, np.random.default_rng(4))
+    share = (unpack(flipped) != unpack(filters)).mean()
+    n = filters.size * 64
+    assert abs(share - f) < 5 * np.sqrt(f * (1 - f) / n)
+
+
+def test_blip_streams_differ_and_are_reproducible():
+    values = {"surname": ["SMITH"] * 50}
+    encoder = BloomEncoder(["surname"], key=KEY, blip=0.05, seed=9)
+    a, b = encoder.encode_fields(values, stream=1), encoder.encode_fields(values, stream=2)
+    assert not (a == b).all()
+    assert (
+        a == BloomEncoder(["surname"], key=KEY, blip=0.05, seed=9).encode_fields(values, stream=1)
+    ).all()
+
+
+def test_secret_never_shows_itself(monkeypatch):
+    secret = Secret(KEY)
+    encoder = BloomEncoder(key=secret)
+    for text in (repr(secret), str(secret), repr(encoder), encoder.describe()):
+        assert KEY.decode() not in text
+    with pytest.raises(TypeError):
+        pickle.dumps(secret)
+    monkeypatch.setenv("SOME_KEY_VAR", "from-the-environment")
+    assert (
+        BloomEncoder(key_env="SOME_KEY_VAR")
+        .encode_fields(
+            {
+                "forename": ["A"],
+                "surname": ["B"],
+                "date_of_birth": [None],
+                "postcode": [None],
+                "sex": [None],
+            }
+        )
+        .any()
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"length": 100}, "pprl.length"),
+        ({"xor_fold": True, "length": 192}, "pprl.length"),
+        ({"hashing": "triple"}, "pprl.hashing"),
+        ({"blip": 0.7}, "pprl.blip"),
+        ({"salt": "postcode"}, "pprl.salt"),
+        ({"fields": [{"role": "surname", "k": 0}]}, "pprl.fields.surname.k"),
+        ({"fields": ["shoe_size"]}, "pprl.fields"),
+        ({"key": "short"}, "pprl.key"),
+        ({"key": "<redacted>"}, "pprl.key"),
+    ],
+)
+def test_bad_settings_name_themselves(kwargs, field):
+    with pytest.raises(ConfigError) as info:
+        BloomEncoder(**{"key": KEY, **kwargs})
+    assert str(info.value).startswith(field + ":")
+
+
+def test_no_key_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("MATCHSIM_PPRL_KEY", raising=False)
+    with pytest.raises(ConfigError, match="MATCHSIM_PPRL_KEY"):
+        BloomEncoder()

@@ -1,0 +1,156 @@
+"""The encoded matcher and blocker in lookups and scenarios; the key in no output."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from matchsim.cli import main
+from matchsim.linkage import lookup, prepare_register
+from matchsim.requests import RequestConfig, generate_requests
+from matchsim.synth import CensusConfig, generate_census
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "pprl-test-secret-7f3a9c2e51"
+
+
+@pytest.fixture(scope="module")
+def world():
+    census = generate_census(CensusConfig(pupils=20_000, birth_years=(1995, 2010)), seed=5)
+    requests = generate_requests(census, RequestConfig(profile="immigration", count=300), seed=6)
+    return census, requests, prepare_register(census)
+
+
+def test_encoded_lookup_is_close_to_plaintext_and_lsh_blocks_on_encodings(world):
+    census, requests, register = world
+    plain = lookup(census, requests, register=register, matcher="fellegi_sunter")
+    matcher = {"name": "bloom_dice", "threshold": 0.85, "key": SECRET}
+    encoded = lookup(census, requests, register=register, matcher=matcher)
+    assert encoded.link.pair_metrics["f1"] > 0.85
+    assert encoded.link.pair_metrics["f1"] <= plain.link.pair_metrics["f1"] + 0.02
+    assert SECRET not in encoded.link.matcher.describe()
+    lsh = lookup(
+        census,
+        requests,
+        register=register,
+        matcher=matcher,
+        blocking={"name": "clk_lsh", "bands": 24, "bits": 24, "encoding": {"key": SECRET}},
+    )
+    assert lsh.link.blocking.pairs_completeness > 0.85
+    assert lsh.link.blocking.reduction_ratio > 0.99
+
+
+def _key_forms(key: str) -> list[bytes]:
+    raw = key.encode()
+    return [raw, raw.hex().encode(), base64.b64encode(raw), base64.urlsafe_b64encode(raw)]
+
+
+def test_the_key_is_in_no_output_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            str(ROOT / "scenarios" / "pprl-home-office.yaml"),
+            "--out",
+            str(out),
+            "-q",
+            "--set",
+            "population.pupils=20000",
+            "--set",
+            "requests.count=300",
+        ]
+    )
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    files = list(out.iterdir())
+    assert {p.name for p in files} >= {"metrics.json", "report.html", "scenario.resolved.yaml"}
+    for path in files:
+        data = path.read_bytes()
+        for form in _key_forms(SECRET):
+            assert form not in data, f"{path.name} holds the key"
+    for form in _key_forms(SECRET):
+        assert form.decode() not in printed.out + printed.err
+    metrics = json.loads((out / "metrics.json").read_text())
+    privacy = metrics["privacy"]
+    assert privacy["key_source"] == "environment variable MATCHSIM_PPRL_KEY"
+    assert [r["label"] for r in privacy["side_by_side"]] == ["plaintext", "encoded"]
+    assert sum(privacy["side_by_side"][1]["counts"].values()) == metrics["requests"]["count"]
+    by_label = {r["label"]: r for r in privacy["tradeoff"]}
+    # Deterministic hardening leaves identical names identical; salting and BLIP break that.
+    none = by_label["none"]["attack_success"]
+    assert by_label["xor-fold"]["attack_success"] == none
+    assert by_label["BLIP f=0.05"]["attack_success"] < none
+    assert by_label["salt=birth_year"]["attack_success"] < none
+    assert privacy["quasi_identifiers"][0]["unique_share"] > 0.5
+    html = (out / "report.html").read_text()
+    assert "Privacy-preserving matching" in html and "Privacy trade-off" in html
+
+
+def test_an_inline_key_is_redacted_from_the_resolved_scenario(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            str(ROOT / "scenarios" / "twins.yaml"),
+            "--out",
+            str(out),
+            "-q",
+            "--set",
+            "population.pupils=20000",
+            "--set",
+            "requests.count=100",
+            "--set",
+            f"lookup.matcher={{name: bloom_dice, key: {SECRET}}}",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    for path in out.iterdir():
+        assert SECRET.encode() not in path.read_bytes(), path.name
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["lookup"]["matcher"]["key"] == "<redacted>"
+    # Re-running the resolved copy asks for the key instead of using the placeholder.
+    code = main(
+        ["run", str(out / "scenario.resolved.yaml"), "--out", str(tmp_path / "again"), "-q"]
+    )
+    assert code == 2
+    assert "redacted" in capsys.readouterr().err
+
+
+def test_a_key_in_the_privacy_section_is_refused(tmp_path, capsys):
+    code = main(
+        [
+            "run",
+            str(ROOT / "scenarios" / "pprl-home-office.yaml"),
+            "--out",
+            str(tmp_path / "o"),
+            "--set",
+            f"privacy.encoding.key={SECRET}",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "privacy.encoding" in err and SECRET not in err
+
+
+def test_the_privacy_section_is_reproducible(monkeypatch):
+    from matchsim.scenario import load_scenario
+    from matchsim.scenario.runner import run_scenario
+
+    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
+    scenario = load_scenario(
+        ROOT / "scenarios" / "pprl-home-office.yaml",
+        [
+            "population.pupils=8000",
+            "requests.count=150",
+            "privacy.tradeoff=[{}, {blip: 0.05}]",
+            "privacy.blocking={name: clk_lsh, bands: 16, bits: 20}",
+        ],
+    )
+    first, second = (run_scenario(scenario).privacy for _ in range(2))
+    first.pop("timings_seconds"), second.pop("timings_seconds")
+    assert first == second
+    assert first["blocking"] == "clk_lsh(16 bands x 20 bits)"
