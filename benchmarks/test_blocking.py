@@ -185,7 +185,10 @@ def census_inputs(bench_scale, block_requests):
 # --------------------------------------------------------------------------------------------
 
 _CHILD = r"""
-import gc, json, resource, sys, time
+import gc, json, os, resource, sys, time
+
+# Blocking over keyed encodings (clk_lsh) needs a secret; a benchmark's key need not be secret.
+os.environ.setdefault("MATCHSIM_PPRL_KEY", "matchsim benchmark key (not secret)")
 
 def status_kib(field):
     try:
