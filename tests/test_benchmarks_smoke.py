@@ -59,8 +59,10 @@ def test_benchmarks_run_at_smoke_scale(tmp_path):
     assert chart.read_text().startswith("<svg")
 
 
-def test_blocking_benchmark_builds_every_registered_strategy():
+def test_blocking_benchmark_builds_every_registered_strategy(monkeypatch):
     """A strategy registered later is benchmarked with its defaults: they must build."""
+    # The benchmark's child interpreters set this key for blocking over keyed encodings.
+    monkeypatch.setenv("MATCHSIM_PPRL_KEY", "test key")
     built = strategies()
     assert {s.registry_name for s in built} == set(BLOCKERS)
     for strategy in built:
