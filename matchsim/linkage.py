@@ -122,9 +122,21 @@ def link_prepared(
     timings["blocking"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    if comparisons is None:
-        comparisons = default_comparisons(data, address_with_postcode=model.address_with_postcode)
-    result = compare(data, left, right, comparisons)
+    if model.own_comparisons:
+        if comparisons is not None:
+            raise ConfigError(
+                "comparisons",
+                f"the {model.name} matcher compares records with its own comparisons; "
+                "leave comparisons unset",
+            )
+        # A peer engine compares the records itself: it gets the pairs and no levels.
+        result = ComparisonResult(left, right, np.zeros((len(left), 0), dtype=np.int8), ())
+    else:
+        if comparisons is None:
+            comparisons = default_comparisons(
+                data, address_with_postcode=model.address_with_postcode
+            )
+        result = compare(data, left, right, comparisons)
     timings["comparison"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
