@@ -91,7 +91,9 @@ class RecordLinkageMatcher(Matcher):
                 compare.exact(role, role, label=role)
         pairs = pd.MultiIndex.from_arrays([result.left, result.right], names=["left", "right"])
         features = compare.compute(
-            pairs, _frame(data.left, data, roles, result.left), _frame(data.right, data, roles, result.right)
+            pairs,
+            _frame(data.left, data, roles, result.left),
+            _frame(data.right, data, roles, result.right),
         )
         # compute() keeps the pairs' order; reindex guards that contract.
         return features.reindex(pairs)
@@ -123,7 +125,9 @@ class RecordLinkageMatcher(Matcher):
         else:
             # The features are 0/1 already; binarize at recordlinkage's usual 0.8 changes nothing.
             model = self._rl.ECMClassifier(binarize=0.8)
-            model.fit(features)
+            # A fitted probability of exactly 0 makes ECM log 0 while fitting (see _ecm_posterior).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                model.fit(features)
         self.model_ = model
         self.features_ = features.columns.tolist()
         self._last = (result, features)
@@ -145,11 +149,13 @@ class RecordLinkageMatcher(Matcher):
             features = self.compare(result, data)
         if features.columns.tolist() != self.features_:
             raise ConfigError(FIELD, "score linkages with the roles the model was fitted on")
-        probability = np.asarray(self.model_.prob(features), dtype=np.float64)
+        if self.classifier == "ecm":
+            probability = _ecm_posterior(self.model_, features)
+        else:
+            probability = np.asarray(self.model_.prob(features), dtype=np.float64)
         if np.isnan(probability).any():
             raise MatchsimError(
-                f"{FIELD}: the {self.classifier} classifier gave no probability for some pairs "
-                "(a feature that never or always agrees leaves it undefined)"
+                f"{FIELD}: the {self.classifier} classifier gave no probability for some pairs"
             )
         return probability
 
@@ -169,6 +175,31 @@ class RecordLinkageMatcher(Matcher):
             for f in self.features_
             for v in sorted(m[f])
         ]
+
+
+def _ecm_posterior(model: Any, features: pd.DataFrame) -> np.ndarray:
+    """P(match | features) from the ECM's fitted m, u and match share.
+
+    The same posterior as ``ECMClassifier.prob``, which gives NaN for every pair once a fitted
+    probability is exactly 0 (it multiplies 0 by log 0); here a zero-probability value only
+    rules out the class for the pairs that have that value.
+    """
+    log_m = np.zeros(len(features))
+    log_u = np.zeros(len(features))
+    with np.errstate(divide="ignore"):
+        for column in features.columns:
+            values = features[column].to_numpy()
+            for value, m in model.m_probs[column].items():
+                at = values == value
+                log_m[at] += np.log(m)
+                log_u[at] += np.log(model.u_probs[column][value])
+        match = np.log(model.p) + log_m
+        non_match = np.log1p(-model.p) + log_u
+    total = np.logaddexp(match, non_match)
+    with np.errstate(invalid="ignore"):
+        posterior = np.exp(match - total)
+    # Both classes impossible (a value neither was seen with): no evidence of a match.
+    return np.where(np.isfinite(total), posterior, 0.0)
 
 
 def _frame(records: Any, data: LinkageData, roles: list[str], rows: np.ndarray) -> pd.DataFrame:

@@ -63,7 +63,7 @@ def _quiet_splink() -> Iterator[None]:
 
 
 def _spaced_postcodes(values: pa.Array) -> pa.Array:
-    """"LS124AB" -> "LS12 4AB": Splink's PostcodeComparison finds sector, district and area
+    """ "LS124AB" -> "LS12 4AB": Splink's PostcodeComparison finds sector, district and area
     with regular expressions that expect the space before the inward code."""
     return pc.replace_substring_regex(values, r"^(.+)([0-9][A-Z]{2})$", r"\1 \2")
 
@@ -132,7 +132,9 @@ class SplinkMatcher(Matcher):
         self.deterministic_rules = _rule_list(deterministic_rules, "deterministic_rules")
         self.training_blocks = _rule_list(training_blocks, "training_blocks")
         if isinstance(recall, bool) or not isinstance(recall, int | float) or not 0 < recall <= 1:
-            raise ConfigError(f"{FIELD}.recall", f"must be a number in (0, 1]. Got {recall!r} instead.")
+            raise ConfigError(
+                f"{FIELD}.recall", f"must be a number in (0, 1]. Got {recall!r} instead."
+            )
         self.recall = float(recall)
         if isinstance(tf_adjust, str):
             tf_adjust = (tf_adjust,)
@@ -146,7 +148,8 @@ class SplinkMatcher(Matcher):
         self.tf_adjust = tuple(tf_adjust)
         if isinstance(u_max_pairs, bool) or not isinstance(u_max_pairs, int) or u_max_pairs < 1000:
             raise ConfigError(
-                f"{FIELD}.u_max_pairs", f"must be a whole number >= 1000. Got {u_max_pairs!r} instead."
+                f"{FIELD}.u_max_pairs",
+                f"must be a whole number >= 1000. Got {u_max_pairs!r} instead.",
             )
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"{FIELD}.seed", f"must be a whole number. Got {seed!r} instead.")
@@ -306,7 +309,9 @@ class SplinkMatcher(Matcher):
         found = len(got) > 0
         matched = got[order][position] == wanted if found else np.zeros(n, dtype=bool)
         if not matched.all():
-            raise ConfigError(FIELD, f"Splink scored {int((~matched).sum())} candidate pairs fewer than given")
+            raise ConfigError(
+                FIELD, f"Splink scored {int((~matched).sum())} candidate pairs fewer than given"
+            )
         probability = scored["match_probability"].to_numpy()[order][position]
         return np.asarray(probability, dtype=np.float64)
 
