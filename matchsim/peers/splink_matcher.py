@@ -245,7 +245,7 @@ class SplinkMatcher(Matcher):
                     [block_on(*r) for r in rules], recall=self.recall
                 )
             except ValueError as exc:  # more rule matches than the recall allows
-                raise ConfigError(f"{FIELD}.recall", str(exc).strip()) from None
+                raise ConfigError(f"{FIELD}.recall", " ".join(str(exc).split())) from None
             training.estimate_u_using_random_sampling(max_pairs=self.u_max_pairs, seed=self.seed)
             self.sessions_ = []
             for block in sessions:
@@ -267,53 +267,14 @@ class SplinkMatcher(Matcher):
             raise NotFittedError("This SplinkMatcher instance is not fitted yet. Call 'fit' first.")
         if set(peer_roles(data, address_with_postcode=False)) != set(self.roles_):
             raise ConfigError(FIELD, "score linkages with the roles the model was fitted on")
-        n = len(result.left)
-        if n == 0:
+        if len(result.left) == 0:
             return np.zeros(0)
         with _quiet_splink():
             fitted_data, linker = self._fitted
             if fitted_data is not data:  # a new batch: the trained model on its records
                 linker = self._linker(data, self.model_)
             self._fitted = (data, linker)
-            left = pa.array(result.left, pa.int64())
-            right = pa.array(result.right, pa.int64())
-            pairs = pa.table(
-                {
-                    "match_key": pa.array(np.zeros(n, dtype=object).astype(str), pa.string()),
-                    "join_key_l": pc.binary_join_element_wise(
-                        LEFT, pc.cast(left, pa.string()), _KEY_SEPARATOR
-                    ),
-                    "join_key_r": pc.binary_join_element_wise(
-                        RIGHT, pc.cast(right, pa.string()), _KEY_SEPARATOR
-                    ),
-                }
-            )
-            db_api = linker._db_api  # the linker's own connection: Splink has no public getter
-            linker.table_management.register_blocked_pairs_for_predict(db_api.register(pairs))
-            scored = (
-                linker.inference.predict(warning_mode="never")
-                .as_duckdbpyrelation()
-                .select(f"{ROW}_l, {ROW}_r, match_probability")
-                .arrow()
-            )
-            if hasattr(scored, "read_all"):  # DuckDB 1.4+ returns a reader
-                scored = scored.read_all()
-        n_right = len(data.right)
-        wanted = result.left.astype(np.int64) * n_right + result.right
-        got = scored[f"{ROW}_l"].to_numpy().astype(np.int64) * n_right + scored[
-            f"{ROW}_r"
-        ].to_numpy().astype(np.int64)
-        order = np.argsort(got)
-        position = np.searchsorted(got[order], wanted)
-        position = np.minimum(position, max(len(got) - 1, 0))
-        found = len(got) > 0
-        matched = got[order][position] == wanted if found else np.zeros(n, dtype=bool)
-        if not matched.all():
-            raise ConfigError(
-                FIELD, f"Splink scored {int((~matched).sum())} candidate pairs fewer than given"
-            )
-        probability = scored["match_probability"].to_numpy()[order][position]
-        return np.asarray(probability, dtype=np.float64)
+            return score_pairs(linker, result.left, result.right)
 
     def parameters(self) -> list[dict[str, Any]]:
         """m and u of every comparison level, from the trained Splink model."""
@@ -335,3 +296,45 @@ class SplinkMatcher(Matcher):
                     }
                 )
         return rows
+
+
+def score_pairs(linker: Any, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Splink's match probability of the pairs (left row, right row), in their order.
+
+    The linker's inputs are named :data:`LEFT` and :data:`RIGHT` with unique id :data:`ROW`;
+    the pairs reach Splink through ``register_blocked_pairs_for_predict``, its way of scoring
+    candidate pairs found elsewhere, and every pair must come back scored.
+    """
+    n = len(left)
+    left_ids = pc.cast(pa.array(left, pa.int64()), pa.string())
+    right_ids = pc.cast(pa.array(right, pa.int64()), pa.string())
+    pairs = pa.table(
+        {
+            "match_key": pa.repeat(pa.scalar("0"), n),
+            "join_key_l": pc.binary_join_element_wise(LEFT, left_ids, _KEY_SEPARATOR),
+            "join_key_r": pc.binary_join_element_wise(RIGHT, right_ids, _KEY_SEPARATOR),
+        }
+    )
+    db_api = linker._db_api  # the linker's own connection: Splink has no public getter
+    linker.table_management.register_blocked_pairs_for_predict(db_api.register(pairs))
+    predictions = linker.inference.predict(warning_mode="never")
+    scored = (
+        predictions.as_duckdbpyrelation().select(f"{ROW}_l, {ROW}_r, match_probability").arrow()
+    )
+    if hasattr(scored, "read_all"):  # newer DuckDB returns a record batch reader
+        scored = scored.read_all()
+    predictions.drop_table_from_database_and_remove_from_cache()
+    # Splink returns the pairs in its own order: put them back in ours.
+    span = int(max(right.max(initial=0), 0)) + 1
+    wanted = left.astype(np.int64) * span + right.astype(np.int64)
+    got = scored[f"{ROW}_l"].to_numpy().astype(np.int64) * span + scored[
+        f"{ROW}_r"
+    ].to_numpy().astype(np.int64)
+    order = np.argsort(got, kind="stable")
+    position = np.searchsorted(got[order], wanted)
+    found = position < len(got)
+    found[found] = got[order][position[found]] == wanted[found]
+    if not found.all():
+        raise ConfigError(FIELD, f"Splink returned no score for {int((~found).sum())} of {n} pairs")
+    probability = scored["match_probability"].to_numpy()
+    return np.asarray(probability[order][position], dtype=np.float64)
