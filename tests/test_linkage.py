@@ -699,6 +699,7 @@ REGISTRY_CASES = [
     ("matcher", "splink", {"u_max_pairs": 10}, "u_max_pairs"),
     ("matcher", "splink", {"tf_adjust": ["postcode"]}, "tf_adjust"),
     ("matcher", "splink", {"max_pairs": 10}, "max_pairs"),
+    ("matcher", "splink", {"address_with_postcode": "yes"}, "address_with_postcode"),
     # decision policies: the threshold is their argument
     *(
         pytest.param(

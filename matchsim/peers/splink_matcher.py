@@ -96,8 +96,8 @@ class SplinkMatcher(Matcher):
     ``NameComparison`` on forename and surname (exact, Jaro-Winkler 0.92 and 0.88), with
     term-frequency adjustment; ``DateOfBirthComparison`` (exact, one character, within a month,
     a year, ten years); ``PostcodeComparison`` (full, sector, district, area);
-    ``ExactMatch`` on sex. The address line is compared (``JaroWinklerAtThresholds``) only when
-    there is no postcode: Splink's guidance is to leave out fields that another field predicts.
+    ``JaroWinklerAtThresholds`` (0.9, 0.7) on the address line; ``ExactMatch`` on sex. These are
+    the fields matchsim's own default comparisons use, so both models see the same evidence.
 
     Parameters
     ----------
@@ -114,6 +114,10 @@ class SplinkMatcher(Matcher):
         Random pairs sampled for u (Splink suggests 1e7 or more for final models).
     seed
         Seed of u's random sampling.
+    address_with_postcode
+        Compare the address line where there is a postcode too. ``False`` follows Splink's
+        advice to leave out a field that another one largely predicts (the address line is
+        then compared only when no postcode is mapped).
     """
 
     own_comparisons = True
@@ -127,6 +131,7 @@ class SplinkMatcher(Matcher):
         tf_adjust: Sequence[str] = ("forename", "surname"),
         u_max_pairs: int = 10_000_000,
         seed: int = 0,
+        address_with_postcode: bool = True,
     ) -> None:
         self.threshold = _probability("splink", "threshold", threshold)
         self.deterministic_rules = _rule_list(deterministic_rules, "deterministic_rules")
@@ -154,6 +159,12 @@ class SplinkMatcher(Matcher):
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"{FIELD}.seed", f"must be a whole number. Got {seed!r} instead.")
         self.u_max_pairs, self.seed = u_max_pairs, seed
+        if not isinstance(address_with_postcode, bool):
+            raise ConfigError(
+                f"{FIELD}.address_with_postcode",
+                f"must be true or false. Got {address_with_postcode!r} instead.",
+            )
+        self.address_with_postcode = address_with_postcode
         self._splink = require("splink", FIELD)
         require("duckdb", FIELD)
 
@@ -212,7 +223,7 @@ class SplinkMatcher(Matcher):
     ) -> SplinkMatcher:
         from splink import SettingsCreator, block_on
 
-        self.roles_ = peer_roles(data, address_with_postcode=False)
+        self.roles_ = peer_roles(data, address_with_postcode=self.address_with_postcode)
         if not self.roles_:
             raise ConfigError(FIELD, "the linkage has no role Splink can compare")
         available = set(self.roles_)
@@ -265,7 +276,7 @@ class SplinkMatcher(Matcher):
         """Splink's match probability of each candidate pair."""
         if not self.is_fitted():
             raise NotFittedError("This SplinkMatcher instance is not fitted yet. Call 'fit' first.")
-        if set(peer_roles(data, address_with_postcode=False)) != set(self.roles_):
+        if peer_roles(data, address_with_postcode=self.address_with_postcode) != self.roles_:
             raise ConfigError(FIELD, "score linkages with the roles the model was fitted on")
         if len(result.left) == 0:
             return np.zeros(0)

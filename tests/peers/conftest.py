@@ -29,12 +29,12 @@ def need(module: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
+@pytest.fixture(scope="package")
 def recordlinkage_installed() -> None:
     need("recordlinkage")
 
 
-@pytest.fixture
+@pytest.fixture(scope="package")
 def splink_installed() -> None:
     need("splink")
     need("duckdb")

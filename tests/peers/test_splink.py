@@ -16,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("splink_installed")
 
 
 @pytest.fixture(scope="module")
-def splink_lookup(world):
+def splink_lookup(splink_installed, world):
     census, requests, register = world
     return lookup(census, requests, register=register, matcher={"name": "splink", "seed": 3})
 
@@ -39,8 +39,15 @@ def test_the_model_is_splinks_usual_one(splink_lookup):
     matcher = splink_lookup.link.matcher
     assert matcher.sessions_ == [["date_of_birth"], ["forename", "surname"]]
     comparisons = {c["output_column_name"]: c for c in matcher.model_["comparisons"]}
-    # matchsim's default fields; the address only where there is no postcode
-    assert list(comparisons) == ["forename", "surname", "date_of_birth", "postcode", "sex"]
+    # matchsim's default fields, each with Splink's comparison for it
+    assert list(comparisons) == [
+        "forename",
+        "surname",
+        "date_of_birth",
+        "postcode",
+        "address",
+        "sex",
+    ]
 
     def tf_columns(name):
         levels = comparisons[name]["comparison_levels"]
@@ -85,9 +92,18 @@ def test_a_fitted_model_scores_a_new_batch(world, splink_lookup):
     assert result.link.pair_metrics["f1"] >= 0.85
 
 
+def test_the_address_can_be_left_to_the_postcode(world):
+    census, requests, register = world
+    matcher = {"name": "splink", "address_with_postcode": False}
+    result = lookup(census, requests, register=register, matcher=matcher).link
+    names = [c["output_column_name"] for c in result.matcher.model_["comparisons"]]
+    assert "address" not in names and "postcode" in names
+    assert result.pair_metrics["f1"] >= 0.9
+
+
 def test_training_blocks_that_leave_nothing_to_estimate_are_refused(splink_lookup):
     data = splink_lookup.link.data
-    everything = [["forename", "surname", "date_of_birth", "postcode", "sex"]]
+    everything = [["forename", "surname", "date_of_birth", "postcode", "address", "sex"]]
     with pytest.raises(ConfigError, match="training_blocks: no session can run"):
         link_prepared(data, matcher={"name": "splink", "training_blocks": everything})
 
