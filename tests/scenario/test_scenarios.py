@@ -38,6 +38,7 @@ def test_the_shipped_scenarios_are_all_here():
         "common-names",
         "stale-addresses",
         "population-size",
+        "peers-compared",
     }
     for path in SCENARIOS:
         text = path.read_text()
