@@ -528,6 +528,9 @@ NOT_NAMED += "TypeError text ('int' object is not iterable), not naming the para
 REGISTRY_CASES = [
     # blockers
     ("blocking", "exact", {}, "keys"),
+    ("blocking", "recordlinkage", {"block": []}, "block"),
+    ("blocking", "recordlinkage", {"block": [["shoe_size"]]}, "shoe_size"),
+    ("blocking", "recordlinkage", {"window": 3}, "window"),
     ("blocking", "exact", {"keys": []}, "keys"),
     ("blocking", "exact", {"keys": ["shoe_size"]}, "shoe_size"),
     ("blocking", "exact", {"keys": ["surname:bogus"]}, "bogus"),

@@ -129,3 +129,6 @@ def run_blocking(
         peak_memory_mb=peak,
     )
     return (left, right), report
+
+# Registers recordlinkage's Index as a blocker (recordlinkage loads only when one is built).
+import matchsim.peers  # noqa: E402, F401  isort: skip

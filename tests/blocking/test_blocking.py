@@ -496,6 +496,7 @@ def test_make_blocker_accepts_names_inline_keys_mappings_and_instances():
         "minhash",
         "full",
         "union",
+        "recordlinkage",  # recordlinkage's Index (matchsim.peers), registered with the others
     }
 
 
