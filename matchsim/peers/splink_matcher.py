@@ -195,10 +195,16 @@ class SplinkMatcher(Matcher):
             out.append(comparison)
         return out
 
-    def _linker(self, data: LinkageData, settings: Any) -> Any:
-        """A Splink linker over both sides' records on a fresh in-memory DuckDB."""
+    def _linker(self, data: LinkageData, settings: Any, *, threads: int | None = None) -> Any:
+        """A Splink linker over both sides' records on a fresh in-memory DuckDB database
+        (with ``threads`` DuckDB threads; default: DuckDB's, one per core)."""
+        import duckdb
+
         splink = self._splink
-        db_api = splink.DuckDBAPI()
+        connection = duckdb.connect()
+        if threads is not None:
+            connection.execute(f"SET threads TO {int(threads)}")
+        db_api = splink.DuckDBAPI(connection)
         tables = [
             role_table(
                 records,
@@ -249,7 +255,10 @@ class SplinkMatcher(Matcher):
             retain_intermediate_calculation_columns=False,
         )
         with _quiet_splink():
-            linker = self._linker(data, settings)
+            # One DuckDB thread while training: EM sums match probabilities in parallel, in an
+            # order that varies from run to run, so the last bits of m (and of the scores)
+            # would too. With one thread the same seed gives identical scores.
+            linker = self._linker(data, settings, threads=1)
             training = linker.training
             try:
                 training.estimate_probability_two_random_records_match(
@@ -281,10 +290,12 @@ class SplinkMatcher(Matcher):
         if len(result.left) == 0:
             return np.zeros(0)
         with _quiet_splink():
-            fitted_data, linker = self._fitted
-            if fitted_data is not data:  # a new batch: the trained model on its records
-                linker = self._linker(data, self.model_)
-            self._fitted = (data, linker)
+            fitted = self._fitted
+            # A new batch gets the trained model on its own records.
+            reuse = fitted is not None and fitted[0] is data
+            linker = fitted[1] if reuse else self._linker(data, self.model_)
+            # The linker holds a DuckDB copy of both sides: let it go once the pairs are scored.
+            self._fitted = None
             return score_pairs(linker, result.left, result.right)
 
     def parameters(self) -> list[dict[str, Any]]:
@@ -327,7 +338,8 @@ def score_pairs(linker: Any, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         }
     )
     db_api = linker._db_api  # the linker's own connection: Splink has no public getter
-    linker.table_management.register_blocked_pairs_for_predict(db_api.register(pairs))
+    registered = db_api.register(pairs)
+    linker.table_management.register_blocked_pairs_for_predict(registered)
     predictions = linker.inference.predict(warning_mode="never")
     scored = (
         predictions.as_duckdbpyrelation().select(f"{ROW}_l, {ROW}_r, match_probability").arrow()
@@ -335,6 +347,7 @@ def score_pairs(linker: Any, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     if hasattr(scored, "read_all"):  # newer DuckDB returns a record batch reader
         scored = scored.read_all()
     predictions.drop_table_from_database_and_remove_from_cache()
+    registered.drop_table_from_database_and_remove_from_cache(force_non_splink_table=True)
     # Splink returns the pairs in its own order: put them back in ours.
     span = int(max(right.max(initial=0), 0)) + 1
     wanted = left.astype(np.int64) * span + right.astype(np.int64)
