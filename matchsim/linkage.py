@@ -154,13 +154,30 @@ def link_prepared(
     refit = not model.is_fitted() or isinstance(matcher, str | dict)
     fit_rows = true_rows if fit_true_links else None
     scores: np.ndarray | None = None
-    if comparisons is None:
+    if model.own_comparisons:
+        if comparisons is not None:
+            raise ConfigError(
+                "comparisons",
+                f"the {model.name} matcher compares records with its own comparisons; "
+                "leave comparisons unset",
+            )
+        if partitions is not None:
+            # A peer engine needs every candidate record in its own database at once.
+            raise ConfigError(
+                "executor",
+                f"the {model.name} matcher runs in one process only; use executor: local",
+            )
+    elif comparisons is None:
         comparisons = default_comparisons(data, address_with_postcode=model.address_with_postcode)
     if partitions is None:
         (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
         timings["blocking"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        result = compare(data, left, right, comparisons)
+        if model.own_comparisons:
+            # A peer engine compares the records itself: it gets the pairs and no levels.
+            result = ComparisonResult(left, right, np.zeros((len(left), 0), dtype=np.int8), ())
+        else:
+            result = compare(data, left, right, comparisons)
         timings["comparison"] = time.perf_counter() - t0
     else:
         result, report, scores, part_timings = partitions.candidates(

@@ -528,6 +528,9 @@ NOT_NAMED += "TypeError text ('int' object is not iterable), not naming the para
 REGISTRY_CASES = [
     # blockers
     ("blocking", "exact", {}, "keys"),
+    ("blocking", "recordlinkage", {"block": []}, "block"),
+    ("blocking", "recordlinkage", {"block": [["shoe_size"]]}, "shoe_size"),
+    ("blocking", "recordlinkage", {"window": 3}, "window"),
     ("blocking", "exact", {"keys": []}, "keys"),
     ("blocking", "exact", {"keys": ["shoe_size"]}, "shoe_size"),
     ("blocking", "exact", {"keys": ["surname:bogus"]}, "bogus"),
@@ -697,6 +700,17 @@ REGISTRY_CASES = [
         {"seed": "x"},
         "seed",
     ),
+    # peer engines: parameters are checked before the optional library is imported
+    ("matcher", "recordlinkage", {"classifier": "svm"}, "classifier"),
+    ("matcher", "recordlinkage", {"threshold": 2}, "threshold"),
+    ("matcher", "recordlinkage", {"string_threshold": 0}, "string_threshold"),
+    ("matcher", "splink", {"recall": 0}, "recall"),
+    ("matcher", "splink", {"training_blocks": [["shoe_size"]]}, "shoe_size"),
+    ("matcher", "splink", {"deterministic_rules": []}, "deterministic_rules"),
+    ("matcher", "splink", {"u_max_pairs": 10}, "u_max_pairs"),
+    ("matcher", "splink", {"tf_adjust": ["postcode"]}, "tf_adjust"),
+    ("matcher", "splink", {"max_pairs": 10}, "max_pairs"),
+    ("matcher", "splink", {"address_with_postcode": "yes"}, "address_with_postcode"),
     # decision policies: the threshold is their argument
     *(
         pytest.param(

@@ -152,3 +152,5 @@ def blocking_report(
 
 # Blocking over encodings (privacy-preserving linkage) registers itself on import.
 import matchsim.pprl.lsh  # noqa: E402, F401
+# Registers recordlinkage's Index as a blocker (recordlinkage loads only when one is built).
+import matchsim.peers  # noqa: E402, F401  isort: skip

@@ -1,7 +1,9 @@
 """Matchers: scores for candidate pairs, from comparison levels.
 
 Public surface: the registry :data:`MATCHERS`, the four matchers, :func:`make_matcher`,
-:data:`LIBUY_RULES` and :class:`NotFittedError`.
+:data:`LIBUY_RULES` and :class:`NotFittedError`. The peer engines (``recordlinkage``,
+``splink``, see :mod:`matchsim.peers`) register themselves here too; their libraries are
+imported only when one is built.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from matchsim.matchers.matchers import (
     WeightedMatcher,
     make_matcher,
 )
+
+# Registers the peer engines' matchers (their libraries load only when one is built).
+import matchsim.peers  # noqa: F401  isort: skip
 
 __all__ = [
     "LIBUY_RULES",

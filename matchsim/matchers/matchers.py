@@ -54,6 +54,11 @@ class Matcher:
     address_with_postcode = True
     #: the default decision threshold on :meth:`score`
     threshold: float = 0.5
+    #: Scores pairs from the records themselves with its own comparisons (a peer engine such
+    #: as Splink): the pipeline then skips matchsim's comparison stage and hands :meth:`fit`
+    #: and :meth:`score` the candidate pairs (``result.left``/``right``) with no levels, and
+    #: the records through ``data``.
+    own_comparisons = False
 
     def fit(
         self,

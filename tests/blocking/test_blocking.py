@@ -525,6 +525,7 @@ def test_make_blocker_accepts_names_inline_keys_mappings_and_instances():
         "full",
         "union",
         "clk_lsh",
+        "recordlinkage",  # recordlinkage's Index (matchsim.peers), registered with the others
     }
 
 

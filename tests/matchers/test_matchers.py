@@ -412,7 +412,15 @@ def test_term_frequency_gives_a_rare_surname_more_weight_than_a_common_one(copie
 
 
 def test_make_matcher_from_names_mappings_and_instances():
-    assert set(MATCHERS) == {"deterministic", "cascade", "weighted", "fellegi_sunter", "bloom_dice"}
+    assert set(MATCHERS) == {
+        "deterministic",
+        "cascade",
+        "weighted",
+        "fellegi_sunter",
+        "bloom_dice",
+        "recordlinkage",  # the peer engines (matchsim.peers) register themselves too
+        "splink",
+    }
     assert isinstance(make_matcher("weighted"), WeightedMatcher)
     fs = make_matcher({"name": "fellegi_sunter", "threshold": 0.5, "tf_adjust": ["surname"]})
     assert isinstance(fs, FellegiSunter) and fs.threshold == 0.5 and fs.tf_adjust == ("surname",)

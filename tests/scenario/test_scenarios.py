@@ -39,6 +39,7 @@ def test_the_shipped_scenarios_are_all_here():
         "stale-addresses",
         "population-size",
         "pprl-home-office",
+        "peers-compared",
     }
     for path in SCENARIOS:
         text = path.read_text()
