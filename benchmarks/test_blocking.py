@@ -43,7 +43,7 @@ import pytest
 
 from benchmarks._measure import gb, gib, machine_busy_seconds, other_cores
 from benchmarks.conftest import scale_name
-from benchmarks.test_matching import _E2E_SETUP, _run
+from benchmarks.test_matching import _E2E_SETUP, _peer, _run, _skip_peer
 from matchsim.blocking import BLOCKERS, FULL_COMPARISON_LIMIT, default_blocking
 from matchsim.synth.config import NATIONAL_PUPILS_2024
 
@@ -95,6 +95,10 @@ def census_sizes(text: str) -> list[CensusSize]:
                 f"--bench-block-pupils: {token!r} is not a whole number >= 1 or {NATIONAL!r}"
             )
     return sizes
+
+
+#: Blockers from the optional peer libraries (``matchsim[peers]``), skipped when not installed.
+PEER_BLOCKERS = frozenset({"recordlinkage"})
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,8 @@ def test_blocking(benchmark, bench_scale, bench_results, census_inputs, census_k
     """One strategy on one census size: pairs, PC, RR, PQ, time and memory (or its refusal)."""
     size = CensusSize(census_kwargs)
     strategy = next(s for s in strategies() if s.id == strategy_id)
+    if strategy.registry_name in PEER_BLOCKERS and _peer() is None:
+        _skip_peer(f"the {strategy.registry_name} blocker needs pip install 'matchsim[peers]'")
     benchmark.group = f"blocking-{size.label}"
     in_dir, setup = census_inputs(size)
     # One round: pytest-benchmark's own time is the whole measured interpreter (start-up,
