@@ -150,7 +150,7 @@ def blocking_report(
     )
 
 
-# Blocking over encodings (privacy-preserving linkage) registers itself on import.
+# Blockers defined elsewhere register themselves on import: recordlinkage's Index (which loads
+# recordlinkage only when one is built) and blocking over encodings (privacy-preserving linkage).
+import matchsim.peers  # noqa: E402
 import matchsim.pprl.lsh  # noqa: E402, F401
-# Registers recordlinkage's Index as a blocker (recordlinkage loads only when one is built).
-import matchsim.peers  # noqa: E402, F401  isort: skip

@@ -20,9 +20,6 @@ from matchsim.matchers.matchers import (
     make_matcher,
 )
 
-# Registers the peer engines' matchers (their libraries load only when one is built).
-import matchsim.peers  # noqa: F401  isort: skip
-
 __all__ = [
     "LIBUY_RULES",
     "MATCHERS",
@@ -35,5 +32,7 @@ __all__ = [
     "make_matcher",
 ]
 
-# The encoded (privacy-preserving) matcher registers itself on import.
+# Matchers defined elsewhere register themselves on import: the peer engines (their libraries
+# load only when one is built) and the encoded (privacy-preserving) matcher.
+import matchsim.peers
 import matchsim.pprl.matcher  # noqa: F401

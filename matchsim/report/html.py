@@ -435,7 +435,16 @@ def privacy_tradeoff_chart(rows: list[dict[str, Any]], metric: str, label: str) 
             f'<text x="{left - 6}" y="{py(y) + 4:.1f}" font-size="10" text-anchor="end">'
             f"{(f'{y:.2f}' if metric == 'f1' else _pct(y, 2))}</text>"
         )
-    palette = ["#000000", "#1565c0", "#6a1b9a", "#00838f", "#2e7d32", "#ef6c00", "#ad1457", "#4e342e"]
+    palette = [
+        "#000000",
+        "#1565c0",
+        "#6a1b9a",
+        "#00838f",
+        "#2e7d32",
+        "#ef6c00",
+        "#ad1457",
+        "#4e342e",
+    ]
     for i, r in enumerate(rows):
         colour = palette[i % len(palette)]
         ly = top + 14 + i * 16

@@ -263,7 +263,10 @@ REDACTED = "<redacted>"
 def _redact_keys(value: Any) -> Any:
     """A secret key given inline to a matcher or blocker (``key:``) is never written out."""
     if isinstance(value, dict):
-        return {k: REDACTED if k == "key" and v is not None else _redact_keys(v) for k, v in value.items()}
+        return {
+            k: REDACTED if k == "key" and v is not None else _redact_keys(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_redact_keys(v) for v in value]
     return value

@@ -353,5 +353,7 @@ def test_make_comparison_from_names_and_mappings():
     assert dob.levels[-1] == "within_30_days"
     with pytest.raises(UnknownNameError, match="date_of_birth, forename"):
         make_comparison("dob")
-    with pytest.raises(UnknownNameError, match="address, date_of_birth, location, name, postcode, sex"):
+    with pytest.raises(
+        UnknownNameError, match="address, date_of_birth, location, name, postcode, sex"
+    ):
         make_comparison({"kind": "phone"})
