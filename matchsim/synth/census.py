@@ -46,6 +46,40 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class _GuidedSearch:
+    """``np.searchsorted(values, u, side="right")`` for queries ``u`` in [0, 1] into a fixed
+    ascending array in [0, 1], with a guide table instead of a binary search per query.
+
+    Bucket ``j`` covers [j/K, (j+1)/K) (exact, K a power of two); the answer for any query in it
+    lies between the answers for its two edges, which are stored, and is found in at most
+    ``steps`` vectorised comparisons. The answers are exactly numpy's. Written here because
+    numpy's binary search over random queries misses the cache on every step.
+    """
+
+    values: np.ndarray
+    low: np.ndarray  # per bucket: searchsorted of its lower edge
+    high: np.ndarray  # and of its upper edge
+    steps: int
+
+    BUCKETS = 1 << 16
+
+    @classmethod
+    def build(cls, values: np.ndarray) -> _GuidedSearch:
+        edges = np.arange(cls.BUCKETS + 2, dtype=np.float64) / cls.BUCKETS
+        first = np.searchsorted(values, edges, side="right")
+        low, high = first[:-1], first[1:]
+        return cls(values, low, high, int((high - low).max(initial=0)))
+
+    def search(self, u: np.ndarray) -> np.ndarray:
+        bucket = np.minimum((u * self.BUCKETS).astype(np.int64), self.BUCKETS)
+        idx, high = self.low[bucket], self.high[bucket]
+        last = len(self.values) - 1
+        for _ in range(self.steps):
+            idx += (idx < high) & (self.values[np.minimum(idx, last)] <= u)
+        return idx
+
+
+@dataclass(frozen=True)
 class _Plan:
     """Everything blocks share; built once per run."""
 
@@ -57,6 +91,7 @@ class _Plan:
     census_day: int
     ext_days: np.ndarray
     ext_cumulative: np.ndarray
+    ext_search: _GuidedSearch  # searchsorted into ext_cumulative
     ext_sampler: GroupedSampler
     ext_year_first: int
     ext_year_lo: np.ndarray  # first index into ext_days of each year
@@ -171,6 +206,7 @@ def _plan(
         census_day=cal.date_to_days(config.census_date),
         ext_days=ext_days,
         ext_cumulative=ext_cumulative,
+        ext_search=_GuidedSearch.build(ext_cumulative),
         ext_sampler=GroupedSampler.from_groups([(ext_days, density)]),
         ext_year_first=int(years[0]),
         ext_year_lo=year_lo,
@@ -208,7 +244,7 @@ def _draw_day_in_year(plan: _Plan, rng: np.random.Generator, years: np.ndarray) 
     c = plan.ext_cumulative
     lo_c = np.where(lo > 0, c[np.maximum(lo - 1, 0)], 0.0)
     u = lo_c + rng.random(len(years)) * (c[hi - 1] - lo_c)
-    idx = np.clip(np.searchsorted(c, u, side="right"), lo, hi - 1)
+    idx = np.clip(plan.ext_search.search(u), lo, hi - 1)
     day = plan.ext_days[idx]
     # Years beyond the extended window keep their day-of-year but move to the right year.
     shift = np.round((years - clipped) * _DAYS_PER_YEAR).astype(np.int64)
@@ -323,7 +359,11 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
         chosen = _select_children(plan, rng, births, target, quotas)
 
     # Renumber the families that keep at least one child: 0..F-1 in order of first appearance.
-    kept_family, family_local = np.unique(births.family[chosen], return_inverse=True)
+    # (Family numbers are dense, so a presence mask does what np.unique would, without a sort.)
+    present = np.zeros(n_families, dtype=bool)
+    present[births.family[chosen]] = True
+    kept_family = np.flatnonzero(present)
+    family_local = (np.cumsum(present) - 1)[births.family[chosen]]
     n_fam = len(kept_family)
     first_birth = np.full(n_families, np.iinfo(np.int64).max)
     np.minimum.at(first_birth, births.family, births.day)
@@ -637,48 +677,110 @@ def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.nd
     return pa.StringArray.from_buffers(n, offsets, data)
 
 
-def _serials(
-    first_school: np.ndarray, entry_year: np.ndarray, block_sizes: list[int]
-) -> np.ndarray:
-    """UPN serial numbers: 1, 2, ... within each (reception school, year of entry), in pupil order.
+@dataclass
+class _Finished:
+    """A block with its text columns rendered, ready to be joined to the others.
 
-    Ranks are taken block by block (small sorts) and offset by the counts of earlier blocks,
-    which gives the same numbers as one global stable sort at a fraction of its cost.
+    Everything here depends on the block alone, so it is built in the worker thread that
+    drew the block. Only ids and UPN serials need counts from earlier blocks: they are added
+    in a second per-block pass (:func:`_block_tables`).
     """
-    year0 = int(entry_year.min(initial=0))
-    n_years = int(entry_year.max(initial=0)) - year0 + 1
-    key = first_school.astype(np.int64) * n_years + (entry_year - year0)
-    running: dict[int, int] | np.ndarray
-    dense = int(key.max(initial=0)) + 1 <= 50_000_000
-    running = np.zeros(int(key.max(initial=0)) + 1 if dense else 0, dtype=np.int64)
-    sparse: dict[int, int] = {}
-    serial = np.empty(len(key), dtype=np.int64)
-    start = 0
-    for size in block_sizes:
-        block = key[start : start + size]
-        rank = _rank_within(block)
-        uniq, counts = np.unique(block, return_counts=True)
-        if dense:
-            serial[start : start + size] = running[block] + rank + 1
-            running[uniq] += counts
-        else:  # pragma: no cover - only for absurd numbers of schools
-            base = np.array([sparse.get(int(k), 0) for k in block])
-            serial[start : start + size] = base + rank + 1
-            for k, c in zip(uniq.tolist(), counts.tolist(), strict=True):
-                sparse[k] = sparse.get(k, 0) + c
-        start += size
-    return serial
+
+    block: _Block
+    pupil_text: dict[str, pa.Array]
+    history_text: dict[str, pa.Array]
+    entry_year: np.ndarray
+    #: distinct (reception school, entry year) keys, each pupil's index into them, the count of
+    #: each key and each pupil's 0-based rank among its block's pupils with the same key
+    upn_keys: np.ndarray
+    upn_inverse: np.ndarray
+    upn_counts: np.ndarray
+    upn_rank: np.ndarray
+    #: 1, 2, ... for each multiple maternity of the block, in order; 0 for singletons
+    multiple_local: np.ndarray
+    n_multiples: int
 
 
-def _rank_within(keys: np.ndarray) -> np.ndarray:
-    """0-based rank of each element among equal keys, in original order."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    starts = np.r_[0, np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1]
-    ranks_sorted = np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
-    out = np.empty(len(keys), dtype=np.int64)
-    out[order] = ranks_sorted
-    return out
+_POSITION_BITS = 17  # a block's pupil positions fit: BLOCK_PUPILS <= 1 << 17
+
+
+def _finish_block(plan: _Plan, block: _Block, middle_text: pa.Array) -> _Finished:
+    p = block.pupil
+    history_text = plan.geography.render(block.history["slot"])
+    rows = pa.array(p["address_row"])
+    pupil_text = {k: v.take(rows) for k, v in history_text.items()}
+    # Arrow gathers the strings: no Python string objects per pupil.
+    blank = len(middle_text) - 1
+    m1, m2 = p["middle1"], p["middle2"]
+    first_middle = middle_text.take(np.where(m1 >= 0, m1, blank))
+    second = m2 >= 0
+    pupil_text["middle_names"] = pc.if_else(
+        second,
+        pc.binary_join_element_wise(
+            first_middle, middle_text.take(np.where(second, m2, blank)), " "
+        ),
+        first_middle,
+    )
+    entry_year = cal.year_month_day(p["entry"])[0]
+    # Rank within each (school, year) in pupil order: sort (key, position) packed in one
+    # int64, which is a stable sort of the keys without numpy's slower stable argsort.
+    key = (p["first_school"].astype(np.int64) << np.int64(12)) | (entry_year & 0xFFF)
+    n = len(key)
+    packed = np.sort((key << np.int64(_POSITION_BITS)) | np.arange(n, dtype=np.int64))
+    order = packed & ((1 << _POSITION_BITS) - 1)
+    sorted_keys = packed >> np.int64(_POSITION_BITS)
+    new_key = np.ones(n, dtype=bool)
+    new_key[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(new_key)
+    group_sorted = np.cumsum(new_key) - 1
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - starts[group_sorted]
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group_sorted
+    # Maternity numbers ascend through the block, so numbering multiples 1..M is a running count.
+    maternity = p["maternity"]
+    multiple = maternity >= 0
+    m = maternity[multiple]
+    local = np.zeros(n, dtype=np.int64)
+    local[multiple] = np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
+    return _Finished(
+        block=block,
+        pupil_text=pupil_text,
+        history_text=history_text,
+        entry_year=entry_year,
+        upn_keys=sorted_keys[starts],
+        upn_inverse=inverse,
+        upn_counts=np.diff(np.r_[starts, n]),
+        upn_rank=rank,
+        multiple_local=local,
+        n_multiples=int(local.max(initial=0)),
+    )
+
+
+def _serial_bases(finished: list[_Finished]) -> list[np.ndarray]:
+    """For each block, the number of earlier blocks' pupils with each of its UPN keys.
+
+    A pupil's UPN serial is 1 + that base + its rank within the block: numbering 1, 2, ... within
+    each (reception school, year of entry) in pupil order, as one global stable sort would.
+    """
+    all_keys = np.unique(np.concatenate([f.upn_keys for f in finished]))
+    running = np.zeros(len(all_keys), dtype=np.int64)
+    bases = []
+    for f in finished:
+        where = np.searchsorted(all_keys, f.upn_keys)
+        bases.append(running[where].copy())
+        running[where] += f.upn_counts
+    return bases
+
+
+@dataclass(frozen=True)
+class _Offsets:
+    """Where a block's rows and ids start in the whole register."""
+
+    pupil: int
+    family: int
+    multiple: int
+    serial: np.ndarray  # per UPN key of the block (see _serial_bases)
 
 
 def _date32(days: np.ndarray) -> pa.Array:
@@ -687,22 +789,70 @@ def _date32(days: np.ndarray) -> pa.Array:
     return arr.cast(pa.date32())
 
 
-def _dictionary(codes: np.ndarray, vocab: np.ndarray) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(
-        pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string())
+def _dictionary(codes: np.ndarray, vocab: pa.Array) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), vocab)
+
+
+def _block_tables(
+    plan: _Plan, f: _Finished, at: _Offsets, vocab: dict[str, pa.Array]
+) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """The block's rows of the pupil table and of the address-history table."""
+    p, b = f.block.pupil, f.block
+    first_school = p["first_school"]
+    upn = make_upns(
+        plan.school_la[first_school],
+        plan.school_estab[first_school],
+        f.entry_year % 100,
+        at.serial[f.upn_inverse] + f.upn_rank + 1,
     )
-
-
-def _render_parallel(
-    geo: Geography, slots: np.ndarray, workers: int, chunk: int
-) -> dict[str, pa.ChunkedArray]:
-    pieces = [slots[i : i + chunk] for i in range(0, max(len(slots), 1), chunk)] or [slots]
-    if workers > 1 and len(pieces) > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            rendered = list(pool.map(geo.render, pieces))
-    else:
-        rendered = [geo.render(p) for p in pieces]
-    return {k: pa.chunked_array([r[k] for r in rendered]) for k in rendered[0]}
+    n = len(first_school)
+    multiple = f.multiple_local > 0
+    school, group = p["school"], p["year_group"]
+    pupils = pa.record_batch(
+        {
+            "pupil_id": np.arange(at.pupil + 1, at.pupil + n + 1, dtype=np.int64),
+            "upn": upn,
+            "forename": _dictionary(p["forename"], vocab["forename"]),
+            "middle_names": f.pupil_text["middle_names"],
+            "surname": _dictionary(p["surname"], vocab["surname"]),
+            "sex": _dictionary(p["sex"], vocab["sex"]),
+            "date_of_birth": _date32(p["dob"]),
+            "name_origin": _dictionary(p["origin"], vocab["origin"]),
+            "household_id": p["family"] + (at.family + 1),
+            "multiple_birth_id": pa.array(
+                f.multiple_local + at.multiple, pa.int64(), mask=~multiple
+            ),
+            "address_id": p["address_slot"],
+            "address_line": f.pupil_text["address_line"],
+            "town": f.pupil_text["town"],
+            "postcode": f.pupil_text["postcode"],
+            "school_id": school + 1,
+            "first_school_id": first_school + 1,
+            "la_number": plan.school_la[school],
+            "entry_date": _date32(p["entry"]),
+            "leaving_date": _date32(p["leaving"]),
+            "year_group": pa.array(group, pa.int8(), mask=group < 0),
+        }
+    )
+    h = b.history
+    family = np.repeat(np.arange(b.n_families), h["count"])
+    moved_in = h["moved_in"]
+    # Families never span blocks, so a block's last row is its last family's last address.
+    last_row = np.r_[family[1:] != family[:-1], True]
+    moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
+    history = pa.record_batch(
+        {
+            "household_id": family + (at.family + 1),
+            "address_seq": (np.arange(len(family)) - h["offset"][family]).astype(np.int16),
+            "moved_in": _date32(moved_in),
+            "moved_out": _date32(moved_out),
+            "address_id": h["slot"],
+            "address_line": f.history_text["address_line"],
+            "town": f.history_text["town"],
+            "postcode": f.history_text["postcode"],
+        }
+    )
+    return pupils, history
 
 
 def generate_census_tables(
@@ -715,11 +865,17 @@ def generate_census_tables(
     world_seed: int | None = None,
     world_pupils: int | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`)."""
+    """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`).
+
+    Each block is drawn and rendered (addresses, middle names) in a worker thread, then turned
+    into record batches in a second parallel pass once the ids of earlier blocks are known.
+    The tables are those batches, one per block, so joining the blocks copies nothing.
+    """
     plan = _plan(config, seed, world_seed, world_pupils)
+    names = plan.names
     n_blocks = len(plan.block_targets)
-    blocks: list[_Block | None] = [None] * n_blocks
-    # Extra stages after the blocks: UPNs/ids and address rendering.
+    finished: list[_Finished | None] = [None] * n_blocks
+    # Extra stages after the blocks: ids and UPNs, then the tables.
     total_steps = n_blocks + 2
     done = 0
 
@@ -731,132 +887,53 @@ def generate_census_tables(
 
     per_chunk = max(1, chunk_size // BLOCK_PUPILS)
     chunks = [list(range(i, min(i + per_chunk, n_blocks))) for i in range(0, n_blocks, per_chunk)]
+    middle_text = pa.array(np.append(names.forenames, ""), pa.string())
+    vocab = {
+        "forename": pa.array(names.forenames, pa.string()),
+        "surname": pa.array(names.surnames, pa.string()),
+        "sex": pa.array(["M", "F"], pa.string()),
+        "origin": pa.array(list(names.origins), pa.string()),
+    }
 
     def run_chunk(chunk: list[int]) -> None:
         for b in chunk:
-            blocks[b] = _generate_block(plan, b)
+            finished[b] = _finish_block(plan, _generate_block(plan, b), middle_text)
 
-    if workers > 1 and len(chunks) > 1:
-        with ThreadPoolExecutor(workers) as pool:
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    try:
+        if pool is not None and len(chunks) > 1:
             futures = {pool.submit(run_chunk, chunk): len(chunk) for chunk in chunks}
             for future in as_completed(futures):
                 future.result()
                 step(futures[future])
-    else:
-        for chunk in chunks:
-            run_chunk(chunk)
-            step(len(chunk))
-
-    done_blocks = [b for b in blocks if b is not None]
-    family_base = np.concatenate([[0], np.cumsum([b.n_families for b in done_blocks])[:-1]])
-    mat_base = np.concatenate([[0], np.cumsum([b.n_maternities for b in done_blocks])[:-1]])
-
-    def cat(key: str) -> np.ndarray:
-        return np.concatenate([b.pupil[key] for b in done_blocks])
-
-    family = np.concatenate([b.pupil["family"] + family_base[i] for i, b in enumerate(done_blocks)])
-    maternity = np.concatenate(
-        [
-            np.where(b.pupil["maternity"] >= 0, b.pupil["maternity"] + mat_base[i], -1)
-            for i, b in enumerate(done_blocks)
+        else:
+            for chunk in chunks:
+                run_chunk(chunk)
+                step(len(chunk))
+        done_blocks = [f for f in finished if f is not None]
+        before = np.zeros((len(done_blocks), 3), dtype=np.int64)
+        sizes = [(len(f.upn_inverse), f.block.n_families, f.n_multiples) for f in done_blocks[:-1]]
+        if sizes:
+            before[1:] = np.cumsum(sizes, axis=0)
+        offsets = [
+            _Offsets(int(p), int(fam), int(mul), serial)
+            for (p, fam, mul), serial in zip(before, _serial_bases(done_blocks), strict=True)
         ]
-    )
-    n = len(family)
-    pupil_id = np.arange(1, n + 1, dtype=np.int64)
-    multiple_id = np.full(n, -1, dtype=np.int64)
-    has_multiple = maternity >= 0
-    # Maternity ids ascend through the table, so renumbering 1..M is a running count.
-    m = maternity[has_multiple]
-    multiple_id[has_multiple] = np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
+        step()
+        jobs = list(zip(done_blocks, offsets, strict=True))
 
-    first_school = cat("first_school")
-    entry = cat("entry")
-    entry_year = cal.year_month_day(entry)[0]
-    serial = _serials(first_school, entry_year, [len(b.pupil["family"]) for b in done_blocks])
-    upn = make_upns(
-        plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial
-    )
-    step()
+        def tables(job: tuple[_Finished, _Offsets]) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+            return _block_tables(plan, job[0], job[1], vocab)
 
-    names = plan.names
-    m1, m2 = cat("middle1"), cat("middle2")
-    # Arrow gathers the strings: no Python string objects per pupil.
-    forename_text = pa.array(np.append(names.forenames, ""), pa.string())
-    blank = len(names.forenames)
-    first_middle = forename_text.take(pa.array(np.where(m1 >= 0, m1, blank)))
-    second_middle = forename_text.take(pa.array(np.where(m2 >= 0, m2, blank)))
-    middle = pc.if_else(
-        pa.array(m2 >= 0),
-        pc.binary_join_element_wise(first_middle, second_middle, " "),
-        first_middle,
-    )
-    slots = cat("address_slot")
-    history_base = np.concatenate(
-        [[0], np.cumsum([len(b.history["slot"]) for b in done_blocks])[:-1]]
-    )
-    address_row = np.concatenate(
-        [b.pupil["address_row"] + history_base[i] for i, b in enumerate(done_blocks)]
-    )
-    hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
-    hist_addr = _render_parallel(plan.geography, hist_slots, workers, max(chunk_size, BLOCK_PUPILS))
-    rows = pa.array(address_row)
-    with ThreadPoolExecutor(max(1, min(workers, 3))) as pool:
-        taken = pool.map(lambda item: (item[0], item[1].take(rows)), hist_addr.items())
-        addr = dict(taken)
-    leaving = cat("leaving")
-    group = cat("year_group")
-
-    pupils = pa.table(
-        {
-            "pupil_id": pupil_id,
-            "upn": upn,
-            "forename": _dictionary(cat("forename"), names.forenames),
-            "middle_names": middle,
-            "surname": _dictionary(cat("surname"), names.surnames),
-            "sex": _dictionary(cat("sex"), np.array(["M", "F"], dtype=object)),
-            "date_of_birth": _date32(cat("dob")),
-            "name_origin": _dictionary(cat("origin"), np.array(names.origins, dtype=object)),
-            "household_id": family + 1,
-            "multiple_birth_id": pa.array(multiple_id, pa.int64(), mask=multiple_id < 0),
-            "address_id": slots,
-            "address_line": addr["address_line"],
-            "town": addr["town"],
-            "postcode": addr["postcode"],
-            "school_id": cat("school") + 1,
-            "first_school_id": first_school + 1,
-            "la_number": plan.school_la[cat("school")],
-            "entry_date": _date32(entry),
-            "leaving_date": _date32(leaving),
-            "year_group": pa.array(group, pa.int8(), mask=group < 0),
-        }
-    )
-
-    hist_family = np.concatenate(
-        [
-            np.repeat(np.arange(b.n_families) + family_base[i], b.history["count"])
-            for i, b in enumerate(done_blocks)
-        ]
-    )
-    hist_seq = np.concatenate(
-        [
-            np.arange(len(b.history["slot"])) - np.repeat(b.history["offset"], b.history["count"])
-            for b in done_blocks
-        ]
-    )
-    moved_in = np.concatenate([b.history["moved_in"] for b in done_blocks])
-    last_row = np.r_[hist_family[1:] != hist_family[:-1], True]
-    moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
-    addresses = pa.table(
-        {
-            "household_id": hist_family + 1,
-            "address_seq": hist_seq.astype(np.int16),
-            "moved_in": _date32(moved_in),
-            "moved_out": _date32(moved_out),
-            "address_id": hist_slots,
-            "address_line": hist_addr["address_line"],
-            "town": hist_addr["town"],
-            "postcode": hist_addr["postcode"],
-        }
-    )
+        batches = (
+            list(pool.map(tables, jobs))
+            if pool is not None and len(jobs) > 1
+            else [tables(job) for job in jobs]
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    pupils = pa.Table.from_batches([b[0] for b in batches])
+    addresses = pa.Table.from_batches([b[1] for b in batches])
     step()
     return pupils, addresses
