@@ -19,8 +19,11 @@ blocks are scheduled, so they never change the output.
 from __future__ import annotations
 
 import math
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +108,8 @@ class _Plan:
     school_estab: np.ndarray  # 4-digit establishment number per school id
     block_targets: np.ndarray
     block_quotas: np.ndarray  # (blocks, segments)
+    entry_year_first: int  # earliest reception-entry year of anyone in the register
+    entry_years: int  # how many entry years the register spans
 
 
 def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
@@ -197,6 +202,9 @@ def _plan(
             "too many schools in one local authority for 4-digit establishment numbers"
         )
 
+    entry_years = cal.year_month_day(
+        cal.reception_entry(np.array([calendar.window_start, calendar.window_end - 1]))
+    )[0]
     return _Plan(
         config=config,
         seed=seed,
@@ -220,6 +228,8 @@ def _plan(
         school_estab=estab,
         block_targets=targets,
         block_quotas=quotas,
+        entry_year_first=int(entry_years[0]),
+        entry_years=int(entry_years[1] - entry_years[0] + 1),
     )
 
 
@@ -551,19 +561,24 @@ def _moves(
     move_row = np.arange(len(owner)) + owner + 1  # row index in the history of each move
     far = plan.district_sampler.draw(origin[owner], rng.random(len(owner))).astype(np.int64)
     area_u = rng.random(len(owner))
-    # Moves are sequential, but each depends only on the previous district: iterate by the
-    # move's rank within its family (at most _MAX_MOVES rounds, each vectorised).
-    rank = move_row - offset[owner]
-    for r in range(1, int(rank.max(initial=0)) + 1):
-        m = np.flatnonzero(rank == r)
-        prev = district[move_row[m] - 1]
-        area = geo.district_area[prev]
-        in_area = geo.area_first_district[area] + (
-            area_u[m] * geo.area_district_count[area]
-        ).astype(np.int64)
-        district[move_row[m]] = np.where(
-            stay_district[m], prev, np.where(stay_area[m], in_area, far[m])
-        )
+    # Moves are sequential, but each depends only on the previous address: a move within the
+    # district keeps it, a move within the area stays in the area of the last move that left it
+    # (or of the first address), and a far move goes anywhere. So the area is carried forward
+    # from the rows that set it, then the district from the rows that set that: no loop.
+    rows = np.arange(total)
+    sets_area = np.zeros(total, dtype=bool)
+    sets_area[offset] = True
+    sets_area[move_row] = ~stay_district & ~stay_area
+    district[move_row] = far
+    area = geo.district_area[district[np.maximum.accumulate(np.where(sets_area, rows, 0))]]
+    in_area_row = move_row[stay_area]
+    area_here = area[in_area_row]
+    district[in_area_row] = geo.area_first_district[area_here] + (
+        area_u[stay_area] * geo.area_district_count[area_here]
+    ).astype(np.int64)
+    sets_district = np.ones(total, dtype=bool)
+    sets_district[move_row] = ~stay_district
+    district = district[np.maximum.accumulate(np.where(sets_district, rows, 0))]
     slot = geo.draw_slots(rng, district)
     moved_in = np.empty(total, dtype=np.int64)
     moved_in[offset] = start
@@ -574,14 +589,20 @@ def _moves(
 def _address_at(history: dict[str, np.ndarray], family: np.ndarray, day: np.ndarray) -> np.ndarray:
     """The history row of each family's address on each given day (vectorised)."""
     offset, count, moved_in = history["offset"], history["count"], history["moved_in"]
-    # Rows are sorted by (family, moved_in): search the composite key.
-    base = np.int64(1) << np.int64(21)
-    shift = moved_in.min(initial=0)
-    family_of_row = np.repeat(np.arange(len(offset)), count)
-    row_key = family_of_row * base + (moved_in - shift)
-    query = family.astype(np.int64) * base + np.maximum(day - shift, 0)
-    row = np.searchsorted(row_key, query, side="right") - 1
-    return np.maximum(row, offset[family])  # before the first recorded move: the first address
+    # Rows are in time order within each family (moved_in strictly ascending), so the row is the
+    # first one plus the number of later moves on or before the day: step each pupil forward
+    # while its next row qualifies. Most families move at most once or twice.
+    row = offset[family].copy()
+    end = (offset + count)[family]
+    # Before the earliest recorded day, any day counts as that day.
+    threshold = np.maximum(day, moved_in.min(initial=0))
+    active = np.flatnonzero(end - row > 1)
+    while len(active):
+        step = moved_in[row[active] + 1] <= threshold[active]
+        active = active[step]
+        row[active] += 1
+        active = active[end[active] - row[active] > 1]
+    return row
 
 
 def _school(
@@ -724,7 +745,9 @@ def _finish_block(plan: _Plan, block: _Block, middle_text: pa.Array) -> _Finishe
     entry_year = cal.year_month_day(p["entry"])[0]
     # Rank within each (school, year) in pupil order: sort (key, position) packed in one
     # int64, which is a stable sort of the keys without numpy's slower stable argsort.
-    key = (p["first_school"].astype(np.int64) << np.int64(12)) | (entry_year & 0xFFF)
+    key = p["first_school"].astype(np.int64) * plan.entry_years + (
+        entry_year - plan.entry_year_first
+    )
     n = len(key)
     packed = np.sort((key << np.int64(_POSITION_BITS)) | np.arange(n, dtype=np.int64))
     order = packed & ((1 << _POSITION_BITS) - 1)
@@ -757,22 +780,6 @@ def _finish_block(plan: _Plan, block: _Block, middle_text: pa.Array) -> _Finishe
     )
 
 
-def _serial_bases(finished: list[_Finished]) -> list[np.ndarray]:
-    """For each block, the number of earlier blocks' pupils with each of its UPN keys.
-
-    A pupil's UPN serial is 1 + that base + its rank within the block: numbering 1, 2, ... within
-    each (reception school, year of entry) in pupil order, as one global stable sort would.
-    """
-    all_keys = np.unique(np.concatenate([f.upn_keys for f in finished]))
-    running = np.zeros(len(all_keys), dtype=np.int64)
-    bases = []
-    for f in finished:
-        where = np.searchsorted(all_keys, f.upn_keys)
-        bases.append(running[where].copy())
-        running[where] += f.upn_counts
-    return bases
-
-
 @dataclass(frozen=True)
 class _Offsets:
     """Where a block's rows and ids start in the whole register."""
@@ -780,7 +787,10 @@ class _Offsets:
     pupil: int
     family: int
     multiple: int
-    serial: np.ndarray  # per UPN key of the block (see _serial_bases)
+    #: per UPN key of the block, how many pupils of earlier blocks have it: a pupil's serial is
+    #: 1 + that + its rank within the block, which numbers 1, 2, ... within each (reception
+    #: school, year of entry) in pupil order, as one global stable sort would
+    serial: np.ndarray
 
 
 def _date32(days: np.ndarray) -> pa.Array:
@@ -895,45 +905,98 @@ def generate_census_tables(
         "origin": pa.array(list(names.origins), pa.string()),
     }
 
-    def run_chunk(chunk: list[int]) -> None:
-        for b in chunk:
-            finished[b] = _finish_block(plan, _generate_block(plan, b), middle_text)
+    # Units of work are handed out in order. A block's tables need the counts of every earlier
+    # block (ids, UPN serials), so as soon as the blocks before it are drawn its offsets are
+    # set and its tables become a task, which threads take before drawing further blocks.
+    cond = threading.Condition()
+    next_chunk = 0
+    failed = False
+    ready: deque[int] = deque()
+    prefix = 0  # blocks 0 .. prefix-1 have their offsets
+    offsets: list[_Offsets | None] = [None] * n_blocks
+    batches: list[tuple[pa.RecordBatch, pa.RecordBatch] | None] = [None] * n_blocks
+    serial_running = np.zeros(len(plan.school_la) * plan.entry_years, dtype=np.int64)
+    running = [0, 0, 0]  # pupils, families, multiple maternities before block ``prefix``
 
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    try:
-        if pool is not None and len(chunks) > 1:
-            futures = {pool.submit(run_chunk, chunk): len(chunk) for chunk in chunks}
-            for future in as_completed(futures):
+    def release_offsets() -> None:
+        nonlocal prefix
+        while prefix < n_blocks and finished[prefix] is not None:
+            f = finished[prefix]
+            assert f is not None
+            offsets[prefix] = _Offsets(*running, serial_running[f.upn_keys].copy())
+            serial_running[f.upn_keys] += f.upn_counts
+            running[0] += len(f.upn_inverse)
+            running[1] += f.block.n_families
+            running[2] += f.n_multiples
+            ready.append(prefix)
+            prefix += 1
+        cond.notify_all()
+
+    def next_task() -> tuple[int | None, list[int] | None]:
+        nonlocal next_chunk
+        with cond:
+            while True:
+                if failed:
+                    return None, None
+                if ready:
+                    return ready.popleft(), None
+                if next_chunk < len(chunks):
+                    next_chunk += 1
+                    return None, chunks[next_chunk - 1]
+                if prefix >= n_blocks:
+                    return None, None
+                cond.wait()  # blocks still being drawn will release more tables
+
+    def work() -> None:
+        nonlocal failed
+        try:
+            while True:
+                table_block, chunk = next_task()
+                if table_block is not None:
+                    f, at = finished[table_block], offsets[table_block]
+                    assert f is not None and at is not None
+                    batches[table_block] = _block_tables(plan, f, at, vocab)
+                    finished[table_block] = None  # its offsets are set: nothing else reads it
+                elif chunk is not None:
+                    for b in chunk:
+                        drawn = _finish_block(plan, _generate_block(plan, b), middle_text)
+                        with cond:
+                            finished[b] = drawn
+                            release_offsets()
+                    events.put(len(chunk))
+                else:
+                    return
+        except BaseException:
+            with cond:
+                failed = True
+                cond.notify_all()
+            raise
+
+    # Progress is reported from this thread only, as the workers finish units.
+    events: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    if workers > 1 and len(chunks) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(work) for _ in range(workers)]
+            for future in futures:
+                future.add_done_callback(lambda _: events.put(None))
+            running_workers = workers
+            while running_workers:
+                event = events.get()
+                if event is None:
+                    running_workers -= 1
+                else:
+                    step(event)
+            for future in futures:
                 future.result()
-                step(futures[future])
-        else:
-            for chunk in chunks:
-                run_chunk(chunk)
-                step(len(chunk))
-        done_blocks = [f for f in finished if f is not None]
-        before = np.zeros((len(done_blocks), 3), dtype=np.int64)
-        sizes = [(len(f.upn_inverse), f.block.n_families, f.n_multiples) for f in done_blocks[:-1]]
-        if sizes:
-            before[1:] = np.cumsum(sizes, axis=0)
-        offsets = [
-            _Offsets(int(p), int(fam), int(mul), serial)
-            for (p, fam, mul), serial in zip(before, _serial_bases(done_blocks), strict=True)
-        ]
-        step()
-        jobs = list(zip(done_blocks, offsets, strict=True))
-
-        def tables(job: tuple[_Finished, _Offsets]) -> tuple[pa.RecordBatch, pa.RecordBatch]:
-            return _block_tables(plan, job[0], job[1], vocab)
-
-        batches = (
-            list(pool.map(tables, jobs))
-            if pool is not None and len(jobs) > 1
-            else [tables(job) for job in jobs]
-        )
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    pupils = pa.Table.from_batches([b[0] for b in batches])
-    addresses = pa.Table.from_batches([b[1] for b in batches])
+    else:
+        work()
+        while not events.empty():
+            event = events.get()
+            if event is not None:
+                step(event)
+    step()
+    tables = [b for b in batches if b is not None]
+    pupils = pa.Table.from_batches([b[0] for b in tables])
+    addresses = pa.Table.from_batches([b[1] for b in tables])
     step()
     return pupils, addresses
