@@ -166,6 +166,21 @@ class Vocabulary:
         cache[kind] = np.concatenate([base_codes, extra_codes])
         return cache[kind]
 
+    def keys(self, kind: str, codes: np.ndarray) -> np.ndarray:
+        """Integer keys of a derived value (as :meth:`derived`) for the given codes only.
+
+        Equal keys mean equal derived values among the codes of one call (-1: missing). A
+        comparison needs keys only for the values its pairs hold, often a small share of the
+        vocabulary, so this avoids deriving the whole vocabulary as :meth:`derived` does.
+        """
+        cached = self.__dict__.get("_derived", {}).get(kind)
+        if cached is not None:
+            return cached[codes]
+        fast = derived_keys(kind, self.values, codes)
+        if fast is not None:
+            return fast
+        return _encode(self._derive_text(kind, self.values.take(pa.array(codes))))
+
     def _derive_text(self, kind: str, v: pa.Array) -> pa.Array:
         if kind in PHONETIC:
             fn = PHONETIC[kind]
@@ -184,6 +199,111 @@ class Vocabulary:
         if kind == "area":  # leading letters: "LS"
             return pc.extract_regex(v, r"^(?P<area>[A-Z]+)").field("area")
         raise ConfigError("key", f"unknown derived key {kind!r}")
+
+
+# --------------------------------------------------------------------------------------------
+# Derived keys of a few values at a time
+# --------------------------------------------------------------------------------------------
+
+#: Soundex digit of each ASCII byte: 1-6 for the consonant groups, -1 for H and W (which do not
+#: separate equal digits), 0 for everything else (vowels, which do).
+_SOUNDEX_DIGIT = np.zeros(256, dtype=np.int8)
+for _letters, _digit in (("BFPV", 1), ("CGJKQSXZ", 2), ("DT", 3), ("L", 4), ("MN", 5), ("R", 6)):
+    _SOUNDEX_DIGIT[np.frombuffer(_letters.encode(), dtype=np.uint8)] = _digit
+_SOUNDEX_DIGIT[[ord("H"), ord("W")]] = -1
+_MAX_WORD = 48  # longer first words take jellyfish's own soundex
+
+
+def _byte_matrix(values: pa.Array, codes: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``width`` UTF-8 bytes of ``values[codes]`` (zero padded) and each full length."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
+    start = offsets[codes].astype(np.int64)
+    length = offsets[codes + 1] - start
+    column = np.arange(width)
+    inside = column < length[:, None]
+    at = np.where(inside, start[:, None] + column, 0)
+    return np.where(inside, data[at] if len(data) else 0, 0).astype(np.uint8), length
+
+
+def _pack(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The first ``keep[i]`` bytes of each row (at most 8, none zero) as one int64: equal keys
+    if and only if equal prefixes; -1 where nothing is kept."""
+    wide = np.zeros((len(matrix), 8), dtype=np.uint8)
+    width = min(8, matrix.shape[1])
+    wide[:, :width] = matrix[:, :width]
+    masked = np.where(np.arange(8) < keep[:, None], wide, 0).astype(np.uint8)
+    packed = np.ascontiguousarray(masked).view(np.int64).ravel()
+    return np.where(keep > 0, packed, MISSING)
+
+
+def _soundex_keys(matrix: np.ndarray, word_length: np.ndarray) -> np.ndarray:
+    """Soundex of each row's first ``word_length`` bytes (upper-case ASCII letters), packed as
+    first letter and three digits; the same codes as ``jellyfish.soundex`` (a test checks)."""
+    n = len(matrix)
+    digits = np.zeros((n, 3), dtype=np.int64)
+    count = np.ones(n, dtype=np.int64)  # characters of the code so far (the letter is one)
+    last = np.maximum(_SOUNDEX_DIGIT[matrix[:, 0]], 0).astype(np.int64) if n else count
+    rows = np.arange(n)
+    for k in range(1, matrix.shape[1]):
+        live = (count < 4) & (k < word_length)
+        if not live.any():
+            break
+        d = _SOUNDEX_DIGIT[matrix[:, k]].astype(np.int64)
+        emit = live & (d > 0) & (d != last)
+        digits[rows[emit], count[emit] - 1] = d[emit]
+        count += emit
+        last = np.where(live & (d > 0), d, np.where(live & (d == 0), 0, last))
+    first = matrix[:, 0].astype(np.int64) if n else count
+    return (first << 24) | (digits[:, 0] << 16) | (digits[:, 1] << 8) | digits[:, 2]
+
+
+def derived_keys(kind: str, values: pa.Array, codes: np.ndarray) -> np.ndarray | None:
+    """Integer keys of a derived value for ``values[codes]`` (equal keys if and only if equal
+    derived values; -1 missing), computed on their bytes; ``None`` when a value falls outside
+    what the byte rules cover (not ASCII, too long), so that the caller derives the text."""
+    if not pa.types.is_string(values.type) or values.null_count:
+        return None
+    if kind in ("initial", "first3"):
+        k = 1 if kind == "initial" else 3
+        matrix, length = _byte_matrix(values, codes, k)
+        keep = np.minimum(length, k)
+        if ((matrix >= 128) | ((matrix == 0) & (np.arange(k) < keep[:, None]))).any():
+            return None
+        return _pack(matrix, keep)
+    if kind in ("sector", "district", "area"):
+        matrix, length = _byte_matrix(values, codes, 11)
+        if (
+            (length > 10).any()
+            or (matrix >= 128).any()
+            or ((matrix == 0) & (np.arange(11) < length[:, None])).any()
+        ):
+            return None
+        if kind == "area":  # the leading letters
+            letter = (matrix >= ord("A")) & (matrix <= ord("Z"))
+            keep = np.argmin(letter, axis=1)  # every row ends in padding, not a letter
+            if (keep > 8).any():
+                return None
+        else:
+            keep = length - (2 if kind == "sector" else 3)
+        return _pack(matrix, keep)
+    if kind == "soundex":
+        matrix, length = _byte_matrix(values, codes, _MAX_WORD + 1)
+        space = matrix == ord(" ")
+        word = np.where(
+            space.any(axis=1), np.argmax(space, axis=1), np.minimum(length, _MAX_WORD + 1)
+        )
+        letters = (matrix >= ord("A")) & (matrix <= ord("Z"))
+        if (
+            (word > _MAX_WORD).any()
+            or (word == 0).any()
+            or (~letters & (np.arange(_MAX_WORD + 1) < word[:, None])).any()
+        ):
+            return None
+        return _soundex_keys(matrix, word)
+    return None
 
 
 def index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
