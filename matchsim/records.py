@@ -166,17 +166,18 @@ class Vocabulary:
         cache[kind] = np.concatenate([base_codes, extra_codes])
         return cache[kind]
 
-    def keys(self, kind: str, codes: np.ndarray) -> np.ndarray:
+    def keys(self, kind: str, codes: np.ndarray, view: ValueBytes | None = None) -> np.ndarray:
         """Integer keys of a derived value (as :meth:`derived`) for the given codes only.
 
         Equal keys mean equal derived values among the codes of one call (-1: missing). A
         comparison needs keys only for the values its pairs hold, often a small share of the
         vocabulary, so this avoids deriving the whole vocabulary as :meth:`derived` does.
+        ``view`` (the bytes of those codes) can be shared by several kinds of key.
         """
         cached = self.__dict__.get("_derived", {}).get(kind)
         if cached is not None:
             return cached[codes]
-        fast = derived_keys(kind, self.values, codes)
+        fast = derived_keys(kind, view if view is not None else ValueBytes(self.values, codes))
         if fast is not None:
             return fast
         return _encode(self._derive_text(kind, self.values.take(pa.array(codes))))
@@ -214,18 +215,46 @@ _SOUNDEX_DIGIT[[ord("H"), ord("W")]] = -1
 _MAX_WORD = 48  # longer first words take jellyfish's own soundex
 
 
-def _byte_matrix(values: pa.Array, codes: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``width`` UTF-8 bytes of ``values[codes]`` (zero padded) and each full length."""
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
-        values.offset : values.offset + len(values) + 1
-    ]
-    data = np.frombuffer(values.buffers()[2], dtype=np.uint8)
-    start = offsets[codes].astype(np.int64)
-    length = offsets[codes + 1] - start
-    column = np.arange(width)
-    inside = column < length[:, None]
-    at = np.where(inside, start[:, None] + column, 0)
-    return np.where(inside, data[at] if len(data) else 0, 0).astype(np.uint8), length
+class ValueBytes:
+    """The UTF-8 bytes of some vocabulary values (``values[codes]``) as a zero-padded matrix,
+    built once and shared by every key derived from them."""
+
+    _PAD = 64  # bytes of zeros after the data, so that any row's window stays inside
+
+    def __init__(self, values: pa.Array, codes: np.ndarray) -> None:
+        self.usable = pa.types.is_string(values.type) and not values.null_count
+        self.codes = codes
+        self._matrix = np.zeros((len(codes), 0), dtype=np.uint8)
+        if not self.usable:
+            return
+        offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+            values.offset : values.offset + len(values) + 1
+        ]
+        self.start = offsets[codes].astype(np.int64)
+        self.length = (offsets[codes + 1] - self.start).astype(np.int64)
+        data = values.buffers()[2]
+        self._data = np.concatenate(
+            [np.frombuffer(data, dtype=np.uint8) if data is not None else [], np.zeros(self._PAD)]
+        ).astype(np.uint8)
+
+    def plain(self, width: int) -> bool:
+        """Whether every value's first ``width`` bytes are ASCII with no NUL (the byte rules
+        hold for them)."""
+        checked = self.__dict__.setdefault("_plain", {})
+        if width not in checked:
+            m = self.matrix(width)
+            inside = np.arange(width) < self.length[:, None]
+            checked[width] = not ((m >= 128) | ((m == 0) & inside)).any()
+        return checked[width]
+
+    def matrix(self, width: int) -> np.ndarray:
+        """The first ``width`` (at most 64) bytes of each value, zero padded."""
+        if self._matrix.shape[1] < width:
+            windows = np.lib.stride_tricks.sliding_window_view(self._data, width)
+            m = windows[self.start]
+            m[np.arange(width) >= self.length[:, None]] = 0
+            self._matrix = m
+        return self._matrix[:, :width]
 
 
 def _pack(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -234,9 +263,9 @@ def _pack(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
     wide = np.zeros((len(matrix), 8), dtype=np.uint8)
     width = min(8, matrix.shape[1])
     wide[:, :width] = matrix[:, :width]
-    masked = np.where(np.arange(8) < keep[:, None], wide, 0).astype(np.uint8)
-    packed = np.ascontiguousarray(masked).view(np.int64).ravel()
-    return np.where(keep > 0, packed, MISSING)
+    packed = wide.view("<i8").ravel()  # byte i is bits 8i..8i+7: a prefix is the low bits
+    low_bits = np.where(keep >= 8, np.int64(-1), (np.int64(1) << np.clip(keep, 0, 7) * 8) - 1)
+    return np.where(keep > 0, packed & low_bits, MISSING)
 
 
 def _soundex_keys(matrix: np.ndarray, word_length: np.ndarray) -> np.ndarray:
@@ -260,27 +289,23 @@ def _soundex_keys(matrix: np.ndarray, word_length: np.ndarray) -> np.ndarray:
     return (first << 24) | (digits[:, 0] << 16) | (digits[:, 1] << 8) | digits[:, 2]
 
 
-def derived_keys(kind: str, values: pa.Array, codes: np.ndarray) -> np.ndarray | None:
-    """Integer keys of a derived value for ``values[codes]`` (equal keys if and only if equal
-    derived values; -1 missing), computed on their bytes; ``None`` when a value falls outside
-    what the byte rules cover (not ASCII, too long), so that the caller derives the text."""
-    if not pa.types.is_string(values.type) or values.null_count:
+def derived_keys(kind: str, view: ValueBytes) -> np.ndarray | None:
+    """Integer keys of a derived value for the values of ``view`` (equal keys if and only if
+    equal derived values; -1 missing), computed on their bytes; ``None`` when a value falls
+    outside what the byte rules cover (not ASCII, too long), so that the caller derives the
+    text instead."""
+    if not view.usable:
         return None
+    length = view.length
     if kind in ("initial", "first3"):
         k = 1 if kind == "initial" else 3
-        matrix, length = _byte_matrix(values, codes, k)
-        keep = np.minimum(length, k)
-        if ((matrix >= 128) | ((matrix == 0) & (np.arange(k) < keep[:, None]))).any():
+        if not view.plain(k):
             return None
-        return _pack(matrix, keep)
+        return _pack(view.matrix(k), np.minimum(length, k))
     if kind in ("sector", "district", "area"):
-        matrix, length = _byte_matrix(values, codes, 11)
-        if (
-            (length > 10).any()
-            or (matrix >= 128).any()
-            or ((matrix == 0) & (np.arange(11) < length[:, None])).any()
-        ):
+        if (length > 10).any() or not view.plain(11):
             return None
+        matrix = view.matrix(11)
         if kind == "area":  # the leading letters
             letter = (matrix >= ord("A")) & (matrix <= ord("Z"))
             keep = np.argmin(letter, axis=1)  # every row ends in padding, not a letter
@@ -290,16 +315,15 @@ def derived_keys(kind: str, values: pa.Array, codes: np.ndarray) -> np.ndarray |
             keep = length - (2 if kind == "sector" else 3)
         return _pack(matrix, keep)
     if kind == "soundex":
-        matrix, length = _byte_matrix(values, codes, _MAX_WORD + 1)
+        width = min(int(length.max(initial=1)), _MAX_WORD) + 1
+        matrix = view.matrix(width)
         space = matrix == ord(" ")
-        word = np.where(
-            space.any(axis=1), np.argmax(space, axis=1), np.minimum(length, _MAX_WORD + 1)
-        )
+        word = np.where(space.any(axis=1), np.argmax(space, axis=1), np.minimum(length, width))
         letters = (matrix >= ord("A")) & (matrix <= ord("Z"))
         if (
             (word > _MAX_WORD).any()
             or (word == 0).any()
-            or (~letters & (np.arange(_MAX_WORD + 1) < word[:, None])).any()
+            or (~letters & (np.arange(width) < word[:, None])).any()
         ):
             return None
         return _soundex_keys(matrix, word)

@@ -26,6 +26,7 @@ from matchsim.records import (
     MISSING_DATE,
     PHONETIC,
     LinkageData,
+    ValueBytes,
     Vocabulary,
     derived_keys,
 )
@@ -249,13 +250,14 @@ class NameComparison(Comparison):
         """Rules "same derived key" on pairs (a[i], b[i]), deriving keys only for their values
         and only once a rule is reached."""
         used, (pa_, pb_) = _compact(a, b)
+        view = ValueBytes(vocab.values, used)
 
         def rule(kind: str) -> Callable[[np.ndarray], np.ndarray]:
             keys: list[np.ndarray] = []
 
             def agree(i: np.ndarray) -> np.ndarray:
                 if not keys:
-                    keys.append(vocab.keys(kind, used))
+                    keys.append(vocab.keys(kind, used, view))
                 k = keys[0]
                 ka = k[pa_[i]]
                 return (ka == k[pb_[i]]) & (ka >= 0)
@@ -304,8 +306,8 @@ def _cross_equal(
     vocabularies: keys are compared only where both come from the byte rules)."""
     used_a, (ia,) = _compact(a)
     used_b, (ib,) = _compact(b)
-    ka = derived_keys(kind, va.values, used_a)
-    kb = derived_keys(kind, vb.values, used_b)
+    ka = derived_keys(kind, ValueBytes(va.values, used_a))
+    kb = derived_keys(kind, ValueBytes(vb.values, used_b))
     if ka is None or kb is None:  # not plain ASCII: no pre-filter, the text decides
         return np.ones(len(a), dtype=bool)
     return ka[ia] == kb[ib]
@@ -405,11 +407,12 @@ class PostcodeComparison(Comparison):
         todo = np.flatnonzero(present & ~full)
         if len(todo):
             used, (ia, ib) = _compact(a[todo], b[todo])
+            view = ValueBytes(vocab.values, used)
             open_ = np.arange(len(todo))
             for pos, kind in ((2, "sector"), (3, "district"), (4, "area")):
                 if not len(open_):
                     break
-                keys = vocab.keys(kind, used)
+                keys = vocab.keys(kind, used, view)
                 ka = keys[ia[open_]]
                 hit = (ka == keys[ib[open_]]) & (ka >= 0)
                 level[todo[open_[hit]]] = pos
