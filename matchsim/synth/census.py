@@ -532,13 +532,28 @@ def _draw_forenames(
     sex: np.ndarray,
     family: np.ndarray,
 ) -> np.ndarray:
-    """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat)."""
+    """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat).
+
+    A child is a repeat when an earlier child (in pupil order) of its family has its name.
+    Siblings sit together once sorted by family (stably, so in pupil order), so each child is
+    compared with the siblings just before it, one distance at a time, rather than sorting
+    every (family, name) pair again on each round.
+    """
     forename = _draw_names(names, rng, origin, sex)
+    order = np.argsort(family, kind="stable")
+    fam = family[order]
+    same_family = []  # per distance d: positions i whose family continues at i + d
+    for d in range(1, len(fam)):
+        pairs = np.flatnonzero(fam[d:] == fam[:-d])
+        if not len(pairs):  # families are contiguous: none this far apart, none further
+            break
+        same_family.append(pairs)
     for _ in range(8):
-        key = family.astype(np.int64) * (1 << 24) + forename
-        order = np.argsort(key, kind="stable")
-        dup = np.zeros(len(key), dtype=bool)
-        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        name = forename[order]
+        dup = np.zeros(len(family), dtype=bool)
+        for d, pairs in enumerate(same_family, start=1):
+            later = pairs + d
+            dup[order[later[name[later] == name[pairs]]]] = True
         if not dup.any():
             break
         idx = np.flatnonzero(dup)
