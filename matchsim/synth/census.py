@@ -590,7 +590,10 @@ def _moves(
         6.0 + (u - early) / max(mob.rate_6_plus, 1e-12),
     )
     when = start[owner] + np.floor(years * _DAYS_PER_YEAR).astype(np.int64) + 1
-    order = np.lexsort((when, owner))
+    # Owners already ascend, so one stable sort of (owner, day) packed in an int64 orders the
+    # moves as lexsort would, in fewer passes.
+    first_day = when.min(initial=0)
+    order = np.argsort((owner << np.int64(32)) | (when - first_day), kind="stable")
     owner, when = owner[order], when[order]
     # Two moves drawn on the same day are one move.
     distinct = np.ones(len(owner), dtype=bool)
