@@ -715,6 +715,38 @@ _CHECK_LA, _CHECK_ESTAB, _CHECK_YEAR, _CHECK_SERIAL = (
 )
 
 
+def _packed_digits(width: int) -> np.ndarray:
+    """ASCII digits of 0 .. 10**width - 1 packed little-endian in a uint64 (first digit lowest)."""
+    digits = _DIGITS[width].astype(np.uint64)
+    return (
+        (digits << (np.arange(width, dtype=np.uint64) * np.uint64(8))).sum(axis=1).astype(np.uint64)
+    )
+
+
+_PACKED = {w: _packed_digits(w) for w in (2, 3, 4)}
+_UPN_CHECK_LETTERS = _UPN_LETTERS.astype(np.uint64)
+
+
+def _permanent_upns(
+    la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.ndarray
+) -> pa.Array:
+    """:func:`make_upns` when every serial is at most 999: each UPN's 13 bytes are written as
+    two 64-bit words from packed digit tables (1-D gathers, not row copies)."""
+    n = len(la)
+    check = _CHECK_LA[la] + _CHECK_ESTAB[estab] + _CHECK_YEAR[year] + _CHECK_SERIAL[serial]
+    words = np.empty((n, 2), dtype=np.uint64)
+    words[:, 0] = (
+        _UPN_CHECK_LETTERS[check % 23]
+        | (_PACKED[3][la] << np.uint64(8))
+        | (_PACKED[4][estab] << np.uint64(32))
+    )
+    words[:, 1] = _PACKED[2][year] | (_PACKED[3][serial] << np.uint64(16))
+    chars = words.astype("<u8", copy=False).view(np.uint8).reshape(n, 16)[:, :13]
+    data = pa.py_buffer(np.ascontiguousarray(chars).tobytes())
+    offsets = pa.py_buffer(np.arange(0, 13 * (n + 1), 13, dtype=np.int32).tobytes())
+    return pa.StringArray.from_buffers(n, offsets, data)
+
+
 def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.ndarray) -> pa.Array:
     """Vectorised UPNs: check letter, LA (3), establishment (4), year (2), serial (3).
 
@@ -722,6 +754,8 @@ def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.nd
     letter), as DfE allows when a permanent number cannot be issued.
     """
     n = len(la)
+    if (serial <= 999).all():
+        return _permanent_upns(la, estab, year, serial)
     chars = np.empty((n, 13), dtype=np.uint8)
     chars[:, 1:4] = _DIGITS[3][la]
     chars[:, 4:8] = _DIGITS[4][estab]
