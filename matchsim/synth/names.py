@@ -310,8 +310,9 @@ class GroupedSampler:
         )
 
     def draw(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
-        scaled = u * self.size[group]
-        slot = np.minimum(scaled.astype(np.int64), self.size[group] - 1)
+        size = self.size[group]
+        scaled = u * size
+        slot = np.minimum(scaled.astype(np.int64), size - 1)
         coin = scaled - slot
         j = self.offset[group] + slot
         return self.codes[np.where(coin < self.accept[j], j, self.alias[j])]
