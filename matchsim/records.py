@@ -233,9 +233,35 @@ class ValueBytes:
         self.start = offsets[codes].astype(np.int64)
         self.length = (offsets[codes + 1] - self.start).astype(np.int64)
         data = values.buffers()[2]
-        self._data = np.concatenate(
-            [np.frombuffer(data, dtype=np.uint8) if data is not None else [], np.zeros(self._PAD)]
-        ).astype(np.uint8)
+        self._raw = (
+            np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        )
+
+    @cached_property
+    def _data(self) -> np.ndarray:
+        return np.concatenate([self._raw, np.zeros(self._PAD, dtype=np.uint8)])
+
+    @cached_property
+    def word(self) -> np.ndarray:
+        """The first 8 bytes of each value as one little-endian uint64 (byte i in bits 8i to
+        8i+7), zero past the value's end. Read in place: no copy of the data."""
+        raw, n = self._raw, len(self.start)
+        eight = np.zeros((n, 8), dtype=np.uint8)
+        near_end = self.start > len(raw) - 8
+        inside = np.flatnonzero(~near_end)
+        if len(inside):
+            windows = np.lib.stride_tricks.sliding_window_view(raw, 8)
+            eight[inside] = windows[self.start[inside]]
+        for row in np.flatnonzero(near_end):  # the last few values of the buffer only
+            tail = raw[self.start[row] : self.start[row] + 8]
+            eight[row, : len(tail)] = tail
+        word = eight.view("<u8").ravel()
+        return word & _low_bytes(self.length)
+
+    @cached_property
+    def word_plain(self) -> np.ndarray:
+        """Per value: its bytes within the first 8 are ASCII with no NUL."""
+        return _plain_bytes(self.word, self.length)
 
     def plain(self, width: int) -> bool:
         """Whether every value's first ``width`` bytes are ASCII with no NUL (the byte rules
@@ -255,6 +281,31 @@ class ValueBytes:
             m[np.arange(width) >= self.length[:, None]] = 0
             self._matrix = m
         return self._matrix[:, :width]
+
+
+def _low_bytes(count: np.ndarray) -> np.ndarray:
+    """A uint64 mask of the low ``count`` bytes (all 8 from 8 up, none from 0 down)."""
+    bits = np.clip(count, 0, 8).astype(np.uint64) * np.uint64(8)
+    with np.errstate(over="ignore"):
+        return np.where(
+            bits >= 64, np.uint64(0xFFFF_FFFF_FFFF_FFFF), (np.uint64(1) << (bits % 64)) - 1
+        ).astype(np.uint64)
+
+
+def _plain_bytes(word: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Per word: its low ``keep`` bytes are ASCII and none is NUL."""
+    ones, highs = np.uint64(0x0101_0101_0101_0101), np.uint64(0x8080_8080_8080_8080)
+    inside = _low_bytes(keep)
+    kept = word & inside
+    x = kept | (~inside & ones)  # bytes not kept count as 0x01, so only kept NULs show
+    with np.errstate(over="ignore"):
+        has_zero = (x - ones) & ~x & highs  # the classic "some byte is zero" test
+    return ((kept & highs) == 0) & (has_zero == 0)
+
+
+def _word_keys(view: ValueBytes, keep: np.ndarray) -> np.ndarray:
+    """The first ``keep`` bytes (1 to 8) of each value as an int64 key; -1 where none."""
+    return np.where(keep > 0, (view.word & _low_bytes(keep)).astype(np.int64), MISSING)
 
 
 def _pack(matrix: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -298,22 +349,24 @@ def derived_keys(kind: str, view: ValueBytes) -> np.ndarray | None:
         return None
     length = view.length
     if kind in ("initial", "first3"):
-        k = 1 if kind == "initial" else 3
-        if not view.plain(k):
+        keep = np.minimum(length, 1 if kind == "initial" else 3)
+        # Only the kept bytes must be plain: the key is a prefix of them.
+        if not _plain_bytes(view.word, keep).all():
             return None
-        return _pack(view.matrix(k), np.minimum(length, k))
+        return _word_keys(view, keep)
     if kind in ("sector", "district", "area"):
-        if (length > 10).any() or not view.plain(11):
+        if (length > 8).any() or not view.word_plain.all():
             return None
-        matrix = view.matrix(11)
         if kind == "area":  # the leading letters
-            letter = (matrix >= ord("A")) & (matrix <= ord("Z"))
-            keep = np.argmin(letter, axis=1)  # every row ends in padding, not a letter
-            if (keep > 8).any():
-                return None
+            keep = np.zeros(len(length), dtype=np.int64)
+            leading = np.ones(len(length), dtype=bool)
+            for k in range(8):
+                byte = (view.word >> np.uint64(8 * k)) & np.uint64(0xFF)
+                leading &= (byte >= ord("A")) & (byte <= ord("Z"))
+                keep += leading
         else:
             keep = length - (2 if kind == "sector" else 3)
-        return _pack(matrix, keep)
+        return _word_keys(view, keep)
     if kind == "soundex":
         width = min(int(length.max(initial=1)), _MAX_WORD) + 1
         matrix = view.matrix(width)
