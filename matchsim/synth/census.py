@@ -222,7 +222,7 @@ def _plan(
     ).astype(np.int64)
     offset = np.concatenate([[0], np.cumsum(count.ravel())[:-1]]).reshape(count.shape)
     school_district = np.repeat(np.arange(geography.n_districts), count.sum(axis=1))
-    school_phase = np.concatenate([np.repeat([0, 1], c) for c in count])
+    school_phase = np.repeat(np.tile([0, 1], len(count)), count.ravel())
     school_la = geography.district_la[school_district]
     # DfE establishment numbers: 2xxx primary, 4xxx secondary, numbered within each LA.
     order = np.lexsort((np.arange(len(school_la)), school_phase, school_la))
