@@ -194,6 +194,7 @@ def _plan(
     geography = build_geography(
         np.random.SeedSequence(world_seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households
     )
+    geography.warm_text()  # once here, not raced by the worker threads' first blocks
 
     cluster_rng = np.random.default_rng(
         np.random.SeedSequence(world_seed, spawn_key=(_SEED_CLUSTER,))
