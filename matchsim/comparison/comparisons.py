@@ -17,11 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import distance, fuzz, process
 
 from matchsim.errors import ConfigError, UnknownNameError
-from matchsim.records import MISSING, MISSING_DATE, PHONETIC, LinkageData, index_in
+from matchsim.records import (
+    MISSING,
+    MISSING_DATE,
+    PHONETIC,
+    LinkageData,
+    ValueBytes,
+    Vocabulary,
+    derived_keys,
+)
 from matchsim.registry import Registry
+from matchsim.synth import calendar as cal
 
 _NATIVE = {"token_set": (fuzz.token_set_ratio, 0.01)}
 
@@ -80,12 +90,43 @@ def similarity_of_codes(
 ) -> np.ndarray:
     """Similarity of vocabulary values ``a[i]`` and ``b[i]``, once per distinct pair."""
     ua, ub, inverse = _unique_pairs(a, b)
-    text = values if isinstance(values, np.ndarray) else values.to_numpy(zero_copy_only=False)
+    return _pair_similarity(values, ua, ub, scorer, workers=workers)[inverse]
+
+
+def _compact(*codes: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct codes among ``codes`` (ascending) and each array's positions in them."""
+    size = int(max((c.max(initial=-1) for c in codes), default=-1)) + 1
+    seen = np.zeros(size, dtype=bool)
+    for c in codes:
+        seen[c] = True
+    used = np.flatnonzero(seen)
+    position = np.cumsum(seen) - 1
+    return used, [position[c] for c in codes]
+
+
+def _pair_similarity(
+    values: pa.Array | np.ndarray,
+    ua: np.ndarray,
+    ub: np.ndarray,
+    scorer: str,
+    *,
+    workers: int = 1,
+) -> np.ndarray:
+    """Similarity of each (``values[ua[i]]``, ``values[ub[i]]``)."""
+    if not len(ua):
+        return np.zeros(0, dtype=np.float32)
+    # Python strings only for the values these pairs use, not the whole vocabulary.
+    used, (pa_, pb_) = _compact(ua, ub)
+    if isinstance(values, np.ndarray):
+        text = values[used]
+    else:
+        text = values.take(pa.array(used)).to_numpy(zero_copy_only=False)
     # rapidfuzz's own scorers run in C++; token_set is on a 0-100 scale, so it is called
     # directly and rescaled rather than wrapped in a Python lambda (one call per pair).
     native, scale = _NATIVE.get(scorer, (SIMILARITIES[scorer], 1.0))
-    sims = process.cpdist(list(text[ua]), list(text[ub]), scorer=native, workers=workers)
-    return (np.asarray(sims, dtype=np.float32) * scale)[inverse]
+    # (No score_cutoff: rapidfuzz's Jaro-Winkler then drops scores equal to the cutoff.)
+    sims = process.cpdist(text[pa_], text[pb_], scorer=native, workers=workers, dtype=np.float32)
+    return np.asarray(sims, dtype=np.float32) * np.float32(scale)
 
 
 def _check_thresholds(name: str, thresholds: Sequence[float]) -> tuple[float, ...]:
@@ -154,57 +195,122 @@ class NameComparison(Comparison):
         vocab = data.vocabularies[self.role]
         a = data.left.codes[self.role][left]
         b = data.right.codes[self.role][right]
-        n = len(a)
-        level = np.full(n, self.n_levels - 1, dtype=np.int16)
         present = (a >= 0) & (b >= 0)
-        level[~present] = 0
-        idx = np.flatnonzero(present)
-        a, b = a[idx], b[idx]
-        sub = np.full(len(idx), self.n_levels - 1, dtype=np.int16)
-        sims = (
-            similarity_of_codes(vocab.values, a, b, self.similarity) if len(idx) else np.array([])
-        )
-
-        def assign(mask: np.ndarray, name: str) -> None:
-            # Strongest level wins: only pairs not yet placed at a stronger level move.
-            pos = 1 + self.levels.index(name)
-            sub[mask & (sub > pos)] = pos
-
-        assign(a == b, "exact")
-        assign(sims >= self.thresholds[0], f"{self.similarity}>={self.thresholds[0]:g}")
-        if self.phonetic:
-            codes = vocab.derived(self.phonetic)
-            assign((codes[a] == codes[b]) & (codes[a] >= 0), self.phonetic)
-        for t in self.thresholds[1:]:
-            assign(sims >= t, f"{self.similarity}>={t:g}")
-        if self.first3:
-            f3 = vocab.derived("first3")
-            assign(f3[a] == f3[b], "first3")
+        everywhere = bool(present.all())
+        if not everywhere:
+            a, b = a[present], b[present]
+        # Every level but ``swapped`` depends on the two values alone: decide it once per
+        # distinct pair of values and gather (names repeat heavily).
+        ua, ub, inverse = _unique_pairs(a, b)
+        sub = self._value_pair_levels(vocab, ua, ub)[inverse]
         if self.swapped:
-            assign(self._swapped(data, left[idx], right[idx]), "swapped")
-        if self.initial:
-            init = vocab.derived("initial")
-            assign(init[a] == init[b], "initial")
-        level[idx] = sub
+            pos = 1 + self.levels.index("swapped")
+            weaker = np.flatnonzero(sub > pos)
+            where = weaker if everywhere else np.flatnonzero(present)[weaker]
+            sub[weaker[self._swapped(data, left[where], right[where])]] = pos
+        if everywhere:
+            return sub
+        level = np.zeros(len(present), dtype=np.int8)
+        level[present] = sub
         return level
 
+    def _value_pair_levels(self, vocab: Vocabulary, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+        """Level of each distinct value pair, ignoring ``swapped``: each rule runs only on the
+        pairs that no stronger rule has placed."""
+        level = np.full(len(ua), self.n_levels - 1, dtype=np.int8)
+        open_ = np.flatnonzero(ua != ub)
+        level[ua == ub] = 1 + self.levels.index("exact")
+        sims = _pair_similarity(vocab.values, ua[open_], ub[open_], self.similarity)
+        rules: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = []
+        rules.append(
+            (f"{self.similarity}>={self.thresholds[0]:g}", lambda i: sims[i] >= self.thresholds[0])
+        )
+        keys_of = self._keys(vocab, ua[open_], ub[open_])
+        if self.phonetic:
+            rules.append((self.phonetic, keys_of(self.phonetic)))
+        for t in self.thresholds[1:]:
+            rules.append((f"{self.similarity}>={t:g}", lambda i, t=t: sims[i] >= t))
+        if self.first3:
+            rules.append(("first3", keys_of("first3")))
+        if self.initial:
+            rules.append(("initial", keys_of("initial")))
+        todo = np.arange(len(open_))
+        for name, rule in rules:
+            if not len(todo):
+                break
+            hit = rule(todo)
+            level[open_[todo[hit]]] = 1 + self.levels.index(name)
+            todo = todo[~hit]
+        return level
+
+    @staticmethod
+    def _keys(
+        vocab: Vocabulary, a: np.ndarray, b: np.ndarray
+    ) -> Callable[[str], Callable[[np.ndarray], np.ndarray]]:
+        """Rules "same derived key" on pairs (a[i], b[i]), deriving keys only for their values
+        and only once a rule is reached."""
+        used, (pa_, pb_) = _compact(a, b)
+        view = ValueBytes(vocab.values, used)
+
+        def rule(kind: str) -> Callable[[np.ndarray], np.ndarray]:
+            keys: list[np.ndarray] = []
+
+            def agree(i: np.ndarray) -> np.ndarray:
+                if not keys:
+                    keys.append(vocab.keys(kind, used, view))
+                k = keys[0]
+                ka = k[pa_[i]]
+                return (ka == k[pb_[i]]) & (ka >= 0)
+
+            return agree
+
+        return rule
+
     def _swapped(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Forename and surname swapped: this name on the left is the other name on the right,
+        and the other way round."""
         other = "surname" if self.role == "forename" else "forename"
-        if other not in data.vocabularies:
+        if other not in data.vocabularies or not len(left):
             return np.zeros(len(left), dtype=bool)
         this_v, other_v = data.vocabularies[self.role], data.vocabularies[other]
-        cache = this_v.__dict__.setdefault("_as_other", {})
-        if other not in cache:
-            # Each value's code in the other role's vocabulary (-1 when absent there).
-            cache[other] = index_in(this_v.values, other_v.values)
-            cache["_back"] = index_in(other_v.values, this_v.values)
-        this_as_other, other_as_this = cache[other], cache["_back"]
         lt, lo = data.left.codes[self.role][left], data.left.codes[other][left]
         rt, ro = data.right.codes[self.role][right], data.right.codes[other][right]
-        ok = (lt >= 0) & (lo >= 0) & (rt >= 0) & (ro >= 0)
-        return (
-            ok & (this_as_other[np.maximum(lt, 0)] == ro) & (other_as_this[np.maximum(lo, 0)] == rt)
-        )
+        ok = np.flatnonzero((lt >= 0) & (lo >= 0) & (rt >= 0) & (ro >= 0))
+        out = np.zeros(len(left), dtype=bool)
+        if not len(ok):
+            return out
+        # Compare first letters (cheap keys of the few values involved), then the full text
+        # of the few pairs whose letters cross over.
+        crossing = ok[
+            _cross_equal(this_v, lt[ok], other_v, ro[ok], "initial")
+            & _cross_equal(other_v, lo[ok], this_v, rt[ok], "initial")
+        ]
+        if len(crossing):
+            text = (
+                this_v.values.take(pa.array(lt[crossing])),
+                other_v.values.take(pa.array(ro[crossing])),
+            )
+            back = (
+                other_v.values.take(pa.array(lo[crossing])),
+                this_v.values.take(pa.array(rt[crossing])),
+            )
+            same = pc.and_(pc.equal(*text), pc.equal(*back)).to_numpy(zero_copy_only=False)
+            out[crossing[same]] = True
+        return out
+
+
+def _cross_equal(
+    va: Vocabulary, a: np.ndarray, vb: Vocabulary, b: np.ndarray, kind: str
+) -> np.ndarray:
+    """Whether derived keys of ``va`` values ``a[i]`` and ``vb`` values ``b[i]`` agree (two
+    vocabularies: keys are compared only where both come from the byte rules)."""
+    used_a, (ia,) = _compact(a)
+    used_b, (ib,) = _compact(b)
+    ka = derived_keys(kind, ValueBytes(va.values, used_a))
+    kb = derived_keys(kind, ValueBytes(vb.values, used_b))
+    if ka is None or kb is None:  # not plain ASCII: no pre-filter, the text decides
+        return np.ones(len(a), dtype=bool)
+    return ka[ia] == kb[ib]
 
 
 @comparison("date_of_birth")
@@ -232,30 +338,50 @@ class DateOfBirthComparison(Comparison):
 
     def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         a, b = data.left.dob[left], data.right.dob[right]
-        ya, ma, da = (x[left] for x in data.left.dob_parts)
-        yb, mb, db = (x[right] for x in data.right.dob_parts)
-        level = np.full(len(a), self.n_levels - 1, dtype=np.int16)
-        rules = [
-            a == b,
-            (da == mb) & (ma == db) & (ya == yb),
-            _digits_differing(ya, ma, da, yb, mb, db) == 1,
-            (ya == yb) & (ma == mb),
-            ya == yb,
-            np.abs(a - b) <= self.days,
-        ]
-        for pos in range(len(rules), 0, -1):
-            level[rules[pos - 1]] = pos
-        level[(a == MISSING_DATE) | (b == MISSING_DATE)] = 0
+        level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
+        missing = (a == MISSING_DATE) | (b == MISSING_DATE)
+        exact = a == b
+        level[exact] = 1
+        # The other rules only for the pairs that differ, strongest first.
+        todo = np.flatnonzero(~exact & ~missing)
+        if len(todo):
+            da, db = a[todo], b[todo]
+            ya, ma, dya = cal.year_month_day(da)
+            yb, mb, dyb = cal.year_month_day(db)
+            rules = [
+                lambda i: (dya[i] == mb[i]) & (ma[i] == dyb[i]) & (ya[i] == yb[i]),
+                lambda i: _digits_differing(ya[i], ma[i], dya[i], yb[i], mb[i], dyb[i]) == 1,
+                lambda i: (ya[i] == yb[i]) & (ma[i] == mb[i]),
+                lambda i: ya[i] == yb[i],
+                lambda i: np.abs(da[i] - db[i]) <= self.days,
+            ]
+            open_ = np.arange(len(todo))
+            for pos, rule in enumerate(rules, start=2):
+                if not len(open_):
+                    break
+                hit = rule(open_)
+                level[todo[open_[hit]]] = pos
+                open_ = open_[~hit]
+        level[missing] = 0
         return level
 
 
+#: Differing decimal digits of every pair of numbers below 100.
+_TWO_DIGITS = np.arange(100)
+_DIGIT_DIFF = ((_TWO_DIGITS[:, None] % 10) != (_TWO_DIGITS[None, :] % 10)).astype(np.int64) + (
+    (_TWO_DIGITS[:, None] // 10) != (_TWO_DIGITS[None, :] // 10)
+)
+
+
 def _digits_differing(ya, ma, da, yb, mb, db) -> np.ndarray:
-    """Number of differing digits between two dates written DDMMYYYY."""
-    total = np.zeros(len(ya), dtype=np.int64)
-    for x, y, width in ((da, db, 2), (ma, mb, 2), (ya, yb, 4)):
-        for k in range(width):
-            total += (x // 10**k) % 10 != (y // 10**k) % 10
-    return total
+    """Number of differing digits between two dates written DDMMYYYY (by table: two digits at
+    a time)."""
+    return (
+        _DIGIT_DIFF[da, db]
+        + _DIGIT_DIFF[ma, mb]
+        + _DIGIT_DIFF[ya % 100, yb % 100]
+        + _DIGIT_DIFF[ya // 100 % 100, yb // 100 % 100]
+    )
 
 
 @comparison("postcode")
@@ -273,13 +399,24 @@ class PostcodeComparison(Comparison):
     def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         vocab = data.vocabularies[self.role]
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
-        level = np.full(len(a), self.n_levels - 1, dtype=np.int16)
+        level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         present = (a >= 0) & (b >= 0)
-        sa, sb = np.maximum(a, 0), np.maximum(b, 0)
-        for pos, kind in ((4, "area"), (3, "district"), (2, "sector")):
-            codes = vocab.derived(kind)
-            level[(codes[sa] == codes[sb]) & (codes[sa] >= 0)] = pos
-        level[a == b] = 1
+        full = present & (a == b)
+        level[full] = 1
+        # Sector, district and area keys only for the postcodes of the pairs still open.
+        todo = np.flatnonzero(present & ~full)
+        if len(todo):
+            used, (ia, ib) = _compact(a[todo], b[todo])
+            view = ValueBytes(vocab.values, used)
+            open_ = np.arange(len(todo))
+            for pos, kind in ((2, "sector"), (3, "district"), (4, "area")):
+                if not len(open_):
+                    break
+                keys = vocab.keys(kind, used, view)
+                ka = keys[ia[open_]]
+                hit = (ka == keys[ib[open_]]) & (ka >= 0)
+                level[todo[open_[hit]]] = pos
+                open_ = open_[~hit]
         level[~present] = 0
         return level
 

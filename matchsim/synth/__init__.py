@@ -82,7 +82,7 @@ def generate_census(
     config: CensusConfig | None = None,
     seed: int = 0,
     *,
-    chunk_size: int = 8 * BLOCK_PUPILS,
+    chunk_size: int = BLOCK_PUPILS,
     workers: int = 1,
     progress: ProgressCallback | None = None,
     world_seed: int | None = None,

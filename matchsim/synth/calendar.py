@@ -148,7 +148,13 @@ def multiple_rate(config: MultipleBirthsConfig, years: np.ndarray) -> np.ndarray
         table = dict(zip(t["year"].astype(int), t["multiple_per_1000"].astype(float), strict=True))
     known = np.array(sorted(table), dtype=np.float64)
     values = np.array([table[int(k)] for k in sorted(table)])
-    return np.interp(years.astype(np.float64), known, values) / 1000.0
+    years = np.asarray(years, dtype=np.int64)
+    if not years.size:
+        return np.zeros(0)
+    # Once per distinct year (a few dozen), then gathered: the same values as per birth.
+    first = int(years.min())
+    span = np.arange(first, int(years.max()) + 1, dtype=np.float64)
+    return (np.interp(span, known, values) / 1000.0)[years - first]
 
 
 @dataclass(frozen=True)

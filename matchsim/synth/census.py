@@ -19,8 +19,11 @@ blocks are scheduled, so they never change the output.
 from __future__ import annotations
 
 import math
+import queue
+import threading
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.synth import calendar as cal
-from matchsim.synth.config import NATIONAL_PUPILS_2024, CensusConfig
+from matchsim.synth.config import NATIONAL_PUPILS_2024, CensusConfig, NamesConfig
 from matchsim.synth.geography import Geography, build_geography
 from matchsim.synth.names import GroupedSampler, NameModel, build_name_model
 
@@ -46,6 +49,40 @@ ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class _GuidedSearch:
+    """``np.searchsorted(values, u, side="right")`` for queries ``u`` in [0, 1] into a fixed
+    ascending array in [0, 1], with a guide table instead of a binary search per query.
+
+    Bucket ``j`` covers [j/K, (j+1)/K) (exact, K a power of two); the answer for any query in it
+    lies between the answers for its two edges, which are stored, and is found in at most
+    ``steps`` vectorised comparisons. The answers are exactly numpy's. Written here because
+    numpy's binary search over random queries misses the cache on every step.
+    """
+
+    values: np.ndarray
+    low: np.ndarray  # per bucket: searchsorted of its lower edge
+    high: np.ndarray  # and of its upper edge
+    steps: int
+
+    BUCKETS = 1 << 16
+
+    @classmethod
+    def build(cls, values: np.ndarray) -> _GuidedSearch:
+        edges = np.arange(cls.BUCKETS + 2, dtype=np.float64) / cls.BUCKETS
+        first = np.searchsorted(values, edges, side="right")
+        low, high = first[:-1], first[1:]
+        return cls(values, low, high, int((high - low).max(initial=0)))
+
+    def search(self, u: np.ndarray) -> np.ndarray:
+        bucket = np.minimum((u * self.BUCKETS).astype(np.int64), self.BUCKETS)
+        idx, high = self.low[bucket], self.high[bucket]
+        last = len(self.values) - 1
+        for _ in range(self.steps):
+            idx += (idx < high) & (self.values[np.minimum(idx, last)] <= u)
+        return idx
+
+
+@dataclass(frozen=True)
 class _Plan:
     """Everything blocks share; built once per run."""
 
@@ -57,6 +94,7 @@ class _Plan:
     census_day: int
     ext_days: np.ndarray
     ext_cumulative: np.ndarray
+    ext_search: _GuidedSearch  # searchsorted into ext_cumulative
     ext_sampler: GroupedSampler
     ext_year_first: int
     ext_year_lo: np.ndarray  # first index into ext_days of each year
@@ -70,6 +108,8 @@ class _Plan:
     school_estab: np.ndarray  # 4-digit establishment number per school id
     block_targets: np.ndarray
     block_quotas: np.ndarray  # (blocks, segments)
+    entry_year_first: int  # earliest reception-entry year of anyone in the register
+    entry_years: int  # how many entry years the register spans
 
 
 def _largest_remainder(total: int, shares: np.ndarray) -> np.ndarray:
@@ -94,6 +134,40 @@ def register_size(config: CensusConfig, calendar: cal.BirthCalendar | None = Non
 def block_count(config: CensusConfig) -> int:
     """How many blocks of ``BLOCK_PUPILS`` the register of ``config`` is drawn in."""
     return max(1, math.ceil(register_size(config) / BLOCK_PUPILS))
+
+
+_NAME_MODELS: dict[str, NameModel] = {}
+_NAME_MODELS_LOCK = threading.Lock()
+
+
+def _name_model(config: NamesConfig) -> NameModel:
+    """The vocabularies and samplers of a names configuration, built once per process.
+
+    They depend on nothing but the configuration (Faker's lists and the project's tables), as a
+    Faker instance's providers do, and take a tenth of a second of pure Python to build. Their
+    arrays are made read-only, so sharing them between runs cannot leak state.
+    """
+    key = config.model_dump_json()
+    with _NAME_MODELS_LOCK:
+        model = _NAME_MODELS.get(key)
+        if model is None:
+            model = build_name_model(config)
+            for value in _arrays_of(model):
+                value.setflags(write=False)
+            if len(_NAME_MODELS) >= 8:
+                _NAME_MODELS.clear()
+            _NAME_MODELS[key] = model
+        return model
+
+
+def _arrays_of(obj: object) -> list[np.ndarray]:
+    found = []
+    for value in vars(obj).values():
+        if isinstance(value, np.ndarray):
+            found.append(value)
+        elif hasattr(value, "__dataclass_fields__"):
+            found.extend(_arrays_of(value))
+    return found
 
 
 def _plan(
@@ -123,13 +197,14 @@ def _plan(
     year_lo = np.searchsorted(years, all_years, side="left")
     year_hi = np.searchsorted(years, all_years, side="right")
 
-    names = build_name_model(config.names)
+    names = _name_model(config.names)
     world_seed = seed if world_seed is None else world_seed
     world_pupils = pupils if world_pupils is None else world_pupils
     expected_households = int(world_pupils / config.families.children_mean * 2)
     geography = build_geography(
         np.random.SeedSequence(world_seed, spawn_key=(_SEED_GEOGRAPHY,)), expected_households
     )
+    geography.warm_text()  # once here, not raced by the worker threads' first blocks
 
     cluster_rng = np.random.default_rng(
         np.random.SeedSequence(world_seed, spawn_key=(_SEED_CLUSTER,))
@@ -158,7 +233,7 @@ def _plan(
     ).astype(np.int64)
     offset = np.concatenate([[0], np.cumsum(count.ravel())[:-1]]).reshape(count.shape)
     school_district = np.repeat(np.arange(geography.n_districts), count.sum(axis=1))
-    school_phase = np.concatenate([np.repeat([0, 1], c) for c in count])
+    school_phase = np.repeat(np.tile([0, 1], len(count)), count.ravel())
     school_la = geography.district_la[school_district]
     # DfE establishment numbers: 2xxx primary, 4xxx secondary, numbered within each LA.
     order = np.lexsort((np.arange(len(school_la)), school_phase, school_la))
@@ -172,6 +247,9 @@ def _plan(
             "too many schools in one local authority for 4-digit establishment numbers"
         )
 
+    entry_years = cal.year_month_day(
+        cal.reception_entry(np.array([calendar.window_start, calendar.window_end - 1]))
+    )[0]
     return _Plan(
         config=config,
         seed=seed,
@@ -181,6 +259,7 @@ def _plan(
         census_day=cal.date_to_days(config.census_date),
         ext_days=ext_days,
         ext_cumulative=ext_cumulative,
+        ext_search=_GuidedSearch.build(ext_cumulative),
         ext_sampler=GroupedSampler.from_groups([(ext_days, density)]),
         ext_year_first=int(years[0]),
         ext_year_lo=year_lo,
@@ -194,6 +273,8 @@ def _plan(
         school_estab=estab,
         block_targets=targets,
         block_quotas=quotas,
+        entry_year_first=int(entry_years[0]),
+        entry_years=int(entry_years[1] - entry_years[0] + 1),
     )
 
 
@@ -218,7 +299,7 @@ def _draw_day_in_year(plan: _Plan, rng: np.random.Generator, years: np.ndarray) 
     c = plan.ext_cumulative
     lo_c = np.where(lo > 0, c[np.maximum(lo - 1, 0)], 0.0)
     u = lo_c + rng.random(len(years)) * (c[hi - 1] - lo_c)
-    idx = np.clip(np.searchsorted(c, u, side="right"), lo, hi - 1)
+    idx = np.clip(plan.ext_search.search(u), lo, hi - 1)
     day = plan.ext_days[idx]
     # Years beyond the extended window keep their day-of-year but move to the right year.
     shift = np.round((years - clipped) * _DAYS_PER_YEAR).astype(np.int64)
@@ -274,8 +355,10 @@ def _select_children(
         return None
     segment = plan.calendar.segment[offset[eligible]]
     key = rng.random(len(eligible))
-    # Segment then random key, in one float sort: segment + key lies in [segment, segment + 1).
-    order = np.argsort(segment + key)
+    # Segment then random key, in one sort: segment + key lies in [segment, segment + 1). The
+    # sums are non-negative, so their bit patterns as int64 sort in the same order, and numpy
+    # sorts integers faster than floats.
+    order = np.argsort((segment + key).view(np.int64))
     seg_sorted = segment[order]
     size_sorted = births.size[eligible][order]
     cum = np.cumsum(size_sorted)
@@ -333,7 +416,11 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
         chosen = _select_children(plan, rng, births, target, quotas)
 
     # Renumber the families that keep at least one child: 0..F-1 in order of first appearance.
-    kept_family, family_local = np.unique(births.family[chosen], return_inverse=True)
+    # (Family numbers are dense, so a presence mask does what np.unique would, without a sort.)
+    present = np.zeros(n_families, dtype=bool)
+    present[births.family[chosen]] = True
+    kept_family = np.flatnonzero(present)
+    family_local = (np.cumsum(present) - 1)[births.family[chosen]]
     n_fam = len(kept_family)
     first_birth = np.full(n_families, np.iinfo(np.int64).max)
     np.minimum.at(first_birth, births.family, births.day)
@@ -458,13 +545,28 @@ def _draw_forenames(
     sex: np.ndarray,
     family: np.ndarray,
 ) -> np.ndarray:
-    """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat)."""
+    """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat).
+
+    A child is a repeat when an earlier child (in pupil order) of its family has its name.
+    Siblings sit together once sorted by family (stably, so in pupil order), so each child is
+    compared with the siblings just before it, one distance at a time, rather than sorting
+    every (family, name) pair again on each round.
+    """
     forename = _draw_names(names, rng, origin, sex)
+    order = np.argsort(family, kind="stable")
+    fam = family[order]
+    same_family = []  # per distance d: positions i whose family continues at i + d
+    for d in range(1, len(fam)):
+        pairs = np.flatnonzero(fam[d:] == fam[:-d])
+        if not len(pairs):  # families are contiguous: none this far apart, none further
+            break
+        same_family.append(pairs)
     for _ in range(8):
-        key = family.astype(np.int64) * (1 << 24) + forename
-        order = np.argsort(key, kind="stable")
-        dup = np.zeros(len(key), dtype=bool)
-        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        name = forename[order]
+        dup = np.zeros(len(family), dtype=bool)
+        for d, pairs in enumerate(same_family, start=1):
+            later = pairs + d
+            dup[order[later[name[later] == name[pairs]]]] = True
         if not dup.any():
             break
         idx = np.flatnonzero(dup)
@@ -501,7 +603,10 @@ def _moves(
         6.0 + (u - early) / max(mob.rate_6_plus, 1e-12),
     )
     when = start[owner] + np.floor(years * _DAYS_PER_YEAR).astype(np.int64) + 1
-    order = np.lexsort((when, owner))
+    # Owners already ascend, so one stable sort of (owner, day) packed in an int64 orders the
+    # moves as lexsort would, in fewer passes.
+    first_day = when.min(initial=0)
+    order = np.argsort((owner << np.int64(32)) | (when - first_day), kind="stable")
     owner, when = owner[order], when[order]
     # Two moves drawn on the same day are one move.
     distinct = np.ones(len(owner), dtype=bool)
@@ -521,19 +626,24 @@ def _moves(
     move_row = np.arange(len(owner)) + owner + 1  # row index in the history of each move
     far = plan.district_sampler.draw(origin[owner], rng.random(len(owner))).astype(np.int64)
     area_u = rng.random(len(owner))
-    # Moves are sequential, but each depends only on the previous district: iterate by the
-    # move's rank within its family (at most _MAX_MOVES rounds, each vectorised).
-    rank = move_row - offset[owner]
-    for r in range(1, int(rank.max(initial=0)) + 1):
-        m = np.flatnonzero(rank == r)
-        prev = district[move_row[m] - 1]
-        area = geo.district_area[prev]
-        in_area = geo.area_first_district[area] + (
-            area_u[m] * geo.area_district_count[area]
-        ).astype(np.int64)
-        district[move_row[m]] = np.where(
-            stay_district[m], prev, np.where(stay_area[m], in_area, far[m])
-        )
+    # Moves are sequential, but each depends only on the previous address: a move within the
+    # district keeps it, a move within the area stays in the area of the last move that left it
+    # (or of the first address), and a far move goes anywhere. So the area is carried forward
+    # from the rows that set it, then the district from the rows that set that: no loop.
+    rows = np.arange(total)
+    sets_area = np.zeros(total, dtype=bool)
+    sets_area[offset] = True
+    sets_area[move_row] = ~stay_district & ~stay_area
+    district[move_row] = far
+    area = geo.district_area[district[np.maximum.accumulate(np.where(sets_area, rows, 0))]]
+    in_area_row = move_row[stay_area]
+    area_here = area[in_area_row]
+    district[in_area_row] = geo.area_first_district[area_here] + (
+        area_u[stay_area] * geo.area_district_count[area_here]
+    ).astype(np.int64)
+    sets_district = np.ones(total, dtype=bool)
+    sets_district[move_row] = ~stay_district
+    district = district[np.maximum.accumulate(np.where(sets_district, rows, 0))]
     slot = geo.draw_slots(rng, district)
     moved_in = np.empty(total, dtype=np.int64)
     moved_in[offset] = start
@@ -544,14 +654,20 @@ def _moves(
 def _address_at(history: dict[str, np.ndarray], family: np.ndarray, day: np.ndarray) -> np.ndarray:
     """The history row of each family's address on each given day (vectorised)."""
     offset, count, moved_in = history["offset"], history["count"], history["moved_in"]
-    # Rows are sorted by (family, moved_in): search the composite key.
-    base = np.int64(1) << np.int64(21)
-    shift = moved_in.min(initial=0)
-    family_of_row = np.repeat(np.arange(len(offset)), count)
-    row_key = family_of_row * base + (moved_in - shift)
-    query = family.astype(np.int64) * base + np.maximum(day - shift, 0)
-    row = np.searchsorted(row_key, query, side="right") - 1
-    return np.maximum(row, offset[family])  # before the first recorded move: the first address
+    # Rows are in time order within each family (moved_in strictly ascending), so the row is the
+    # first one plus the number of later moves on or before the day: step each pupil forward
+    # while its next row qualifies. Most families move at most once or twice.
+    row = offset[family].copy()
+    end = (offset + count)[family]
+    # Before the earliest recorded day, any day counts as that day.
+    threshold = np.maximum(day, moved_in.min(initial=0))
+    active = np.flatnonzero(end - row > 1)
+    while len(active):
+        step = moved_in[row[active] + 1] <= threshold[active]
+        active = active[step]
+        row[active] += 1
+        active = active[end[active] - row[active] > 1]
+    return row
 
 
 def _school(
@@ -610,6 +726,38 @@ _CHECK_LA, _CHECK_ESTAB, _CHECK_YEAR, _CHECK_SERIAL = (
 )
 
 
+def _packed_digits(width: int) -> np.ndarray:
+    """ASCII digits of 0 .. 10**width - 1 packed little-endian in a uint64 (first digit lowest)."""
+    digits = _DIGITS[width].astype(np.uint64)
+    return (
+        (digits << (np.arange(width, dtype=np.uint64) * np.uint64(8))).sum(axis=1).astype(np.uint64)
+    )
+
+
+_PACKED = {w: _packed_digits(w) for w in (2, 3, 4)}
+_UPN_CHECK_LETTERS = _UPN_LETTERS.astype(np.uint64)
+
+
+def _permanent_upns(
+    la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.ndarray
+) -> pa.Array:
+    """:func:`make_upns` when every serial is at most 999: each UPN's 13 bytes are written as
+    two 64-bit words from packed digit tables (1-D gathers, not row copies)."""
+    n = len(la)
+    check = _CHECK_LA[la] + _CHECK_ESTAB[estab] + _CHECK_YEAR[year] + _CHECK_SERIAL[serial]
+    words = np.empty((n, 2), dtype=np.uint64)
+    words[:, 0] = (
+        _UPN_CHECK_LETTERS[check % 23]
+        | (_PACKED[3][la] << np.uint64(8))
+        | (_PACKED[4][estab] << np.uint64(32))
+    )
+    words[:, 1] = _PACKED[2][year] | (_PACKED[3][serial] << np.uint64(16))
+    chars = words.astype("<u8", copy=False).view(np.uint8).reshape(n, 16)[:, :13]
+    data = pa.py_buffer(np.ascontiguousarray(chars).tobytes())
+    offsets = pa.py_buffer(np.arange(0, 13 * (n + 1), 13, dtype=np.int32).tobytes())
+    return pa.StringArray.from_buffers(n, offsets, data)
+
+
 def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.ndarray) -> pa.Array:
     """Vectorised UPNs: check letter, LA (3), establishment (4), year (2), serial (3).
 
@@ -617,6 +765,8 @@ def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.nd
     letter), as DfE allows when a permanent number cannot be issued.
     """
     n = len(la)
+    if (serial <= 999).all():
+        return _permanent_upns(la, estab, year, serial)
     chars = np.empty((n, 13), dtype=np.uint8)
     chars[:, 1:4] = _DIGITS[3][la]
     chars[:, 4:8] = _DIGITS[4][estab]
@@ -647,48 +797,99 @@ def make_upns(la: np.ndarray, estab: np.ndarray, year: np.ndarray, serial: np.nd
     return pa.StringArray.from_buffers(n, offsets, data)
 
 
-def _serials(
-    first_school: np.ndarray, entry_year: np.ndarray, block_sizes: list[int]
-) -> np.ndarray:
-    """UPN serial numbers: 1, 2, ... within each (reception school, year of entry), in pupil order.
+@dataclass
+class _Finished:
+    """A block with its text columns rendered, ready to be joined to the others.
 
-    Ranks are taken block by block (small sorts) and offset by the counts of earlier blocks,
-    which gives the same numbers as one global stable sort at a fraction of its cost.
+    Everything here depends on the block alone, so it is built in the worker thread that
+    drew the block. Only ids and UPN serials need counts from earlier blocks: they are added
+    in a second per-block pass (:func:`_block_tables`).
     """
-    year0 = int(entry_year.min(initial=0))
-    n_years = int(entry_year.max(initial=0)) - year0 + 1
-    key = first_school.astype(np.int64) * n_years + (entry_year - year0)
-    running: dict[int, int] | np.ndarray
-    dense = int(key.max(initial=0)) + 1 <= 50_000_000
-    running = np.zeros(int(key.max(initial=0)) + 1 if dense else 0, dtype=np.int64)
-    sparse: dict[int, int] = {}
-    serial = np.empty(len(key), dtype=np.int64)
-    start = 0
-    for size in block_sizes:
-        block = key[start : start + size]
-        rank = _rank_within(block)
-        uniq, counts = np.unique(block, return_counts=True)
-        if dense:
-            serial[start : start + size] = running[block] + rank + 1
-            running[uniq] += counts
-        else:  # pragma: no cover - only for absurd numbers of schools
-            base = np.array([sparse.get(int(k), 0) for k in block])
-            serial[start : start + size] = base + rank + 1
-            for k, c in zip(uniq.tolist(), counts.tolist(), strict=True):
-                sparse[k] = sparse.get(k, 0) + c
-        start += size
-    return serial
+
+    block: _Block
+    pupil_text: dict[str, pa.Array]
+    history_text: dict[str, pa.Array]
+    entry_year: np.ndarray
+    #: distinct (reception school, entry year) keys, each pupil's index into them, the count of
+    #: each key and each pupil's 0-based rank among its block's pupils with the same key
+    upn_keys: np.ndarray
+    upn_inverse: np.ndarray
+    upn_counts: np.ndarray
+    upn_rank: np.ndarray
+    #: 1, 2, ... for each multiple maternity of the block, in order; 0 for singletons
+    multiple_local: np.ndarray
+    n_multiples: int
 
 
-def _rank_within(keys: np.ndarray) -> np.ndarray:
-    """0-based rank of each element among equal keys, in original order."""
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    starts = np.r_[0, np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1]
-    ranks_sorted = np.arange(len(keys)) - np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
-    out = np.empty(len(keys), dtype=np.int64)
-    out[order] = ranks_sorted
-    return out
+_POSITION_BITS = 17  # a block's pupil positions fit: BLOCK_PUPILS <= 1 << 17
+
+
+def _finish_block(plan: _Plan, block: _Block, middle_text: pa.Array) -> _Finished:
+    p = block.pupil
+    history_text = plan.geography.render(block.history["slot"])
+    rows = pa.array(p["address_row"])
+    pupil_text = {k: v.take(rows) for k, v in history_text.items()}
+    # Arrow gathers the strings: no Python string objects per pupil.
+    blank = len(middle_text) - 1
+    m1, m2 = p["middle1"], p["middle2"]
+    first_middle = middle_text.take(np.where(m1 >= 0, m1, blank))
+    second = m2 >= 0
+    pupil_text["middle_names"] = pc.if_else(
+        second,
+        pc.binary_join_element_wise(
+            first_middle, middle_text.take(np.where(second, m2, blank)), " "
+        ),
+        first_middle,
+    )
+    entry_year = cal.year_month_day(p["entry"])[0]
+    # Rank within each (school, year) in pupil order: sort (key, position) packed in one
+    # int64, which is a stable sort of the keys without numpy's slower stable argsort.
+    key = p["first_school"].astype(np.int64) * plan.entry_years + (
+        entry_year - plan.entry_year_first
+    )
+    n = len(key)
+    packed = np.sort((key << np.int64(_POSITION_BITS)) | np.arange(n, dtype=np.int64))
+    order = packed & ((1 << _POSITION_BITS) - 1)
+    sorted_keys = packed >> np.int64(_POSITION_BITS)
+    new_key = np.ones(n, dtype=bool)
+    new_key[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    starts = np.flatnonzero(new_key)
+    group_sorted = np.cumsum(new_key) - 1
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - starts[group_sorted]
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = group_sorted
+    # Maternity numbers ascend through the block, so numbering multiples 1..M is a running count.
+    maternity = p["maternity"]
+    multiple = maternity >= 0
+    m = maternity[multiple]
+    local = np.zeros(n, dtype=np.int64)
+    local[multiple] = np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
+    return _Finished(
+        block=block,
+        pupil_text=pupil_text,
+        history_text=history_text,
+        entry_year=entry_year,
+        upn_keys=sorted_keys[starts],
+        upn_inverse=inverse,
+        upn_counts=np.diff(np.r_[starts, n]),
+        upn_rank=rank,
+        multiple_local=local,
+        n_multiples=int(local.max(initial=0)),
+    )
+
+
+@dataclass(frozen=True)
+class _Offsets:
+    """Where a block's rows and ids start in the whole register."""
+
+    pupil: int
+    family: int
+    multiple: int
+    #: per UPN key of the block, how many pupils of earlier blocks have it: a pupil's serial is
+    #: 1 + that + its rank within the block, which numbers 1, 2, ... within each (reception
+    #: school, year of entry) in pupil order, as one global stable sort would
+    serial: np.ndarray
 
 
 def _date32(days: np.ndarray) -> pa.Array:
@@ -697,22 +898,70 @@ def _date32(days: np.ndarray) -> pa.Array:
     return arr.cast(pa.date32())
 
 
-def _dictionary(codes: np.ndarray, vocab: np.ndarray) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(
-        pa.array(codes.astype(np.int32)), pa.array(vocab, pa.string())
+def _dictionary(codes: np.ndarray, vocab: pa.Array) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), vocab)
+
+
+def _block_tables(
+    plan: _Plan, f: _Finished, at: _Offsets, vocab: dict[str, pa.Array]
+) -> tuple[pa.RecordBatch, pa.RecordBatch]:
+    """The block's rows of the pupil table and of the address-history table."""
+    p, b = f.block.pupil, f.block
+    first_school = p["first_school"]
+    upn = make_upns(
+        plan.school_la[first_school],
+        plan.school_estab[first_school],
+        f.entry_year % 100,
+        at.serial[f.upn_inverse] + f.upn_rank + 1,
     )
-
-
-def _render_parallel(
-    geo: Geography, slots: np.ndarray, workers: int, chunk: int
-) -> dict[str, pa.ChunkedArray]:
-    pieces = [slots[i : i + chunk] for i in range(0, max(len(slots), 1), chunk)] or [slots]
-    if workers > 1 and len(pieces) > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            rendered = list(pool.map(geo.render, pieces))
-    else:
-        rendered = [geo.render(p) for p in pieces]
-    return {k: pa.chunked_array([r[k] for r in rendered]) for k in rendered[0]}
+    n = len(first_school)
+    multiple = f.multiple_local > 0
+    school, group = p["school"], p["year_group"]
+    pupils = pa.record_batch(
+        {
+            "pupil_id": np.arange(at.pupil + 1, at.pupil + n + 1, dtype=np.int64),
+            "upn": upn,
+            "forename": _dictionary(p["forename"], vocab["forename"]),
+            "middle_names": f.pupil_text["middle_names"],
+            "surname": _dictionary(p["surname"], vocab["surname"]),
+            "sex": _dictionary(p["sex"], vocab["sex"]),
+            "date_of_birth": _date32(p["dob"]),
+            "name_origin": _dictionary(p["origin"], vocab["origin"]),
+            "household_id": p["family"] + (at.family + 1),
+            "multiple_birth_id": pa.array(
+                f.multiple_local + at.multiple, pa.int64(), mask=~multiple
+            ),
+            "address_id": p["address_slot"],
+            "address_line": f.pupil_text["address_line"],
+            "town": f.pupil_text["town"],
+            "postcode": f.pupil_text["postcode"],
+            "school_id": school + 1,
+            "first_school_id": first_school + 1,
+            "la_number": plan.school_la[school],
+            "entry_date": _date32(p["entry"]),
+            "leaving_date": _date32(p["leaving"]),
+            "year_group": pa.array(group, pa.int8(), mask=group < 0),
+        }
+    )
+    h = b.history
+    family = np.repeat(np.arange(b.n_families), h["count"])
+    moved_in = h["moved_in"]
+    # Families never span blocks, so a block's last row is its last family's last address.
+    last_row = np.r_[family[1:] != family[:-1], True]
+    moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
+    history = pa.record_batch(
+        {
+            "household_id": family + (at.family + 1),
+            "address_seq": (np.arange(len(family)) - h["offset"][family]).astype(np.int16),
+            "moved_in": _date32(moved_in),
+            "moved_out": _date32(moved_out),
+            "address_id": h["slot"],
+            "address_line": f.history_text["address_line"],
+            "town": f.history_text["town"],
+            "postcode": f.history_text["postcode"],
+        }
+    )
+    return pupils, history
 
 
 @dataclass
@@ -735,9 +984,12 @@ class PartitionStart:
         return np.where(self.serial_keys[pos] == keys, self.serial_counts[pos], 0)
 
 
+_SERIAL_KEY_YEARS = 10_000
+
+
 def serial_keys(first_school: np.ndarray, entry_year: np.ndarray) -> np.ndarray:
     """One integer per (reception school, calendar year of entry)."""
-    return first_school.astype(np.int64) * 10_000 + entry_year
+    return first_school.astype(np.int64) * _SERIAL_KEY_YEARS + entry_year
 
 
 def generate_blocks(
@@ -783,17 +1035,22 @@ def generate_census_tables(
 ) -> tuple[pa.Table, pa.Table]:
     """Build the pupil table and the address-history table (see :func:`matchsim.synth.generate_census`).
 
+    Each block is drawn and rendered (addresses, middle names) in a worker thread, then turned
+    into record batches in a second parallel pass once the ids of earlier blocks are known.
+    The tables are those batches, one per block, so joining the blocks copies nothing.
+
     ``block_range`` builds only those blocks: one partition of the register, whose ids, UPN
     serials and multiple-birth ids continue from ``start`` (the counts of earlier blocks, see
     :func:`partition_counts`), so that partitions concatenated equal the whole register.
     ``prebuilt`` passes that partition's blocks when they were already generated.
     """
     plan = _plan(config, seed, world_seed, world_pupils)
+    names = plan.names
     wanted = range(len(plan.block_targets)) if block_range is None else block_range
     start = start if start is not None else PartitionStart()
     n_blocks = len(wanted)
-    blocks: list[_Block | None] = [None] * n_blocks
-    # Extra stages after the blocks: UPNs/ids and address rendering.
+    finished: list[_Finished | None] = [None] * n_blocks
+    # Extra stages after the blocks: ids and UPNs, then the tables.
     total_steps = n_blocks + 2
     done = 0
 
@@ -805,139 +1062,119 @@ def generate_census_tables(
 
     per_chunk = max(1, chunk_size // BLOCK_PUPILS)
     chunks = [list(range(i, min(i + per_chunk, n_blocks))) for i in range(0, n_blocks, per_chunk)]
+    middle_text = pa.array(np.append(names.forenames, ""), pa.string())
+    vocab = {
+        "forename": pa.array(names.forenames, pa.string()),
+        "surname": pa.array(names.surnames, pa.string()),
+        "sex": pa.array(["M", "F"], pa.string()),
+        "origin": pa.array(list(names.origins), pa.string()),
+    }
 
-    def run_chunk(chunk: list[int]) -> None:
-        for b in chunk:
-            blocks[b] = _generate_block(plan, wanted[b])
+    # Units of work are handed out in order. A block's tables need the counts of every earlier
+    # block (ids, UPN serials), so as soon as the blocks before it are drawn its offsets are
+    # set and its tables become a task, which threads take before drawing further blocks.
+    cond = threading.Condition()
+    next_chunk = 0
+    failed = False
+    ready: deque[int] = deque()
+    prefix = 0  # blocks 0 .. prefix-1 have their offsets
+    offsets: list[_Offsets | None] = [None] * n_blocks
+    batches: list[tuple[pa.RecordBatch, pa.RecordBatch] | None] = [None] * n_blocks
+    serial_running = np.zeros(len(plan.school_la) * plan.entry_years, dtype=np.int64)
+    if len(start.serial_keys):  # serials issued by earlier partitions
+        school, year = np.divmod(start.serial_keys, _SERIAL_KEY_YEARS)
+        np.add.at(
+            serial_running,
+            school * plan.entry_years + (year - plan.entry_year_first),
+            start.serial_counts,
+        )
+    # pupils, families, multiple maternities before block ``prefix``
+    running = [start.pupils, start.families, start.multiples]
 
-    if prebuilt is not None:
-        blocks = list(prebuilt)
-        step(n_blocks)
-    elif workers > 1 and len(chunks) > 1:
+    def release_offsets() -> None:
+        nonlocal prefix
+        while prefix < n_blocks and finished[prefix] is not None:
+            f = finished[prefix]
+            assert f is not None
+            offsets[prefix] = _Offsets(*running, serial_running[f.upn_keys].copy())
+            serial_running[f.upn_keys] += f.upn_counts
+            running[0] += len(f.upn_inverse)
+            running[1] += f.block.n_families
+            running[2] += f.n_multiples
+            ready.append(prefix)
+            prefix += 1
+        cond.notify_all()
+
+    def next_task() -> tuple[int | None, list[int] | None]:
+        nonlocal next_chunk
+        with cond:
+            while True:
+                if failed:
+                    return None, None
+                if ready:
+                    return ready.popleft(), None
+                if next_chunk < len(chunks):
+                    next_chunk += 1
+                    return None, chunks[next_chunk - 1]
+                if prefix >= n_blocks:
+                    return None, None
+                cond.wait()  # blocks still being drawn will release more tables
+
+    def work() -> None:
+        nonlocal failed
+        try:
+            while True:
+                table_block, chunk = next_task()
+                if table_block is not None:
+                    f, at = finished[table_block], offsets[table_block]
+                    assert f is not None and at is not None
+                    batches[table_block] = _block_tables(plan, f, at, vocab)
+                    finished[table_block] = None  # its offsets are set: nothing else reads it
+                elif chunk is not None:
+                    for b in chunk:
+                        block = (
+                            prebuilt[b]
+                            if prebuilt is not None
+                            else _generate_block(plan, wanted[b])
+                        )
+                        drawn = _finish_block(plan, block, middle_text)
+                        with cond:
+                            finished[b] = drawn
+                            release_offsets()
+                    events.put(len(chunk))
+                else:
+                    return
+        except BaseException:
+            with cond:
+                failed = True
+                cond.notify_all()
+            raise
+
+    # Progress is reported from this thread only, as the workers finish units.
+    events: queue.SimpleQueue[int | None] = queue.SimpleQueue()
+    if workers > 1 and len(chunks) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            futures = {pool.submit(run_chunk, chunk): len(chunk) for chunk in chunks}
-            for future in as_completed(futures):
+            futures = [pool.submit(work) for _ in range(workers)]
+            for future in futures:
+                future.add_done_callback(lambda _: events.put(None))
+            running_workers = workers
+            while running_workers:
+                event = events.get()
+                if event is None:
+                    running_workers -= 1
+                else:
+                    step(event)
+            for future in futures:
                 future.result()
-                step(futures[future])
     else:
-        for chunk in chunks:
-            run_chunk(chunk)
-            step(len(chunk))
-
-    done_blocks = [b for b in blocks if b is not None]
-    family_base = np.concatenate([[0], np.cumsum([b.n_families for b in done_blocks])[:-1]])
-    mat_base = np.concatenate([[0], np.cumsum([b.n_maternities for b in done_blocks])[:-1]])
-
-    def cat(key: str) -> np.ndarray:
-        return np.concatenate([b.pupil[key] for b in done_blocks])
-
-    family_base += start.families
-    family = np.concatenate([b.pupil["family"] + family_base[i] for i, b in enumerate(done_blocks)])
-    maternity = np.concatenate(
-        [
-            np.where(b.pupil["maternity"] >= 0, b.pupil["maternity"] + mat_base[i], -1)
-            for i, b in enumerate(done_blocks)
-        ]
-    )
-    n = len(family)
-    pupil_id = np.arange(start.pupils + 1, start.pupils + n + 1, dtype=np.int64)
-    multiple_id = np.full(n, -1, dtype=np.int64)
-    has_multiple = maternity >= 0
-    # Maternity ids ascend through the table, so renumbering 1..M is a running count.
-    m = maternity[has_multiple]
-    multiple_id[has_multiple] = (
-        start.multiples + np.cumsum(np.r_[True, m[1:] != m[:-1]]) if len(m) else m
-    )
-
-    first_school = cat("first_school")
-    entry = cat("entry")
-    entry_year = cal.year_month_day(entry)[0]
-    serial = _serials(first_school, entry_year, [len(b.pupil["family"]) for b in done_blocks])
-    serial += start.serial_base(first_school, entry_year)
-    upn = make_upns(
-        plan.school_la[first_school], plan.school_estab[first_school], entry_year % 100, serial
-    )
+        work()
+        while not events.empty():
+            event = events.get()
+            if event is not None:
+                step(event)
     step()
-
-    names = plan.names
-    m1, m2 = cat("middle1"), cat("middle2")
-    # Arrow gathers the strings: no Python string objects per pupil.
-    forename_text = pa.array(np.append(names.forenames, ""), pa.string())
-    blank = len(names.forenames)
-    first_middle = forename_text.take(pa.array(np.where(m1 >= 0, m1, blank)))
-    second_middle = forename_text.take(pa.array(np.where(m2 >= 0, m2, blank)))
-    middle = pc.if_else(
-        pa.array(m2 >= 0),
-        pc.binary_join_element_wise(first_middle, second_middle, " "),
-        first_middle,
-    )
-    slots = cat("address_slot")
-    history_base = np.concatenate(
-        [[0], np.cumsum([len(b.history["slot"]) for b in done_blocks])[:-1]]
-    )
-    address_row = np.concatenate(
-        [b.pupil["address_row"] + history_base[i] for i, b in enumerate(done_blocks)]
-    )
-    hist_slots = np.concatenate([b.history["slot"] for b in done_blocks])
-    hist_addr = _render_parallel(plan.geography, hist_slots, workers, max(chunk_size, BLOCK_PUPILS))
-    rows = pa.array(address_row)
-    with ThreadPoolExecutor(max(1, min(workers, 3))) as pool:
-        taken = pool.map(lambda item: (item[0], item[1].take(rows)), hist_addr.items())
-        addr = dict(taken)
-    leaving = cat("leaving")
-    group = cat("year_group")
-
-    pupils = pa.table(
-        {
-            "pupil_id": pupil_id,
-            "upn": upn,
-            "forename": _dictionary(cat("forename"), names.forenames),
-            "middle_names": middle,
-            "surname": _dictionary(cat("surname"), names.surnames),
-            "sex": _dictionary(cat("sex"), np.array(["M", "F"], dtype=object)),
-            "date_of_birth": _date32(cat("dob")),
-            "name_origin": _dictionary(cat("origin"), np.array(names.origins, dtype=object)),
-            "household_id": family + 1,
-            "multiple_birth_id": pa.array(multiple_id, pa.int64(), mask=multiple_id < 0),
-            "address_id": slots,
-            "address_line": addr["address_line"],
-            "town": addr["town"],
-            "postcode": addr["postcode"],
-            "school_id": cat("school") + 1,
-            "first_school_id": first_school + 1,
-            "la_number": plan.school_la[cat("school")],
-            "entry_date": _date32(entry),
-            "leaving_date": _date32(leaving),
-            "year_group": pa.array(group, pa.int8(), mask=group < 0),
-        }
-    )
-
-    hist_family = np.concatenate(
-        [
-            np.repeat(np.arange(b.n_families) + family_base[i], b.history["count"])
-            for i, b in enumerate(done_blocks)
-        ]
-    )
-    hist_seq = np.concatenate(
-        [
-            np.arange(len(b.history["slot"])) - np.repeat(b.history["offset"], b.history["count"])
-            for b in done_blocks
-        ]
-    )
-    moved_in = np.concatenate([b.history["moved_in"] for b in done_blocks])
-    last_row = np.r_[hist_family[1:] != hist_family[:-1], True]
-    moved_out = np.where(last_row, -1, np.r_[moved_in[1:], 0])
-    addresses = pa.table(
-        {
-            "household_id": hist_family + 1,
-            "address_seq": hist_seq.astype(np.int16),
-            "moved_in": _date32(moved_in),
-            "moved_out": _date32(moved_out),
-            "address_id": hist_slots,
-            "address_line": hist_addr["address_line"],
-            "town": hist_addr["town"],
-            "postcode": hist_addr["postcode"],
-        }
-    )
+    tables = [b for b in batches if b is not None]
+    pupils = pa.Table.from_batches([b[0] for b in tables])
+    addresses = pa.Table.from_batches([b[1] for b in tables])
     step()
     return pupils, addresses

@@ -174,7 +174,12 @@ class Geography:
     # -- text --------------------------------------------------------------------------------
 
     def _arrow(self, name: str) -> pa.Array:
-        """Vocabularies as Arrow arrays, built once, for fast ``take``."""
+        """Text tables as Arrow arrays, built once, so that rendering is a few ``take``s.
+
+        ``street_names`` holds every "Word Type" pair (index ``word * types + type``),
+        ``numbers`` "N " for every house number, ``flats`` "" or "Flat N, ", ``inward`` every
+        "sector digit + unit letters" (index ``sector * units + unit``).
+        """
         cache = self.__dict__.setdefault("_arrow_cache", {})
         if name not in cache:
             if name == "outward_codes":
@@ -182,50 +187,65 @@ class Geography:
                     f"{self.area_codes[a]}{d}"
                     for a, d in zip(self.district_area, self.district_number, strict=True)
                 ]
-            elif name == "units":
-                values = list(UNITS)
+            elif name == "street_names":  # joined by Arrow: some 20,000 strings
+                n_types = len(self.street_types)
+                words = pa.array(list(self.street_words), pa.string())
+                types = pa.array(list(self.street_types), pa.string())
+                cache[name] = pc.binary_join_element_wise(
+                    words.take(np.repeat(np.arange(len(words)), n_types)),
+                    types.take(np.tile(np.arange(n_types), len(words))),
+                    " ",
+                )
+                return cache[name]
+            elif name == "numbers":
+                values = [f"{k} " for k in range(MAX_NUMBER + 1)]
+            elif name == "flats":
+                values = [""] + [f"Flat {k}, " for k in range(1, MAX_FLAT + 1)]
+            elif name == "inward":
+                values = [f"{sector}{unit}" for sector in range(10) for unit in UNITS]
+            elif name == "towns":
+                values = list(self.towns)
             else:
-                values = list(getattr(self, name))
+                raise KeyError(name)
             cache[name] = pa.array(values, pa.string())
         return cache[name]
 
+    def warm_text(self) -> None:
+        """Build every text table that :meth:`render` uses."""
+        for name in ("outward_codes", "street_names", "numbers", "flats", "inward", "towns"):
+            self._arrow(name)
+
     def render(self, slot: np.ndarray) -> dict[str, pa.Array]:
-        """Address line, town and postcode strings for each slot (Arrow, vectorised)."""
+        """Address line, town and postcode strings for each slot (Arrow, vectorised).
+
+        The line is "[Flat F, ]N Word Type", the postcode "OUTWARD SU" (sector digit, unit).
+        """
         district, street, number, flat = self.unpack(slot)
         street_key = _hash(self.salt, district, street)
-        word = pa.array((street_key % np.uint64(len(self.street_words))).astype(np.int32))
+        word = (street_key % np.uint64(len(self.street_words))).astype(np.int32)
         u = (street_key >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-        stype = pa.array(
-            np.searchsorted(self.street_type_cumulative, u, side="right").astype(np.int32)
+        stype = np.searchsorted(self.street_type_cumulative, u, side="right").astype(np.int32)
+        street_name = self._arrow("street_names").take(word * len(self.street_types) + stype)
+        line = pc.binary_join_element_wise(
+            self._arrow("flats").take(flat.astype(np.int32)),
+            self._arrow("numbers").take(number.astype(np.int32)),
+            street_name,
+            "",
         )
-        street_name = pc.binary_join_element_wise(
-            self._arrow("street_words").take(word), self._arrow("street_types").take(stype), " "
-        )
-        line = pc.binary_join_element_wise(pc.cast(pa.array(number), pa.string()), street_name, " ")
-        has_flat = flat > 0
-        if has_flat.any():
-            flat_prefix = pc.binary_join_element_wise(
-                "Flat", pc.cast(pa.array(flat), pa.string()), " "
-            )
-            line = pc.if_else(
-                pa.array(has_flat), pc.binary_join_element_wise(flat_prefix, line, ", "), line
-            )
-
         # A postcode unit covers about 15 addresses: one side of a stretch of about 30 numbers.
-        sector = (_hash(self.salt + 1, district, street) % np.uint64(10)).astype(np.int64)
+        sector = (_hash(self.salt + 1, district, street) % np.uint64(10)).astype(np.int32)
         unit = (
             _hash(self.salt + 2, district, street, number // 30) % np.uint64(len(UNITS))
         ).astype(np.int32)
-        outward = self._arrow("outward_codes").take(pa.array(district.astype(np.int32)))
-        inward = pc.binary_join_element_wise(
-            pc.cast(pa.array(sector), pa.string()), self._arrow("units").take(pa.array(unit)), ""
+        postcode = pc.binary_join_element_wise(
+            self._arrow("outward_codes").take(district.astype(np.int32)),
+            self._arrow("inward").take(sector * len(UNITS) + unit),
+            " ",
         )
-        postcode = pc.binary_join_element_wise(outward, inward, " ")
         return {
             "address_line": line,
             "town": pa.DictionaryArray.from_arrays(
-                pa.array(self.district_town[district], pa.int32()),
-                pa.array(self.towns, pa.string()),
+                pa.array(self.district_town[district], pa.int32()), self._arrow("towns")
             ),
             "postcode": postcode,
         }

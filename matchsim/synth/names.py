@@ -263,17 +263,21 @@ def _alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cannot draw from many distributions in one vectorised call.
     """
     k = len(probs)
-    scaled = np.asarray(probs, dtype=np.float64) * k / np.sum(probs)
-    accept = np.ones(k)
-    alias = np.arange(k)
+    # Python floats and lists: the same IEEE arithmetic as numpy scalars, several times faster
+    # in this inherently sequential loop.
+    scaled = (np.asarray(probs, dtype=np.float64) * k / np.sum(probs)).tolist()
+    accept_list = [1.0] * k
+    alias_list = list(range(k))
     small = [i for i in range(k) if scaled[i] < 1.0]
     large = [i for i in range(k) if scaled[i] >= 1.0]
     while small and large:
         s, g = small.pop(), large.pop()
-        accept[s] = scaled[s]
-        alias[s] = g
+        accept_list[s] = scaled[s]
+        alias_list[s] = g
         scaled[g] -= 1.0 - scaled[s]
         (small if scaled[g] < 1.0 else large).append(g)
+    accept = np.array(accept_list, dtype=np.float64)
+    alias = np.array(alias_list, dtype=np.int64)
     return accept, alias
 
 
@@ -310,8 +314,9 @@ class GroupedSampler:
         )
 
     def draw(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
-        scaled = u * self.size[group]
-        slot = np.minimum(scaled.astype(np.int64), self.size[group] - 1)
+        size = self.size[group]
+        scaled = u * size
+        slot = np.minimum(scaled.astype(np.int64), size - 1)
         coin = scaled - slot
         j = self.offset[group] + slot
         return self.codes[np.where(coin < self.accept[j], j, self.alias[j])]
