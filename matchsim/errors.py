@@ -43,3 +43,8 @@ class UnknownNameError(ConfigError):
 
 class PlanTooLargeError(MatchsimError):
     """The requested work would need more memory or time than is safe; pass force to override."""
+
+    def __init__(self, message: str, pairs: int | None = None) -> None:
+        #: the estimated number of candidate pairs that was refused, where pairs are the measure
+        self.pairs = pairs
+        super().__init__(message)

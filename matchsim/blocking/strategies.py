@@ -492,7 +492,8 @@ class FullComparison(Blocker):
             raise PlanTooLargeError(
                 f"full comparison of {len(data.left):,} x {len(data.right):,} records is {total:,} pairs "
                 f"(about {total * BYTES_PER_PAIR / 1e9:,.1f} GB for the pair indices alone); the limit is "
-                f"{self.limit:,}. Use a blocking strategy, or force it (blocking: {{name: full, force: true}})."
+                f"{self.limit:,}. Use a blocking strategy, or force it (blocking: {{name: full, force: true}}).",
+                pairs=total,
             )
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:

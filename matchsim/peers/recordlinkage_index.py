@@ -15,13 +15,21 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from matchsim.blocking.strategies import BLOCKERS, Blocker
-from matchsim.errors import ConfigError
+from matchsim.blocking.strategies import (
+    BLOCKERS,
+    BYTES_PER_PAIR,
+    FULL_COMPARISON_LIMIT,
+    Blocker,
+    ExactKeys,
+)
+from matchsim.errors import ConfigError, PlanTooLargeError
 from matchsim.peers.tables import require, role_table
 from matchsim.records import LinkageData
 
 FIELD = "blocking.recordlinkage"
 BLOCKABLE = ("forename", "surname", "date_of_birth", "postcode", "address", "sex")
+#: matchsim's exact-key name of each role whose key name differs from it
+_EXACT_KEY = {"date_of_birth": "dob"}
 DEFAULT_BLOCKS = (("forename",), ("surname",), ("date_of_birth",), ("postcode",))
 
 
@@ -32,7 +40,12 @@ class RecordLinkageIndex(Blocker):
     Blocks on roles the linkage lacks are dropped; with none left the linkage is refused.
     """
 
-    def __init__(self, block: Sequence[Sequence[str]] = DEFAULT_BLOCKS) -> None:
+    def __init__(
+        self,
+        block: Sequence[Sequence[str]] = DEFAULT_BLOCKS,
+        force: bool = False,
+        limit: int = FULL_COMPARISON_LIMIT,
+    ) -> None:
         if (
             not isinstance(block, list | tuple)
             or not block
@@ -48,7 +61,14 @@ class RecordLinkageIndex(Blocker):
                         f"{FIELD}.block",
                         f"{role!r} is not a role; roles are {', '.join(BLOCKABLE)}",
                     )
+        if not isinstance(force, bool):
+            raise ConfigError(f"{FIELD}.force", f"must be true or false. Got {force!r} instead.")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+            raise ConfigError(
+                f"{FIELD}.limit", f"must be a whole number >= 1. Got {limit!r} instead."
+            )
         self.block = tuple(tuple(b) for b in block)
+        self.force, self.limit = force, limit
         self._rl = require("recordlinkage", FIELD)
 
     def describe(self) -> str:
@@ -65,6 +85,7 @@ class RecordLinkageIndex(Blocker):
                 f"{FIELD}.block",
                 f"every block needs a role this linkage lacks (roles: {', '.join(data.roles)})",
             )
+        self._check_size(data, blocks)
         roles = sorted({role for b in blocks for role in b})
         frames = []
         for records in (data.left, data.right):
@@ -80,6 +101,29 @@ class RecordLinkageIndex(Blocker):
         order = np.lexsort((right, left))
         data.cache[key] = (left[order], right[order])
         return data.cache[key]  # type: ignore[return-value]
+
+    def _check_size(self, data: LinkageData, blocks: list[tuple[str, ...]]) -> None:
+        """Refuse, before recordlinkage builds them all at once, more pairs than ``limit``.
+
+        recordlinkage merges whole tables per block, so a single-field block on a common
+        forename at national scale would need tens of GB. matchsim's own exact keys count each
+        block's pairs cheaply; their sum bounds the union recordlinkage would build.
+        """
+        every_left = np.arange(len(data.left))
+        estimate = sum(
+            int(
+                ExactKeys([_EXACT_KEY.get(role, role) for role in b]).counts(data, every_left).sum()
+            )
+            for b in blocks
+        )
+        if estimate > self.limit and not self.force:
+            raise PlanTooLargeError(
+                f"recordlinkage's Index would build up to {estimate:,} pairs at once (about "
+                f"{estimate * BYTES_PER_PAIR / 1e9:,.1f} GB for the pair indices alone, more in "
+                f"pandas); the limit is {self.limit:,}. Use matchsim's blocking, narrower "
+                "blocks, or force it (blocking: {name: recordlinkage, force: true}).",
+                pairs=estimate,
+            )
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
         left, _ = self._all_pairs(data)

@@ -9,7 +9,7 @@ import pytest
 
 from matchsim.blocking import make_blocker, run_blocking
 from matchsim.comparison import ComparisonResult
-from matchsim.errors import ConfigError
+from matchsim.errors import ConfigError, PlanTooLargeError
 from matchsim.linkage import link_prepared, lookup, true_rows_of
 from matchsim.matchers import NotFittedError
 from matchsim.peers import RecordLinkageMatcher, role_table
@@ -134,3 +134,23 @@ def test_index_blocks_on_the_roles_given(world):
     assert len(left) > 0
     assert (data.left.codes["surname"][left] == data.right.codes["surname"][right]).all()
     assert (data.left.dob[left] == data.right.dob[right]).all()
+
+
+def test_index_refuses_more_pairs_than_its_limit_with_an_estimate(world):
+    census, requests, register = world
+
+    def fresh_linkage():  # the pairs are cached per linkage once built
+        return lookup(census, requests, register=register, matcher="weighted").link.data
+
+    data = fresh_linkage()
+    every_left = np.arange(len(data.left))
+    built = make_blocker("recordlinkage").pairs(data, every_left)[0]
+    # The estimate (the sum of the blocks' pairs) bounds the union recordlinkage builds.
+    small = make_blocker({"name": "recordlinkage", "limit": len(built) // 2})
+    with pytest.raises(PlanTooLargeError, match=r"up to [\d,]+ pairs at once.*force"):
+        small.pairs(fresh_linkage(), every_left)
+    forced = make_blocker({"name": "recordlinkage", "limit": len(built) // 2, "force": True})
+    assert len(forced.pairs(fresh_linkage(), every_left)[0]) == len(built)
+    for bad in ({"force": "yes"}, {"limit": 0}):
+        with pytest.raises(ConfigError, match=r"blocking\.recordlinkage\.(force|limit)"):
+            make_blocker({"name": "recordlinkage", **bad})
