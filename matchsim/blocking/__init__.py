@@ -17,6 +17,7 @@ from matchsim.blocking.strategies import (
     BLOCKERS,
     FULL_COMPARISON_LIMIT,
     Blocker,
+    CrossKeys,
     ExactKeys,
     FullComparison,
     MinHashLSH,
@@ -34,6 +35,7 @@ __all__ = [
     "FULL_COMPARISON_LIMIT",
     "Blocker",
     "BlockingReport",
+    "CrossKeys",
     "ExactKeys",
     "FullComparison",
     "MinHashLSH",
@@ -151,6 +153,7 @@ def blocking_report(
 
 
 # Blocking over encodings (privacy-preserving linkage) registers itself on import.
-import matchsim.pprl.lsh  # noqa: E402, F401
+import matchsim.pprl.lsh  # noqa: E402
+
 # Registers recordlinkage's Index as a blocker (recordlinkage loads only when one is built).
 import matchsim.peers  # noqa: E402, F401  isort: skip

@@ -21,7 +21,7 @@ from matchsim.matchers.matchers import (
 )
 
 # Registers the peer engines' matchers (their libraries load only when one is built).
-import matchsim.peers  # noqa: F401  isort: skip
+import matchsim.peers  # isort: skip
 
 __all__ = [
     "LIBUY_RULES",
