@@ -682,7 +682,7 @@ def default_blocking(roles: Sequence[str] | None = None) -> Union:
         ["dob", "postcode:district"],
         ["postcode", "surname:soundex"],
         ["postcode", "forename:soundex"],
-        ["forename:soundex", "surname:soundex", "postcode:district"],
+        ["forename:soundex", "surname:soundex", "postcode:sector"],
         ["address", "postcode"],
         ["address", "surname:soundex"],
         ["address", "forename:soundex"],
