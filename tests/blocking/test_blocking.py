@@ -156,18 +156,26 @@ def key_value(row: pd.Series, part: str) -> object:
     return text or None
 
 
-def reference_exact(
-    left: pd.DataFrame, right: pd.DataFrame, keys: list[str]
+def reference_cross(
+    left: pd.DataFrame, right: pd.DataFrame, keys: list[str], against: list[str]
 ) -> set[tuple[int, int]]:
-    def keyed(df: pd.DataFrame) -> list[tuple | None]:
+    """Pairs whose left ``keys`` values equal the right record's ``against`` values."""
+
+    def keyed(df: pd.DataFrame, parts: list[str]) -> list[tuple | None]:
         out = []
         for _, row in df.iterrows():
-            values = tuple(key_value(row, p) for p in keys)
+            values = tuple(key_value(row, p) for p in parts)
             out.append(None if any(v is None for v in values) else values)
         return out
 
-    lk, rk = keyed(left), keyed(right)
+    lk, rk = keyed(left, keys), keyed(right, against)
     return {(i, j) for i, a in enumerate(lk) for j, b in enumerate(rk) if a is not None and a == b}
+
+
+def reference_exact(
+    left: pd.DataFrame, right: pd.DataFrame, keys: list[str]
+) -> set[tuple[int, int]]:
+    return reference_cross(left, right, keys, keys)
 
 
 def reference_sorted_neighbourhood(
@@ -242,20 +250,6 @@ CROSS_KEYS = [
     (["forename", "birth_year"], ["surname", "birth_year"]),
     (["surname:metaphone", "postcode:district"], ["forename:metaphone", "postcode:district"]),
 ]
-
-
-def reference_cross(
-    left: pd.DataFrame, right: pd.DataFrame, keys: list[str], against: list[str]
-) -> set[tuple[int, int]]:
-    def keyed(df: pd.DataFrame, parts: list[str]) -> list[tuple | None]:
-        out = []
-        for _, row in df.iterrows():
-            values = tuple(key_value(row, p) for p in parts)
-            out.append(None if any(v is None for v in values) else values)
-        return out
-
-    lk, rk = keyed(left, keys), keyed(right, against)
-    return {(i, j) for i, a in enumerate(lk) for j, b in enumerate(rk) if a is not None and a == b}
 
 
 @settings(max_examples=40, deadline=None)
