@@ -8,7 +8,8 @@ in a fresh interpreter of its own, so no strategy reuses another's keys or sorte
 
 * each registered strategy with its default parameters (``phonetic``, ``sorted_neighbourhood``,
   ``minhash``, ``full``), and any strategy registered later that builds without parameters;
-* ``exact`` once for each pass of :func:`matchsim.blocking.default_blocking`;
+* ``exact`` (or ``cross``, for the swapped-names pass) once for each pass of
+  :func:`matchsim.blocking.default_blocking`;
 * ``union``, as :func:`~matchsim.blocking.default_blocking` (the union of those passes).
 
 Each run records :func:`matchsim.blocking.run_blocking`'s :class:`BlockingReport` (candidate
@@ -45,7 +46,7 @@ import pytest
 from benchmarks._measure import gb, gib, machine_busy_seconds, other_cores
 from benchmarks.conftest import scale_name
 from benchmarks.test_matching import _E2E_SETUP, _peer, _run, _skip_peer
-from matchsim.blocking import BLOCKERS, FULL_COMPARISON_LIMIT, default_blocking
+from matchsim.blocking import BLOCKERS, FULL_COMPARISON_LIMIT, CrossKeys, default_blocking
 from matchsim.synth.config import NATIONAL_PUPILS_2024
 
 PEAK_TARGET_GB = 12.0
@@ -117,10 +118,19 @@ class Strategy:
 
 def strategies() -> list[Strategy]:
     """Every registered blocking strategy, as described in the module docstring."""
-    passes = [list(b.keys) for b in default_blocking().blockers]
-    out = [Strategy(f"exact({'+'.join(k)})", "exact", {"name": "exact", "keys": k}) for k in passes]
+    out = []
+    for member in default_blocking().blockers:
+        keys = list(member.keys)
+        if isinstance(member, CrossKeys):  # names the wrong way round
+            against = list(member.against)
+            spec = {"name": "cross", "keys": keys, "against": against}
+            out.append(Strategy(f"cross({'+'.join(keys)}={'+'.join(against)})", "cross", spec))
+        else:
+            out.append(
+                Strategy(f"exact({'+'.join(keys)})", "exact", {"name": "exact", "keys": keys})
+            )
     for name in BLOCKERS:
-        if name in ("exact", "union"):
+        if name in ("exact", "cross", "union"):  # exact and cross: the passes above
             continue
         out.append(Strategy(name, name, {"name": name}))
     out.append(Strategy("default_blocking", "union", "default"))

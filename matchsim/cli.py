@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -302,15 +302,17 @@ def _parse_map(items: list[str] | None, option: str) -> dict[str, str]:
     return mapping
 
 
-def _blocking_spec(items: list[str] | None, force: bool) -> object:
+def _blocking_spec(
+    items: list[str] | None, force: bool, roles: Sequence[str] | None = None
+) -> object:
     from matchsim.blocking import default_blocking
 
     if not items or items == ["default"]:
         return None  # the engine's default, adapted to the roles both tables have
     specs: list[object] = []
     for item in items:
-        if item == "default":
-            specs.extend(default_blocking().blockers)
+        if item == "default":  # only the passes on roles both tables map
+            specs.extend(default_blocking(roles).blockers)
         elif item == "full":
             specs.append({"name": "full", "force": force})
         else:
@@ -395,7 +397,9 @@ def link_command(
         right_table,
         roles,
         right_roles,
-        blocking=_blocking_spec(blocking, force),
+        blocking=_blocking_spec(
+            blocking, force, sorted(set(roles.values()) & set(right_roles.values()))
+        ),
         matcher=matcher,
         decision=decision,
         threshold=threshold,

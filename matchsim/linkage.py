@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from matchsim.blocking import (
     Blocker,
     BlockingReport,
+    CrossKeys,
     default_blocking,
     make_blocker,
     run_blocking,
@@ -374,7 +375,11 @@ def warm_register(register: PreparedTable) -> None:
     )
     data = LinkageData(right, right, dict(register.vocabularies))
     blocker = default_blocking(data.roles)
-    for keys in [b.keys for b in blocker.blockers] + [("dob",), ("forename", "surname")]:
+    for member in blocker.blockers:
+        if isinstance(member, CrossKeys):
+            member.warm(data)
+    exact = [b.keys for b in blocker.blockers if not isinstance(b, CrossKeys)]
+    for keys in [*exact, ("dob",), ("forename", "surname")]:
         if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
             combined = ("combined", tuple(keys))
             if combined not in right.cache:

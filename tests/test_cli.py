@@ -309,6 +309,21 @@ def test_link_other_matchers_and_blocking(link_files, tmp_path, capsys, matcher)
     assert len(pd.read_csv(out)) > 0
 
 
+def test_link_default_blocking_among_others_keeps_the_passes_on_mapped_roles(
+    link_files, tmp_path, capsys
+):
+    # No address is mapped: the default passes that need one are left out, not refused.
+    out = tmp_path / "pairs.csv"
+    code, _, stderr = run(
+        capsys,
+        *_link_args(
+            link_files, "--blocking", "default", "--blocking", "exact:dob", "--out", str(out), "-q"
+        ),
+    )
+    assert code == 0, stderr
+    assert len(pd.read_csv(out)) > 0
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [

@@ -535,6 +535,9 @@ REGISTRY_CASES = [
     ("blocking", "exact", {"keys": ["shoe_size"]}, "shoe_size"),
     ("blocking", "exact", {"keys": ["surname:bogus"]}, "bogus"),
     ("blocking", "exact", {"keyz": ["surname"]}, "keyz"),
+    ("blocking", "cross", {"keys": ["forename"]}, "against"),
+    ("blocking", "cross", {"keys": ["forename"], "against": ["shoe_size"]}, "shoe_size"),
+    ("blocking", "cross", {"keys": ["forename"], "against": ["surname", "dob"]}, "one per key"),
     pytest.param(
         "blocking",
         "exact",

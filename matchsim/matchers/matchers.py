@@ -525,6 +525,24 @@ class FellegiSunter(Matcher):
             self._frequencies(sample.levels[:, i], c.n_levels) for i, c in enumerate(comparisons)
         ]
 
+    def _without_matches(self, u: list[np.ndarray]) -> list[np.ndarray]:
+        """u with the true matches among the random pairs taken out.
+
+        A share lambda of random pairs are matches, and they agree as matches do (m), so the
+        observed frequency is lambda * m + (1 - lambda) * u. In a national register lambda is
+        tiny and this changes nothing; between two small files that hold the same people (5,000
+        and 5,000: lambda = 1/5,000) the matches are most of the random pairs that agree on a
+        specific level (address and postcode), so their u was overstated many times over.
+        A level's u keeps at least the smoothing count (half a pair) of the sample.
+        """
+        floor = 0.5 / self.random_pairs
+        out = []
+        for observed, m in zip(u, self.m_, strict=True):
+            corrected = np.maximum((observed - self.lambda_ * m) / (1.0 - self.lambda_), floor)
+            corrected[0] = 0.0  # missing carries no evidence
+            out.append(corrected / corrected[1:].sum())
+        return out
+
     def fit(
         self,
         result: ComparisonResult,
@@ -554,6 +572,7 @@ class FellegiSunter(Matcher):
         else:
             self.u_ = self._random_u(result.comparisons, data)
             self._train_m(result.comparisons, data)
+            self.u_ = self._without_matches(self.u_)
         self._fit_tf(result, data)
         return self
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from matchsim.blocking import (
     BLOCKERS,
     FULL_COMPARISON_LIMIT,
+    CrossKeys,
     ExactKeys,
     FullComparison,
     MinHashLSH,
@@ -155,18 +156,26 @@ def key_value(row: pd.Series, part: str) -> object:
     return text or None
 
 
-def reference_exact(
-    left: pd.DataFrame, right: pd.DataFrame, keys: list[str]
+def reference_cross(
+    left: pd.DataFrame, right: pd.DataFrame, keys: list[str], against: list[str]
 ) -> set[tuple[int, int]]:
-    def keyed(df: pd.DataFrame) -> list[tuple | None]:
+    """Pairs whose left ``keys`` values equal the right record's ``against`` values."""
+
+    def keyed(df: pd.DataFrame, parts: list[str]) -> list[tuple | None]:
         out = []
         for _, row in df.iterrows():
-            values = tuple(key_value(row, p) for p in keys)
+            values = tuple(key_value(row, p) for p in parts)
             out.append(None if any(v is None for v in values) else values)
         return out
 
-    lk, rk = keyed(left), keyed(right)
+    lk, rk = keyed(left, keys), keyed(right, against)
     return {(i, j) for i, a in enumerate(lk) for j, b in enumerate(rk) if a is not None and a == b}
+
+
+def reference_exact(
+    left: pd.DataFrame, right: pd.DataFrame, keys: list[str]
+) -> set[tuple[int, int]]:
+    return reference_cross(left, right, keys, keys)
 
 
 def reference_sorted_neighbourhood(
@@ -234,6 +243,64 @@ def test_exact_keys_on_a_hand_example():
     pairs = all_pairs(make_blocker("exact:surname+dob"), data)
     # Anchors (row 2 on each side) agree with each other; Bob's missing DOB pairs with nothing.
     assert as_set(pairs) == {(0, 0), (2, 2)}
+
+
+CROSS_KEYS = [
+    (["forename:soundex", "surname:soundex"], ["surname:soundex", "forename:soundex"]),
+    (["forename", "birth_year"], ["surname", "birth_year"]),
+    (["surname:metaphone", "postcode:district"], ["forename:metaphone", "postcode:district"]),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(left_rows=records, right_rows=records)
+def test_cross_keys_pair_left_keys_with_equal_right_keys_of_other_roles(left_rows, right_rows):
+    data, left, right = linkage(left_rows, right_rows)
+    for keys, against in CROSS_KEYS:
+        blocker = CrossKeys(keys, against)
+        pairs = all_pairs(blocker, data)
+        assert len(as_set(pairs)) == len(pairs[0]), "no pair twice"
+        assert as_set(pairs) == reference_cross(left, right, keys, against), (keys, against)
+        counts = blocker.counts(data, np.arange(len(data.left)))
+        assert (np.bincount(pairs[0], minlength=len(data.left)) == counts).all()
+
+
+def test_default_blocking_pairs_swapped_names_and_a_shared_address_without_the_birth_date():
+    roles = {**ROLES, "address": "address"}
+    left = pd.DataFrame(
+        [
+            ("Amara", "Okafor", dt.date(2012, 3, 4), "LS12 3AB", "1 Oak Road"),
+            ("Katarzyna", "Nowak", dt.date(2011, 5, 6), "M1 1AE", "9 Elm Street"),
+        ],
+        columns=[*COLUMNS, "address"],
+    )
+    right = pd.DataFrame(
+        [
+            # names swapped, birth date mistyped, same district
+            ("Okafor", "Amara", dt.date(2012, 4, 3), "LS12 3AD", "7 Ash Lane"),
+            # both names misspelt beyond Soundex, birth date missing, same home
+            ("Kasia", "Nowakowska", None, "M1 1AE", "9 Elm St"),
+        ],
+        columns=[*COLUMNS, "address"],
+    )
+    data = prepare(left, right, roles)
+    blocker = default_blocking(data.roles)
+    assert any(isinstance(b, CrossKeys) for b in blocker.blockers)
+    assert as_set(all_pairs(blocker, data)) == {(0, 0), (1, 1)}
+
+
+@pytest.mark.parametrize(
+    ("keys", "against", "mentions"),
+    [
+        (["forename"], ["surname", "dob"], "one per key"),
+        (["dob"], ["birth_year"], "match themselves only"),
+        (["forename:soundex"], ["surname"], "same derived key"),
+        (["forename"], ["shoe_size"], "not a key"),
+    ],
+)
+def test_cross_keys_refuse_mismatched_parts(keys, against, mentions):
+    with pytest.raises(ConfigError, match=mentions):
+        make_blocker({"name": "cross", "keys": keys, "against": against})
 
 
 def test_phonetic_is_exact_on_the_phonetic_code_and_birth_year():
@@ -435,7 +502,8 @@ def strategies() -> list:
         MinHashLSH("surname", bands=4, rows=2),
         FullComparison(),
         Union([ExactKeys(["surname"]), PhoneticKeys("forename"), SortedNeighbourhood("dob", 2)]),
-        default_blocking(),
+        default_blocking(tuple(ROLES.values())),
+        CrossKeys(*CROSS_KEYS[0]),
     ]
 
 
@@ -524,6 +592,7 @@ def test_make_blocker_accepts_names_inline_keys_mappings_and_instances():
         "minhash",
         "full",
         "union",
+        "cross",
         "clk_lsh",
         "recordlinkage",  # recordlinkage's Index (matchsim.peers), registered with the others
     }

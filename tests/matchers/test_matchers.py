@@ -293,13 +293,15 @@ def simulated():
     ]
     rows = np.arange(n)
     result = compare(data, rows, rows, comps)
-    # u of exact agreement: the chance that a random left and a random right record agree.
+    # u of exact agreement: the chance that a left and a right record that are not the same
+    # person agree (all agreeing pairs less the agreeing true pairs, row i with row i).
     u = {}
     for k in vocab:
         lv, lc = np.unique(left[k], return_counts=True)
         rv, rc = np.unique(right[k], return_counts=True)
         _, li, ri = np.intersect1d(lv, rv, return_indices=True)
-        u[k] = float((lc[li] / n * rc[ri] / n).sum())
+        agreeing = float((lc[li] * rc[ri]).sum()) - float((left[k] == right[k]).sum())
+        u[k] = agreeing / (n * n - n)
     return data, result, u
 
 
