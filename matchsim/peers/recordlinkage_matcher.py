@@ -43,7 +43,8 @@ class RecordLinkageMatcher(Matcher):
         Similarity in (0, 1] at which a name or address counts as agreeing.
     """
 
-    own_comparisons = True
+    needs_levels = False
+    partitionable = False
 
     def __init__(
         self, classifier: str = "ecm", threshold: float = 0.5, string_threshold: float = 0.85

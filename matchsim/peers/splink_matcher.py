@@ -122,7 +122,8 @@ class SplinkMatcher(Matcher):
         mistyped record of the child.
     """
 
-    own_comparisons = True
+    needs_levels = False
+    partitionable = False
 
     def __init__(
         self,

@@ -15,7 +15,6 @@ import os
 import time
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -241,12 +240,14 @@ def run_privacy(
                 records.dob_parts[0],
                 stream=2,
             )
-            text = register.vocabularies[role].text
-            codes = register.codes[role]
-            truth = np.where(codes >= 0, text[np.maximum(codes, 0)], "")
             row["attacks"].append(
                 frequency_alignment_attack(
-                    filters, truth, public, field=role, hardening=label
+                    filters,
+                    register.codes[role],
+                    register.vocabularies[role].text,
+                    public,
+                    field=role,
+                    hardening=label,
                 ).as_dict()
             )
         row["attack_success"] = max((a["reidentified_share"] for a in row["attacks"]), default=None)

@@ -19,7 +19,14 @@ import pyarrow as pa
 
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
 from matchsim.errors import ConfigError
-from matchsim.linkage import LookupResult, lookup, prepare_register, true_rows_of
+from matchsim.linkage import (
+    LookupResult,
+    lookup,
+    prepare_register,
+    refuse_unpartitionable,
+    true_rows_of,
+)
+from matchsim.matchers import make_matcher
 from matchsim.requests import RequestSet, generate_requests
 from matchsim.scenario.schema import Scenario, resolved_yaml
 from matchsim.synth import Census, generate_census
@@ -119,10 +126,14 @@ def run_scenario(
             return run_scenario(scenario, stage, executor=owned)
     lk = scenario.lookup
     blocking = None if lk.blocking in (None, "default") else lk.blocking
-    if executor is not None and executor.is_dask and blocking is not None:
-        from matchsim.distributed import check_partitionable
+    if executor is not None and executor.is_dask:
+        # Only Dask looks up partition by partition; refused before any work, not after
+        # generation.
+        refuse_unpartitionable(make_matcher(lk.matcher))
+        if blocking is not None:
+            from matchsim.distributed import check_partitionable
 
-        check_partitionable(make_blocker(blocking))  # before any work, not after generation
+            check_partitionable(make_blocker(blocking))
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
