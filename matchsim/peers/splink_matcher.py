@@ -127,8 +127,13 @@ class SplinkMatcher(Matcher):
 
     def __init__(
         self,
+        # Splink's link_only example predicts at match probability 0.9
+        # (https://github.com/moj-analytical-services/splink,
+        # docs/demos/examples/duckdb/link_only.ipynb).
         threshold: float = 0.9,
         deterministic_rules: Sequence[Sequence[str]] = DEFAULT_DETERMINISTIC_RULES,
+        # Splink's FEBRL4 example guesses its deterministic rules "capture 80% of all
+        # matches" (recall=0.8; docs/demos/examples/duckdb/febrl4.ipynb, same repository).
         recall: float = 0.8,
         training_blocks: Sequence[Sequence[str]] = DEFAULT_TRAINING_BLOCKS,
         tf_adjust: Sequence[str] = ("forename", "surname"),

@@ -7,7 +7,7 @@ import numpy as np
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError
 from matchsim.matchers.matchers import Matcher, matcher
-from matchsim.pprl.dice import dice_pairs
+from matchsim.pprl.dice import DICE_THRESHOLD, dice_pairs
 from matchsim.pprl.encoding import BloomEncoder
 from matchsim.pprl.records import linkage_clks
 from matchsim.records import LinkageData
@@ -28,7 +28,7 @@ class BloomDiceMatcher(Matcher):
     needs_levels = False
     partitionable = False
 
-    def __init__(self, threshold: float = 0.8, **encoding: object) -> None:
+    def __init__(self, threshold: float = DICE_THRESHOLD, **encoding: object) -> None:
         if (
             isinstance(threshold, bool)
             or not isinstance(threshold, int | float)

@@ -271,3 +271,12 @@ def test_a_dask_scenario_refuses_the_encoded_matcher_before_any_work(monkeypatch
     )
     with pytest.raises(ConfigError, match=r"^lookup\.matcher: .*register partitions"):
         runner.run_scenario(spec, executor=Executor("dask", 1))
+
+
+def test_one_dice_default_for_the_matcher_and_the_privacy_section():
+    from matchsim.matchers import make_matcher
+    from matchsim.pprl.dice import DICE_THRESHOLD
+    from matchsim.pprl.scenario import PrivacyConfig
+
+    assert make_matcher({"name": "bloom_dice", "key": SECRET}).threshold == DICE_THRESHOLD
+    assert PrivacyConfig().threshold == DICE_THRESHOLD
