@@ -168,14 +168,17 @@ def run_sweep(
     points_dir.mkdir(parents=True, exist_ok=True)
     tasks = []
     variables: dict[str, str] = {}
+    points_of: dict[str, set[str]] = {}  # task id -> the grid points (unredacted) it stands for
     for settings in grid_points(grid):
         shown = shown_settings(settings)
         for k in range(seeds):
             seed = base.seed + k
             scenario = point_scenario(base, settings, seed)  # validates every point up front
             payload = _payload(scenario, variables)
-            tasks.append((_task_id(shown, seed), payload, shown, seed))
-    if len({t[0] for t in tasks}) < len(tasks):
+            task_id = _task_id(shown, seed)
+            points_of.setdefault(task_id, set()).add(json.dumps(settings, sort_keys=True))
+            tasks.append((task_id, payload, shown, seed))
+    if any(len(points) > 1 for points in points_of.values()):
         raise ConfigError(
             "sweep.grid", "two points differ only by a secret key; sweep over key_env instead"
         )

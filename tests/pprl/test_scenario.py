@@ -280,3 +280,15 @@ def test_one_dice_default_for_the_matcher_and_the_privacy_section():
 
     assert make_matcher({"name": "bloom_dice", "key": SECRET}).threshold == DICE_THRESHOLD
     assert PrivacyConfig().threshold == DICE_THRESHOLD
+
+
+def test_a_sweep_refuses_points_that_differ_only_by_their_key(tmp_path):
+    from matchsim.errors import ConfigError
+    from matchsim.scenario import sweep
+    from matchsim.scenario.schema import Scenario
+
+    base = Scenario.model_validate({"population": {"pupils": 3000}})
+    keys = [{"name": "bloom_dice", "key": SECRET}, {"name": "bloom_dice", "key": SECRET + "x"}]
+    with pytest.raises(ConfigError, match=r"^sweep\.grid: two points differ only by a secret"):
+        sweep.run_sweep(base, {"lookup.matcher": keys}, 1, tmp_path / "s", workers=1)
+    assert not list((tmp_path / "s" / "points").glob("*.json"))
