@@ -119,21 +119,21 @@ def run_scenario(
     an existing cluster), the register is generated in partitions and, on Dask, looked up
     partition by partition; the results are those of a local run.
     """
-    if executor is None and scenario.executor != "local":
-        from matchsim.distributed import open_executor
-
-        with open_executor(scenario.executor) as owned:
-            return run_scenario(scenario, stage, executor=owned)
     lk = scenario.lookup
     blocking = None if lk.blocking in (None, "default") else lk.blocking
-    if executor is not None and executor.is_dask:
-        # Only Dask looks up partition by partition; refused before any work, not after
-        # generation.
+    if executor.is_dask if executor is not None else scenario.executor == "dask":
+        # Only Dask looks up partition by partition. Refused before any work: before a
+        # cluster is started, and not after generation.
         refuse_unpartitionable(make_matcher(lk.matcher))
         if blocking is not None:
             from matchsim.distributed import check_partitionable
 
             check_partitionable(make_blocker(blocking))
+    if executor is None and scenario.executor != "local":
+        from matchsim.distributed import open_executor
+
+        with open_executor(scenario.executor) as owned:
+            return run_scenario(scenario, stage, executor=owned)
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

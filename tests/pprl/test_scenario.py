@@ -271,6 +271,10 @@ def test_a_dask_scenario_refuses_the_encoded_matcher_before_any_work(monkeypatch
     )
     with pytest.raises(ConfigError, match=r"^lookup\.matcher: .*register partitions"):
         runner.run_scenario(spec, executor=Executor("dask", 1))
+    # From the scenario's own executor setting: refused before a cluster is started.
+    monkeypatch.setattr("matchsim.distributed.open_executor", no_work)
+    with pytest.raises(ConfigError, match=r"^lookup\.matcher: .*register partitions"):
+        runner.run_scenario(spec)
 
 
 def test_one_dice_default_for_the_matcher_and_the_privacy_section():
