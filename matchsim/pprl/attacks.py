@@ -58,7 +58,9 @@ def frequency_alignment_attack(
     codes = np.asarray(codes, dtype=np.int64)
     texts = np.asarray(texts, dtype=object)
     nonempty = pd.Series(texts, dtype="string").str.len().fillna(0).to_numpy(np.int64) > 0
-    present = (codes >= 0) & nonempty[np.maximum(codes, 0)] if len(texts) else codes < -1
+    present = np.zeros(len(codes), dtype=bool)
+    if len(texts):
+        present = (codes >= 0) & nonempty[np.maximum(codes, 0)]
     rows = np.ascontiguousarray(encodings[present])
     values = codes[present]
     n = len(rows)
