@@ -4,6 +4,12 @@
 #   make bench          the whole suite at full scale, then the results page from its JSON
 #   make bench-report   the results page again, from an existing $(BENCH_JSON)
 #   make bench-smoke    every benchmark at tiny sizes, one round (no page, no targets)
+#   make pprl-peer-venv a side venv with clkhash and anonlink, the PPRL benchmarks' peers
+#
+# The PPRL benchmarks take their ratios against clkhash and anonlink measured in the same run.
+# Both import pkg_resources, so they need setuptools<81 and live in their own venv: run
+# `make pprl-peer-venv`, then export MATCHSIM_PPRL_PEER_PYTHON=$(PWD)/.venv-pprl-peer/bin/python
+# (the target prints the line). Without it those ratios are recorded as null and not asserted.
 #
 # Extra pytest options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--bench-block-pupils 100000,1000000".
 
@@ -11,8 +17,9 @@ PYTHON ?= python
 BENCH_JSON ?= bench.json
 BENCH_ARGS ?=
 BENCH_PYTEST = $(PYTHON) -m pytest benchmarks -p no:cacheprovider --benchmark-only
+PPRL_PEER_VENV ?= .venv-pprl-peer
 
-.PHONY: bench bench-report bench-smoke
+.PHONY: bench bench-report bench-smoke pprl-peer-venv
 
 # The page is regenerated even when a target is missed (pytest then fails, and so does make),
 # since a missed target is a result too; without JSON (pytest did not get that far) it is not.
@@ -25,3 +32,8 @@ bench-report:
 
 bench-smoke:
 	$(BENCH_PYTEST) --bench-scale=smoke $(BENCH_ARGS)
+
+pprl-peer-venv:
+	python3 -m venv $(PPRL_PEER_VENV)
+	$(PPRL_PEER_VENV)/bin/python -m pip install --quiet 'setuptools<81' clkhash anonlink
+	@echo "export MATCHSIM_PPRL_PEER_PYTHON=$(abspath $(PPRL_PEER_VENV))/bin/python"

@@ -207,9 +207,12 @@ def generate(
 
         kind = "dask" if scheduler is not None else "processes"
         with open_executor(kind, scheduler=scheduler, workers=workers) as executor:
-            write_census_dataset(census_config, seed, out, executor, partitions=partitions)
+            written = write_census_dataset(
+                census_config, seed, out, executor, partitions=partitions
+            )
         if not quiet:
-            _out.print(f"Wrote the register in {partitions} partitions to {out}/")
+            # Fewer than asked when the register has fewer blocks than --partitions.
+            _out.print(f"Wrote the register in {written} partition{'s' * (written != 1)} to {out}/")
         return
     with progress_bar("Generating register", quiet) as update:
         census = generate_census(census_config, seed, workers=workers, progress=update)

@@ -117,6 +117,16 @@ def true_rows_of(
     return li[ok], ri[ok]
 
 
+def refuse_unpartitionable(model: Matcher) -> None:
+    """Refuse, as a lookup.matcher error, a matcher that cannot score register partitions."""
+    if not model.partitionable:
+        raise ConfigError(
+            "lookup.matcher",
+            f"the {model.name} matcher cannot run on register partitions (it needs every "
+            "candidate record in one process); use executor: local or processes",
+        )
+
+
 def link_prepared(
     data: LinkageData,
     *,
@@ -155,18 +165,14 @@ def link_prepared(
     refit = not model.is_fitted() or isinstance(matcher, str | dict)
     fit_rows = true_rows if fit_true_links else None
     scores: np.ndarray | None = None
-    if model.own_comparisons:
+    if partitions is not None:
+        refuse_unpartitionable(model)
+    if not model.needs_levels:
         if comparisons is not None:
             raise ConfigError(
                 "comparisons",
                 f"the {model.name} matcher compares records with its own comparisons; "
                 "leave comparisons unset",
-            )
-        if partitions is not None:
-            # A peer engine needs every candidate record in its own database at once.
-            raise ConfigError(
-                "executor",
-                f"the {model.name} matcher runs in one process only; use executor: local",
             )
     elif comparisons is None:
         comparisons = default_comparisons(data, address_with_postcode=model.address_with_postcode)
@@ -174,8 +180,9 @@ def link_prepared(
         (left, right), report = run_blocking(blocker, data, true_rows, max_pairs=max_pairs)
         timings["blocking"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        if model.own_comparisons:
-            # A peer engine compares the records itself: it gets the pairs and no levels.
+        if not model.needs_levels:
+            # A peer engine or the encoded matcher compares the records itself: it gets the
+            # pairs and no levels (no plaintext comparison is run for it).
             result = ComparisonResult(left, right, np.zeros((len(left), 0), dtype=np.int8), ())
         else:
             result = compare(data, left, right, comparisons)

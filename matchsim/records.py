@@ -33,6 +33,11 @@ from matchsim.synth import calendar as cal
 ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
 NAME_ROLES = ("forename", "middle_names", "surname")
 STRING_ROLES = ("forename", "middle_names", "surname", "postcode", "address")
+#: Every role that holds a value about the person (all but ``id``), in ROLES order.
+VALUE_ROLES = tuple(role for role in ROLES if role != "id")
+#: The roles the peer engines compare and block on (middle names are left out, as matchsim's
+#: default comparisons leave them out).
+PEER_ROLES = tuple(role for role in VALUE_ROLES if role != "middle_names")
 MISSING = -1
 #: Missing date of birth. Not -1: that is 1969-12-31 in days since 1970.
 MISSING_DATE = np.iinfo(np.int64).min // 4
@@ -428,6 +433,25 @@ class Records:
         ok = self.dob != MISSING_DATE
         y, m, d = cal.year_month_day(np.where(ok, self.dob, 0))
         return np.where(ok, y, MISSING), np.where(ok, m, MISSING), np.where(ok, d, MISSING)
+
+    def role_codes(
+        self, role: str, vocabularies: Mapping[str, Vocabulary]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One role as (an int64 code per record, the distinct texts the codes index): codes
+        are MISSING where the value is missing or the role is not mapped. Dates of birth are
+        ISO texts (``2012-03-04``), sex ``M``/``F``."""
+        if role == "date_of_birth":
+            present = self.dob != MISSING_DATE
+            distinct, inverse = np.unique(self.dob[present], return_inverse=True)
+            codes = np.full(len(self), MISSING, dtype=np.int64)
+            codes[present] = inverse.ravel()
+            days = distinct.astype("datetime64[D]")
+            return codes, np.datetime_as_string(days, unit="D").astype(object)
+        if role == "sex":
+            return self.sex.astype(np.int64), np.array(["M", "F"], dtype=object)
+        if role in self.codes and role in vocabularies:
+            return self.codes[role], vocabularies[role].text
+        return np.full(len(self), MISSING, dtype=np.int64), np.array([], dtype=object)
 
     def key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         """An int64 key per record for a blocking part such as ``surname:soundex`` or ``dob``."""

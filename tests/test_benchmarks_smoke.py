@@ -75,3 +75,48 @@ def test_blocking_benchmark_builds_every_registered_strategy(monkeypatch):
             continue  # needs matchsim[peers]; CI's peers environment builds it
         if strategy.spec != "default":
             assert make_blocker(strategy.spec).name == strategy.registry_name
+
+
+def _pprl_smoke(tmp_path, **env: str) -> tuple[subprocess.CompletedProcess, dict | None]:
+    import os
+
+    bench_json = tmp_path / "pprl.json"
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MATCHSIM_PPRL_PEER_PYTHON", "MATCHSIM_REQUIRE_PEERS")
+    }
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks/test_pprl.py",
+            "-p",
+            "no:cacheprovider",
+            "--benchmark-only",
+            "--bench-scale=smoke",
+            "-q",
+            f"--benchmark-json={bench_json}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**environment, **env},
+    )
+    return result, json.loads(bench_json.read_text()) if bench_json.exists() else None
+
+
+def test_pprl_ratios_need_a_peer_measured_in_the_same_run(tmp_path):
+    result, run = _pprl_smoke(tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert run is not None
+    for bench in run["benchmarks"]:
+        info = bench["extra_info"]
+        assert info["ratio"] is None  # never against a remembered figure
+        source = info.get("clkhash_source") or info.get("anonlink_source")
+        assert "MATCHSIM_PPRL_PEER_PYTHON is not set" in source
+    required, _ = _pprl_smoke(tmp_path, MATCHSIM_REQUIRE_PEERS="1")
+    assert required.returncode != 0
+    assert "MATCHSIM_REQUIRE_PEERS=1 but MATCHSIM_PPRL_PEER_PYTHON is not set" in required.stdout

@@ -249,10 +249,6 @@ def test_the_small_tables_link():
     assert answers(result) == {1: [7], 2: [8]}
 
 
-def _bug(reason: str):
-    return pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")
-
-
 BAD_INPUT = [
     pytest.param(
         L.drop(columns="sn"), R, R_ROLES, {}, ["left.sn", "no such column"], id="missing-column"

@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import pyarrow as pa
 
 from matchsim.distributed.executors import Executor
 from matchsim.errors import ConfigError
-from matchsim.io import atomic_path, write_tables
+from matchsim.io import write_tables
 from matchsim.synth import (
     ADDRESSES_DIR,
     DATASET_INFO,
@@ -161,13 +163,16 @@ def write_census_dataset(
     executor: Executor,
     *,
     partitions: int | None = None,
-) -> Path:
-    """Write the register as a Parquet dataset, one file per partition, by the workers.
+) -> int:
+    """Write the register as a Parquet dataset, one file per partition, by the workers; return
+    the number of partitions written (at most one per block of the register).
 
     ``out_dir/pupils/part-NNNNN.parquet`` read in order is the local register row for row
     (``out_dir/addresses/`` likewise its address history); ``out_dir/_matchsim.json`` records
     config, seed and size, and :func:`matchsim.synth.load_census` reads it back. On a cluster,
-    ``out_dir`` must be a path every worker can write.
+    ``out_dir`` must be a path every worker can write. The parts are written into a temporary
+    sibling directory renamed onto ``out_dir`` at the end, so a failed run leaves nothing to
+    delete by hand.
     """
     out = Path(out_dir)
     parent = out.parent if str(out.parent) else Path(".")
@@ -177,11 +182,18 @@ def write_census_dataset(
         raise ConfigError("--out", f"{str(out)!r} is a file; a dataset is written to a directory")
     if out.exists() and any(out.iterdir()):
         raise ConfigError("--out", f"{str(out)!r} exists and is not empty")
-    for sub in (PUPILS_DIR, ADDRESSES_DIR):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    rows = _run_partitions(config, seed, executor, partitions, str(out.resolve()))
-    info = json.loads(census_provenance(config, seed, int(sum(rows))))
-    info["partitions"] = len(rows)
-    with atomic_path(out / DATASET_INFO) as tmp:
-        tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    return out
+    # Beside the target, so on the path the workers share and on the same file system.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
+    try:
+        for sub in (PUPILS_DIR, ADDRESSES_DIR):
+            (tmp / sub).mkdir()
+        rows = _run_partitions(config, seed, executor, partitions, str(tmp.resolve()))
+        info = json.loads(census_provenance(config, seed, int(sum(rows))))
+        info["partitions"] = len(rows)
+        (tmp / DATASET_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
+        tmp.chmod(0o755)  # mkdtemp makes it private to this user; a register directory is not
+        os.replace(tmp, out)  # an empty ``out`` is replaced as well
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return len(rows)

@@ -41,7 +41,7 @@ from matchsim.blocking import (
 from matchsim.comparison import Comparison, ComparisonResult, compare
 from matchsim.distributed.executors import Executor
 from matchsim.errors import ConfigError
-from matchsim.linkage import warm_register
+from matchsim.linkage import refuse_unpartitionable, warm_register
 from matchsim.matchers import FellegiSunter, Matcher
 from matchsim.records import (
     MISSING,
@@ -224,6 +224,7 @@ class PartitionedRegister:
         max_pairs: int,
     ) -> tuple[ComparisonResult, BlockingReport, np.ndarray | None, dict[str, float]]:
         """See :class:`matchsim.linkage.RegisterPartitions`."""
+        refuse_unpartitionable(model)
         check_partitionable(blocker, data)
         timings: dict[str, float] = {}
         empty = np.zeros(0, dtype=np.int64)

@@ -54,11 +54,16 @@ class Matcher:
     address_with_postcode = True
     #: the default decision threshold on :meth:`score`
     threshold: float = 0.5
-    #: Scores pairs from the records themselves with its own comparisons (a peer engine such
-    #: as Splink): the pipeline then skips matchsim's comparison stage and hands :meth:`fit`
-    #: and :meth:`score` the candidate pairs (``result.left``/``right``) with no levels, and
-    #: the records through ``data``.
-    own_comparisons = False
+    #: Scores from matchsim's comparison levels. When False (a peer engine such as Splink, or
+    #: the encoded bloom_dice matcher), the pipeline skips matchsim's comparison stage and
+    #: hands :meth:`fit` and :meth:`score` the candidate pairs (``result.left``/``right``)
+    #: with no levels, and the records through ``data``; explicit comparisons are refused.
+    needs_levels = True
+    #: Can fit and score register partitions one at a time (on Dask workers) with the local
+    #: outcome. False for matchers that need every candidate record in one process (a peer
+    #: engine's database, BLIP flips drawn over the whole register, a secret key that must
+    #: not be pickled): they are refused on partitions as a lookup.matcher error.
+    partitionable = True
 
     def fit(
         self,

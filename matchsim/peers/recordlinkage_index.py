@@ -23,11 +23,10 @@ from matchsim.blocking.strategies import (
     ExactKeys,
 )
 from matchsim.errors import ConfigError, PlanTooLargeError
-from matchsim.peers.tables import require, role_table
-from matchsim.records import LinkageData
+from matchsim.peers.tables import require, role_lists, role_table
+from matchsim.records import PEER_ROLES, LinkageData
 
 FIELD = "blocking.recordlinkage"
-BLOCKABLE = ("forename", "surname", "date_of_birth", "postcode", "address", "sex")
 #: matchsim's exact-key name of each role whose key name differs from it
 _EXACT_KEY = {"date_of_birth": "dob"}
 DEFAULT_BLOCKS = (("forename",), ("surname",), ("date_of_birth",), ("postcode",))
@@ -46,28 +45,13 @@ class RecordLinkageIndex(Blocker):
         force: bool = False,
         limit: int = FULL_COMPARISON_LIMIT,
     ) -> None:
-        if (
-            not isinstance(block, list | tuple)
-            or not block
-            or any(not isinstance(b, list | tuple) or not b for b in block)
-        ):
-            raise ConfigError(
-                f"{FIELD}.block", f"must be a non-empty list of role lists. Got {block!r} instead."
-            )
-        for keys in block:
-            for role in keys:
-                if role not in BLOCKABLE:
-                    raise ConfigError(
-                        f"{FIELD}.block",
-                        f"{role!r} is not a role; roles are {', '.join(BLOCKABLE)}",
-                    )
         if not isinstance(force, bool):
             raise ConfigError(f"{FIELD}.force", f"must be true or false. Got {force!r} instead.")
         if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise ConfigError(
                 f"{FIELD}.limit", f"must be a whole number >= 1. Got {limit!r} instead."
             )
-        self.block = tuple(tuple(b) for b in block)
+        self.block = role_lists(block, f"{FIELD}.block", PEER_ROLES)
         self.force, self.limit = force, limit
         self._rl = require("recordlinkage", FIELD)
 

@@ -43,10 +43,17 @@ class RecordLinkageMatcher(Matcher):
         Similarity in (0, 1] at which a name or address counts as agreeing.
     """
 
-    own_comparisons = True
+    needs_levels = False
+    partitionable = False
 
     def __init__(
-        self, classifier: str = "ecm", threshold: float = 0.5, string_threshold: float = 0.85
+        self,
+        classifier: str = "ecm",
+        threshold: float = 0.5,
+        # recordlinkage's FEBRL4 guide "Link two datasets" compares surname (Jaro-Winkler)
+        # and address_1 at threshold=0.85 (docs/guides/link_two_dataframes.rst in
+        # https://github.com/J535D165/recordlinkage).
+        string_threshold: float = 0.85,
     ) -> None:
         if classifier not in CLASSIFIERS:
             raise ConfigError(

@@ -29,8 +29,8 @@ import pyarrow.compute as pc
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError
 from matchsim.matchers.matchers import MATCHERS, Matcher, NotFittedError, _probability
-from matchsim.peers.tables import peer_roles, require, role_table
-from matchsim.records import LinkageData
+from matchsim.peers.tables import peer_roles, require, role_lists, role_table
+from matchsim.records import PEER_ROLES, LinkageData
 
 FIELD = "matcher.splink"
 ROW = "row"  # Splink's unique id: the record's row number (matchsim ids may repeat)
@@ -38,7 +38,6 @@ ROW = "row"  # Splink's unique id: the record's row number (matchsim ids may rep
 LEFT, RIGHT = "left_records", "right_records"
 #: Splink joins source dataset and unique id into one key with this separator.
 _KEY_SEPARATOR = "-__-"
-COMPARABLE = ("forename", "surname", "date_of_birth", "postcode", "address", "sex")
 
 #: Deterministic rules for the prior, as Splink's tutorials write them: exact agreement on
 #: enough fields that few non-matches pass (rules needing an unmapped role are dropped).
@@ -66,25 +65,6 @@ def _spaced_postcodes(values: pa.Array) -> pa.Array:
     """ "LS124AB" -> "LS12 4AB": Splink's PostcodeComparison finds sector, district and area
     with regular expressions that expect the space before the inward code."""
     return pc.replace_substring_regex(values, r"^(.+)([0-9][A-Z]{2})$", r"\1 \2")
-
-
-def _rule_list(value: object, param: str) -> tuple[tuple[str, ...], ...]:
-    if (
-        not isinstance(value, list | tuple)
-        or not value
-        or any(not isinstance(rule, list | tuple) or not rule for rule in value)
-    ):
-        raise ConfigError(
-            f"{FIELD}.{param}", f"must be a non-empty list of role lists. Got {value!r} instead."
-        )
-    for rule in value:
-        for role in rule:
-            if role not in COMPARABLE:
-                raise ConfigError(
-                    f"{FIELD}.{param}",
-                    f"{role!r} is not a role; roles are {', '.join(COMPARABLE)}",
-                )
-    return tuple(tuple(rule) for rule in value)
 
 
 @MATCHERS.register("splink")
@@ -122,12 +102,18 @@ class SplinkMatcher(Matcher):
         mistyped record of the child.
     """
 
-    own_comparisons = True
+    needs_levels = False
+    partitionable = False
 
     def __init__(
         self,
+        # Splink's link_only example predicts at match probability 0.9
+        # (https://github.com/moj-analytical-services/splink,
+        # docs/demos/examples/duckdb/link_only.ipynb).
         threshold: float = 0.9,
         deterministic_rules: Sequence[Sequence[str]] = DEFAULT_DETERMINISTIC_RULES,
+        # Splink's FEBRL4 example guesses its deterministic rules "capture 80% of all
+        # matches" (recall=0.8; docs/demos/examples/duckdb/febrl4.ipynb, same repository).
         recall: float = 0.8,
         training_blocks: Sequence[Sequence[str]] = DEFAULT_TRAINING_BLOCKS,
         tf_adjust: Sequence[str] = ("forename", "surname"),
@@ -136,8 +122,10 @@ class SplinkMatcher(Matcher):
         address_with_postcode: bool = False,
     ) -> None:
         self.threshold = _probability("splink", "threshold", threshold)
-        self.deterministic_rules = _rule_list(deterministic_rules, "deterministic_rules")
-        self.training_blocks = _rule_list(training_blocks, "training_blocks")
+        self.deterministic_rules = role_lists(
+            deterministic_rules, f"{FIELD}.deterministic_rules", PEER_ROLES
+        )
+        self.training_blocks = role_lists(training_blocks, f"{FIELD}.training_blocks", PEER_ROLES)
         if isinstance(recall, bool) or not isinstance(recall, int | float) or not 0 < recall <= 1:
             raise ConfigError(
                 f"{FIELD}.recall", f"must be a number in (0, 1]. Got {recall!r} instead."

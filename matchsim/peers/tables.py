@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from matchsim.errors import ConfigError
-from matchsim.records import MISSING, MISSING_DATE, STRING_ROLES, LinkageData, Records
+from matchsim.records import MISSING_DATE, STRING_ROLES, LinkageData, Records
 
 #: How to install the peers.
 PEERS_EXTRA = "pip install 'matchsim[peers]'"
@@ -33,6 +33,22 @@ def require(module: str, field: str) -> ModuleType:
             f"needs {module}, which is not installed (missing module {missing!r}); "
             f"install the peer engines with: {PEERS_EXTRA}",
         ) from None
+
+
+def role_lists(value: object, field: str, allowed: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """A non-empty list of non-empty lists of roles from ``allowed`` (blocks, rules), or a
+    one-line error naming ``field``."""
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or any(not isinstance(roles, list | tuple) or not roles for roles in value)
+    ):
+        raise ConfigError(field, f"must be a non-empty list of role lists. Got {value!r} instead.")
+    for roles in value:
+        for role in roles:
+            if role not in allowed:
+                raise ConfigError(field, f"{role!r} is not a role; roles are {', '.join(allowed)}")
+    return tuple(tuple(roles) for roles in value)
 
 
 def role_table(
@@ -70,12 +86,9 @@ def role_table(
                 np.where(missing, 0, days).astype(np.int32), pa.int32(), mask=missing
             ).cast(pa.date32())
         elif role == "sex":
-            sex = records.sex[rows]
-            columns[role] = pa.array(
-                np.array(["M", "F"], dtype=object)[np.maximum(sex, 0)],
-                pa.string(),
-                mask=sex == MISSING,
-            )
+            codes, texts = records.role_codes(role, data.vocabularies)
+            codes = codes[rows]
+            columns[role] = pa.array(texts[np.maximum(codes, 0)], pa.string(), mask=codes < 0)
         else:
             raise ConfigError("role", f"{role!r} is not a role a peer engine can compare")
     return pa.table(columns)

@@ -41,7 +41,8 @@ class AttackResult:
 
 def frequency_alignment_attack(
     encodings: np.ndarray,
-    true_values: np.ndarray,
+    codes: np.ndarray,
+    texts: np.ndarray,
     public_frequencies: pd.Series,
     *,
     field: str = "",
@@ -50,13 +51,18 @@ def frequency_alignment_attack(
 ) -> AttackResult:
     """Align encodings with ``public_frequencies`` (value -> count or share) by rank.
 
-    ``true_values`` are the records' plaintext values, used only to score the guesses;
-    records with a missing value (None or "") are left out.
+    ``codes`` are the records' plaintext values as positions in the distinct ``texts`` (a
+    vocabulary; negative when missing), used only to score the guesses; records with a
+    missing or empty value are left out. Everything per record is integer work.
     """
-    values = np.asarray(true_values, dtype=object)
-    present = np.array([bool(v) for v in values], dtype=bool) if len(values) else np.zeros(0, bool)
+    codes = np.asarray(codes, dtype=np.int64)
+    texts = np.asarray(texts, dtype=object)
+    nonempty = pd.Series(texts, dtype="string").str.len().fillna(0).to_numpy(np.int64) > 0
+    present = np.zeros(len(codes), dtype=bool)
+    if len(texts):
+        present = (codes >= 0) & nonempty[np.maximum(codes, 0)]
     rows = np.ascontiguousarray(encodings[present])
-    values = values[present]
+    values = codes[present]
     n = len(rows)
     if n == 0:
         return AttackResult(field, hardening, 0, 0, 0, 0.0, 0.0, top)
@@ -67,15 +73,13 @@ def frequency_alignment_attack(
     first_seen = np.full(len(counts), n, dtype=np.int64)
     np.minimum.at(first_seen, inverse, np.arange(n))
     order = np.lexsort((first_seen, -counts))
-    rank = np.empty(len(counts), dtype=np.int64)
-    rank[order] = np.arange(len(counts))
     public = public_frequencies.sort_values(ascending=False, kind="stable")
-    names = np.asarray(public.index, dtype=object)
-    guesses = np.full(len(counts), None, dtype=object)
-    aligned = min(len(names), len(counts))
-    guesses[order[:aligned]] = names[:aligned]
-    record_guess = guesses[inverse]
-    correct = record_guess == values
+    # Public names as codes of the same vocabulary (-1: a name no record has).
+    public_codes = pd.Index(texts).get_indexer(np.asarray(public.index, dtype=object))
+    guesses = np.full(len(counts), -2, dtype=np.int64)  # -2: no guess, equal to no code
+    aligned = min(len(public_codes), len(counts))
+    guesses[order[:aligned]] = public_codes[:aligned]
+    correct = guesses[inverse] == values
     # The true value of each of the top encodings: the commonest plaintext among its records
     # (all of them, unless hardening made two values share a filter).
     head = order[: min(top, len(order))]
@@ -98,7 +102,7 @@ def frequency_alignment_attack(
         hardening=hardening,
         records=n,
         distinct_encodings=len(counts),
-        distinct_values=int(pd.unique(values).size),
+        distinct_values=int(np.unique(values).size),
         reidentified_share=float(correct.mean()),
         top_correct_share=top_correct,
         top=top,

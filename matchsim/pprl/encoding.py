@@ -47,6 +47,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matchsim.errors import ConfigError
+from matchsim.records import VALUE_ROLES
 
 #: Environment variable read for the secret key when none is given.
 KEY_ENV = "MATCHSIM_PPRL_KEY"
@@ -54,15 +55,7 @@ KEY_ENV = "MATCHSIM_PPRL_KEY"
 #: Roles a CLK can encode. ``date_of_birth`` is encoded as day, month and year tokens, so a
 #: slip in one part keeps the others; ``sex`` as one token; the rest as q-grams of the
 #: normalised text.
-ENCODABLE_ROLES = (
-    "forename",
-    "middle_names",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-)
+ENCODABLE_ROLES = VALUE_ROLES
 HASHINGS = ("double", "random")
 #: Roles encoded as whole tokens rather than q-grams (``q`` does not apply).
 TOKEN_ROLES = ("date_of_birth", "sex")

@@ -7,7 +7,7 @@ import numpy as np
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError
 from matchsim.matchers.matchers import Matcher, matcher
-from matchsim.pprl.dice import dice_pairs
+from matchsim.pprl.dice import DICE_THRESHOLD, dice_pairs
 from matchsim.pprl.encoding import BloomEncoder
 from matchsim.pprl.records import linkage_clks
 from matchsim.records import LinkageData
@@ -18,12 +18,17 @@ class BloomDiceMatcher(Matcher):
     """Dice coefficient of keyed Bloom-filter encodings (CLKs) of the two records; a pair
     matches at ``threshold`` or above (privacy-preserving: no plaintext is compared).
 
-    Needs no training; the comparison levels computed for other matchers are ignored. Every
+    Needs no training and no comparison levels: the pipeline runs no plaintext comparison for
+    it. It runs in one process only (BLIP flips are drawn over the whole register, and the key
+    is never pickled to a worker), so it is refused on register partitions. Every
     other parameter is an encoder setting (see ``matchsim.pprl.BloomEncoder``); the key comes
     from ``key`` or the environment variable ``key_env`` and is never shown by
     :meth:`describe`."""
 
-    def __init__(self, threshold: float = 0.8, **encoding: object) -> None:
+    needs_levels = False
+    partitionable = False
+
+    def __init__(self, threshold: float = DICE_THRESHOLD, **encoding: object) -> None:
         if (
             isinstance(threshold, bool)
             or not isinstance(threshold, int | float)

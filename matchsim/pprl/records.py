@@ -12,18 +12,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from matchsim.pprl.encoding import BloomEncoder
-from matchsim.records import MISSING, MISSING_DATE, LinkageData, Records, Vocabulary
+from matchsim.records import LinkageData, Records, Vocabulary
 
 LEFT_STREAM, RIGHT_STREAM = 1, 2
-
-
-def _dob_texts(days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    present = days != MISSING_DATE
-    distinct, inverse = np.unique(days[present], return_inverse=True)
-    codes = np.full(len(days), MISSING, dtype=np.int64)
-    codes[present] = inverse
-    texts = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object)
-    return codes, texts
 
 
 def encode_records(
@@ -35,20 +26,10 @@ def encode_records(
     harden: bool = True,
 ) -> np.ndarray:
     """CLKs of one side's records; a role the linkage lacks counts as missing."""
-    n = len(records)
     codes: dict[str, np.ndarray] = {}
     texts: dict[str, np.ndarray] = {}
     for spec in encoder.fields:
-        role = spec.role
-        if role == "date_of_birth":
-            codes[role], texts[role] = _dob_texts(records.dob)
-        elif role == "sex":
-            codes[role] = records.sex.astype(np.int64)
-            texts[role] = np.array(["M", "F"], dtype=object)
-        elif role in vocabularies and role in records.codes:
-            codes[role], texts[role] = records.codes[role], vocabularies[role].text
-        else:
-            codes[role], texts[role] = np.full(n, MISSING, np.int64), np.array([], dtype=object)
+        codes[spec.role], texts[spec.role] = records.role_codes(spec.role, vocabularies)
     years = records.dob_parts[0] if encoder.hardening.salt == "birth_year" else None
     return encoder.encode_codes(codes, texts, years, stream, harden=harden)
 

@@ -14,18 +14,9 @@ import numpy as np
 import pandas as pd
 
 from matchsim.errors import ConfigError
-from matchsim.records import PreparedTable
+from matchsim.records import VALUE_ROLES, PreparedTable
 
-QI_ROLES = (
-    "forename",
-    "middle_names",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "address",
-    "birth_year",
-)
+QI_ROLES = (*VALUE_ROLES, "birth_year")
 
 #: The combinations the report shows by default.
 DEFAULT_QUASI_IDENTIFIERS = (

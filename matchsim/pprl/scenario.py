@@ -15,13 +15,13 @@ import os
 import time
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.attacks import frequency_alignment_attack
+from matchsim.pprl.dice import DICE_THRESHOLD
 from matchsim.pprl.encoding import KEY_ENV, BloomEncoder, FieldSpec, Secret
 from matchsim.pprl.risk import DEFAULT_QUASI_IDENTIFIERS, qi_uniqueness
 from matchsim.records import PreparedTable, Records, normalise_names
@@ -45,8 +45,9 @@ class PrivacyConfig(BaseModel):
     #: When ``key_env`` is unset, derive a key from the seed instead of failing. Simulations
     #: only: such a key is not secret.
     simulation_key: bool = False
-    #: Dice coefficient at which an encoded pair matches.
-    threshold: float = Field(0.85, gt=0, le=1)
+    #: Dice coefficient at which an encoded pair matches (default: the bloom_dice matcher's,
+    #: from clkhash's FEBRL4 tutorial; see matchsim.pprl.dice.DICE_THRESHOLD).
+    threshold: float = Field(DICE_THRESHOLD, gt=0, le=1)
     #: Blocking of the encoded lookups: ``same`` (the lookup's own) or a blocker spec, e.g.
     #: ``{name: clk_lsh, bands: 24, bits: 24}`` to block on encodings alone.
     blocking: Any = "same"
@@ -241,12 +242,14 @@ def run_privacy(
                 records.dob_parts[0],
                 stream=2,
             )
-            text = register.vocabularies[role].text
-            codes = register.codes[role]
-            truth = np.where(codes >= 0, text[np.maximum(codes, 0)], "")
             row["attacks"].append(
                 frequency_alignment_attack(
-                    filters, truth, public, field=role, hardening=label
+                    filters,
+                    register.codes[role],
+                    register.vocabularies[role].text,
+                    public,
+                    field=role,
+                    hardening=label,
                 ).as_dict()
             )
         row["attack_success"] = max((a["reidentified_share"] for a in row["attacks"]), default=None)

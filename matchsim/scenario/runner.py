@@ -19,7 +19,14 @@ import pyarrow as pa
 
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
 from matchsim.errors import ConfigError
-from matchsim.linkage import LookupResult, lookup, prepare_register, true_rows_of
+from matchsim.linkage import (
+    LookupResult,
+    lookup,
+    prepare_register,
+    refuse_unpartitionable,
+    true_rows_of,
+)
+from matchsim.matchers import make_matcher
 from matchsim.requests import RequestSet, generate_requests
 from matchsim.scenario.schema import Scenario, resolved_yaml
 from matchsim.synth import Census, generate_census
@@ -112,17 +119,21 @@ def run_scenario(
     an existing cluster), the register is generated in partitions and, on Dask, looked up
     partition by partition; the results are those of a local run.
     """
+    lk = scenario.lookup
+    blocking = None if lk.blocking in (None, "default") else lk.blocking
+    if executor.is_dask if executor is not None else scenario.executor == "dask":
+        # Only Dask looks up partition by partition. Refused before any work: before a
+        # cluster is started, and not after generation.
+        refuse_unpartitionable(make_matcher(lk.matcher))
+        if blocking is not None:
+            from matchsim.distributed import check_partitionable
+
+            check_partitionable(make_blocker(blocking))
     if executor is None and scenario.executor != "local":
         from matchsim.distributed import open_executor
 
         with open_executor(scenario.executor) as owned:
             return run_scenario(scenario, stage, executor=owned)
-    lk = scenario.lookup
-    blocking = None if lk.blocking in (None, "default") else lk.blocking
-    if executor is not None and executor.is_dask and blocking is not None:
-        from matchsim.distributed import check_partitionable
-
-        check_partitionable(make_blocker(blocking))  # before any work, not after generation
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

@@ -13,8 +13,9 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ import pandas as pd
 
 from matchsim.errors import ConfigError
 from matchsim.scenario.runner import run_scenario
-from matchsim.scenario.schema import Scenario, explain, set_path
+from matchsim.scenario.schema import REDACTED, Scenario, _redact_keys, explain, set_path
 
 if TYPE_CHECKING:
     from matchsim.distributed import Executor
@@ -63,6 +64,60 @@ def point_scenario(base: Scenario, settings: dict[str, Any], seed: int) -> Scena
         return Scenario.model_validate(data)
     except ValidationError as exc:
         raise explain(exc) from None
+
+
+def canonical_value(value: Any) -> Any:
+    """A grid value as written to results: scalars as they are, a mapping or list (a matcher
+    or blocker with parameters) as canonical JSON, so results can be grouped by it."""
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return value
+
+
+def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A point's settings as written out and hashed: inline keys redacted, values canonical."""
+    return {k: canonical_value(v) for k, v in _redact_keys(settings).items()}
+
+
+#: Prefix of the environment variables that carry a sweep's inline keys to its processes.
+KEY_VARIABLE = "MATCHSIM_SWEEP_KEY_"
+
+
+def _keys_to_environment(data: Any, variables: dict[str, str]) -> None:
+    """Replace each inline ``key`` in a scenario dump by a ``key_env`` naming a variable that
+    holds it (``variables``: key -> variable), so no payload sent to a worker holds the key."""
+    if isinstance(data, list):
+        for item in data:
+            _keys_to_environment(item, variables)
+    elif isinstance(data, dict):
+        key = data.get("key")
+        if isinstance(key, str) and key != REDACTED:
+            variable = variables.setdefault(key, f"{KEY_VARIABLE}{len(variables)}")
+            data["key"], data["key_env"] = None, variable
+        for value in data.values():
+            _keys_to_environment(value, variables)
+
+
+def _payload(scenario: Scenario, variables: dict[str, str]) -> str:
+    data = scenario.model_dump(mode="json")
+    _keys_to_environment(data, variables)
+    return Scenario.model_validate(data).model_dump_json()
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """The sweep's inline keys in this process's environment (inherited by its worker
+    processes) while it runs, and removed afterwards."""
+    saved = {name: os.environ.get(name) for name in variables.values()}
+    os.environ.update({name: key for key, name in variables.items()})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _task_id(settings: dict[str, Any], seed: int) -> str:
@@ -112,11 +167,27 @@ def run_sweep(
     points_dir = out_dir / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
     tasks = []
+    variables: dict[str, str] = {}
+    points_of: dict[str, set[str]] = {}  # task id -> the grid points (unredacted) it stands for
     for settings in grid_points(grid):
+        shown = shown_settings(settings)
         for k in range(seeds):
             seed = base.seed + k
             scenario = point_scenario(base, settings, seed)  # validates every point up front
-            tasks.append((_task_id(settings, seed), scenario, settings, seed))
+            payload = _payload(scenario, variables)
+            task_id = _task_id(shown, seed)
+            points_of.setdefault(task_id, set()).add(json.dumps(settings, sort_keys=True))
+            tasks.append((task_id, payload, shown, seed))
+    if any(len(points) > 1 for points in points_of.values()):
+        raise ConfigError(
+            "sweep.grid", "two points differ only by a secret key; sweep over key_env instead"
+        )
+    if variables and executor is not None and executor.is_dask:
+        raise ConfigError(
+            "key",
+            "an inline secret key is never sent to Dask workers; set key_env to an environment "
+            "variable set on every worker instead",
+        )
     todo = [t for t in tasks if not (points_dir / f"{t[0]}.json").exists()]
     done = len(tasks) - len(todo)
     if progress:
@@ -129,33 +200,34 @@ def run_sweep(
         os.replace(tmp, points_dir / f"{task_id}.json")
 
     if todo:
-        if executor is not None and executor.kind != "local":
-            futures = {
-                executor.submit(run_point, scenario.model_dump_json(), settings, seed): task_id
-                for task_id, scenario, settings, seed in todo
-            }
-            for future in executor.as_completed(futures):
-                save(futures[future], future.result())
-                done += 1
-                if progress:
-                    progress(done, len(tasks))
-        elif workers == 1 or (executor is not None and executor.kind == "local"):
-            for task_id, scenario, settings, seed in todo:
-                save(task_id, run_point(scenario.model_dump_json(), settings, seed))
-                done += 1
-                if progress:
-                    progress(done, len(tasks))
-        else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+        with _environment(variables):
+            if executor is not None and executor.kind != "local":
                 futures = {
-                    pool.submit(run_point, scenario.model_dump_json(), settings, seed): task_id
-                    for task_id, scenario, settings, seed in todo
+                    executor.submit(run_point, payload, settings, seed): task_id
+                    for task_id, payload, settings, seed in todo
                 }
-                for future in as_completed(futures):
+                for future in executor.as_completed(futures):
                     save(futures[future], future.result())
                     done += 1
                     if progress:
                         progress(done, len(tasks))
+            elif workers == 1 or (executor is not None and executor.kind == "local"):
+                for task_id, payload, settings, seed in todo:
+                    save(task_id, run_point(payload, settings, seed))
+                    done += 1
+                    if progress:
+                        progress(done, len(tasks))
+            else:
+                with ProcessPoolExecutor(max_workers=workers) as pool:
+                    futures = {
+                        pool.submit(run_point, payload, settings, seed): task_id
+                        for task_id, payload, settings, seed in todo
+                    }
+                    for future in as_completed(futures):
+                        save(futures[future], future.result())
+                        done += 1
+                        if progress:
+                            progress(done, len(tasks))
     rows = [json.loads((points_dir / f"{t[0]}.json").read_text(encoding="utf-8")) for t in tasks]
     return pd.DataFrame(rows)
 
@@ -165,6 +237,8 @@ def summarise_sweep(results: pd.DataFrame, grid: dict[str, list[Any]]) -> pd.Dat
     from matchsim.evaluation import wilson_intervals
 
     keys = list(grid)
+    # Points written by older versions hold mappings as such: group by their canonical text.
+    results = results.assign(**{k: results[k].map(canonical_value) for k in keys if k in results})
     pooled = (
         results.groupby(keys, dropna=False, sort=False)
         .agg(

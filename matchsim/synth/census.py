@@ -1047,6 +1047,14 @@ def generate_census_tables(
     plan = _plan(config, seed, world_seed, world_pupils)
     names = plan.names
     wanted = range(len(plan.block_targets)) if block_range is None else block_range
+    if start is None and len(wanted) and wanted[0] > 0:
+        # Ids, UPN serials and multiple-birth ids would restart from 1: duplicates, silently.
+        raise ValueError(
+            f"block_range starting at block {wanted[0]} needs start= (the counts of the earlier "
+            "blocks, see partition_counts)"
+        )
+    if prebuilt is not None and len(prebuilt) != len(wanted):
+        raise ValueError(f"prebuilt holds {len(prebuilt)} blocks but block_range has {len(wanted)}")
     start = start if start is not None else PartitionStart()
     n_blocks = len(wanted)
     finished: list[_Finished | None] = [None] * n_blocks

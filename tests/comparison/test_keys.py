@@ -9,7 +9,7 @@ import jellyfish
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import JaroWinkler
 
@@ -72,7 +72,9 @@ def test_soundex_edge_cases_match_jellyfish():
 
 def reference_name_level(comparison: NameComparison, a: str, b: str, swapped: bool) -> str:
     """The name rules read one pair at a time, strongest first."""
-    sim = JaroWinkler.normalized_similarity(a, b)
+    # In float32, as the vectorised path scores: a similarity that is exactly a threshold
+    # (Jaro-Winkler of N and NAB is 0.8) can come out a hair below it in float64.
+    sim = float(np.float32(JaroWinkler.normalized_similarity(a, b)))
     t = comparison.thresholds
     if a == b:
         return "exact"
@@ -96,6 +98,7 @@ def reference_name_level(comparison: NameComparison, a: str, b: str, swapped: bo
     st.lists(st.tuples(names, names), min_size=1, max_size=25),
     st.lists(st.tuples(names, names), min_size=1, max_size=25),
 )
+@example(left_names=[("N", "A")], right_names=[("NAB", "A")])
 def test_name_levels_match_a_per_pair_reading(left_names, right_names):
     left = pd.DataFrame(left_names, columns=["fn", "sn"])
     right = pd.DataFrame(right_names, columns=["fn", "sn"])

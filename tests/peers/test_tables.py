@@ -145,3 +145,22 @@ def test_cli_exits_2_with_one_line_when_the_extra_is_missing(without_peers, tmp_
 def test_own_comparisons_refuse_explicit_comparisons(recordlinkage_installed):
     with pytest.raises(ConfigError, match=r"^comparisons: the recordlinkage matcher"):
         link_tables(LEFT, RIGHT, ROLES, matcher="recordlinkage", comparisons=["surname"])
+
+
+class _UnusedPartitions:
+    def candidates(self, *args, **kwargs):
+        raise AssertionError("a peer matcher must be refused before any partition")
+
+
+@pytest.mark.parametrize(
+    ("matcher", "fixture"),
+    [("recordlinkage", "recordlinkage_installed"), ("splink", "splink_installed")],
+)
+def test_peer_matchers_need_no_levels_and_are_refused_on_partitions(matcher, fixture, request):
+    from matchsim.linkage import link_prepared
+
+    request.getfixturevalue(fixture)
+    model = make_matcher(matcher)
+    assert not model.needs_levels and not model.partitionable
+    with pytest.raises(ConfigError, match=rf"^lookup\.matcher: the {matcher} matcher cannot run"):
+        link_prepared(prepare(LEFT, RIGHT, ROLES), matcher=matcher, partitions=_UnusedPartitions())

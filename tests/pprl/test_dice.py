@@ -94,8 +94,9 @@ def test_frequency_attack_reidentifies_unhardened_encodings_and_blip_defeats_it(
     noisy = BloomEncoder(["surname"], key=b"attack-test-key", blip=0.05).encode_fields(
         {"surname": list(names)}
     )
-    hit = frequency_alignment_attack(plain, names, public, top=10)
-    miss = frequency_alignment_attack(noisy, names, public, top=10)
+    texts, codes = np.unique(names, return_inverse=True)
+    hit = frequency_alignment_attack(plain, codes, texts, public, top=10)
+    miss = frequency_alignment_attack(noisy, codes, texts, public, top=10)
     assert hit.top_correct_share >= 0.9  # the ten commonest names are clearly separated
     assert hit.reidentified_share > 0.3
     assert miss.reidentified_share < 0.01
@@ -104,7 +105,7 @@ def test_frequency_attack_reidentifies_unhardened_encodings_and_blip_defeats_it(
         {"surname": list(names)}
     )
     assert (
-        frequency_alignment_attack(folded, names, public, top=10).reidentified_share
+        frequency_alignment_attack(folded, codes, texts, public, top=10).reidentified_share
         == hit.reidentified_share
     )
 
@@ -133,3 +134,16 @@ def test_qi_uniqueness_matches_pandas():
     assert rows[0]["unique_share"] == (size == 1).mean() == 2 / 6
     assert rows[1]["unique_share"] == 1 / 6
     assert rows[1]["k_bands"]["k=2-4"] == 5 / 6
+
+
+def test_frequency_attack_scores_codes_and_leaves_missing_values_out():
+    texts = np.array(["SMITH", "", "JONES"], dtype=object)
+    codes = np.array([0, 0, 0, 2, 2, 1, -1, -1])
+    encodings = np.array([[1], [1], [1], [2], [2], [3], [4], [4]], dtype=np.uint8)
+    public = pd.Series({"SMITH": 90, "JONES": 10, "TAYLOR": 5})
+    result = frequency_alignment_attack(encodings, codes, texts, public, top=2)
+    # Only the five records with a name count; both encodings are aligned to the right name.
+    assert (result.records, result.distinct_encodings, result.distinct_values) == (5, 2, 2)
+    assert result.reidentified_share == 1.0 and result.top_correct_share == 1.0
+    swapped = pd.Series({"JONES": 90, "SMITH": 10})
+    assert frequency_alignment_attack(encodings, codes, texts, swapped).reidentified_share == 0.0

@@ -201,3 +201,43 @@ def test_no_key_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("MATCHSIM_PPRL_KEY", raising=False)
     with pytest.raises(ConfigError, match="MATCHSIM_PPRL_KEY"):
         BloomEncoder()
+
+
+def test_role_codes_give_each_role_as_codes_into_distinct_texts():
+    import pandas as pd
+
+    from matchsim.records import MISSING, prepare
+
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3],
+            "sn": ["Khan", None, "Khan"],
+            "dob": ["2012-03-04", None, "2011-01-02"],
+            "sex": ["F", None, "m"],
+        }
+    )
+    roles = {"id": "id", "sn": "surname", "dob": "date_of_birth", "sex": "sex"}
+    data = prepare(frame, frame, roles)
+    records, vocabularies = data.left, data.vocabularies
+
+    def decoded(role: str) -> list:
+        codes, texts = records.role_codes(role, vocabularies)
+        return [texts[c] if c != MISSING else None for c in codes]
+
+    assert decoded("surname") == ["KHAN", None, "KHAN"]
+    assert decoded("date_of_birth") == ["2012-03-04", None, "2011-01-02"]
+    assert decoded("sex") == ["F", None, "M"]
+    assert decoded("forename") == [None, None, None]  # a role the linkage lacks
+
+
+def test_peer_role_lists_are_checked_in_one_place():
+    from matchsim.peers.tables import role_lists
+    from matchsim.records import PEER_ROLES
+
+    assert role_lists([["surname", "date_of_birth"]], "x", PEER_ROLES) == (
+        ("surname", "date_of_birth"),
+    )
+    with pytest.raises(ConfigError, match=r"^x: 'middle_names' is not a role; roles are forename"):
+        role_lists([["middle_names"]], "x", PEER_ROLES)
+    with pytest.raises(ConfigError, match=r"^x: must be a non-empty list of role lists"):
+        role_lists([[]], "x", PEER_ROLES)

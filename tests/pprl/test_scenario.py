@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,144 @@ def test_the_privacy_section_is_reproducible(monkeypatch):
     first.pop("timings_seconds"), second.pop("timings_seconds")
     assert first == second
     assert first["blocking"] == "clk_lsh(16 bands x 20 bits)"
+
+
+def test_an_inline_key_is_in_no_output_of_a_sweep(tmp_path, capsys):
+    spec = tmp_path / "sweep.yaml"
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "key-sweep",
+                "seed": 3,
+                "population": {"pupils": 3000},
+                "requests": {"count": 50},
+                "sweep": {
+                    "grid": {
+                        "lookup.matcher": [
+                            {"name": "bloom_dice", "key": SECRET, "threshold": 0.8},
+                            {"name": "bloom_dice", "key": SECRET, "threshold": 0.9},
+                        ]
+                    },
+                    "seeds": 1,
+                },
+            }
+        )
+    )
+    out = tmp_path / "s"
+    # Two worker processes: the key reaches them through the environment, never a payload.
+    code = main(["sweep", str(spec), "--out", str(out), "--workers", "2", "-q"])
+    assert code == 0, capsys.readouterr().err
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"results.csv", "results.parquet", "sweep.html"}
+    assert len(list((out / "points").glob("*.json"))) == 2
+    for path in written:
+        assert SECRET.encode() not in path.read_bytes(), path
+        assert base64.b64encode(SECRET.encode()) not in path.read_bytes(), path
+    results = json.loads(next((out / "points").glob("*.json")).read_text())
+    assert json.loads(results["lookup.matcher"])["key"] == "<redacted>"
+    assert SECRET not in capsys.readouterr().out
+    assert not [k for k in os.environ if k.startswith("MATCHSIM_SWEEP_KEY_")]
+
+
+def test_sweep_payloads_and_task_ids_hold_no_inline_key():
+    from matchsim.scenario import sweep
+    from matchsim.scenario.schema import Scenario
+
+    base = Scenario.model_validate({"population": {"pupils": 3000}})
+    settings = {"lookup.matcher": {"name": "bloom_dice", "key": SECRET}}
+    scenario = sweep.point_scenario(base, settings, 1)
+    variables: dict[str, str] = {}
+    payload = sweep._payload(scenario, variables)
+    assert SECRET not in payload and variables == {SECRET: "MATCHSIM_SWEEP_KEY_0"}
+    assert json.loads(payload)["lookup"]["matcher"]["key_env"] == "MATCHSIM_SWEEP_KEY_0"
+    shown = sweep.shown_settings(settings)
+    assert SECRET not in json.dumps(shown)
+    # Two points that differ only by their key would share a task id: refused.
+    other = {"lookup.matcher": {"name": "bloom_dice", "key": SECRET + "x"}}
+    assert sweep._task_id(shown, 1) == sweep._task_id(sweep.shown_settings(other), 1)
+
+
+def test_the_encoded_matcher_runs_no_plaintext_comparison(world, monkeypatch):
+    import matchsim.linkage as linkage
+
+    census, requests, register = world
+
+    def no_plaintext(*args, **kwargs):
+        raise AssertionError("bloom_dice must not compare plaintext")
+
+    monkeypatch.setattr(linkage, "compare", no_plaintext)
+    monkeypatch.setattr(linkage, "default_comparisons", no_plaintext)
+    result = lookup(
+        census,
+        requests,
+        register=register,
+        matcher={"name": "bloom_dice", "key": SECRET},
+    )
+    assert result.link.comparison.levels.shape[1] == 0
+    assert result.evaluation.counts["correct_match"] > 0
+
+
+class _UnusedPartitions:
+    def candidates(self, *args, **kwargs):
+        raise AssertionError("a non-partitionable matcher must be refused before any partition")
+
+
+@pytest.mark.parametrize("matcher", ["bloom_dice"])
+def test_a_non_partitionable_matcher_is_refused_on_partitions(world, matcher):
+    from matchsim.errors import ConfigError
+    from matchsim.matchers import make_matcher
+
+    census, requests, register = world
+    model = make_matcher({"name": matcher, "key": SECRET})
+    assert not model.partitionable and not model.needs_levels
+    with pytest.raises(ConfigError, match=r"^lookup\.matcher: the bloom_dice matcher cannot run"):
+        lookup(
+            census,
+            requests,
+            register=register,
+            partitions=_UnusedPartitions(),
+            matcher={"name": matcher, "key": SECRET},
+        )
+
+
+def test_a_dask_scenario_refuses_the_encoded_matcher_before_any_work(monkeypatch):
+    import matchsim.scenario.runner as runner
+    from matchsim.distributed import Executor
+    from matchsim.errors import ConfigError
+    from matchsim.scenario.schema import Scenario
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("refused too late: the register is being generated")
+
+    monkeypatch.setattr(runner, "generate_census", no_work)
+    monkeypatch.setattr("matchsim.distributed.generate_census_partitioned", no_work)
+    spec = Scenario.model_validate(
+        {"lookup": {"matcher": {"name": "bloom_dice", "key": SECRET}}, "executor": "dask"}
+    )
+    with pytest.raises(ConfigError, match=r"^lookup\.matcher: .*register partitions"):
+        runner.run_scenario(spec, executor=Executor("dask", 1))
+    # From the scenario's own executor setting: refused before a cluster is started.
+    monkeypatch.setattr("matchsim.distributed.open_executor", no_work)
+    with pytest.raises(ConfigError, match=r"^lookup\.matcher: .*register partitions"):
+        runner.run_scenario(spec)
+
+
+def test_one_dice_default_for_the_matcher_and_the_privacy_section():
+    from matchsim.matchers import make_matcher
+    from matchsim.pprl.dice import DICE_THRESHOLD
+    from matchsim.pprl.scenario import PrivacyConfig
+
+    assert make_matcher({"name": "bloom_dice", "key": SECRET}).threshold == DICE_THRESHOLD
+    assert PrivacyConfig().threshold == DICE_THRESHOLD
+
+
+def test_a_sweep_refuses_points_that_differ_only_by_their_key(tmp_path):
+    from matchsim.errors import ConfigError
+    from matchsim.scenario import sweep
+    from matchsim.scenario.schema import Scenario
+
+    base = Scenario.model_validate({"population": {"pupils": 3000}})
+    keys = [{"name": "bloom_dice", "key": SECRET}, {"name": "bloom_dice", "key": SECRET + "x"}]
+    with pytest.raises(ConfigError, match=r"^sweep\.grid: two points differ only by a secret"):
+        sweep.run_sweep(base, {"lookup.matcher": keys}, 1, tmp_path / "s", workers=1)
+    assert not list((tmp_path / "s" / "points").glob("*.json"))

@@ -86,9 +86,11 @@ def test_census_partitions_on_local_processes_equal_the_local_register(small_cen
 def test_census_dataset_written_by_dask_workers_equals_the_local_register(
     small_census, dask_executor, tmp_path
 ):
-    out = write_census_dataset(
-        CensusConfig(pupils=PUPILS), 31, tmp_path / "register", dask_executor, partitions=3
+    out = tmp_path / "register"
+    written = write_census_dataset(
+        CensusConfig(pupils=PUPILS), 31, out, dask_executor, partitions=3
     )
+    assert written == 3
     assert len(list((out / "pupils").glob("part-*.parquet"))) == 3
     census = load_census(out)
     assert census.pupils.equals(small_census.pupils)
@@ -310,3 +312,45 @@ def test_dask_scenario_refuses_sorted_neighbourhood_before_any_work(dask_executo
     )
     with pytest.raises(ConfigError, match="cannot run on register partitions"):
         run_scenario(spec, executor=dask_executor)
+
+
+def test_cli_generate_reports_the_partitions_actually_written(tmp_path, capsys):
+    from matchsim.cli import main
+
+    out = tmp_path / "census"
+    args = ["generate", "--out", str(out), "--pupils", "3000", "--partitions", "8"]
+    assert main([*args, "--workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "in 1 partition to" in printed  # 3,000 pupils are one block: one part, not 8
+    assert len(list((out / "pupils").glob("part-*.parquet"))) == 1
+    assert json.loads((out / "_matchsim.json").read_text())["partitions"] == 1
+
+
+def test_a_failed_dataset_write_leaves_nothing_behind(tmp_path, monkeypatch):
+    import matchsim.distributed.census as dataset
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("worker lost")
+
+    out = tmp_path / "register"
+    original = dataset._build_partition
+    monkeypatch.setattr(dataset, "_build_partition", broken)
+    with pytest.raises(RuntimeError, match="worker lost"):
+        write_census_dataset(CensusConfig(pupils=3000), 4, out, open_executor("local"))
+    assert list(tmp_path.iterdir()) == []  # no part files, no temporary directory
+    monkeypatch.setattr(dataset, "_build_partition", original)
+    assert write_census_dataset(CensusConfig(pupils=3000), 4, out, open_executor("local")) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["register"]
+    assert load_census(out).pupils.num_rows == 3000
+
+
+def test_census_tables_refuse_a_later_block_range_without_its_start():
+    from matchsim.synth.census import generate_blocks, generate_census_tables
+
+    config = CensusConfig(pupils=3000)
+    options = {"chunk_size": BLOCK_PUPILS, "workers": 1, "progress": None}
+    with pytest.raises(ValueError, match="needs start="):
+        generate_census_tables(config, 4, block_range=range(1, 2), **options)
+    blocks = generate_blocks(config, 4, range(1))
+    with pytest.raises(ValueError, match="prebuilt holds 2 blocks but block_range has 1"):
+        generate_census_tables(config, 4, block_range=range(1), prebuilt=blocks * 2, **options)

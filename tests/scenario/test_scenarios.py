@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from matchsim.cli import main
 from matchsim.errors import ConfigError
@@ -285,3 +286,29 @@ def test_load_scenario_from_data():
     assert spec.population.pupils == 1000
     with pytest.raises(ConfigError, match=r"lookup\.threshold"):
         load_scenario(data={"lookup": {"threshold": -1}})
+
+
+def test_sweep_over_mapping_values_groups_by_their_canonical_text(tmp_path, capsys):
+    spec = tmp_path / "sweep.yaml"
+    matchers = [
+        {"name": "deterministic", "address": "none"},
+        {"address": "postcode", "name": "deterministic"},
+    ]
+    spec.write_text(
+        yaml.safe_dump(
+            {
+                "name": "matcher-sweep",
+                "seed": 3,
+                "population": {"pupils": 3000},
+                "requests": {"count": 50},
+                "sweep": {"grid": {"lookup.matcher": matchers}, "seeds": 2, "workers": 1},
+            }
+        )
+    )
+    code, _, stderr = run(capsys, "sweep", str(spec), "--out", str(tmp_path / "s"), "-q")
+    assert code == 0, stderr
+    results = pd.read_csv(tmp_path / "s" / "results.csv")
+    shown = [json.dumps(m, sort_keys=True, separators=(",", ":")) for m in matchers]
+    assert sorted(results["lookup.matcher"]) == sorted(shown * 2)
+    page = (tmp_path / "s" / "sweep.html").read_text()
+    assert "address" in page and "postcode" in page
