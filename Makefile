@@ -11,6 +11,11 @@
 # `make pprl-peer-venv`, then export MATCHSIM_PPRL_PEER_PYTHON=$(PWD)/.venv-pprl-peer/bin/python
 # (the target prints the line). Without it those ratios are recorded as null and not asserted.
 #
+# The peer engines (recordlinkage, Splink) need `pip install -e '.[bench,peers]'` in the
+# interpreter that runs the suite (recordlinkage pins pandas<3); without them those benchmarks
+# skip. The whole suite at full scale takes about 35 minutes and up to about 22 GB of RAM
+# (the 19.8M-individual register on a 2-worker LocalCluster is the largest).
+#
 # Extra pytest options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--bench-block-pupils 100000,1000000".
 
 PYTHON ?= python
@@ -24,6 +29,7 @@ PPRL_PEER_VENV ?= .venv-pprl-peer
 # The page is regenerated even when a target is missed (pytest then fails, and so does make),
 # since a missed target is a result too; without JSON (pytest did not get that far) it is not.
 bench:
+	rm -f $(BENCH_JSON)  # a failed run must not leave the previous run's JSON to be reported
 	$(BENCH_PYTEST) --benchmark-json=$(BENCH_JSON) $(BENCH_ARGS); status=$$?; \
 	$(PYTHON) -m benchmarks.report $(BENCH_JSON) && exit $$status
 
