@@ -64,6 +64,10 @@ class Run:
     commit: dict[str, Any] = field(default_factory=dict)
     matchsim: dict[str, Any] = field(default_factory=dict)
     datetimes: list[str] = field(default_factory=list)
+    #: every version of each library seen across the files (suites may run in different venvs)
+    versions: dict[str, list[str]] = field(default_factory=dict)
+    #: every commit the files were taken at, in order, with whether the tree had changes
+    commits: list[tuple[str, bool]] = field(default_factory=list)
 
 
 def load_runs(paths: Iterable[Path | str]) -> Run:
@@ -89,6 +93,14 @@ def load_runs(paths: Iterable[Path | str]) -> Run:
             run.commands.append(info["command"])
         run.machine = data.get("machine_info") or run.machine
         run.commit = data.get("commit_info") or run.commit
+        if run.commit.get("id"):
+            taken = (run.commit["id"][:12], bool(run.commit.get("dirty")))
+            if taken not in run.commits:
+                run.commits.append(taken)
+        for name, version in (info.get("versions") or {}).items():
+            seen = run.versions.setdefault(name, [])
+            if version and version not in seen:
+                seen.append(version)
         run.matchsim = {**run.matchsim, **info}
         if data.get("datetime"):
             run.datetimes.append(data["datetime"])
@@ -395,15 +407,22 @@ def machine_table(run: Run) -> str:
         ["system", cell(" ".join(str(m.get(k, "")) for k in ("system", "release", "machine")))],
         ["Python", cell(f"{m.get('python_implementation', '')} {m.get('python_version', '')}")],
     ]
-    versions = info.get("versions") or {}
-    installed = [f"{name} {v}" for name, v in versions.items() if v]
+    # Versions differ between files when suites ran in different environments (the peers pin
+    # pandas < 3): each library lists every version seen.
+    versions = run.versions or {
+        k: [v] if v else [] for k, v in (info.get("versions") or {}).items()
+    }
+    installed = [f"{name} {' / '.join(v)}" for name, v in versions.items() if v]
     absent = [name for name, v in versions.items() if not v]
     rows.append(["libraries", cell(", ".join(installed)) or "—"])
     if absent:
         rows.append(["not installed", cell(", ".join(absent))])
-    if run.commit.get("id"):
-        dirty = " (uncommitted changes)" if run.commit.get("dirty") else ""
-        rows.append(["commit", f"`{run.commit['id'][:12]}`{dirty}"])
+    commits = run.commits or (
+        [(run.commit["id"][:12], bool(run.commit.get("dirty")))] if run.commit.get("id") else []
+    )
+    if commits:
+        shown = [f"`{c}`" + (" (uncommitted changes)" if dirty else "") for c, dirty in commits]
+        rows.append(["commit" if len(shown) == 1 else "commits", ", ".join(shown)])
     return table(["", ""], rows)
 
 
