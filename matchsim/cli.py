@@ -36,6 +36,17 @@ _err = Console(stderr=True)
 _state: dict[str, bool] = {"debug": False}
 
 
+#: ``--scheduler`` of the commands that run a scenario (run, sweep)
+JoinSchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
+        "implies executor: dask.",
+    ),
+]
+
+
 @app.callback()
 def _root(
     debug: Annotated[
@@ -463,14 +474,7 @@ def run_command(
     seed: Annotated[
         int | None, typer.Option(help="Seed of the whole run (overrides the scenario's).")
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
-            "implies executor: dask.",
-        ),
-    ] = None,
+    scheduler: JoinSchedulerOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")
     ] = False,
@@ -580,14 +584,7 @@ def sweep_command(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting, KEY.PATH=VALUE.")
     ] = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            "--scheduler",
-            help="Join an existing Dask cluster at this address (tcp://HOST:8786); "
-            "implies executor: dask.",
-        ),
-    ] = None,
+    scheduler: JoinSchedulerOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
