@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 # ru_maxrss is in KiB on Linux. "GB" below is 10**9 bytes (stricter than GiB); GiB is recorded too.
@@ -43,6 +47,29 @@ def other_cores(busy_before: float | None, own_cpu_seconds: float, wall: float) 
     if busy_before is None or busy_after is None or wall <= 0:
         return None
     return max(busy_after - busy_before - own_cpu_seconds, 0.0) / wall
+
+
+@dataclass
+class Contention:
+    """Average cores other processes used during a ``measure_contention`` block (``None``
+    until the block ends, or where /proc/stat is unavailable)."""
+
+    cores: float | None = None
+
+
+@contextmanager
+def measure_contention() -> Iterator[Contention]:
+    """Measure, over the block, how much of the machine other processes used."""
+    busy_before, cpu_before, wall_before = (
+        machine_busy_seconds(),
+        time.process_time(),
+        time.perf_counter(),
+    )
+    measured = Contention()
+    yield measured
+    measured.cores = other_cores(
+        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
+    )
 
 
 def median_seconds(benchmark: Any, own: list[float]) -> float:

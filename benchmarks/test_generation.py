@@ -29,7 +29,15 @@ from typing import Any
 
 import pytest
 
-from benchmarks._measure import LAUNCHER, gb, gib, machine_busy_seconds, median_seconds, other_cores
+from benchmarks._measure import (
+    LAUNCHER,
+    gb,
+    gib,
+    machine_busy_seconds,
+    measure_contention,
+    median_seconds,
+    other_cores,
+)
 from matchsim.synth import CensusConfig, generate_census
 
 RATIO_TARGET = 100.0
@@ -119,17 +127,11 @@ def test_matchsim_throughput(benchmark, bench_scale, bench_results):
         cpu.append(time.process_time() - cpu_start)
         return census
 
-    busy_before, cpu_before, wall_before = (
-        machine_busy_seconds(),
-        time.process_time(),
-        time.perf_counter(),
-    )
-    census = benchmark.pedantic(
-        run, rounds=bench_scale.rounds, warmup_rounds=bench_scale.warmup_rounds, iterations=1
-    )
-    contention = other_cores(
-        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
-    )
+    with measure_contention() as measured:
+        census = benchmark.pedantic(
+            run, rounds=bench_scale.rounds, warmup_rounds=bench_scale.warmup_rounds, iterations=1
+        )
+    contention = measured.cores
     assert census.pupils.num_rows == n
     assert census.addresses.num_rows >= len(census.pupils["household_id"].unique())
 

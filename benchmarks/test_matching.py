@@ -55,6 +55,7 @@ from benchmarks._measure import (
     gb,
     gib,
     machine_busy_seconds,
+    measure_contention,
     median_seconds,
     other_cores,
 )
@@ -286,17 +287,11 @@ def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_r
         own.append(time.perf_counter() - start)
         return features
 
-    busy_before, cpu_before, wall_before = (
-        machine_busy_seconds(),
-        time.process_time(),
-        time.perf_counter(),
-    )
-    features = benchmark.pedantic(
-        run, rounds=match_scale.rounds, warmup_rounds=match_scale.warmup_rounds, iterations=1
-    )
-    contention = other_cores(
-        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
-    )
+    with measure_contention() as measured:
+        features = benchmark.pedantic(
+            run, rounds=match_scale.rounds, warmup_rounds=match_scale.warmup_rounds, iterations=1
+        )
+    contention = measured.cores
     assert features.shape == (len(w.left), 4)
     seconds = median_seconds(benchmark, own)
     rate = len(w.left) / seconds
@@ -388,21 +383,15 @@ def test_compare_splink(benchmark, match_scale, compare_workload, bench_results)
         own.append(time.perf_counter() - start)
         return scores
 
-    busy_before, cpu_before, wall_before = (
-        machine_busy_seconds(),
-        time.process_time(),
-        time.perf_counter(),
-    )
-    scores = benchmark.pedantic(
-        run,
-        setup=setup,
-        rounds=match_scale.rounds,
-        warmup_rounds=match_scale.warmup_rounds,
-        iterations=1,
-    )
-    contention = other_cores(
-        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
-    )
+    with measure_contention() as measured:
+        scores = benchmark.pedantic(
+            run,
+            setup=setup,
+            rounds=match_scale.rounds,
+            warmup_rounds=match_scale.warmup_rounds,
+            iterations=1,
+        )
+    contention = measured.cores
     assert scores.shape == (len(w.left),)
     assert ((scores >= 0) & (scores <= 1)).all()
     seconds = median_seconds(benchmark, own)
@@ -461,21 +450,15 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
         own.append(time.perf_counter() - start)
         return result
 
-    busy_before, cpu_before, wall_before = (
-        machine_busy_seconds(),
-        time.process_time(),
-        time.perf_counter(),
-    )
-    result = benchmark.pedantic(
-        run,
-        setup=setup,
-        rounds=match_scale.rounds,
-        warmup_rounds=match_scale.warmup_rounds,
-        iterations=1,
-    )
-    contention = other_cores(
-        busy_before, time.process_time() - cpu_before, time.perf_counter() - wall_before
-    )
+    with measure_contention() as measured:
+        result = benchmark.pedantic(
+            run,
+            setup=setup,
+            rounds=match_scale.rounds,
+            warmup_rounds=match_scale.warmup_rounds,
+            iterations=1,
+        )
+    contention = measured.cores
     assert result.levels.shape == (len(w.left), 4)
     assert (result.levels >= 0).all()
 
