@@ -142,7 +142,7 @@ def test_cli_exits_2_with_one_line_when_the_extra_is_missing(without_peers, tmp_
     assert not (tmp_path / "pairs.csv").exists()
 
 
-def test_own_comparisons_refuse_explicit_comparisons(recordlinkage_installed):
+def test_matchers_without_levels_refuse_explicit_comparisons(recordlinkage_installed):
     with pytest.raises(ConfigError, match=r"^comparisons: the recordlinkage matcher"):
         link_tables(LEFT, RIGHT, ROLES, matcher="recordlinkage", comparisons=["surname"])
 
