@@ -5,14 +5,23 @@ A comparison turns each candidate pair into a level index: level 0 is always ``m
 agreement to the weakest. Matchers then give each level its own weight.
 
 String similarities are computed once per distinct pair of values and reused for every pair
-that shares it (names repeat heavily, so this is where the speed comes from), with rapidfuzz's
-batch ``cpdist``.
+that shares it (names repeat heavily), with rapidfuzz's batch ``cpdist``.
+
+Two implementations give the same levels. With numba (a dependency), name, date-of-birth and
+postcode comparisons decide each pair in one compiled pass (:mod:`.kernels`) and ask
+rapidfuzz only for the name pairs whose Jaro-Winkler score could reach a threshold. The numpy
+implementation is the reference the kernels are tested against, and the fallback wherever
+their byte rules do not cover the data. ``KERNEL`` chooses: ``auto``, ``numba`` or ``numpy``.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -22,6 +31,8 @@ from rapidfuzz import distance, fuzz, process
 
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import (
+    _MAX_WORD,
+    _SOUNDEX_DIGIT,
     MISSING,
     MISSING_DATE,
     PHONETIC,
@@ -34,6 +45,44 @@ from matchsim.registry import Registry
 from matchsim.synth import calendar as cal
 
 _NATIVE = {"token_set": (fuzz.token_set_ratio, 0.01)}
+
+#: Below this many pairs, comparisons run one after the other: threads cost more than they save.
+_PAIRS_PER_THREAD = 20_000
+
+KERNELS = ("auto", "numba", "numpy")
+#: Which implementation compares: ``auto`` (numba when installed), ``numba`` or ``numpy``.
+#: The environment variable ``MATCHSIM_COMPARISON_KERNEL`` sets it at import.
+KERNEL = os.environ.get("MATCHSIM_COMPARISON_KERNEL", "auto")
+_HAVE_NUMBA = importlib.util.find_spec("numba") is not None
+
+
+def _kernels() -> ModuleType | None:
+    """The compiled kernels module, or None for the numpy implementation."""
+    if KERNEL not in KERNELS:
+        raise ConfigError(
+            "MATCHSIM_COMPARISON_KERNEL", f"must be one of {', '.join(KERNELS)}. Got {KERNEL!r}."
+        )
+    if KERNEL == "numpy" or (KERNEL == "auto" and not _HAVE_NUMBA):
+        return None
+    if not _HAVE_NUMBA:
+        raise ConfigError("MATCHSIM_COMPARISON_KERNEL", "numba is not installed")
+    from matchsim.comparison import kernels
+
+    return kernels
+
+
+def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """The offsets and bytes of a string array without nulls, read in place (None for any
+    other layout: the caller takes the numpy path)."""
+    if not (pa.types.is_string(values.type) and values.null_count == 0):
+        return None
+    buffers = values.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else None
+    return offsets, data if data is not None else np.zeros(0, dtype=np.uint8)
+
 
 COMPARISONS: Registry[Comparison] = Registry("comparison", "comparison.kind", name_attribute="kind")
 comparison = COMPARISONS.register
@@ -192,6 +241,11 @@ class NameComparison(Comparison):
         self.levels = tuple(levels)
 
     def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        kernels = _kernels()
+        if kernels is not None:
+            compiled = self._levels_compiled(kernels, data, left, right)
+            if compiled is not None:
+                return compiled
         vocab = data.vocabularies[self.role]
         a = data.left.codes[self.role][left]
         b = data.right.codes[self.role][right]
@@ -213,6 +267,118 @@ class NameComparison(Comparison):
         level = np.zeros(len(present), dtype=np.int8)
         level[present] = sub
         return level
+
+    def _levels_compiled(
+        self, kernels: ModuleType, data: LinkageData, left: np.ndarray, right: np.ndarray
+    ) -> np.ndarray | None:
+        """The levels by :mod:`.kernels`: one pass decides every pair whose similarity
+        cannot reach the lowest threshold; rapidfuzz scores the others."""
+        vocab = data.vocabularies[self.role]
+        buffers = _string_buffers(vocab.values)
+        if buffers is None:
+            return None
+        offsets, text_bytes = buffers
+        seen = np.zeros(len(vocab), dtype=np.bool_)
+        a, b = kernels.gather_codes(
+            data.left.codes[self.role], data.right.codes[self.role], left, right, seen
+        )
+        used = np.flatnonzero(seen)
+        if not len(used):  # no pair has both values
+            return np.zeros(len(left), dtype=np.int8)
+        position = np.zeros(len(vocab), dtype=np.int64)
+        position[used] = np.arange(len(used))
+        length, once_twice, thrice_four, prefix, bounded, *byte_keys = kernels.name_value_features(
+            offsets, text_bytes, used, _SOUNDEX_DIGIT, _MAX_WORD
+        )
+        if self.similarity not in ("jaro_winkler", "jaro"):
+            bounded[:] = False  # the bound is Jaro-Winkler's (and so Jaro's); others: score all
+        by_kind = dict(zip(("soundex", "first3", "initial"), byte_keys, strict=True))
+        kinds = [k for k in (self.phonetic, "first3", "initial") if k and k in self.levels]
+        columns = []
+        for kind in kinds:
+            column = by_kind.get(kind)
+            if column is None or (len(column) and column[0] == -2):
+                column = vocab.keys(kind, used)  # outside the byte rules: derive the text
+            columns.append(np.asarray(column, dtype=np.int64))
+        # (A column of -1 when no rule takes a key: the kernel reads one without using it.)
+        keys = np.column_stack(columns) if columns else np.full((len(used), 1), -1, np.int64)
+        rule_kind, rule_threshold, rule_level = [], [], []
+        thresholds = iter(self.thresholds)  # the similarity levels, strongest first
+        for level, name in enumerate(self.levels, start=1):
+            if name in ("exact", "swapped"):
+                continue
+            if name in kinds:
+                rule_kind.append(kinds.index(name))
+                rule_threshold.append(0.0)
+            else:
+                rule_kind.append(kernels.RULE_SIMILARITY)
+                rule_threshold.append(next(thresholds))
+            rule_level.append(level)
+        rules = (
+            np.array(rule_kind, dtype=np.int64),
+            np.array(rule_threshold, dtype=np.float32),
+            np.array(rule_level, dtype=np.int8),
+        )
+        exact_level, else_level = 1 + self.levels.index("exact"), self.n_levels - 1
+        levels = kernels.name_pair_levels(
+            a,
+            b,
+            position,
+            length,
+            once_twice,
+            thrice_four,
+            prefix,
+            bounded,
+            keys,
+            rules[0],
+            rules[2],
+            exact_level,
+            else_level,
+            float(min(self.thresholds)),
+        )
+        scored = np.flatnonzero(levels == kernels.NEEDS_SIMILARITY)
+        if len(scored):
+            similarity = similarity_of_codes(vocab.values, a[scored], b[scored], self.similarity)
+            kernels.name_levels_by_similarity(
+                scored, a, b, position, keys, similarity, *rules, else_level, levels
+            )
+        if self.swapped:
+            pos = 1 + self.levels.index("swapped")
+            weaker = np.flatnonzero(levels > pos)
+            swapped = self._swapped_compiled(kernels, data, left, right, a, b, weaker)
+            levels[weaker[swapped]] = pos
+        return levels
+
+    def _swapped_compiled(
+        self,
+        kernels: ModuleType,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        a: np.ndarray,
+        b: np.ndarray,
+        rows: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`_swapped` of the pairs ``rows`` (``a``, ``b``: this name's codes of every
+        pair), by comparing the names' bytes in place."""
+        other = "surname" if self.role == "forename" else "forename"
+        if other not in data.vocabularies or not len(rows):
+            return np.zeros(len(rows), dtype=bool)
+        this_buffers = _string_buffers(data.vocabularies[self.role].values)
+        other_buffers = _string_buffers(data.vocabularies[other].values)
+        if this_buffers is None or other_buffers is None:
+            return self._swapped(data, left[rows], right[rows])
+        return kernels.swapped_names(
+            rows,
+            a,
+            b,
+            left,
+            right,
+            data.left.codes[other],
+            data.right.codes[other],
+            *this_buffers,
+            *other_buffers,
+        )
 
     def _value_pair_levels(self, vocab: Vocabulary, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
         """Level of each distinct value pair, ignoring ``swapped``: each rule runs only on the
@@ -337,6 +503,18 @@ class DateOfBirthComparison(Comparison):
         )
 
     def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        kernels = _kernels()
+        if kernels is not None:
+            levels, inside = kernels.date_of_birth_levels(
+                *kernels.gather_values(data.left.dob, data.right.dob, left, right),
+                MISSING_DATE,
+                cal._TABLE_START,
+                cal._TABLE_START + len(cal._TABLE_YEAR) - 1,
+                self.days,
+            )
+            if inside:
+                return levels
+            # A date outside the calendar table: the numpy path raises the calendar's error.
         a, b = data.left.dob[left], data.right.dob[right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         missing = (a == MISSING_DATE) | (b == MISSING_DATE)
@@ -398,6 +576,21 @@ class PostcodeComparison(Comparison):
 
     def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         vocab = data.vocabularies[self.role]
+        kernels = _kernels()
+        buffers = _string_buffers(vocab.values) if kernels is not None else None
+        if buffers is not None:
+            seen = np.zeros(len(vocab), dtype=np.bool_)
+            a, b = kernels.gather_codes(
+                data.left.codes[self.role], data.right.codes[self.role], left, right, seen
+            )
+            used = np.flatnonzero(seen)
+            if not len(used):
+                return np.zeros(len(left), dtype=np.int8)
+            *features, covered = kernels.postcode_value_features(*buffers, used)
+            if covered:
+                position = np.zeros(len(vocab), dtype=np.int64)
+                position[used] = np.arange(len(used))
+                return kernels.postcode_levels(a, b, position, *features)
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         present = (a >= 0) & (b >= 0)
@@ -623,8 +816,15 @@ def compare(
     left: np.ndarray,
     right: np.ndarray,
     comparisons: Sequence[Comparison | str | dict] | None = None,
+    *,
+    workers: int | None = None,
 ) -> ComparisonResult:
-    """Levels of every candidate pair for every comparison."""
+    """Levels of every candidate pair for every comparison.
+
+    The comparisons run side by side on ``workers`` threads (default: one per core, at most
+    one per comparison): the compiled kernels and rapidfuzz release the GIL, and each
+    comparison writes its own column, so the result does not depend on ``workers``.
+    """
     chosen = (
         tuple(make_comparison(c) for c in comparisons) if comparisons else default_comparisons(data)
     )
@@ -634,7 +834,18 @@ def compare(
             and c.role not in data.vocabularies
         ):
             raise ConfigError("comparison", f"{c.name} needs the role {c.role!r} on both sides")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)):
+        raise ConfigError("workers", f"must be a whole number >= 1. Got {workers!r} instead.")
+    if workers is not None and workers < 1:
+        raise ConfigError("workers", f"must be a whole number >= 1. Got {workers!r} instead.")
     levels = np.empty((len(left), len(chosen)), dtype=np.int8)
-    for i, c in enumerate(chosen):
-        levels[:, i] = c.compute(data, left, right)
+    threads = min(workers or os.cpu_count() or 1, len(chosen))
+    if threads <= 1 or len(left) < _PAIRS_PER_THREAD:
+        for i, c in enumerate(chosen):
+            levels[:, i] = c.compute(data, left, right)
+    else:
+        with ThreadPoolExecutor(threads, thread_name_prefix="matchsim-compare") as pool:
+            columns = pool.map(lambda c: c.compute(data, left, right), chosen)
+            for i, column in enumerate(columns):
+                levels[:, i] = column
     return ComparisonResult(left=left, right=right, levels=levels, comparisons=chosen)

@@ -34,7 +34,7 @@ def _use_numba(kernel: str) -> bool:
     if kernel not in KERNELS:
         raise ConfigError("kernel", f"{kernel!r} is not allowed; allowed: {', '.join(KERNELS)}")
     if kernel == "numba" and not HAVE_NUMBA:
-        raise ConfigError("kernel", "numba is not installed (pip install 'matchsim[pprl]')")
+        raise ConfigError("kernel", "numba is not installed (pip install numba)")
     return kernel == "numba" or (kernel == "auto" and HAVE_NUMBA)
 
 

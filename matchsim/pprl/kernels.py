@@ -1,4 +1,4 @@
-"""Compiled Dice kernels (numba), used when numba is installed (``pip install matchsim[pprl]``).
+"""Compiled Dice kernels (numba, a dependency of matchsim; numpy is the fallback without it).
 
 Why compiled code: numpy needs three passes over memory per 64-bit word (AND, popcount,
 accumulate), which caps all-pairs Dice at roughly a third of anonlink's C++ kernel. numba

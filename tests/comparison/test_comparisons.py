@@ -25,6 +25,9 @@ from matchsim.comparison import (
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import prepare
 
+# Each test runs on the compiled kernels and on the numpy reference (conftest).
+pytestmark = pytest.mark.usefixtures("comparison_kernel")
+
 COLUMNS = ("forename", "surname", "dob", "postcode", "address", "sex")
 ROLES = {
     "forename": "forename",

@@ -9,12 +9,16 @@ import jellyfish
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import JaroWinkler
 
 from matchsim.comparison import DateOfBirthComparison, NameComparison, PostcodeComparison, compare
 from matchsim.records import Vocabulary, _encode, prepare
+
+# Each test runs on the compiled kernels and on the numpy reference (conftest).
+pytestmark = pytest.mark.usefixtures("comparison_kernel")
 
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Soundex's edge cases sit in H, W, vowels and repeated consonant groups.

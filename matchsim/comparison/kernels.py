@@ -1,0 +1,499 @@
+"""Compiled comparison kernels (numba): one pass over the candidate pairs per comparison.
+
+Why compiled code: the numpy implementation in :mod:`matchsim.comparison.comparisons` makes a
+dozen passes over the pairs per field (gathers, masks, one pass per level) and builds every
+derived key over whole arrays. At a few nanoseconds of work per pair, memory traffic and
+temporaries dominate: it tops out near 6x recordlinkage's ``Compare``. A compiled loop decides
+each pair's level in one pass, reading the values' bytes straight from the Arrow buffers.
+
+String similarity itself stays with rapidfuzz: the kernels only rule out the pairs whose
+Jaro-Winkler score cannot reach the lowest threshold (an upper bound from letter counts,
+lengths and the common prefix, :func:`jaro_winkler_bound`), and rapidfuzz scores the rest.
+
+Every kernel reproduces its numpy counterpart exactly (``tests/comparison`` checks them
+against each other on hypothesis-generated data). Kernels report ``False``/``-1`` when their
+byte rules do not cover a value (not ASCII, too long), and the caller then takes the numpy
+path, which falls back to text.
+
+Kernels run on one thread (``nogil``): parallel numba needs a threading layer that is not
+safe with every executor matchsim runs under (forked worker processes, Dask threads).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.extending import intrinsic
+
+#: A pair whose level depends on its similarity score, which the caller computes.
+NEEDS_SIMILARITY = -1
+
+#: Rule kinds in a name comparison's rule table (see :func:`name_pair_levels`).
+RULE_SIMILARITY = -1  # similarity >= threshold; other values are a column of the key matrix
+
+#: A Jaro-Winkler bound this close under a threshold still counts as reaching it (floating
+#: point rounding in the bound must never rule out a pair rapidfuzz would place above it).
+_BOUND_SLACK = 1e-9
+
+
+@intrinsic
+def _popcount(typingctx, word):
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.uint64(types.uint64), codegen
+
+
+# Levels are chosen by arithmetic, never by ``a if c else b``: LLVM compiles those to branches,
+# and with pairs in no predictable order each mispredicted branch costs more than the rest of
+# the pair's work (a rewrite of the date kernel this way ran 2-4x faster).
+_NEVER = 64  # added to a rule's level when it does not hit, so that min() skips it
+
+
+@njit(nogil=True, inline="always")
+def _rule(level, hit):
+    """``level`` when ``hit``, else a level min() never picks."""
+    return level + _NEVER * (1 - np.int64(hit))
+
+
+@njit(nogil=True, inline="always")
+def _where(condition, value, otherwise):
+    """``value`` when ``condition``, else ``otherwise``, without a branch."""
+    return otherwise + np.int64(condition) * (value - otherwise)
+
+
+# --------------------------------------------------------------------------------------------
+# Codes of the pairs
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def gather_codes(left_codes, right_codes, left, right, seen):  # pragma: no cover
+    """Codes of each pair's two values, marking ``seen[code]`` for every code used."""
+    n = left.shape[0]
+    a = np.empty(n, dtype=np.int64)
+    b = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        x = left_codes[left[i]]
+        y = right_codes[right[i]]
+        a[i] = x
+        b[i] = y
+        if x >= 0:
+            seen[x] = True
+        if y >= 0:
+            seen[y] = True
+    return a, b
+
+
+@njit(nogil=True, cache=True)
+def gather_values(left_values, right_values, left, right):  # pragma: no cover
+    """Each pair's two values, in one pass."""
+    n = left.shape[0]
+    a = np.empty(n, dtype=left_values.dtype)
+    b = np.empty(n, dtype=right_values.dtype)
+    for i in range(n):
+        a[i] = left_values[left[i]]
+        b[i] = right_values[right[i]]
+    return a, b
+
+
+# --------------------------------------------------------------------------------------------
+# Name values: features for the bound, and derived keys
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def name_value_features(offsets, data, used, soundex_digit, max_word):  # pragma: no cover
+    """Per used value: its length and letter-count masks for the Jaro-Winkler bound, its first
+    four bytes, and its Soundex, first-three-letters and initial keys by the byte rules of
+    :func:`matchsim.records.derived_keys`.
+
+    ``bounded[u]`` is False where the bound does not apply (not ASCII, or a letter five times
+    or more); a key column is all ``-2`` when some value falls outside its byte rules, so that
+    the caller derives that kind for every value the slow way (keys must agree across values).
+    """
+    n = used.shape[0]
+    length = np.empty(n, dtype=np.int64)
+    once_twice = np.zeros(n, dtype=np.uint64)  # bit c: letter bucket c at least once; 32+c: twice
+    thrice_four = np.zeros(n, dtype=np.uint64)  # bit c: at least three times; 32+c: four times
+    prefix = np.zeros(n, dtype=np.uint64)
+    bounded = np.ones(n, dtype=np.bool_)
+    soundex = np.empty(n, dtype=np.int64)
+    first3 = np.empty(n, dtype=np.int64)
+    initial = np.empty(n, dtype=np.int64)
+    soundex_ok = True
+    prefix_ok = True
+    counts = np.zeros(32, dtype=np.int64)
+    for u in range(n):
+        start = offsets[used[u]]
+        size = offsets[used[u] + 1] - start
+        length[u] = size
+        counts[:] = 0
+        ascii_ = True
+        for k in range(size):
+            byte = data[start + k]
+            if byte >= 128 or byte == 0:
+                ascii_ = False
+            # Buckets merge upper and lower case and some punctuation with letters: merging
+            # can only raise a count, so the bound stays an upper bound.
+            c = byte & 31
+            counts[c] += 1
+            seen = counts[c]
+            if seen == 1:
+                once_twice[u] |= np.uint64(1) << np.uint64(c)
+            elif seen == 2:
+                once_twice[u] |= np.uint64(1) << np.uint64(32 + c)
+            elif seen == 3:
+                thrice_four[u] |= np.uint64(1) << np.uint64(c)
+            elif seen == 4:
+                thrice_four[u] |= np.uint64(1) << np.uint64(32 + c)
+            else:
+                bounded[u] = False
+            if k < 8:
+                prefix[u] |= np.uint64(byte) << np.uint64(8 * k)
+        if not ascii_:
+            bounded[u] = False
+        # first3 and initial: the first 3 (1) bytes, which must be plain ASCII.
+        keep3 = min(size, 3)
+        ok3 = True
+        for k in range(keep3):
+            byte = data[start + k]
+            if byte >= 128 or byte == 0:
+                ok3 = False
+        if not ok3:
+            prefix_ok = False
+        first3[u] = np.int64(prefix[u] & ((np.uint64(1) << np.uint64(8 * keep3)) - np.uint64(1)))
+        initial[u] = np.int64(prefix[u] & np.uint64(0xFF)) if size > 0 else -1
+        if keep3 == 0:
+            first3[u] = -1
+        # Soundex of the first word: upper-case ASCII letters only, 1 to max_word of them.
+        word = size
+        for k in range(size):
+            if data[start + k] == 32:
+                word = k
+                break
+        valid = 0 < word <= max_word
+        if valid:
+            for k in range(word):
+                byte = data[start + k]
+                if byte < 65 or byte > 90:
+                    valid = False
+                    break
+        if not valid:
+            soundex_ok = False
+            soundex[u] = -2
+            continue
+        first = data[start]
+        last = max(soundex_digit[first], 0)
+        code = np.int64(first) << 24
+        count = 1
+        for k in range(1, word):
+            if count >= 4:
+                break
+            d = soundex_digit[data[start + k]]
+            if d > 0 and d != last:
+                code |= np.int64(d) << (8 * (3 - count))
+                count += 1
+            if d > 0:
+                last = d
+            elif d == 0:
+                last = 0
+        soundex[u] = code
+    if not soundex_ok:
+        soundex[:] = -2
+    if not prefix_ok:
+        first3[:] = -2
+        initial[:] = -2
+    return length, once_twice, thrice_four, prefix, bounded, soundex, first3, initial
+
+
+@njit(nogil=True, inline="always")
+def _trailing_zero_bytes(word):
+    """Whole zero bytes at the low end of ``word`` (8 when it is zero), without a branch."""
+    below_lowest_one = (word & (~word + np.uint64(1))) - np.uint64(1)
+    return np.int64(_popcount(below_lowest_one)) // 8
+
+
+@njit(nogil=True, inline="always")
+def jaro_winkler_bound(la, lb, once_a, once_b, thrice_a, thrice_b, prefix_a, prefix_b):
+    """An upper bound of rapidfuzz's Jaro-Winkler similarity of two ASCII strings.
+
+    Jaro is (m/la + m/lb + (m - t)/m) / 3 for m matching characters and t transpositions (0
+    when m is 0); m is at most the letters the two strings share, counted with multiplicity
+    and ignoring Jaro's match window, and t at least 0. Winkler's boost (0.1 per common prefix
+    character, at most four, when Jaro exceeds 0.7) grows with Jaro, so the bound of Jaro
+    bounds it too. No branch: pairs arrive in no predictable order.
+    """
+    shared = np.int64(_popcount(once_a & once_b)) + np.int64(_popcount(thrice_a & thrice_b))
+    m = min(shared, la, lb)
+    jaro = (m / la + m / lb + 1.0) / 3.0  # 1/3 when m is 0: still at least the true 0
+    common = min(_trailing_zero_bytes(prefix_a ^ prefix_b), 4, la, lb)
+    boost = common * 0.1 * (1.0 - jaro)
+    return jaro + boost * np.float64(jaro > 0.7)
+
+
+@njit(nogil=True, cache=True)
+def name_pair_levels(
+    a,
+    b,
+    position,
+    length,
+    once_twice,
+    thrice_four,
+    prefix,
+    bounded,
+    keys,
+    rule_kind,
+    rule_level,
+    exact_level,
+    else_level,
+    lowest_threshold,
+):  # pragma: no cover
+    """Level of each pair, or :data:`NEEDS_SIMILARITY` where its similarity could reach
+    ``lowest_threshold`` and so decides it.
+
+    ``rule_kind[r]`` is :data:`RULE_SIMILARITY` or a column of ``keys`` (rows: used values,
+    by ``position[code]``); ``rule_level[r]`` the level a hit gives; the first rule hit wins.
+    Every rule is evaluated, weakest first, so that the loop has no data-dependent branch:
+    a mispredicted branch costs more than the few loads it would save. ``position`` and
+    ``keys`` must be non-empty (the caller returns early when no pair has two values).
+    """
+    n = a.shape[0]
+    out = np.empty(n, dtype=np.int8)
+    rules = rule_kind.shape[0]
+    for i in range(n):
+        x = a[i]
+        y = b[i]
+        u = position[max(x, 0)]
+        v = position[max(y, 0)]
+        bound = jaro_winkler_bound(
+            length[u],
+            length[v],
+            once_twice[u],
+            once_twice[v],
+            thrice_four[u],
+            thrice_four[v],
+            prefix[u],
+            prefix[v],
+        )
+        scored = (bound >= lowest_threshold - _BOUND_SLACK) | ~(bounded[u] & bounded[v])
+        level = np.int64(else_level)
+        for r in range(rules):
+            k = max(rule_kind[r], 0)
+            key = keys[u, k]
+            hit = (rule_kind[r] >= 0) & (key >= 0) & (key == keys[v, k])
+            level = min(level, _rule(np.int64(rule_level[r]), hit))
+        level = _where(scored, NEEDS_SIMILARITY, level)
+        level = _where(x == y, exact_level, level)
+        out[i] = _where((x < 0) | (y < 0), 0, level)
+    return out
+
+
+@njit(nogil=True, cache=True)
+def name_levels_by_similarity(
+    rows, a, b, position, keys, similarity, rule_kind, rule_threshold, rule_level, else_level, out
+):  # pragma: no cover
+    """Levels of the pairs ``rows`` (all rules, with each pair's ``similarity``) into ``out``."""
+    rules = rule_kind.shape[0]
+    for p in range(rows.shape[0]):
+        i = rows[p]
+        u = position[a[i]]
+        v = position[b[i]]
+        level = np.int64(else_level)
+        for r in range(rules):
+            k = max(rule_kind[r], 0)
+            key = keys[u, k]
+            by_key = (rule_kind[r] >= 0) & (key >= 0) & (key == keys[v, k])
+            by_similarity = (rule_kind[r] < 0) & (similarity[p] >= rule_threshold[r])
+            level = min(level, _rule(np.int64(rule_level[r]), by_key | by_similarity))
+        out[i] = level
+
+
+@njit(nogil=True, inline="always")
+def _same_text(offsets_a, data_a, x, offsets_b, data_b, y):
+    start_a = offsets_a[x]
+    size = offsets_a[x + 1] - start_a
+    start_b = offsets_b[y]
+    if offsets_b[y + 1] - start_b != size:
+        return False
+    for k in range(size):
+        if data_a[start_a + k] != data_b[start_b + k]:
+            return False
+    return True
+
+
+@njit(nogil=True, cache=True)
+def swapped_names(
+    rows,
+    a,
+    b,
+    left,
+    right,
+    left_other,
+    right_other,
+    this_offsets,
+    this_data,
+    other_offsets,
+    other_data,
+):  # pragma: no cover
+    """Per pair of ``rows``: this name on the left (code ``a``) is the other name on the
+    right and the other way round (byte-equal text: the two names have separate
+    vocabularies)."""
+    out = np.zeros(rows.shape[0], dtype=np.bool_)
+    for p in range(rows.shape[0]):
+        i = rows[p]
+        lt = a[i]
+        rt = b[i]
+        lo = left_other[left[i]]
+        ro = right_other[right[i]]
+        if lt < 0 or lo < 0 or rt < 0 or ro < 0:
+            continue
+        if _same_text(this_offsets, this_data, lt, other_offsets, other_data, ro) and _same_text(
+            other_offsets, other_data, lo, this_offsets, this_data, rt
+        ):
+            out[p] = True
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Dates of birth
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, inline="always")
+def _civil_date(days):
+    """Year, month and day of a day number (days since 1970-01-01, from year 0 on), by
+    Howard Hinnant's ``civil_from_days`` (http://howardhinnant.github.io/date_algorithms.html),
+    in unsigned arithmetic: a table lookup per date costs more here than the divisions."""
+    z = np.uint64(days + 719468)
+    era = z // np.uint64(146097)
+    doe = z - era * np.uint64(146097)
+    yoe = (
+        doe - doe // np.uint64(1460) + doe // np.uint64(36524) - doe // np.uint64(146096)
+    ) // np.uint64(365)
+    doy = doe - (np.uint64(365) * yoe + yoe // np.uint64(4) - yoe // np.uint64(100))
+    mp = (np.uint64(5) * doy + np.uint64(2)) // np.uint64(153)
+    day = doy - (np.uint64(153) * mp + np.uint64(2)) // np.uint64(5) + np.uint64(1)
+    month = mp + np.uint64(3) - np.uint64(12) * np.uint64(mp >= np.uint64(10))
+    year = yoe + era * np.uint64(400) + np.uint64(month <= np.uint64(2))
+    return year, month, day
+
+
+@njit(nogil=True, inline="always")
+def _digits(year, month, day):
+    """The date written DDMMYYYY, one decimal digit per 4 bits."""
+    ten = np.uint64(10)
+    return (
+        (day // ten)
+        | (day % ten) << np.uint64(4)
+        | (month // ten) << np.uint64(8)
+        | (month % ten) << np.uint64(12)
+        | (year // np.uint64(1000) % ten) << np.uint64(16)
+        | (year // np.uint64(100) % ten) << np.uint64(20)
+        | (year // ten % ten) << np.uint64(24)
+        | (year % ten) << np.uint64(28)
+    )
+
+
+@njit(nogil=True, cache=True)
+def date_of_birth_levels(a, b, missing, first_day, last_day, days):  # pragma: no cover
+    """Levels of :class:`DateOfBirthComparison` of the date pairs (``a[i]``, ``b[i]``),
+    without a data-dependent branch.
+
+    Returns (levels, False) when a date falls outside ``first_day``..``last_day`` (the
+    calendar's range: the caller raises its error). The dates come gathered
+    (:func:`gather_values`): a loop that mixes random loads with this much arithmetic ran
+    three times slower than the two loops apart.
+    """
+    n = a.shape[0]
+    out = np.empty(n, dtype=np.int8)
+    inside = True
+    nibble_low_bits = np.uint64(0x11111111)
+    for i in range(n):
+        x = a[i]
+        y = b[i]
+        absent = (x == missing) | (y == missing)
+        inside &= absent | ((x >= first_day) & (y >= first_day) & (x <= last_day) & (y <= last_day))
+        year_a, month_a, day_a = _civil_date(min(max(x, first_day), last_day))
+        year_b, month_b, day_b = _civil_date(min(max(y, first_day), last_day))
+        same_year = year_a == year_b
+        same_month = same_year & (month_a == month_b)
+        swapped = same_year & (day_a == month_b) & (month_a == day_b)
+        differ = _digits(year_a, month_a, day_a) ^ _digits(year_b, month_b, day_b)
+        differ = (
+            differ | (differ >> np.uint64(1)) | (differ >> np.uint64(2)) | (differ >> np.uint64(3))
+        ) & nibble_low_bits
+        one_digit = _popcount(differ) == 1
+        level = min(
+            7,
+            _rule(6, abs(x - y) <= days),
+            _rule(5, same_year),
+            _rule(4, same_month),
+            _rule(3, one_digit),
+            _rule(2, swapped),
+            _rule(1, x == y),
+        )
+        out[i] = _where(absent, 0, level)
+    return out, inside
+
+
+# --------------------------------------------------------------------------------------------
+# Postcodes
+# --------------------------------------------------------------------------------------------
+
+
+@njit(nogil=True, cache=True)
+def postcode_value_features(offsets, data, used):  # pragma: no cover
+    """Per used postcode: its bytes as one little-endian word, its length and the length of
+    its leading letters (the area); (..., False) when one is longer than 8 bytes or not plain
+    ASCII, for the caller to take the text path."""
+    n = used.shape[0]
+    word = np.zeros(n, dtype=np.uint64)
+    length = np.empty(n, dtype=np.int64)
+    area = np.zeros(n, dtype=np.int64)
+    for u in range(n):
+        start = offsets[used[u]]
+        size = offsets[used[u] + 1] - start
+        if size > 8:
+            return word, length, area, False
+        length[u] = size
+        letters = True
+        for k in range(size):
+            byte = data[start + k]
+            if byte >= 128 or byte == 0:
+                return word, length, area, False
+            word[u] |= np.uint64(byte) << np.uint64(8 * k)
+            letters &= (byte >= 65) & (byte <= 90)
+            area[u] += letters
+    return word, length, area, True
+
+
+@njit(nogil=True, inline="always")
+def _low_bytes(count):
+    """A word's low ``count`` bytes (none below 0, all from 8) as a mask."""
+    full = np.uint64(0) - np.uint64(count >= 8)  # all ones from 8 bytes up
+    return (np.uint64(1) << np.uint64(8 * min(max(count, 0), 7))) - np.uint64(1) | full
+
+
+@njit(nogil=True, cache=True)
+def postcode_levels(a, b, position, word, length, area):  # pragma: no cover
+    """Levels of :class:`PostcodeComparison`: full, sector (all but the two unit letters),
+    district (the outward code), area (the leading letters), without a data-dependent
+    branch. ``position`` and ``word`` must be non-empty."""
+    n = a.shape[0]
+    out = np.empty(n, dtype=np.int8)
+    for i in range(n):
+        x = a[i]
+        y = b[i]
+        u = position[max(x, 0)]
+        v = position[max(y, 0)]
+        differ = word[u] ^ word[v]
+        size = length[u]
+        same_size = size == length[v]
+        sector = same_size & (size > 2) & ((differ & _low_bytes(size - 2)) == 0)
+        district = same_size & (size > 3) & ((differ & _low_bytes(size - 3)) == 0)
+        letters = area[u]
+        same_area = (letters > 0) & (letters == area[v]) & ((differ & _low_bytes(letters)) == 0)
+        level = min(5, _rule(4, same_area), _rule(3, district), _rule(2, sector), _rule(1, x == y))
+        out[i] = _where((x < 0) | (y < 0), 0, level)
+    return out

@@ -1,0 +1,243 @@
+"""The compiled kernels against the numpy reference, and the Jaro-Winkler bound they rely on.
+
+(The conftest runs each test under both kernels; the tests here compare the two directly, so
+they set ``KERNEL`` themselves.)
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from numba import njit
+from rapidfuzz.distance import JaroWinkler
+
+from matchsim.comparison import (
+    DateOfBirthComparison,
+    NameComparison,
+    PostcodeComparison,
+    compare,
+    comparisons,
+    kernels,
+)
+from matchsim.errors import ConfigError
+from matchsim.records import prepare
+
+# Names that reach every branch: ASCII and not, spaces, hyphens, apostrophes, a letter five
+# times (no bound), lower case, short and long values.
+name_text = st.one_of(
+    st.text(alphabet=st.sampled_from("ABEHILMNORSTWY"), min_size=1, max_size=9),
+    st.text(alphabet=st.sampled_from("AEIOUBCDHW '-aéÖß"), min_size=1, max_size=12),
+    st.sampled_from(["AAAAAB", "ANNA-MARIE", "O'BRIEN", "MUHAMMAD", "MOHAMMED", "ZOË", "LI"]),
+)
+postcode_text = st.one_of(
+    st.from_regex(r"[A-Z]{1,2}[0-9][0-9A-Z]? ?[0-9][A-Z]{2}", fullmatch=True),
+    st.sampled_from(
+        ["LS12 3AB", "LS12 3AD", "LS1 1AA", "B1", "SW1A 1AA", "LONGER THAN8", "É1 1AA"]
+    ),
+)
+
+
+@contextmanager
+def kernel(name: str):
+    before = comparisons.KERNEL
+    comparisons.KERNEL = name
+    try:
+        yield
+    finally:
+        comparisons.KERNEL = before
+
+
+def both(make_data, left, right, chosen) -> tuple[np.ndarray, np.ndarray]:
+    out = []
+    for name in ("numba", "numpy"):
+        with kernel(name):
+            out.append(compare(make_data(), left, right, chosen, workers=1).levels)
+    return out[0], out[1]
+
+
+def cross(n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.repeat(np.arange(n_left), n_right), np.tile(np.arange(n_right), n_left)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    left=st.lists(st.tuples(name_text | st.none(), name_text | st.none()), min_size=1, max_size=12),
+    right=st.lists(
+        st.tuples(name_text | st.none(), name_text | st.none()), min_size=1, max_size=12
+    ),
+    thresholds=st.sampled_from([(0.92, 0.8), (0.95,), (0.9, 0.7, 0.5), (1.0, 0.3)]),
+    similarity=st.sampled_from(["jaro_winkler", "jaro", "levenshtein"]),
+    phonetic=st.sampled_from(["soundex", "metaphone", None]),
+    first3=st.booleans(),
+    initial=st.booleans(),
+)
+@example(
+    left=[("MARTHA", "SMITH")],
+    right=[("MARHTA", "SMITH")],
+    thresholds=(0.92, 0.8),
+    similarity="jaro_winkler",
+    phonetic="soundex",
+    first3=True,
+    initial=True,
+)
+def test_name_kernels_give_the_reference_levels(
+    left, right, thresholds, similarity, phonetic, first3, initial
+):
+    # (An anchor row, so that no column is entirely empty.)
+    lf = pd.DataFrame([*left, ("ANCHOR", "ANCHOR")], columns=["fn", "sn"], dtype=object)
+    rf = pd.DataFrame([*right, ("ANCHOR", "ANCHOR")], columns=["fn", "sn"], dtype=object)
+    chosen = [
+        NameComparison(
+            role,
+            similarity=similarity,
+            thresholds=thresholds,
+            phonetic=phonetic,
+            first3=first3,
+            initial=initial,
+        )
+        for role in ("forename", "surname")
+    ]
+    li, ri = cross(len(lf), len(rf))
+    compiled, reference = both(
+        lambda: prepare(lf, rf, {"fn": "forename", "sn": "surname"}), li, ri, chosen
+    )
+    np.testing.assert_array_equal(compiled, reference)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    left=st.lists(postcode_text | st.none(), min_size=1, max_size=15),
+    right=st.lists(postcode_text | st.none(), min_size=1, max_size=15),
+)
+def test_postcode_kernel_gives_the_reference_levels(left, right):
+    lf = pd.DataFrame({"pc": [*left, "ZZ1 1ZZ"]}, dtype=object)
+    rf = pd.DataFrame({"pc": [*right, "ZZ1 1ZZ"]}, dtype=object)
+    li, ri = cross(len(lf), len(rf))
+    compiled, reference = both(
+        lambda: prepare(lf, rf, {"pc": "postcode"}), li, ri, [PostcodeComparison()]
+    )
+    np.testing.assert_array_equal(compiled, reference)
+
+
+def test_date_kernel_gives_the_reference_levels_across_the_whole_calendar():
+    """Every day from 1800 to 2199 against itself, its neighbours, the same day a year and
+    a century on, and its day and month swapped: the kernel's calendar arithmetic against the
+    numpy reference's calendar table."""
+    days = pd.date_range("1800-01-01", "2199-12-31", freq="D")
+    first, last = days[0], days[-1]
+    partners = [
+        days,
+        days + pd.Timedelta(days=1),
+        days - pd.Timedelta(days=1),
+        days + pd.DateOffset(years=1),
+        days - pd.DateOffset(years=100),
+        days + pd.Timedelta(days=400),
+        days[np.random.default_rng(7).permutation(len(days))],
+    ]
+    left_text, right_text = [], []
+    for partner in partners:
+        inside = (partner >= first) & (partner <= last)
+        left_text += list(days[inside].strftime("%Y-%m-%d"))
+        right_text += list(partner[inside].strftime("%Y-%m-%d"))
+    for d in days[days.day <= 12]:  # day and month swapped
+        left_text.append(d.strftime("%Y-%m-%d"))
+        right_text.append(f"{d.year:04d}-{d.day:02d}-{d.month:02d}")
+    left = pd.DataFrame({"dob": left_text})
+    right = pd.DataFrame({"dob": right_text})
+    li = ri = np.arange(len(left))
+    chosen = [DateOfBirthComparison(), DateOfBirthComparison(name="dob_30", days=30)]
+    compiled, reference = both(
+        lambda: prepare(left, right, {"dob": "date_of_birth"}), li, ri, chosen
+    )
+    np.testing.assert_array_equal(compiled, reference)
+    assert set(np.unique(reference[:, 0])) == set(range(1, 8))  # every level but missing
+
+
+def test_a_date_outside_the_calendar_fails_alike_on_both():
+    left = pd.DataFrame({"dob": ["1700-01-01"]})
+    right = pd.DataFrame({"dob": ["2000-01-01"]})
+    for name in ("numba", "numpy"):
+        data = prepare(left, right, {"dob": "date_of_birth"})
+        with kernel(name), pytest.raises(ValueError, match="1800 and 2199"):
+            compare(data, np.array([0]), np.array([0]), [DateOfBirthComparison()])
+
+
+@njit
+def _bound_of(a, b):  # pragma: no cover
+    features = kernels.name_value_features(
+        np.array([0, len(a), len(a) + len(b)], dtype=np.int32),
+        np.concatenate((a, b)),
+        np.array([0, 1]),
+        np.zeros(256, dtype=np.int8),
+        48,
+    )
+    length, once, thrice, prefix = features[0], features[1], features[2], features[3]
+    return kernels.jaro_winkler_bound(
+        length[0], length[1], once[0], once[1], thrice[0], thrice[1], prefix[0], prefix[1]
+    ), features[4][0] and features[4][1]
+
+
+ascii_words = st.text(alphabet=st.sampled_from("ABCDEHILMNORSTWYaeo-' "), min_size=1, max_size=16)
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=ascii_words, b=ascii_words)
+@example(a="MARTHA", b="MARHTA")
+@example(a="DWAYNE", b="DUANE")
+@example(a="AAAAAA", b="AAAAAB")
+@example(a="A", b="B")
+def test_the_jaro_winkler_bound_is_never_below_rapidfuzz(a, b):
+    bound, bounded = _bound_of(
+        np.frombuffer(a.encode(), np.uint8), np.frombuffer(b.encode(), np.uint8)
+    )
+    if bounded:
+        assert bound >= JaroWinkler.normalized_similarity(a, b) - 1e-12
+
+
+def test_the_bound_rules_out_most_unlike_names():
+    """The bound is an optimisation only if it is tight enough to rule pairs out."""
+    names = ["OLIVER", "AMELIA", "MOHAMMED", "ISLA", "GEORGE", "KHAN", "PATEL", "SMITH", "LI"]
+    below = 0
+    for a in names:
+        for b in names:
+            bound, _ = _bound_of(
+                np.frombuffer(a.encode(), np.uint8), np.frombuffer(b.encode(), np.uint8)
+            )
+            below += bound < 0.8
+    assert below >= 0.6 * (len(names) ** 2 - len(names))
+
+
+def test_results_do_not_depend_on_threads():
+    frame = pd.DataFrame(
+        {
+            "fn": ["OLIVER", "OLIVIA", "JACK", None] * 6_000,
+            "dob": ["2010-01-02", "2010-02-01", None, "2011-01-02"] * 6_000,
+        }
+    )
+    data = prepare(frame, frame, {"fn": "forename", "dob": "date_of_birth"})
+    rng = np.random.default_rng(3)
+    left, right = rng.integers(0, len(frame), 50_000), rng.integers(0, len(frame), 50_000)
+    one = compare(data, left, right, ["forename", "date_of_birth"], workers=1).levels
+    two = compare(data, left, right, ["forename", "date_of_birth"], workers=2).levels
+    np.testing.assert_array_equal(one, two)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_workers_must_be_a_whole_number_from_1(workers):
+    frame = pd.DataFrame({"fn": ["A"]})
+    data = prepare(frame, frame, {"fn": "forename"})
+    with pytest.raises(ConfigError, match="workers"):
+        compare(data, np.array([0]), np.array([0]), ["forename"], workers=workers)
+
+
+def test_an_unknown_kernel_is_refused_by_name(monkeypatch):
+    monkeypatch.setattr(comparisons, "KERNEL", "gpu")
+    frame = pd.DataFrame({"fn": ["A"]})
+    data = prepare(frame, frame, {"fn": "forename"})
+    with pytest.raises(ConfigError, match=r"MATCHSIM_COMPARISON_KERNEL.*auto, numba, numpy"):
+        compare(data, np.array([0]), np.array([0]), ["forename"])
