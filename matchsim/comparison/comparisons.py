@@ -16,6 +16,7 @@ their byte rules do not cover the data. ``KERNEL`` chooses: ``auto``, ``numba`` 
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from collections.abc import Callable, Sequence
@@ -509,7 +510,7 @@ class DateOfBirthComparison(Comparison):
                 *kernels.gather_values(data.left.dob, data.right.dob, left, right),
                 MISSING_DATE,
                 cal._TABLE_START,
-                cal._TABLE_START + len(cal._TABLE_YEAR) - 1,
+                _calendar_words(),
                 self.days,
             )
             if inside:
@@ -549,6 +550,21 @@ _TWO_DIGITS = np.arange(100)
 _DIGIT_DIFF = ((_TWO_DIGITS[:, None] % 10) != (_TWO_DIGITS[None, :] % 10)).astype(np.int64) + (
     (_TWO_DIGITS[:, None] // 10) != (_TWO_DIGITS[None, :] // 10)
 )
+
+
+@functools.cache
+def _calendar_words() -> np.ndarray:
+    """The calendar table as the date kernel reads it, one word per day: its DDMMYYYY digits
+    (4 bits each) in bits 0-31, then day, month and year from bits 32, 40 and 48."""
+    year = cal._TABLE_YEAR.astype(np.int64)
+    month = cal._TABLE_MONTH.astype(np.int64)
+    day = cal._TABLE_MDAY.astype(np.int64)
+    digits = (day // 10, day % 10, month // 10, month % 10)
+    digits += (year // 1000 % 10, year // 100 % 10, year // 10 % 10, year % 10)
+    words = (day << 32) | (month << 40) | (year << 48)
+    for place, digit in enumerate(digits):
+        words |= digit << (4 * place)
+    return words
 
 
 def _digits_differing(ya, ma, da, yb, mb, db) -> np.ndarray:
