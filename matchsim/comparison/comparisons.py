@@ -102,6 +102,9 @@ class Comparison:
     ``missing`` and ``else``) in ``__init__`` and implement :meth:`_levels`."""
 
     kind = "comparison"
+    #: Rough work per pair, relative to one pass over the pairs: the order in which
+    #: :func:`compare` hands comparisons to its threads (longest first).
+    relative_cost = 1.0
 
     def __init__(self, role: str, name: str | None = None) -> None:
         self.role = role
@@ -202,6 +205,8 @@ def _check_thresholds(name: str, thresholds: Sequence[float]) -> tuple[float, ..
 class NameComparison(Comparison):
     """Exact, then fuzzy thresholds, phonetic equality, the first three letters, the forename
     and surname swapped (forenames), and the initial only."""
+
+    relative_cost = 3.0
 
     def __init__(
         self,
@@ -582,6 +587,8 @@ def _digits_differing(ya, ma, da, yb, mb, db) -> np.ndarray:
 class PostcodeComparison(Comparison):
     """Full postcode, then sector, district and area."""
 
+    relative_cost = 2.0
+
     def __init__(self, role: str = "postcode", *, name: str | None = None) -> None:
         super().__init__(role, name)
         if role != "postcode":
@@ -634,6 +641,8 @@ class PostcodeComparison(Comparison):
 class AddressComparison(Comparison):
     """Exact, then token-set similarity thresholds after normalising abbreviations (rapidfuzz)."""
 
+    relative_cost = 4.0
+
     def __init__(
         self,
         role: str = "address",
@@ -675,6 +684,8 @@ class LocationComparison(Comparison):
     twice (postcode and address line agree together), and a sibling would look like the child
     asked about.
     """
+
+    relative_cost = 5.0
 
     def __init__(
         self, role: str = "postcode", *, name: str | None = None, address_threshold: float = 0.9
@@ -860,8 +871,11 @@ def compare(
         for i, c in enumerate(chosen):
             levels[:, i] = c.compute(data, left, right)
     else:
+        # Longest first, so that the short ones fill in at the end (names and addresses call
+        # rapidfuzz; dates and sex are one pass).
+        order = sorted(range(len(chosen)), key=lambda i: -chosen[i].relative_cost)
         with ThreadPoolExecutor(threads, thread_name_prefix="matchsim-compare") as pool:
-            columns = pool.map(lambda c: c.compute(data, left, right), chosen)
-            for i, column in enumerate(columns):
+            columns = pool.map(lambda i: chosen[i].compute(data, left, right), order)
+            for i, column in zip(order, columns, strict=True):
                 levels[:, i] = column
     return ComparisonResult(left=left, right=right, levels=levels, comparisons=chosen)

@@ -352,12 +352,15 @@ def swapped_names(
         lt = a[i]
         rt = b[i]
         lo = left_other[left[i]]
-        ro = right_other[right[i]]
-        if lt < 0 or lo < 0 or rt < 0 or ro < 0:
+        if lt < 0 or lo < 0 or rt < 0:
             continue
-        if _same_text(this_offsets, this_data, lt, other_offsets, other_data, ro) and _same_text(
-            other_offsets, other_data, lo, this_offsets, this_data, rt
-        ):
+        # The left side's other name first: the left rows are few and read in order, while
+        # the right side's other name is a random read into the register, needed only for
+        # the rare pairs that pass.
+        if not _same_text(other_offsets, other_data, lo, this_offsets, this_data, rt):
+            continue
+        ro = right_other[right[i]]
+        if ro >= 0 and _same_text(this_offsets, this_data, lt, other_offsets, other_data, ro):
             out[p] = True
     return out
 
