@@ -1,7 +1,8 @@
 """Comparisons: per-field agreement levels of candidate pairs (Splink-style ordered levels).
 
 Public surface: the registry :data:`COMPARISONS`, the comparison classes, :func:`compare`,
-:func:`default_comparisons`, :func:`make_comparison` and :data:`SIMILARITIES`.
+:func:`default_comparisons`, :func:`make_comparison`, :func:`warm_kernels` and
+:data:`SIMILARITIES`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from matchsim.comparison.comparisons import (
     default_comparisons,
     make_comparison,
     similarity_of_codes,
+    warm_kernels,
 )
 
 __all__ = [
@@ -38,4 +40,5 @@ __all__ = [
     "default_comparisons",
     "make_comparison",
     "similarity_of_codes",
+    "warm_kernels",
 ]

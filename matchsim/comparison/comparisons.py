@@ -41,6 +41,7 @@ from matchsim.records import (
     ValueBytes,
     Vocabulary,
     derived_keys,
+    prepare,
 )
 from matchsim.registry import Registry
 from matchsim.synth import calendar as cal
@@ -70,6 +71,26 @@ def _kernels() -> ModuleType | None:
     from matchsim.comparison import kernels
 
     return kernels
+
+
+def warm_kernels() -> None:
+    """Load the compiled kernels (compiling them on a first run) by comparing a few made-up
+    records that reach every kernel, with the argument types real linkages pass."""
+    if _kernels() is None:
+        return
+    rows = [
+        ("OLIVER", "SMITH", "2010-01-02", "LS12 3AB"),
+        ("SMITH", "OLIVER", "2010-02-01", "LS12 3AD"),
+        ("OLIVIA", "SMYTH", "2011-01-02", "LS1 1AA"),
+        ("ZOË", "KHAN", None, None),
+    ]
+    table = pd.DataFrame(rows, columns=["fn", "sn", "dob", "pc"], dtype=object)
+    data = prepare(
+        table, table, {"fn": "forename", "sn": "surname", "dob": "date_of_birth", "pc": "postcode"}
+    )
+    left = np.repeat(np.arange(len(rows), dtype=np.int64), len(rows))
+    right = np.tile(np.arange(len(rows), dtype=np.int64), len(rows))
+    compare(data, left, right, ["forename", "surname", "date_of_birth", "postcode"], workers=1)
 
 
 def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:

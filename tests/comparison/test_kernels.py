@@ -241,3 +241,27 @@ def test_an_unknown_kernel_is_refused_by_name(monkeypatch):
     data = prepare(frame, frame, {"fn": "forename"})
     with pytest.raises(ConfigError, match=r"MATCHSIM_COMPARISON_KERNEL.*auto, numba, numpy"):
         compare(data, np.array([0]), np.array([0]), ["forename"])
+
+
+def test_warming_loads_every_kernel_with_the_types_real_lookups_pass():
+    """``prepare_register`` warms the kernels so that the first batch pays no loading: a
+    lookup afterwards must need no kernel signature that warming did not load."""
+    from matchsim.linkage import lookup, prepare_register
+    from matchsim.requests import RequestConfig, generate_requests
+    from matchsim.synth import CensusConfig, generate_census
+
+    with kernel("numba"):
+        comparisons.warm_kernels()
+        compiled = {
+            name: len(getattr(kernels, name).signatures)
+            for name in dir(kernels)
+            if hasattr(getattr(kernels, name), "signatures") and not name.startswith("_")
+        }
+        compiled.pop("jaro_winkler_bound")  # inlined into name_pair_levels
+        assert all(count >= 1 for count in compiled.values()), compiled
+        census = generate_census(CensusConfig(pupils=3_000), 5, workers=1)
+        register = prepare_register(census)
+        requests = generate_requests(census, RequestConfig(profile="immigration", count=200), 6)
+        lookup(census, requests, register=register)
+        after = {name: len(getattr(kernels, name).signatures) for name in compiled}
+    assert after == compiled
