@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -71,6 +72,19 @@ def _kernels() -> ModuleType | None:
     from matchsim.comparison import kernels
 
     return kernels
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _helper_pool(size: int) -> ThreadPoolExecutor:
+    """Helper threads kept for the process's life (per process id: a forked child must not
+    inherit its parent's pool, whose threads it does not have)."""
+    key = (os.getpid(), size)
+    pool = _POOLS.get(key)
+    if pool is None:
+        pool = _POOLS[key] = ThreadPoolExecutor(size, thread_name_prefix="matchsim-compare")
+    return pool
 
 
 def warm_kernels() -> None:
@@ -893,10 +907,26 @@ def compare(
             levels[:, i] = c.compute(data, left, right)
     else:
         # Longest first, so that the short ones fill in at the end (names and addresses call
-        # rapidfuzz; dates and sex are one pass).
-        order = sorted(range(len(chosen)), key=lambda i: -chosen[i].relative_cost)
-        with ThreadPoolExecutor(threads, thread_name_prefix="matchsim-compare") as pool:
-            columns = pool.map(lambda i: chosen[i].compute(data, left, right), order)
-            for i, column in zip(order, columns, strict=True):
-                levels[:, i] = column
+        # rapidfuzz; dates and sex are one pass). The calling thread takes its share: on
+        # glibc a fresh thread's large temporaries are page-faulted anew on every call, which
+        # made a comparison up to half as slow again on a worker as on the calling thread.
+        queue = iter(sorted(range(len(chosen)), key=lambda i: -chosen[i].relative_cost))
+        lock = threading.Lock()
+
+        def work() -> list[tuple[int, np.ndarray]]:
+            done = []
+            while True:
+                with lock:
+                    i = next(queue, None)
+                if i is None:
+                    return done
+                done.append((i, chosen[i].compute(data, left, right)))
+
+        pool = _helper_pool(threads - 1)
+        helpers = [pool.submit(work) for _ in range(threads - 1)]
+        columns = work()
+        for helper in helpers:
+            columns += helper.result()
+        for i, column in columns:
+            levels[:, i] = column
     return ComparisonResult(left=left, right=right, levels=levels, comparisons=chosen)

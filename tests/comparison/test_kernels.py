@@ -265,3 +265,49 @@ def test_warming_loads_every_kernel_with_the_types_real_lookups_pass():
         lookup(census, requests, register=register)
         after = {name: len(getattr(kernels, name).signatures) for name in compiled}
     assert after == compiled
+
+
+def _threaded_frame() -> tuple:
+    frame = pd.DataFrame(
+        {
+            "fn": ["OLIVER", "OLIVIA", "JACK", None, "SMITH"] * 5_000,
+            "sn": ["SMITH", "SMYTH", "OLIVER", "KHAN", "JACK"] * 5_000,
+            "dob": ["2010-01-02", "2010-02-01", None, "2011-01-02", "2010-01-03"] * 5_000,
+        }
+    )
+    data = prepare(frame, frame, {"fn": "forename", "sn": "surname", "dob": "date_of_birth"})
+    rng = np.random.default_rng(11)
+    return data, rng.integers(0, len(frame), 60_000), rng.integers(0, len(frame), 60_000)
+
+
+_SHARED: dict = {}
+
+
+def _levels_in_child(_: int) -> np.ndarray:
+    data, left, right = _SHARED["work"]
+    return compare(data, left, right, ["forename", "surname", "date_of_birth"]).levels
+
+
+def test_compare_is_safe_from_several_threads_and_in_a_forked_child():
+    """Threaded compare keeps helper threads per process: callers on several threads share
+    them, and a forked child (the processes executor) starts its own."""
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    data, left, right = _threaded_frame()
+    roles = ["forename", "surname", "date_of_birth"]
+    expected = compare(data, left, right, roles, workers=1).levels
+    with ThreadPoolExecutor(3) as callers:
+        results = list(
+            callers.map(lambda _: compare(data, left, right, roles, workers=2).levels, range(6))
+        )
+    for levels in results:
+        np.testing.assert_array_equal(levels, expected)
+    _SHARED["work"] = (data, left, right)
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as child:
+            # (A child reusing the parent's pool would wait for threads it does not have.)
+            levels = child.map_async(_levels_in_child, [0]).get(timeout=120)[0]
+            np.testing.assert_array_equal(levels, expected)
+    finally:
+        _SHARED.clear()
