@@ -35,6 +35,7 @@ reports that process's own peak RSS (``ru_maxrss``, via ``os.wait4``; see
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import statistics
@@ -375,6 +376,7 @@ def test_compare_splink(benchmark, match_scale, compare_workload, bench_results)
     last: dict[str, Any] = {}
 
     def setup():
+        _close_duckdb(last.pop("linker", None))
         last["linker"] = splink_linker(splink, w)
         return (last["linker"],), {}
 
@@ -410,6 +412,16 @@ def test_compare_splink(benchmark, match_scale, compare_workload, bench_results)
             "other_processes_cores": contention,
         }
     )
+    _close_duckdb(last.pop("linker"))
+
+
+def _close_duckdb(linker: Any) -> None:
+    """Close a linker's DuckDB database now rather than whenever it is collected, so that
+    the benchmarks after it do not share the process with its copy of the million-row tables
+    and its threads."""
+    if linker is not None:
+        linker._db_api._con.close()
+        gc.collect()
 
 
 def _fresh_data(w: CompareWorkload) -> Any:
