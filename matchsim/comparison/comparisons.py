@@ -907,9 +907,8 @@ def compare(
             levels[:, i] = c.compute(data, left, right)
     else:
         # Longest first, so that the short ones fill in at the end (names and addresses call
-        # rapidfuzz; dates and sex are one pass). The calling thread takes its share: on
-        # glibc a fresh thread's large temporaries are page-faulted anew on every call, which
-        # made a comparison up to half as slow again on a worker as on the calling thread.
+        # rapidfuzz; dates and sex are one pass). The calling thread takes its share rather
+        # than wait, and the helpers outlive the call (no thread start per call).
         queue = iter(sorted(range(len(chosen)), key=lambda i: -chosen[i].relative_cost))
         lock = threading.Lock()
 
