@@ -11,12 +11,13 @@ Jaro-Winkler score cannot reach the lowest threshold (an upper bound from letter
 lengths and the common prefix, :func:`jaro_winkler_bound`), and rapidfuzz scores the rest.
 
 Every kernel reproduces its numpy counterpart exactly (``tests/comparison`` checks them
-against each other on hypothesis-generated data). Kernels report ``False``/``-1`` when their
-byte rules do not cover a value (not ASCII, too long), and the caller then takes the numpy
-path, which falls back to text.
+against each other on hypothesis-generated data). Kernels say when their byte rules do not
+cover a value (not ASCII, too long) with a ``False`` flag or a key column of ``-2``, and the
+caller then takes the numpy path, which falls back to text.
 
-Kernels run on one thread (``nogil``): parallel numba needs a threading layer that is not
-safe with every executor matchsim runs under (forked worker processes, Dask threads).
+Each kernel runs on one thread and releases the GIL (``nogil``); ``compare`` runs the
+comparisons side by side on Python threads. Parallel numba would need a threading layer that
+is not safe with every executor matchsim runs under (forked worker processes, Dask threads).
 """
 
 from __future__ import annotations
@@ -105,7 +106,7 @@ def gather_values(left_values, right_values, left, right):  # pragma: no cover
 @njit(nogil=True, cache=True)
 def name_value_features(offsets, data, used, soundex_digit, max_word):  # pragma: no cover
     """Per used value: its length and letter-count masks for the Jaro-Winkler bound, its first
-    four bytes, and its Soundex, first-three-letters and initial keys by the byte rules of
+    eight bytes, and its Soundex, first-three-letters and initial keys by the byte rules of
     :func:`matchsim.records.derived_keys`.
 
     ``bounded[u]`` is False where the bound does not apply (not ASCII, or a letter five times
