@@ -107,6 +107,19 @@ def warm_kernels() -> None:
     compare(data, left, right, ["forename", "surname", "date_of_birth", "postcode"], workers=1)
 
 
+def _pair_codes(
+    kernels: ModuleType, data: LinkageData, role: str, left: np.ndarray, right: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair's two codes of ``role``, the codes used (ascending) and, per code of the
+    vocabulary, its position among them: the kernels derive features once per used value."""
+    seen = np.zeros(len(data.vocabularies[role]), dtype=np.bool_)
+    a, b = kernels.gather_codes(data.left.codes[role], data.right.codes[role], left, right, seen)
+    used = np.flatnonzero(seen)
+    position = np.zeros(len(seen), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    return a, b, used, position
+
+
 def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
     """The offsets and bytes of a string array without nulls, read in place (None for any
     other layout: the caller takes the numpy path)."""
@@ -319,15 +332,9 @@ class NameComparison(Comparison):
         if buffers is None:
             return None
         offsets, text_bytes = buffers
-        seen = np.zeros(len(vocab), dtype=np.bool_)
-        a, b = kernels.gather_codes(
-            data.left.codes[self.role], data.right.codes[self.role], left, right, seen
-        )
-        used = np.flatnonzero(seen)
-        if not len(used):  # no pair has both values
+        a, b, used, position = _pair_codes(kernels, data, self.role, left, right)
+        if not len(used):  # no pair has a value on either side
             return np.zeros(len(left), dtype=np.int8)
-        position = np.zeros(len(vocab), dtype=np.int64)
-        position[used] = np.arange(len(used))
         length, once_twice, thrice_four, prefix, bounded, *byte_keys = kernels.name_value_features(
             offsets, text_bytes, used, _SOUNDEX_DIGIT, _MAX_WORD
         )
@@ -637,17 +644,11 @@ class PostcodeComparison(Comparison):
         kernels = _kernels()
         buffers = _string_buffers(vocab.values) if kernels is not None else None
         if buffers is not None:
-            seen = np.zeros(len(vocab), dtype=np.bool_)
-            a, b = kernels.gather_codes(
-                data.left.codes[self.role], data.right.codes[self.role], left, right, seen
-            )
-            used = np.flatnonzero(seen)
+            a, b, used, position = _pair_codes(kernels, data, self.role, left, right)
             if not len(used):
                 return np.zeros(len(left), dtype=np.int8)
             *features, covered = kernels.postcode_value_features(*buffers, used)
             if covered:
-                position = np.zeros(len(vocab), dtype=np.int64)
-                position[used] = np.arange(len(used))
                 return kernels.postcode_levels(a, b, position, *features)
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
