@@ -77,6 +77,13 @@ class Matcher:
         """Whether :meth:`score` can run; rule-based matchers need no fitting."""
         return True
 
+    def check_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless :meth:`is_fitted` (sklearn's convention)."""
+        if not self.is_fitted():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first."
+            )
+
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
         raise NotImplementedError
 
@@ -713,13 +720,9 @@ class FellegiSunter(Matcher):
     def is_fitted(self) -> bool:
         return hasattr(self, "m_")
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "m_"):
-            raise NotFittedError("This FellegiSunter instance is not fitted yet. Call 'fit' first.")
-
     def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
         """log2 Bayes factor of each pair, prior included."""
-        self._check_fitted()
+        self.check_fitted()
         if tuple(c.name for c in result.comparisons) != self.comparisons_:
             raise ConfigError("FellegiSunter", "score with the comparisons the model was fitted on")
         w = np.full(len(result.left), math.log2(self.lambda_ / (1 - self.lambda_)))
@@ -748,7 +751,7 @@ class FellegiSunter(Matcher):
 
     def parameters(self) -> list[dict[str, object]]:
         """m, u and the Bayes factor of every level, as rows (for reports)."""
-        self._check_fitted()
+        self.check_fitted()
         rows = []
         for i, name in enumerate(self.comparisons_):
             for j, level in enumerate(self.level_names_[i]):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError, MatchsimError
-from matchsim.matchers.matchers import MATCHERS, Matcher, NotFittedError, _is_true, _probability
+from matchsim.matchers.matchers import MATCHERS, Matcher, _is_true, _probability
 from matchsim.peers.tables import peer_roles, require, role_table
 from matchsim.records import LinkageData
 
@@ -145,10 +145,7 @@ class RecordLinkageMatcher(Matcher):
 
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
         """recordlinkage's match probability of each pair."""
-        if not self.is_fitted():
-            raise NotFittedError(
-                "This RecordLinkageMatcher instance is not fitted yet. Call 'fit' first."
-            )
+        self.check_fitted()
         cached = getattr(self, "_last", None)
         features = cached[1] if cached is not None and cached[0] is result else None
         self._last = None  # score once per fit from the cache; never keep the pairs around
@@ -168,8 +165,7 @@ class RecordLinkageMatcher(Matcher):
 
     def parameters(self) -> list[dict[str, Any]]:
         """m and u of each feature (ECM), or its coefficient (logistic), as rows."""
-        if not self.is_fitted():
-            raise NotFittedError("not fitted")
+        self.check_fitted()
         if self.classifier == "logistic":
             coefficients = np.ravel(self.model_.coefficients)
             return [

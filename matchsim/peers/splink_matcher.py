@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError
-from matchsim.matchers.matchers import MATCHERS, Matcher, NotFittedError, _probability
+from matchsim.matchers.matchers import MATCHERS, Matcher, _probability
 from matchsim.peers.tables import peer_roles, require, role_lists, role_table
 from matchsim.records import PEER_ROLES, LinkageData
 
@@ -273,8 +273,7 @@ class SplinkMatcher(Matcher):
 
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
         """Splink's match probability of each candidate pair."""
-        if not self.is_fitted():
-            raise NotFittedError("This SplinkMatcher instance is not fitted yet. Call 'fit' first.")
+        self.check_fitted()
         if peer_roles(data, address_with_postcode=self.address_with_postcode) != self.roles_:
             raise ConfigError(FIELD, "score linkages with the roles the model was fitted on")
         if len(result.left) == 0:
@@ -290,8 +289,7 @@ class SplinkMatcher(Matcher):
 
     def parameters(self) -> list[dict[str, Any]]:
         """m and u of every comparison level, from the trained Splink model."""
-        if not self.is_fitted():
-            raise NotFittedError("This SplinkMatcher instance is not fitted yet. Call 'fit' first.")
+        self.check_fitted()
         rows = []
         for comparison in self.model_["comparisons"]:
             for level in comparison["comparison_levels"]:
