@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -78,6 +78,32 @@ def median_seconds(benchmark: Any, own: list[float]) -> float:
     if stats is not None and getattr(stats, "stats", None) is not None and stats.stats.data:
         return float(stats.stats.median)
     return statistics.median(own)  # benchmarking disabled: pedantic ran the target once
+
+
+def timed_rounds(
+    benchmark: Any,
+    target: Callable[..., Any],
+    *,
+    rounds: int,
+    warmup_rounds: int,
+    setup: Callable[[], tuple[tuple, dict]] | None = None,
+) -> tuple[Any, float, float]:
+    """Run ``target`` as pytest-benchmark's pedantic rounds (one call each, after ``setup``),
+    timing each call itself. Returns the last call's result, the median round in seconds
+    (:func:`median_seconds`) and how many cores other processes used meanwhile."""
+    own: list[float] = []
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = target(*args, **kwargs)
+        own.append(time.perf_counter() - start)
+        return result
+
+    with measure_contention() as measured:
+        result = benchmark.pedantic(
+            run, setup=setup, rounds=rounds, warmup_rounds=warmup_rounds, iterations=1
+        )
+    return result, median_seconds(benchmark, own), measured.cores
 
 
 # Linux quirk: a process's ru_maxrss starts at the PEAK RSS of the process it was forked from

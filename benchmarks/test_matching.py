@@ -56,9 +56,8 @@ from benchmarks._measure import (
     gb,
     gib,
     machine_busy_seconds,
-    measure_contention,
-    median_seconds,
     other_cores,
+    timed_rounds,
 )
 from matchsim.blocking import default_blocking, run_blocking
 from matchsim.comparison import (
@@ -281,21 +280,13 @@ def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_r
     w = compare_workload
     left_df, right_df = _peer_frame(w.requests.table), _peer_frame(w.census.pupils)
     pairs = pd.MultiIndex.from_arrays([w.left, w.right])
-    own: list[float] = []
-
-    def run() -> pd.DataFrame:
-        start = time.perf_counter()
-        features = peer_compare(rl).compute(pairs, left_df, right_df)
-        own.append(time.perf_counter() - start)
-        return features
-
-    with measure_contention() as measured:
-        features = benchmark.pedantic(
-            run, rounds=match_scale.rounds, warmup_rounds=match_scale.warmup_rounds, iterations=1
-        )
-    contention = measured.cores
+    features, seconds, contention = timed_rounds(
+        benchmark,
+        lambda: peer_compare(rl).compute(pairs, left_df, right_df),
+        rounds=match_scale.rounds,
+        warmup_rounds=match_scale.warmup_rounds,
+    )
     assert features.shape == (len(w.left), 4)
-    seconds = median_seconds(benchmark, own)
     rate = len(w.left) / seconds
     bench_results["recordlinkage_pairs_per_s"] = rate
     benchmark.extra_info.update(
@@ -372,7 +363,6 @@ def test_compare_splink(benchmark, match_scale, compare_workload, bench_results)
     if splink is None:
         _skip_peer(SPLINK_MISSING)
     w = compare_workload
-    own: list[float] = []
     last: dict[str, Any] = {}
 
     def setup():
@@ -380,24 +370,15 @@ def test_compare_splink(benchmark, match_scale, compare_workload, bench_results)
         last["linker"] = splink_linker(splink, w)
         return (last["linker"],), {}
 
-    def run(linker):
-        start = time.perf_counter()
-        scores = score_pairs(linker, w.left, w.right)
-        own.append(time.perf_counter() - start)
-        return scores
-
-    with measure_contention() as measured:
-        scores = benchmark.pedantic(
-            run,
-            setup=setup,
-            rounds=match_scale.rounds,
-            warmup_rounds=match_scale.warmup_rounds,
-            iterations=1,
-        )
-    contention = measured.cores
+    scores, seconds, contention = timed_rounds(
+        benchmark,
+        lambda linker: score_pairs(linker, w.left, w.right),
+        setup=setup,
+        rounds=match_scale.rounds,
+        warmup_rounds=match_scale.warmup_rounds,
+    )
     assert scores.shape == (len(w.left),)
     assert ((scores >= 0) & (scores <= 1)).all()
-    seconds = median_seconds(benchmark, own)
     rate = len(w.left) / seconds
     bench_results["splink_pairs_per_s"] = rate
     benchmark.extra_info.update(
@@ -455,32 +436,22 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
     core; Splink's DuckDB uses every core.
     """
     w = compare_workload
-    own: list[float] = []
     last: dict[str, Any] = {}
 
     def setup():
         last["data"] = _fresh_data(w)
         return (last["data"],), {}
 
-    def run(data):
-        start = time.perf_counter()
-        result = compare(data, w.left, w.right, matchsim_comparisons())
-        own.append(time.perf_counter() - start)
-        return result
-
-    with measure_contention() as measured:
-        result = benchmark.pedantic(
-            run,
-            setup=setup,
-            rounds=match_scale.rounds,
-            warmup_rounds=match_scale.warmup_rounds,
-            iterations=1,
-        )
-    contention = measured.cores
+    result, seconds, contention = timed_rounds(
+        benchmark,
+        lambda data: compare(data, w.left, w.right, matchsim_comparisons()),
+        setup=setup,
+        rounds=match_scale.rounds,
+        warmup_rounds=match_scale.warmup_rounds,
+    )
     assert result.levels.shape == (len(w.left), 4)
     assert (result.levels >= 0).all()
 
-    seconds = median_seconds(benchmark, own)
     rate = len(w.left) / seconds
     warm = []
     for _ in range(3):
