@@ -109,15 +109,12 @@ def warm_kernels() -> None:
 
 def _pair_codes(
     kernels: ModuleType, data: LinkageData, role: str, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each pair's two codes of ``role``, the codes used (ascending) and, per code of the
-    vocabulary, its position among them: the kernels derive features once per used value."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pair's two codes of ``role`` and the codes used (ascending): the kernels derive
+    features once per used value, into arrays indexed by code."""
     seen = np.zeros(len(data.vocabularies[role]), dtype=np.bool_)
     a, b = kernels.gather_codes(data.left.codes[role], data.right.codes[role], left, right, seen)
-    used = np.flatnonzero(seen)
-    position = np.zeros(len(seen), dtype=np.int64)
-    position[used] = np.arange(len(used))
-    return a, b, used, position
+    return a, b, np.flatnonzero(seen)
 
 
 def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -326,30 +323,28 @@ class NameComparison(Comparison):
         self, kernels: ModuleType, data: LinkageData, left: np.ndarray, right: np.ndarray
     ) -> np.ndarray | None:
         """The levels by :mod:`.kernels`: one pass decides every pair whose similarity
-        cannot reach the lowest threshold; rapidfuzz scores the others."""
+        could not change its level; rapidfuzz scores the others."""
         vocab = data.vocabularies[self.role]
         buffers = _string_buffers(vocab.values)
         if buffers is None:
             return None
         offsets, text_bytes = buffers
-        a, b, used, position = _pair_codes(kernels, data, self.role, left, right)
+        a, b, used = _pair_codes(kernels, data, self.role, left, right)
         if not len(used):  # no pair has a value on either side
             return np.zeros(len(left), dtype=np.int8)
-        length, once_twice, thrice_four, prefix, bounded, *byte_keys = kernels.name_value_features(
-            offsets, text_bytes, used, _SOUNDEX_DIGIT, _MAX_WORD
+        table, *byte_keys = kernels.name_value_features(
+            offsets, text_bytes, used, len(vocab), _SOUNDEX_DIGIT, _MAX_WORD
         )
         if self.similarity not in ("jaro_winkler", "jaro"):
-            bounded[:] = False  # the bound is Jaro-Winkler's (and so Jaro's); others: score all
+            # The bound is Jaro-Winkler's (and so Jaro's); other similarities: score all.
+            table[used, kernels.BOUNDED] = 0
         by_kind = dict(zip(("soundex", "first3", "initial"), byte_keys, strict=True))
         kinds = [k for k in (self.phonetic, "first3", "initial") if k and k in self.levels]
-        columns = []
-        for kind in kinds:
+        for j, kind in enumerate(kinds):
             column = by_kind.get(kind)
             if column is None or (len(column) and column[0] == -2):
                 column = vocab.keys(kind, used)  # outside the byte rules: derive the text
-            columns.append(np.asarray(column, dtype=np.int64))
-        # (A column of -1 when no rule takes a key: the kernel reads one without using it.)
-        keys = np.column_stack(columns) if columns else np.full((len(used), 1), -1, np.int64)
+            table[used, kernels.FIRST_KEY + j] = column
         rule_kind, rule_threshold, rule_level = [], [], []
         thresholds = iter(self.thresholds)  # the similarity levels, strongest first
         for level, name in enumerate(self.levels, start=1):
@@ -368,27 +363,19 @@ class NameComparison(Comparison):
             np.array(rule_level, dtype=np.int8),
         )
         exact_level, else_level = 1 + self.levels.index("exact"), self.n_levels - 1
+        worth_scoring = np.full(self.n_levels, 2.0, dtype=np.float32)  # 2: never reached
+        for kind, threshold, level in zip(*rules, strict=True):
+            if kind == kernels.RULE_SIMILARITY:
+                weaker = slice(level + 1, None)
+                worth_scoring[weaker] = np.minimum(worth_scoring[weaker], threshold)
         levels = kernels.name_pair_levels(
-            a,
-            b,
-            position,
-            length,
-            once_twice,
-            thrice_four,
-            prefix,
-            bounded,
-            keys,
-            rules[0],
-            rules[2],
-            exact_level,
-            else_level,
-            float(min(self.thresholds)),
+            a, b, table, rules[0], rules[2], worth_scoring, exact_level, else_level
         )
         scored = np.flatnonzero(levels == kernels.NEEDS_SIMILARITY)
         if len(scored):
             similarity = similarity_of_codes(vocab.values, a[scored], b[scored], self.similarity)
             kernels.name_levels_by_similarity(
-                scored, a, b, position, keys, similarity, *rules, else_level, levels
+                scored, a, b, table, similarity, *rules, else_level, levels
             )
         if self.swapped:
             pos = 1 + self.levels.index("swapped")
@@ -644,12 +631,12 @@ class PostcodeComparison(Comparison):
         kernels = _kernels()
         buffers = _string_buffers(vocab.values) if kernels is not None else None
         if buffers is not None:
-            a, b, used, position = _pair_codes(kernels, data, self.role, left, right)
+            a, b, used = _pair_codes(kernels, data, self.role, left, right)
             if not len(used):
                 return np.zeros(len(left), dtype=np.int8)
-            *features, covered = kernels.postcode_value_features(*buffers, used)
+            words, covered = kernels.postcode_words(*buffers, used, len(vocab))
             if covered:
-                return kernels.postcode_levels(a, b, position, *features)
+                return kernels.postcode_levels(a, b, words)
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         present = (a >= 0) & (b >= 0)

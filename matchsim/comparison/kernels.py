@@ -7,8 +7,12 @@ temporaries dominate: it tops out near 6x recordlinkage's ``Compare``. A compile
 each pair's level in one pass, reading the values' bytes straight from the Arrow buffers.
 
 String similarity itself stays with rapidfuzz: the kernels only rule out the pairs whose
-Jaro-Winkler score cannot reach the lowest threshold (an upper bound from letter counts,
-lengths and the common prefix, :func:`jaro_winkler_bound`), and rapidfuzz scores the rest.
+Jaro-Winkler score could not change their level (an upper bound from letter counts, lengths
+and the common prefix, :func:`jaro_winkler_bound`, under every threshold that would place
+them above what their keys give), and rapidfuzz scores the rest.
+
+Per-value features live in arrays indexed by vocabulary code (one row per code for names,
+one word per code for postcodes), so that a pair reads them with no lookup in between.
 
 Every kernel reproduces its numpy counterpart exactly (``tests/comparison`` checks them
 against each other on hypothesis-generated data). Kernels say when their byte rules do not
@@ -103,22 +107,30 @@ def gather_values(left_values, right_values, left, right):  # pragma: no cover
 # --------------------------------------------------------------------------------------------
 
 
+#: Columns of a name value's feature row (:func:`name_value_features`): one 64-byte row per
+#: vocabulary code, so that a pair's bound and keys cost two cache lines, read by code with
+#: no lookup in between (a per-used-value layout, with a code-to-position array and a
+#: column per feature, took twice as long per pair).
+LENGTH, ONCE_TWICE, THRICE_FOUR, PREFIX, BOUNDED, FIRST_KEY = 0, 1, 2, 3, 4, 5
+NAME_FEATURES = 8  # columns: the five features, then up to three key columns
+
+
 @njit(nogil=True, cache=True)
-def name_value_features(offsets, data, used, soundex_digit, max_word):  # pragma: no cover
+def name_value_features(offsets, data, used, size, soundex_digit, max_word):  # pragma: no cover
     """Per used value: its length and letter-count masks for the Jaro-Winkler bound, its first
     eight bytes, and its Soundex, first-three-letters and initial keys by the byte rules of
     :func:`matchsim.records.derived_keys`.
 
-    ``bounded[u]`` is False where the bound does not apply (not ASCII, or a letter five times
-    or more); a key column is all ``-2`` when some value falls outside its byte rules, so that
-    the caller derives that kind for every value the slow way (keys must agree across values).
+    The features go into row ``code`` of a (``size``, :data:`NAME_FEATURES`) table (the masks
+    and prefix as their bits); rows of unused codes stay zero, and the key columns are the
+    caller's to fill. The keys come back per used value.
+
+    ``BOUNDED`` is 0 where the bound does not apply (not ASCII, or a letter five times or
+    more); a key column is all ``-2`` when some value falls outside its byte rules, so that the
+    caller derives that kind for every value the slow way (keys must agree across values).
     """
     n = used.shape[0]
-    length = np.empty(n, dtype=np.int64)
-    once_twice = np.zeros(n, dtype=np.uint64)  # bit c: letter bucket c at least once; 32+c: twice
-    thrice_four = np.zeros(n, dtype=np.uint64)  # bit c: at least three times; 32+c: four times
-    prefix = np.zeros(n, dtype=np.uint64)
-    bounded = np.ones(n, dtype=np.bool_)
+    table = np.zeros((size, NAME_FEATURES), dtype=np.int64)
     soundex = np.empty(n, dtype=np.int64)
     first3 = np.empty(n, dtype=np.int64)
     initial = np.empty(n, dtype=np.int64)
@@ -126,36 +138,42 @@ def name_value_features(offsets, data, used, soundex_digit, max_word):  # pragma
     prefix_ok = True
     counts = np.zeros(32, dtype=np.int64)
     for u in range(n):
-        start = offsets[used[u]]
-        size = offsets[used[u] + 1] - start
-        length[u] = size
+        code = used[u]
+        start = offsets[code]
+        size_ = offsets[code + 1] - start
         counts[:] = 0
-        ascii_ = True
-        for k in range(size):
+        once_twice = np.uint64(0)  # bit c: letter bucket c at least once; 32+c: twice
+        thrice_four = np.uint64(0)  # bit c: at least three times; 32+c: four times
+        prefix = np.uint64(0)
+        bounded = True
+        for k in range(size_):
             byte = data[start + k]
             if byte >= 128 or byte == 0:
-                ascii_ = False
+                bounded = False
             # Buckets merge upper and lower case and some punctuation with letters: merging
             # can only raise a count, so the bound stays an upper bound.
             c = byte & 31
             counts[c] += 1
             seen = counts[c]
             if seen == 1:
-                once_twice[u] |= np.uint64(1) << np.uint64(c)
+                once_twice |= np.uint64(1) << np.uint64(c)
             elif seen == 2:
-                once_twice[u] |= np.uint64(1) << np.uint64(32 + c)
+                once_twice |= np.uint64(1) << np.uint64(32 + c)
             elif seen == 3:
-                thrice_four[u] |= np.uint64(1) << np.uint64(c)
+                thrice_four |= np.uint64(1) << np.uint64(c)
             elif seen == 4:
-                thrice_four[u] |= np.uint64(1) << np.uint64(32 + c)
+                thrice_four |= np.uint64(1) << np.uint64(32 + c)
             else:
-                bounded[u] = False
+                bounded = False
             if k < 8:
-                prefix[u] |= np.uint64(byte) << np.uint64(8 * k)
-        if not ascii_:
-            bounded[u] = False
+                prefix |= np.uint64(byte) << np.uint64(8 * k)
+        table[code, LENGTH] = size_
+        table[code, ONCE_TWICE] = np.int64(once_twice)
+        table[code, THRICE_FOUR] = np.int64(thrice_four)
+        table[code, PREFIX] = np.int64(prefix)
+        table[code, BOUNDED] = bounded
         # first3 and initial: the first 3 (1) bytes, which must be plain ASCII.
-        keep3 = min(size, 3)
+        keep3 = min(size_, 3)
         ok3 = True
         for k in range(keep3):
             byte = data[start + k]
@@ -163,13 +181,13 @@ def name_value_features(offsets, data, used, soundex_digit, max_word):  # pragma
                 ok3 = False
         if not ok3:
             prefix_ok = False
-        first3[u] = np.int64(prefix[u] & ((np.uint64(1) << np.uint64(8 * keep3)) - np.uint64(1)))
-        initial[u] = np.int64(prefix[u] & np.uint64(0xFF)) if size > 0 else -1
+        first3[u] = np.int64(prefix & ((np.uint64(1) << np.uint64(8 * keep3)) - np.uint64(1)))
+        initial[u] = np.int64(prefix & np.uint64(0xFF)) if size_ > 0 else -1
         if keep3 == 0:
             first3[u] = -1
         # Soundex of the first word: upper-case ASCII letters only, 1 to max_word of them.
-        word = size
-        for k in range(size):
+        word = size_
+        for k in range(size_):
             if data[start + k] == 32:
                 word = k
                 break
@@ -186,26 +204,26 @@ def name_value_features(offsets, data, used, soundex_digit, max_word):  # pragma
             continue
         first = data[start]
         last = max(soundex_digit[first], 0)
-        code = np.int64(first) << 24
+        key = np.int64(first) << 24
         count = 1
         for k in range(1, word):
             if count >= 4:
                 break
             d = soundex_digit[data[start + k]]
             if d > 0 and d != last:
-                code |= np.int64(d) << (8 * (3 - count))
+                key |= np.int64(d) << (8 * (3 - count))
                 count += 1
             if d > 0:
                 last = d
             elif d == 0:
                 last = 0
-        soundex[u] = code
+        soundex[u] = key
     if not soundex_ok:
         soundex[:] = -2
     if not prefix_ok:
         first3[:] = -2
         initial[:] = -2
-    return length, once_twice, thrice_four, prefix, bounded, soundex, first3, initial
+    return table, soundex, first3, initial
 
 
 @njit(nogil=True, inline="always")
@@ -233,30 +251,36 @@ def jaro_winkler_bound(la, lb, once_a, once_b, thrice_a, thrice_b, prefix_a, pre
     return jaro + boost * np.float64(jaro > 0.7)
 
 
+@njit(nogil=True, inline="always")
+def _bound_of_rows(table, u, v):
+    """:func:`jaro_winkler_bound` of the values whose feature rows are ``u`` and ``v``."""
+    return jaro_winkler_bound(
+        table[u, LENGTH],
+        table[v, LENGTH],
+        np.uint64(table[u, ONCE_TWICE]),
+        np.uint64(table[v, ONCE_TWICE]),
+        np.uint64(table[u, THRICE_FOUR]),
+        np.uint64(table[v, THRICE_FOUR]),
+        np.uint64(table[u, PREFIX]),
+        np.uint64(table[v, PREFIX]),
+    )
+
+
 @njit(nogil=True, cache=True)
 def name_pair_levels(
-    a,
-    b,
-    position,
-    length,
-    once_twice,
-    thrice_four,
-    prefix,
-    bounded,
-    keys,
-    rule_kind,
-    rule_level,
-    exact_level,
-    else_level,
-    lowest_threshold,
+    a, b, table, rule_kind, rule_level, worth_scoring, exact_level, else_level
 ):  # pragma: no cover
-    """Level of each pair, or :data:`NEEDS_SIMILARITY` where its similarity could reach
-    ``lowest_threshold`` and so decides it.
+    """Level of each pair of codes, or :data:`NEEDS_SIMILARITY` where its similarity score
+    could change it.
 
-    ``rule_kind[r]`` is :data:`RULE_SIMILARITY` or a column of ``keys`` (rows: used values,
-    by ``position[code]``); ``rule_level[r]`` the level a hit gives; the first rule hit wins.
-    Every rule is evaluated, so that the loop has no data-dependent branch: a mispredicted
-    branch costs more than the few loads it would save.
+    ``table`` holds each code's feature row (:func:`name_value_features`, key columns
+    filled); ``rule_kind[r]`` is :data:`RULE_SIMILARITY` or a key column counted from
+    :data:`FIRST_KEY`, and ``rule_level[r]`` the level a hit gives; the first rule hit wins.
+    ``worth_scoring[level]`` is the lowest threshold of the similarity rules stronger than
+    ``level`` (above 1 when there is none): a pair is scored only when its bound reaches that
+    of the level its keys give it (a Soundex match is scored only to see whether it reaches
+    the top threshold). Every rule is evaluated, so that the loop has no data-dependent
+    branch: a mispredicted branch costs more than the few loads it would save.
     """
     n = a.shape[0]
     out = np.empty(n, dtype=np.int8)
@@ -274,44 +298,39 @@ def name_pair_levels(
         count += ~absent & (x != y)
     for j in range(count):
         i = open_[j]
-        u = position[a[i]]
-        v = position[b[i]]
-        bound = jaro_winkler_bound(
-            length[u],
-            length[v],
-            once_twice[u],
-            once_twice[v],
-            thrice_four[u],
-            thrice_four[v],
-            prefix[u],
-            prefix[v],
-        )
-        scored = (bound >= lowest_threshold - _BOUND_SLACK) | ~(bounded[u] & bounded[v])
+        u = a[i]
+        v = b[i]
         level = np.int64(else_level)
         for r in range(rules):
-            k = max(rule_kind[r], 0)
-            key = keys[u, k]
-            hit = (rule_kind[r] >= 0) & (key >= 0) & (key == keys[v, k])
+            k = FIRST_KEY + max(rule_kind[r], 0)
+            key = table[u, k]
+            hit = (rule_kind[r] >= 0) & (key >= 0) & (key == table[v, k])
             level = min(level, _rule(np.int64(rule_level[r]), hit))
+        # Compared as the scores are (float32): rounding keeps order, so a score cannot
+        # round above a threshold its bound rounds below.
+        bound = np.float32(_bound_of_rows(table, u, v) + _BOUND_SLACK)
+        scored = (bound >= worth_scoring[level]) | ~(
+            (table[u, BOUNDED] != 0) & (table[v, BOUNDED] != 0)
+        )
         out[i] = _where(scored, NEEDS_SIMILARITY, level)
     return out
 
 
 @njit(nogil=True, cache=True)
 def name_levels_by_similarity(
-    rows, a, b, position, keys, similarity, rule_kind, rule_threshold, rule_level, else_level, out
+    rows, a, b, table, similarity, rule_kind, rule_threshold, rule_level, else_level, out
 ):  # pragma: no cover
     """Levels of the pairs ``rows`` (all rules, with each pair's ``similarity``) into ``out``."""
     rules = rule_kind.shape[0]
     for p in range(rows.shape[0]):
         i = rows[p]
-        u = position[a[i]]
-        v = position[b[i]]
+        u = a[i]
+        v = b[i]
         level = np.int64(else_level)
         for r in range(rules):
-            k = max(rule_kind[r], 0)
-            key = keys[u, k]
-            by_key = (rule_kind[r] >= 0) & (key >= 0) & (key == keys[v, k])
+            k = FIRST_KEY + max(rule_kind[r], 0)
+            key = table[u, k]
+            by_key = (rule_kind[r] >= 0) & (key >= 0) & (key == table[v, k])
             by_similarity = (rule_kind[r] < 0) & (similarity[p] >= rule_threshold[r])
             level = min(level, _rule(np.int64(rule_level[r]), by_key | by_similarity))
         out[i] = level
@@ -423,29 +442,26 @@ def date_of_birth_levels(a, b, missing, first_day, calendar, days):  # pragma: n
 
 
 @njit(nogil=True, cache=True)
-def postcode_value_features(offsets, data, used):  # pragma: no cover
-    """Per used postcode: its bytes as one little-endian word, its length and the length of
-    its leading letters (the area); (..., False) when one is longer than 8 bytes or not plain
-    ASCII, for the caller to take the text path."""
-    n = used.shape[0]
-    word = np.zeros(n, dtype=np.uint64)
-    length = np.empty(n, dtype=np.int64)
-    area = np.zeros(n, dtype=np.int64)
-    for u in range(n):
-        start = offsets[used[u]]
-        size = offsets[used[u] + 1] - start
-        if size > 8:
-            return word, length, area, False
-        length[u] = size
-        letters = True
-        for k in range(size):
+def postcode_words(offsets, data, used, size):  # pragma: no cover
+    """Each used postcode's bytes as one little-endian word, at its code in an array of
+    ``size``; (..., False) when one is longer than 8 bytes or not plain ASCII without NUL,
+    for the caller to take the text path. Its length and leading letters (the area) follow
+    from the word: :func:`postcode_levels` derives them rather than read them."""
+    word = np.zeros(size, dtype=np.uint64)
+    for u in range(used.shape[0]):
+        code = used[u]
+        start = offsets[code]
+        length = offsets[code + 1] - start
+        if length > 8:
+            return word, False
+        value = np.uint64(0)
+        for k in range(length):
             byte = data[start + k]
             if byte >= 128 or byte == 0:
-                return word, length, area, False
-            word[u] |= np.uint64(byte) << np.uint64(8 * k)
-            letters &= (byte >= 65) & (byte <= 90)
-            area[u] += letters
-    return word, length, area, True
+                return word, False
+            value |= np.uint64(byte) << np.uint64(8 * k)
+        word[code] = value
+    return word, True
 
 
 @njit(nogil=True, inline="always")
@@ -455,25 +471,49 @@ def _low_bytes(count):
     return (np.uint64(1) << np.uint64(8 * min(max(count, 0), 7))) - np.uint64(1) | full
 
 
+_HIGH_BITS = np.uint64(0x8080808080808080)
+_LOW_SEVEN = np.uint64(0x7F7F7F7F7F7F7F7F)
+_TO_A = np.uint64(0x3F3F3F3F3F3F3F3F)  # 0x80 - ord("A") per byte
+_PAST_Z = np.uint64(0x2525252525252525)  # 0x80 - (ord("Z") + 1) per byte
+
+
+@njit(nogil=True, inline="always")
+def _word_length(word):
+    """Bytes of a word of ASCII text: its non-zero bytes (text has no NUL)."""
+    non_zero = (word | ((word & _LOW_SEVEN) + _LOW_SEVEN)) & _HIGH_BITS
+    return np.int64(_popcount(non_zero))
+
+
+@njit(nogil=True, inline="always")
+def _leading_letters(word):
+    """Leading A-Z bytes of a word of ASCII text (bytes below 0x80: adding keeps to each byte)."""
+    letters = (word + _TO_A) & ~(word + _PAST_Z) & _HIGH_BITS
+    return _trailing_zero_bytes(~letters & _HIGH_BITS)
+
+
 @njit(nogil=True, cache=True)
-def postcode_levels(a, b, position, word, length, area):  # pragma: no cover
+def postcode_levels(a, b, word):  # pragma: no cover
     """Levels of :class:`PostcodeComparison`: full, sector (all but the two unit letters),
-    district (the outward code), area (the leading letters), without a data-dependent
-    branch. ``position`` and ``word`` must be non-empty."""
+    district (the outward code), area (the leading letters), from each code's
+    :func:`postcode_words`, without a data-dependent branch. ``word`` must be non-empty."""
     n = a.shape[0]
     out = np.empty(n, dtype=np.int8)
     for i in range(n):
         x = a[i]
         y = b[i]
-        u = position[max(x, 0)]
-        v = position[max(y, 0)]
-        differ = word[u] ^ word[v]
-        size = length[u]
-        same_size = size == length[v]
+        word_a = word[max(x, 0)]
+        word_b = word[max(y, 0)]
+        differ = word_a ^ word_b
+        size = _word_length(word_a)
+        same_size = size == _word_length(word_b)
         sector = same_size & (size > 2) & ((differ & _low_bytes(size - 2)) == 0)
         district = same_size & (size > 3) & ((differ & _low_bytes(size - 3)) == 0)
-        letters = area[u]
-        same_area = (letters > 0) & (letters == area[v]) & ((differ & _low_bytes(letters)) == 0)
+        letters = _leading_letters(word_a)
+        same_area = (
+            (letters > 0)
+            & (letters == _leading_letters(word_b))
+            & ((differ & _low_bytes(letters)) == 0)
+        )
         level = min(5, _rule(4, same_area), _rule(3, district), _rule(2, sector), _rule(1, x == y))
         out[i] = _where((x < 0) | (y < 0), 0, level)
     return out

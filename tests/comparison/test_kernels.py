@@ -169,17 +169,16 @@ def test_a_date_outside_the_calendar_fails_alike_on_both():
 
 @njit
 def _bound_of(a, b):  # pragma: no cover
-    features = kernels.name_value_features(
+    table = kernels.name_value_features(
         np.array([0, len(a), len(a) + len(b)], dtype=np.int32),
         np.concatenate((a, b)),
         np.array([0, 1]),
+        2,
         np.zeros(256, dtype=np.int8),
         48,
-    )
-    length, once, thrice, prefix = features[0], features[1], features[2], features[3]
-    return kernels.jaro_winkler_bound(
-        length[0], length[1], once[0], once[1], thrice[0], thrice[1], prefix[0], prefix[1]
-    ), features[4][0] and features[4][1]
+    )[0]
+    bounded = table[0, kernels.BOUNDED] != 0 and table[1, kernels.BOUNDED] != 0
+    return kernels._bound_of_rows(table, 0, 1), bounded
 
 
 ascii_words = st.text(alphabet=st.sampled_from("ABCDEHILMNORSTWYaeo-' "), min_size=1, max_size=16)
