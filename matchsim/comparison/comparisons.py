@@ -107,14 +107,39 @@ def warm_kernels() -> None:
     compare(data, left, right, ["forename", "surname", "date_of_birth", "postcode"], workers=1)
 
 
+@dataclass(frozen=True)
+class _PairCodes:
+    """Each pair's two codes of a role, the codes used (ascending), and where the kernels keep
+    a used value's features: ``rows_a``/``rows_b`` are the pairs' rows in a table of
+    ``size`` rows, ``rows`` the row of each used code (-1 stays missing)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    used: np.ndarray
+    rows_a: np.ndarray
+    rows_b: np.ndarray
+    rows: np.ndarray
+    size: int
+
+
+#: A table row per vocabulary code while the vocabulary is at most this many times the pairs
+#: (plus a floor): a pair then reads its features by code. A vocabulary far larger than the
+#: pairs (millions of distinct names against a small batch) gets a row per used value instead,
+#: so that no comparison allocates memory in proportion to the vocabulary.
+_ROWS_PER_PAIR, _ROWS_FLOOR = 4, 1 << 16
+
+
 def _pair_codes(
     kernels: ModuleType, data: LinkageData, role: str, left: np.ndarray, right: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each pair's two codes of ``role`` and the codes used (ascending): the kernels derive
-    features once per used value, into arrays indexed by code."""
+) -> _PairCodes:
     seen = np.zeros(len(data.vocabularies[role]), dtype=np.bool_)
     a, b = kernels.gather_codes(data.left.codes[role], data.right.codes[role], left, right, seen)
-    return a, b, np.flatnonzero(seen)
+    used = np.flatnonzero(seen)
+    if len(seen) <= _ROWS_PER_PAIR * len(left) + _ROWS_FLOOR:
+        return _PairCodes(a, b, used, a, b, used, len(seen))
+    rows_a = np.where(a >= 0, np.searchsorted(used, a), -1)
+    rows_b = np.where(b >= 0, np.searchsorted(used, b), -1)
+    return _PairCodes(a, b, used, rows_a, rows_b, np.arange(len(used)), len(used))
 
 
 def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -329,22 +354,23 @@ class NameComparison(Comparison):
         if buffers is None:
             return None
         offsets, text_bytes = buffers
-        a, b, used = _pair_codes(kernels, data, self.role, left, right)
+        codes = _pair_codes(kernels, data, self.role, left, right)
+        a, b, used, rows = codes.a, codes.b, codes.used, codes.rows
         if not len(used):  # no pair has a value on either side
             return np.zeros(len(left), dtype=np.int8)
         table, *byte_keys = kernels.name_value_features(
-            offsets, text_bytes, used, len(vocab), _SOUNDEX_DIGIT, _MAX_WORD
+            offsets, text_bytes, used, rows, codes.size, _SOUNDEX_DIGIT, _MAX_WORD
         )
         if self.similarity not in ("jaro_winkler", "jaro"):
             # The bound is Jaro-Winkler's (and so Jaro's); other similarities: score all.
-            table[used, kernels.BOUNDED] = 0
+            table[rows, kernels.BOUNDED] = 0
         by_kind = dict(zip(("soundex", "first3", "initial"), byte_keys, strict=True))
         kinds = [k for k in (self.phonetic, "first3", "initial") if k and k in self.levels]
         for j, kind in enumerate(kinds):
             column = by_kind.get(kind)
             if column is None or (len(column) and column[0] == -2):
                 column = vocab.keys(kind, used)  # outside the byte rules: derive the text
-            table[used, kernels.FIRST_KEY + j] = column
+            table[rows, kernels.FIRST_KEY + j] = column
         rule_kind, rule_threshold, rule_level = [], [], []
         thresholds = iter(self.thresholds)  # the similarity levels, strongest first
         for level, name in enumerate(self.levels, start=1):
@@ -368,14 +394,15 @@ class NameComparison(Comparison):
             if kind == kernels.RULE_SIMILARITY:
                 weaker = slice(level + 1, None)
                 worth_scoring[weaker] = np.minimum(worth_scoring[weaker], threshold)
+        rows_a, rows_b = codes.rows_a, codes.rows_b
         levels = kernels.name_pair_levels(
-            a, b, table, rules[0], rules[2], worth_scoring, exact_level, else_level
+            rows_a, rows_b, table, rules[0], rules[2], worth_scoring, exact_level, else_level
         )
         scored = np.flatnonzero(levels == kernels.NEEDS_SIMILARITY)
         if len(scored):
             similarity = similarity_of_codes(vocab.values, a[scored], b[scored], self.similarity)
             kernels.name_levels_by_similarity(
-                scored, a, b, table, similarity, *rules, else_level, levels
+                scored, rows_a, rows_b, table, similarity, *rules, else_level, levels
             )
         if self.swapped:
             pos = 1 + self.levels.index("swapped")
@@ -631,12 +658,12 @@ class PostcodeComparison(Comparison):
         kernels = _kernels()
         buffers = _string_buffers(vocab.values) if kernels is not None else None
         if buffers is not None:
-            a, b, used = _pair_codes(kernels, data, self.role, left, right)
-            if not len(used):
+            codes = _pair_codes(kernels, data, self.role, left, right)
+            if not len(codes.used):
                 return np.zeros(len(left), dtype=np.int8)
-            words, covered = kernels.postcode_words(*buffers, used, len(vocab))
+            words, covered = kernels.postcode_words(*buffers, codes.used, codes.rows, codes.size)
             if covered:
-                return kernels.postcode_levels(a, b, words)
+                return kernels.postcode_levels(codes.rows_a, codes.rows_b, words)
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         present = (a >= 0) & (b >= 0)

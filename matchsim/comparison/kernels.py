@@ -108,22 +108,25 @@ def gather_values(left_values, right_values, left, right):  # pragma: no cover
 
 
 #: Columns of a name value's feature row (:func:`name_value_features`): one 64-byte row per
-#: vocabulary code, so that a pair's bound and keys cost two cache lines, read by code with
-#: no lookup in between (a per-used-value layout, with a code-to-position array and a
+#: vocabulary code (per used value when the vocabulary dwarfs the pairs), so that a pair's
+#: bound and keys cost two cache lines, read by code with no lookup in between (a
+#: per-used-value layout for every vocabulary, with a code-to-position array and a
 #: column per feature, took twice as long per pair).
 LENGTH, ONCE_TWICE, THRICE_FOUR, PREFIX, BOUNDED, FIRST_KEY = 0, 1, 2, 3, 4, 5
 NAME_FEATURES = 8  # columns: the five features, then up to three key columns
 
 
 @njit(nogil=True, cache=True)
-def name_value_features(offsets, data, used, size, soundex_digit, max_word):  # pragma: no cover
+def name_value_features(
+    offsets, data, used, rows, size, soundex_digit, max_word
+):  # pragma: no cover
     """Per used value: its length and letter-count masks for the Jaro-Winkler bound, its first
     eight bytes, and its Soundex, first-three-letters and initial keys by the byte rules of
     :func:`matchsim.records.derived_keys`.
 
-    The features go into row ``code`` of a (``size``, :data:`NAME_FEATURES`) table (the masks
-    and prefix as their bits); rows of unused codes stay zero, and the key columns are the
-    caller's to fill. The keys come back per used value.
+    The features of value ``used[u]`` go into row ``rows[u]`` of a (``size``,
+    :data:`NAME_FEATURES`) table (the masks and prefix as their bits); other rows stay zero,
+    and the key columns are the caller's to fill. The keys come back per used value.
 
     ``BOUNDED`` is 0 where the bound does not apply (not ASCII, or a letter five times or
     more); a key column is all ``-2`` when some value falls outside its byte rules, so that the
@@ -138,9 +141,9 @@ def name_value_features(offsets, data, used, size, soundex_digit, max_word):  # 
     prefix_ok = True
     counts = np.zeros(32, dtype=np.int64)
     for u in range(n):
-        code = used[u]
-        start = offsets[code]
-        size_ = offsets[code + 1] - start
+        start = offsets[used[u]]
+        size_ = offsets[used[u] + 1] - start
+        row = rows[u]
         counts[:] = 0
         once_twice = np.uint64(0)  # bit c: letter bucket c at least once; 32+c: twice
         thrice_four = np.uint64(0)  # bit c: at least three times; 32+c: four times
@@ -167,11 +170,11 @@ def name_value_features(offsets, data, used, size, soundex_digit, max_word):  # 
                 bounded = False
             if k < 8:
                 prefix |= np.uint64(byte) << np.uint64(8 * k)
-        table[code, LENGTH] = size_
-        table[code, ONCE_TWICE] = np.int64(once_twice)
-        table[code, THRICE_FOUR] = np.int64(thrice_four)
-        table[code, PREFIX] = np.int64(prefix)
-        table[code, BOUNDED] = bounded
+        table[row, LENGTH] = size_
+        table[row, ONCE_TWICE] = np.int64(once_twice)
+        table[row, THRICE_FOUR] = np.int64(thrice_four)
+        table[row, PREFIX] = np.int64(prefix)
+        table[row, BOUNDED] = bounded
         # first3 and initial: the first 3 (1) bytes, which must be plain ASCII.
         keep3 = min(size_, 3)
         ok3 = True
@@ -270,10 +273,10 @@ def _bound_of_rows(table, u, v):
 def name_pair_levels(
     a, b, table, rule_kind, rule_level, worth_scoring, exact_level, else_level
 ):  # pragma: no cover
-    """Level of each pair of codes, or :data:`NEEDS_SIMILARITY` where its similarity score
-    could change it.
+    """Level of each pair of table rows (-1: missing; equal rows: equal values), or
+    :data:`NEEDS_SIMILARITY` where its similarity score could change it.
 
-    ``table`` holds each code's feature row (:func:`name_value_features`, key columns
+    ``table`` holds each value's feature row (:func:`name_value_features`, key columns
     filled); ``rule_kind[r]`` is :data:`RULE_SIMILARITY` or a key column counted from
     :data:`FIRST_KEY`, and ``rule_level[r]`` the level a hit gives; the first rule hit wins.
     ``worth_scoring[level]`` is the lowest threshold of the similarity rules stronger than
@@ -442,16 +445,15 @@ def date_of_birth_levels(a, b, missing, first_day, calendar, days):  # pragma: n
 
 
 @njit(nogil=True, cache=True)
-def postcode_words(offsets, data, used, size):  # pragma: no cover
-    """Each used postcode's bytes as one little-endian word, at its code in an array of
-    ``size``; (..., False) when one is longer than 8 bytes or not plain ASCII without NUL,
+def postcode_words(offsets, data, used, rows, size):  # pragma: no cover
+    """Each used postcode's bytes as one little-endian word, the word of ``used[u]`` at
+    ``rows[u]`` of an array of ``size``; (..., False) when one is longer than 8 bytes or not plain ASCII without NUL,
     for the caller to take the text path. Its length and leading letters (the area) follow
     from the word: :func:`postcode_levels` derives them rather than read them."""
     word = np.zeros(size, dtype=np.uint64)
     for u in range(used.shape[0]):
-        code = used[u]
-        start = offsets[code]
-        length = offsets[code + 1] - start
+        start = offsets[used[u]]
+        length = offsets[used[u] + 1] - start
         if length > 8:
             return word, False
         value = np.uint64(0)
@@ -460,7 +462,7 @@ def postcode_words(offsets, data, used, size):  # pragma: no cover
             if byte >= 128 or byte == 0:
                 return word, False
             value |= np.uint64(byte) << np.uint64(8 * k)
-        word[code] = value
+        word[rows[u]] = value
     return word, True
 
 

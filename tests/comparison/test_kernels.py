@@ -52,10 +52,26 @@ def kernel(name: str):
         comparisons.KERNEL = before
 
 
-def both(make_data, left, right, chosen) -> tuple[np.ndarray, np.ndarray]:
+@contextmanager
+def feature_rows(layout: str):
+    """Feature tables with a row per vocabulary code (what small vocabularies get) or a row
+    per used value (what a vocabulary far larger than the pairs gets)."""
+    before = comparisons._ROWS_PER_PAIR, comparisons._ROWS_FLOOR
+    if layout == "per_used_value":
+        comparisons._ROWS_PER_PAIR, comparisons._ROWS_FLOOR = 0, 0
+    try:
+        yield
+    finally:
+        comparisons._ROWS_PER_PAIR, comparisons._ROWS_FLOOR = before
+
+
+rows_layouts = st.sampled_from(["per_code", "per_used_value"])
+
+
+def both(make_data, left, right, chosen, rows="per_code") -> tuple[np.ndarray, np.ndarray]:
     out = []
     for name in ("numba", "numpy"):
-        with kernel(name):
+        with kernel(name), feature_rows(rows):
             out.append(compare(make_data(), left, right, chosen, workers=1).levels)
     return out[0], out[1]
 
@@ -75,6 +91,7 @@ def cross(n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
     phonetic=st.sampled_from(["soundex", "metaphone", None]),
     first3=st.booleans(),
     initial=st.booleans(),
+    rows=rows_layouts,
 )
 @example(
     left=[("MARTHA", "SMITH")],
@@ -84,9 +101,10 @@ def cross(n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
     phonetic="soundex",
     first3=True,
     initial=True,
+    rows="per_used_value",
 )
 def test_name_kernels_give_the_reference_levels(
-    left, right, thresholds, similarity, phonetic, first3, initial
+    left, right, thresholds, similarity, phonetic, first3, initial, rows
 ):
     # (An anchor row, so that no column is entirely empty.)
     lf = pd.DataFrame([*left, ("ANCHOR", "ANCHOR")], columns=["fn", "sn"], dtype=object)
@@ -104,7 +122,7 @@ def test_name_kernels_give_the_reference_levels(
     ]
     li, ri = cross(len(lf), len(rf))
     compiled, reference = both(
-        lambda: prepare(lf, rf, {"fn": "forename", "sn": "surname"}), li, ri, chosen
+        lambda: prepare(lf, rf, {"fn": "forename", "sn": "surname"}), li, ri, chosen, rows
     )
     np.testing.assert_array_equal(compiled, reference)
 
@@ -113,13 +131,14 @@ def test_name_kernels_give_the_reference_levels(
 @given(
     left=st.lists(postcode_text | st.none(), min_size=1, max_size=15),
     right=st.lists(postcode_text | st.none(), min_size=1, max_size=15),
+    rows=rows_layouts,
 )
-def test_postcode_kernel_gives_the_reference_levels(left, right):
+def test_postcode_kernel_gives_the_reference_levels(left, right, rows):
     lf = pd.DataFrame({"pc": [*left, "ZZ1 1ZZ"]}, dtype=object)
     rf = pd.DataFrame({"pc": [*right, "ZZ1 1ZZ"]}, dtype=object)
     li, ri = cross(len(lf), len(rf))
     compiled, reference = both(
-        lambda: prepare(lf, rf, {"pc": "postcode"}), li, ri, [PostcodeComparison()]
+        lambda: prepare(lf, rf, {"pc": "postcode"}), li, ri, [PostcodeComparison()], rows
     )
     np.testing.assert_array_equal(compiled, reference)
 
@@ -172,6 +191,7 @@ def _bound_of(a, b):  # pragma: no cover
     table = kernels.name_value_features(
         np.array([0, len(a), len(a) + len(b)], dtype=np.int32),
         np.concatenate((a, b)),
+        np.array([0, 1]),
         np.array([0, 1]),
         2,
         np.zeros(256, dtype=np.int8),
