@@ -371,38 +371,38 @@ class NameComparison(Comparison):
             if column is None or (len(column) and column[0] == -2):
                 column = vocab.keys(kind, used)  # outside the byte rules: derive the text
             table[rows, kernels.FIRST_KEY + j] = column
-        rule_kind, rule_threshold, rule_level = [], [], []
+        exact_level, else_level = 1 + self.levels.index("exact"), self.n_levels - 1
+        key_level = np.full(kernels.KEY_COLUMNS, else_level, dtype=np.int64)
+        threshold, threshold_level = [], []
         thresholds = iter(self.thresholds)  # the similarity levels, strongest first
         for level, name in enumerate(self.levels, start=1):
-            if name in ("exact", "swapped"):
-                continue
             if name in kinds:
-                rule_kind.append(kinds.index(name))
-                rule_threshold.append(0.0)
-            else:
-                rule_kind.append(kernels.RULE_SIMILARITY)
-                rule_threshold.append(next(thresholds))
-            rule_level.append(level)
-        rules = (
-            np.array(rule_kind, dtype=np.int64),
-            np.array(rule_threshold, dtype=np.float32),
-            np.array(rule_level, dtype=np.int8),
-        )
-        exact_level, else_level = 1 + self.levels.index("exact"), self.n_levels - 1
-        worth_scoring = np.full(self.n_levels, 2.0, dtype=np.float32)  # 2: never reached
-        for kind, threshold, level in zip(*rules, strict=True):
-            if kind == kernels.RULE_SIMILARITY:
-                weaker = slice(level + 1, None)
-                worth_scoring[weaker] = np.minimum(worth_scoring[weaker], threshold)
+                key_level[kinds.index(name)] = level
+            elif name not in ("exact", "swapped"):
+                threshold.append(next(thresholds))
+                threshold_level.append(level)
+        # Per level: the lowest threshold that would place a pair above it (2: none).
+        worth_scoring = np.full(self.n_levels, 2.0, dtype=np.float32)
+        for t, level in zip(threshold, threshold_level, strict=True):
+            worth_scoring[level + 1 :] = np.minimum(worth_scoring[level + 1 :], t)
         rows_a, rows_b = codes.rows_a, codes.rows_b
         levels = kernels.name_pair_levels(
-            rows_a, rows_b, table, rules[0], rules[2], worth_scoring, exact_level, else_level
+            rows_a, rows_b, table, key_level, worth_scoring, exact_level, else_level
         )
         scored = np.flatnonzero(levels == kernels.NEEDS_SIMILARITY)
         if len(scored):
             similarity = similarity_of_codes(vocab.values, a[scored], b[scored], self.similarity)
             kernels.name_levels_by_similarity(
-                scored, rows_a, rows_b, table, similarity, *rules, else_level, levels
+                scored,
+                rows_a,
+                rows_b,
+                table,
+                similarity,
+                key_level,
+                np.array(threshold, dtype=np.float32),
+                np.array(threshold_level, dtype=np.int64),
+                else_level,
+                levels,
             )
         if self.swapped:
             pos = 1 + self.levels.index("swapped")

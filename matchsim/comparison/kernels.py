@@ -33,9 +33,6 @@ from numba.extending import intrinsic
 #: A pair whose level depends on its similarity score, which the caller computes.
 NEEDS_SIMILARITY = -1
 
-#: Rule kinds in a name comparison's rule table (see :func:`name_pair_levels`).
-RULE_SIMILARITY = -1  # similarity >= threshold; other values are a column of the key matrix
-
 #: A Jaro-Winkler bound this close under a threshold still counts as reaching it (floating
 #: point rounding in the bound must never rule out a pair rapidfuzz would place above it).
 _BOUND_SLACK = 1e-9
@@ -113,7 +110,8 @@ def gather_values(left_values, right_values, left, right):  # pragma: no cover
 #: per-used-value layout for every vocabulary, with a code-to-position array and a
 #: column per feature, took twice as long per pair).
 LENGTH, ONCE_TWICE, THRICE_FOUR, PREFIX, BOUNDED, FIRST_KEY = 0, 1, 2, 3, 4, 5
-NAME_FEATURES = 8  # columns: the five features, then up to three key columns
+NAME_FEATURES = 8  # columns: the five features, then three key columns
+KEY_COLUMNS = NAME_FEATURES - FIRST_KEY
 
 
 @njit(nogil=True, cache=True)
@@ -269,17 +267,32 @@ def _bound_of_rows(table, u, v):
     )
 
 
+@njit(nogil=True, inline="always")
+def _key_level(table, u, v, key_level, else_level):
+    """The strongest level the three key columns give rows ``u`` and ``v`` (``key_level[k]``
+    for a hit on column ``k``; unused columns carry ``else_level``), unrolled: a loop over the
+    columns ran a third slower."""
+    first = table[u, FIRST_KEY]
+    second = table[u, FIRST_KEY + 1]
+    third = table[u, FIRST_KEY + 2]
+    return min(
+        np.int64(else_level),
+        _rule(key_level[0], (first >= 0) & (first == table[v, FIRST_KEY])),
+        _rule(key_level[1], (second >= 0) & (second == table[v, FIRST_KEY + 1])),
+        _rule(key_level[2], (third >= 0) & (third == table[v, FIRST_KEY + 2])),
+    )
+
+
 @njit(nogil=True, cache=True)
 def name_pair_levels(
-    a, b, table, rule_kind, rule_level, worth_scoring, exact_level, else_level
+    a, b, table, key_level, worth_scoring, exact_level, else_level
 ):  # pragma: no cover
     """Level of each pair of table rows (-1: missing; equal rows: equal values), or
     :data:`NEEDS_SIMILARITY` where its similarity score could change it.
 
     ``table`` holds each value's feature row (:func:`name_value_features`, key columns
-    filled); ``rule_kind[r]`` is :data:`RULE_SIMILARITY` or a key column counted from
-    :data:`FIRST_KEY`, and ``rule_level[r]`` the level a hit gives; the first rule hit wins.
-    ``worth_scoring[level]`` is the lowest threshold of the similarity rules stronger than
+    filled); a hit on key column ``k`` gives level ``key_level[k]``.
+    ``worth_scoring[level]`` is the lowest threshold of the similarity levels stronger than
     ``level`` (above 1 when there is none): a pair is scored only when its bound reaches that
     of the level its keys give it (a Soundex match is scored only to see whether it reaches
     the top threshold). Every rule is evaluated, so that the loop has no data-dependent
@@ -287,7 +300,6 @@ def name_pair_levels(
     """
     n = a.shape[0]
     out = np.empty(n, dtype=np.int8)
-    rules = rule_kind.shape[0]
     # First the pairs settled by their codes alone (missing, exact: about half of them), and
     # the list of the others, kept without a branch (always write, advance when open).
     open_ = np.empty(n, dtype=np.int64)
@@ -303,12 +315,7 @@ def name_pair_levels(
         i = open_[j]
         u = a[i]
         v = b[i]
-        level = np.int64(else_level)
-        for r in range(rules):
-            k = FIRST_KEY + max(rule_kind[r], 0)
-            key = table[u, k]
-            hit = (rule_kind[r] >= 0) & (key >= 0) & (key == table[v, k])
-            level = min(level, _rule(np.int64(rule_level[r]), hit))
+        level = _key_level(table, u, v, key_level, else_level)
         # Compared as the scores are (float32): rounding keeps order, so a score cannot
         # round above a threshold its bound rounds below.
         bound = np.float32(_bound_of_rows(table, u, v) + _BOUND_SLACK)
@@ -321,21 +328,16 @@ def name_pair_levels(
 
 @njit(nogil=True, cache=True)
 def name_levels_by_similarity(
-    rows, a, b, table, similarity, rule_kind, rule_threshold, rule_level, else_level, out
+    rows, a, b, table, similarity, key_level, threshold, threshold_level, else_level, out
 ):  # pragma: no cover
-    """Levels of the pairs ``rows`` (all rules, with each pair's ``similarity``) into ``out``."""
-    rules = rule_kind.shape[0]
+    """Levels of the pairs ``rows`` into ``out``: their keys' level (as in
+    :func:`name_pair_levels`), or ``threshold_level[t]`` when ``similarity`` reaches
+    ``threshold[t]`` and that is stronger."""
     for p in range(rows.shape[0]):
         i = rows[p]
-        u = a[i]
-        v = b[i]
-        level = np.int64(else_level)
-        for r in range(rules):
-            k = FIRST_KEY + max(rule_kind[r], 0)
-            key = table[u, k]
-            by_key = (rule_kind[r] >= 0) & (key >= 0) & (key == table[v, k])
-            by_similarity = (rule_kind[r] < 0) & (similarity[p] >= rule_threshold[r])
-            level = min(level, _rule(np.int64(rule_level[r]), by_key | by_similarity))
+        level = _key_level(table, a[i], b[i], key_level, else_level)
+        for t in range(threshold.shape[0]):
+            level = min(level, _rule(np.int64(threshold_level[t]), similarity[p] >= threshold[t]))
         out[i] = level
 
 
