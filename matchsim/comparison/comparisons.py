@@ -109,17 +109,26 @@ def warm_kernels() -> None:
 
 @dataclass(frozen=True)
 class _PairCodes:
-    """Each pair's two codes of a role, the codes used (ascending), and where the kernels keep
-    a used value's features: ``rows_a``/``rows_b`` are the pairs' rows in a table of
-    ``size`` rows, ``rows`` the row of each used code (-1 stays missing)."""
+    """A role's codes for the kernels. Pair ``i`` has code ``left_codes[left[i]]`` on the left
+    and ``b[i]`` on the right; ``used`` lists the codes the pairs use (ascending).
 
-    a: np.ndarray
+    The kernels keep a used value's features in a table of ``size`` rows: the value
+    ``used[u]`` at row ``rows[u]``, and pair ``i``'s at rows ``left_rows[left_index[i]]``
+    and ``right_rows[i]`` (-1 stays missing)."""
+
+    left_codes: np.ndarray
+    left: np.ndarray
     b: np.ndarray
     used: np.ndarray
-    rows_a: np.ndarray
-    rows_b: np.ndarray
+    left_rows: np.ndarray
+    left_index: np.ndarray
+    right_rows: np.ndarray
     rows: np.ndarray
     size: int
+
+    def a(self, pairs: np.ndarray) -> np.ndarray:
+        """The left-side codes of ``pairs``."""
+        return self.left_codes[self.left[pairs]]
 
 
 #: A table row per vocabulary code while the vocabulary is at most this many times the pairs
@@ -132,14 +141,26 @@ _ROWS_PER_PAIR, _ROWS_FLOOR = 4, 1 << 16
 def _pair_codes(
     kernels: ModuleType, data: LinkageData, role: str, left: np.ndarray, right: np.ndarray
 ) -> _PairCodes:
+    left_codes = data.left.codes[role]
     seen = np.zeros(len(data.vocabularies[role]), dtype=np.bool_)
-    a, b = kernels.gather_codes(data.left.codes[role], data.right.codes[role], left, right, seen)
+    b = kernels.gather_codes(left_codes, data.right.codes[role], left, right, seen)
     used = np.flatnonzero(seen)
     if len(seen) <= _ROWS_PER_PAIR * len(left) + _ROWS_FLOOR:
-        return _PairCodes(a, b, used, a, b, used, len(seen))
-    rows_a = np.where(a >= 0, np.searchsorted(used, a), -1)
-    rows_b = np.where(b >= 0, np.searchsorted(used, b), -1)
-    return _PairCodes(a, b, used, rows_a, rows_b, np.arange(len(used)), len(used))
+        return _PairCodes(left_codes, left, b, used, left_codes, left, b, used, len(seen))
+    a = left_codes[left]
+    left_rows = np.where(a >= 0, np.searchsorted(used, a), -1)
+    right_rows = np.where(b >= 0, np.searchsorted(used, b), -1)
+    return _PairCodes(
+        left_codes,
+        left,
+        b,
+        used,
+        left_rows,
+        np.arange(len(left)),
+        right_rows,
+        np.arange(len(used)),
+        len(used),
+    )
 
 
 def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
@@ -355,7 +376,7 @@ class NameComparison(Comparison):
             return None
         offsets, text_bytes = buffers
         codes = _pair_codes(kernels, data, self.role, left, right)
-        a, b, used, rows = codes.a, codes.b, codes.used, codes.rows
+        used, rows = codes.used, codes.rows
         if not len(used):  # no pair has a value on either side
             return np.zeros(len(left), dtype=np.int8)
         table, *byte_keys = kernels.name_value_features(
@@ -385,17 +406,18 @@ class NameComparison(Comparison):
         worth_scoring = np.full(self.n_levels, 2.0, dtype=np.float32)
         for t, level in zip(threshold, threshold_level, strict=True):
             worth_scoring[level + 1 :] = np.minimum(worth_scoring[level + 1 :], t)
-        rows_a, rows_b = codes.rows_a, codes.rows_b
+        pair_rows = (codes.left_rows, codes.left_index, codes.right_rows)
         levels = kernels.name_pair_levels(
-            rows_a, rows_b, table, key_level, worth_scoring, exact_level, else_level
+            *pair_rows, table, key_level, worth_scoring, exact_level, else_level
         )
         scored = np.flatnonzero(levels == kernels.NEEDS_SIMILARITY)
         if len(scored):
-            similarity = similarity_of_codes(vocab.values, a[scored], b[scored], self.similarity)
+            similarity = similarity_of_codes(
+                vocab.values, codes.a(scored), codes.b[scored], self.similarity
+            )
             kernels.name_levels_by_similarity(
                 scored,
-                rows_a,
-                rows_b,
+                *pair_rows,
                 table,
                 similarity,
                 key_level,
@@ -407,7 +429,7 @@ class NameComparison(Comparison):
         if self.swapped:
             pos = 1 + self.levels.index("swapped")
             weaker = np.flatnonzero(levels > pos)
-            swapped = self._swapped_compiled(kernels, data, left, right, a, b, weaker)
+            swapped = self._swapped_compiled(kernels, data, right, codes, weaker)
             levels[weaker[swapped]] = pos
         return levels
 
@@ -415,26 +437,24 @@ class NameComparison(Comparison):
         self,
         kernels: ModuleType,
         data: LinkageData,
-        left: np.ndarray,
         right: np.ndarray,
-        a: np.ndarray,
-        b: np.ndarray,
-        rows: np.ndarray,
+        codes: _PairCodes,
+        pairs: np.ndarray,
     ) -> np.ndarray:
-        """:meth:`_swapped` of the pairs ``rows`` (``a``, ``b``: this name's codes of every
+        """:meth:`_swapped` of the pairs ``pairs`` (``codes``: this name's codes of every
         pair), by comparing the names' bytes in place."""
         other = "surname" if self.role == "forename" else "forename"
-        if other not in data.vocabularies or not len(rows):
-            return np.zeros(len(rows), dtype=bool)
+        if other not in data.vocabularies or not len(pairs):
+            return np.zeros(len(pairs), dtype=bool)
         this_buffers = _string_buffers(data.vocabularies[self.role].values)
         other_buffers = _string_buffers(data.vocabularies[other].values)
         if this_buffers is None or other_buffers is None:
-            return self._swapped(data, left[rows], right[rows])
+            return self._swapped(data, codes.left[pairs], right[pairs])
         return kernels.swapped_names(
-            rows,
-            a,
-            b,
-            left,
+            pairs,
+            codes.left_codes,
+            codes.b,
+            codes.left,
             right,
             data.left.codes[other],
             data.right.codes[other],
@@ -568,7 +588,9 @@ class DateOfBirthComparison(Comparison):
         kernels = _kernels()
         if kernels is not None:
             levels, inside = kernels.date_of_birth_levels(
-                *kernels.gather_values(data.left.dob, data.right.dob, left, right),
+                data.left.dob,
+                left,
+                kernels.gather_values(data.right.dob, right),
                 MISSING_DATE,
                 cal._TABLE_START,
                 _calendar_words(),
@@ -663,7 +685,9 @@ class PostcodeComparison(Comparison):
                 return np.zeros(len(left), dtype=np.int8)
             words, covered = kernels.postcode_words(*buffers, codes.used, codes.rows, codes.size)
             if covered:
-                return kernels.postcode_levels(codes.rows_a, codes.rows_b, words)
+                return kernels.postcode_levels(
+                    codes.left_rows, codes.left_index, codes.right_rows, words
+                )
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         present = (a >= 0) & (b >= 0)

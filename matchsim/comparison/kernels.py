@@ -71,32 +71,35 @@ def _where(condition, value, otherwise):
 
 @njit(nogil=True, cache=True)
 def gather_codes(left_codes, right_codes, left, right, seen):  # pragma: no cover
-    """Codes of each pair's two values, marking ``seen[code]`` for every code used."""
-    n = left.shape[0]
-    a = np.empty(n, dtype=np.int64)
+    """The right-side code of each pair, marking ``seen[code]`` for every code a pair uses on
+    either side. The left side's codes stay where they are (``left_codes[left[i]]``): the
+    left rows are few and the pairs come in their order, so the kernels read them in place.
+
+    Two loops: with the marks in the gathering loop, each mark's store waited on a load from
+    the register, and the gather took about twice as long.
+    """
+    n = right.shape[0]
     b = np.empty(n, dtype=np.int64)
     for i in range(n):
+        b[i] = right_codes[right[i]]
+    for i in range(n):
         x = left_codes[left[i]]
-        y = right_codes[right[i]]
-        a[i] = x
-        b[i] = y
+        y = b[i]
         if x >= 0:
             seen[x] = True
         if y >= 0:
             seen[y] = True
-    return a, b
+    return b
 
 
 @njit(nogil=True, cache=True)
-def gather_values(left_values, right_values, left, right):  # pragma: no cover
-    """Each pair's two values, in one pass."""
-    n = left.shape[0]
-    a = np.empty(n, dtype=left_values.dtype)
+def gather_values(right_values, right):  # pragma: no cover
+    """The right-side value of each pair."""
+    n = right.shape[0]
     b = np.empty(n, dtype=right_values.dtype)
     for i in range(n):
-        a[i] = left_values[left[i]]
         b[i] = right_values[right[i]]
-    return a, b
+    return b
 
 
 # --------------------------------------------------------------------------------------------
@@ -285,10 +288,11 @@ def _key_level(table, u, v, key_level, else_level):
 
 @njit(nogil=True, cache=True)
 def name_pair_levels(
-    a, b, table, key_level, worth_scoring, exact_level, else_level
+    left_rows, left, right_rows, table, key_level, worth_scoring, exact_level, else_level
 ):  # pragma: no cover
-    """Level of each pair of table rows (-1: missing; equal rows: equal values), or
-    :data:`NEEDS_SIMILARITY` where its similarity score could change it.
+    """Level of each pair of table rows, ``left_rows[left[i]]`` and ``right_rows[i]`` (-1:
+    missing; equal rows: equal values), or :data:`NEEDS_SIMILARITY` where its similarity
+    score could change it.
 
     ``table`` holds each value's feature row (:func:`name_value_features`, key columns
     filled); a hit on key column ``k`` gives level ``key_level[k]``.
@@ -298,23 +302,23 @@ def name_pair_levels(
     the top threshold). Every rule is evaluated, so that the loop has no data-dependent
     branch: a mispredicted branch costs more than the few loads it would save.
     """
-    n = a.shape[0]
+    n = right_rows.shape[0]
     out = np.empty(n, dtype=np.int8)
     # First the pairs settled by their codes alone (missing, exact: about half of them), and
     # the list of the others, kept without a branch (always write, advance when open).
     open_ = np.empty(n, dtype=np.int64)
     count = 0
     for i in range(n):
-        x = a[i]
-        y = b[i]
+        x = left_rows[left[i]]
+        y = right_rows[i]
         absent = (x < 0) | (y < 0)
         out[i] = _where(absent, 0, exact_level)
         open_[count] = i
         count += ~absent & (x != y)
     for j in range(count):
         i = open_[j]
-        u = a[i]
-        v = b[i]
+        u = left_rows[left[i]]
+        v = right_rows[i]
         level = _key_level(table, u, v, key_level, else_level)
         # Compared as the scores are (float32): rounding keeps order, so a score cannot
         # round above a threshold its bound rounds below.
@@ -328,14 +332,24 @@ def name_pair_levels(
 
 @njit(nogil=True, cache=True)
 def name_levels_by_similarity(
-    rows, a, b, table, similarity, key_level, threshold, threshold_level, else_level, out
+    pairs,
+    left_rows,
+    left,
+    right_rows,
+    table,
+    similarity,
+    key_level,
+    threshold,
+    threshold_level,
+    else_level,
+    out,
 ):  # pragma: no cover
-    """Levels of the pairs ``rows`` into ``out``: their keys' level (as in
+    """Levels of the pairs ``pairs`` into ``out``: their keys' level (as in
     :func:`name_pair_levels`), or ``threshold_level[t]`` when ``similarity`` reaches
     ``threshold[t]`` and that is stronger."""
-    for p in range(rows.shape[0]):
-        i = rows[p]
-        level = _key_level(table, a[i], b[i], key_level, else_level)
+    for p in range(pairs.shape[0]):
+        i = pairs[p]
+        level = _key_level(table, left_rows[left[i]], right_rows[i], key_level, else_level)
         for t in range(threshold.shape[0]):
             level = min(level, _rule(np.int64(threshold_level[t]), similarity[p] >= threshold[t]))
         out[i] = level
@@ -356,8 +370,8 @@ def _same_text(offsets_a, data_a, x, offsets_b, data_b, y):
 
 @njit(nogil=True, cache=True)
 def swapped_names(
-    rows,
-    a,
+    pairs,
+    left_this,
     b,
     left,
     right,
@@ -368,13 +382,13 @@ def swapped_names(
     other_offsets,
     other_data,
 ):  # pragma: no cover
-    """Per pair of ``rows``: this name on the left (code ``a``) is the other name on the
-    right and the other way round (byte-equal text: the two names have separate
-    vocabularies)."""
-    out = np.zeros(rows.shape[0], dtype=np.bool_)
-    for p in range(rows.shape[0]):
-        i = rows[p]
-        lt = a[i]
+    """Per pair of ``pairs``: this name on the left (code ``left_this[left[i]]``) is the other
+    name on the right and the other way round (byte-equal text: the two names have separate
+    vocabularies). ``b``: this name's code on the right, per pair."""
+    out = np.zeros(pairs.shape[0], dtype=np.bool_)
+    for p in range(pairs.shape[0]):
+        i = pairs[p]
+        lt = left_this[left[i]]
         rt = b[i]
         lo = left_other[left[i]]
         if lt < 0 or lo < 0 or rt < 0:
@@ -396,23 +410,25 @@ def swapped_names(
 
 
 @njit(nogil=True, cache=True)
-def date_of_birth_levels(a, b, missing, first_day, calendar, days):  # pragma: no cover
-    """Levels of :class:`DateOfBirthComparison` of the date pairs (``a[i]``, ``b[i]``),
-    without a data-dependent branch.
+def date_of_birth_levels(
+    left_dates, left, b, missing, first_day, calendar, days
+):  # pragma: no cover
+    """Levels of :class:`DateOfBirthComparison` of the date pairs (``left_dates[left[i]]``,
+    ``b[i]``), without a data-dependent branch.
 
     ``calendar[d]`` describes day ``first_day + d`` in one word: its DDMMYYYY digits (4 bits
     each) in bits 0-31, then day, month and year from bits 32, 40 and 48. Returns
     (levels, False) when a date falls outside the table (the caller raises the calendar's
-    error). The dates come gathered (:func:`gather_values`): a loop that mixed the random
-    loads with this arithmetic ran several times slower than the two loops apart.
+    error). The register's dates come gathered (:func:`gather_values`): a loop that mixed
+    the random loads with this arithmetic ran several times slower than the two loops apart.
     """
-    n = a.shape[0]
+    n = b.shape[0]
     out = np.empty(n, dtype=np.int8)
     inside = True
     last_day = first_day + calendar.shape[0] - 1
     nibble_low_bits = np.uint64(0x11111111)
     for i in range(n):
-        x = a[i]
+        x = left_dates[left[i]]
         y = b[i]
         absent = (x == missing) | (y == missing)
         inside &= absent | ((x >= first_day) & (y >= first_day) & (x <= last_day) & (y <= last_day))
@@ -496,15 +512,16 @@ def _leading_letters(word):
 
 
 @njit(nogil=True, cache=True)
-def postcode_levels(a, b, word):  # pragma: no cover
-    """Levels of :class:`PostcodeComparison`: full, sector (all but the two unit letters),
-    district (the outward code), area (the leading letters), from each code's
-    :func:`postcode_words`, without a data-dependent branch. ``word`` must be non-empty."""
-    n = a.shape[0]
+def postcode_levels(left_rows, left, right_rows, word):  # pragma: no cover
+    """Levels of :class:`PostcodeComparison` of the pairs of rows (``left_rows[left[i]]``,
+    ``right_rows[i]``) of ``word`` (:func:`postcode_words`): full, sector (all but the two
+    unit letters), district (the outward code), area (the leading letters), without a
+    data-dependent branch. ``word`` must be non-empty."""
+    n = right_rows.shape[0]
     out = np.empty(n, dtype=np.int8)
     for i in range(n):
-        x = a[i]
-        y = b[i]
+        x = left_rows[left[i]]
+        y = right_rows[i]
         word_a = word[max(x, 0)]
         word_b = word[max(y, 0)]
         differ = word_a ^ word_b
