@@ -279,6 +279,13 @@ def peer_compare(rl: Any) -> Any:
     return c
 
 
+def recordlinkage_call(rl: Any, w: CompareWorkload) -> Any:
+    """recordlinkage's ``Compare`` on the workload's pairs, its inputs built (untimed) once."""
+    left_df, right_df = _peer_frame(w.requests.table), _peer_frame(w.census.pupils)
+    pairs = pd.MultiIndex.from_arrays([w.left, w.right])
+    return lambda: peer_compare(rl).compute(pairs, left_df, right_df)
+
+
 @pytest.mark.benchmark(group="matching-compare")
 def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_results):
     """Baseline: recordlinkage ``Compare.compute`` on the candidate pairs (one core)."""
@@ -286,11 +293,9 @@ def test_compare_recordlinkage(benchmark, match_scale, compare_workload, bench_r
     if rl is None:
         _skip_peer(PEER_MISSING)
     w = compare_workload
-    left_df, right_df = _peer_frame(w.requests.table), _peer_frame(w.census.pupils)
-    pairs = pd.MultiIndex.from_arrays([w.left, w.right])
     features, seconds, contention = timed_rounds(
         benchmark,
-        lambda: peer_compare(rl).compute(pairs, left_df, right_df),
+        recordlinkage_call(rl, w),
         rounds=match_scale.rounds,
         warmup_rounds=match_scale.warmup_rounds,
     )
@@ -472,10 +477,9 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
     peer_source = "test_compare_recordlinkage"
     rl = _peer()
     if peer_rate is None and rl is not None:  # the baseline was deselected: measure it once
-        left_df, right_df = _peer_frame(w.requests.table), _peer_frame(w.census.pupils)
-        pairs = pd.MultiIndex.from_arrays([w.left, w.right])
+        run_recordlinkage = recordlinkage_call(rl, w)
         start = time.perf_counter()
-        peer_compare(rl).compute(pairs, left_df, right_df)
+        run_recordlinkage()
         peer_rate = len(w.left) / (time.perf_counter() - start)
         peer_source = "measured once in test_compare_matchsim"
     ratio = rate / peer_rate if peer_rate else None
@@ -536,13 +540,12 @@ def test_compare_ratio_paired(benchmark, match_scale, compare_workload):
     if rl is None:
         _skip_peer(PEER_MISSING)
     w = compare_workload
-    left_df, right_df = _peer_frame(w.requests.table), _peer_frame(w.census.pupils)
-    pairs = pd.MultiIndex.from_arrays([w.left, w.right])
+    run_recordlinkage = recordlinkage_call(rl, w)
 
     def time_recordlinkage() -> float:
         gc.collect()  # each timed call starts with no garbage from the other library's
         start = time.perf_counter()
-        peer_compare(rl).compute(pairs, left_df, right_df)
+        run_recordlinkage()
         return time.perf_counter() - start
 
     def time_matchsim() -> float:
