@@ -26,6 +26,7 @@ from matchsim.blocking import (
     make_blocker,
     run_blocking,
 )
+from matchsim.blocking.kernels import rows_with_wanted_keys
 from matchsim.comparison import (
     Comparison,
     ComparisonResult,
@@ -406,9 +407,10 @@ def warm_register(register: PreparedTable) -> None:
     _ = right.cache["id_index"].is_unique
     for vocabulary in register.vocabularies.values():
         _ = vocabulary._index.is_unique
-    # Load (or, on a first run, compile) the comparison kernels now: about half a second a
-    # process, which would otherwise fall on the first batch.
+    # Load (or, on a first run, compile) the comparison and blocking kernels now: about half
+    # a second a process, which would otherwise fall on the first batch.
     warm_kernels()
+    rows_with_wanted_keys(np.zeros(1, np.int64), np.ones(1, np.bool_), np.zeros(1, np.int64))
 
 
 def request_linkage(

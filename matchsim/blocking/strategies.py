@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from matchsim.blocking.kernels import rows_with_wanted_keys
 from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
 from matchsim.records import MISSING, PHONETIC, LinkageData
 from matchsim.registry import Registry
@@ -178,16 +179,16 @@ class ExactKeys(Blocker):
                     [data.right.key(p, data.vocabularies) for p in self.keys]
                 )
             keys, ok = data.right.cache[combined]  # type: ignore[misc]
-            ok = ok.copy()
             if len(data.left) * _PROBE_RATIO < len(data.right):
-                # A small batch against a big register (a lookup): hash-probe the register's
-                # keys against the batch's instead of sorting millions of keys.
+                # A small batch against a big register (a lookup): probe the register's keys
+                # against the batch's and sort only the rows that match, by counting.
                 left_keys, left_ok = self._left_keys(data, np.arange(len(data.left)))
-                wanted = pd.Index(np.unique(left_keys[left_ok]))
-                ok &= wanted.get_indexer(keys) >= 0
-            rows = np.flatnonzero(ok)
-            order = np.argsort(keys[rows], kind="stable")
-            cached = _SortedSide(keys[rows][order], rows[order])
+                wanted = np.unique(left_keys[left_ok])
+                cached = _SortedSide(*rows_with_wanted_keys(keys, ok, wanted))
+            else:
+                rows = np.flatnonzero(ok)
+                order = np.argsort(keys[rows], kind="stable")
+                cached = _SortedSide(keys[rows][order], rows[order])
             data.cache[cache_key] = cached
         return cached  # type: ignore[return-value]
 
