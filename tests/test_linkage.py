@@ -603,6 +603,9 @@ REGISTRY_CASES = [
     ("comparison", "name", {"phonetic": "caverphone"}, "soundex"),
     ("comparison", "name", {"thresholds": [1.5]}, "thresholds"),
     ("comparison", "name", {"thresholds": [0.8, 0.9]}, "decreasing"),
+    ("comparison", "name", {"thresholds": [0.9333334, 0.9333333]}, "six significant digits"),
+    ("comparison", "name", {"thresholds": [0.9, 0.9]}, "both be the level '>=0.9'"),
+    ("comparison", "name", {"thresholds": [1 - i / 1000 for i in range(101)]}, "at most 100"),
     ("comparison", "name", {"thresholds": [0]}, "thresholds"),
     ("comparison", "name", {"fuzzy": True}, "fuzzy"),
     pytest.param(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -289,7 +290,23 @@ def _check_thresholds(name: str, thresholds: Sequence[float]) -> tuple[float, ..
         raise ConfigError(
             f"comparison.{name}.thresholds", f"{list(values)} must be in decreasing order"
         )
+    # Each threshold names a level (``jaro_winkler>=0.92``): two that print alike would be
+    # one level in every report and table.
+    for higher, lower in itertools.pairwise(values):
+        if f"{higher:g}" == f"{lower:g}":
+            raise ConfigError(
+                field,
+                f"{higher} and {lower} would both be the level '>={lower:g}': thresholds must "
+                "differ in their first six significant digits",
+            )
+    if len(values) > _MAX_THRESHOLDS:
+        raise ConfigError(field, f"at most {_MAX_THRESHOLDS} thresholds. Got {len(values)}.")
     return values
+
+
+#: Levels are stored as int8, and the kernels' ``min()`` over ``level + 128 * missed`` needs
+#: every level below 128.
+_MAX_THRESHOLDS = 100
 
 
 @comparison("name")

@@ -49,7 +49,7 @@ def _popcount(typingctx, word):
 # Levels are chosen by arithmetic, never by ``a if c else b``: LLVM compiles those to branches,
 # and with pairs in no predictable order each mispredicted branch costs more than the rest of
 # the pair's work (a rewrite of the date kernel this way ran 2-4x faster).
-_NEVER = 64  # added to a rule's level when it does not hit, so that min() skips it
+_NEVER = 128  # added to a rule's level when it does not hit: above every int8 level
 
 
 @njit(nogil=True, inline="always")

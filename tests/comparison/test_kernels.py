@@ -330,3 +330,14 @@ def test_compare_is_safe_from_several_threads_and_in_a_forked_child():
             np.testing.assert_array_equal(levels, expected)
     finally:
         _SHARED.clear()
+
+
+def test_a_hundred_thresholds_give_the_reference_levels():
+    """Levels run up to 107 here: a rule that misses must still lose every min()."""
+    names = ["SMITH", "JONES", "SMYTH", "SMITHSON", "JONAS", "KHAN"]
+    frame = pd.DataFrame({"sn": names}, dtype=object)
+    chosen = [NameComparison("surname", thresholds=tuple(np.linspace(0.99, 0.01, 100)))]
+    li, ri = cross(len(names), len(names))
+    compiled, reference = both(lambda: prepare(frame, frame, {"sn": "surname"}), li, ri, chosen)
+    np.testing.assert_array_equal(compiled, reference)
+    assert reference.max() == chosen[0].n_levels - 1  # some pair is "else"
