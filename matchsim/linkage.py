@@ -26,7 +26,6 @@ from matchsim.blocking import (
     make_blocker,
     run_blocking,
 )
-from matchsim.blocking.kernels import rows_with_wanted_keys
 from matchsim.comparison import (
     Comparison,
     ComparisonResult,
@@ -375,6 +374,7 @@ def prepare_register(
 
 def warm_register(register: PreparedTable) -> None:
     """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
+    from matchsim.blocking.kernels import rows_with_wanted_keys
     from matchsim.blocking.strategies import _combine
 
     # The register as the right side of a linkage, on its own vocabularies (which every

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from matchsim.blocking.kernels import rows_with_wanted_keys
 from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
 from matchsim.records import MISSING, PHONETIC, LinkageData
 from matchsim.registry import Registry
@@ -182,6 +181,8 @@ class ExactKeys(Blocker):
             if len(data.left) * _PROBE_RATIO < len(data.right):
                 # A small batch against a big register (a lookup): probe the register's keys
                 # against the batch's and sort only the rows that match, by counting.
+                from matchsim.blocking.kernels import rows_with_wanted_keys  # numba: on use
+
                 left_keys, left_ok = self._left_keys(data, np.arange(len(data.left)))
                 wanted = np.unique(left_keys[left_ok])
                 cached = _SortedSide(*rows_with_wanted_keys(keys, ok, wanted))
