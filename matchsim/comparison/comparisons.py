@@ -133,10 +133,10 @@ class _PairCodes:
 
 
 #: A table row per vocabulary code while the vocabulary is at most this many times the pairs
-#: (plus a floor): a pair then reads its features by code. A vocabulary far larger than the
-#: pairs (millions of distinct names against a small batch) gets a row per used value instead,
-#: so that no comparison allocates memory in proportion to the vocabulary.
-_ROWS_PER_PAIR, _ROWS_FLOOR = 4, 1 << 16
+#: (plus a floor): a pair then reads its features by code. A larger vocabulary (millions of
+#: distinct names against a small batch) gets a row per used value instead, so that a name
+#: table (64 bytes a row) stays within 64 bytes a pair plus 4 MiB, whatever the vocabulary.
+_ROWS_PER_PAIR, _ROWS_FLOOR = 1, 1 << 16
 
 
 def _pair_codes(
