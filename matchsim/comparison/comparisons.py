@@ -132,32 +132,39 @@ class _PairCodes:
         return self.left_codes[self.left[pairs]]
 
 
-#: A table row per vocabulary code while the vocabulary is at most this many times the pairs
-#: (plus a floor): a pair then reads its features by code. A larger vocabulary (millions of
-#: distinct names against a small batch) gets a row per used value instead, so that a name
-#: table (64 bytes a row) stays within 64 bytes a pair plus 4 MiB, whatever the vocabulary.
-_ROWS_PER_PAIR, _ROWS_FLOOR = 1, 1 << 16
+#: Feature tables have a row per vocabulary code while that takes at most 64 bytes a pair plus
+#: 4 MiB: a pair then reads its features by code. A larger vocabulary (millions of distinct
+#: names against a small batch) gets a row per used value instead, found through a position
+#: array (8 bytes a code, as for the ``seen`` marks' byte), so that no table grows with the
+#: vocabulary.
+_TABLE_BYTES_PER_PAIR, _TABLE_FLOOR_BYTES = 64, 1 << 22
 
 
 def _pair_codes(
-    kernels: ModuleType, data: LinkageData, role: str, left: np.ndarray, right: np.ndarray
+    kernels: ModuleType,
+    data: LinkageData,
+    role: str,
+    left: np.ndarray,
+    right: np.ndarray,
+    row_bytes: int,
 ) -> _PairCodes:
     left_codes = data.left.codes[role]
     seen = np.zeros(len(data.vocabularies[role]), dtype=np.bool_)
     b = kernels.gather_codes(left_codes, data.right.codes[role], left, right, seen)
     used = np.flatnonzero(seen)
-    if len(seen) <= _ROWS_PER_PAIR * len(left) + _ROWS_FLOOR:
+    if len(seen) * row_bytes <= _TABLE_BYTES_PER_PAIR * len(left) + _TABLE_FLOOR_BYTES:
         return _PairCodes(left_codes, left, b, used, left_codes, left, b, used, len(seen))
-    a = left_codes[left]
-    left_rows = np.where(a >= 0, np.searchsorted(used, a), -1)
-    right_rows = np.where(b >= 0, np.searchsorted(used, b), -1)
+    position = np.zeros(len(seen), dtype=np.int64)
+    position[used] = np.arange(len(used))
+    left_rows = np.where(left_codes >= 0, position[np.maximum(left_codes, 0)], -1)
+    right_rows = np.where(b >= 0, position[np.maximum(b, 0)], -1)
     return _PairCodes(
         left_codes,
         left,
         b,
         used,
         left_rows,
-        np.arange(len(left)),
+        left,
         right_rows,
         np.arange(len(used)),
         len(used),
@@ -392,7 +399,7 @@ class NameComparison(Comparison):
         if buffers is None:
             return None
         offsets, text_bytes = buffers
-        codes = _pair_codes(kernels, data, self.role, left, right)
+        codes = _pair_codes(kernels, data, self.role, left, right, 8 * kernels.NAME_FEATURES)
         used, rows = codes.used, codes.rows
         if not len(used):  # no pair has a value on either side
             return np.zeros(len(left), dtype=np.int8)
@@ -697,7 +704,7 @@ class PostcodeComparison(Comparison):
         kernels = _kernels()
         buffers = _string_buffers(vocab.values) if kernels is not None else None
         if buffers is not None:
-            codes = _pair_codes(kernels, data, self.role, left, right)
+            codes = _pair_codes(kernels, data, self.role, left, right, 8)  # a word a postcode
             if not len(codes.used):
                 return np.zeros(len(left), dtype=np.int8)
             words, covered = kernels.postcode_words(*buffers, codes.used, codes.rows, codes.size)
@@ -964,7 +971,10 @@ def compare(
     else:
         # Longest first, so that the short ones fill in at the end (names and addresses call
         # rapidfuzz; dates and sex are one pass). The calling thread takes its share rather
-        # than wait, and the helpers outlive the call (no thread start per call).
+        # than wait, and the helpers outlive the call (no thread start per call). Splitting
+        # each comparison's pairs between the threads, so that a thread slowed by other work
+        # on its core would take fewer parts, measured slower: each part derives its values'
+        # features and scores its distinct name pairs again.
         queue = iter(sorted(range(len(chosen)), key=lambda i: -chosen[i].relative_cost))
         lock = threading.Lock()
 

@@ -56,13 +56,13 @@ def kernel(name: str):
 def feature_rows(layout: str):
     """Feature tables with a row per vocabulary code (what small vocabularies get) or a row
     per used value (what a vocabulary far larger than the pairs gets)."""
-    before = comparisons._ROWS_PER_PAIR, comparisons._ROWS_FLOOR
+    before = comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES
     if layout == "per_used_value":
-        comparisons._ROWS_PER_PAIR, comparisons._ROWS_FLOOR = 0, 0
+        comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES = 0, 0
     try:
         yield
     finally:
-        comparisons._ROWS_PER_PAIR, comparisons._ROWS_FLOOR = before
+        comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES = before
 
 
 rows_layouts = st.sampled_from(["per_code", "per_used_value"])
