@@ -114,15 +114,14 @@ class _PairCodes:
     and ``b[i]`` on the right; ``used`` lists the codes the pairs use (ascending).
 
     The kernels keep a used value's features in a table of ``size`` rows: the value
-    ``used[u]`` at row ``rows[u]``, and pair ``i``'s at rows ``left_rows[left_index[i]]``
-    and ``right_rows[i]`` (-1 stays missing)."""
+    ``used[u]`` at row ``rows[u]``, and pair ``i``'s at rows ``left_rows[left[i]]`` and
+    ``right_rows[i]`` (-1 stays missing)."""
 
     left_codes: np.ndarray
     left: np.ndarray
     b: np.ndarray
     used: np.ndarray
     left_rows: np.ndarray
-    left_index: np.ndarray
     right_rows: np.ndarray
     rows: np.ndarray
     size: int
@@ -153,7 +152,7 @@ def _pair_codes(
     b = kernels.gather_codes(left_codes, data.right.codes[role], left, right, seen)
     used = np.flatnonzero(seen)
     if len(seen) * row_bytes <= _TABLE_BYTES_PER_PAIR * len(left) + _TABLE_FLOOR_BYTES:
-        return _PairCodes(left_codes, left, b, used, left_codes, left, b, used, len(seen))
+        return _PairCodes(left_codes, left, b, used, left_codes, b, used, len(seen))
     position = np.zeros(len(seen), dtype=np.int64)
     position[used] = np.arange(len(used))
     left_rows = np.where(left_codes >= 0, position[np.maximum(left_codes, 0)], -1)
@@ -164,7 +163,6 @@ def _pair_codes(
         b,
         used,
         left_rows,
-        left,
         right_rows,
         np.arange(len(used)),
         len(used),
@@ -430,7 +428,7 @@ class NameComparison(Comparison):
         worth_scoring = np.full(self.n_levels, 2.0, dtype=np.float32)
         for t, level in zip(threshold, threshold_level, strict=True):
             worth_scoring[level + 1 :] = np.minimum(worth_scoring[level + 1 :], t)
-        pair_rows = (codes.left_rows, codes.left_index, codes.right_rows)
+        pair_rows = (codes.left_rows, codes.left, codes.right_rows)
         levels = kernels.name_pair_levels(
             *pair_rows, table, key_level, worth_scoring, exact_level, else_level
         )
@@ -709,9 +707,7 @@ class PostcodeComparison(Comparison):
                 return np.zeros(len(left), dtype=np.int8)
             words, covered = kernels.postcode_words(*buffers, codes.used, codes.rows, codes.size)
             if covered:
-                return kernels.postcode_levels(
-                    codes.left_rows, codes.left_index, codes.right_rows, words
-                )
+                return kernels.postcode_levels(codes.left_rows, codes.left, codes.right_rows, words)
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int8)
         present = (a >= 0) & (b >= 0)
