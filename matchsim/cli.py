@@ -21,8 +21,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from typer.exceptions import TyperException
 
-from matchsim.errors import ConfigError, MatchsimError
-from matchsim.io import check_writable
+from matchsim.errors import ConfigError, Interrupted, MatchsimError
+from matchsim.io import check_result_dir, check_writable
 
 app = typer.Typer(
     add_completion=False,
@@ -34,6 +34,23 @@ app = typer.Typer(
 _out = Console()
 _err = Console(stderr=True)
 _state: dict[str, bool] = {"debug": False}
+
+
+#: ``--overwrite`` of the commands that write a file (generate, requests, link)
+OverwriteOption = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Replace an existing OUT file that matchsim did not write (see docs/outputs.md).",
+    ),
+]
+
+
+def _refuse_same_file(out: Path, inputs: dict[str, Path | None]) -> None:
+    """An output never replaces one of the command's own inputs."""
+    for option, path in inputs.items():
+        if path is not None and path.exists() and out.exists() and out.samefile(path):
+            raise ConfigError("--out", f"{str(out)!r} is also {option}; write to another file")
 
 
 #: ``--scheduler`` of the commands that run a scenario (run, sweep)
@@ -172,6 +189,7 @@ def generate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Generate a synthetic pupil register and print its summary.
 
@@ -187,8 +205,10 @@ def generate(
             "--scheduler", "generating on a cluster writes partitions: give --partitions N"
         )
     if partitions is None:
-        check_writable(out)
-        check_writable(address_history_path(out))
+        check_writable(out, overwrite=overwrite)
+        check_writable(address_history_path(out), overwrite=overwrite)
+    else:  # a dataset directory: new, empty or matchsim's own; --overwrite is for files only
+        check_result_dir(out, "--out", command="generate")
     settings: dict[str, Any] = {}
     if config is not None:
         settings = _load_yaml(config, "--config")
@@ -227,7 +247,7 @@ def generate(
         return
     with progress_bar("Generating register", quiet) as update:
         census = generate_census(census_config, seed, workers=workers, progress=update)
-        census.write(out)
+        census.write(out, overwrite=overwrite)
     if not quiet:
         print_summary(census.summary().as_dict(), out)
 
@@ -270,12 +290,16 @@ def requests(
         Path | None, typer.Option("--config", help="YAML file of request settings.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Draw requests with ground truth from a register, for lookups to be scored against."""
     from matchsim.requests import RequestConfig, generate_requests
-    from matchsim.synth import load_census
+    from matchsim.synth import address_history_path, load_census
 
-    check_writable(out)
+    check_writable(out, overwrite=overwrite)
+    _refuse_same_file(
+        out, {"--census": census, "--census's address history": address_history_path(census)}
+    )
     settings: dict[str, Any] = _load_yaml(config, "--config") if config is not None else {}
     if profile is not None:
         settings["profile"] = profile
@@ -293,7 +317,7 @@ def requests(
         raise _as_config_error(exc, _REQUEST_ALIASES) from None
     register = load_census(census)
     request_set = generate_requests(register, request_config, seed)
-    request_set.write(out)
+    request_set.write(out, overwrite=overwrite)
     if not quiet:
         _print_request_summary(request_set, out)
 
@@ -385,13 +409,15 @@ def link_command(
         bool, typer.Option("--force", help="Allow a full comparison above the safety limit.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Link any two tables: block, compare, score (unsupervised Fellegi-Sunter by default), decide."""
     import pandas as pd
 
     from matchsim.linkage import link_tables
 
-    check_writable(out)
+    check_writable(out, overwrite=overwrite)
+    _refuse_same_file(out, {"LEFT": left, "RIGHT": right, "--truth": truth})
     roles = _parse_map(map_, "--map")
     if not roles:
         raise ConfigError("--map", "map at least one column to a role, e.g. --map surname=surname")
@@ -429,7 +455,9 @@ def link_command(
 
     from matchsim.io import write_table
 
-    write_table(pa.Table.from_pandas(pd.DataFrame(pairs), preserve_index=False), out)
+    write_table(
+        pa.Table.from_pandas(pd.DataFrame(pairs), preserve_index=False), out, overwrite=overwrite
+    )
     if not quiet:
         report = result.blocking
         table = Table(title=f"{len(pairs):,} scored pairs written to {out}", show_header=False)
@@ -465,7 +493,13 @@ def link_command(
 def run_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Result directory (default: results/NAME).")
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Result directory (default: results/NAME, results/NAME-seedN with --seed, "
+            "plus a short hash of the --set values with --set).",
+        ),
     ] = None,
     set_: Annotated[
         list[str] | None,
@@ -488,17 +522,29 @@ def run_command(
     if seed is not None:
         overrides.append(f"seed={seed}")
     spec = load_scenario(scenario, overrides)
-    target = out if out is not None else Path("results") / spec.name
-    if target.parent and not target.parent.exists() and out is None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    parent = target.parent if str(target.parent) else Path(".")
-    if not parent.is_dir():
-        raise ConfigError("--out", f"directory {str(parent)!r} does not exist")
+    target = out if out is not None else default_run_dir(spec.name, seed, set_ or [])
+    check_result_dir(target, "--out", command="run", create_parent=out is None)
     with _executor(spec.executor, scheduler, None) as executor, _stage_bars(quiet) as stage:
         run = run_scenario(spec, stage, executor=executor)
-        write_run(run, target, __version__, report_html=render_report)
+        write_run(run, target, __version__, report_html=render_report, create_parent=out is None)
     if not quiet:
         _print_run_summary(run, target)
+
+
+def default_run_dir(name: str, seed: int | None, overrides: Sequence[str]) -> Path:
+    """``results/NAME``; with ``--seed N``, ``results/NAME-seedN``; with ``--set``, a short
+    stable hash of the settings given is added, so a variant never replaces the plain run."""
+    import hashlib
+    import json
+
+    from matchsim.scenario.schema import parse_override
+
+    label = name if seed is None else f"{name}-seed{seed}"
+    if overrides:
+        parsed = [parse_override(item) for item in overrides]
+        text = json.dumps(parsed, sort_keys=True, default=str)
+        label += "-" + hashlib.sha256(text.encode()).hexdigest()[:8]
+    return Path("results") / label
 
 
 @contextmanager
@@ -613,7 +659,7 @@ def sweep_command(
     n_seeds = seeds if seeds is not None else (settings.seeds if settings else 3)
     n_workers = workers if workers is not None else (settings.workers if settings else 2)
     target = out if out is not None else Path("results") / f"{spec.name}-sweep"
-    target.mkdir(parents=True, exist_ok=True)
+    check_result_dir(target, "--out", command="sweep", create_parent=out is None)
     with (
         _executor(spec.executor, scheduler, n_workers) as executor,
         progress_bar("Sweeping", quiet) as update,
@@ -626,11 +672,15 @@ def sweep_command(
             workers=n_workers,
             progress=update,
             executor=executor,
+            create_parent=out is None,
         )
     summary = summarise_sweep(results, grid_values)
-    write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.parquet")
-    write_table(pa.Table.from_pandas(results, preserve_index=False), target / "results.csv")
-    write_table(pa.Table.from_pandas(summary, preserve_index=False), target / "summary.csv")
+    # Inside the sweep's own directory, which holds .matchsim-result: replaced each run.
+    results_table = pa.Table.from_pandas(results, preserve_index=False)
+    write_table(results_table, target / "results.parquet", overwrite=True)
+    write_table(results_table, target / "results.csv", overwrite=True)
+    summary_table = pa.Table.from_pandas(summary, preserve_index=False)
+    write_table(summary_table, target / "summary.csv", overwrite=True)
     from matchsim.io import atomic_path
 
     with atomic_path(target / "sweep.html") as tmp:
@@ -753,10 +803,11 @@ def main(argv: list[str] | None = None) -> int:
     except TyperException as exc:
         _err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except (typer.Abort, KeyboardInterrupt):
-        _err.print(
-            "interrupted; no output was written", markup=False, highlight=False, soft_wrap=True
-        )
+    except (typer.Abort, KeyboardInterrupt) as exc:
+        # Outputs are written beside their target and renamed in at the end: an interrupted
+        # command leaves nothing, except a sweep's saved points, which it counts.
+        said = exc.message if isinstance(exc, Interrupted) else "nothing written"
+        _err.print(f"interrupted: {said}", markup=False, highlight=False, soft_wrap=True)
         return 130
     except MatchsimError as exc:
         _err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)

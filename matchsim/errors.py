@@ -8,7 +8,8 @@
     └── PlanTooLargeError    a plan that would exhaust memory (e.g. a full cross join)
 
 The command line turns these into a one-line message and exit code 2; anything
-else is a bug and exits 1.
+else is a bug and exits 1. :class:`Interrupted` (a ``KeyboardInterrupt``) carries what an
+interrupted job kept; the command line prints it and exits 130.
 """
 
 from __future__ import annotations
@@ -47,4 +48,17 @@ class PlanTooLargeError(MatchsimError):
     def __init__(self, message: str, pairs: int | None = None) -> None:
         #: the estimated number of candidate pairs that was refused, where pairs are the measure
         self.pairs = pairs
+        super().__init__(message)
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a long job, with what was kept (e.g. a sweep's saved points).
+
+    A ``KeyboardInterrupt``, so code that handles that still does; ``message`` says what was
+    written and how to go on, e.g. ``4 of 9 points saved in results/x-sweep; run the same
+    command to resume``.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
         super().__init__(message)

@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +20,7 @@ import pyarrow as pa
 
 from matchsim.distributed.executors import Executor
 from matchsim.errors import ConfigError
-from matchsim.io import write_tables
+from matchsim.io import check_result_dir, result_dir, write_tables
 from matchsim.synth import (
     ADDRESSES_DIR,
     DATASET_INFO,
@@ -171,29 +168,18 @@ def write_census_dataset(
     (``out_dir/addresses/`` likewise its address history); ``out_dir/_matchsim.json`` records
     config, seed and size, and :func:`matchsim.synth.load_census` reads it back. On a cluster,
     ``out_dir`` must be a path every worker can write. The parts are written into a temporary
-    sibling directory renamed onto ``out_dir`` at the end, so a failed run leaves nothing to
-    delete by hand.
+    sibling directory swapped in for ``out_dir`` at the end, so a failed run leaves nothing to
+    delete by hand. ``out_dir`` may be new, empty, or a dataset matchsim wrote (it holds
+    ``.matchsim-result``); anything else is refused before any work.
     """
     out = Path(out_dir)
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise ConfigError("--out", f"directory {str(parent)!r} does not exist or is not writable")
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out", f"{str(out)!r} is a file; a dataset is written to a directory")
-    if out.exists() and any(out.iterdir()):
-        raise ConfigError("--out", f"{str(out)!r} exists and is not empty")
+    check_result_dir(out, "out", command="generate")
     # Beside the target, so on the path the workers share and on the same file system.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
+    with result_dir(out, "out", command="generate") as tmp:
         for sub in (PUPILS_DIR, ADDRESSES_DIR):
             (tmp / sub).mkdir()
         rows = _run_partitions(config, seed, executor, partitions, str(tmp.resolve()))
         info = json.loads(census_provenance(config, seed, int(sum(rows))))
         info["partitions"] = len(rows)
         (tmp / DATASET_INFO).write_text(json.dumps(info, indent=2), encoding="utf-8")
-        tmp.chmod(0o755)  # mkdtemp makes it private to this user; a register directory is not
-        os.replace(tmp, out)  # an empty ``out`` is replaced as well
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return len(rows)

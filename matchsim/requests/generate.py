@@ -53,9 +53,11 @@ class RequestSet:
     config: RequestConfig
     seed: int
 
-    def write(self, path: Path | str) -> Path:
+    def write(self, path: Path | str, *, overwrite: bool = False) -> Path:
+        """Write the requests atomically; an existing file is replaced only when matchsim wrote
+        it, or with ``overwrite``."""
         path = Path(path)
-        write_table(self.table, path)
+        write_table(self.table, path, overwrite=overwrite)
         return path
 
     def error_rates(self) -> dict[str, float]:

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
-from matchsim.errors import ConfigError
+from matchsim.io import RESULT_MARKER, check_result_dir, result_dir
 from matchsim.linkage import (
     LookupResult,
     lookup,
@@ -42,6 +39,7 @@ RESULT_FILES = (
     "blocking.json",
     "scenario.resolved.yaml",
     "report.html",
+    RESULT_MARKER,
 )
 
 
@@ -218,17 +216,18 @@ def write_run(
     version: str,
     *,
     report_html: Callable[[ScenarioRun], str],
+    create_parent: bool = False,
 ) -> Path:
     """Write the result files into ``out_dir`` atomically: a temporary sibling directory is
-    filled, then renamed, so an interrupted run never leaves a directory that looks complete."""
+    filled, then swapped in, so an interrupted run never leaves a directory that looks complete.
+
+    ``out_dir`` may be new, an empty directory or a result of ``matchsim run`` (it holds
+    ``.matchsim-result``); anything else is refused (:func:`matchsim.io.check_result_dir`) and
+    left untouched. With ``create_parent`` a missing parent directory is created.
+    """
     out_dir = Path(out_dir)
-    parent = out_dir.parent if str(out_dir.parent) else Path(".")
-    if not parent.is_dir():
-        raise ConfigError("--out", f"directory {str(parent)!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ConfigError("--out", f"directory {str(parent)!r} is not writable")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
+    check_result_dir(out_dir, "out", command="run", create_parent=create_parent)
+    with result_dir(out_dir, "out", command="run", scenario=run.scenario.name) as tmp:
         metrics = run.metrics(version)
         (tmp / "metrics.json").write_text(
             json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8"
@@ -247,16 +246,4 @@ def write_run(
             resolved_yaml(run.scenario, version), encoding="utf-8"
         )
         (tmp / "report.html").write_text(report_html(run), encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        if out_dir.exists():
-            # Replace a previous result directory only once the new one is complete.
-            backup = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
-            os.replace(out_dir, backup / out_dir.name)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir

@@ -7,6 +7,7 @@ the nearest valid key suggested.
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,9 @@ from matchsim.errors import ConfigError
 from matchsim.pprl.scenario import PrivacyConfig
 from matchsim.requests import RequestConfig
 from matchsim.synth import CensusConfig
+
+#: A scenario name: one path component, never ``.``, ``..`` or hidden.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class _Strict(BaseModel):
@@ -105,6 +109,18 @@ class Scenario(_Strict):
     partitions: int | None = Field(None, ge=1, le=100_000)
     #: Privacy-preserving matching beside the lookup, and its privacy risk (see docs/pprl.md).
     privacy: PrivacyConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        # The name becomes the directory results/NAME: a scenario file shared by someone else
+        # must not steer writes elsewhere (``../victim``, ``/tmp/x``).
+        if not NAME_PATTERN.fullmatch(value):
+            raise ValueError(
+                "a name is 1-100 letters, digits, '-', '_' or '.', starting with a letter or "
+                "digit (it names the directory results/NAME)"
+            )
+        return value
 
 
 def _nearest(key: str, allowed: list[str]) -> str:
@@ -275,6 +291,7 @@ def _redact_keys(value: Any) -> Any:
 def resolved_yaml(scenario: Scenario, version: str) -> str:
     """Every setting filled in, with the matchsim version: enough to repeat the run exactly."""
     body = _redact_keys(scenario.model_dump(mode="json"))
+    body.pop("matchsim_version", None)  # the version writing it, not the one read in
     header = (
         f"# Resolved scenario written by matchsim {version}.\n"
         "# Run it again with: matchsim run scenario.resolved.yaml\n"

@@ -8,20 +8,28 @@ a re-run resumes where it stopped, and a finished point is never recomputed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
+import math
+import multiprocessing
 import os
-import tempfile
+import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from matchsim.errors import ConfigError
+from matchsim.errors import ConfigError, Interrupted
+from matchsim.io import (
+    RESULT_MARKER,
+    atomic_path,
+    check_result_dir,
+    write_result_marker,
+)
 from matchsim.scenario.runner import run_scenario
 from matchsim.scenario.schema import REDACTED, Scenario, _redact_keys, explain, set_path
 
@@ -120,9 +128,49 @@ def _environment(variables: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _task_id(settings: dict[str, Any], seed: int) -> str:
-    text = json.dumps({"settings": settings, "seed": seed}, sort_keys=True)
+def _task_id(settings: dict[str, Any], seed: int, base: str = "") -> str:
+    """A point's file name: its settings, seed and the fingerprint of the base scenario, so a
+    sweep re-run with other ``--set`` values into the same directory reuses no stale point."""
+    text = json.dumps({"settings": settings, "seed": seed, "base": base}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+#: Settings that do not change a point's results: where it runs and what it is called.
+_NOT_RESULTS = ("name", "description", "matchsim_version", "sweep", "executor", "partitions")
+
+
+def base_fingerprint(base: Scenario) -> str:
+    """A short hash of every setting of ``base`` that changes results (keys redacted)."""
+    data = _redact_keys(base.model_dump(mode="json"))
+    for key in _NOT_RESULTS:
+        data.pop(key, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _json_safe(row: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinities as null: points are JSON that any reader accepts."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in row.items()}
+
+
+def _check_engines(scenario: Scenario) -> None:
+    """Build the point's matcher and blocker, so a missing peer engine or a bad option is
+    refused before anything is written (they are cheap to build; the work is in running)."""
+    from matchsim.blocking import make_blocker
+    from matchsim.matchers import make_matcher
+
+    make_matcher(scenario.lookup.matcher)
+    if scenario.lookup.blocking not in (None, "default"):
+        make_blocker(scenario.lookup.blocking)
+
+
+def _ignore_interrupts() -> None:
+    # Worker processes leave Ctrl-C to the parent, which stops them and says what was kept.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_task(task: tuple[str, str, dict[str, Any], int]) -> tuple[str, dict[str, Any]]:
+    task_id, payload, settings, seed = task
+    return task_id, run_point(payload, settings, seed)
 
 
 def run_point(scenario_json: str, settings: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -154,28 +202,35 @@ def run_sweep(
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    create_parent: bool = False,
 ) -> pd.DataFrame:
     """Run the grid x seeds, resuming from ``out_dir/points``; return the tidy results.
 
     Points run on ``executor`` when given (e.g. a Dask client's), else on ``workers`` local
-    processes.
+    processes. Every point is validated (settings, matcher, blocker) before anything is
+    written; ``out_dir`` must be new, empty or a sweep matchsim wrote
+    (:func:`matchsim.io.check_result_dir`). Ctrl-C raises :class:`matchsim.errors.Interrupted`
+    saying how many points were saved.
     """
     if seeds < 1:
         raise ConfigError("sweep.seeds", f"{seeds} must be at least 1")
     if workers < 1:
         raise ConfigError("--workers", f"{workers} must be at least 1")
-    points_dir = out_dir / "points"
-    points_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(out_dir)
+    check_result_dir(out_dir, "out", command="sweep", create_parent=create_parent)
     tasks = []
     variables: dict[str, str] = {}
     points_of: dict[str, set[str]] = {}  # task id -> the grid points (unredacted) it stands for
+    fingerprint = base_fingerprint(base)
     for settings in grid_points(grid):
         shown = shown_settings(settings)
         for k in range(seeds):
             seed = base.seed + k
             scenario = point_scenario(base, settings, seed)  # validates every point up front
+            if k == 0:
+                _check_engines(scenario)
             payload = _payload(scenario, variables)
-            task_id = _task_id(shown, seed)
+            task_id = _task_id(shown, seed, fingerprint)
             points_of.setdefault(task_id, set()).add(json.dumps(settings, sort_keys=True))
             tasks.append((task_id, payload, shown, seed))
     if any(len(points) > 1 for points in points_of.values()):
@@ -188,48 +243,109 @@ def run_sweep(
             "an inline secret key is never sent to Dask workers; set key_env to an environment "
             "variable set on every worker instead",
         )
+    created = _open_sweep_dir(out_dir, base.name)
+    points_dir = out_dir / "points"
     todo = [t for t in tasks if not (points_dir / f"{t[0]}.json").exists()]
     done = len(tasks) - len(todo)
     if progress:
         progress(done, len(tasks))
 
     def save(task_id: str, row: dict[str, Any]) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=f".{task_id}.", dir=points_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(row, fh)
-        os.replace(tmp, points_dir / f"{task_id}.json")
+        nonlocal done
+        with atomic_path(points_dir / f"{task_id}.json") as tmp:
+            tmp.write_text(json.dumps(_json_safe(row), allow_nan=False), encoding="utf-8")
+        done += 1
+        if progress:
+            progress(done, len(tasks))
 
-    if todo:
-        with _environment(variables):
-            if executor is not None and executor.kind != "local":
-                futures = {
-                    executor.submit(run_point, payload, settings, seed): task_id
-                    for task_id, payload, settings, seed in todo
-                }
-                for future in executor.as_completed(futures):
-                    save(futures[future], future.result())
-                    done += 1
-                    if progress:
-                        progress(done, len(tasks))
-            elif workers == 1 or (executor is not None and executor.kind == "local"):
-                for task_id, payload, settings, seed in todo:
-                    save(task_id, run_point(payload, settings, seed))
-                    done += 1
-                    if progress:
-                        progress(done, len(tasks))
-            else:
-                with ProcessPoolExecutor(max_workers=workers) as pool:
-                    futures = {
-                        pool.submit(run_point, payload, settings, seed): task_id
-                        for task_id, payload, settings, seed in todo
-                    }
-                    for future in as_completed(futures):
-                        save(futures[future], future.result())
-                        done += 1
-                        if progress:
-                            progress(done, len(tasks))
+    saved_before = done
+    try:
+        if todo:
+            with _environment(variables):
+                _run_tasks(todo, save, workers, executor)
+    except BaseException as exc:
+        nothing_saved = done == saved_before
+        if nothing_saved:
+            _remove_created(created)
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, Interrupted):
+            if nothing_saved and out_dir in created:
+                raise Interrupted("nothing written") from None
+            raise Interrupted(
+                f"{done} of {len(tasks)} points saved in {out_dir}; run the same command to resume"
+            ) from None
+        raise
     rows = [json.loads((points_dir / f"{t[0]}.json").read_text(encoding="utf-8")) for t in tasks]
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    # A measure that is null at every point (no in-register requests, say) stays numeric.
+    measures = [c for c in frame.columns if c not in grid and frame[c].isna().all()]
+    return frame.astype(dict.fromkeys(measures, "float64"))
+
+
+def _run_tasks(
+    todo: list[tuple[str, str, dict[str, Any], int]],
+    save: Callable[[str, dict[str, Any]], None],
+    workers: int,
+    executor: Executor | None,
+) -> None:
+    if executor is not None and executor.kind != "local":
+        futures = {
+            executor.submit(run_point, payload, settings, seed): task_id
+            for task_id, payload, settings, seed in todo
+        }
+        for future in executor.as_completed(futures):
+            save(futures[future], future.result())
+    elif workers == 1 or (executor is not None and executor.kind == "local"):
+        for task_id, payload, settings, seed in todo:
+            save(task_id, run_point(payload, settings, seed))
+    else:
+        # multiprocessing's pool, for its terminate(): Ctrl-C stops the workers at once
+        # instead of waiting for the points they are running.
+        pool = multiprocessing.get_context().Pool(
+            processes=min(workers, len(todo)), initializer=_ignore_interrupts
+        )
+        try:
+            for task_id, row in pool.imap_unordered(_run_task, todo):
+                save(task_id, row)
+            pool.close()
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            pool.join()
+
+
+def _open_sweep_dir(out_dir: Path, name: str) -> list[Path]:
+    """Create (or reuse) the sweep's directory, its marker and ``points/``; return what this
+    call created, deepest first, for :func:`_remove_created`."""
+    made: list[Path] = []
+    try:
+        for parent in reversed(out_dir.parents):
+            if not parent.exists():  # only the default results/ is ever created here
+                parent.mkdir()
+                made.append(parent)
+        for path, write in (
+            (out_dir, Path.mkdir),
+            (out_dir / RESULT_MARKER, lambda m: write_result_marker(m.parent, "sweep", name)),
+            (out_dir / "points", Path.mkdir),
+        ):
+            if not path.exists():
+                write(path)
+                made.append(path)
+    except OSError as exc:
+        _remove_created(made)
+        raise ConfigError("out", f"cannot write in {str(out_dir)!r}: {exc.strerror}") from None
+    return made[::-1]
+
+
+def _remove_created(made: list[Path]) -> None:
+    """Undo :func:`_open_sweep_dir` when no point was saved: remove only what it created, and
+    a directory only while empty."""
+    for path in made:
+        with contextlib.suppress(OSError):
+            if path.is_dir():
+                os.rmdir(path)
+            else:
+                os.unlink(path)
 
 
 def summarise_sweep(results: pd.DataFrame, grid: dict[str, list[Any]]) -> pd.DataFrame:

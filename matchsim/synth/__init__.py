@@ -70,11 +70,14 @@ class Census:
             self._summary = summarise(self.pupils, self.addresses)
         return self._summary
 
-    def write(self, path: Path | str) -> tuple[Path, Path]:
-        """Write the pupils to ``path`` (.parquet or .csv) and the address history beside it."""
+    def write(self, path: Path | str, *, overwrite: bool = False) -> tuple[Path, Path]:
+        """Write the pupils to ``path`` (.parquet or .csv) and the address history beside it.
+
+        Existing files are replaced only when matchsim wrote them, or with ``overwrite``.
+        """
         path = Path(path)
         history = address_history_path(path)
-        write_tables({path: self.pupils, history: self.addresses})
+        write_tables({path: self.pupils, history: self.addresses}, overwrite=overwrite)
         return path, history
 
 
