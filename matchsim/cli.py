@@ -19,12 +19,32 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from matchsim.errors import ConfigError, Interrupted, MatchsimError
 from matchsim.io import check_result_dir, check_writable
 
+
+class _StoppedError(Exception):
+    """Ctrl-C inside a command. Typer turns a KeyboardInterrupt into a silent exit 130; this
+    carries it (and what an :class:`Interrupted` job kept) to :func:`main`, which says so."""
+
+    def __init__(self, exc: KeyboardInterrupt) -> None:
+        self.message = exc.message if isinstance(exc, Interrupted) else "nothing written"
+        super().__init__(self.message)
+
+
+class _Commands(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _StoppedError(exc) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -803,10 +823,10 @@ def main(argv: list[str] | None = None) -> int:
     except TyperException as exc:
         _err.print(f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True)
         return 2
-    except (typer.Abort, KeyboardInterrupt) as exc:
+    except (typer.Abort, KeyboardInterrupt, _StoppedError) as exc:
         # Outputs are written beside their target and renamed in at the end: an interrupted
         # command leaves nothing, except a sweep's saved points, which it counts.
-        said = exc.message if isinstance(exc, Interrupted) else "nothing written"
+        said = exc.message if isinstance(exc, _StoppedError | Interrupted) else "nothing written"
         _err.print(f"interrupted: {said}", markup=False, highlight=False, soft_wrap=True)
         return 130
     except MatchsimError as exc:
