@@ -267,8 +267,9 @@ def check_result_dir(
             )
         if not os.access(path, os.W_OK):
             raise ConfigError(field, f"directory {given!r} is not writable")
-    if create_parent and not parent.exists():
-        return
+    if create_parent:
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent  # it will be created: the nearest existing one must be writable
     if not parent.is_dir():
         raise ConfigError(field, f"directory {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):

@@ -354,6 +354,26 @@ def test_a_sweep_on_a_read_only_file_system_is_refused(tmp_path, capsys, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("command", ["run", "sweep"])
+def test_a_read_only_default_directory_is_refused_before_any_work(
+    tmp_path, capsys, monkeypatch, command
+):
+    import matchsim.scenario.runner as runner
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(runner, "generate_census", no_work)
+    monkeypatch.chdir(tmp_path)  # results/ does not exist: '.' would hold it
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **k: False if mode == os.W_OK else real_access(p, mode)
+    )
+    args = [*SWEEP, "--grid", "population.pupils=2000"] if command == "sweep" else ["run", TWINS]
+    refused(*run(capsys, *args), "'.' is not writable")
+    assert list(tmp_path.iterdir()) == []
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
