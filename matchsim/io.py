@@ -47,9 +47,7 @@ def table_format(path: Path, field: str = "--out") -> str:
     return fmt
 
 
-def check_writable(
-    path: Path, field: str = "--out", *, overwrite: bool = False, check_existing: bool = True
-) -> None:
+def check_writable(path: Path, field: str = "--out", *, overwrite: bool = False) -> None:
     """Fail early, before any work, if ``path`` cannot be written, or holds a file matchsim
     may not replace (see :func:`check_replaceable`)."""
     table_format(path, field)
@@ -60,8 +58,7 @@ def check_writable(
         raise ConfigError(field, f"directory {str(parent)!r} is not writable")
     if path.is_dir() and not path.is_symlink():
         raise ConfigError(field, f"{str(path)!r} is a directory; give a file name")
-    if check_existing:
-        check_replaceable(path, field, overwrite=overwrite)
+    check_replaceable(path, field, overwrite=overwrite)
 
 
 def _overwrite_hint(field: str) -> str:
@@ -205,16 +202,35 @@ def is_result_dir(path: Path, command: str | None = None) -> bool:
     return command is None or data.get("command") == command
 
 
-def write_result_marker(directory: Path, command: str, scenario: str | None = None) -> None:
-    """Mark ``directory`` as a result of ``command`` (a later run of it may replace it)."""
-    marker = {
+def write_result_marker(
+    directory: Path, command: str, scenario: str | None = None, files: list[str] | None = None
+) -> None:
+    """Mark ``directory`` as a result of ``command`` (a later run of it may replace it).
+
+    ``files`` lists its top-level entries, when it is complete: anything else found there
+    later was put there by someone else, and keeps the directory from being replaced.
+    """
+    marker: dict[str, object] = {
         "written_by": "matchsim",
         "matchsim_version": matchsim_version(),
         "command": command,
         "scenario": scenario,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
+    if files is not None:
+        marker["files"] = files
     (directory / RESULT_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+
+
+def _not_listed(directory: Path) -> list[str]:
+    """Top-level entries of a result directory that its marker does not list."""
+    try:
+        listed = json.loads((directory / RESULT_MARKER).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError):
+        return []
+    if listed is None:  # a sweep's directory grows as it runs; it is never replaced whole
+        return []
+    return sorted(p.name for p in directory.iterdir() if p.name not in {*listed, RESULT_MARKER})
 
 
 def check_result_dir(
@@ -253,6 +269,14 @@ def check_result_dir(
                     field,
                     f"{given!r} holds a matchsim result of another command, not of "
                     f"'{command}'; give another directory",
+                )
+            foreign = _not_listed(path)
+            if foreign:
+                raise ConfigError(
+                    field,
+                    f"{given!r} is a matchsim result but also holds files it did not write "
+                    f"({', '.join(foreign[:3])}{', ...' * (len(foreign) > 3)}); move them out "
+                    "or give another directory",
                 )
         elif any(path.iterdir()):
             older = (
@@ -312,7 +336,7 @@ def result_dir(
         raise ConfigError(field, f"cannot write in {str(parent)!r}: {exc.strerror}") from None
     try:
         yield tmp
-        write_result_marker(tmp, command, scenario)
+        write_result_marker(tmp, command, scenario, sorted(p.name for p in tmp.iterdir()))
         os.chmod(tmp, _dir_mode())
         check_result_dir(path, field, command=command)
         _swap_in(tmp, path, field, command)

@@ -131,6 +131,15 @@ def test_run_replaces_its_own_result_and_an_empty_directory(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporary or old copy
 
 
+def test_a_result_holding_a_users_file_is_not_replaced(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run(capsys, "run", TWINS, *TINY, "--out", str(out))[0] == 0
+    (out / "my-notes.txt").write_text("what I found\n")
+    before = snapshot(tmp_path)
+    refused(*run(capsys, "run", TWINS, *TINY, "--out", str(out)), "my-notes.txt", "move them")
+    assert snapshot(tmp_path) == before
+
+
 def test_a_sweep_directory_is_not_replaced_by_a_run(tmp_path, capsys):
     out = tmp_path / "s"
     out.mkdir()
