@@ -695,18 +695,24 @@ def sweep_command(
             create_parent=out is None,
         )
     summary = summarise_sweep(results, grid_values)
-    # Inside the sweep's own directory, which holds .matchsim-result: replaced each run.
-    results_table = pa.Table.from_pandas(results, preserve_index=False)
-    write_table(results_table, target / "results.parquet", overwrite=True)
-    write_table(results_table, target / "results.csv", overwrite=True)
-    summary_table = pa.Table.from_pandas(summary, preserve_index=False)
-    write_table(summary_table, target / "summary.csv", overwrite=True)
     from matchsim.io import atomic_path
 
-    with atomic_path(target / "sweep.html") as tmp:
-        tmp.write_text(
-            render_sweep(spec.name, spec.description, summary, grid_values), encoding="utf-8"
-        )
+    try:
+        # Inside the sweep's own directory, which holds .matchsim-result: replaced each run.
+        results_table = pa.Table.from_pandas(results, preserve_index=False)
+        write_table(results_table, target / "results.parquet", overwrite=True)
+        write_table(results_table, target / "results.csv", overwrite=True)
+        summary_table = pa.Table.from_pandas(summary, preserve_index=False)
+        write_table(summary_table, target / "summary.csv", overwrite=True)
+        with atomic_path(target / "sweep.html") as tmp:
+            tmp.write_text(
+                render_sweep(spec.name, spec.description, summary, grid_values), encoding="utf-8"
+            )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"all {len(results)} points saved in {target}; run the same command to write "
+            "the results"
+        ) from None
     if not quiet:
         table = Table(title=f"{spec.name}: {len(results)} runs in {target}/")
         for column in [*grid_values, "seeds", "false_match_rate", "missed_match_rate"]:

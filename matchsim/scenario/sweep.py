@@ -227,7 +227,8 @@ def run_sweep(
         for k in range(seeds):
             seed = base.seed + k
             scenario = point_scenario(base, settings, seed)  # validates every point up front
-            if k == 0:
+            if k == 0 and (executor is None or not executor.is_dask):
+                # (on Dask a key_env may be set on the workers only: they check there)
                 _check_engines(scenario)
             payload = _payload(scenario, variables)
             task_id = _task_id(shown, seed, fingerprint)
