@@ -351,6 +351,10 @@ def _swap_in(new: Path, path: Path, field: str, command: str) -> None:
         os.rename(new, path)
         return
     except OSError:
+        if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+            os.rmdir(path)  # Windows renames onto no directory, even an empty one
+            os.rename(new, path)
+            return
         if not is_result_dir(path, command):
             raise ConfigError(
                 field, f"{str(path)!r} changed during the run and is no longer replaceable"

@@ -405,6 +405,28 @@ def test_sweep_points_are_strict_json_with_the_usual_mode(tmp_path, capsys):
     assert is_result_dir(tmp_path / "s", "sweep")
 
 
+def test_a_sweep_rerun_with_other_settings_reuses_no_stale_point(tmp_path, capsys, monkeypatch):
+    import pandas as pd
+
+    import matchsim.scenario.sweep as sweep
+
+    original = sweep.run_point
+    calls: list[int] = []
+
+    def counting(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(sweep, "run_point", counting)
+    args = [*SWEEP, "--grid", "population.pupils=2000", "--out", str(tmp_path / "s")]
+    assert run(capsys, *args)[0] == 0
+    assert run(capsys, *args)[0] == 0  # resumed: nothing to compute
+    assert len(calls) == 1
+    assert run(capsys, *args, "--set", "requests.count=30")[0] == 0
+    assert len(calls) == 2
+    assert pd.read_csv(tmp_path / "s" / "results.csv")["requests"].tolist() == [30]
+
+
 def test_a_sweep_refuses_a_users_directory(user_files, capsys):
     before = snapshot(user_files)
     args = [*SWEEP, "--grid", "population.pupils=2000"]
