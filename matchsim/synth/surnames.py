@@ -350,7 +350,7 @@ def default_honorific_rows() -> tuple[tuple[str, str, str, float], ...]:
     return tuple((r.origin, r.sex, r.surname, float(r.probability)) for r in table.itertuples())
 
 
-def _zipf_tail(count: int, mass: float, first_at_most: float) -> tuple[np.ndarray, float]:
+def zipf_tail(count: int, mass: float, first_at_most: float) -> tuple[np.ndarray, float]:
     """``count`` decreasing shares summing to ``mass``, Zipf-Mandelbrot with the smallest offset
     that keeps the first share at most ``first_at_most`` (nearly uniform when no offset can)."""
     ranks = np.arange(1, count + 1, dtype=np.float64)
@@ -405,7 +405,7 @@ def surname_list(
     else:
         cap = source.top_share if source.top_share is not None else DEFAULT_TOP_SHARE
         rule = f"top share {cap:g} ({source.top_share_source or 'assumption'})"
-    tail, offset = _zipf_tail(len(tail_names), mass, cap) if tail_names else (np.zeros(0), 0.0)
+    tail, offset = zipf_tail(len(tail_names), mass, cap) if tail_names else (np.zeros(0), 0.0)
     probs = np.concatenate([head, tail])
     return SurnameList(
         origin=origin,
