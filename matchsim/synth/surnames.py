@@ -155,10 +155,45 @@ def _shipped_surnames(list_name: str) -> tuple[str, ...]:
     return tuple(table.loc[table["kind"] == "surname", "name"])
 
 
-def stable_rank_key(name: str) -> int:
+def stable_rank_key(name: str, salt: int = 0) -> int:
     """A rank for names whose frequency no source gives: a hash, stable across runs and machines,
     and unrelated to the alphabet."""
-    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big")
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, salt=salt.to_bytes(8, "big"))
+    return int.from_bytes(digest.digest(), "big")
+
+
+def rank_correlation(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rank correlation of two sequences without ties (0 for fewer than 3 items)."""
+    if len(a) < 3:
+        return 0.0
+    ra = np.argsort(np.argsort(np.asarray(a), kind="stable"), kind="stable").astype(float)
+    rb = np.argsort(np.argsort(np.asarray(b), kind="stable"), kind="stable").astype(float)
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def hash_order(names: Sequence[str], max_alphabet_correlation: float = 0.1) -> list[str]:
+    """``names`` in a stable hash order that does not follow the alphabet.
+
+    A short list can fall near alphabetical order by chance (8 names do so often); the first salt
+    whose order has a rank correlation with the alphabet below ``max_alphabet_correlation`` over
+    the whole list, and below twice that over its first 40 names (where the frequency is), is
+    used, so that no list's frequencies follow its spelling.
+    """
+    ordered = list(names)
+    for salt in range(256):
+        ordered = sorted(names, key=lambda n: stable_rank_key(n, salt))
+        whole = abs(_alphabet_correlation(ordered))
+        head = abs(_alphabet_correlation(ordered[:40]))
+        # The head is short, so it may correlate twice as much by chance.
+        if whole < max_alphabet_correlation and head < 2 * max_alphabet_correlation:
+            break
+    return ordered
+
+
+def _alphabet_correlation(ordered: Sequence[str]) -> float:
+    """Rank correlation between a list's order and the alphabetical order of its names."""
+    alphabetical = np.argsort(np.argsort(np.array(ordered, dtype=object), kind="stable"))
+    return rank_correlation(np.arange(len(ordered)), alphabetical)
 
 
 def _clean(names: Iterable[str]) -> list[str]:
@@ -318,7 +353,7 @@ def _vocabulary(origin: str) -> tuple[dict[str, float], list[str], list[str]]:
         else:
             unranked += list(names)
     ranked = _clean([n for part in ranked_lists for n in part] + _interleave(faker_ranked))
-    rest = sorted(_clean(unranked), key=stable_rank_key)
+    rest = hash_order(_clean(unranked))
     if origin == "british":
         # Faker en_GB weights count today's Britons, Patels and Khans included; those names belong
         # to the traditions the 1998 anchors assign them to.
