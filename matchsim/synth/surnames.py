@@ -531,6 +531,10 @@ def anchor_targets(config: NamesConfig | None = None) -> pd.DataFrame:
     smith_adults = float(rows_table.set_index("surname").loc["Smith", "adults"]) / 100.0
     per_origin = {o: child_surname_shares(o, config) for o in weights}
     smith_child = sum(weights[o] / total * per_origin[o].get("Smith", 0.0) for o in weights)
+    if smith_child <= 0:
+        raise ValueError(
+            "the anchors are ratios to Smith: the configuration needs the british origin"
+        )
     records = []
     for row in rows_table.itertuples():
         if row.surname == "Smith":
@@ -587,3 +591,27 @@ def surname_list_summary(config: NamesConfig | None = None) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(records).set_index("origin")
+
+
+def compare_anchor_ratios(
+    surname_counts: Mapping[str, int] | pd.Series,
+    config: NamesConfig | None = None,
+    tolerance: float = 0.2,
+    names: Sequence[str] = ("Patel", "Begum", "Khan", "Singh", "Hussain", "Ali", "Kaur", "Ahmed"),
+) -> pd.DataFrame:
+    """A register's surname counts against the anchors: each name's ratio to Smith, generated
+    and target, and whether they agree within ``tolerance`` (relative).
+
+    For fidelity tables. ``surname_counts`` maps surname -> pupils (e.g. a ``value_counts()``).
+    """
+    counts = pd.Series(surname_counts, dtype="float64")
+    smith = float(counts.get("Smith", 0.0))
+    if smith <= 0:
+        raise ValueError("surname_counts has no Smith to compare against")
+    targets = anchor_targets(config)
+    table = targets.loc[list(names), ["published_ratio", "target_ratio"]].copy()
+    table["generated_ratio"] = [float(counts.get(n, 0.0)) / smith for n in names]
+    table["within_tolerance"] = (
+        table["generated_ratio"] / table["target_ratio"] - 1
+    ).abs() <= tolerance
+    return table

@@ -21,6 +21,7 @@ from matchsim.synth.surnames import (
     SURNAME_SOURCES,
     anchor_targets,
     child_surname_shares,
+    compare_anchor_ratios,
     effective_surname_counts,
     feminine_surname,
     hash_order,
@@ -167,11 +168,18 @@ def test_sampled_ratios_to_smith_match_the_targets():
 
 def test_census_ratios_to_smith_match_the_targets(census):
     counts = census.pupils_frame["surname"].astype(str).value_counts()
-    targets = anchor_targets(census.config.names)
-    for name in ("Patel", "Khan", "Hussain", "Ali", "Ahmed", "Begum"):
-        got = counts[name] / counts["Smith"]
-        # 150,000 pupils in families: about 1,000 of each name, siblings sharing it.
-        assert got == pytest.approx(targets.loc[name, "target_ratio"], rel=0.2), name
+    # 150,000 pupils in families: about 1,000 of each name, siblings sharing it.
+    table = compare_anchor_ratios(
+        counts, census.config.names, 0.2, ("Patel", "Khan", "Hussain", "Ali", "Ahmed", "Begum")
+    )
+    assert table["within_tolerance"].all(), table
+    assert table.loc["Khan", "generated_ratio"] == pytest.approx(counts["Khan"] / counts["Smith"])
+    # A register far from the anchors fails the comparison.
+    skewed = counts.copy()
+    skewed["Khan"] = skewed["Khan"] * 2
+    assert not compare_anchor_ratios(skewed, census.config.names).loc["Khan", "within_tolerance"]
+    with pytest.raises(ValueError, match="Smith"):
+        compare_anchor_ratios(counts.drop("Smith"))
 
 
 def test_sampler_draws_the_list_probabilities():
