@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from matchsim.data import load_table
+from matchsim.errors import ConfigError
 from matchsim.synth.config import NamesConfig
 
 #: Adults on the GB electoral roll of 1998 that the anchor counts are out of. Source: the GB 1998
@@ -428,10 +429,15 @@ def surname_list(
         1 - (double_barrelled_share if origin == "british" else 0.0)
     )
     head_names = sorted(sourced, key=lambda n: -sourced[n])
-    head = np.array([sourced[n] / drawing for n in head_names], dtype=np.float64)
+    head = np.array([sourced[n] / max(drawing, 1e-12) for n in head_names], dtype=np.float64)
     mass = 1.0 - float(head.sum())
     if mass < 0:
-        raise ValueError(f"the sourced surname shares of {origin!r} sum above 1")
+        # Only an override can do this: honorifics so common that few children draw a family name.
+        raise ConfigError(
+            "names.honorific_surnames",
+            f"the {origin!r} rates leave too few children drawing a family name to give its "
+            "anchored surnames their published shares; lower the rates",
+        )
     tail_names = ranked + rest
     source = SURNAME_SOURCES.get(origin, SurnameSource(top_share=DEFAULT_TOP_SHARE))
     if len(head):
@@ -532,8 +538,8 @@ def anchor_targets(config: NamesConfig | None = None) -> pd.DataFrame:
     per_origin = {o: child_surname_shares(o, config) for o in weights}
     smith_child = sum(weights[o] / total * per_origin[o].get("Smith", 0.0) for o in weights)
     if smith_child <= 0:
-        raise ValueError(
-            "the anchors are ratios to Smith: the configuration needs the british origin"
+        raise ConfigError(
+            "names.origins", "the anchors are ratios to Smith; include the british origin"
         )
     records = []
     for row in rows_table.itertuples():
@@ -607,7 +613,7 @@ def compare_anchor_ratios(
     counts = pd.Series(surname_counts, dtype="float64")
     smith = float(counts.get("Smith", 0.0))
     if smith <= 0:
-        raise ValueError("surname_counts has no Smith to compare against")
+        raise ConfigError("surname_counts", "no Smith to compare against; pass a register's counts")
     targets = anchor_targets(config)
     table = targets.loc[list(names), ["published_ratio", "target_ratio"]].copy()
     table["generated_ratio"] = [float(counts.get(n, 0.0)) / smith for n in names]

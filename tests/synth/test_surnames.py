@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchsim.data import load_table
-from matchsim.errors import UnknownNameError
+from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.synth.config import DEFAULT_ORIGIN_MIX, NamesConfig
 from matchsim.synth.names import build_name_model, resolve_origin
 from matchsim.synth.surnames import (
@@ -256,3 +256,11 @@ def test_zipf_tail_is_decreasing_and_respects_the_cap(count, mass, cap):
     assert offset >= 0
     if mass / count <= cap * (1 - 1e-6):
         assert shares[0] <= cap * (1 + 1e-6)
+
+
+def test_impossible_honorific_override_is_a_config_error():
+    rows = (("pakistani", "F", "Begum", 1.0), ("pakistani", "M", "Khan", 1.0))
+    with pytest.raises(ConfigError, match=r"names\.honorific_surnames"):
+        build_name_model(NamesConfig(honorific_surnames=rows))
+    with pytest.raises(ConfigError, match=r"names\.origins"):
+        anchor_targets(NamesConfig(origins={"polish": 1.0}))
