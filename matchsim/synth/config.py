@@ -22,24 +22,25 @@ DEFAULT_CENSUS_DATE = dt.date(2024, 1, 18)
 NATIONAL_PUPILS_2024 = 9_092_073
 
 #: Name-origin mix of the pupil population.
-#: Source: an approximate mapping of the DfE 2024 pupil ethnicity shares ("Schools, pupils and their
-#: characteristics": White British about 62%, Asian about 12%, Black about 6%, White other about 8%,
-#: Mixed about 7%) onto naming traditions. The mapping itself is a matchsim assumption: pupils of
-#: Mixed, Irish and Black Caribbean heritage are counted as ``british`` because most carry
-#: English-language names.
+#: Source: DfE, "Schools, pupils and their characteristics" 2023/24, pupil ethnicity, mapped onto
+#: naming traditions by ``matchsim/data/name_origin_shares.csv``; the mapping is a matchsim
+#: assumption stated row by row there (e.g. Mixed and Black Caribbean pupils carry British surnames;
+#: Indian pupils are 29% Sikh, 2001 Census). Groups with no tradition in matchsim (Chinese, Any other
+#: Asian, part of White Other, unclassified: 7.5% of pupils) are spread in proportion. The values are
+#: ``matchsim.synth.surnames.pupil_origin_mix()`` rounded (a test checks they agree).
 DEFAULT_ORIGIN_MIX: dict[str, float] = {
-    "british": 0.756,
-    "indian": 0.030,
-    "pakistani": 0.045,
-    "bangladeshi": 0.019,
-    "punjabi_sikh": 0.008,
-    "arabic": 0.015,
-    "somali": 0.010,
-    "polish": 0.022,
-    "romanian": 0.022,
-    "turkish": 0.008,
-    "west_african": 0.045,
-    "east_african": 0.020,
+    "british": 0.7643,
+    "indian": 0.0307,
+    "pakistani": 0.0497,
+    "bangladeshi": 0.0195,
+    "punjabi_sikh": 0.0125,
+    "arabic": 0.0130,
+    "somali": 0.0078,
+    "polish": 0.0247,
+    "romanian": 0.0247,
+    "turkish": 0.0090,
+    "west_african": 0.0311,
+    "east_african": 0.0130,
 }
 
 

@@ -22,12 +22,18 @@ import numpy as np
 import pandas as pd
 from faker.config import AVAILABLE_LOCALES
 
-from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
 from matchsim.synth.config import NamesConfig
+from matchsim.synth.surnames import (
+    HONORIFIC_SURNAMES,
+    default_honorific_rows,
+    feminine_surname,
+    surname_list,
+    surname_vocabulary,
+)
 
 #: Surnames that are honorifics given to women and girls, never a family name a son inherits.
-FEMALE_HONORIFICS = frozenset({"Begum", "Bibi", "Kaur", "Khatun"})
+FEMALE_HONORIFICS = HONORIFIC_SURNAMES - {"Singh"}
 
 
 @dataclass(frozen=True)
@@ -155,8 +161,11 @@ def origin_names(origin: str, kind: str) -> list[str]:
     ``kind`` is ``forename_male``, ``forename_female`` or ``surname``.
     """
     spec = resolve_origin(origin)
+    if kind == "surname":
+        # Surname lists, their order and frequencies live in matchsim.synth.surnames.
+        return surname_vocabulary(origin)
     names: list[str] = []
-    if origin == "british" and kind != "surname":
+    if origin == "british":
         top = _shipped("ons_top_forenames")
         names += top.loc[top["kind"] == kind, "name"].tolist()
     if spec.shipped_list is not None:
@@ -164,10 +173,6 @@ def origin_names(origin: str, kind: str) -> list[str]:
         names += table.loc[table["kind"] == kind, "name"].tolist()
     locales = spec.surname_locales if kind == "surname" else spec.forename_locales
     names += _faker_list(locales, kind)
-    if kind == "surname":
-        # Honorific surnames are applied per family and sex (honorific_surnames.csv), so a
-        # boy is never drawn as "Begum".
-        names = [n for n in names if n not in FEMALE_HONORIFICS]
     return _dedupe(names)
 
 
@@ -207,32 +212,16 @@ def calibrate_zipf(n: int, shares: tuple[float, float, float]) -> tuple[float, f
     return best
 
 
-def _british_surname_probs(names: Sequence[str], exponent: float) -> np.ndarray:
-    """Faker en_GB's surname shares for its 500 names (with the published top five), then a
-    Zipf tail over the rest carrying the remaining mass.
-
-    Source for the top five: 1996-98 electoral registers (Smith 1.20%, Jones 0.90%,
-    Williams 0.62%, Brown 0.58%, Taylor 0.56%); the other en_GB weights are Faker's own.
-    """
-    published = {"Smith": 1.20, "Jones": 0.90, "Williams": 0.62, "Brown": 0.58, "Taylor": 0.56}
-    faker_weights = dict(getattr(_faker_person("en_GB"), "last_names", {}))
-    head = np.array([published.get(n, faker_weights.get(n, 0.0)) for n in names]) / 100.0
-    tail = head == 0
-    n_head = int((~tail).sum())
-    if tail.any():
-        ranks = np.arange(n_head + 1, n_head + 1 + int(tail.sum()), dtype=np.float64)
-        tail_w = ranks ** (-exponent)
-        head[tail] = tail_w / tail_w.sum() * max(1.0 - head[~tail].sum(), 0.05)
-    return head / head.sum()
-
-
 def origin_probabilities(
     origin: str, kind: str, names: Sequence[str], config: NamesConfig
 ) -> np.ndarray:
     """Frequencies for an ordered vocabulary."""
     n = len(names)
-    if origin == "british" and kind == "surname":
-        return _british_surname_probs(names, config.zipf_exponent)
+    if kind == "surname":
+        table = surname_list(origin, _honorific_rows(config), config.double_barrelled_share)
+        lookup = dict(zip(table.names, table.probs, strict=True))
+        probs = np.array([lookup.get(name, 0.0) for name in names])
+        return probs / probs.sum()
     if origin == "british":
         shares = (
             config.top_forename_shares_male
@@ -242,18 +231,6 @@ def origin_probabilities(
         exponent, offset = calibrate_zipf(n, tuple(shares))
         return zipf_mandelbrot(n, exponent, offset)
     return zipf_mandelbrot(n, config.zipf_exponent, 1.0)
-
-
-_FEMININE_ENDINGS = (("ski", "ska"), ("cki", "cka"), ("dzki", "dzka"))
-
-
-def feminine_surname(origin: str, surname: str) -> str:
-    """Polish adjectival surnames take a feminine ending (Kowalski -> Kowalska)."""
-    if origin == "polish":
-        for masc, fem in _FEMININE_ENDINGS:
-            if surname.endswith(masc):
-                return surname[: -len(masc)] + fem
-    return surname
 
 
 def _alias_table(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -343,6 +320,13 @@ class NameModel:
     double_barrelled: np.ndarray
 
 
+def _honorific_rows(config: NamesConfig) -> tuple[tuple[str, str, str, float], ...]:
+    """The configured honorific conventions, or the shipped ones."""
+    if config.honorific_surnames is None:
+        return default_honorific_rows()
+    return tuple(config.honorific_surnames)
+
+
 def build_name_model(config: NamesConfig) -> NameModel:
     origins = tuple(config.origins)
     for origin in origins:
@@ -353,6 +337,7 @@ def build_name_model(config: NamesConfig) -> NameModel:
     def codes_for(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
         return np.array([index.setdefault(n, len(index)) for n in names], dtype=np.int32)
 
+    honorific_rows = _honorific_rows(config)
     forename_groups: list[tuple[np.ndarray, np.ndarray]] = []
     surname_groups: list[tuple[np.ndarray, np.ndarray]] = []
     feminine_pairs: list[tuple[str, str]] = []
@@ -361,19 +346,13 @@ def build_name_model(config: NamesConfig) -> NameModel:
             names = origin_names(origin, kind)
             probs = origin_probabilities(origin, kind, names, config)
             forename_groups.append((codes_for(forename_index, names), probs))
-        names = origin_names(origin, "surname")
-        probs = origin_probabilities(origin, "surname", names, config)
-        surname_groups.append((codes_for(surname_index, names), probs))
+        surnames = surname_list(origin, honorific_rows, config.double_barrelled_share)
+        names = list(surnames.names)
+        surname_groups.append((codes_for(surname_index, names), surnames.probs))
         feminine_pairs += [(n, feminine_surname(origin, n)) for n in names]
     for _, fem in feminine_pairs:
         surname_index.setdefault(fem, len(surname_index))
 
-    honorific_rows = config.honorific_surnames
-    if honorific_rows is None:
-        table = load_table("honorific_surnames")
-        honorific_rows = tuple(
-            (r.origin, r.sex, r.surname, float(r.probability)) for r in table.itertuples()
-        )
     honorifics = []
     running: dict[tuple[str, str], float] = {}
     for origin, sex, surname, probability in honorific_rows:
@@ -390,9 +369,8 @@ def build_name_model(config: NamesConfig) -> NameModel:
     double: list[int] = []
     if "british" in origins:
         # Pairs of the 60 commonest British surnames; a family picks one uniformly.
-        head = origin_names("british", "surname")
-        probs = origin_probabilities("british", "surname", head, config)
-        top = [head[i] for i in np.argsort(-probs, kind="stable")[:60]]
+        british = surname_list("british", honorific_rows, config.double_barrelled_share)
+        top = [british.names[i] for i in np.argsort(-british.probs, kind="stable")[:60]]
         double = [
             surname_index.setdefault(f"{a}-{b}", len(surname_index))
             for a in top

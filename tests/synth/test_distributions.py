@@ -86,7 +86,8 @@ def test_honorific_surnames_follow_sex(census):
         assert len(holders) > 0, name
         assert (holders["sex"] == sex).all(), name
     sikh_boys = frame[(frame["name_origin"] == "punjabi_sikh") & (frame["sex"] == "M")]
-    assert 0.45 < (sikh_boys["surname"] == "Singh").mean() < 0.9
+    # Singh's 40,119 adults of 1998 over the Sikh men of the 1991 Census: about 44% of families.
+    assert 0.30 < (sikh_boys["surname"] == "Singh").mean() < 0.58
 
 
 def test_polish_girls_take_feminine_surnames(census):
