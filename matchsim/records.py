@@ -538,8 +538,9 @@ def _names(table: pa.Table | pd.DataFrame) -> list[str]:
     )
 
 
-def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
-    """Validate a role mapping (column -> role) against a table, naming the problem."""
+def check_mapping(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping's shape (known roles, existing columns, each role once, a
+    usable role) and that the table has rows, naming the problem. Column types are not checked."""
     columns = _names(table)
     if _num_rows(table) == 0:
         raise ConfigError(side, "the table is empty")
@@ -558,6 +559,17 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
                 f"{side}.{column}", f"role {role!r} is already mapped to {seen[role]!r}"
             )
         seen[role] = column
+    usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
+    if not usable:
+        raise ConfigError(
+            side, "map at least one of forename, surname, date_of_birth, postcode, address"
+        )
+
+
+def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping (column -> role) against a table, naming the problem."""
+    check_mapping(table, roles, side)
+    for column, role in roles.items():
         try:
             col = _column(table, column)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -580,11 +592,6 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
             or pa.types.is_integer(col.type)  # e.g. numeric postcodes read from CSV
         ):
             raise ConfigError(f"{side}.{column}", f"a {role} column must hold text; got {col.type}")
-    usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
-    if not usable:
-        raise ConfigError(
-            side, "map at least one of forename, surname, date_of_birth, postcode, address"
-        )
 
 
 def _is_datelike(col: pa.ChunkedArray | pa.Array) -> bool:
