@@ -198,10 +198,13 @@ def read_table(
         if "Empty CSV file" in message:
             raise ConfigError(field, f"{str(path)!r} is empty (no header, no rows)") from None
         if isinstance(exc, UnicodeDecodeError) or "UTF8" in message or "codec" in message:
+            column = re.search(r"column #(\d+)", message)
+            where = f" in column {int(column[1]) + 1}" if column else ""
             raise ConfigError(
                 field,
-                f"{str(path)!r} is not {encoding or 'UTF-8'} text ({message}); "
-                f"give its encoding, e.g. {encoding_option} latin-1 or cp1252",
+                f"{str(path)!r} is not {encoding or 'UTF-8'} text (bytes that are not "
+                f"{encoding or 'UTF-8'}{where}); give its encoding, e.g. {encoding_option} "
+                "latin-1 (or cp1252 for Windows files)",
             ) from None
         raise ConfigError(field, f"{str(path)!r} could not be read as {fmt}: {message}") from None
     if fmt == "csv" and encoding is None:
@@ -214,7 +217,9 @@ def read_table(
 def _read_csv(path: Path, encoding: str | None, text_columns: tuple[str, ...]) -> pa.Table:
     with open(path, "rb") as handle:
         head = handle.read(1 << 16)
-    if encoding is None and head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+    if head.startswith(codecs.BOM_UTF8):
+        encoding = None  # a byte-order mark says UTF-8 whatever encoding was given for the rest
+    elif encoding is None and head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         encoding = "utf-16"  # Excel's "Unicode text" files carry this mark
     text = head.decode(encoding or "utf-8", errors="replace")
     header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
