@@ -41,10 +41,11 @@ FIRST_YEAR, LAST_YEAR = 1800, 2199
 MISSING_MARKERS = ("NULL", "N/A", "NONE", "NAN", "NAT", "#N/A", "-", "--", "?", ".")
 _NA_FORMS = ("NA", "na")
 
-#: Sex codes understood, after trimming and upper-casing. 1 = male, 2 = female, 0 = not known
-#: and 9 = not applicable follow ISO/IEC 5218 ("Codes for the representation of human sexes"),
-#: the coding of the NHS Data Dictionary's PERSON STATED GENDER CODE (1 male, 2 female,
-#: 9 indeterminate, X not known) and of the ONS census sex variable (1 male, 2 female).
+#: Sex codes understood, after trimming and upper-casing. The digits follow ISO/IEC 5218
+#: ("Codes for the representation of human sexes": 0 not known, 1 male, 2 female, 9 not
+#: applicable), which the NHS Data Dictionary's Sex vocabulary cites (0 not known, 1 male,
+#: 2 female, 9 not specified; https://data.developer.nhs.uk/dms/mim/6.3.01/Vocabulary/Sex.htm).
+#: The letters follow HL7 v2 table 0001 (F, M, U unknown) and the NHS's X (not known).
 SEX_CODES: dict[str, str | None] = {
     "M": "M",
     "MALE": "M",
@@ -97,12 +98,19 @@ _MONTH_NAMES = (
 MOSTLY_UNREADABLE = 0.5
 
 
-#: What each kind of finding says after its count.
+#: What each kind of finding says after its count (one record, several records).
+_OUTSIDE = f"outside {FIRST_YEAR}–{LAST_YEAR} treated as missing"
 FINDING_TEXT = {
-    "date_out_of_range": f"dates of birth outside {FIRST_YEAR}–{LAST_YEAR} treated as missing",
-    "date_unreadable": "dates of birth that are not real dates treated as missing",
-    "sex_unrecognised": "sex values not understood treated as missing",
-    "missing_marker": "values read as missing",
+    "date_out_of_range": (f"date of birth {_OUTSIDE}", f"dates of birth {_OUTSIDE}"),
+    "date_unreadable": (
+        "date of birth that is not a real date treated as missing",
+        "dates of birth that are not real dates treated as missing",
+    ),
+    "sex_unrecognised": (
+        "sex value not understood treated as missing",
+        "sex values not understood treated as missing",
+    ),
+    "missing_marker": ("value read as missing", "values read as missing"),
 }
 
 
@@ -117,7 +125,7 @@ class Finding:
 
     def __str__(self) -> str:
         examples = f" (e.g. {', '.join(map(repr, self.examples))})" if self.examples else ""
-        return f"{self.count:,} {FINDING_TEXT[self.kind]}{examples}"
+        return f"{self.count:,} {FINDING_TEXT[self.kind][self.count != 1]}{examples}"
 
 
 @dataclass
