@@ -390,7 +390,9 @@ def clean_text(
     Whole numbers (e.g. postcodes read as numbers) are kept as they are.
     """
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_null(values.type) or pa.types.is_integer(values.type):
+    if values.null_count == len(values):
+        return pa.nulls(len(values), pa.string()), []
+    if pa.types.is_integer(values.type):
         return values, []
     if not (
         pa.types.is_string(values.type)
@@ -420,7 +422,7 @@ def parse_sex(values: pa.Array | pa.ChunkedArray, name: str) -> tuple[pa.Array, 
     with the list of codes understood.
     """
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_null(values.type):
+    if pa.types.is_null(values.type) or values.null_count == len(values):
         return pa.nulls(len(values), pa.string()), []
     if pa.types.is_floating(values.type):
         values = _whole_numbers(values, name, "sex")
@@ -492,7 +494,7 @@ def parse_dates(
     values that are not real dates are missing and counted.
     """
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_null(values.type):
+    if pa.types.is_null(values.type) or values.null_count == len(values):
         return pa.nulls(len(values), pa.date32()), [], ""
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
@@ -524,12 +526,14 @@ def parse_dates(
     missing = _missing_mask(text)
     findings = _marker_finding(name, text, missing, rows)
     if date_format is not None:
-        # Values in the given format, and any in the unambiguous YYYY-MM-DD beside them (so
-        # that a column mixing ISO dates with a few DD/MM ones can always be read).
+        # Values in the given format, and any in the unambiguous YYYY-MM-DD or YYYYMMDD beside
+        # them: a column mixing ISO dates with a few DD/MM ones can always be read, and one
+        # format serves both tables when the other side holds ISO dates.
         ymd = _read_format(text, date_format, option)
-        iso = _fields(text, _ISO, ("y", "m", "d"))
-        use_iso = (ymd[0] < 0) & (iso[0] >= 0)
-        ymd = tuple(np.where(use_iso, i, f) for i, f in zip(iso, ymd, strict=True))
+        for pattern in (_ISO, _COMPACT):
+            other = _fields(text, pattern, ("y", "m", "d"))
+            use = (ymd[0] < 0) & (other[0] >= 0)
+            ymd = tuple(np.where(use, o, f) for o, f in zip(other, ymd, strict=True))
         how = f"{date_format} (given)"
     else:
         ymd, how = _detect(text, missing, rows, name, option, numeric)
