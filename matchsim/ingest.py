@@ -10,8 +10,9 @@ read is missing for its record and counted in a :class:`DataQuality` report; onl
 that is mostly unreadable, or a date column whose order (DD/MM or MM/DD) cannot be told, is
 refused with one :class:`~matchsim.errors.ConfigError`.
 
-Every step works on the distinct values of a column (dictionary encoding), so a column of
-millions of records costs one pass over its few thousand distinct values plus Arrow kernels.
+Every step is vectorised. Dates and sex codes are read once per distinct value (dictionary
+encoding: a column of millions of records holds a few thousand); text is cleaned by Arrow
+kernels over the records, or over the dictionary of a dictionary-encoded column.
 """
 
 from __future__ import annotations
@@ -362,13 +363,20 @@ def _as_text(values: pa.Array, name: str) -> pa.Array:
 
 
 def _missing_mask(text: pa.Array) -> np.ndarray:
-    """Per distinct (trimmed) value: empty or a missing marker."""
-    upper = pc.utf8_upper(text)
-    marker = pc.or_(
-        pc.is_in(upper, value_set=pa.array(("", *MISSING_MARKERS))),
-        pc.is_in(text, value_set=pa.array(_NA_FORMS)),
-    )
-    return marker.fill_null(True).to_numpy(zero_copy_only=False)
+    """Per (trimmed) value: null, empty or a missing marker."""
+    valid = pc.is_valid(text).to_numpy(zero_copy_only=False)
+    length = pc.utf8_length(text).fill_null(0).to_numpy(zero_copy_only=False)
+    missing = ~valid
+    # Only values as short as a marker can be one: upper-case and look up just those.
+    rows = np.flatnonzero(valid & (length <= max(map(len, MISSING_MARKERS))))
+    if len(rows):
+        short = text.take(pa.array(rows))
+        marker = pc.or_(
+            pc.is_in(pc.utf8_upper(short), value_set=pa.array(("", *MISSING_MARKERS))),
+            pc.is_in(short, value_set=pa.array(_NA_FORMS)),
+        )
+        missing[rows] = marker.to_numpy(zero_copy_only=False)
+    return missing
 
 
 def _marker_finding(
@@ -402,12 +410,25 @@ def clean_text(
         or (pa.types.is_dictionary(values.type))
     ):
         raise ConfigError(name, f"a {role} column must hold text; got {values.type}")
-    distinct, indices, rows = _distinct(values)
-    text = pc.utf8_normalize(pc.utf8_trim_whitespace(_as_text(distinct, name)), "NFC")
+    if pa.types.is_dictionary(values.type):
+        # Clean each distinct value once and keep the records' indices.
+        text = pc.utf8_normalize(pc.utf8_trim_whitespace(_as_text(values.dictionary, name)), "NFC")
+        indices = values.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        rows = np.bincount(indices[indices >= 0], minlength=len(text))
+        missing = _missing_mask(text)
+        findings = _marker_finding(name, text, missing, rows)
+        drop = (indices < 0) | missing[np.maximum(indices, 0)]
+        return pa.DictionaryArray.from_arrays(pa.array(indices, mask=drop), text), findings
+    # Plain text: Arrow kernels over every record. Hashing millions of distinct addresses to
+    # clean each value once costs more than cleaning each record (2M addresses: 1.1 s vs 0.3 s).
+    text = pc.utf8_normalize(pc.utf8_trim_whitespace(_as_text(values, name)), "NFC")
     missing = _missing_mask(text)
-    findings = _marker_finding(name, text, missing, rows)
-    indices = np.where((indices >= 0) & missing[np.maximum(indices, 0)], -1, indices)
-    return pc.take(text, pa.array(indices, mask=indices < 0)), findings
+    words = missing & (pc.utf8_length(text).fill_null(0).to_numpy(zero_copy_only=False) > 0)
+    findings = []
+    if words.any():
+        examples = tuple(pc.unique(text.filter(pa.array(words))).to_pylist()[:3])
+        findings.append(Finding(name, "missing_marker", int(words.sum()), examples))
+    return pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), text), findings
 
 
 # --------------------------------------------------------------------------------------------
