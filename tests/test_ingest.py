@@ -434,3 +434,20 @@ def test_every_real_date_in_range_reads_back_in_each_form(days):
     assert dates([d.strftime("%d/%m/%Y") for d in days], date_format="%d/%m/%Y") == days
     as_days = np.array(days, dtype="M8[D]")
     assert dates(pa.array(as_days)) == days
+
+
+def test_accented_addresses_match_their_plain_spelling():
+    left = pd.DataFrame(
+        {"id": [1, 2], "sn": ["Lee", "Ng"], "addr": ["Rue de l'Église 3", "Straße 5"]}
+    )
+    right = pd.DataFrame(
+        {
+            "id": [5, 6, 7],
+            "sn": ["Lee", "Ng", "Ox"],
+            "addr": ["RUE DE L'EGLISE 3", "Strasse 5", "Rue 3"],
+        }
+    )
+    roles = {"id": "id", "sn": "surname", "addr": "address"}
+    result = link_tables(left, right, roles, blocking="exact:address", matcher="weighted")
+    pairs = set(zip(result.pairs()["left_id"], result.pairs()["right_id"], strict=True))
+    assert pairs == {(1, 5), (2, 6)}
