@@ -234,11 +234,13 @@ def _read_csv(path: Path, encoding: str | None, text_columns: tuple[str, ...]) -
     header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     delimiter = max(_DELIMITERS, key=header.count) if header else ","
     read_options = pacsv.ReadOptions(encoding=encoding or "utf8")
+    # Quoted values may hold line breaks (addresses exported from spreadsheets do).
+    parse_options = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
     convert = pacsv.ConvertOptions(column_types=dict.fromkeys(text_columns, pa.string()))
     return pacsv.read_csv(
         path,
         read_options=read_options,
-        parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        parse_options=parse_options,
         convert_options=convert,
     )
 
@@ -287,6 +289,13 @@ def clean_table(
     :func:`parse_sex`. The ``id`` column is kept as it is. Unmapped columns are dropped.
     """
     check_mapping(table, roles, side)
+    names = list(table.column_names) if isinstance(table, pa.Table) else list(table.columns)
+    for column in roles:
+        if names.count(column) > 1:
+            raise ConfigError(
+                f"{side}.{column}",
+                f"the table has {names.count(column)} columns named {column!r}; rename all but one",
+            )
     if date_format is not None and not isinstance(date_format, str):
         raise ConfigError(
             date_format_option, f"must be text such as '%d/%m/%Y'; got {date_format!r}"

@@ -191,6 +191,11 @@ def test_a_sex_column_of_other_values_lists_what_is_understood(tmp_path, capsys,
             "left.dob: no such column; columns are: id, forename, surname",
         ),
         (b"id,forename,surname,dob\n1,Ann,Lee,sometime\n", "left.dob: 1 of 1 values are not dates"),
+        (
+            b"id,forename,forename,surname,dob\n1,Ann,Bo,Lee,2005-01-01\n",
+            "2 columns named 'forename'",
+        ),
+        (b"id,forename,surname,dob\n1,Ann,Lee,2005-01-01,9\n", "Expected 4 columns, got 5"),
     ],
 )
 def test_unusable_files_are_one_line(tmp_path, capsys, right, content, mentions):

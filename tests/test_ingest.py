@@ -451,3 +451,11 @@ def test_accented_addresses_match_their_plain_spelling():
     result = link_tables(left, right, roles, blocking="exact:address", matcher="weighted")
     pairs = set(zip(result.pairs()["left_id"], result.pairs()["right_id"], strict=True))
     assert pairs == {(1, 5), (2, 6)}
+
+
+def test_quoted_values_may_hold_line_breaks(tmp_path):
+    path = tmp_path / "lines.csv"
+    rows = ["id,addr"] + [f'{i},"{i} High St\nLeeds"' for i in range(20_000)]
+    path.write_text("\n".join(rows) + "\n")
+    table = read_table(path, text_columns=("addr",))
+    assert table.num_rows == 20_000 and table["addr"][5].as_py() == "5 High St\nLeeds"
