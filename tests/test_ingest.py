@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -459,3 +460,23 @@ def test_quoted_values_may_hold_line_breaks(tmp_path):
     path.write_text("\n".join(rows) + "\n")
     table = read_table(path, text_columns=("addr",))
     assert table.num_rows == 20_000 and table["addr"][5].as_py() == "5 High St\nLeeds"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=10), st.none()), min_size=1, max_size=20))
+def test_random_text_is_cleaned_and_random_sex_values_read_or_refused(values):
+    array = pa.array(values, pa.string())
+    cleaned, _ = clean_text(array, "left.fn")
+    assert len(cleaned) == len(values)
+    assert cleaned.null_count == sum(_is_missing(v) for v in values)
+    for before, after in zip(values, cleaned.to_pylist(), strict=True):
+        if after is not None:
+            assert after == unicodedata.normalize("NFC", before.strip())
+    try:
+        sex, _ = parse_sex(array, "left.sex")
+    except ConfigError as exc:
+        message = str(exc)
+    else:
+        message = ""
+        assert set(sex.to_pylist()) <= {"M", "F", None}
+    assert message == "" or message.startswith("left.sex: sex values such as")
