@@ -332,7 +332,12 @@ def test_value_columns_are_read_as_text_whatever_comes_late_in_the_file(tmp_path
 
 @pytest.mark.parametrize(
     ("content", "mentions"),
-    [(b"", "is empty (no header, no rows)"), (b"id,fn\n", "has a header but no rows")],
+    [
+        (b"", "is empty (no header, no rows)"),
+        (codecs.BOM_UTF8, "is empty (no header, no rows)"),
+        (b"\n\n", "is empty (no header, no rows)"),
+        (b"id,fn\n", "has a header but no rows"),
+    ],
 )
 def test_empty_and_header_only_files_are_one_clear_error(tmp_path, content, mentions):
     path = tmp_path / "x.csv"
@@ -480,3 +485,11 @@ def test_random_text_is_cleaned_and_random_sex_values_read_or_refused(values):
         message = ""
         assert set(sex.to_pylist()) <= {"M", "F", None}
     assert message == "" or message.startswith("left.sex: sex values such as")
+
+
+def test_column_names_that_are_not_utf_8_name_the_file(tmp_path):
+    path = tmp_path / "names.csv"
+    path.write_bytes("id,prénom\n1,Ann\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"names\.csv.*not UTF-8.*encoding latin-1"):
+        read_table(path, "LEFT")
+    assert read_table(path, "LEFT", encoding="latin-1").column_names == ["id", "prénom"]

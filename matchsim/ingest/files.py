@@ -76,8 +76,11 @@ def _read_csv(path: Path, encoding: str | None, text_columns: tuple[str, ...]) -
         encoding = None  # a byte-order mark says UTF-8 whatever encoding was given for the rest
     elif encoding is None and head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         encoding = "utf-16"  # Excel's "Unicode text" files carry this mark
-    text = head.decode(encoding or "utf-8", errors="replace")
-    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    first_line, newline, _ = head.partition(b"\n")
+    if encoding is None and newline:
+        first_line.decode("utf-8")  # column names that are not UTF-8: the caller names the file
+    text = head.decode(encoding or "utf-8", errors="replace").lstrip("\ufeff")
+    header = text.splitlines()[0] if text.strip() else ""
     delimiter = max(_DELIMITERS, key=header.count) if header else ","
     read_options = pacsv.ReadOptions(encoding=encoding or "utf8")
     # Quoted values may hold line breaks (addresses exported from spreadsheets do).
