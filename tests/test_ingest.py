@@ -493,3 +493,10 @@ def test_column_names_that_are_not_utf_8_name_the_file(tmp_path):
     with pytest.raises(ConfigError, match=r"names\.csv.*not UTF-8.*encoding latin-1"):
         read_table(path, "LEFT")
     assert read_table(path, "LEFT", encoding="latin-1").column_names == ["id", "prénom"]
+
+
+def test_a_file_not_in_the_given_encoding_names_it(tmp_path):
+    path = tmp_path / "plain.csv"
+    path.write_text("id,fn\n1,Ann\n")
+    with pytest.raises(ConfigError, match=r"plain\.csv' is not utf-16 text"):
+        read_table(path, "LEFT", encoding="utf-16")

@@ -48,11 +48,11 @@ def read_table(
             ) from None
     try:
         table = pq.read_table(path) if fmt == "parquet" else _read_csv(path, encoding, text_columns)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
+    except (pa.ArrowInvalid, OSError, UnicodeError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if "Empty CSV file" in message:
             raise ConfigError(field, f"{str(path)!r} is empty (no header, no rows)") from None
-        if isinstance(exc, UnicodeDecodeError) or "UTF8" in message or "codec" in message:
+        if isinstance(exc, UnicodeError) or "UTF8" in message or "codec" in message:
             column = re.search(r"column #(\d+)", message)
             where = f" in column {int(column[1]) + 1}" if column else ""
             raise ConfigError(
