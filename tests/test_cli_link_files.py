@@ -258,3 +258,18 @@ def test_the_summary_lists_blocking_passes_one_a_line(tmp_path, capsys, right):
     assert "exact(surname:soundex + dob)" in passes
     assert "exact(forename:soundex + dob)" in passes
     assert len(passes) == 3 and all(line.startswith("exact(") for line in passes), passes
+
+
+def test_parquet_dates_out_of_range_are_counted(tmp_path, capsys, right):
+    frame = people()
+    dob = list(frame["dob"])
+    dob[0] = dt.date(1700, 1, 1)
+    left = tmp_path / "left.parquet"
+    frame.assign(dob=dob).to_parquet(left)
+    code, stdout, stderr = link(capsys, left, right, tmp_path / "p.parquet")
+    assert code == 0, stderr
+    assert (
+        "left.dob: 1 date of birth outside 1800–2199 treated as missing (e.g. '1700-01-01')"
+        in stdout
+    )
+    assert matched(tmp_path / "p.parquet") == IDENTITY - {(1, 1)}
