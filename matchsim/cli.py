@@ -378,10 +378,50 @@ def _blocking_spec(
     return specs[0] if len(specs) == 1 else specs
 
 
-def _read_frame(path: Path, option: str) -> Any:
-    from matchsim.io import read_table
+def _read_frame(
+    path: Path, option: str, encoding: str | None = None, text_columns: Sequence[str] = ()
+) -> Any:
+    from matchsim.ingest import read_table
 
-    return read_table(path, option)
+    return read_table(
+        path,
+        option,
+        encoding=encoding,
+        text_columns=tuple(text_columns),
+        encoding_option="--encoding",
+    )
+
+
+def _read_records(
+    path: Path,
+    option: str,
+    roles: dict[str, str],
+    side: str,
+    encoding: str | None,
+    date_format: str | None,
+) -> Any:
+    """A LEFT or RIGHT file read and cleaned for linkage (value columns read as text)."""
+    from matchsim.ingest import clean_table
+
+    values = [column for column, role in roles.items() if role != "id"]
+    table = _read_frame(path, option, encoding, values)
+    return clean_table(
+        table, roles, side, date_format=date_format, date_format_option="--date-format"
+    )
+
+
+def _print_link_notes(result: Any) -> None:
+    """Under the link summary: the blocking passes one a line, and what cleaning read as missing."""
+    passes = result.blocking.strategy.split(" | ")  # a union describes itself as "a | b | c"
+    if len(passes) > 1:
+        _out.print("Blocking passes (the candidates are their union):", highlight=False)
+        for line in passes:
+            _out.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+    notes = result.quality.lines()
+    if notes:
+        _out.print("Input data:", highlight=False)
+        for column, text in notes:
+            _out.print(f"  {column}: {text}", soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command("link")
@@ -430,6 +470,20 @@ def link_command(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     overwrite: OverwriteOption = False,
+    date_format: Annotated[
+        str | None,
+        typer.Option(
+            "--date-format",
+            help="strptime format of text dates of birth, e.g. %d/%m/%Y (default: detected; "
+            "see docs/input-files.md).",
+        ),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding", help="Text encoding of CSV inputs, e.g. latin-1, cp1252 (default UTF-8)."
+        ),
+    ] = None,
 ) -> None:
     """Link any two tables: block, compare, score (unsupervised Fellegi-Sunter by default), decide."""
     import pandas as pd
@@ -444,19 +498,17 @@ def link_command(
     right_roles = _parse_map(right_map, "--right-map") or roles
     if threshold is not None and not 0 <= threshold <= 1 and matcher != "cascade":
         raise ConfigError("--threshold", f"{threshold} is not allowed; must be in [0, 1]")
-    left_table = _read_frame(left, "LEFT")
-    right_table = _read_frame(right, "RIGHT")
+    left_table = _read_records(left, "LEFT", roles, "left", encoding, date_format)
+    right_table = _read_records(right, "RIGHT", right_roles, "right", encoding, date_format)
     true_links = None
     if truth is not None:
-        truth_table = _read_frame(truth, "--truth").to_pandas()
+        truth_table = _read_frame(truth, "--truth", encoding).to_pandas()
         if truth_table.shape[1] < 2:
             raise ConfigError("--truth", "needs two columns: left id and right id")
         true_links = truth_table.iloc[:, :2]
     result = link_tables(
         left_table,
         right_table,
-        roles,
-        right_roles,
         blocking=_blocking_spec(
             blocking, force, sorted(set(roles.values()) & set(right_roles.values()))
         ),
@@ -483,7 +535,10 @@ def link_command(
         table = Table(title=f"{len(pairs):,} scored pairs written to {out}", show_header=False)
         table.add_column("measure")
         table.add_column("value", justify="right")
-        table.add_row("blocking", report.strategy)
+        passes = report.strategy.count(" | ") + 1
+        table.add_row(
+            "blocking", f"{passes} passes, listed below" if passes > 1 else report.strategy
+        )
         table.add_row(
             "candidate pairs",
             f"{report.candidate_pairs:,} (reduction ratio {report.reduction_ratio:.6f})",
@@ -507,6 +562,7 @@ def link_command(
                 f"{d['precision']:.4f} / {d['recall']:.4f} / {d['f1']:.4f}",
             )
         _out.print(table)
+        _print_link_notes(result)
 
 
 @app.command("run")

@@ -36,6 +36,7 @@ from matchsim.comparison import (
 from matchsim.decision import decide
 from matchsim.errors import ConfigError
 from matchsim.evaluation import Evaluation, evaluate, pair_metrics
+from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
 from matchsim.records import (
     MATCHSIM_ROLES,
@@ -86,6 +87,8 @@ class LinkResult:
     pair_metrics: dict[str, float] | None = None
     #: precision/recall/F1 of the links the decision policy returned (what a user receives)
     decision_metrics: dict[str, float] | None = None
+    #: values read as missing while cleaning the input tables, and how dates were read
+    quality: DataQuality = field(default_factory=DataQuality)
 
     def pairs(self) -> pd.DataFrame:
         """Scored candidate pairs: left id, right id, score and whether it clears the bar."""
@@ -242,10 +245,12 @@ def link_prepared(
 
 
 def link_tables(
-    left: pd.DataFrame | pa.Table,
-    right: pd.DataFrame | pa.Table,
-    roles: Mapping[str, str],
+    left: pd.DataFrame | pa.Table | CleanTable,
+    right: pd.DataFrame | pa.Table | CleanTable,
+    roles: Mapping[str, str] | None = None,
     right_roles: Mapping[str, str] | None = None,
+    *,
+    date_format: str | None = None,
     **options: object,
 ) -> LinkResult:
     """Link two tables.
@@ -253,11 +258,20 @@ def link_tables(
     Parameters
     ----------
     left, right
-        pandas DataFrames or Arrow tables.
+        pandas DataFrames or Arrow tables (read files with :func:`matchsim.ingest.read_table`,
+        which takes an ``encoding``), or tables already cleaned by
+        :func:`matchsim.ingest.clean_table`. Each is cleaned (see docs/input-files.md): missing
+        markers such as ``NULL`` and ``N/A`` become missing, dates of birth are read from
+        dates, ``YYYYMMDD`` numbers or text, sex from M/F, Male/Female or 1/2. Values that
+        cannot be read are missing for their record and counted in ``result.quality``.
     roles, right_roles
         Column name -> role (``id``, ``forename``, ``middle_names``, ``surname``,
         ``date_of_birth``, ``sex``, ``postcode``, ``address``); ``right_roles`` defaults to
-        ``roles``. Without an ``id`` role, row numbers are the ids.
+        ``roles``. Without an ``id`` role, row numbers are the ids. Not needed for a
+        :class:`~matchsim.ingest.CleanTable`, which carries its own.
+    date_format
+        strptime format of text dates of birth (e.g. ``"%d/%m/%Y"``); by default the format
+        is detected, and a column that could be DD/MM or MM/DD is refused.
     **options
         ``blocking`` (default: multi-pass), ``comparisons``, ``matcher`` (default: unsupervised
         Fellegi-Sunter), ``decision`` (``unique``, ``best``, ``all``), ``threshold``,
@@ -279,10 +293,17 @@ def link_tables(
         raise ConfigError(
             unknown[0], f"unknown option; options are {', '.join(sorted(LINK_OPTIONS))}"
         )
-    data = link(
-        prepare_table(left, roles, "left"), prepare_table(right, right_roles or roles, "right")
-    )
-    return link_prepared(data, **options)  # type: ignore[arg-type]
+    cleaned = []
+    for table, side, mapping in ((left, "left", roles), (right, "right", right_roles or roles)):
+        if not isinstance(table, CleanTable):
+            if mapping is None:
+                raise ConfigError("roles", "map columns to roles, e.g. {'surname': 'surname'}")
+            table = clean_table(table, mapping, side, date_format=date_format)
+        cleaned.append(table)
+    data = link(*(prepare_table(c.table, c.roles, c.side) for c in cleaned))
+    result = link_prepared(data, **options)  # type: ignore[arg-type]
+    result.quality = cleaned[0].quality.merged(cleaned[1].quality)
+    return result
 
 
 LINK_OPTIONS = frozenset(

@@ -97,12 +97,18 @@ _LETTER_REPLACEMENTS = {
 
 def normalise_names(values: pa.Array) -> pa.Array:
     """:func:`normalise_name` for a whole array, in Arrow (no Python loop)."""
+    text = normalise_names_letters(values)
+    text = pc.replace_substring_regex(text, r"[^A-Z]+", " ")
+    return pc.utf8_trim_whitespace(text)
+
+
+def normalise_names_letters(values: pa.Array) -> pa.Array:
+    """Upper case with accents stripped and letters NFKD cannot split spelled out."""
     text = pc.utf8_normalize(pc.utf8_upper(values), "NFKD")
     text = pc.replace_substring_regex(text, r"\p{Mn}+", "")
     for src, dst in _LETTER_REPLACEMENTS.items():
         text = pc.replace_substring(text, src, dst)
-    text = pc.replace_substring_regex(text, r"[^A-Z]+", " ")
-    return pc.utf8_trim_whitespace(text)
+    return text
 
 
 @dataclass
@@ -538,8 +544,9 @@ def _names(table: pa.Table | pd.DataFrame) -> list[str]:
     )
 
 
-def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
-    """Validate a role mapping (column -> role) against a table, naming the problem."""
+def check_mapping(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping's shape (known roles, existing columns, each role once, a
+    usable role) and that the table has rows, naming the problem. Column types are not checked."""
     columns = _names(table)
     if _num_rows(table) == 0:
         raise ConfigError(side, "the table is empty")
@@ -558,6 +565,17 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
                 f"{side}.{column}", f"role {role!r} is already mapped to {seen[role]!r}"
             )
         seen[role] = column
+    usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
+    if not usable:
+        raise ConfigError(
+            side, "map at least one of forename, surname, date_of_birth, postcode, address"
+        )
+
+
+def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping (column -> role) against a table, naming the problem."""
+    check_mapping(table, roles, side)
+    for column, role in roles.items():
         try:
             col = _column(table, column)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -580,11 +598,6 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
             or pa.types.is_integer(col.type)  # e.g. numeric postcodes read from CSV
         ):
             raise ConfigError(f"{side}.{column}", f"a {role} column must hold text; got {col.type}")
-    usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
-    if not usable:
-        raise ConfigError(
-            side, "map at least one of forename, surname, date_of_birth, postcode, address"
-        )
 
 
 def _is_datelike(col: pa.ChunkedArray | pa.Array) -> bool:
@@ -654,8 +667,15 @@ _ABBREVIATION_PATTERN = r"\b(" + "|".join(ADDRESS_ABBREVIATIONS) + r")\b"
 
 
 def normalise_addresses(raw: pa.Array) -> pa.Array:
-    """Upper case, punctuation to spaces, street-type abbreviations expanded, single spaces."""
-    text = pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]+", " ")
+    """Upper case, accents stripped, punctuation to spaces, street-type abbreviations expanded,
+    single spaces."""
+    text = pc.utf8_upper(raw)
+    # Accented letters become their base letters ("Église" = "EGLISE"), as in names, rather
+    # than spaces; only values with a non-ASCII character pay for it.
+    accented = pc.invert(pc.string_is_ascii(text)).fill_null(False)
+    if pc.any(accented).as_py():
+        text = pc.replace_with_mask(text, accented, normalise_names_letters(text.filter(accented)))
+    text = pc.replace_substring_regex(text, r"[^A-Z0-9]+", " ")
     # Expanding abbreviations takes one pass per form: run it only on values that have one.
     has = pc.match_substring_regex(text, _ABBREVIATION_PATTERN).fill_null(False)
     if pc.any(has).as_py():

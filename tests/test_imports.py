@@ -32,6 +32,7 @@ MODULES = (
     "matchsim.pprl.records",
     "matchsim.pprl.scenario",
     "matchsim.distributed",
+    "matchsim.ingest",
     "matchsim.linkage",
     "matchsim.records",
     "matchsim.scenario",

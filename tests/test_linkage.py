@@ -262,20 +262,20 @@ BAD_INPUT = [
         id="missing-right-column",
     ),
     pytest.param(
-        L.assign(dob=[20100102, 20110203]),
+        L.assign(dob=[1, 2]),
         R,
         R_ROLES,
         {},
-        ["left.dob", "dates", "int64"],
-        id="dob-ints",
+        ["left.dob", "not dates", "date_format"],
+        id="dob-ints-not-yyyymmdd",
     ),
     pytest.param(
         L.assign(dob=["02/01/2010", "03/02/2011"]),
         R,
         R_ROLES,
         {},
-        ["left.dob", "not a date YYYY-MM-DD"],
-        id="dob-not-iso",
+        ["left.dob", "'02/01/2010'", "DD/MM/YYYY or MM/DD/YYYY", "date_format"],
+        id="dob-day-month-ambiguous",
     ),
     pytest.param(
         L.assign(fn=[1.5, 2.5]), R, R_ROLES, {}, ["left.fn", "text", "double"], id="forename-floats"
