@@ -497,6 +497,24 @@ class SortedNeighbourhood(Blocker):
         # Each left record meets at most (window - 1) neighbours on each side.
         return np.full(len(left_rows), 2 * (self.window - 1), dtype=np.int64)
 
+    # On one table the window runs over its records sorted once (two copies of the table would
+    # put each record beside its own copy and halve the window). A pair is listed in the chunk
+    # of its smaller row.
+    self_pairs_once = True
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cache_key = ("sorted_neighbourhood-self", self.key, self.window)
+        if cache_key not in data.cache:
+            values = self._sort_values(data, "left")
+            rows = np.flatnonzero(values != MISSING)
+            rows = rows[np.argsort(values[rows], kind="stable")]
+            a = np.concatenate([rows[:-offset] for offset in range(1, self.window)])
+            b = np.concatenate([rows[offset:] for offset in range(1, self.window)])
+            data.cache[cache_key] = oriented_pairs(a, b, len(data.left))
+        left, right = data.cache[cache_key]  # type: ignore[misc]
+        keep = np.isin(left, left_rows)
+        return left[keep], right[keep]
+
 
 # --------------------------------------------------------------------------------------------
 # MinHash LSH on q-grams
