@@ -74,14 +74,14 @@ def entity_labels(ids: np.ndarray, truth: object) -> np.ndarray:
         if frame.shape[1] < 2:
             raise ConfigError("true_clusters", "needs two columns: record id and entity label")
         if frame.iloc[:, 0].duplicated().any():
-            dup = frame.iloc[:, 0][frame.iloc[:, 0].duplicated()].iloc[0]
+            dup = _plain(frame.iloc[:, 0][frame.iloc[:, 0].duplicated()].iloc[0])
             raise ConfigError("true_clusters", f"gives record {dup!r} more than one entity")
         position = pd.Index(frame.iloc[:, 0].to_numpy()).get_indexer(ids)
         if (position < 0).any():
             missing = int((position < 0).sum())
             raise ConfigError(
                 "true_clusters",
-                f"{missing:,} of {n:,} records (e.g. id {ids[position < 0][0]!r}) have no "
+                f"{missing:,} of {n:,} records (e.g. id {_plain(ids[position < 0][0])!r}) have no "
                 "entity label; label every record (a record alone is its own entity)",
             )
         labels = frame.iloc[:, 1].to_numpy()[position]
@@ -178,7 +178,7 @@ def dedupe_table(
     ids = prepared.ids
     index = pd.Index(ids)
     if not index.is_unique:
-        dup = index[index.duplicated()][0]
+        dup = _plain(index[index.duplicated()][0])
         raise ConfigError(
             "roles",
             f"id {dup!r} appears more than once; deduplication needs one id per record "
@@ -221,6 +221,11 @@ def dedupe_table(
     timings["clustering"] = time.perf_counter() - t0
     metrics = cluster_metrics(clusters, labels) if labels is not None else None
     return DedupeResult(result, clusters, cluster_method, metrics, timings)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, for messages (1, not np.int64(1))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _pair_count(labels: np.ndarray) -> int:

@@ -33,6 +33,8 @@ MODULES = (
     "matchsim.pprl.scenario",
     "matchsim.distributed",
     "matchsim.linkage",
+    "matchsim.dedupe",
+    "matchsim.clustering",
     "matchsim.records",
     "matchsim.scenario",
     "matchsim.synth.census",
