@@ -68,7 +68,8 @@ def decide(
     if policy == "all":
         chosen = frame
     elif policy == "one_to_one":
-        right_codes, distinct_right = pd.factorize(frame["right"], sort=False)
+        # Ties go to the earlier request, then to the smaller right id.
+        right_codes, distinct_right = pd.factorize(frame["right"], sort=True)
         keep = one_to_one(
             frame["left"].to_numpy(),
             right_codes,
