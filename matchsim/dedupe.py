@@ -202,7 +202,7 @@ def dedupe_table(
         blocking=blocking,
         comparisons=comparisons,
         matcher=matcher,
-        decision="all",
+        decision=None,  # the pairs are clustered instead
         threshold=threshold,
         true_links=truth_pairs,
         max_pairs=max_pairs,
