@@ -14,9 +14,12 @@ import pandas as pd
 import pytest
 
 from matchsim.cli import main
+from matchsim.comparison import compare, default_comparisons
 from matchsim.dedupe import dedupe_table, entities_from_links, within_entity_pairs
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.linkage import link_tables
+from matchsim.matchers import FellegiSunter
+from matchsim.records import prepare_table, self_linkage
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.synth import CensusConfig, generate_census
 
@@ -163,6 +166,26 @@ def test_bad_parameters_are_named(options, field):
     roles = {"rid": "id", "surname": "surname", "date_of_birth": "date_of_birth"}
     with pytest.raises((ConfigError, UnknownNameError), match=rf"^{field}: "):
         dedupe_table(table, roles, matcher="weighted", **options)
+
+
+def test_fellegi_sunter_trains_on_pairs_of_different_records():
+    # 60 records on 4 birth dates: the date-of-birth training session pairs each record with
+    # the others of its date (both orders, as between two copies), never with itself.
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame(
+        {
+            "forename": rng.choice(["Ann", "Bo", "Cy", "Di", "Ed"], 60),
+            "surname": rng.choice(["Lee", "Ng", "Ali", "Roe", "Fox", "Kay"], 60),
+            "dob": rng.choice(["2010-01-02", "2010-03-04", "2011-05-06", "2012-07-08"], 60),
+        }
+    )
+    roles = {"forename": "forename", "surname": "surname", "dob": "date_of_birth"}
+    data = self_linkage(prepare_table(table, roles))
+    candidates = compare(data, np.array([0]), np.array([1]), default_comparisons(data))
+    model = FellegiSunter().fit(candidates, data)
+    sizes = table["dob"].value_counts().to_numpy()
+    assert model.sessions_[0]["keys"] == ["dob"]
+    assert model.sessions_[0]["pairs"] == int((sizes * (sizes - 1)).sum())
 
 
 def test_repeated_ids_are_refused():
