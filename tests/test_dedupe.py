@@ -276,3 +276,17 @@ def test_a_hundred_thousand_records_in_seconds():
     # comparison 1.3 s of which 1.2 s loads the kernels, matching 0.6 s, clustering 0.01 s);
     # the bound leaves room for slower CI machines.
     assert seconds < 30, result.timings
+
+
+def test_cli_link_takes_the_one_to_one_decision(tmp_path, capsys):
+    left = pd.DataFrame({"id": [1, 2], "sn": ["Lee", "Lee"], "dob": ["2010-01-02"] * 2})
+    right = pd.DataFrame({"id": [7, 8], "sn": ["Lee", "Lee"], "dob": ["2010-01-02"] * 2})
+    left.to_csv(tmp_path / "l.csv", index=False)
+    right.to_csv(tmp_path / "r.csv", index=False)
+    maps = ["--map", "id=id", "--map", "sn=surname", "--map", "dob=date_of_birth"]
+    out = tmp_path / "pairs.csv"
+    args = ["link", str(tmp_path / "l.csv"), str(tmp_path / "r.csv"), *maps, "--out", str(out)]
+    code = main([*args, "--matcher", "weighted", "--decision", "one_to_one", "-q"])
+    assert code == 0, capsys.readouterr().err
+    chosen = pd.read_csv(out).query("decision")
+    assert sorted(zip(chosen["left_id"], chosen["right_id"], strict=True)) == [(1, 7), (2, 8)]
