@@ -3,7 +3,10 @@
 * ``unique`` returns a record only when exactly one candidate clears the bar ("only if there
   is a clear match");
 * ``best`` returns the top candidate;
-* ``all`` returns every candidate over the bar.
+* ``all`` returns every candidate over the bar;
+* ``one_to_one`` links each record on either side at most once: pairs over the bar are taken
+  by descending score while neither record is taken (see :func:`matchsim.clustering.one_to_one`),
+  for two tables that each hold an entity at most once.
 
 A request is **ambiguous** when several distinct records clear the bar, or the top score is
 tied. Right-hand ids may repeat (one row per historical address); a record counts once, at its
@@ -15,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from matchsim.clustering import one_to_one
 from matchsim.errors import ConfigError, UnknownNameError
 
-POLICIES = ("unique", "best", "all")
+POLICIES = ("unique", "best", "all", "one_to_one")
 
 
 def decide(
@@ -63,6 +67,17 @@ def decide(
 
     if policy == "all":
         chosen = frame
+    elif policy == "one_to_one":
+        # Ties go to the earlier request, then to the smaller right id.
+        right_codes, distinct_right = pd.factorize(frame["right"], sort=True)
+        keep = one_to_one(
+            frame["left"].to_numpy(),
+            right_codes,
+            frame["score"].to_numpy(),
+            n,
+            len(distinct_right),
+        )
+        chosen = frame[keep]
     elif policy == "best":
         chosen = frame[at_top & (top_counts[frame["left"].to_numpy()] == 1)]
     else:

@@ -80,7 +80,7 @@ class LinkResult:
     scores: np.ndarray
     matcher: Matcher
     threshold: float
-    decisions: pd.DataFrame  # one row per left record
+    decisions: pd.DataFrame  # one row per left record (none with decision=None)
     blocking: BlockingReport
     timings: dict[str, float] = field(default_factory=dict)
     #: precision/recall/F1 of the pairs that clear the threshold (pair classification)
@@ -142,7 +142,7 @@ def link_prepared(
     blocking: object = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
     matcher: object = "fellegi_sunter",
-    decision: str = "unique",
+    decision: str | None = "unique",
     threshold: float | None = None,
     true_links: pd.DataFrame | None = None,
     max_pairs: int = 5_000_000,
@@ -150,6 +150,8 @@ def link_prepared(
     partitions: RegisterPartitions | None = None,
 ) -> LinkResult:
     """Block, compare, fit, score and decide on prepared data (see :func:`link_tables`).
+
+    ``decision=None`` skips the answer per left record (``decisions`` is then empty).
 
     ``partitions`` finds and scores the candidates partition by partition of the right-hand
     table (e.g. on a Dask cluster, see :mod:`matchsim.distributed`); the result is the same.
@@ -215,9 +217,14 @@ def link_prepared(
 
     t0 = time.perf_counter()
     bar = model.threshold if threshold is None else threshold
-    decisions = decide(
-        data.left.ids, left, data.right.ids[right], scores, bar, decision, tiered=model.tiered
-    )
+    if decision is None:
+        # No answer per left record (deduplication clusters the pairs instead): the
+        # decisions table stays empty, and so do the metrics of returned links.
+        decisions = pd.DataFrame(columns=list(DECISION_COLUMNS))
+    else:
+        decisions = decide(
+            data.left.ids, left, data.right.ids[right], scores, bar, decision, tiered=model.tiered
+        )
     timings["decision"] = time.perf_counter() - t0
 
     metrics = decided = None
@@ -235,10 +242,11 @@ def link_prepared(
             }
         )
         metrics = pair_metrics(predicted, truth)
-        returned = (
-            decisions[["left_id", "returned"]].explode("returned").dropna(subset=["returned"])
-        )
-        decided = pair_metrics(returned.rename(columns={"returned": "right_id"}), truth)
+        if decision is not None:
+            returned = (
+                decisions[["left_id", "returned"]].explode("returned").dropna(subset=["returned"])
+            )
+            decided = pair_metrics(returned.rename(columns={"returned": "right_id"}), truth)
     return LinkResult(
         data, result, scores, model, bar, decisions, report, timings, metrics, decided
     )
@@ -305,6 +313,9 @@ def link_tables(
     result.quality = cleaned[0].quality.merged(cleaned[1].quality)
     return result
 
+
+#: The columns of :attr:`LinkResult.decisions` (see :func:`matchsim.decision.decide`).
+DECISION_COLUMNS = ("left_id", "returned", "ambiguous", "candidates", "best_score")
 
 LINK_OPTIONS = frozenset(
     {

@@ -498,6 +498,10 @@ class LinkageData:
     right: Records
     vocabularies: dict[str, Vocabulary]
     cache: dict[object, object] = field(default_factory=dict, repr=False)
+    #: one table against itself (deduplication, see :func:`self_linkage`): ``left`` and
+    #: ``right`` are the same records, and a pair is an unordered pair of two different rows,
+    #: listed once with the smaller row on the left
+    self_join: bool = False
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -814,6 +818,23 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
     return LinkageData(
         records(left, codes_l, {}), records(right, codes_r, right_cache), vocabularies
     )
+
+
+def self_linkage(table: PreparedTable) -> LinkageData:
+    """One prepared table against itself, to find duplicates within it.
+
+    Both sides are the same :class:`Records` (one set of keys and caches), on the table's own
+    vocabularies; blocking then lists each unordered pair of different rows once.
+    """
+    records = Records(
+        ids=table.ids,
+        codes=dict(table.codes),
+        dob=table.dob,
+        sex=table.sex,
+        extra=table.extra,
+        cache={},
+    )
+    return LinkageData(records, records, dict(table.vocabularies), self_join=True)
 
 
 def prepare(

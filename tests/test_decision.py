@@ -95,7 +95,8 @@ def test_all_returns_every_candidate_over_the_bar():
 def test_history_expanded_right_ids_count_once_at_their_best_score(policy):
     # Record 7 appears three times (one row per historical address).
     out = run([(0, 7, 0.9), (0, 7, 0.6), (0, 7, 0.95), (1, 7, 0.9), (1, 7, 0.9)], policy)
-    assert returned(out) == [[7], [7], []]
+    # One-to-one links record 7 once, to the request that scores it highest.
+    assert returned(out) == ([[7], [], []] if policy == "one_to_one" else [[7], [7], []])
     assert out["candidates"].tolist() == [1, 1, 0]
     assert out["ambiguous"].tolist() == [False, False, False]
     assert out["best_score"][0] == 0.95
@@ -137,7 +138,17 @@ def test_an_unknown_policy_lists_the_known_ones():
         run([(0, 7, 0.9)], "first")
     assert isinstance(info.value, ConfigError)
     assert info.value.known == sorted(POLICIES)
-    assert "'first'" in str(info.value) and "all, best, unique" in str(info.value)
+    assert "'first'" in str(info.value) and "all, best, one_to_one, unique" in str(info.value)
+
+
+# --- one to one ------------------------------------------------------------------------------
+
+
+def test_one_to_one_links_each_record_on_either_side_once():
+    out = run([(0, 7, 0.9), (0, 8, 0.95), (1, 8, 0.99), (1, 9, 0.6), (2, 9, 0.7)], "one_to_one")
+    # 1-8 (0.99) first; request 0 then takes 7; 2-9 (0.7) beats 1-9, whose request is taken.
+    assert returned(out) == [[7], [8], [9]]
+    assert out["ambiguous"].tolist() == [True, True, False]
 
 
 # --- against a reference ---------------------------------------------------------------------
@@ -146,6 +157,19 @@ def test_an_unknown_policy_lists_the_known_ones():
 def reference(pairs, n_left: int, threshold: float, policy: str, tiered: bool):
     """Per request: (returned ids, ambiguous, candidates), spelled out one request at a time."""
     out = []
+    linked: dict[int, int] = {}
+    if policy == "one_to_one":
+        # Greedy over every request's candidates at once: best score first, ties to the
+        # earlier request and then the smaller id; a request or record is linked once.
+        per_request = reference(pairs, n_left, threshold, "all", tiered)
+        candidates = []
+        for i, (ids, _, _) in enumerate(per_request):
+            for right in ids:
+                score = max(s for left, r, s in pairs if left == i and r == right)
+                candidates.append((-score, i, right))
+        for _, i, right in sorted(candidates):
+            if i not in linked and right not in linked.values():
+                linked[i] = right
     for i in range(n_left):
         best: dict[int, float] = {}
         for left, right, score in pairs:
@@ -160,6 +184,8 @@ def reference(pairs, n_left: int, threshold: float, policy: str, tiered: bool):
             chosen = sorted(best)
         elif policy == "best":
             chosen = at_top if len(at_top) == 1 else []
+        elif policy == "one_to_one":
+            chosen = [linked[i]] if i in linked else []
         else:
             chosen = sorted(best) if len(best) == 1 else []
         out.append((chosen, len(best) > 1, len(best)))

@@ -34,6 +34,8 @@ MODULES = (
     "matchsim.distributed",
     "matchsim.ingest",
     "matchsim.linkage",
+    "matchsim.dedupe",
+    "matchsim.clustering",
     "matchsim.records",
     "matchsim.scenario",
     "matchsim.synth.census",

@@ -330,7 +330,7 @@ BAD_INPUT = [
         R,
         R_ROLES,
         {"decision": "first"},
-        ["decision", "'first'", "all, best, unique"],
+        ["decision", "'first'", "all, best, one_to_one, unique"],
         id="unknown-decision",
     ),
     pytest.param(

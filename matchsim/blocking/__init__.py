@@ -25,7 +25,9 @@ from matchsim.blocking.strategies import (
     SortedNeighbourhood,
     Union,
     default_blocking,
+    distinct,
     make_blocker,
+    oriented_pairs,
     plan_chunks,
 )
 from matchsim.records import LinkageData
@@ -46,6 +48,7 @@ __all__ = [
     "default_blocking",
     "iter_pairs",
     "make_blocker",
+    "oriented_pairs",
     "run_blocking",
 ]
 
@@ -79,9 +82,14 @@ class BlockingReport:
 def iter_pairs(
     blocker: Blocker, data: LinkageData, max_pairs: int = 5_000_000
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Candidate pairs chunk by chunk (chunks split the left records)."""
+    """Candidate pairs chunk by chunk (chunks split the left records).
+
+    On a self-join (``data.self_join``) each chunk holds (smaller, larger) row pairs; unless
+    ``blocker.self_pairs_once``, a pair may come from the chunks of both its rows.
+    """
+    pairs = blocker.self_pairs if data.self_join else blocker.pairs
     for rows in plan_chunks(blocker, data, max_pairs).chunks:
-        yield blocker.pairs(data, rows)
+        yield pairs(data, rows)
 
 
 def run_blocking(
@@ -94,7 +102,8 @@ def run_blocking(
 ) -> tuple[tuple[np.ndarray, np.ndarray], BlockingReport]:
     """All candidate pairs (left rows, right rows) and a :class:`BlockingReport`.
 
-    ``true_pairs`` are (left row, right row) index arrays of the true links, if known.
+    ``true_pairs`` are (left row, right row) index arrays of the true links, if known; on a
+    self-join (``data.self_join``, deduplication) pairs of different rows in either order.
     """
     blocker = make_blocker(blocker)
     if measure_memory:
@@ -103,6 +112,10 @@ def run_blocking(
     chunks = list(iter_pairs(blocker, data, max_pairs))
     left = np.concatenate([c[0] for c in chunks]) if chunks else np.array([], dtype=np.int64)
     right = np.concatenate([c[1] for c in chunks]) if chunks else np.array([], dtype=np.int64)
+    if data.self_join and len(chunks) > 1 and not blocker.self_pairs_once:
+        n = len(data.right)
+        key = distinct(left.astype(np.int64) * n + right)
+        left, right = key // n, key % n
     seconds = time.perf_counter() - start
     peak = None
     if measure_memory:
@@ -122,9 +135,13 @@ def blocking_report(
 ) -> BlockingReport:
     """The report of candidate pairs (left rows, right rows) however they were found."""
     n_l, n_r = len(data.left), len(data.right)
+    # A self-join can compare each unordered pair of different rows once.
+    possible = n_l * (n_l - 1) // 2 if data.self_join else n_l * n_r
     found = total_true = None
     pc_ = pq = None
     if true_pairs is not None:
+        if data.self_join:
+            true_pairs = oriented_pairs(true_pairs[0], true_pairs[1], n_r)
         true_key = np.unique(true_pairs[0].astype(np.int64) * n_r + true_pairs[1])
         cand_key = left.astype(np.int64) * n_r + right
         total_true = len(true_key)
@@ -145,7 +162,7 @@ def blocking_report(
         true_pairs=total_true,
         true_pairs_found=found,
         pairs_completeness=pc_,
-        reduction_ratio=1.0 - len(left) / (n_l * n_r) if n_l * n_r else 1.0,
+        reduction_ratio=1.0 - len(left) / possible if possible else 1.0,
         pair_quality=pq,
         seconds=seconds,
         peak_memory_mb=peak,

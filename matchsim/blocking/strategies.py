@@ -9,6 +9,12 @@ Every strategy answers two questions for a subset of left records:
 
 Pairs are produced per chunk of left records, so peak memory depends on the chunk, not on the
 size of the register.
+
+On one table against itself (deduplication, ``data.self_join``) :meth:`Blocker.self_counts`
+and :meth:`Blocker.self_pairs` answer the same questions for unordered pairs of different
+rows, each listed with the smaller row on the left. Exact-key passes list only the pairs whose
+left row is the smaller one, so neither order of a pair is built twice; other strategies list
+their pairs as for two tables and orient them.
 """
 
 from __future__ import annotations
@@ -48,6 +54,23 @@ class Blocker:
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise NotImplementedError
+
+    #: Whether :meth:`self_pairs` lists each pair only from the chunk holding its smaller row,
+    #: so that the chunks of a self-join need no deduplication across them.
+    self_pairs_once = False
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        """An upper bound of each row's pairs in a self-join (to plan chunks)."""
+        return self.counts(data, left_rows)
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs of ``left_rows`` with other rows of the same table, as (smaller, larger) row.
+
+        By default the two-table pairs, oriented, without self-pairs and repeats; a pair may
+        come again from the chunk of its other row (see :attr:`self_pairs_once`).
+        """
+        left, right = self.pairs(data, left_rows)
+        return oriented_pairs(left, right, len(data.right))
 
     def describe(self) -> str:
         return self.name
@@ -140,6 +163,26 @@ _HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 class _SortedSide:
     keys: np.ndarray  # sorted keys of the right records that have all parts
     order: np.ndarray  # right row of each sorted key
+    _places: np.ndarray | None = field(default=None, repr=False)
+    _run_ends: np.ndarray | None = field(default=None, repr=False)
+
+    def places(self, n_rows: int) -> np.ndarray:
+        """Each row's place in the sorted order (-1 for rows left out). Equal keys keep row
+        order (a stable sort of ascending rows), so within a key the rows after a row's place
+        are exactly the larger rows: a self-join takes only those."""
+        if self._places is None:
+            places = np.full(n_rows, -1, dtype=np.int64)
+            places[self.order] = np.arange(len(self.order))
+            self._places = places
+        return self._places
+
+    def run_ends(self) -> np.ndarray:
+        """For each place, the end (exclusive) of its run of equal keys."""
+        if self._run_ends is None:
+            n = len(self.keys)
+            bounds = np.r_[np.flatnonzero(self.keys[1:] != self.keys[:-1]) + 1, n]
+            self._run_ends = np.repeat(bounds, np.diff(np.r_[0, bounds]))
+        return self._run_ends
 
 
 @blocker("exact")
@@ -207,12 +250,40 @@ class ExactKeys(Blocker):
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self._ranges(data, left_rows)
+        return self._expand(data, left_rows, lo, hi)
+
+    def _expand(
+        self, data: LinkageData, left_rows: np.ndarray, lo: np.ndarray, hi: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each left row against the sorted right rows at places ``lo`` to ``hi``."""
         n = hi - lo
         left = np.repeat(left_rows, n)
         start = np.repeat(lo - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
         right = self._right(data).order[start + np.arange(int(n.sum()))]
         keep = self._verify(data, left, right)
         return left[keep], right[keep]
+
+    # A row's key on the left equals its key on the right, so a self-join takes, in the row's
+    # own run of equal keys, only the places after its own: the larger rows (see
+    # _SortedSide.places). Each pair is built once, from its smaller row.
+    self_pairs_once = True
+
+    def _self_ranges(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Every row with all key parts is on the sorted side, so its run of equal keys is
+        # known from its place: no search (searchsorted of 100k keys was most of the time).
+        side = self._right(data)
+        places = side.places(len(data.right))[rows]
+        on_side = places >= 0
+        hi = np.where(on_side, side.run_ends()[np.maximum(places, 0)], 0)
+        return np.where(on_side, places + 1, 0), hi
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        lo, hi = self._self_ranges(data, left_rows)
+        return hi - lo
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self._self_ranges(data, left_rows)
+        return self._expand(data, left_rows, lo, hi)
 
     def _verify(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         # Hash collisions are astronomically rare, but check the parts so results are exact.
@@ -302,9 +373,25 @@ class CrossKeys(ExactKeys):
                     f"{other!r} against {part!r}: both sides need the same derived key",
                 )
         self.against = tuple(against)
+        # Symmetric when swapping the sides gives the same parts (forename = surname and
+        # surname = forename): a pair found from one row is then also found from the other.
+        parts = sorted(zip(self.keys, self.against, strict=True))
+        self.self_pairs_once = parts == sorted(zip(self.against, self.keys, strict=True))
 
     def describe(self) -> str:
         return f"cross({' + '.join(self.keys)} = {' + '.join(self.against)})"
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return self.counts(data, left_rows)
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # A row's left and right keys differ here, so the place trick of exact keys does not
+        # apply. A symmetric pass finds each pair from both rows: keep it from the smaller.
+        left, right = self.pairs(data, left_rows)
+        if self.self_pairs_once:
+            keep = left < right
+            return left[keep], right[keep]
+        return oriented_pairs(left, right, len(data.right))
 
     @staticmethod
     def _part(records, part: str, data: LinkageData) -> np.ndarray:
@@ -423,6 +510,24 @@ class SortedNeighbourhood(Blocker):
         # Each left record meets at most (window - 1) neighbours on each side.
         return np.full(len(left_rows), 2 * (self.window - 1), dtype=np.int64)
 
+    # On one table the window runs over its records sorted once (two copies of the table would
+    # put each record beside its own copy and halve the window). A pair is listed in the chunk
+    # of its smaller row.
+    self_pairs_once = True
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cache_key = ("sorted_neighbourhood-self", self.key, self.window)
+        if cache_key not in data.cache:
+            values = self._sort_values(data, "left")
+            rows = np.flatnonzero(values != MISSING)
+            rows = rows[np.argsort(values[rows], kind="stable")]
+            a = np.concatenate([rows[:-offset] for offset in range(1, self.window)])
+            b = np.concatenate([rows[offset:] for offset in range(1, self.window)])
+            data.cache[cache_key] = oriented_pairs(a, b, len(data.left))
+        left, right = data.cache[cache_key]  # type: ignore[misc]
+        keep = np.isin(left, left_rows)
+        return left[keep], right[keep]
+
 
 # --------------------------------------------------------------------------------------------
 # MinHash LSH on q-grams
@@ -527,6 +632,15 @@ class MinHashLSH(Blocker):
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _dedupe([p.pairs(data, left_rows) for p in self._passes(data)], len(data.right))
 
+    self_pairs_once = True  # every band is an exact pass
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return sum(p.self_counts(data, left_rows) for p in self._passes(data))
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [p.self_pairs(data, left_rows) for p in self._passes(data)]
+        return _dedupe(parts, len(data.right))
+
 
 @dataclass(frozen=True)
 class _BandKey:
@@ -595,7 +709,8 @@ class FullComparison(Blocker):
         self.force, self.limit = force, limit
 
     def check(self, data: LinkageData) -> None:
-        total = len(data.left) * len(data.right)
+        n = len(data.left)
+        total = n * (n - 1) // 2 if data.self_join else n * len(data.right)
         if total > self.limit and not self.force:
             raise PlanTooLargeError(
                 f"full comparison of {len(data.left):,} x {len(data.right):,} records is {total:,} pairs "
@@ -613,6 +728,19 @@ class FullComparison(Blocker):
         n_right = len(data.right)
         return np.repeat(left_rows, n_right), np.tile(np.arange(n_right), len(left_rows))
 
+    self_pairs_once = True
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        self.check(data)
+        return len(data.right) - 1 - left_rows.astype(np.int64)
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Row i against rows i+1 .. n-1 only.
+        n = self.self_counts(data, left_rows)
+        left = np.repeat(left_rows.astype(np.int64), n)
+        first = np.repeat(left_rows + 1 - np.concatenate([[0], np.cumsum(n)[:-1]]), n)
+        return left, first + np.arange(int(n.sum()))
+
 
 def _dedupe(
     parts: list[tuple[np.ndarray, np.ndarray]], n_right: int
@@ -623,6 +751,17 @@ def _dedupe(
     right = np.concatenate([p[1] for p in parts]).astype(np.int64)
     key = distinct(left * n_right + right)
     return key // n_right, key % n_right
+
+
+def oriented_pairs(
+    left: np.ndarray, right: np.ndarray, n_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows of one table as distinct (smaller, larger) pairs, without self-pairs."""
+    low = np.minimum(left, right).astype(np.int64)
+    high = np.maximum(left, right).astype(np.int64)
+    keep = low != high
+    key = distinct(low[keep] * n_rows + high[keep])
+    return key // n_rows, key % n_rows
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
@@ -660,6 +799,17 @@ class Union(Blocker):
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return _dedupe([b.pairs(data, left_rows) for b in self.blockers], len(data.right))
+
+    @property
+    def self_pairs_once(self) -> bool:  # type: ignore[override]
+        return all(b.self_pairs_once for b in self.blockers)
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return sum(b.self_counts(data, left_rows) for b in self.blockers)
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [b.self_pairs(data, left_rows) for b in self.blockers]
+        return _dedupe(parts, len(data.right))
 
 
 def default_blocking(roles: Sequence[str] | None = None) -> Union:
@@ -750,7 +900,8 @@ def plan_chunks(blocker_: Blocker, data: LinkageData, max_pairs: int = 5_000_000
     """Split the left records so that each chunk yields at most about ``max_pairs`` pairs."""
     if not isinstance(max_pairs, int) or isinstance(max_pairs, bool) or max_pairs < 1:
         raise ConfigError("max_pairs", f"must be a whole number >= 1. Got {max_pairs!r} instead.")
-    counts = blocker_.counts(data, np.arange(len(data.left)))
+    rows = np.arange(len(data.left))
+    counts = blocker_.self_counts(data, rows) if data.self_join else blocker_.counts(data, rows)
     cum = np.cumsum(counts)
     bounds = (
         np.searchsorted(

@@ -2,11 +2,13 @@
 
 Every request gets exactly one outcome (:class:`Outcome`); :func:`evaluate` turns outcomes into
 counts, rates with Wilson intervals (:func:`wilson_interval`) and breakdowns by name origin,
-sex, twin status and error type; :func:`pair_metrics` scores predicted links pairwise.
+sex, twin status and error type; :func:`pair_metrics` scores predicted links pairwise, and
+:func:`cluster_metrics` scores a deduplication's clusters against true entities.
 """
 
 from __future__ import annotations
 
+from matchsim.evaluation.clusters import cluster_metrics
 from matchsim.evaluation.intervals import wilson_interval, wilson_intervals
 from matchsim.evaluation.outcomes import (
     DEFAULT_BREAKDOWNS,
@@ -36,6 +38,7 @@ __all__ = [
     "Rate",
     "RateDefinition",
     "classify",
+    "cluster_metrics",
     "evaluate",
     "pair_metrics",
     "wilson_interval",

@@ -532,6 +532,8 @@ class FellegiSunter(Matcher):
         k = self.random_pairs
         left = rng.integers(0, len(data.left), k)
         right = rng.integers(0, len(data.right), k)
+        if data.self_join:  # a record against itself is no random pair
+            left, right = left[left != right], right[left != right]
         sample = compare(data, left, right, comparisons)
         return [
             self._frequencies(sample.levels[:, i], c.n_levels) for i, c in enumerate(comparisons)
@@ -579,7 +581,10 @@ class FellegiSunter(Matcher):
             n_true = len(
                 np.unique(true_pairs[0].astype(np.int64) * len(data.right) + true_pairs[1])
             )
-            self.lambda_ = float(np.clip(n_true / (len(data.left) * len(data.right)), 1e-15, 0.5))
+            possible = len(data.left) * len(data.right)
+            if data.self_join:  # unordered pairs of different records
+                possible = len(data.left) * (len(data.left) - 1) // 2
+            self.lambda_ = float(np.clip(n_true / max(possible, 1), 1e-15, 0.5))
             self.sessions_ = []
         else:
             self.u_ = self._random_u(result.comparisons, data)
@@ -616,6 +621,11 @@ class FellegiSunter(Matcher):
             within = np.cumsum(blocker.counts(data, rows)) <= self.training_pairs
             session_rows = rows[within] if within.any() else rows[:1]
             left, right = blocker.pairs(data, session_rows)
+            if data.self_join:
+                # Deduplication: a record agrees with itself on everything; EM would take it
+                # for a match. Both orders of other pairs stay, as they would between two
+                # copies of the table (matches per sampled record are what lambda needs).
+                left, right = left[left != right], right[left != right]
             if len(left) == 0:
                 continue
             session = compare(data, left, right, comparisons)

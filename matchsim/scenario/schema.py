@@ -38,7 +38,7 @@ class LookupConfig(_Strict):
     comparisons: list[Any] | None = None
     #: ``deterministic``, ``cascade``, ``weighted``, ``fellegi_sunter`` or a mapping with params.
     matcher: Any = "deterministic"
-    decision: Literal["unique", "best", "all"] = "unique"
+    decision: Literal["unique", "best", "all", "one_to_one"] = "unique"
     #: Score needed to match; default: the matcher's own.
     threshold: float | None = None
 
