@@ -66,11 +66,11 @@ OverwriteOption = Annotated[
 ]
 
 
-def _refuse_same_file(out: Path, inputs: dict[str, Path | None]) -> None:
+def _refuse_same_file(out: Path, inputs: dict[str, Path | None], out_option: str = "--out") -> None:
     """An output never replaces one of the command's own inputs."""
     for option, path in inputs.items():
         if path is not None and path.exists() and out.exists() and out.samefile(path):
-            raise ConfigError("--out", f"{str(out)!r} is also {option}; write to another file")
+            raise ConfigError(out_option, f"{str(out)!r} is also {option}; write to another file")
 
 
 #: ``--scheduler`` of the commands that run a scenario (run, sweep)
@@ -378,6 +378,23 @@ def _blocking_spec(
     return specs[0] if len(specs) == 1 else specs
 
 
+#: ``--date-format`` and ``--encoding`` of the commands that read a user's tables (link, dedupe)
+DateFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--date-format",
+        help="strptime format of text dates of birth, e.g. %d/%m/%Y (default: detected; "
+        "see docs/input-files.md).",
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding", help="Text encoding of CSV inputs, e.g. latin-1, cp1252 (default UTF-8)."
+    ),
+]
+
+
 def _read_frame(
     path: Path, option: str, encoding: str | None = None, text_columns: Sequence[str] = ()
 ) -> Any:
@@ -470,20 +487,8 @@ def link_command(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     overwrite: OverwriteOption = False,
-    date_format: Annotated[
-        str | None,
-        typer.Option(
-            "--date-format",
-            help="strptime format of text dates of birth, e.g. %d/%m/%Y (default: detected; "
-            "see docs/input-files.md).",
-        ),
-    ] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option(
-            "--encoding", help="Text encoding of CSV inputs, e.g. latin-1, cp1252 (default UTF-8)."
-        ),
-    ] = None,
+    date_format: DateFormatOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Link any two tables: block, compare, score (unsupervised Fellegi-Sunter by default), decide."""
     import pandas as pd
@@ -878,6 +883,9 @@ def dedupe_command(
         bool, typer.Option("--force", help="Allow a full comparison above the safety limit.")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    overwrite: OverwriteOption = False,
+    date_format: DateFormatOption = None,
+    encoding: EncodingOption = None,
 ) -> None:
     """Find duplicate records within one table and cluster them into entities."""
     import pyarrow as pa
@@ -887,7 +895,8 @@ def dedupe_command(
 
     for path, option in ((out, "--out"), (clusters_out, "--clusters-out")):
         if path is not None:
-            check_writable(path, option)
+            check_writable(path, option, overwrite=overwrite)
+            _refuse_same_file(path, {"FILE": file, "--truth": truth}, option)
     if out is not None and clusters_out is not None and out.resolve() == clusters_out.resolve():
         raise ConfigError("--clusters-out", "is the same file as --out; give two file names")
     roles = _parse_map(map_, "--map")
@@ -897,10 +906,10 @@ def dedupe_command(
         raise ConfigError("--threshold", f"{threshold} is not allowed; must be in [0, 1]")
     if truth_pairs and truth is None:
         raise ConfigError("--truth-pairs", "needs --truth FILE")
-    table = _read_frame(file, "FILE")
+    table = _read_records(file, "FILE", roles, "table", encoding, date_format)
     truth_options: dict[str, object] = {}
     if truth is not None:
-        truth_table = _read_frame(truth, "--truth").to_pandas()
+        truth_table = _read_frame(truth, "--truth", encoding).to_pandas()
         if truth_table.shape[1] < 2:
             what = "two ids of duplicate records" if truth_pairs else "record id and entity"
             raise ConfigError("--truth", f"needs two columns: {what}")
@@ -909,7 +918,7 @@ def dedupe_command(
     try:
         result = dedupe_table(
             table,
-            roles,
+            None,
             blocking=_blocking_spec(blocking, force, sorted(set(roles.values()))),
             matcher=matcher,
             threshold=threshold,
@@ -927,7 +936,7 @@ def dedupe_command(
         outputs[out] = pa.Table.from_pandas(result.pairs(), preserve_index=False)
     if clusters_out is not None:
         outputs[clusters_out] = pa.Table.from_pandas(result.cluster_table(), preserve_index=False)
-    write_tables(outputs)
+    write_tables(outputs, overwrite=overwrite)
     if quiet:
         return
     report, link = result.link.blocking, result.link

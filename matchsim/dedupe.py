@@ -22,6 +22,7 @@ from matchsim.clustering import CLUSTER_METHODS, cluster, connected_components
 from matchsim.comparison import Comparison
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.evaluation import cluster_metrics
+from matchsim.ingest import CleanTable, clean_table
 from matchsim.linkage import LinkResult, link_prepared
 from matchsim.records import prepare_table, self_linkage
 
@@ -126,8 +127,8 @@ def within_entity_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dedupe_table(
-    table: pd.DataFrame | pa.Table,
-    roles: Mapping[str, str],
+    table: pd.DataFrame | pa.Table | CleanTable,
+    roles: Mapping[str, str] | None,
     *,
     blocking: object = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
@@ -138,16 +139,21 @@ def dedupe_table(
     true_links: object = None,
     max_pairs: int = 5_000_000,
     fit_true_links: bool = False,
+    date_format: str | None = None,
 ) -> DedupeResult:
     """Find the duplicate records within one table and cluster them into entities.
 
     Parameters
     ----------
     table
-        A pandas DataFrame or Arrow table.
+        A pandas DataFrame or Arrow table, cleaned as :func:`matchsim.linkage.link_tables`
+        cleans its inputs (missing markers, date formats, sex codes: docs/input-files.md), or
+        a :class:`~matchsim.ingest.CleanTable` already cleaned (then ``roles`` may be None).
     roles
         Column name -> role, as for :func:`matchsim.linkage.link_tables`. Ids must be unique;
         without an ``id`` role, row numbers are the ids.
+    date_format
+        strptime format of text dates of birth (default: detected).
     blocking, comparisons, matcher, threshold, max_pairs, fit_true_links
         As for :func:`matchsim.linkage.link_prepared` (default: the multi-pass blocking of
         the roles mapped, and unsupervised Fellegi-Sunter at its threshold).
@@ -174,7 +180,11 @@ def dedupe_table(
         raise ConfigError("true_links", "give the truth once: true_clusters or true_links")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    prepared = prepare_table(table, roles, "table")
+    if not isinstance(table, CleanTable):
+        if roles is None:
+            raise ConfigError("roles", "map columns to roles, e.g. {'surname': 'surname'}")
+        table = clean_table(table, roles, "table", date_format=date_format)
+    prepared = prepare_table(table.table, table.roles, table.side)
     ids = prepared.ids
     index = pd.Index(ids)
     if not index.is_unique:
@@ -208,6 +218,7 @@ def dedupe_table(
         max_pairs=max_pairs,
         fit_true_links=fit_true_links,
     )
+    result.quality = table.quality
     timings |= result.timings
     t0 = time.perf_counter()
     clusters = cluster(
