@@ -301,14 +301,16 @@ def mover_rows(census: Census) -> list[FidelityRow]:
 
 def forename_rows(census: Census, cohorts: int = 3) -> list[FidelityRow]:
     p = census.pupils
-    frame = pd.DataFrame(
+    keys = pa.table(
         {
-            "year": pc.year(p["date_of_birth"]).to_numpy(zero_copy_only=False),
-            "sex": p["sex"].cast(pa.string()).to_numpy(zero_copy_only=False),
-            "name": p["forename"].cast(pa.string()).to_numpy(zero_copy_only=False),
+            "year": pc.year(p["date_of_birth"]),
+            "sex": p["sex"].cast(pa.string()),
+            "name": p["forename"].cast(pa.string()),
         }
     )
-    generated = frame.groupby(["year", "sex", "name"], observed=True).size()
+    # Arrow's hash aggregation: one multi-threaded pass, no Python per pupil.
+    grouped = keys.group_by(["year", "sex", "name"]).aggregate([([], "count_all")]).to_pandas()
+    generated = grouped.set_index(["year", "sex", "name"])["count_all"].sort_index()
     ons = ons_forenames()
     present = sorted(set(generated.index.get_level_values(0)))
     rows = []
@@ -385,12 +387,8 @@ def surname_rows(census: Census) -> list[FidelityRow]:
                 "ratio",
             )
         )
-    fore = census.pupils["forename"].cast(pa.string())
-    key = pc.binary_join_element_wise(
-        fore, sur, pc.cast(census.pupils["date_of_birth"], pa.string()), "|"
-    )
-    vc = pc.value_counts(key).field("counts").to_numpy()
-    shared = vc[vc > 1].sum() / total
+    # The register's summary computes it once (vectorised, on integer codes) and caches it.
+    shared = census.summary().same_name_and_dob_share
     rows.append(
         _row(
             "surnames",

@@ -1,0 +1,63 @@
+"""The fidelity table on a 200,000-pupil register: every row sourced and toleranced, and the
+rows whose generator is calibrated to its source pass at that size."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from matchsim.fidelity import FidelityRow, fidelity_rows
+from matchsim.synth import CensusConfig, generate_census
+
+
+@pytest.fixture(scope="module")
+def rows() -> list[FidelityRow]:
+    census = generate_census(CensusConfig(pupils=200_000, birth_years=(1992, 2019)), seed=3)
+    return fidelity_rows(census, seed=1)
+
+
+def test_every_row_has_a_source_and_a_tolerance_or_says_why_not(rows) -> None:
+    groups = {r.group for r in rows}
+    assert groups == {"population", "moves", "forenames", "surnames", "request errors"}
+    for r in rows:
+        assert r.source.strip(), r
+        assert math.isfinite(r.generated), r
+        if r.status == "info":
+            assert r.tolerance is None and not math.isfinite(r.published)
+        else:
+            assert r.tolerance is not None and r.tolerance > 0, r
+
+
+# Rows calibrated to their sources in this package. Names (forenames/surnames) and the register
+# size depend on work outside this table's scope (ONS lists by birth year, sourced surname lists,
+# national density) and are checked for being computed, not for passing.
+CALIBRATED = ("moves", "request errors")
+CALIBRATED_POPULATION = ("births by year", "births 26 Sep", "twins", "children per family")
+
+
+def test_calibrated_rows_pass_at_200k(rows) -> None:
+    judged = [
+        r
+        for r in rows
+        if r.group in CALIBRATED
+        or (r.group == "population" and r.measure.startswith(CALIBRATED_POPULATION))
+    ]
+    assert len(judged) >= 14
+    failing = [(r.measure, r.generated, r.published) for r in judged if r.status != "pass"]
+    assert not failing
+
+
+def test_a_sparse_register_fails_the_density_row(rows) -> None:
+    size = next(r for r in rows if r.measure.startswith("pupils"))
+    assert size.status == "FAIL" and size.published > 10 * size.generated
+
+
+def test_a_census_cannot_show_childhood_moves_of_adults() -> None:
+    census = generate_census(CensusConfig(pupils=20_000), seed=2)
+    moves = {
+        r.measure: r for r in fidelity_rows(census, include_requests=False) if r.group == "moves"
+    }
+    na = [r for r in moves.values() if r.status == "n/a"]
+    assert len(na) == 2 and all("lacks children" in r.not_applicable for r in na)
+    assert all(r.status != "n/a" for r in moves.values() if r not in na)
