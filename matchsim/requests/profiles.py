@@ -198,10 +198,9 @@ register_profile(
         ),
         case_prefix="HO",
         count=1500,
-        # Assumption, calibrated: with the unsupervised Fellegi-Sunter lookup and a "unique"
-        # decision (scenarios/home-office-lookup.yaml), which finds about 93% of requested
-        # people who are in the register, 0.25 lands the returned share at about 24%, inside
-        # the published 21.6-25.9% matched-and-returned.
+        # Assumption, inside the band that `matchsim calibrate` solves from the published
+        # returned shares (matchsim.scenario.calibration; docs/calibration.md): at the 400,000
+        # pupil register, 22.3% (20.6-24.1%) for 2015-16 and 29.3% (27.9-30.7%) for 2016-22.
         in_register_share=0.25,
         errors=_errors(
             forename_transliteration=0.25,
