@@ -61,3 +61,40 @@ def test_a_census_cannot_show_childhood_moves_of_adults() -> None:
     na = [r for r in moves.values() if r.status == "n/a"]
     assert len(na) == 2 and all("lacks children" in r.not_applicable for r in na)
     assert all(r.status != "n/a" for r in moves.values() if r not in na)
+
+
+def testname_stats_on_known_counts() -> None:
+    from matchsim.fidelity import name_stats
+
+    top1, top10, top100, collision = name_stats([5, 3, 2])
+    assert (top1, top10, top100) == (0.5, 1.0, 1.0)
+    # Two different children of ten share a name: (5*4 + 3*2 + 2*1) / (10*9).
+    assert collision == 28 / 90
+
+
+def test_status_follows_the_tolerance() -> None:
+    def row(gen: float, tol: float | None, relative: bool = False) -> FidelityRow:
+        return FidelityRow("g", "m", gen, 0.5, tol, relative, "s")
+
+    assert row(0.52, 0.03).status == "pass"
+    assert row(0.54, 0.03).status == "FAIL"
+    assert row(0.54, 0.10, relative=True).status == "pass"
+    assert row(0.56, 0.10, relative=True).status == "FAIL"
+    assert FidelityRow("g", "m", 0.1, math.nan, None, False, "s").status == "info"
+
+
+def test_household_sample_keeps_whole_families_and_the_shares() -> None:
+    from matchsim.fidelity import household_sample
+    from matchsim.synth.mobility import mover_statistics
+
+    census = generate_census(CensusConfig(pupils=300_000, birth_years=(1992, 2019)), seed=4)
+    sample = household_sample(census, 100_000)
+    kept = set(sample.pupils["household_id"].to_pylist())
+    everyone = census.pupils["household_id"].to_numpy()
+    # Whole households: every pupil of a kept household is in the sample.
+    assert sample.pupils.num_rows == sum(1 for h in everyone if h in kept)
+    assert 100_000 <= sample.pupils.num_rows < 150_000
+    whole = mover_statistics(census.pupils, census.addresses, census.config.census_date)
+    part = mover_statistics(sample.pupils, sample.addresses, census.config.census_date)
+    for key, value in whole.as_dict().items():
+        assert abs(part.as_dict()[key] - value) < 0.02, key

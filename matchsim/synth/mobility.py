@@ -156,32 +156,31 @@ def mover_statistics(
     seq = addresses["address_seq"].to_numpy()
     move_hh = addresses["household_id"].to_numpy().astype(np.int64)[seq > 0]
     move_day = addresses["moved_in"].cast(pa.int32()).to_numpy().astype(np.int64)[seq > 0]
-    order = np.lexsort((move_day, move_hh))
-    move_hh, move_day = move_hh[order], move_day[order]
+    # Histories are written household by household in time order; sort only if they are not.
+    if len(move_hh) > 1 and not bool(np.all(np.diff(move_hh) >= 0)):
+        order = np.lexsort((move_day, move_hh))
+        move_hh, move_day = move_hh[order], move_day[order]
     year = _DAYS_PER_YEAR
 
-    def moved_between(rows: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """Whether each pupil's household moved in (lo, hi]: count moves by two searches."""
-        hh = household[rows]
-        # Moves are sorted by (household, day): the position of (hh, day) in that order.
-        key = move_hh * (1 << 32) + (move_day - move_day.min(initial=0))
-        base = move_day.min(initial=0)
-        lo_key = hh * (1 << 32) + (lo - base)
-        hi_key = hh * (1 << 32) + (hi - base)
-        return np.searchsorted(key, hi_key, side="right") > np.searchsorted(
-            key, lo_key, side="right"
-        )
+    # Every (child, move of the child's household) pair, once: each measure is then a mask
+    # over the pairs and a count per child, with no per-child Python.
+    first = np.searchsorted(move_hh, household, side="left")
+    n_moves = np.searchsorted(move_hh, household, side="right") - first
+    child = np.repeat(np.arange(len(dob)), n_moves)
+    offset = np.repeat(first - (np.cumsum(n_moves) - n_moves), n_moves)
+    day = move_day[offset + np.arange(len(child))]
+
+    def share(eligible: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int) -> float:
+        """Share of eligible children whose household moved in (lo, hi]."""
+        if not eligible.any():
+            return float("nan")
+        lo_c = np.broadcast_to(np.asarray(lo), dob.shape)[child]
+        hi_c = np.broadcast_to(np.asarray(hi), dob.shape)[child]
+        hit = eligible[child] & (day > lo_c) & (day <= hi_c)
+        moved = np.bincount(child[hit], minlength=len(dob)) > 0
+        return float(moved[eligible].mean())
 
     age = (census - dob) / year
-
-    def share(mask: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int) -> float:
-        rows = np.flatnonzero(mask)
-        if not len(rows):
-            return float("nan")
-        lo_a = np.broadcast_to(np.asarray(lo), mask.shape)[rows]
-        hi_a = np.broadcast_to(np.asarray(hi), mask.shape)[rows]
-        return float(moved_between(rows, lo_a, hi_a).mean())
-
     one_year = share((age >= 1) & (age < 18), census - round(year), census)
     five = census - round(5 * year)
     age5 = (five - dob) / year
@@ -189,7 +188,7 @@ def mover_statistics(
     f59 = share((age5 >= 5) & (age5 < 10), five, census)
     f1013 = share((age5 >= 10) & (age5 < 14), five, census)
 
-    # SAIL-style window: children under 18 at some point in it, moves while under 18.
+    # SAIL-style window: ten years ending four years before the census.
     w_end = census - round(4 * year)
     w_start = w_end - round(10 * year)
     adult = dob + round(18 * year)
@@ -199,18 +198,15 @@ def mover_statistics(
     whole = (dob <= w_start) & (adult >= w_end)
     ten = share(whole, w_start, w_end)
 
-    # Ages at each move for every child in the window: pair moves with the household's children.
-    rows = np.flatnonzero(in_window)
-    hh = household[rows]
-    first = np.searchsorted(move_hh, hh, side="left")
-    last = np.searchsorted(move_hh, hh, side="right")
-    n_moves = last - first
-    child = np.repeat(rows, n_moves)
-    idx = np.repeat(first - np.cumsum(n_moves) + n_moves, n_moves) + np.arange(n_moves.sum())
-    day = move_day[idx]
-    live = (day > np.maximum(dob[child], w_start)) & (day <= np.minimum(adult[child], w_end))
-    move_age = (day[live] - dob[child][live]) / year
+    # Ages at each move made while under 18 in the window, for every child in it.
+    live = (
+        in_window[child]
+        & (day > np.maximum(dob, w_start)[child])
+        & (day <= np.minimum(adult, w_end)[child])
+    )
+    move_age = (day[live] - dob[child[live]]) / year
     young = float((move_age < 6).mean()) if len(move_age) else float("nan")
+    rows = np.flatnonzero(in_window)
     return MoverStatistics(
         one_year=one_year,
         five_year_0_4=f04,
