@@ -61,3 +61,12 @@ def test_calibrate_prints_and_writes_json(tmp_path, capsys):
     # An existing file is never replaced.
     code, _, err = run(capsys, *args, "-q", "--json", str(out))
     assert code == 2 and "already exists" in err
+
+
+def test_the_run_report_carries_the_fidelity_section(tmp_path, capsys):
+    scenario = str(ROOT / "scenarios" / "twins.yaml")
+    out = tmp_path / "twins"
+    code, _, err = run(capsys, "run", scenario, "--out", str(out), "-q")
+    assert code == 0, err
+    html = (out / "report.html").read_text()
+    assert "Generated against published" in html and "North et al." in html
