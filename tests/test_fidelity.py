@@ -99,3 +99,30 @@ def test_household_sample_keeps_whole_families_and_the_shares() -> None:
     part = mover_statistics(sample.pupils, sample.addresses, census.config.census_date)
     for key, value in whole.as_dict().items():
         assert abs(part.as_dict()[key] - value) < 0.02, key
+
+
+def test_forename_reference_comes_from_the_ons_lists_when_shipped(monkeypatch) -> None:
+    import pandas as pd
+
+    import matchsim.fidelity as fidelity
+
+    census = generate_census(CensusConfig(pupils=20_000, birth_years=(1996, 2012)), seed=1)
+    # A stand-in for the ONS full lists: every cohort's names are Aa (60) and Bb (40).
+    ons = pd.DataFrame(
+        [
+            (y, s, n, c)
+            for y in range(1996, 2021)
+            for s in "MF"
+            for n, c in (("Aa", 60), ("Bb", 40))
+        ],
+        columns=["year", "sex", "name", "n"],
+    )
+    monkeypatch.setattr(fidelity, "ons_forenames", lambda: ons)
+    rows = fidelity.forename_rows(census)
+    years = {int(r.measure.split("born ")[1][:4]) for r in rows}
+    assert years == {1996, 2004, 2012}  # first, middle and last cohorts of the register
+    top = [r for r in rows if "top name's share" in r.measure]
+    assert top and all(r.published == 0.6 for r in top)
+    collision = [r for r in rows if "share a forename" in r.measure]
+    assert all(r.published == pytest.approx((60 * 59 + 40 * 39) / (100 * 99)) for r in collision)
+    assert all(r.status == "FAIL" for r in collision)  # the register's names are far more varied
