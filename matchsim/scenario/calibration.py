@@ -332,7 +332,14 @@ def police_check(pupils: pa.Table) -> Check:
     school = pupils["school_id"].to_numpy(zero_copy_only=False)
     # As profiles.select_school_cohort: born 1992-95, or at secondary school in 2006-09.
     wanted = ((born >= 1992) & (born <= 1995)) | ((entry + 7 <= 2009) & (leaving >= 2006))
-    largest = int(np.bincount(school[wanted]).max(initial=0)) if wanted.any() else 0
+    if not wanted.any():
+        return Check(
+            "police: 2,136 pupils of one school",
+            "cannot tell",
+            "the register holds no pupil born 1992-95 or at secondary school in 2006-09",
+            "DfE FOI 2020-0041447",
+        )
+    largest = int(np.bincount(school[wanted]).max())
     return Check(
         "police: 2,136 pupils of one school",
         "consistent" if largest >= POLICE_COHORT else "inconsistent",
@@ -386,6 +393,12 @@ def calibrate_scenario(
     """Run ``scenario`` once with ``in_register_share`` of its requests in the register (both
     groups then carry enough requests to estimate their rates) and calibrate from it.
     ``count`` overrides the scenario's number of requests (more narrows the intervals)."""
+    if scenario.requests.profile != "immigration":
+        raise ConfigError(
+            "requests.profile",
+            f"calibrate compares with the published Home Office lookups, so it needs the "
+            f"immigration profile (got {scenario.requests.profile!r})",
+        )
     if not 0.0 < in_register_share < 1.0:
         raise ConfigError(
             "in_register_share", f"{in_register_share} must be strictly between 0 and 1"

@@ -113,6 +113,9 @@ def test_police_check_needs_a_big_enough_school() -> None:
     )
     assert police_check(pupils).verdict == "consistent"
     assert police_check(pupils.slice(0, 2_000)).verdict == "inconsistent"
+    later = pupils.set_column(1, "date_of_birth", pa.array([dt.date(2005, 5, 1)] * n))
+    later = later.set_column(2, "entry_date", pa.array([dt.date(2009, 9, 1)] * n))
+    assert police_check(later).verdict == "cannot tell"
 
 
 def test_calibrate_from_band_spans_both_periods() -> None:
@@ -151,3 +154,9 @@ def test_in_register_share_must_leave_both_groups() -> None:
     scenario = load_scenario("scenarios/home-office-lookup.yaml", ["population.pupils=2000"])
     with pytest.raises(ConfigError, match="in_register_share"):
         calibrate_scenario(scenario, in_register_share=1.0)
+
+
+def test_calibrate_needs_the_home_office_profile() -> None:
+    scenario = load_scenario("scenarios/twins.yaml", ["population.pupils=2000"])
+    with pytest.raises(ConfigError, match="immigration profile"):
+        calibrate_scenario(scenario)
