@@ -270,6 +270,16 @@ def generate(
         census.write(out, overwrite=overwrite)
     if not quiet:
         print_summary(census.summary().as_dict(), out)
+        _print_fidelity(census)
+
+
+def _print_fidelity(census: Any) -> None:
+    """generate's fidelity section: the register's rows (requests are not drawn here)."""
+    from matchsim.fidelity import fidelity_rows
+    from matchsim.report.tables import fidelity_table
+
+    rows = fidelity_rows(census, include_requests=False)
+    _out.print(fidelity_table(rows, "Fidelity: generated against published (matchsim fidelity)"))
 
 
 @app.command()
@@ -683,6 +693,108 @@ def _print_run_summary(run: Any, target: Path) -> None:
     )
     _out.print(table)
     _out.print(f"Open {target / 'report.html'} for the charts and worked examples.")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a setting, KEY.PATH=VALUE (repeatable)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the run (overrides the scenario's).")
+    ] = None,
+    requests_: Annotated[
+        int | None,
+        typer.Option("--requests", help="Requests to simulate (default: the scenario's)."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures to this JSON file.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Solve the in-register share from the published Home Office returned shares, and say
+    what the published figures can and cannot tell (docs/calibration.md)."""
+    import json
+
+    from matchsim.scenario import load_scenario
+    from matchsim.scenario.calibration import calibrate_scenario
+
+    if json_out is not None:
+        parent = json_out.parent if str(json_out.parent) else Path(".")
+        if not parent.is_dir():
+            raise ConfigError("--json", f"directory {str(parent)!r} does not exist")
+        if json_out.exists():
+            raise ConfigError("--json", f"{str(json_out)!r} already exists; give a new file name")
+    overrides = list(set_ or [])
+    if seed is not None:
+        overrides.append(f"seed={seed}")
+    spec = load_scenario(scenario, overrides)
+    with _executor(spec.executor, None, None) as executor, _stage_bars(quiet) as stage:
+        report = calibrate_scenario(spec, stage, count=requests_, executor=executor)
+    if json_out is not None:
+        from matchsim.io import atomic_path
+
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    from matchsim.report.tables import calibration_tables
+
+    for table in calibration_tables(report):
+        _out.print(table)
+
+
+@app.command("fidelity")
+def fidelity_command(
+    pupils: Annotated[
+        int | None,
+        typer.Option(help="Generate a register of this many pupils (default 200,000)."),
+    ] = None,
+    census: Annotated[
+        Path | None,
+        typer.Option("--census", help="Measure this register (.parquet/.csv or directory)."),
+    ] = None,
+    birth_years: Annotated[
+        str | None,
+        typer.Option("--birth-years", help="With --pupils: an NPD-like register, e.g. 1992-2019."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the register and the requests.")] = 0,
+    no_requests: Annotated[
+        bool, typer.Option("--no-requests", help="Skip the request-error rows.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the rows to this JSON file.")
+    ] = None,
+) -> None:
+    """Generated against published, side by side, with sources and pass/fail (docs/fidelity.md)."""
+    import json
+
+    from matchsim.fidelity import fidelity_rows
+    from matchsim.report.tables import fidelity_table
+    from matchsim.synth import CensusConfig, generate_census, load_census
+
+    if census is not None and (pupils is not None or birth_years is not None):
+        raise ConfigError("--census", "measures an existing register: drop --pupils/--birth-years")
+    if json_out is not None and json_out.exists():
+        raise ConfigError("--json", f"{str(json_out)!r} already exists; give a new file name")
+    if census is not None:
+        register = load_census(census)
+    else:
+        settings: dict[str, Any] = {"pupils": pupils if pupils is not None else 200_000}
+        if birth_years is not None:
+            settings["birth_years"] = _parse_years(birth_years)
+        try:
+            config = CensusConfig.model_validate(settings)
+        except ValidationError as exc:
+            raise _as_config_error(exc, _CENSUS_ALIASES) from None
+        register = generate_census(config, seed)
+    rows = fidelity_rows(register, include_requests=not no_requests, seed=seed)
+    if json_out is not None:
+        from matchsim.io import atomic_path
+
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps([r.as_dict() for r in rows], indent=2), encoding="utf-8")
+    _out.print(fidelity_table(rows, f"Fidelity of a register of {register.pupils.num_rows:,}"))
 
 
 @app.command("sweep")

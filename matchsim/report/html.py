@@ -391,10 +391,28 @@ once in each of their groups.</p>
 <tr><td>Top forenames</td><td>{_e(", ".join(f"{a} {_pct(b, 2)}" for a, b in summary.top_forenames))}</td></tr>
 <tr><td>Top surnames</td><td>{_e(", ".join(f"{a} {_pct(b, 2)}" for a, b in summary.top_surnames))}</td></tr>
 </table>
+{fidelity_section(run)}
 <p class="muted">Every setting of this run is in scenario.resolved.yaml beside this report; every figure in
 metrics.json.</p>
 </body></html>
 """
+
+
+def fidelity_section(run: ScenarioRun) -> str:
+    """The register against published figures (as ``matchsim fidelity``, without requests)."""
+    from matchsim.fidelity import fidelity_rows
+
+    rows = "".join(
+        f"<tr><td>{_e(r.group)}</td><td>{_e(r.measure)}</td><td class='num'>{_e(r.format(r.generated))}</td>"
+        f"<td class='num'>{_e(r.format(r.published))}</td><td class='num'>{_e(r.tolerance_text)}</td>"
+        f"<td>{_e(r.status)}</td><td class='muted'>{_e(r.source)}"
+        f"{'; ' + _e(r.not_applicable) if r.not_applicable else ''}</td></tr>"
+        for r in fidelity_rows(run.census, include_requests=False)
+    )
+    return f"""<h3>Generated against published</h3>
+<p class="muted">Tolerances allow for sampling in a register of 200,000 or more; see docs/fidelity.md.</p>
+<table><tr><th></th><th>Measure</th><th>Here</th><th>Published</th><th>Tolerance</th><th></th>
+<th>Source</th></tr>{rows}</table>"""
 
 
 # --------------------------------------------------------------------------------------------

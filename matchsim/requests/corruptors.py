@@ -585,3 +585,33 @@ def postcode_typo(value: str, rng: np.random.Generator) -> str:
 error_type(
     "postcode_typo", ("postcode",), "a postcode character mistyped, swapped or its space lost"
 )(_string_error("postcode", postcode_typo))
+
+
+# --------------------------------------------------------------------------------------------
+# Family change (registered last so that adding it left every earlier type's random stream as
+# it was; it replaces the surname, so it follows the spelling errors that may have hit it)
+# --------------------------------------------------------------------------------------------
+
+
+@error_type(
+    "surname_change",
+    ("surname",),
+    "a family change: the surname of a step-parent, new spouse or adoptive family, or the old "
+    "surname double-barrelled with it",
+)
+def _surname_change(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    n = len(d)
+    if n < 2 or not len(rows):
+        return np.zeros(len(rows), dtype=bool)
+    # The new family's surname: another requested person's, so it follows the batch's own mix
+    # of origins (an assumption; a step-parent's origin is not modelled).
+    other = (rows + 1 + (rng.random(len(rows)) * (n - 1)).astype(np.int64)) % n
+    new = d.surname[other]
+    # Courts often settle on a double-barrelled compromise (old-new); a quarter of changes do
+    # here (an assumption: no count is published).
+    joined = rng.random(len(rows)) < 0.25
+    combined = np.char.add(np.char.add(d.surname[rows].astype(str), "-"), new.astype(str))
+    new = np.where(joined, combined.astype(object), new)
+    ok = new != d.surname[rows]
+    d.surname[rows[ok]] = new[ok]
+    return ok

@@ -49,6 +49,26 @@ BASE_ERRORS: dict[str, float] = {
     "address_abbreviated": 0.2,
     "house_number_missing": 0.02,
     "postcode_typo": 0.01,
+    # ONS, "Stepfamilies in 2011": 9% of dependent children lived in a stepfamily. Assumption:
+    # for about a fifth of them two agencies' records hold different surnames.
+    "surname_change": 0.02,
+}
+
+_ASSUMED = "assumption: no published rate for records of children typed by another agency"
+_HJ = "sex or DOB disagreed in 0.11% of hospital records (Hagger-Johnson et al., BMC MRM 2017)"
+#: Where each baseline rate comes from (listed with the rates in docs/error-model.md).
+BASE_ERROR_SOURCES: dict[str, str] = {
+    **dict.fromkeys(BASE_ERRORS, _ASSUMED),
+    "dob_day_month_swap": _HJ + "; the split across DOB types is an assumption",
+    "dob_digit_typo": _HJ + "; the split across DOB types is an assumption",
+    "dob_year_off_by_one": _HJ + "; the split across DOB types is an assumption",
+    "sex_wrong": _HJ,
+    "forename_nickname": "part of ALSPAC's 12% forename disagreement (Lam et al., IJPDS 2024); "
+    "a record typed from a form carries less of it (assumption)",
+    "surname_hyphen_reduced": "assumption: systems with one surname field keep one part",
+    "accents_stripped": "assumption: most English systems store ASCII names",
+    "surname_change": "ONS, Stepfamilies in 2011: 9% of dependent children lived in a "
+    "stepfamily; assumed a fifth of them are held under another surname by one of two agencies",
 }
 
 # Origins whose names are romanised from another script: transliteration and 1 January
@@ -144,6 +164,9 @@ class Profile:
     select: Selector = select_uniform
     #: optional fields this requester holds: nationality (Home Office MOU), school dates (police)
     extra_fields: tuple[str, ...] = ()
+    #: error type -> where this profile's rate for it comes from (docs/error-model.md); types
+    #: not listed take BASE_ERRORS' rate and BASE_ERROR_SOURCES' source
+    error_sources: dict[str, str] = field(default_factory=dict)
 
 
 def _errors(**overrides: float) -> dict[str, float]:
@@ -175,10 +198,9 @@ register_profile(
         ),
         case_prefix="HO",
         count=1500,
-        # Assumption, calibrated: with the unsupervised Fellegi-Sunter lookup and a "unique"
-        # decision (scenarios/home-office-lookup.yaml), which finds about 93% of requested
-        # people who are in the register, 0.25 lands the returned share at about 24%, inside
-        # the published 21.6-25.9% matched-and-returned.
+        # Assumption, inside the band that `matchsim calibrate` solves from the published
+        # returned shares (matchsim.scenario.calibration; docs/calibration.md): at the 400,000
+        # pupil register, 22.3% (20.6-24.1%) for 2015-16 and 29.3% (27.9-30.7%) for 2016-22.
         in_register_share=0.25,
         errors=_errors(
             forename_transliteration=0.25,
@@ -198,6 +220,15 @@ register_profile(
             # people from countries without universal birth registration.
             "dob_jan1_default": {"somali": 5.0, "arabic": 3.0, "*": 1.0},
             "name_swap": dict.fromkeys(ROMANISED, 2.0) | {"*": 1.0},
+        },
+        error_sources={
+            "forename_transliteration": "assumption: a name romanised again by another agency "
+            "(ONS counts Muhammad, Mohammed and Mohammad as separate names)",
+            "surname_transliteration": "as forename_transliteration",
+            "dob_jan1_default": "assumption: Home Office practice records 1 January where a date "
+            "of birth is unknown",
+            "address_new": "assumption: casework addresses postdate the school census",
+            "address_stale": "assumption",
         },
         known={"middle_names": 0.6, "sex": 0.9},
         # Casework concerns foreign nationals: British-origin names are under-represented
@@ -258,17 +289,48 @@ register_profile(
         # Hospital cohorts include children never in English state schools (independent
         # schools, emigration): an assumption chosen so that about 95% link.
         in_register_share=0.97,
+        # Calibrated so that realised disagreement with the register (measured by
+        # matchsim.requests.disagreement, tested in tests/requests/test_disagreement.py) matches
+        # the published figures: postcode disagreed or missing 53% and sex or DOB 0.11%
+        # (Hagger-Johnson et al. 2017); surname 18% and forename 12% (ALSPAC, Lam et al.,
+        # IJPDS 2024). The split of each total across error types is an assumption.
         errors=_errors(
-            address_stale=0.25,
-            address_new=0.2,
+            address_stale=0.3,
+            address_new=0.38,
             postcode_typo=0.05,
-            dob_day_month_swap=0.0005,
-            dob_digit_typo=0.0005,
-            sex_wrong=0.0011,
-            forename_nickname=0.05,
+            dob_day_month_swap=0.0003,
+            dob_digit_typo=0.0003,
+            dob_year_off_by_one=0.0002,
+            sex_wrong=0.0005,
+            forename_nickname=0.17,
+            forename_typo=0.02,
+            middle_as_forename=0.03,
             forename_transliteration=0.05,
             surname_transliteration=0.05,
+            surname_typo=0.02,
+            surname_change=0.145,
         ),
+        error_sources={
+            "address_stale": "with address_new and postcode_typo: postcode disagreed or missing "
+            "in 53% of hospital records (Hagger-Johnson et al., BMC MRM 2017)",
+            "address_new": "as address_stale",
+            "postcode_typo": "as address_stale",
+            "sex_wrong": "with the DOB types: sex or DOB disagreed in 0.11% of hospital records "
+            "(Hagger-Johnson et al., BMC MRM 2017)",
+            "dob_day_month_swap": "as sex_wrong",
+            "dob_digit_typo": "as sex_wrong",
+            "dob_year_off_by_one": "as sex_wrong",
+            "forename_nickname": "with forename_typo and middle_as_forename: forenames "
+            "disagreed between ALSPAC collection points 12% of the time (Lam et al., IJPDS 2024)",
+            "forename_typo": "as forename_nickname",
+            "middle_as_forename": "as forename_nickname",
+            "surname_change": "with surname_typo: surnames disagreed between ALSPAC collection "
+            "points 18% of the time, mostly natural change (Lam et al., IJPDS 2024); 9% of "
+            "children live in a stepfamily (ONS, Stepfamilies in 2011)",
+            "surname_typo": "as surname_change",
+            "forename_transliteration": "assumption (romanised names only)",
+            "surname_transliteration": "assumption (romanised names only)",
+        },
         multipliers={
             "forename_transliteration": dict.fromkeys(ROMANISED, 1.0) | {"*": 0.0},
             "surname_transliteration": dict.fromkeys(ROMANISED, 1.0) | {"*": 0.0},

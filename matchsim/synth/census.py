@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 from matchsim.synth import calendar as cal
 from matchsim.synth.config import NATIONAL_PUPILS_2024, CensusConfig, NamesConfig
 from matchsim.synth.geography import Geography, build_geography
+from matchsim.synth.mobility import cumulative_hazard, invert_hazard
 from matchsim.synth.names import GroupedSampler, NameModel, build_name_model
 
 BLOCK_PUPILS = 1 << 16
@@ -590,18 +591,17 @@ def _moves(
     geo = plan.geography
     n_fam = len(start)
     span = np.maximum(plan.census_day - start, 0) / _DAYS_PER_YEAR
-    young = np.minimum(span, 6.0)
-    hazard = mob.rate_under_6 * young + mob.rate_6_plus * (span - young)
-    k = np.minimum(rng.poisson(hazard), _MAX_MOVES)
-    owner = np.repeat(np.arange(n_fam), k)
-    u = rng.random(len(owner)) * hazard[owner]
-    # Invert the piecewise-constant hazard: rate_under_6 for 6 years, then rate_6_plus.
-    early = mob.rate_under_6 * 6.0
-    years = np.where(
-        u < early,
-        u / max(mob.rate_under_6, 1e-12),
-        6.0 + (u - early) / max(mob.rate_6_plus, 1e-12),
+    hazard = cumulative_hazard(span, mob.rates_by_age)
+    # Frailty: some families move far more than others (see MobilityConfig.frailty_shape).
+    frailty = (
+        rng.gamma(mob.frailty_shape, 1.0 / mob.frailty_shape, n_fam)
+        if mob.frailty_shape is not None
+        else np.ones(n_fam)
     )
+    k = np.minimum(rng.poisson(hazard * frailty), _MAX_MOVES)
+    owner = np.repeat(np.arange(n_fam), k)
+    # Move times: uniform on the cumulative hazard, mapped back to the eldest child's age.
+    years = invert_hazard(rng.random(len(owner)) * hazard[owner], mob.rates_by_age)
     when = start[owner] + np.floor(years * _DAYS_PER_YEAR).astype(np.int64) + 1
     # Owners already ascend, so one stable sort of (owner, day) packed in an int64 orders the
     # moves as lexsort would, in fewer passes.

@@ -7,12 +7,17 @@ built, with a message naming the field, never halfway through a run.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from matchsim.synth.mobility import DEFAULT_MOVE_RATES_BY_AGE
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Age = Annotated[float, Field(ge=0.0, le=120.0)]
+MoveRate = Annotated[float, Field(ge=0.0, le=3.0)]
 
 #: England's school census day in January 2024 (DfE school census guide 2023-24: Thursday 18 January).
 DEFAULT_CENSUS_DATE = dt.date(2024, 1, 18)
@@ -161,17 +166,33 @@ class NamesConfig(_Frozen):
 class MobilityConfig(_Frozen):
     """Residential moves of families."""
 
-    #: Moves per family-year while the eldest child is aged 0-5, and afterwards.
-    #: Source: calibrated to SAIL, IJPDS 2024 (58% of children in Wales moved at least once in
-    #: 2012-22, and 59% of moves were at ages 0-5), consistent with about 1 in 8 people moving
-    #: each year (2001 Census).
-    rate_under_6: float = Field(0.12, ge=0.0, le=3.0)
-    rate_6_plus: float = Field(0.045, ge=0.0, le=3.0)
+    #: Moves per family-year by age of the eldest child: (from age in years, rate) pairs, the
+    #: first from age 0, ages increasing. Source: fitted to North et al., IJPDS 2025 (40.1%,
+    #: 29.4% and 23.6% of Welsh children aged 0-4, 5-9 and 10-13 moved within five years) and
+    #: Davies et al., IJPDS 2024 (58% of under-18s moved in 2012-22; 59% of moves at ages 0-5);
+    #: see :mod:`matchsim.synth.mobility` and docs/fidelity.md.
+    rates_by_age: tuple[tuple[Age, MoveRate], ...] = DEFAULT_MOVE_RATES_BY_AGE
+    #: Families differ in how often they move: each family's rates are multiplied by a gamma
+    #: draw of mean 1 and this shape (None: every family moves at the same rates). Source: fitted
+    #: to North et al., IJPDS 2025: 32.1% of Welsh children moved at least once in five years and
+    #: 9.1% more than once: a negative binomial count with 32.1% moving gives 10.3% moving twice
+    #: or more at shape 1 and 5.3% as a Poisson count; shape 1.5 sits near the published 9.1%.
+    frailty_shape: float | None = Field(1.5, gt=0.0, le=1000.0)
     #: Where a move goes: the same postcode district, the same postcode area, or anywhere.
     #: Source: ONS internal-migration statistics show most residential moves are short distance;
     #: the split itself is an assumption.
     same_district_share: Probability = 0.55
     same_area_share: Probability = 0.25
+
+    @field_validator("rates_by_age")
+    @classmethod
+    def _ages_increase(
+        cls, value: tuple[tuple[float, float], ...]
+    ) -> tuple[tuple[float, float], ...]:
+        ages = [a for a, _ in value]
+        if not ages or ages[0] != 0 or any(b <= a for a, b in itertools.pairwise(ages)):
+            raise ValueError("ages must start at 0 and increase, e.g. [[0, 0.2], [6, 0.08]]")
+        return value
 
     @model_validator(mode="after")
     def _shares(self) -> MobilityConfig:

@@ -92,7 +92,7 @@ def test_custom_by_day_profile_is_used():
 def test_mobility_can_be_switched_off():
     from matchsim.synth import generate_census
 
-    config = CensusConfig(pupils=2_000, mobility=MobilityConfig(rate_under_6=0.0, rate_6_plus=0.0))
+    config = CensusConfig(pupils=2_000, mobility=MobilityConfig(rates_by_age=((0.0, 0.0),)))
     census = generate_census(config, seed=1)
     assert census.addresses.num_rows == census.summary().households
     assert census.summary().moved_share == 0.0

@@ -1,0 +1,121 @@
+"""Console tables (rich) for the calibration report and the fidelity table.
+
+Kept apart from the CLI so that the same rendering serves ``matchsim calibrate``,
+``matchsim fidelity`` and ``generate``'s summary; each table fits 80 columns (long text wraps).
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from matchsim.fidelity import FidelityRow
+from matchsim.scenario.calibration import MONTHLY_BATCH, REQUESTS_PER_YEAR, CalibrationReport
+
+
+def calibration_tables(report: CalibrationReport) -> list[Table | Text]:
+    sim = report.sim
+    simulated = Table(title=f"{report.scenario}: the simulated lookup", title_justify="left")
+    simulated.add_column("requested people")
+    simulated.add_column("n", justify="right")
+    simulated.add_column("got a child", justify="right")
+    simulated.add_column("wrong child", justify="right")
+    simulated.add_column("nothing", justify="right")
+    simulated.add_row(
+        "in the register",
+        f"{sim.n_in:,}",
+        f"{sim.returned_in:,}",
+        f"{sim.false_in:,}",
+        f"{sim.missed_in:,}",
+    )
+    simulated.add_row(
+        "not in the register",
+        f"{sim.n_out:,}",
+        f"{sim.false_out:,}",
+        f"{sim.false_out:,}",
+        f"{sim.n_out - sim.false_out:,}",
+    )
+
+    solved = Table(
+        title="In-register share solved from the published returned share (95% interval)",
+        title_justify="left",
+    )
+    solved.add_column("period")
+    solved.add_column("asked", justify="right")
+    solved.add_column("returned", justify="right")
+    solved.add_column("in register", justify="right")
+    for s in report.solved:
+        solved.add_row(
+            s.period.label,
+            f"{s.period.requested:,}",
+            f"{s.period.returned:,} ({s.period.share:.1%})",
+            f"{s.share:.1%} ({s.low:.1%}-{s.high:.1%})",
+        )
+    sources = Text("\n".join(f"{s.period.label}: {s.period.source}" for s in report.solved))
+
+    band = Table(
+        title=(
+            f"Across the band {report.band[0]:.1%}-{report.band[1]:.1%}: per {MONTHLY_BATCH:,} "
+            f"requests (a month's batch) and per year ({REQUESTS_PER_YEAR:,.0f} requests)"
+        ),
+        title_justify="left",
+    )
+    band.add_column("in register", justify="right")
+    band.add_column("wrong child /batch", justify="right")
+    band.add_column("/year", justify="right")
+    band.add_column("missed /batch", justify="right")
+    band.add_column("/year", justify="right")
+    for r in report.band_rates:
+        b, y = r.per(MONTHLY_BATCH), r.per(REQUESTS_PER_YEAR)
+        band.add_row(
+            f"{r.share:.1%}",
+            f"{b['false_match']:.1f} ({b['false_match_low']:.1f}-{b['false_match_high']:.1f})",
+            f"{y['false_match']:.1f}",
+            f"{b['missed']:.1f} ({b['missed_low']:.1f}-{b['missed_high']:.1f})",
+            f"{y['missed']:.1f}",
+        )
+
+    checks = Table(title="Independent checks", title_justify="left")
+    checks.add_column("check")
+    checks.add_column("verdict")
+    checks.add_column("detail (source)", overflow="fold")
+    for c in report.checks:
+        checks.add_row(c.name, c.verdict, f"{c.detail} ({c.source})")
+    return [simulated, solved, sources, band, checks]
+
+
+def fidelity_table(rows: list[FidelityRow], title: str = "Fidelity") -> Group:
+    """Generated against published, one row per measure; sources as numbered notes below
+    (so the table fits 80 columns)."""
+    notes: dict[str, int] = {}
+    table = Table(title=title, title_justify="left")
+    table.add_column("measure", overflow="fold")
+    table.add_column("here", justify="right")
+    table.add_column("published", justify="right")
+    table.add_column("tol.", justify="right")
+    table.add_column("", justify="center")
+    table.add_column("src", justify="right")
+    group = None
+    for row in rows:
+        if row.group != group:
+            group = row.group
+            table.add_row(f"[bold]{group}[/bold]", "", "", "", "", "")
+        ref = notes.setdefault(row.source, len(notes) + 1)
+        status = {"FAIL": "[red]FAIL[/red]", "pass": "[green]pass[/green]"}.get(
+            row.status, row.status
+        )
+        table.add_row(
+            "  " + escape(row.measure),
+            row.format(row.generated),
+            row.format(row.published),
+            row.tolerance_text,
+            status,
+            f"[{ref}]",
+        )
+    lines = [f"[{n}] {escape(text)}" for text, n in notes.items()]
+    for row in rows:
+        if row.not_applicable:
+            lines.append(f"n/a: {escape(row.measure)}: {escape(row.not_applicable)}")
+    return Group(table, Text.from_markup("\n".join(lines)))
