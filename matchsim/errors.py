@@ -5,7 +5,8 @@
     MatchsimError
     ├── ConfigError          bad user input: a parameter, option, column or file
     │   └── UnknownNameError an unknown strategy, locale, profile or error type
-    └── PlanTooLargeError    a plan that would exhaust memory (e.g. a full cross join)
+    ├── PlanTooLargeError    a plan that would exhaust memory (e.g. a full cross join)
+    └── DataIntegrityError   a shipped data file that is damaged (reinstall matchsim)
 
 The command line turns these into a one-line message and exit code 2; anything
 else is a bug and exits 1.
@@ -48,3 +49,7 @@ class PlanTooLargeError(MatchsimError):
         #: the estimated number of candidate pairs that was refused, where pairs are the measure
         self.pairs = pairs
         super().__init__(message)
+
+
+class DataIntegrityError(MatchsimError):
+    """A data file shipped with matchsim fails its checks (checksum, columns or counts)."""

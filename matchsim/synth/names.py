@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from faker.config import AVAILABLE_LOCALES
 from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
 from matchsim.synth.config import NamesConfig
+
+if TYPE_CHECKING:
+    from matchsim.synth.forenames import ForenameModel
 
 #: Surnames that are honorifics given to women and girls, never a family name a son inherits.
 FEMALE_HONORIFICS = frozenset({"Begum", "Bibi", "Kaur", "Khatun"})
@@ -229,18 +233,11 @@ def _british_surname_probs(names: Sequence[str], exponent: float) -> np.ndarray:
 def origin_probabilities(
     origin: str, kind: str, names: Sequence[str], config: NamesConfig
 ) -> np.ndarray:
-    """Frequencies for an ordered vocabulary."""
+    """Frequencies for an ordered vocabulary (first names come from
+    :mod:`matchsim.synth.forenames` instead, by birth year)."""
     n = len(names)
     if origin == "british" and kind == "surname":
         return _british_surname_probs(names, config.zipf_exponent)
-    if origin == "british":
-        shares = (
-            config.top_forename_shares_male
-            if kind == "forename_male"
-            else config.top_forename_shares_female
-        )
-        exponent, offset = calibrate_zipf(n, tuple(shares))
-        return zipf_mandelbrot(n, exponent, offset)
     return zipf_mandelbrot(n, config.zipf_exponent, 1.0)
 
 
@@ -331,8 +328,8 @@ class NameModel:
     origin_weights: np.ndarray
     forenames: np.ndarray
     surnames: np.ndarray
-    #: group = 2 * origin index + sex (0 = M, 1 = F)
-    forename_sampler: GroupedSampler
+    #: first and middle names by origin, birth year and sex (codes index ``forenames``)
+    forename_model: ForenameModel
     #: group = origin index
     surname_sampler: GroupedSampler
     #: surname code -> the code of its feminine form (identity for most names)
@@ -344,23 +341,20 @@ class NameModel:
 
 
 def build_name_model(config: NamesConfig) -> NameModel:
+    from matchsim.synth.forenames import build_forename_model  # it uses GroupedSampler
+
     origins = tuple(config.origins)
     for origin in origins:
         resolve_origin(origin)
-    forename_index: dict[str, int] = {}
+    forename_model = build_forename_model(config.origins, config.middle_name_counts)
     surname_index: dict[str, int] = {}
 
     def codes_for(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
         return np.array([index.setdefault(n, len(index)) for n in names], dtype=np.int32)
 
-    forename_groups: list[tuple[np.ndarray, np.ndarray]] = []
     surname_groups: list[tuple[np.ndarray, np.ndarray]] = []
     feminine_pairs: list[tuple[str, str]] = []
     for origin in origins:
-        for kind in ("forename_male", "forename_female"):
-            names = origin_names(origin, kind)
-            probs = origin_probabilities(origin, kind, names, config)
-            forename_groups.append((codes_for(forename_index, names), probs))
         names = origin_names(origin, "surname")
         probs = origin_probabilities(origin, "surname", names, config)
         surname_groups.append((codes_for(surname_index, names), probs))
@@ -407,9 +401,9 @@ def build_name_model(config: NamesConfig) -> NameModel:
     return NameModel(
         origins=origins,
         origin_weights=np.array([config.origins[o] for o in origins]),
-        forenames=np.array(list(forename_index), dtype=object),
+        forenames=forename_model.names,
         surnames=np.array(list(surname_index), dtype=object),
-        forename_sampler=GroupedSampler.from_groups(forename_groups),
+        forename_model=forename_model,
         surname_sampler=GroupedSampler.from_groups(surname_groups),
         feminine=feminine,
         honorifics=tuple(honorifics),

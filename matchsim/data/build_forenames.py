@@ -1,0 +1,104 @@
+"""Derive the shipped ONS first-name tables from the published ONS files.
+
+Run from a checkout (the inputs are not shipped; ``matchsim/data/names/README.md`` says where
+they come from)::
+
+    python -m matchsim.data.build_forenames \\
+        ons-baby-names-england-wales-1996-2020.csv.gz \\
+        ons-top100-first-names-england-wales-1904-1994.csv
+
+It writes ``names/ons_forenames.parquet`` (every name given to 3 or more babies of one sex in
+one year, 1996-2020, with its count), ``names/ons_top100_1904_1994.csv`` (the decade top-100
+ranks) and ``names/forename_origins.csv`` (the origin lexicons each ONS name belongs to), then
+prints the SHA-256 digests that :mod:`matchsim.synth.forenames` checks on load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+NAMES_DIR = Path(__file__).parent / "names"
+ATTRIBUTION = (
+    "Source: Office for National Statistics licensed under the Open Government Licence v3.0."
+)
+
+
+def build_full_lists(source: Path, out: Path) -> pd.DataFrame:
+    """The 1996-2020 lists, sorted by year, sex (M then F) and descending count, as a zstd
+    Parquet file."""
+    table = pd.read_csv(source, keep_default_na=False)
+    table["girl"] = table["sex"] == "F"
+    table = table.sort_values(
+        ["year", "girl", "n", "name"], ascending=[True, True, False, True], kind="stable"
+    )[["year", "sex", "name", "n"]]
+    arrow = pa.table(
+        {
+            "year": pa.array(table["year"].to_numpy(), pa.int16()),
+            "sex": pa.array(table["sex"].to_numpy(), pa.string()).dictionary_encode(),
+            "name": pa.array(table["name"].to_numpy(), pa.string()).dictionary_encode(),
+            "n": pa.array(table["n"].to_numpy(), pa.int32()),
+        }
+    )
+    arrow = arrow.replace_schema_metadata({"source": ATTRIBUTION})
+    pq.write_table(arrow, out, compression="zstd", compression_level=19)
+    return table
+
+
+def build_top100(source: Path, out: Path) -> None:
+    table = pd.read_csv(source, keep_default_na=False)[["year", "sex", "rank", "name"]]
+    table = table.sort_values(["year", "sex", "rank", "name"], kind="stable")
+    header = (
+        "# Top 100 first names given to boys and girls in England and Wales, 1904-1994 "
+        "(every tenth year; ranks only).\n"
+        "# Source: ONS, Baby names in England and Wales, historic top-100 file. "
+        f"{ATTRIBUTION}\n"
+        "# Derived by matchsim/data/build_forenames.py (columns reordered and sorted).\n"
+    )
+    out.write_text(header + table.to_csv(index=False), encoding="utf-8")
+
+
+def build_origin_lexicon(names: pd.Series, out: Path) -> None:
+    """For each ONS name, the built-in origins whose name lexicon contains it (accent- and
+    case-insensitively); names in no lexicon are left out (they count as ``british``)."""
+    from matchsim.synth.forenames import lexicon_key, origin_lexicons
+    from matchsim.synth.names import ORIGINS
+
+    lexicons = origin_lexicons(tuple(ORIGINS))
+    distinct = pd.Series(sorted(set(names)))
+    keys = distinct.map(lexicon_key)
+    rows = []
+    for name, key in zip(distinct, keys, strict=True):
+        found = [origin for origin, members in lexicons.items() if key in members]
+        if found:
+            rows.append((name, ";".join(found)))
+    header = (
+        "# The origin lexicons each ONS first name belongs to (see docs/world.md, 'First names').\n"
+        "# Derived by matchsim/data/build_forenames.py from the Faker locales and shipped romanised\n"
+        "# lists named in matchsim/synth/names.py ORIGINS, matched accent- and case-insensitively.\n"
+        "# Names of the ONS lists that are in no lexicon are absent here and count as british.\n"
+    )
+    frame = pd.DataFrame(rows, columns=["name", "origins"])
+    out.write_text(header + frame.to_csv(index=False), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("full_lists", type=Path, help="ONS 1996-2020 names with counts (csv.gz)")
+    parser.add_argument("top100", type=Path, help="ONS decade top-100 lists 1904-1994 (csv)")
+    args = parser.parse_args(argv)
+    full = build_full_lists(args.full_lists, NAMES_DIR / "ons_forenames.parquet")
+    build_top100(args.top100, NAMES_DIR / "ons_top100_1904_1994.csv")
+    build_origin_lexicon(full["name"], NAMES_DIR / "forename_origins.csv")
+    for name in ("ons_forenames.parquet", "ons_top100_1904_1994.csv", "forename_origins.csv"):
+        digest = hashlib.sha256((NAMES_DIR / name).read_bytes()).hexdigest()
+        print(f"{name}: {digest}")
+
+
+if __name__ == "__main__":
+    main()
