@@ -63,24 +63,68 @@ def build_top100(source: Path, out: Path) -> None:
     out.write_text(header + table.to_csv(index=False), encoding="utf-8")
 
 
-def build_origin_lexicon(names: pd.Series, out: Path) -> None:
+#: Names in common English-language use in England that a Faker minority lexicon also lists
+#: (Faker's en_IN, pl_PL, ro_RO, tr_TR, en_NG, en_KE and sw lists hold many international names).
+#: A matchsim judgement, reviewed by hand down the ONS mass ranking of the names those lexicons
+#: alone claimed; without it, "Kai" would be 9% of Indian-origin boys.
+BRITISH_TOO = frozenset(
+    """
+    Kai Teddy Iris Elena Maximilian Natalia Jonah Raphael Rafael Romeo Arya Amara Anya Liliana
+    Eliana Lia Valentina Livia Fabian Marcel Antonia Alina Emmanuel Lila Lili Maxim Aurelia Flora
+    Abel Ezekiel Abraham Solomon Benedict Wilfred Aron Elias Ada Eliza Beatrice Edith Lillian
+    Millicent Bruno Juliet Astrid Emmy Nelly Reagan Kennedy Gideon Celia Jemimah Sammy Julius Elly
+    Frida Mathias Juliana Elvis Linus Stan Christabel Carolina Frederic Fredrick
+    """.split()
+)
+
+
+#: Names of the romanised lists that Faker's English lists or ONS's 1994 top 100 also hold because
+#: of Britain's Muslim population, not because English-heritage families use them: they are taken
+#: out of the british lexicon (a matchsim judgement, from the 27 names the two lists share).
+ROMANISED_ONLY = frozenset("Mohammed Mohammad Mohamed Abdul Ayesha Omar Malik".split())
+
+
+def build_origin_lexicon(names: pd.Series, top100: pd.Series, out: Path) -> None:
     """For each ONS name, the built-in origins whose name lexicon contains it (accent- and
-    case-insensitively); names in no lexicon are left out (they count as ``british``)."""
+    case-insensitively); names in no lexicon are left out (they count as ``british``).
+
+    The ``british`` lexicon is Faker's English-language lists and ONS's top-2011 names, widened by
+    every name of the ONS decade top-100 lists 1904-1994, the canonical names of the
+    ``nicknames`` package's English list, and :data:`BRITISH_TOO`; names of the hand-compiled
+    romanised lists (Pakistani, Bangladeshi, Punjabi Sikh, Arabic, Somali) are never widened,
+    and :data:`ROMANISED_ONLY` (Mohammed, Omar, ...) is taken out of it.
+    """
+    import csv
+    from importlib import resources as res
+
     from matchsim.synth.forenames import lexicon_key, origin_lexicons
     from matchsim.synth.names import ORIGINS
 
-    lexicons = origin_lexicons(tuple(ORIGINS))
+    lexicons = dict(origin_lexicons(tuple(ORIGINS)))
+    romanised = frozenset().union(
+        *(
+            lexicons[o]
+            for o, spec in ORIGINS.items()
+            if spec.shipped_list is not None and not spec.forename_locales
+        )
+    )
+    with res.files("nicknames").joinpath("names.csv").open("r", encoding="utf-8") as fh:
+        canonical = {row["name1"] for row in csv.DictReader(fh)}
+    widen = {lexicon_key(n) for n in (*top100, *canonical, *BRITISH_TOO)}
+    only = {lexicon_key(n) for n in ROMANISED_ONLY}
+    lexicons["british"] = (lexicons["british"] | (widen - romanised)) - only
     distinct = pd.Series(sorted(set(names)))
-    keys = distinct.map(lexicon_key)
     rows = []
-    for name, key in zip(distinct, keys, strict=True):
+    for name in distinct:
+        key = lexicon_key(name)
         found = [origin for origin, members in lexicons.items() if key in members]
         if found:
             rows.append((name, ";".join(found)))
     header = (
         "# The origin lexicons each ONS first name belongs to (see docs/world.md, 'First names').\n"
         "# Derived by matchsim/data/build_forenames.py from the Faker locales and shipped romanised\n"
-        "# lists named in matchsim/synth/names.py ORIGINS, matched accent- and case-insensitively.\n"
+        "# lists named in matchsim/synth/names.py ORIGINS, matched accent- and case-insensitively;\n"
+        "# the british lexicon is widened as build_origin_lexicon's docstring says.\n"
         "# Names of the ONS lists that are in no lexicon are absent here and count as british.\n"
     )
     frame = pd.DataFrame(rows, columns=["name", "origins"])
@@ -94,7 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     full = build_full_lists(args.full_lists, NAMES_DIR / "ons_forenames.parquet")
     build_top100(args.top100, NAMES_DIR / "ons_top100_1904_1994.csv")
-    build_origin_lexicon(full["name"], NAMES_DIR / "forename_origins.csv")
+    top100 = pd.read_csv(args.top100, keep_default_na=False)["name"]
+    build_origin_lexicon(full["name"], top100, NAMES_DIR / "forename_origins.csv")
     for name in ("ons_forenames.parquet", "ons_top100_1904_1994.csv", "forename_origins.csv"):
         digest = hashlib.sha256((NAMES_DIR / name).read_bytes()).hexdigest()
         print(f"{name}: {digest}")

@@ -52,7 +52,7 @@ SEXES = ("M", "F")
 CHECKSUMS = {
     "ons_forenames.parquet": "80694660b2bff7c8903b31484da98b2b2113947ce79670fc65b99c72a45c4ea2",
     "ons_top100_1904_1994.csv": "83587fd421b73eb478dedff581fa69fcb06167980b1c29ae8520ca5fbb9792b0",
-    "forename_origins.csv": "05891994a70b9da3d1ee8f5a746e327a00d0d34614f548007ac573962b11ea73",
+    "forename_origins.csv": "597a2daca21f1876099b4cacad99e63b780e0b04c1005aec073c72809f0ff7fe",
 }
 #: Rows and babies in the 1996-2020 lists (ONS: 294,801 name-sex-year rows).
 ONS_ROWS = 294_801

@@ -1,0 +1,220 @@
+"""First and middle names against the ONS lists they are drawn from (issue 15, points 2, 4, 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matchsim.errors import DataIntegrityError
+from matchsim.requests.corruptors import pick_by_ons_frequency, transliteration_variants
+from matchsim.synth import CensusConfig, generate_census
+from matchsim.synth import forenames as fn
+from matchsim.synth.config import DEFAULT_ORIGIN_MIX
+
+YEARS = range(fn.FULL_FIRST_YEAR, fn.FULL_LAST_YEAR + 1)
+SEXES = (0, 1)
+
+
+def _ons(year: int, sex: int) -> pd.Series:
+    """ONS shares of a year and sex, straight from the shipped table (not the sampler)."""
+    full = fn.ons_forenames()
+    rows = full[(full["year"] == year) & (full["sex"] == fn.SEXES[sex])]
+    counts = rows.set_index(rows["name"].astype(str))["n"].astype(float)
+    return counts / counts.sum()
+
+
+@cache
+def _model() -> fn.ForenameModel:
+    return fn.build_forename_model(DEFAULT_ORIGIN_MIX)
+
+
+@cache
+def _cohort(year: int, sex: int) -> pd.Series:
+    """Names of one national cohort of one sex (about 300,000), origins at their default shares."""
+    rng = np.random.default_rng(year * 2 + sex)
+    n = 300_000
+    weights = np.array(list(DEFAULT_ORIGIN_MIX.values()))
+    origin = np.searchsorted(np.cumsum(weights) / weights.sum(), rng.random(n), side="right")
+    origin = np.minimum(origin, len(weights) - 1)
+    model = _model()
+    codes = model.draw_first(rng, origin, np.full(n, year), np.full(n, sex))
+    return pd.Series(model.names[codes]).value_counts()
+
+
+def _tvd(counts: pd.Series, ons: pd.Series) -> float:
+    sample = counts / counts.sum()
+    both = sample.index.union(ons.index)
+    return 0.5 * float(
+        np.abs(sample.reindex(both, fill_value=0) - ons.reindex(both, fill_value=0)).sum()
+    )
+
+
+def _sharing(counts: pd.Series) -> float:
+    """Unbiased chance that two children drawn without replacement share a name."""
+    c = counts.to_numpy(np.float64)
+    return float((c * (c - 1)).sum() / (c.sum() * (c.sum() - 1)))
+
+
+# -- the shipped data ------------------------------------------------------------------------
+
+
+def test_shipped_lists_hold_the_published_counts():
+    full = fn.ons_forenames()
+    assert len(full) == fn.ONS_ROWS
+    boys_2019 = full[(full["year"] == 2019) & (full["sex"] == "M")].set_index("name")["n"]
+    spellings = ("Muhammad", "Mohammed", "Mohammad", "Muhammed")
+    assert [int(boys_2019[n]) for n in spellings] == [3604, 1752, 807, 379]
+    assert _ons(1996, 0).index[0] == "Jack"
+    assert _ons(1996, 0).iloc[0] == pytest.approx(0.034, abs=0.001)
+    assert list(_ons(1996, 1).index[:5]) == ["Sophie", "Chloe", "Jessica", "Emily", "Lauren"]
+
+
+def test_a_damaged_table_fails_loudly(monkeypatch):
+    fn.ons_forenames.cache_clear()
+    monkeypatch.setitem(fn.CHECKSUMS, "ons_forenames.parquet", "0" * 64)
+    try:
+        with pytest.raises(DataIntegrityError, match=r"ons_forenames\.parquet is damaged"):
+            fn.ons_forenames()
+    finally:
+        fn.ons_forenames.cache_clear()
+
+
+def test_years_outside_the_full_lists_use_the_documented_lists():
+    assert fn.list_year(2023) == 2020
+    assert fn.list_year(1995) == 1994 and fn.list_year(1990) == 1994 and fn.list_year(1989) == 1994
+    assert fn.list_year(1988) == 1984
+    names, p = fn.year_list(1992, "M")
+    assert names[:3] == ("Thomas", "James", "Jack")  # ONS 1994 ranking
+    assert p.sum() == pytest.approx(1.0)
+    # 1996's concentration: the rank-k share is 1996's rank-k share.
+    assert p[0] == pytest.approx(fn.year_list(1996, "M")[1][0])
+    assert len(set(names)) == len(names)
+
+
+# -- first names by birth year and sex, at national cohort size --------------------------------
+
+
+@pytest.mark.parametrize("sex", SEXES)
+@pytest.mark.parametrize("year", YEARS)
+def test_national_cohort_is_close_to_ons(year, sex):
+    counts, ons = _cohort(year, sex), _ons(year, sex)
+    assert _tvd(counts, ons) <= 0.06
+    assert counts.index[0] == ons.index[0]
+    assert counts.iloc[0] / counts.sum() == pytest.approx(ons.iloc[0], rel=0.15)
+    assert _sharing(counts) == pytest.approx(float((ons**2).sum()), rel=0.10)
+    assert set(counts.index) <= set(ons.index)  # no name ONS never recorded that year
+
+
+def test_sharing_a_name_is_as_likely_as_in_ons():
+    """The headline artefact of the old lists: boys of one cohort shared names too rarely."""
+    assert _sharing(_cohort(1996, 0)) == pytest.approx(0.0113, rel=0.1)
+    assert _sharing(_cohort(2011, 0)) == pytest.approx(0.0058, rel=0.1)
+
+
+# -- on a generated register of a million pupils ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def million() -> pd.DataFrame:
+    census = generate_census(
+        CensusConfig(pupils=1_000_000, birth_years=(1996, 2020), census_date=dt.date(2026, 1, 15)),
+        seed=3,
+        workers=2,
+    )
+    frame = census.pupils.select(
+        ["forename", "middle_names", "sex", "date_of_birth", "name_origin"]
+    ).to_pandas()
+    frame["year"] = pd.to_datetime(frame["date_of_birth"]).dt.year
+    for column in ("forename", "sex", "name_origin"):
+        frame[column] = frame[column].astype(str)
+    return frame
+
+
+def test_register_top_100_per_year_and_sex_is_close_to_ons(million):
+    assert len(million) >= 1_000_000
+    for (year, sex), group in million.groupby(["year", "sex"]):
+        if year not in YEARS:
+            continue
+        ons = _ons(year, fn.SEXES.index(sex))
+        top = ons.iloc[:100] / ons.iloc[:100].sum()
+        counts = group["forename"].value_counts().reindex(top.index, fill_value=0)
+        assert len(group) > 15_000, (year, sex)
+        assert _tvd(counts, top) <= 0.06, (year, sex)
+
+
+def test_register_names_are_all_in_the_ons_list_of_their_year(million):
+    full = fn.ons_forenames()[["year", "sex", "name"]].astype({"sex": str, "name": str})
+    rows = million.loc[million["year"].isin(YEARS), ["year", "sex", "forename"]]
+    found = rows.merge(
+        full, left_on=["year", "sex", "forename"], right_on=["year", "sex", "name"], how="left"
+    )
+    assert len(found) == len(rows) and found["name"].notna().all()
+
+
+def test_name_origin_follows_the_names_drawn(million):
+    """Families of an origin draw from the ONS names of its lexicon (renormalised)."""
+    muhammad = ("Muhammad", "Mohammed", "Mohammad", "Muhammed", "Mohammod", "Mohamed")
+    boys = million[million["sex"] == "M"]
+    share = boys["forename"].isin(muhammad).groupby(boys["name_origin"]).mean()
+    assert share["pakistani"] > 0.15 and share["bangladeshi"] > 0.15 and share["arabic"] > 0.15
+    assert share["british"] < 0.01 and share["polish"] < 0.01 and share["west_african"] < 0.01
+    # Polish names enter the ONS lists after 2004 (EU accession), so test cohorts from 2010.
+    lexicon = fn.shipped_origin_lexicon()
+    for origin in ("polish", "indian", "romanian"):
+        rows = million[(million["name_origin"] == origin) & (million["year"] >= 2010)]
+        own = rows["forename"].map(lambda n, o=origin: o in lexicon.get(n, ()))
+        assert own.mean() > 0.3, origin
+
+
+def test_middle_names_have_their_own_distribution(million):
+    parts = million["middle_names"].str.split(" ")
+    count = np.where(million["middle_names"] == "", 0, parts.str.len())
+    assert (count == 0).mean() == pytest.approx(0.20, abs=0.01)  # Ancestry UK 2013: 80% have one
+    assert (count >= 2).mean() == pytest.approx(0.11, abs=0.01)  # 11% two or more
+    assert not (parts.str[0] == million["forename"]).any()
+    for sex, classics in (("M", ("James", "John", "William")), ("F", ("Louise", "Rose", "Grace"))):
+        rows = million[(million["sex"] == sex) & (count > 0)]
+        middle = parts[rows.index].str[0].value_counts(normalize=True)
+        first = rows["forename"].value_counts(normalize=True)
+        assert list(middle.index[:3]) == list(classics), sex
+        # Not the first-name pool: the two distributions are far apart.
+        assert _tvd(middle, first) > 0.4, sex
+
+
+# -- spelling variants by ONS frequency ---------------------------------------------------------
+
+
+def test_transliteration_picks_variants_by_ons_counts():
+    rows = 200_000
+    choices = [transliteration_variants()["Muhammad"]] * rows
+    picked = pd.Series(
+        pick_by_ons_frequency(
+            choices, np.full(rows, 2019), np.zeros(rows, dtype=np.int8), np.random.default_rng(1)
+        )
+    ).value_counts()
+    listed = ("Mohammed", "Mohammad", "Muhammed")
+    ons = np.array([1752, 807, 379], dtype=float)
+    for name, share in zip(listed, ons / ons.sum(), strict=True):
+        got = picked[name] / picked[list(listed)].sum()
+        assert got == pytest.approx(share, abs=0.01), name
+    # A spelling ONS lacks that year (fewer than 3 babies) weighs 1 against Mohammed's 1,752.
+    unlisted = [v for v in choices[0] if fn.ons_counts([v], [2019], [0])[0] == 0]
+    assert unlisted and all(picked.get(v, 0) < rows * 0.01 for v in unlisted)
+
+
+def test_transliteration_without_any_ons_spelling_is_uniform():
+    choices = [("Zzqa", "Zzqb")] * 10_000
+    picked = pick_by_ons_frequency(
+        choices, np.full(10_000, 2010), np.full(10_000, -1), np.random.default_rng(2)
+    )
+    assert (picked == "Zzqa").mean() == pytest.approx(0.5, abs=0.03)
+    assert set(
+        pick_by_ons_frequency([(), ("Ali",)], [2010, 2010], [0, 0], np.random.default_rng(0))
+    ) == {
+        "",
+        "Ali",
+    }
