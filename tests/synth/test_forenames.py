@@ -218,3 +218,40 @@ def test_transliteration_without_any_ons_spelling_is_uniform():
         "",
         "Ali",
     }
+
+
+def test_transliteration_error_type_uses_ons_weights():
+    from matchsim.requests import ERROR_TYPES
+    from matchsim.requests.corruptors import RequestDraft
+    from matchsim.synth.calendar import date_to_days
+
+    n = 50_000
+    names = np.array(["Muhammad"] * (n - 1) + ["Oliver"], dtype=object)
+    blank = np.full(n, "", dtype=object)
+    draft = RequestDraft(
+        forename=names.copy(),
+        middle_names=blank.copy(),
+        surname=blank.copy(),
+        dob=np.full(n, date_to_days(dt.date(2019, 5, 1))),
+        dob_missing=np.zeros(n, dtype=bool),
+        sex=np.zeros(n, dtype=np.int8),
+        address_line=blank.copy(),
+        town=blank.copy(),
+        postcode=blank.copy(),
+        origin=np.full(n, "pakistani", dtype=object),
+        household=np.arange(n),
+        address_seq=np.zeros(n, dtype=np.int64),
+        context=None,  # type: ignore[arg-type]
+    )
+    applied = ERROR_TYPES["forename_transliteration"].apply(
+        draft, np.arange(n), np.random.default_rng(4)
+    )
+    assert applied[:-1].all() and not applied[-1]  # Oliver has no other spelling
+    assert draft.forename[-1] == "Oliver"
+    shares = pd.Series(draft.forename[:-1]).value_counts(normalize=True)
+    variants = transliteration_variants()["Muhammad"]
+    weight = fn.ons_counts(variants, np.full(len(variants), 2019), np.zeros(len(variants)))
+    expected = np.where(weight > 0, weight, 1) / np.where(weight > 0, weight, 1).sum()
+    for name, share in zip(variants, expected, strict=True):
+        assert shares.get(name, 0.0) == pytest.approx(share, abs=0.01), name
+    assert shares["Mohammed"] > shares["Mohammad"] > shares["Muhammed"]
