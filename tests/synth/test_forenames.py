@@ -8,6 +8,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matchsim.errors import DataIntegrityError
 from matchsim.requests.corruptors import pick_by_ons_frequency, transliteration_variants
@@ -255,3 +257,50 @@ def test_transliteration_error_type_uses_ons_weights():
     for name, share in zip(variants, expected, strict=True):
         assert shares.get(name, 0.0) == pytest.approx(share, abs=0.01), name
     assert shares["Mohammed"] > shares["Mohammad"] > shares["Muhammed"]
+
+
+def _probabilities(sampler, group: int, size: int) -> np.ndarray:
+    """The distribution an alias-table group draws from, by code."""
+    lo, n = int(sampler.offset[group]), int(sampler.size[group])
+    accept = sampler.accept[lo : lo + n]
+    p = np.zeros(size)
+    np.add.at(p, sampler.codes[lo : lo + n], accept / n)
+    np.add.at(p, sampler.codes[sampler.alias[lo : lo + n]], (1 - accept) / n)
+    return p
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=4, max_size=4).filter(lambda w: sum(w) > 0.05),
+    st.sampled_from([1996, 2004, 2013, 2020]),
+    st.sampled_from([0, 1]),
+)
+def test_origin_mixture_is_exactly_the_ons_list(raw, year, sex):
+    """Whatever the origin shares, the children's names taken together follow ONS exactly."""
+    origins = ("british", "pakistani", "polish", "west_african")
+    weights = np.array(raw) / sum(raw)
+    model = fn.build_forename_model(dict(zip(origins, weights, strict=True)))
+    k = int(model.list_index(np.array([year]))[0])
+    size = len(model.names)
+    shared = _probabilities(model.shared, 2 * k + sex, size)
+    mixture = np.zeros(size)
+    for o, w in enumerate(weights):
+        q = model.own_share[o, k, sex]
+        own = _probabilities(model.own, 2 * (len(model.list_years) * o + k) + sex, size)
+        mixture += w * (q * own + (1 - q) * shared)
+    names, p = fn.year_list(year, fn.SEXES[sex])
+    code = {name: i for i, name in enumerate(model.names)}
+    ons = np.zeros(size)
+    ons[[code[n] for n in names]] = p
+    assert np.abs(mixture - ons).max() < 1e-9
+
+
+def test_a_faker_locale_origin_draws_from_its_own_lexicon():
+    model = fn.build_forename_model({"british": 0.9, "fr_FR": 0.1})
+    rng = np.random.default_rng(5)
+    n = 40_000
+    origin = np.repeat([0, 1], n // 2)
+    codes = model.draw_first(rng, origin, np.full(n, 2015), np.zeros(n, dtype=np.int64))
+    french = fn.origin_lexicons(["fr_FR"])["fr_FR"]
+    in_lexicon = np.array([fn.lexicon_key(x) in french for x in model.names[codes]])
+    assert in_lexicon[n // 2 :].mean() > 2 * in_lexicon[: n // 2].mean()
