@@ -173,13 +173,15 @@ def test_name_origin_follows_the_names_drawn(million):
 
 
 def test_middle_names_have_their_own_distribution(million):
-    parts = million["middle_names"].str.split(" ")
-    count = np.where(million["middle_names"] == "", 0, parts.str.len())
+    pupils = million.iloc[:300_000]  # ample for shares to +-0.002
+    parts = pupils["middle_names"].str.split(" ")
+    count = np.where(pupils["middle_names"] == "", 0, parts.str.len())
     assert (count == 0).mean() == pytest.approx(0.20, abs=0.01)  # Ancestry UK 2013: 80% have one
     assert (count >= 2).mean() == pytest.approx(0.11, abs=0.01)  # 11% two or more
-    assert not (parts.str[0] == million["forename"]).any()
+    assert not (parts.str[0] == pupils["forename"]).any()
+    assert not ((count == 2) & (parts.str[0] == parts.str[-1])).any()
     for sex, classics in (("M", ("James", "John", "William")), ("F", ("Louise", "Rose", "Grace"))):
-        rows = million[(million["sex"] == sex) & (count > 0)]
+        rows = pupils[(pupils["sex"] == sex) & (count > 0)]
         middle = parts[rows.index].str[0].value_counts(normalize=True)
         first = rows["forename"].value_counts(normalize=True)
         assert list(middle.index[:3]) == list(classics), sex
