@@ -148,6 +148,23 @@ def test_register_top_100_per_year_and_sex_is_close_to_ons(million):
         assert _tvd(counts, top) <= 0.06, (year, sex)
 
 
+def test_fidelity_table_agrees_with_the_reference_computation(million):
+    table = fn.ons_fidelity(million["forename"], million["sex"], million["year"])
+    assert len(table) == 2 * len(YEARS)
+    row = table[(table["year"] == 2005) & (table["sex"] == "F")].iloc[0]
+    group = million[(million["year"] == 2005) & (million["sex"] == "F")]
+    ons = _ons(2005, 1)
+    top = ons.iloc[:100] / ons.iloc[:100].sum()
+    counts = group["forename"].value_counts()
+    assert row["tvd_top"] == pytest.approx(_tvd(counts.reindex(top.index, fill_value=0), top))
+    assert row["sharing"] == pytest.approx(_sharing(counts))
+    assert row["ons_sharing"] == pytest.approx(float((ons**2).sum()))
+    assert row["top_name"] == counts.index[0] and row["ons_top_name"] == ons.index[0]
+    assert (table["tvd_top"] <= 0.06).all()
+    # Same-name chance per year and sex in the register (about 20,000 a group) within 10% of ONS.
+    assert (table["sharing"] / table["ons_sharing"] - 1).abs().max() <= 0.10
+
+
 def test_register_names_are_all_in_the_ons_list_of_their_year(million):
     full = fn.ons_forenames()[["year", "sex", "name"]].astype({"sex": str, "name": str})
     rows = million.loc[million["year"].isin(YEARS), ["year", "sex", "forename"]]
