@@ -8,6 +8,10 @@ majority origin to the published ONS top-1/10/100 shares.
 
 Any Faker locale with sexed first names and last names can also be used as an origin by its
 locale code (e.g. ``fr_FR``).
+
+First names are not drawn from these lists: :mod:`matchsim.synth.forenames` draws them from the
+ONS lists by birth year and sex, and uses the forename lists here only as lexicons (which ONS
+names belong to which origin).
 """
 
 from __future__ import annotations
