@@ -25,7 +25,7 @@ from nicknames import NickNamer
 from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
 from matchsim.synth import calendar as cal
-from matchsim.synth.forenames import ons_counts
+from matchsim.synth.ons_names import ons_counts
 
 FIELDS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "address", "postcode")
 

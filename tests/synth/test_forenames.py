@@ -13,18 +13,18 @@ from hypothesis import strategies as st
 
 from matchsim.errors import DataIntegrityError
 from matchsim.requests.corruptors import pick_by_ons_frequency, transliteration_variants
-from matchsim.synth import CensusConfig, generate_census
+from matchsim.synth import CensusConfig, generate_census, ons_names
 from matchsim.synth import forenames as fn
 from matchsim.synth.config import DEFAULT_ORIGIN_MIX
 
-YEARS = range(fn.FULL_FIRST_YEAR, fn.FULL_LAST_YEAR + 1)
+YEARS = range(ons_names.FULL_FIRST_YEAR, ons_names.FULL_LAST_YEAR + 1)
 SEXES = (0, 1)
 
 
 def _ons(year: int, sex: int) -> pd.Series:
     """ONS shares of a year and sex, straight from the shipped table (not the sampler)."""
-    full = fn.ons_forenames()
-    rows = full[(full["year"] == year) & (full["sex"] == fn.SEXES[sex])]
+    full = ons_names.ons_forenames()
+    rows = full[(full["year"] == year) & (full["sex"] == ons_names.SEXES[sex])]
     counts = rows.set_index(rows["name"].astype(str))["n"].astype(float)
     return counts / counts.sum()
 
@@ -65,8 +65,8 @@ def _sharing(counts: pd.Series) -> float:
 
 
 def test_shipped_lists_hold_the_published_counts():
-    full = fn.ons_forenames()
-    assert len(full) == fn.ONS_ROWS
+    full = ons_names.ons_forenames()
+    assert len(full) == ons_names.ONS_ROWS
     boys_2019 = full[(full["year"] == 2019) & (full["sex"] == "M")].set_index("name")["n"]
     spellings = ("Muhammad", "Mohammed", "Mohammad", "Muhammed")
     assert [int(boys_2019[n]) for n in spellings] == [3604, 1752, 807, 379]
@@ -76,24 +76,28 @@ def test_shipped_lists_hold_the_published_counts():
 
 
 def test_a_damaged_table_fails_loudly(monkeypatch):
-    fn.ons_forenames.cache_clear()
-    monkeypatch.setitem(fn.CHECKSUMS, "ons_forenames.parquet", "0" * 64)
+    ons_names.ons_forenames.cache_clear()
+    monkeypatch.setitem(ons_names.CHECKSUMS, "ons_forenames.parquet", "0" * 64)
     try:
         with pytest.raises(DataIntegrityError, match=r"ons_forenames\.parquet is damaged"):
-            fn.ons_forenames()
+            ons_names.ons_forenames()
     finally:
-        fn.ons_forenames.cache_clear()
+        ons_names.ons_forenames.cache_clear()
 
 
 def test_years_outside_the_full_lists_use_the_documented_lists():
-    assert fn.list_year(2023) == 2020
-    assert fn.list_year(1995) == 1994 and fn.list_year(1990) == 1994 and fn.list_year(1989) == 1994
-    assert fn.list_year(1988) == 1984
-    names, p = fn.year_list(1992, "M")
+    assert ons_names.list_year(2023) == 2020
+    assert (
+        ons_names.list_year(1995) == 1994
+        and ons_names.list_year(1990) == 1994
+        and ons_names.list_year(1989) == 1994
+    )
+    assert ons_names.list_year(1988) == 1984
+    names, p = ons_names.year_list(1992, "M")
     assert names[:3] == ("Thomas", "James", "Jack")  # ONS 1994 ranking
     assert p.sum() == pytest.approx(1.0)
     # 1996's concentration: the rank-k share is 1996's rank-k share.
-    assert p[0] == pytest.approx(fn.year_list(1996, "M")[1][0])
+    assert p[0] == pytest.approx(ons_names.year_list(1996, "M")[1][0])
     assert len(set(names)) == len(names)
 
 
@@ -141,7 +145,7 @@ def test_register_top_100_per_year_and_sex_is_close_to_ons(million):
     for (year, sex), group in million.groupby(["year", "sex"]):
         if year not in YEARS:
             continue
-        ons = _ons(year, fn.SEXES.index(sex))
+        ons = _ons(year, ons_names.SEXES.index(sex))
         top = ons.iloc[:100] / ons.iloc[:100].sum()
         counts = group["forename"].value_counts().reindex(top.index, fill_value=0)
         assert len(group) > 15_000, (year, sex)
@@ -149,7 +153,7 @@ def test_register_top_100_per_year_and_sex_is_close_to_ons(million):
 
 
 def test_fidelity_table_agrees_with_the_reference_computation(million):
-    table = fn.ons_fidelity(million["forename"], million["sex"], million["year"])
+    table = ons_names.ons_fidelity(million["forename"], million["sex"], million["year"])
     assert len(table) == 2 * len(YEARS)
     row = table[(table["year"] == 2005) & (table["sex"] == "F")].iloc[0]
     group = million[(million["year"] == 2005) & (million["sex"] == "F")]
@@ -166,7 +170,7 @@ def test_fidelity_table_agrees_with_the_reference_computation(million):
 
 
 def test_register_names_are_all_in_the_ons_list_of_their_year(million):
-    full = fn.ons_forenames()[["year", "sex", "name"]].astype({"sex": str, "name": str})
+    full = ons_names.ons_forenames()[["year", "sex", "name"]].astype({"sex": str, "name": str})
     rows = million.loc[million["year"].isin(YEARS), ["year", "sex", "forename"]]
     found = rows.merge(
         full, left_on=["year", "sex", "forename"], right_on=["year", "sex", "name"], how="left"
@@ -223,7 +227,7 @@ def test_transliteration_picks_variants_by_ons_counts():
         got = picked[name] / picked[list(listed)].sum()
         assert got == pytest.approx(share, abs=0.01), name
     # A spelling ONS lacks that year (fewer than 3 babies) weighs 1 against Mohammed's 1,752.
-    unlisted = [v for v in choices[0] if fn.ons_counts([v], [2019], [0])[0] == 0]
+    unlisted = [v for v in choices[0] if ons_names.ons_counts([v], [2019], [0])[0] == 0]
     assert unlisted and all(picked.get(v, 0) < rows * 0.01 for v in unlisted)
 
 
@@ -271,7 +275,7 @@ def test_transliteration_error_type_uses_ons_weights():
     assert draft.forename[-1] == "Oliver"
     shares = pd.Series(draft.forename[:-1]).value_counts(normalize=True)
     variants = transliteration_variants()["Muhammad"]
-    weight = fn.ons_counts(variants, np.full(len(variants), 2019), np.zeros(len(variants)))
+    weight = ons_names.ons_counts(variants, np.full(len(variants), 2019), np.zeros(len(variants)))
     expected = np.where(weight > 0, weight, 1) / np.where(weight > 0, weight, 1).sum()
     for name, share in zip(variants, expected, strict=True):
         assert shares.get(name, 0.0) == pytest.approx(share, abs=0.01), name
@@ -307,7 +311,7 @@ def test_origin_mixture_is_exactly_the_ons_list(raw, year, sex):
         q = model.own_share[o, k, sex]
         own = _probabilities(model.own, 2 * (len(model.list_years) * o + k) + sex, size)
         mixture += w * (q * own + (1 - q) * shared)
-    names, p = fn.year_list(year, fn.SEXES[sex])
+    names, p = ons_names.year_list(year, ons_names.SEXES[sex])
     code = {name: i for i, name in enumerate(model.names)}
     ons = np.zeros(size)
     ons[[code[n] for n in names]] = p
