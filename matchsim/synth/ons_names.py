@@ -55,6 +55,7 @@ def read_checked(name: str) -> bytes:
 
 
 def fail(name: str, problem: str) -> DataIntegrityError:
+    """The error for a shipped names table that fails a check."""
     return DataIntegrityError(
         f"matchsim/data/names/{name} is damaged: {problem}; reinstall matchsim"
     )
