@@ -33,6 +33,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from matchsim.synth.config import NamesConfig
 from matchsim.synth.names import GroupedSampler
 from matchsim.synth.ons_names import (
     DECADE_YEARS,
@@ -44,11 +45,6 @@ from matchsim.synth.ons_names import (
     name_lists,
     read_checked,
 )
-
-#: Share of children with 0, 1 and 2 middle names. Source: Ancestry UK survey, 2013
-#: ("80 per cent of children are now given a middle name ... 11 per cent have at least two";
-#: reported by the Huffington Post and others, 14 August 2014). Three or more are folded into two.
-DEFAULT_MIDDLE_NAME_COUNTS = (0.20, 0.69, 0.11)
 
 #: The commonest middle names in rank order (ties share a rank and split its weight).
 #: Source: Ancestry UK, "Traditional choices top list of most popular middle names" (2013):
@@ -275,9 +271,10 @@ def _builtin_origins() -> frozenset[str]:
 
 
 def build_forename_model(
-    origins: Mapping[str, float], middle_name_counts: Sequence[float] = DEFAULT_MIDDLE_NAME_COUNTS
+    origins: Mapping[str, float], middle_name_counts: Sequence[float] | None = None
 ) -> ForenameModel:
-    """Samplers for these origin shares (``british``, if present, is the catch-all origin).
+    """Samplers for these origin shares (``british``, if present, is the catch-all origin) and
+    chances of 0, 1 and 2 middle names (default: ``NamesConfig.middle_name_counts``, sourced).
 
     Examples
     --------
@@ -288,6 +285,8 @@ def build_forename_model(
     >>> len(model.names[codes])
     2
     """
+    if middle_name_counts is None:
+        middle_name_counts = NamesConfig().middle_name_counts
     order = tuple(origins)
     weights = np.array([origins[o] for o in order], dtype=np.float64)
     data = name_lists()
