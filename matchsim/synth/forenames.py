@@ -220,6 +220,7 @@ class ForenameModel:
                 todo = todo[clash]
             code[todo] = -1  # still clashing after eight draws: go without
             middle.append(code)
+        middle[1][middle[0] < 0] = -1  # a second middle name only after a first
         return middle[0], middle[1]
 
     def _draw(
