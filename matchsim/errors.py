@@ -5,7 +5,8 @@
     MatchsimError
     ├── ConfigError          bad user input: a parameter, option, column or file
     │   └── UnknownNameError an unknown strategy, locale, profile or error type
-    └── PlanTooLargeError    a plan that would exhaust memory (e.g. a full cross join)
+    ├── PlanTooLargeError    a plan that would exhaust memory (e.g. a full cross join)
+    └── DataIntegrityError   a shipped data file that is damaged (reinstall matchsim)
 
 The command line turns these into a one-line message and exit code 2; anything
 else is a bug and exits 1. :class:`Interrupted` (a ``KeyboardInterrupt``) carries what an
@@ -62,3 +63,7 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class DataIntegrityError(MatchsimError):
+    """A data file shipped with matchsim fails its checks (checksum, columns or counts)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -25,6 +25,7 @@ from nicknames import NickNamer
 from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
 from matchsim.synth import calendar as cal
+from matchsim.synth.ons_names import ons_counts
 
 FIELDS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "address", "postcode")
 
@@ -291,7 +292,41 @@ def _nickname(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np
 )
 def _forename_translit(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     variants = transliteration_variants()
-    return _map_names(d, "forename", rows, rng, lambda v: variants.get(v, ()))
+    choices = [variants.get(v, ()) for v in d.forename[rows]]
+    ok = np.array([len(c) > 0 for c in choices], dtype=bool)
+    year = cal.year_month_day(d.dob[rows])[0]
+    picked = pick_by_ons_frequency(choices, year, d.sex[rows], rng)
+    d.forename[rows[ok]] = picked[ok]
+    return ok
+
+
+def pick_by_ons_frequency(
+    choices: Sequence[Sequence[str]], year: np.ndarray, sex: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """One spelling from each row's ``choices``, weighted by how many babies of the row's birth
+    year and sex ONS registered with it (Muhammad 3,604, Mohammed 1,752, Mohammad 807 and
+    Muhammed 379 boys in 2019). A spelling ONS does not list that year (given to 0-2 babies)
+    weighs 1, the middle of that range; so a group that ONS lacks entirely is drawn uniformly.
+    Rows without choices get ``""``.
+    """
+    sizes = np.array([len(c) for c in choices], dtype=np.int64)
+    owner = np.repeat(np.arange(len(choices)), sizes)
+    flat = [v for c in choices for v in c]
+    out = np.full(len(choices), "", dtype=object)
+    if not flat:
+        return out
+    weight = ons_counts(flat, np.asarray(year)[owner], np.asarray(sex)[owner]).astype(np.float64)
+    weight = np.where(weight > 0, weight, 1.0)
+    cumulative = np.cumsum(weight)
+    end = np.cumsum(sizes)
+    start = end - sizes
+    has = sizes > 0
+    before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
+    target = before + rng.random(len(choices)) * (cumulative[np.maximum(end - 1, 0)] - before)
+    at = np.minimum(np.searchsorted(cumulative, target, side="right"), np.maximum(end - 1, 0))
+    flat_arr = np.array(flat, dtype=object)
+    out[has] = flat_arr[at[has]]
+    return out
 
 
 @error_type("surname_transliteration", ("surname",), "another romanisation (Hussain -> Hussein)")

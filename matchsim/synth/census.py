@@ -468,12 +468,11 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     sex = np.where(is_male, 0, 1).astype(np.int8)  # 0 = M, 1 = F
 
     child_origin = origin[child_family]
-    forename = _draw_forenames(names, rng, child_origin, sex, child_family)
-    middle_count = np.searchsorted(
-        np.cumsum(config.names.middle_name_counts), rng.random(n), side="right"
+    birth_year = cal.year_month_day(dob)[0]
+    forename = _draw_forenames(names, rng, child_origin, sex, birth_year, child_family)
+    middle1, middle2 = names.forename_model.draw_middle(
+        rng, child_origin, birth_year, sex, forename
     )
-    middle1 = np.where(middle_count >= 1, _draw_names(names, rng, child_origin, sex), -1)
-    middle2 = np.where(middle_count >= 2, _draw_names(names, rng, child_origin, sex), -1)
 
     child_surname = surname[child_family]
     child_surname = np.where(sex == 1, names.feminine[child_surname], child_surname)
@@ -533,27 +532,24 @@ def _generate_block(plan: _Plan, block: int) -> _Block:
     return result
 
 
-def _draw_names(
-    names: NameModel, rng: np.random.Generator, origin: np.ndarray, sex: np.ndarray
-) -> np.ndarray:
-    return names.forename_sampler.draw(2 * origin.astype(np.int64) + sex, rng.random(len(origin)))
-
-
 def _draw_forenames(
     names: NameModel,
     rng: np.random.Generator,
     origin: np.ndarray,
     sex: np.ndarray,
+    year: np.ndarray,
     family: np.ndarray,
 ) -> np.ndarray:
-    """Forenames, re-drawn where a sibling already has the same one (parents rarely repeat).
+    """Forenames by origin, birth year and sex (ONS lists), re-drawn where a sibling already
+    has the same one (parents rarely repeat).
 
     A child is a repeat when an earlier child (in pupil order) of its family has its name.
     Siblings sit together once sorted by family (stably, so in pupil order), so each child is
     compared with the siblings just before it, one distance at a time, rather than sorting
     every (family, name) pair again on each round.
     """
-    forename = _draw_names(names, rng, origin, sex)
+    draw = names.forename_model.draw_first
+    forename = draw(rng, origin, year, sex)
     order = np.argsort(family, kind="stable")
     fam = family[order]
     same_family = []  # per distance d: positions i whose family continues at i + d
@@ -571,7 +567,7 @@ def _draw_forenames(
         if not dup.any():
             break
         idx = np.flatnonzero(dup)
-        forename[idx] = _draw_names(names, rng, origin[idx], sex[idx])
+        forename[idx] = draw(rng, origin[idx], year[idx], sex[idx])
     return forename
 
 

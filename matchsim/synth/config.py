@@ -114,16 +114,15 @@ class NamesConfig(_Frozen):
 
     #: Share of families by naming tradition; must sum to 1.
     origins: dict[str, Probability] = Field(default_factory=lambda: dict(DEFAULT_ORIGIN_MIX))
-    #: Published shares of the top 1, 10 and 100 forenames, which the ``british`` origin is
-    #: calibrated to. Source: ONS baby names 2008 (boys 2.2%, 16.4%, 57.7%; girls 1.5%, 12.8%, 47.4%).
-    top_forename_shares_male: tuple[Probability, Probability, Probability] = (0.022, 0.164, 0.577)
-    top_forename_shares_female: tuple[Probability, Probability, Probability] = (0.015, 0.128, 0.474)
     #: Zipf exponent of name frequency by rank for the other origins (an assumption: name
     #: frequencies are heavy tailed with exponent near 1 in every published national list).
     zipf_exponent: float = Field(1.0, gt=0.0, le=4.0)
-    #: Probability of 0, 1 and 2 middle names (an assumption; the school census records them
-    #: but DfE publishes no counts).
-    middle_name_counts: tuple[Probability, Probability, Probability] = (0.30, 0.58, 0.12)
+    #: Probability of 0, 1 and 2 middle names. Source: Ancestry UK survey, 2013 ("80 per cent of
+    #: children are now given a middle name ... 11 per cent have at least two"); the school
+    #: census records middle names but DfE publishes no counts. First names come from the ONS
+    #: lists by birth year and sex, middle names from their own distribution
+    #: (:mod:`matchsim.synth.forenames`).
+    middle_name_counts: tuple[Probability, Probability, Probability] = (0.20, 0.69, 0.11)
     #: Per-family use of honorific surnames (Kaur, Singh, Begum, Bibi) by origin and sex;
     #: default from ``matchsim/data/honorific_surnames.csv``. Rows: (origin, sex, surname, probability).
     honorific_surnames: tuple[tuple[str, Literal["M", "F"], str, Probability], ...] | None = None
@@ -151,16 +150,6 @@ class NamesConfig(_Frozen):
         if not math.isclose(sum(value), 1.0, abs_tol=1e-6):
             raise ValueError(f"probabilities sum to {sum(value):.6g}; they must sum to 1")
         return value
-
-    @model_validator(mode="after")
-    def _shares_increase(self) -> NamesConfig:
-        for label, shares in (
-            ("top_forename_shares_male", self.top_forename_shares_male),
-            ("top_forename_shares_female", self.top_forename_shares_female),
-        ):
-            if not shares[0] < shares[1] < shares[2] < 1:
-                raise ValueError(f"{label} must increase strictly: top 1 < top 10 < top 100 < 1")
-        return self
 
 
 class MobilityConfig(_Frozen):

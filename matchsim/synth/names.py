@@ -8,6 +8,10 @@ majority origin to the published ONS top-1/10/100 shares.
 
 Any Faker locale with sexed first names and last names can also be used as an origin by its
 locale code (e.g. ``fr_FR``).
+
+First names are not drawn from these lists: :mod:`matchsim.synth.forenames` draws them from the
+ONS lists by birth year and sex, and uses the forename lists here only as lexicons (which ONS
+names belong to which origin).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +36,9 @@ from matchsim.synth.surnames import (
     surname_list,
     surname_vocabulary,
 )
+
+if TYPE_CHECKING:
+    from matchsim.synth.forenames import ForenameModel
 
 #: Surnames that are honorifics given to women and girls, never a family name a son inherits.
 FEMALE_HONORIFICS = HONORIFIC_SURNAMES - {"Singh"}
@@ -215,21 +223,14 @@ def calibrate_zipf(n: int, shares: tuple[float, float, float]) -> tuple[float, f
 def origin_probabilities(
     origin: str, kind: str, names: Sequence[str], config: NamesConfig
 ) -> np.ndarray:
-    """Frequencies for an ordered vocabulary."""
+    """Frequencies for an ordered vocabulary (first names come from
+    :mod:`matchsim.synth.forenames` instead, by birth year)."""
     n = len(names)
     if kind == "surname":
         table = surname_list(origin, _honorific_rows(config), config.double_barrelled_share)
         lookup = dict(zip(table.names, table.probs, strict=True))
         probs = np.array([lookup.get(name, 0.0) for name in names])
         return probs / probs.sum()
-    if origin == "british":
-        shares = (
-            config.top_forename_shares_male
-            if kind == "forename_male"
-            else config.top_forename_shares_female
-        )
-        exponent, offset = calibrate_zipf(n, tuple(shares))
-        return zipf_mandelbrot(n, exponent, offset)
     return zipf_mandelbrot(n, config.zipf_exponent, 1.0)
 
 
@@ -308,8 +309,8 @@ class NameModel:
     origin_weights: np.ndarray
     forenames: np.ndarray
     surnames: np.ndarray
-    #: group = 2 * origin index + sex (0 = M, 1 = F)
-    forename_sampler: GroupedSampler
+    #: first and middle names by origin, birth year and sex (codes index ``forenames``)
+    forename_model: ForenameModel
     #: group = origin index
     surname_sampler: GroupedSampler
     #: surname code -> the code of its feminine form (identity for most names)
@@ -328,24 +329,21 @@ def _honorific_rows(config: NamesConfig) -> tuple[tuple[str, str, str, float], .
 
 
 def build_name_model(config: NamesConfig) -> NameModel:
+    from matchsim.synth.forenames import build_forename_model  # it uses GroupedSampler
+
     origins = tuple(config.origins)
     for origin in origins:
         resolve_origin(origin)
-    forename_index: dict[str, int] = {}
+    forename_model = build_forename_model(config.origins, config.middle_name_counts)
     surname_index: dict[str, int] = {}
 
     def codes_for(index: dict[str, int], names: Sequence[str]) -> np.ndarray:
         return np.array([index.setdefault(n, len(index)) for n in names], dtype=np.int32)
 
     honorific_rows = _honorific_rows(config)
-    forename_groups: list[tuple[np.ndarray, np.ndarray]] = []
     surname_groups: list[tuple[np.ndarray, np.ndarray]] = []
     feminine_pairs: list[tuple[str, str]] = []
     for origin in origins:
-        for kind in ("forename_male", "forename_female"):
-            names = origin_names(origin, kind)
-            probs = origin_probabilities(origin, kind, names, config)
-            forename_groups.append((codes_for(forename_index, names), probs))
         surnames = surname_list(origin, honorific_rows, config.double_barrelled_share)
         names = list(surnames.names)
         surname_groups.append((codes_for(surname_index, names), surnames.probs))
@@ -385,9 +383,9 @@ def build_name_model(config: NamesConfig) -> NameModel:
     return NameModel(
         origins=origins,
         origin_weights=np.array([config.origins[o] for o in origins]),
-        forenames=np.array(list(forename_index), dtype=object),
+        forenames=forename_model.names,
         surnames=np.array(list(surname_index), dtype=object),
-        forename_sampler=GroupedSampler.from_groups(forename_groups),
+        forename_model=forename_model,
         surname_sampler=GroupedSampler.from_groups(surname_groups),
         feminine=feminine,
         honorifics=tuple(honorifics),

@@ -48,8 +48,8 @@ def test_schema_and_dtypes(census):
     assert frame["upn"].is_unique
     assert frame["forename"].notna().all() and frame["surname"].notna().all()
     assert set(frame["sex"].astype(str)) == {"M", "F"}
-    # 30% have no middle name by default; the rest one or two (names may contain spaces).
-    assert abs((frame["middle_names"] == "").mean() - 0.30) < 0.01
+    # 20% have no middle name by default (Ancestry UK 2013); the rest one or two.
+    assert abs((frame["middle_names"] == "").mean() - 0.20) < 0.01
 
 
 def test_upns_are_valid(census):

@@ -23,7 +23,6 @@ from matchsim.synth.names import build_name_model, resolve_origin
         ({"names": {"origins": {"british": 0.5, "polish": 0.4}}}, "names.origins"),
         ({"names": {"origins": {}}}, "names.origins"),
         ({"names": {"middle_name_counts": (0.5, 0.5, 0.5)}}, "names.middle_name_counts"),
-        ({"names": {"top_forename_shares_male": (0.2, 0.1, 0.5)}}, "names"),
         ({"births": {"male_share": 1.5}}, "births.male_share"),
         ({"births": {"by_day": {"02-30": 1.0}}}, "births.by_day"),
         ({"mobility": {"same_district_share": 0.8, "same_area_share": 0.5}}, "mobility"),

@@ -54,19 +54,6 @@ def test_day_profile_hits_published_anchors():
     assert profile[[359, 360, 0]].max() < profile.mean() * 0.85
 
 
-def test_british_forenames_reach_published_top_shares(census):
-    frame = census.pupils_frame
-    british = frame[frame["name_origin"] == "british"]
-    for sex, targets in (("M", (0.022, 0.164, 0.577)), ("F", (0.015, 0.128, 0.474))):
-        counts = (
-            british.loc[british["sex"] == sex, "forename"].astype(str).value_counts(normalize=True)
-        )
-        cumulative = counts.cumsum()
-        assert cumulative.iloc[0] == pytest.approx(targets[0], rel=0.2), sex
-        assert cumulative.iloc[9] == pytest.approx(targets[1], rel=0.1), sex
-        assert cumulative.iloc[99] == pytest.approx(targets[2], rel=0.1), sex
-
-
 def test_top_surnames_include_published_heads(census):
     frame = census.pupils_frame
     shares = frame["surname"].astype(str).value_counts(normalize=True)
