@@ -102,6 +102,40 @@ def _parse_years(text: str) -> tuple[int, int]:
     raise ConfigError("--birth-years", f"{text!r} is not a year range such as 1990-2020")
 
 
+#: Seeds are non-negative integers that numpy's SeedSequence takes and that stay exact when
+#: derived seeds (seed + 1, ...) are written to JSON and Parquet as 64-bit integers.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int | None, option: str) -> None:
+    """Refuse a seed numpy cannot use before any work starts."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ConfigError(option, f"{seed} is not allowed; a seed is a whole number 0 to 2**63-1")
+
+
+def parse_grid_item(item: str) -> tuple[str, list[Any]]:
+    """``KEY.PATH=V1,V2,...`` with each value read as YAML; empty values are refused (an empty
+    value would read as null, which for most settings means "the default", e.g. the national
+    register for ``population.pupils``)."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError("--grid", f"{item!r} is not KEY.PATH=V1,V2,...")
+    values: list[Any] = []
+    for position, text in enumerate(raw.split(","), start=1):
+        if not text.strip():
+            raise ConfigError(
+                "--grid",
+                f"{item!r}: value {position} is empty; give KEY.PATH=V1,V2,... "
+                "(write null for a setting's default)",
+            )
+        try:
+            values.append(yaml.safe_load(text))
+        except yaml.YAMLError:
+            values.append(text.strip())
+    return key, values
+
+
 def _parse_weights(text: str, option: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
@@ -182,6 +216,7 @@ def generate(
     from matchsim.synth import CensusConfig, address_history_path, generate_census
     from matchsim.synth.names import resolve_origin
 
+    check_seed(seed, "--seed")
     if scheduler is not None and partitions is None:
         raise ConfigError(
             "--scheduler", "generating on a cluster writes partitions: give --partitions N"
@@ -210,7 +245,7 @@ def generate(
     try:
         census_config = CensusConfig.model_validate(settings)
     except ValidationError as exc:
-        raise _as_config_error(exc, _CENSUS_ALIASES) from None
+        raise _as_config_error(exc, _CENSUS_ALIASES, CensusConfig) from None
     for origin in census_config.names.origins:
         resolve_origin(origin, field="--origins" if origins is not None else "names.origins")
     if partitions is not None:
@@ -275,6 +310,7 @@ def requests(
     from matchsim.requests import RequestConfig, generate_requests
     from matchsim.synth import load_census
 
+    check_seed(seed, "--seed")
     check_writable(out)
     settings: dict[str, Any] = _load_yaml(config, "--config") if config is not None else {}
     if profile is not None:
@@ -290,7 +326,7 @@ def requests(
     try:
         request_config = RequestConfig.model_validate(settings)
     except ValidationError as exc:
-        raise _as_config_error(exc, _REQUEST_ALIASES) from None
+        raise _as_config_error(exc, _REQUEST_ALIASES, RequestConfig) from None
     register = load_census(census)
     request_set = generate_requests(register, request_config, seed)
     request_set.write(out)
@@ -484,6 +520,7 @@ def run_command(
     from matchsim.report import render_report
     from matchsim.scenario import load_scenario, run_scenario, write_run
 
+    check_seed(seed, "--seed")
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"seed={seed}")
@@ -591,7 +628,6 @@ def sweep_command(
 ) -> None:
     """Run a scenario over a grid of settings x seeds, in parallel and resumably."""
     import pyarrow as pa
-    import yaml as _yaml
 
     from matchsim.io import write_table
     from matchsim.report.html import render_sweep
@@ -602,10 +638,10 @@ def sweep_command(
     settings = spec.sweep
     grid_values: dict[str, list[Any]] = dict(settings.grid) if settings else {}
     for item in grid or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError("--grid", f"{item!r} is not KEY.PATH=V1,V2,...")
-        grid_values[key.strip()] = [_yaml.safe_load(v) for v in raw.split(",")]
+        key, values = parse_grid_item(item)
+        grid_values[key] = values
+    if seeds is not None and seeds < 1:
+        raise ConfigError("--seeds", f"{seeds} is not allowed; must be at least 1")
     if not grid_values:
         raise ConfigError(
             "sweep.grid", "nothing to vary: add a 'sweep: grid:' section or --grid KEY=V1,V2"
@@ -709,7 +745,15 @@ def _print_request_summary(request_set: Any, out: Path) -> None:
     _out.print(summary)
 
 
-def _as_config_error(exc: ValidationError, aliases: dict[str, str]) -> ConfigError:
+def _as_config_error(
+    exc: ValidationError, aliases: dict[str, str], root: type[Any] | None = None
+) -> ConfigError:
+    if root is not None and exc.errors()[0]["type"] == "extra_forbidden":
+        # An unknown key in a --config file: its key path and the nearest valid key, as
+        # scenario files get them.
+        from matchsim.scenario.schema import explain
+
+        return explain(exc, root, aliases)
     field, _, message = validation_message(exc, aliases).partition(": ")
     return ConfigError(field, message)
 
