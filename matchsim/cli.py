@@ -206,6 +206,7 @@ def generate(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Generate a synthetic pupil register and print its summary.
 
@@ -248,6 +249,7 @@ def generate(
         raise _as_config_error(exc, _CENSUS_ALIASES, CensusConfig) from None
     for origin in census_config.names.origins:
         resolve_origin(origin, field="--origins" if origins is not None else "names.origins")
+    _check_register_size(census_config, pupils, birth_years, partitions, workers, force)
     if partitions is not None:
         from matchsim.distributed import open_executor, write_census_dataset
 
@@ -265,6 +267,64 @@ def generate(
         census.write(out)
     if not quiet:
         print_summary(census.summary().as_dict(), out)
+
+
+#: ``--force`` of the commands that refuse a register too large for the machine
+ForceOption = typer.Option(
+    "--force",
+    help="Go ahead although the memory estimate exceeds the memory available now (never "
+    "beyond the machine's total memory).",
+)
+
+
+def _check_register_size(
+    config: Any,
+    pupils: int | None,
+    birth_years: str | None,
+    partitions: int | None,
+    workers: int,
+    force: bool,
+) -> None:
+    """Refuse a register this machine cannot generate, before any work (see synth.plan)."""
+    from matchsim.synth.plan import check_generation
+
+    if pupils is not None:
+        parameter = "--pupils"
+    elif birth_years is not None:
+        parameter = "--birth-years"
+    else:
+        parameter = "pupils"
+    check_generation(
+        config, partitions=partitions, workers=workers, force=force, parameter=parameter
+    )
+
+
+def check_scenario_size(spec: Any, scheduler: str | None, force: bool, points: int = 1) -> None:
+    """Refuse a scenario whose register this machine cannot hold, before any work.
+
+    On an existing cluster (``--scheduler``) memory is the workers', so only the structural
+    limits are checked here. ``points`` scenarios at once (a sweep's parallel points)
+    multiply the estimate.
+    """
+    from dataclasses import replace
+
+    from matchsim.synth.plan import check_plan, check_structure, estimate_run
+
+    check_structure(spec.population, "population.pupils")
+    if scheduler is not None:
+        return
+    partitions = (spec.partitions or 2) if spec.executor == "dask" else None
+    estimate = estimate_run(spec.population, partitions)
+    if points > 1:
+        estimate = replace(
+            estimate, memory=estimate.memory * points, processes=estimate.processes * points
+        )
+    check_plan(
+        estimate,
+        "population.pupils",
+        force=force,
+        ways_out="use fewer pupils, or executor: dask (partitions: N) on a cluster",
+    )
 
 
 @app.command()
@@ -514,6 +574,7 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")
     ] = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Run a scenario: build the register, draw the requests, look them up, score and report."""
     from matchsim import __version__
@@ -525,6 +586,7 @@ def run_command(
     if seed is not None:
         overrides.append(f"seed={seed}")
     spec = load_scenario(scenario, overrides)
+    check_scenario_size(spec, scheduler, force)
     target = out if out is not None else Path("results") / spec.name
     if target.parent and not target.parent.exists() and out is None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -625,6 +687,7 @@ def sweep_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Run a scenario over a grid of settings x seeds, in parallel and resumably."""
     import pyarrow as pa
@@ -648,6 +711,7 @@ def sweep_command(
         )
     n_seeds = seeds if seeds is not None else (settings.seeds if settings else 3)
     n_workers = workers if workers is not None else (settings.workers if settings else 2)
+    _check_sweep_sizes(spec, grid_values, n_workers, scheduler, force)
     target = out if out is not None else Path("results") / f"{spec.name}-sweep"
     target.mkdir(parents=True, exist_ok=True)
     with (
@@ -687,46 +751,90 @@ def sweep_command(
         _out.print(table)
 
 
+def _check_sweep_sizes(
+    spec: Any, grid: dict[str, list[Any]], workers: int, scheduler: str | None, force: bool
+) -> None:
+    """Every grid point valid and within the machine, before any point runs."""
+    from matchsim.scenario.sweep import grid_points, point_scenario
+
+    points = [point_scenario(spec, settings, spec.seed) for settings in grid_points(grid)]
+    largest = max(points, key=lambda p: p.population.pupils or 0)
+    check_scenario_size(largest, scheduler, force, points=min(workers, len(points)))
+    for point in points:
+        check_scenario_size(point, scheduler, force)
+
+
 @app.command("list")
 def list_command() -> None:
     """List the blocking strategies, comparisons, matchers, profiles and error types."""
     from matchsim.blocking import BLOCKERS
     from matchsim.comparison import COMPARISONS
-    from matchsim.decision import POLICIES
+    from matchsim.decision import POLICY_DESCRIPTIONS
     from matchsim.matchers import MATCHERS
     from matchsim.requests import ERROR_TYPES, PROFILES
-    from matchsim.synth.names import known_origins
+    from matchsim.synth.names import ORIGINS
 
-    def first_line(obj: Any) -> str:
-        # The docstring's first paragraph, on one line.
-        paragraph = (obj.__doc__ or "").strip().split("\n\n")[0]
-        return " ".join(paragraph.split()).replace("``", "")
-
-    sections = [
-        (
-            "Blocking strategies (lookup.blocking)",
-            [(k, first_line(v)) for k, v in BLOCKERS.items()],
-        ),
-        ("Comparisons (lookup.comparisons)", [(k, first_line(v)) for k, v in COMPARISONS.items()]),
-        ("Matchers (lookup.matcher)", [(k, first_line(v)) for k, v in MATCHERS.items()]),
-        ("Decision policies (lookup.decision)", [(k, "") for k in POLICIES]),
-        (
-            "Requester profiles (requests.profile)",
-            [(k, v.description) for k, v in PROFILES.items()],
-        ),
-        (
-            "Error types (requests.errors)",
-            [(k, f"{', '.join(v.fields)}: {v.description}") for k, v in ERROR_TYPES.items()],
-        ),
-        ("Name origins (population.names.origins)", [(k, "") for k in known_origins()]),
-    ]
-    for title, rows in sections:
-        table = Table(title=title, show_header=False, title_justify="left")
-        table.add_column("name", style="bold")
+    for title, rows in list_sections(
+        BLOCKERS, COMPARISONS, MATCHERS, POLICY_DESCRIPTIONS, PROFILES, ERROR_TYPES, ORIGINS
+    ):
+        # The title is printed on its own line: as a table title it would wrap to the width
+        # of a narrow table ("(lookup.decis / ion)").
+        _out.print(title, style="bold italic", markup=False, highlight=False)
+        table = Table(show_header=False)
+        table.add_column("name", style="bold", no_wrap=True)
         table.add_column("what it is")
         for name, text in rows:
             table.add_row(name, text)
         _out.print(table)
+
+
+def _with_options(registry: Any, name: str) -> str:
+    from matchsim.registry import first_paragraph
+
+    options = registry.options(name)
+    text = first_paragraph(registry[name])
+    if not options:
+        return text
+    shown = ", ".join(
+        f"{o.name} (required)" if o.required else f"{o.name}={o.default}" for o in options
+    )
+    return f"{text}\nOptions: {shown}"
+
+
+def list_sections(
+    blockers: Any,
+    comparisons: Any,
+    matchers: Any,
+    policies: dict[str, str],
+    profiles: Any,
+    error_types: Any,
+    origins: Any,
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sections ``matchsim list`` prints: a title and (name, description) rows."""
+    return [
+        (
+            "Blocking strategies (lookup.blocking)",
+            [(k, _with_options(blockers, k)) for k in blockers],
+        ),
+        (
+            "Comparisons (lookup.comparisons, by kind)",
+            [(k, _with_options(comparisons, k)) for k in comparisons],
+        ),
+        ("Matchers (lookup.matcher)", [(k, _with_options(matchers, k)) for k in matchers]),
+        ("Decision policies (lookup.decision)", list(policies.items())),
+        (
+            "Requester profiles (requests.profile)",
+            [(k, v.description) for k, v in profiles.items()],
+        ),
+        (
+            "Error types (requests.errors)",
+            [(k, f"{', '.join(v.fields)}: {v.description}") for k, v in error_types.items()],
+        ),
+        (
+            "Name origins (population.names.origins; any Faker locale with sexed names too)",
+            [(k, origins[k].description) for k in sorted(origins)],
+        ),
+    ]
 
 
 def _print_request_summary(request_set: Any, out: Path) -> None:

@@ -18,6 +18,13 @@ import pandas as pd
 from matchsim.errors import ConfigError, UnknownNameError
 
 POLICIES = ("unique", "best", "all")
+#: What each policy returns (``matchsim list`` and the scenario reference show these).
+POLICY_DESCRIPTIONS = {
+    "unique": "A record only when exactly one candidate clears the threshold (a clear match); "
+    "nothing when several do or the top score is tied.",
+    "best": "The top-scoring candidate over the threshold; ties are flagged ambiguous.",
+    "all": "Every candidate over the threshold.",
+}
 
 
 def decide(

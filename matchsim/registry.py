@@ -44,6 +44,17 @@ def did_you_mean(given: str, allowed: list[str]) -> str:
     return f"; allowed: {', '.join(allowed)}" if allowed else "; it takes no options"
 
 
+def first_paragraph(obj: Any) -> str:
+    """The first paragraph of ``obj``'s docstring, on one line, without reST markup."""
+    paragraph = (obj.__doc__ or "").strip().split("\n\n")[0]
+    return _plain(" ".join(paragraph.split()))
+
+
+def _plain(text: str) -> str:
+    # reST roles (:func:`x`) and literals (``x``) read as plain text in tables and errors
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
+
+
 def _docstring_parameters(doc: str | None) -> dict[str, str]:
     """``name -> meaning`` from a numpydoc ``Parameters`` section (``a, b`` lines share one)."""
     text = inspect.cleandoc(doc or "")
@@ -64,8 +75,7 @@ def _docstring_parameters(doc: str | None) -> dict[str, str]:
             lines.append("")
     for name in names:
         out[name] = " ".join(" ".join(lines).split())
-    # reST roles (:func:`x`) and literals (``x``) read as plain text in tables and errors
-    return {k: re.sub(r":\w+:`~?([^`]+)`", r"\1", v).replace("``", "") for k, v in out.items()}
+    return {k: _plain(v) for k, v in out.items()}
 
 
 def _type_text(annotation: Any) -> str:
