@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from matchsim.cli import main
@@ -50,6 +50,7 @@ BASE: dict[str, Any] = {
 #: The user's own files, present before every command and compared byte for byte after it.
 USER_FILES = {
     "notes.txt": b"my notes\n",
+    "mine.csv": b"id,name\n1,x\n",
     "userdir/keep.txt": b"keep me\n",
     "userdir/sub/k2.txt": b"me too\n",
 }
@@ -83,6 +84,7 @@ def check_command(argv: list[str], root: Path, cwd: Path, capfd, monkeypatch, ru
     code = runner(argv)
     out, err = capfd.readouterr()
     shown = f"matchsim {' '.join(argv)}\n--- stdout\n{out}\n--- stderr\n{err}"
+    event(f"exit {code}")  # --hypothesis-show-statistics shows how often each ends
     assert code in (0, 2, 130), f"exit {code}: {shown}"
     assert "Traceback" not in out + err, shown
     if code == 2:
@@ -115,6 +117,31 @@ STRATEGY_NAMES = {
     "matcher": ["deterministic", "cascade", "weighted", "fellegi_sunter", "determinstic", "x"],
     "blocking": ["default", "phonetic", "exact:surname+dob", "sorted_neighbourhood", "ful"],
 }
+#: Valid strategies, so that a good share of the runs go all the way through.
+GOOD_STRATEGIES = {
+    "matcher": [
+        "weighted",
+        "fellegi_sunter",
+        "cascade",
+        {"name": "weighted", "threshold": 0.6},
+        {"name": "deterministic", "address": "either"},
+    ],
+    "blocking": [
+        "default",
+        "phonetic",
+        "exact:surname+dob",
+        {"name": "sorted_neighbourhood", "window": 3},
+        ["phonetic", "exact:dob"],
+    ],
+}
+GOOD_VALUES = {
+    ("seed",): st.integers(0, 5),
+    ("population", "pupils"): st.sampled_from([1, 2, 37, 300, 800]),
+    ("requests", "count"): st.sampled_from([1, 3, 20]),
+    ("requests", "profile"): st.sampled_from(["immigration", "research_linkage"]),
+    ("lookup", "decision"): st.sampled_from(["unique", "best", "all"]),
+    ("requests", "errors", "forename_typo"): st.sampled_from([0.0, 0.5, 1.0]),
+}
 OPTION_KEYS = st.sampled_from(
     ["threshold", "treshold", "require", "window", "windw", "keys", "address", "weights", "x"]
 )
@@ -139,7 +166,17 @@ def _paths(data: Any, prefix: tuple = ()) -> list[tuple]:
 @st.composite
 def mutated_scenarios(draw) -> dict[str, Any]:
     data = copy.deepcopy(BASE)
-    for _ in range(draw(st.integers(1, 3))):
+    # Valid changes first (about half the scenarios get only these and should run through),
+    # then breaking ones.
+    for _ in range(draw(st.integers(0, 2))):
+        which = draw(st.sampled_from(sorted(GOOD_STRATEGIES)))
+        data["lookup"][which] = draw(st.sampled_from(GOOD_STRATEGIES[which]))
+        path = draw(st.sampled_from(sorted(GOOD_VALUES)))
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = draw(GOOD_VALUES[path])
+    for _ in range(draw(st.integers(0, 2))):
         kind = draw(st.sampled_from(["value", "rename", "delete", "add", "size", "strategy"]))
         paths = _paths(data)
         path = draw(st.sampled_from(paths)) if paths else ("name",)
@@ -212,61 +249,95 @@ def test_mutated_scenarios_are_refused_or_loaded_in_one_line(scenario, tmp_path_
     assert "\n" not in message
 
 
-GRID_KEYS = st.sampled_from(
-    ["population.pupils", "lookup.decision", "lookup.matcher", "lookup.matchr", "seed", "", "x.y"]
-)
-GRID_VALUES = st.sampled_from(
-    ["", "800", "600", "-1", "all", "best", "weighted", "abc", "null", "[1", "10000000000"]
-)
+#: sweep's options: values that must work, and values that must be refused.
+SWEEP_VALID = {
+    "--grid": [
+        "lookup.decision=all,best",
+        "population.pupils=300,600",
+        "lookup.matcher=weighted",
+        "requests.errors.forename_typo=0,0.5",
+    ],
+    "--seeds": ["1", "2"],
+    "--out": ["sw", "results/sw"],
+}
+SWEEP_INVALID = {
+    "--grid": [
+        "population.pupils=",
+        "population.pupils=300,",
+        "lookup.matchr=weighted",
+        "population.pupils=abc",
+        "population.pupils=-1",
+        "population.pupils=10000000000",
+        "lookup.matcher={name: weighted, treshold: 0.5}",
+        "=1",
+        "report.examples=1000",
+    ],
+    "--seeds": ["0", "-1", "x"],
+    "--out": ["notes.txt", "userdir", "mine.csv", "."],
+}
 
 
 @pytest.mark.slow
 @settings(FUZZ, max_examples=20)
-@given(
-    grid=st.lists(st.tuples(GRID_KEYS, st.lists(GRID_VALUES, min_size=1, max_size=2)), max_size=2),
-    seeds=st.sampled_from([None, -1, 0, 1]),
-    out=st.sampled_from(["sw", "sw", "notes.txt", "userdir"]),
-)
-def test_sweep_with_fuzzed_grids_and_seeds(grid, seeds, out, tmp_path_factory, capfd, monkeypatch):
+@given(broken=st.sets(st.sampled_from(sorted(SWEEP_INVALID)), max_size=2), data=st.data())
+def test_sweep_with_fuzzed_grids_and_seeds(broken, data, tmp_path_factory, capfd, monkeypatch):
     root, cwd = new_workdir(tmp_path_factory)
     (cwd / "s.yaml").write_text(yaml.safe_dump(BASE), encoding="utf-8")
-    argv = ["sweep", "s.yaml", "--quiet", "--workers", "1", "--out", out]
-    for key, values in grid:
-        argv += ["--grid", f"{key}={','.join(values)}"]
-    argv += ["--seeds", str(seeds if seeds is not None else 1)]
+    argv = ["sweep", "s.yaml", "--quiet", "--workers", "1"]
+    chosen = {}
+    for flag in sorted(SWEEP_VALID):
+        pool = SWEEP_INVALID[flag] if flag in broken else SWEEP_VALID[flag]
+        chosen[flag] = data.draw(st.sampled_from(pool), label=flag)
+        argv += [flag, chosen[flag]]
     code = check_command(argv, root, cwd, capfd, monkeypatch)
+    if not broken:
+        assert code == 0
     if code == 0:
-        assert (cwd / out / "sweep.html").is_file() and (cwd / out / "results.csv").is_file()
+        out = cwd / chosen["--out"]
+        assert (out / "sweep.html").is_file() and (out / "results.csv").is_file()
 
 
 # --- generate --------------------------------------------------------------------------------
 
 
+#: generate's options: values that must work, and values that must be refused.
+GENERATE_VALID = {
+    "--pupils": ["300", "1", "5", "120"],
+    "--seed": ["0", "3", str(2**63 - 1)],
+    "--birth-years": [None, "2005-2007"],
+    "--census-date": [None, "2024-01-18", "2023-10-05"],
+    "--origins": [None, "british=1", "british=0.7,polish=0.3"],
+    "--out": ["c.parquet", "c.csv", "sub.parquet"],
+}
+GENERATE_INVALID = {
+    "--pupils": ["0", "-3", "1000000000", "200000000", "x", ""],
+    "--seed": ["-1", str(2**64), "x"],
+    "--birth-years": ["2007-2005", "1800-1801", "x", "2030-2031"],
+    "--census-date": ["2024-02-30", "18/01/2024", ""],
+    "--origins": ["british=0.5,xx_YY=0.5", "british=2", "=1", "british"],
+    "--out": ["c.txt", "notes.txt", "mine.csv", "userdir", "nodir/c.csv", "."],
+}
+
+
 @settings(FUZZ, max_examples=40)
 @given(
-    pupils=st.sampled_from([None, "0", "-3", "1", "5", "300", "1000000000", "200000000", "x"]),
-    seed=st.sampled_from(["0", "-1", str(2**64), "3"]),
-    years=st.sampled_from([None, "2005-2007", "2007-2005", "1800-1801", "x", "2023-2024"]),
-    date=st.sampled_from([None, "2024-01-18", "2024-02-30", "18/01/2024", ""]),
-    origins=st.sampled_from([None, "british=1", "british=0.5,xx_YY=0.5", "british=2", "=1"]),
-    out=st.sampled_from(["c.parquet", "c.csv", "c.txt", "notes.txt", "userdir", "nodir/c.csv"]),
+    broken=st.sets(st.sampled_from(sorted(GENERATE_INVALID)), max_size=2),
+    data=st.data(),
 )
-def test_generate_with_fuzzed_options(
-    pupils, seed, years, date, origins, out, tmp_path_factory, capfd, monkeypatch
-):
+def test_generate_with_fuzzed_options(broken, data, tmp_path_factory, capfd, monkeypatch):
     root, cwd = new_workdir(tmp_path_factory)
-    argv = ["generate", "--out", out, "--seed", seed, "--quiet"]
-    for flag, value in (
-        ("--pupils", pupils if pupils is not None or years is not None else "300"),
-        ("--birth-years", years),
-        ("--census-date", date),
-        ("--origins", origins),
-    ):
-        if value is not None:
-            argv += [flag, value]
+    argv = ["generate", "--quiet"]
+    chosen = {}
+    for flag in sorted(GENERATE_VALID):
+        pool = GENERATE_INVALID[flag] if flag in broken else GENERATE_VALID[flag]
+        chosen[flag] = data.draw(st.sampled_from(pool), label=flag)
+        if chosen[flag] is not None:
+            argv += [flag, chosen[flag]]
     code = check_command(argv, root, cwd, capfd, monkeypatch)
+    if not broken:
+        assert code == 0
     if code == 0:
-        assert (cwd / out).is_file()
+        assert (cwd / chosen["--out"]).is_file()
 
 
 # --- link with messy files -------------------------------------------------------------------
@@ -344,7 +415,7 @@ def _write(frame: pd.DataFrame, path: Path, encoding: str, shape: str) -> None:
     drop=st.sampled_from([None, "forename", "date_of_birth", "sex", "id"]),
     extra=st.booleans(),
     matcher=st.sampled_from(["fellegi_sunter", "deterministic", "weighted"]),
-    out=st.sampled_from(["pairs.csv", "pairs.parquet", "notes.txt", "userdir"]),
+    out=st.sampled_from(["pairs.csv", "pairs.parquet", "pairs.csv", "mine.csv", "userdir"]),
 )
 def test_link_with_messy_files(
     link_tables,
