@@ -47,6 +47,14 @@ JoinSchedulerOption = Annotated[
 ]
 
 
+#: ``--force`` of the commands that refuse a register too large for the machine
+ForceOption = typer.Option(
+    "--force",
+    help="Go ahead although the memory estimate exceeds the memory available now (never "
+    "beyond the machine's total memory).",
+)
+
+
 @app.callback()
 def _root(
     debug: Annotated[
@@ -269,14 +277,6 @@ def generate(
         print_summary(census.summary().as_dict(), out)
 
 
-#: ``--force`` of the commands that refuse a register too large for the machine
-ForceOption = typer.Option(
-    "--force",
-    help="Go ahead although the memory estimate exceeds the memory available now (never "
-    "beyond the machine's total memory).",
-)
-
-
 def _check_register_size(
     config: Any,
     pupils: int | None,
@@ -308,23 +308,29 @@ def check_scenario_size(spec: Any, scheduler: str | None, force: bool, points: i
     """
     from dataclasses import replace
 
-    from matchsim.synth.plan import check_plan, check_structure, estimate_run
+    from matchsim.synth.plan import (
+        REQUEST_BYTES_PER_ROW,
+        RUN_BYTES_PER_ROW,
+        RUN_WAYS_OUT,
+        check_plan,
+        check_structure,
+        estimate_run,
+    )
 
     check_structure(spec.population, "population.pupils")
     if scheduler is not None:
         return
     partitions = (spec.partitions or 2) if spec.executor == "dask" else None
-    estimate = estimate_run(spec.population, partitions)
+    requests = spec.requests.resolve()[1].count
+    estimate = estimate_run(spec.population, partitions, requests)
     if points > 1:
         estimate = replace(
             estimate, memory=estimate.memory * points, processes=estimate.processes * points
         )
-    check_plan(
-        estimate,
-        "population.pupils",
-        force=force,
-        ways_out="use fewer pupils, or executor: dask (partitions: N) on a cluster",
-    )
+    # Name the setting that drives the estimate: the register, or the requests.
+    by_requests = REQUEST_BYTES_PER_ROW * requests > RUN_BYTES_PER_ROW * estimate.rows
+    parameter = "requests.count" if by_requests else "population.pupils"
+    check_plan(estimate, parameter, force=force, ways_out=RUN_WAYS_OUT)
 
 
 @app.command()
@@ -365,6 +371,7 @@ def requests(
         Path | None, typer.Option("--config", help="YAML file of request settings.")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Draw requests with ground truth from a register, for lookups to be scored against."""
     from matchsim.requests import RequestConfig, generate_requests
@@ -388,6 +395,14 @@ def requests(
     except ValidationError as exc:
         raise _as_config_error(exc, _REQUEST_ALIASES, RequestConfig) from None
     register = load_census(census)
+    from matchsim.synth.plan import check_plan, estimate_requests
+
+    check_plan(
+        estimate_requests(request_config.resolve()[1].count, register.pupils.num_rows),
+        "--count",
+        force=force,
+        ways_out="draw fewer requests, in several batches (--count, --seed)",
+    )
     request_set = generate_requests(register, request_config, seed)
     request_set.write(out)
     if not quiet:

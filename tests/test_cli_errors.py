@@ -197,13 +197,38 @@ def test_scenario_run_is_refused_with_its_key_path(in_tmp, capsys, monkeypatch):
     code, _, err = run(capsys, "run", TWINS, "--set", "population.pupils=3000000")
     assert code == 2
     line = one_error_line(err)
-    assert line.startswith("error: population.pupils: 3,000,000 individuals need about")
+    assert line.startswith("error: population.pupils: 3,000,000 individuals and 3,000 requests")
     assert "executor: dask" in line
     code, _, err = run(capsys, "sweep", TWINS, "--grid", "population.pupils=1000,3000000")
     assert code == 2 and "population.pupils: 3,000,000" in one_error_line(err)
     assert list(in_tmp.iterdir()) == []
     with pytest.raises(ConfigError, match=r"population\.pupils"):
         check_run(CensusConfig(pupils=3_000_000), memory=MachineMemory(10**9, 10**9))
+
+
+def test_huge_request_counts_are_refused_before_the_register_is_built(in_tmp, capsys, monkeypatch):
+    _small_machine(monkeypatch, total=8_000_000_000, available=6_000_000_000)
+    code, _, err = run(
+        capsys,
+        "run",
+        TWINS,
+        "--set",
+        "requests.count=20000000",
+        "--set",
+        "requests.in_register_share=0",
+    )
+    assert code == 2
+    line = one_error_line(err)
+    assert line.startswith("error: requests.count: 100,000 individuals and 20,000,000 requests")
+    assert "more than this machine's 8.0 GB in total" in line
+    census = in_tmp / "c.parquet"
+    assert run(capsys, "generate", "--pupils", "500", "--out", str(census), "-q")[0] == 0
+    before = sorted(p.name for p in in_tmp.iterdir())
+    code, _, err = run(
+        capsys, "requests", "--census", "c.parquet", "--count", "20000000", "--out", "r.parquet"
+    )
+    assert code == 2 and one_error_line(err).startswith("error: --count: 500 individuals")
+    assert sorted(p.name for p in in_tmp.iterdir()) == before
 
 
 def test_machine_memory_reads_the_kernel():
