@@ -300,37 +300,10 @@ def _check_register_size(
 
 
 def check_scenario_size(spec: Any, scheduler: str | None, force: bool, points: int = 1) -> None:
-    """Refuse a scenario whose register this machine cannot hold, before any work.
+    """Refuse a scenario this machine cannot run, before any work (see scenario.capacity)."""
+    from matchsim.scenario.capacity import check_scenario_fits
 
-    On an existing cluster (``--scheduler``) memory is the workers', so only the structural
-    limits are checked here. ``points`` scenarios at once (a sweep's parallel points)
-    multiply the estimate.
-    """
-    from dataclasses import replace
-
-    from matchsim.synth.plan import (
-        REQUEST_BYTES_PER_ROW,
-        RUN_BYTES_PER_ROW,
-        RUN_WAYS_OUT,
-        check_plan,
-        check_structure,
-        estimate_run,
-    )
-
-    check_structure(spec.population, "population.pupils")
-    if scheduler is not None:
-        return
-    partitions = (spec.partitions or 2) if spec.executor == "dask" else None
-    requests = spec.requests.resolve()[1].count
-    estimate = estimate_run(spec.population, partitions, requests)
-    if points > 1:
-        estimate = replace(
-            estimate, memory=estimate.memory * points, processes=estimate.processes * points
-        )
-    # Name the setting that drives the estimate: the register, or the requests.
-    by_requests = REQUEST_BYTES_PER_ROW * requests > RUN_BYTES_PER_ROW * estimate.rows
-    parameter = "requests.count" if by_requests else "population.pupils"
-    check_plan(estimate, parameter, force=force, ways_out=RUN_WAYS_OUT)
+    check_scenario_fits(spec, on_cluster=scheduler is not None, force=force, points=points)
 
 
 @app.command()

@@ -17,7 +17,6 @@ from matchsim.synth.plan import (
     GENERATE_BYTES_PER_ROW,
     MachineMemory,
     check_generation,
-    check_run,
     estimate_generation,
     machine_memory,
     max_pupils_for_schools,
@@ -202,8 +201,12 @@ def test_scenario_run_is_refused_with_its_key_path(in_tmp, capsys, monkeypatch):
     code, _, err = run(capsys, "sweep", TWINS, "--grid", "population.pupils=1000,3000000")
     assert code == 2 and "population.pupils: 3,000,000" in one_error_line(err)
     assert list(in_tmp.iterdir()) == []
-    with pytest.raises(ConfigError, match=r"population\.pupils"):
-        check_run(CensusConfig(pupils=3_000_000), memory=MachineMemory(10**9, 10**9))
+    from matchsim.scenario.capacity import check_scenario_fits
+
+    spec = load_scenario(data={"population": {"pupils": 3_000_000}})
+    with pytest.raises(ConfigError, match=r"^population\.pupils: 3,000,000 individuals"):
+        check_scenario_fits(spec, memory=MachineMemory(10**9, 10**9))
+    check_scenario_fits(spec, on_cluster=True, memory=MachineMemory(10**9, 10**9))
 
 
 def test_huge_request_counts_are_refused_before_the_register_is_built(in_tmp, capsys, monkeypatch):

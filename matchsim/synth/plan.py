@@ -2,11 +2,12 @@
 
 A register too large for the machine used to run for a minute and die with ``MemoryError``
 (``generate --pupils 60000000``: 57 s, 9.2 GB), or fail deep inside generation on a
-structural limit. :func:`check_generation` and :func:`check_run` refuse such a plan before
-any work starts, with the estimate, the machine's memory and the ways out.
+structural limit. :func:`check_generation` (and, for scenarios,
+:func:`matchsim.scenario.capacity.check_scenario_fits`) refuse such a plan before any work
+starts, with the estimate, the machine's memory and the ways out.
 
 The per-row costs below were measured on this project's 2-core, 24 GB machine (Linux,
-Python 3.12, pyarrow/numpy as pinned on 6 Dec 2026) as the peak resident set size
+Python 3.11, the dependencies installed on 6 Dec 2026) as the peak resident set size
 (``/usr/bin/time -f "%e %M"``) and wall time of the command, at several sizes:
 
 ``matchsim generate --pupils N --out g.parquet --quiet``
@@ -255,22 +256,6 @@ def check_generation(
         memory=memory,
         **({"ways_out": ways_out} if ways_out else {}),
     )
-    return estimate
-
-
-def check_run(
-    config: CensusConfig,
-    *,
-    partitions: int | None = None,
-    requests: int = 0,
-    force: bool = False,
-    parameter: str = "population.pupils",
-    memory: MachineMemory | None = None,
-) -> Estimate:
-    """Refuse, before any work, a scenario whose register and lookup cannot run here."""
-    check_structure(config, parameter)
-    estimate = estimate_run(config, partitions, requests)
-    check_plan(estimate, parameter, force=force, memory=memory, ways_out=RUN_WAYS_OUT)
     return estimate
 
 
