@@ -371,7 +371,7 @@ def requests(
     from matchsim.synth.plan import check_plan, estimate_requests
 
     check_plan(
-        estimate_requests(request_config.resolve()[1].count, register.pupils.num_rows),
+        estimate_requests(request_config.resolve()[1].count or 0, register.pupils.num_rows),
         "--count",
         force=force,
         ways_out="draw fewer requests, in several batches (--count, --seed)",

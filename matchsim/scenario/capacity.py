@@ -22,7 +22,7 @@ def scenario_estimate(scenario: Scenario, points: int = 1) -> Estimate:
     """Peak memory and time of ``points`` runs of ``scenario`` at once (a sweep's parallel
     points); with ``executor: dask`` the register is held a partition at a time."""
     partitions = (scenario.partitions or 2) if scenario.executor == "dask" else None
-    requests = scenario.requests.resolve()[1].count
+    requests = scenario.requests.resolve()[1].count or 0  # 0: the profile derives it
     estimate = estimate_run(scenario.population, partitions, requests)
     if points > 1:
         estimate = replace(
