@@ -693,6 +693,16 @@ def sweep_command(
         grid_values[key] = values
     if seeds is not None and seeds < 1:
         raise ConfigError("--seeds", f"{seeds} is not allowed; must be at least 1")
+    if "seed" in grid_values:
+        # Each point runs with the scenario's seed, seed + 1, ...: a grid over seed would be
+        # silently replaced.
+        raise ConfigError(
+            "--grid"
+            if any(i.partition("=")[0].strip() == "seed" for i in grid or [])
+            else "sweep.grid",
+            "seed cannot be varied on the grid; each point runs --seeds seeds from the "
+            "scenario's seed (set it with --set seed=N)",
+        )
     if not grid_values:
         raise ConfigError(
             "sweep.grid", "nothing to vary: add a 'sweep: grid:' section or --grid KEY=V1,V2"

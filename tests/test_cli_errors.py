@@ -59,6 +59,13 @@ def test_empty_or_malformed_grid_values_are_refused_before_any_work(in_tmp, caps
     assert not (in_tmp / "sw").exists() and not (in_tmp / "results").exists()
 
 
+def test_a_grid_over_the_seed_is_refused_not_silently_replaced(in_tmp, capsys):
+    code, _, err = run(capsys, "sweep", TWINS, "--grid", "seed=1,2", "--out", "sw")
+    assert code == 2
+    assert one_error_line(err).startswith("error: --grid: seed cannot be varied on the grid")
+    assert list(in_tmp.iterdir()) == []
+
+
 def test_bad_grid_value_type_is_refused_with_its_key_path(in_tmp, capsys):
     code, _, err = run(capsys, "sweep", TWINS, "--grid", "population.pupils=1000,abc")
     assert code == 2
