@@ -84,6 +84,14 @@ JoinSchedulerOption = Annotated[
 ]
 
 
+#: ``--force`` of the commands that refuse a register too large for the machine
+ForceOption = typer.Option(
+    "--force",
+    help="Go ahead although the memory estimate exceeds the memory available now (never "
+    "beyond the machine's total memory).",
+)
+
+
 @app.callback()
 def _root(
     debug: Annotated[
@@ -137,6 +145,40 @@ def _parse_years(text: str) -> tuple[int, int]:
     except ValueError:
         pass
     raise ConfigError("--birth-years", f"{text!r} is not a year range such as 1990-2020")
+
+
+#: Seeds are non-negative integers that numpy's SeedSequence takes and that stay exact when
+#: derived seeds (seed + 1, ...) are written to JSON and Parquet as 64-bit integers.
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int | None, option: str) -> None:
+    """Refuse a seed numpy cannot use before any work starts."""
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ConfigError(option, f"{seed} is not allowed; a seed is a whole number 0 to 2**63-1")
+
+
+def parse_grid_item(item: str) -> tuple[str, list[Any]]:
+    """``KEY.PATH=V1,V2,...`` with each value read as YAML; empty values are refused (an empty
+    value would read as null, which for most settings means "the default", e.g. the national
+    register for ``population.pupils``)."""
+    key, sep, raw = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError("--grid", f"{item!r} is not KEY.PATH=V1,V2,...")
+    values: list[Any] = []
+    for position, text in enumerate(raw.split(","), start=1):
+        if not text.strip():
+            raise ConfigError(
+                "--grid",
+                f"{item!r}: value {position} is empty; give KEY.PATH=V1,V2,... "
+                "(write null for a setting's default)",
+            )
+        try:
+            values.append(yaml.safe_load(text))
+        except yaml.YAMLError:
+            values.append(text.strip())
+    return key, values
 
 
 def _parse_weights(text: str, option: str) -> dict[str, float]:
@@ -210,6 +252,7 @@ def generate(
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
     overwrite: OverwriteOption = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Generate a synthetic pupil register and print its summary.
 
@@ -220,6 +263,7 @@ def generate(
     from matchsim.synth import CensusConfig, address_history_path, generate_census
     from matchsim.synth.names import resolve_origin
 
+    check_seed(seed, "--seed")
     if scheduler is not None and partitions is None:
         raise ConfigError(
             "--scheduler", "generating on a cluster writes partitions: give --partitions N"
@@ -250,9 +294,10 @@ def generate(
     try:
         census_config = CensusConfig.model_validate(settings)
     except ValidationError as exc:
-        raise _as_config_error(exc, _CENSUS_ALIASES) from None
+        raise _as_config_error(exc, _CENSUS_ALIASES, CensusConfig) from None
     for origin in census_config.names.origins:
         resolve_origin(origin, field="--origins" if origins is not None else "names.origins")
+    _check_register_size(census_config, pupils, birth_years, partitions, workers, force)
     if partitions is not None:
         from matchsim.distributed import open_executor, write_census_dataset
 
@@ -280,6 +325,35 @@ def _print_fidelity(census: Any) -> None:
 
     rows = fidelity_rows(census, include_requests=False)
     _out.print(fidelity_table(rows, "Fidelity: generated against published (matchsim fidelity)"))
+
+
+def _check_register_size(
+    config: Any,
+    pupils: int | None,
+    birth_years: str | None,
+    partitions: int | None,
+    workers: int,
+    force: bool,
+) -> None:
+    """Refuse a register this machine cannot generate, before any work (see synth.plan)."""
+    from matchsim.synth.plan import check_generation
+
+    if pupils is not None:
+        parameter = "--pupils"
+    elif birth_years is not None:
+        parameter = "--birth-years"
+    else:
+        parameter = "pupils"
+    check_generation(
+        config, partitions=partitions, workers=workers, force=force, parameter=parameter
+    )
+
+
+def check_scenario_size(spec: Any, scheduler: str | None, force: bool, points: int = 1) -> None:
+    """Refuse a scenario this machine cannot run, before any work (see scenario.capacity)."""
+    from matchsim.scenario.capacity import check_scenario_fits
+
+    check_scenario_fits(spec, on_cluster=scheduler is not None, force=force, points=points)
 
 
 @app.command()
@@ -321,11 +395,13 @@ def requests(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     overwrite: OverwriteOption = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Draw requests with ground truth from a register, for lookups to be scored against."""
     from matchsim.requests import RequestConfig, generate_requests
     from matchsim.synth import address_history_path, load_census
 
+    check_seed(seed, "--seed")
     check_writable(out, overwrite=overwrite)
     _refuse_same_file(
         out, {"--census": census, "--census's address history": address_history_path(census)}
@@ -344,8 +420,16 @@ def requests(
     try:
         request_config = RequestConfig.model_validate(settings)
     except ValidationError as exc:
-        raise _as_config_error(exc, _REQUEST_ALIASES) from None
+        raise _as_config_error(exc, _REQUEST_ALIASES, RequestConfig) from None
     register = load_census(census)
+    from matchsim.synth.plan import check_plan, estimate_requests
+
+    check_plan(
+        estimate_requests(request_config.resolve()[1].count or 0, register.pupils.num_rows),
+        "--count",
+        force=force,
+        ways_out="draw fewer requests, in several batches (--count, --seed)",
+    )
     request_set = generate_requests(register, request_config, seed)
     request_set.write(out, overwrite=overwrite)
     if not quiet:
@@ -603,16 +687,19 @@ def run_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")
     ] = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Run a scenario: build the register, draw the requests, look them up, score and report."""
     from matchsim import __version__
     from matchsim.report import render_report
     from matchsim.scenario import load_scenario, run_scenario, write_run
 
+    check_seed(seed, "--seed")
     overrides = list(set_ or [])
     if seed is not None:
         overrides.append(f"seed={seed}")
     spec = load_scenario(scenario, overrides)
+    check_scenario_size(spec, scheduler, force)
     target = out if out is not None else default_run_dir(spec.name, seed, set_ or [])
     check_result_dir(target, "--out", command="run", create_parent=out is None)
     with _executor(spec.executor, scheduler, None) as executor, _stage_bars(quiet) as stage:
@@ -827,10 +914,10 @@ def sweep_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
     ] = False,
+    force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Run a scenario over a grid of settings x seeds, in parallel and resumably."""
     import pyarrow as pa
-    import yaml as _yaml
 
     from matchsim.io import write_table
     from matchsim.report.html import render_sweep
@@ -841,16 +928,27 @@ def sweep_command(
     settings = spec.sweep
     grid_values: dict[str, list[Any]] = dict(settings.grid) if settings else {}
     for item in grid or []:
-        key, sep, raw = item.partition("=")
-        if not sep or not key:
-            raise ConfigError("--grid", f"{item!r} is not KEY.PATH=V1,V2,...")
-        grid_values[key.strip()] = [_yaml.safe_load(v) for v in raw.split(",")]
+        key, values = parse_grid_item(item)
+        grid_values[key] = values
+    if seeds is not None and seeds < 1:
+        raise ConfigError("--seeds", f"{seeds} is not allowed; must be at least 1")
+    if "seed" in grid_values:
+        # Each point runs with the scenario's seed, seed + 1, ...: a grid over seed would be
+        # silently replaced.
+        raise ConfigError(
+            "--grid"
+            if any(i.partition("=")[0].strip() == "seed" for i in grid or [])
+            else "sweep.grid",
+            "seed cannot be varied on the grid; each point runs --seeds seeds from the "
+            "scenario's seed (set it with --set seed=N)",
+        )
     if not grid_values:
         raise ConfigError(
             "sweep.grid", "nothing to vary: add a 'sweep: grid:' section or --grid KEY=V1,V2"
         )
     n_seeds = seeds if seeds is not None else (settings.seeds if settings else 3)
     n_workers = workers if workers is not None else (settings.workers if settings else 2)
+    _check_sweep_sizes(spec, grid_values, n_workers, scheduler, force)
     target = out if out is not None else Path("results") / f"{spec.name}-sweep"
     check_result_dir(target, "--out", command="sweep", create_parent=out is None)
     with (
@@ -900,42 +998,37 @@ def sweep_command(
         _out.print(table)
 
 
+def _check_sweep_sizes(
+    spec: Any, grid: dict[str, list[Any]], workers: int, scheduler: str | None, force: bool
+) -> None:
+    """Every grid point valid and within the machine, before any point runs."""
+    from matchsim.scenario.sweep import grid_points, point_scenario
+
+    points = [point_scenario(spec, settings, spec.seed) for settings in grid_points(grid)]
+    largest = max(points, key=lambda p: p.population.pupils or 0)
+    check_scenario_size(largest, scheduler, force, points=min(workers, len(points)))
+    for point in points:
+        check_scenario_size(point, scheduler, force)
+
+
 @app.command("list")
 def list_command() -> None:
     """List the blocking strategies, comparisons, matchers, profiles and error types."""
     from matchsim.blocking import BLOCKERS
     from matchsim.comparison import COMPARISONS
-    from matchsim.decision import POLICIES
+    from matchsim.decision import POLICY_DESCRIPTIONS
     from matchsim.matchers import MATCHERS
     from matchsim.requests import ERROR_TYPES, PROFILES
-    from matchsim.synth.names import known_origins
+    from matchsim.synth.names import ORIGINS
 
-    def first_line(obj: Any) -> str:
-        # The docstring's first paragraph, on one line.
-        paragraph = (obj.__doc__ or "").strip().split("\n\n")[0]
-        return " ".join(paragraph.split()).replace("``", "")
-
-    sections = [
-        (
-            "Blocking strategies (lookup.blocking)",
-            [(k, first_line(v)) for k, v in BLOCKERS.items()],
-        ),
-        ("Comparisons (lookup.comparisons)", [(k, first_line(v)) for k, v in COMPARISONS.items()]),
-        ("Matchers (lookup.matcher)", [(k, first_line(v)) for k, v in MATCHERS.items()]),
-        ("Decision policies (lookup.decision)", [(k, "") for k in POLICIES]),
-        (
-            "Requester profiles (requests.profile)",
-            [(k, v.description) for k, v in PROFILES.items()],
-        ),
-        (
-            "Error types (requests.errors)",
-            [(k, f"{', '.join(v.fields)}: {v.description}") for k, v in ERROR_TYPES.items()],
-        ),
-        ("Name origins (population.names.origins)", [(k, "") for k in known_origins()]),
-    ]
-    for title, rows in sections:
-        table = Table(title=title, show_header=False, title_justify="left")
-        table.add_column("name", style="bold")
+    for title, rows in list_sections(
+        BLOCKERS, COMPARISONS, MATCHERS, POLICY_DESCRIPTIONS, PROFILES, ERROR_TYPES, ORIGINS
+    ):
+        # The title is printed on its own line: as a table title it would wrap to the width
+        # of a narrow table ("(lookup.decis / ion)").
+        _out.print(title, style="bold italic", markup=False, highlight=False)
+        table = Table(show_header=False)
+        table.add_column("name", style="bold", no_wrap=True)
         table.add_column("what it is")
         for name, text in rows:
             table.add_row(name, text)
@@ -1097,6 +1190,55 @@ def dedupe_command(
     _out.print(summary)
 
 
+def _with_options(registry: Any, name: str) -> str:
+    from matchsim.registry import first_paragraph
+
+    options = registry.options(name)
+    text = first_paragraph(registry[name])
+    if not options:
+        return text
+    shown = ", ".join(
+        f"{o.name} (required)" if o.required else f"{o.name}={o.default}" for o in options
+    )
+    return f"{text}\nOptions: {shown}"
+
+
+def list_sections(
+    blockers: Any,
+    comparisons: Any,
+    matchers: Any,
+    policies: dict[str, str],
+    profiles: Any,
+    error_types: Any,
+    origins: Any,
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sections ``matchsim list`` prints: a title and (name, description) rows."""
+    return [
+        (
+            "Blocking strategies (lookup.blocking)",
+            [(k, _with_options(blockers, k)) for k in blockers],
+        ),
+        (
+            "Comparisons (lookup.comparisons, by kind)",
+            [(k, _with_options(comparisons, k)) for k in comparisons],
+        ),
+        ("Matchers (lookup.matcher)", [(k, _with_options(matchers, k)) for k in matchers]),
+        ("Decision policies (lookup.decision)", list(policies.items())),
+        (
+            "Requester profiles (requests.profile)",
+            [(k, v.description) for k, v in profiles.items()],
+        ),
+        (
+            "Error types (requests.errors)",
+            [(k, f"{', '.join(v.fields)}: {v.description}") for k, v in error_types.items()],
+        ),
+        (
+            "Name origins (population.names.origins; any Faker locale with sexed names too)",
+            [(k, origins[k].description) for k in sorted(origins)],
+        ),
+    ]
+
+
 def _print_request_summary(request_set: Any, out: Path) -> None:
     table = request_set.table
     n = table.num_rows
@@ -1113,7 +1255,15 @@ def _print_request_summary(request_set: Any, out: Path) -> None:
     _out.print(summary)
 
 
-def _as_config_error(exc: ValidationError, aliases: dict[str, str]) -> ConfigError:
+def _as_config_error(
+    exc: ValidationError, aliases: dict[str, str], root: type[Any] | None = None
+) -> ConfigError:
+    if root is not None and exc.errors()[0]["type"] == "extra_forbidden":
+        # An unknown key in a --config file: its key path and the nearest valid key, as
+        # scenario files get them.
+        from matchsim.scenario.schema import explain
+
+        return explain(exc, root, aliases)
     field, _, message = validation_message(exc, aliases).partition(": ")
     return ConfigError(field, message)
 

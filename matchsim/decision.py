@@ -22,6 +22,15 @@ from matchsim.clustering import one_to_one
 from matchsim.errors import ConfigError, UnknownNameError
 
 POLICIES = ("unique", "best", "all", "one_to_one")
+#: What each policy returns (``matchsim list`` and the scenario reference show these).
+POLICY_DESCRIPTIONS = {
+    "unique": "A record only when exactly one candidate clears the threshold (a clear match); "
+    "nothing when several do or the top score is tied.",
+    "best": "The top-scoring candidate over the threshold; ties are flagged ambiguous.",
+    "all": "Every candidate over the threshold.",
+    "one_to_one": "Each record on either side in at most one returned link: pairs over the "
+    "threshold taken greedily, best score first.",
+}
 
 
 def decide(

@@ -187,7 +187,16 @@ class _SortedSide:
 
 @blocker("exact")
 class ExactKeys(Blocker):
-    """Pairs that agree exactly on every key part, e.g. ``["surname:soundex", "birth_year"]``."""
+    """Pairs that agree exactly on every key part, e.g. ``["surname:soundex", "birth_year"]``.
+
+    Parameters
+    ----------
+    keys
+        Key parts, all of which must agree: a role (forename, surname, middle_names, postcode,
+        address), a role with a derived key (``surname:soundex``, ``forename:initial``,
+        ``surname:first3``, ``postcode:sector``, ``postcode:district``, ``postcode:area``...),
+        or ``dob``, ``birth_year``, ``birth_month``, ``birth_day``, ``sex``.
+    """
 
     def __init__(self, keys: Sequence[str]) -> None:
         if isinstance(keys, str):
@@ -299,7 +308,17 @@ class ExactKeys(Blocker):
 @blocker("phonetic")
 class PhoneticKeys(ExactKeys):
     """A phonetic code of a name (Soundex, Metaphone, NYSIIS or Match Rating, via jellyfish),
-    optionally with the year of birth."""
+    optionally with the year of birth.
+
+    Parameters
+    ----------
+    field
+        The name role coded: forename, surname or middle_names.
+    algorithm
+        soundex, metaphone, nysiis or match_rating.
+    with_birth_year
+        Also require the same year of birth.
+    """
 
     def __init__(
         self, field: str = "surname", algorithm: str = "soundex", with_birth_year: bool = True
@@ -349,6 +368,13 @@ class CrossKeys(ExactKeys):
 
     Name parts are compared by their (derived) text, so different roles can be matched; date
     parts (``dob``, ``birth_year``...) must be the same part on both sides.
+
+    Parameters
+    ----------
+    keys
+        The left record's key parts (as for ``exact``).
+    against
+        The right record's key parts, one per left part, with the same derivation.
     """
 
     def __init__(self, keys: Sequence[str], against: Sequence[str]) -> None:
@@ -444,7 +470,15 @@ class CrossKeys(ExactKeys):
 @blocker("sorted_neighbourhood")
 class SortedNeighbourhood(Blocker):
     """Sort left and right records together by a key; pair records within ``window`` places
-    (Hernández & Stolfo 1995). The key is a role's value in alphabetical order, or ``dob``."""
+    (Hernández & Stolfo 1995). The key is a role's value in alphabetical order, or ``dob``.
+
+    Parameters
+    ----------
+    key
+        The sort key: a role, a role with a derived key (e.g. ``surname:soundex``) or ``dob``.
+    window
+        Records at most this many places apart in the sorted order are paired (2 or more).
+    """
 
     def __init__(self, key: str = "surname", window: int = 5) -> None:
         if not isinstance(window, int) or isinstance(window, bool) or window < 2:
@@ -547,7 +581,21 @@ def _stable_hash(gram: str) -> int:
 class MinHashLSH(Blocker):
     """MinHash signatures of a name's q-grams, split into bands; records sharing any band
     (optionally within the same birth year) are paired. ``bands`` x ``rows`` hash functions;
-    names with Jaccard similarity s collide in a band with probability 1 - (1 - s^rows)^bands."""
+    names with Jaccard similarity s collide in a band with probability 1 - (1 - s^rows)^bands.
+
+    Parameters
+    ----------
+    field
+        The text role hashed: forename, surname, middle_names or address.
+    q
+        Length of the q-grams (character substrings) the signature is taken over.
+    bands, rows
+        Bands of the signature, and hash functions per band.
+    with_birth_year
+        Also require the same year of birth.
+    seed
+        Seed of the hash functions.
+    """
 
     def __init__(
         self,
@@ -695,7 +743,15 @@ class _ExactOn(ExactKeys):
 @blocker("full")
 class FullComparison(Blocker):
     """Every left record against every right record. Refused above ``limit`` pairs unless
-    ``force`` is true, with the pair count and memory it would need."""
+    ``force`` is true, with the pair count and memory it would need.
+
+    Parameters
+    ----------
+    force
+        Compare every pair even above ``limit``.
+    limit
+        Most pairs compared without ``force`` (50 million: about the memory of a 9M register).
+    """
 
     def __init__(self, force: bool = False, limit: int = FULL_COMPARISON_LIMIT) -> None:
         if not isinstance(force, bool):
@@ -779,7 +835,13 @@ def distinct(values: np.ndarray) -> np.ndarray:
 
 @blocker("union")
 class Union(Blocker):
-    """Several passes; their pairs are unioned and duplicates removed (multi-pass blocking)."""
+    """Several passes; their pairs are unioned and duplicates removed (multi-pass blocking).
+
+    Parameters
+    ----------
+    blockers
+        The passes: blocker names or mappings, as ``lookup.blocking`` takes them.
+    """
 
     def __init__(self, blockers: Sequence[Blocker]) -> None:
         if not isinstance(blockers, list | tuple):

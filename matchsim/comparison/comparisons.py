@@ -196,7 +196,15 @@ SIMILARITIES: dict[str, Callable[..., float]] = {
 
 class Comparison:
     """Base class. Subclasses set ``levels`` (names, strongest first, without the implicit
-    ``missing`` and ``else``) in ``__init__`` and implement :meth:`_levels`."""
+    ``missing`` and ``else``) in ``__init__`` and implement :meth:`_levels`.
+
+    Parameters
+    ----------
+    role
+        The role compared (a column mapped to it on both sides).
+    name
+        The comparison's name in results and in matcher settings (default: the role).
+    """
 
     kind = "comparison"
     #: Rough work per pair, relative to one pass over the pairs: the order in which
@@ -317,7 +325,27 @@ _MAX_THRESHOLDS = 100
 @comparison("name")
 class NameComparison(Comparison):
     """Exact, then fuzzy thresholds, phonetic equality, the first three letters, the forename
-    and surname swapped (forenames), and the initial only."""
+    and surname swapped (forenames), and the initial only.
+
+    Parameters
+    ----------
+    role
+        forename, surname or middle_names.
+    similarity
+        jaro_winkler, jaro, levenshtein, damerau_levenshtein or token_set (rapidfuzz).
+    thresholds
+        Similarity levels, highest first, each in (0, 1].
+    phonetic
+        Phonetic code whose equality is a level (soundex, metaphone, nysiis, match_rating),
+        or null for none.
+    first3
+        A level for the same first three letters.
+    initial
+        A level for the same initial.
+    swapped
+        A level for the forename equal to the other record's surname (default: on for
+        forenames only).
+    """
 
     relative_cost = 3.0
 
@@ -586,7 +614,13 @@ def _cross_equal(
 @comparison("date_of_birth")
 class DateOfBirthComparison(Comparison):
     """Exact, day and month swapped, one digit different (DD/MM/YYYY), same month and year,
-    same year, within ``days`` days."""
+    same year, and within a number of days (``days``).
+
+    Parameters
+    ----------
+    days
+        The widest gap, in days, of the last level (1 or more).
+    """
 
     def __init__(
         self, role: str = "date_of_birth", *, name: str | None = None, days: int = 365
@@ -733,7 +767,13 @@ class PostcodeComparison(Comparison):
 
 @comparison("address")
 class AddressComparison(Comparison):
-    """Exact, then token-set similarity thresholds after normalising abbreviations (rapidfuzz)."""
+    """Exact, then token-set similarity thresholds after normalising abbreviations (rapidfuzz).
+
+    Parameters
+    ----------
+    thresholds
+        Token-set similarity levels, highest first, each in (0, 1].
+    """
 
     relative_cost = 4.0
 
@@ -777,6 +817,13 @@ class LocationComparison(Comparison):
     A model that multiplies independent evidence would otherwise count an identical address
     twice (postcode and address line agree together), and a sibling would look like the child
     asked about.
+
+    Parameters
+    ----------
+    role
+        The postcode role (the address line is the ``address`` role).
+    address_threshold
+        Token-set similarity at or above which two address lines count as the same home.
     """
 
     relative_cost = 5.0

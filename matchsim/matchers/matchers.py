@@ -287,6 +287,13 @@ class CascadeMatcher(Matcher):
     A pair satisfying rule ``i`` (0-based) of ``n`` scores ``n - i``; one satisfying none
     scores 0. Decisions look only at each request's best tier, so a strong rule's unique
     match is not spoiled by weaker rules' candidates.
+
+    Parameters
+    ----------
+    rules
+        Rules, strongest first: each maps a comparison to the weakest level that satisfies it,
+        e.g. ``{forename: exact, surname: exact, date_of_birth: exact}``. Default: the Libuy
+        et al. (2021) cascade, adapted to the comparisons the linkage has.
     """
 
     tiered = True
@@ -344,6 +351,15 @@ class WeightedMatcher(Matcher):
     Each level scores from 1 (strongest) falling evenly to 0 (``else``); ``missing`` scores
     ``missing_score``. ``weights`` default to forename 1, surname 1.5, date of birth 2,
     postcode 1, address 0.5, sex 0.25 (an assumption: the fields' usual discriminating power).
+
+    Parameters
+    ----------
+    weights
+        Weight of each comparison, by name (default above).
+    threshold
+        Weighted mean score at or above which a pair is a match, in [0, 1].
+    missing_score
+        Score of a comparison where either value is missing, in [0, 1].
     """
 
     DEFAULT_WEIGHTS: ClassVar[dict[str, float]] = {
@@ -437,8 +453,12 @@ class FellegiSunter(Matcher):
     training_sample, training_pairs
         Each training session uses at most this many left records, and as many of them as keep
         the session under ``training_pairs`` candidate pairs.
+    max_iter, tol
+        EM stops after ``max_iter`` iterations, or when no parameter moves by more than ``tol``.
     random_pairs
         How many random pairs estimate u.
+    seed
+        Seed of the random pairs and the training samples.
     """
 
     # One home is one piece of evidence, not two: without this a sibling sharing surname,

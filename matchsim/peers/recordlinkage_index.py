@@ -37,6 +37,14 @@ class RecordLinkageIndex(Blocker):
     """The union of recordlinkage ``Index.block()`` passes, one per list of roles.
 
     Blocks on roles the linkage lacks are dropped; with none left the linkage is refused.
+
+    Parameters
+    ----------
+    block
+        One ``Index.block()`` pass per list of roles; a pair is a candidate when it agrees
+        exactly on every role of some pass.
+    force, limit
+        As for the ``full`` blocker: refuse more than ``limit`` pairs unless ``force``.
     """
 
     def __init__(

@@ -343,8 +343,14 @@ class BloomEncoder:
         stored anywhere but this object's :class:`Secret`, never in :meth:`describe`.
     hashing
         ``double`` or ``random``.
-    salt, balance, xor_fold, blip
-        Hardening (see :class:`Hardening`).
+    salt
+        Hardening: a stable field (``birth_year``) joins every q-gram's hash.
+    balance
+        Hardening: the filter and its keyed-permuted complement (length doubles).
+    xor_fold
+        Hardening: the two halves XOR-ed (length halves).
+    blip
+        Hardening: the probability, in [0, 0.5), that each bit is flipped.
     missing
         ``empty``: a missing value sets no bits; ``token``: it sets the bits of a fixed token,
         so two missing values agree (usually unwanted: absence is not evidence).

@@ -67,7 +67,19 @@ class ClkLSH(Blocker):
     every sampled bit of some band are paired.
 
     ``encoding`` holds the encoder settings (see ``matchsim.pprl.BloomEncoder``), which must
-    equal the matcher's."""
+    equal the matcher's.
+
+    Parameters
+    ----------
+    bands
+        Bands of sampled bits (1-500); records agreeing on every bit of any band are paired.
+    bits
+        Bits sampled per band (1-62): more bits, fewer and closer pairs.
+    seed
+        Seed of the bit sampling.
+    encoding
+        The encoder settings (see the ``bloom_dice`` matcher); must equal the matcher's.
+    """
 
     def __init__(
         self, bands: int = 24, bits: int = 24, seed: int = 1, encoding: dict | None = None

@@ -23,10 +23,18 @@ class BloomDiceMatcher(Matcher):
     is never pickled to a worker), so it is refused on register partitions. Every
     other parameter is an encoder setting (see ``matchsim.pprl.BloomEncoder``); the key comes
     from ``key`` or the environment variable ``key_env`` and is never shown by
-    :meth:`describe`."""
+    :meth:`describe`.
+
+    Parameters
+    ----------
+    threshold
+        Dice coefficient at or above which a pair matches, in (0, 1].
+    """
 
     needs_levels = False
     partitionable = False
+    #: where the options beyond ``threshold`` go (``matchsim list`` and scenario checks read it)
+    extra_options = BloomEncoder
 
     def __init__(self, threshold: float = DICE_THRESHOLD, **encoding: object) -> None:
         if (

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.scenario import PrivacyConfig
@@ -50,6 +51,21 @@ class LookupConfig(_Strict):
                 f"{value} is not a threshold (0-1 for scores; cascade ranks are whole numbers)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _strategies(self) -> LookupConfig:
+        # Unknown strategies and options are refused here, when the scenario is loaded, with
+        # the key path below ``lookup`` carried to :func:`explain` in the error's context.
+        from matchsim.scenario.strategies import check_lookup
+
+        try:
+            check_lookup(self.blocking, self.comparisons, self.matcher)
+        except ConfigError as exc:
+            message = str(exc).removeprefix(f"{exc.field}: ")
+            raise PydanticCustomError(
+                "strategy_option", "{message}", {"message": message, "at": exc.field}
+            ) from None
+        return self
 
 
 class ReportConfig(_Strict):
@@ -93,7 +109,7 @@ class Scenario(_Strict):
     #: Written into resolved scenarios; informational only.
     matchsim_version: str | None = None
     #: Seed of the whole run; the register, the requests and the matcher derive theirs from it.
-    seed: int = 2024
+    seed: int = Field(2024, ge=0, le=2**63 - 1)
     population: CensusConfig = CensusConfig(pupils=200_000)
     requests: RequestConfig = RequestConfig()
     lookup: LookupConfig = LookupConfig()
@@ -128,8 +144,8 @@ def _nearest(key: str, allowed: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; allowed keys: {', '.join(allowed)}"
 
 
-def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Scenario
+def _model_at(path: tuple[Any, ...], root: type[BaseModel]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = root
     for part in path:
         if model is None:
             return None
@@ -145,11 +161,11 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     return model
 
 
-def _annotation_at(loc: tuple[Any, ...]) -> Any:
+def _annotation_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
     """The annotation of the field a validation error points at (through models and dicts)."""
     from typing import get_args, get_origin
 
-    annotation: Any = Scenario
+    annotation: Any = root
     for part in loc:
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             field = annotation.model_fields.get(str(part))
@@ -179,11 +195,11 @@ def _annotation_at(loc: tuple[Any, ...]) -> Any:
     return annotation
 
 
-def _is_probability(loc: tuple[Any, ...]) -> bool:
+def _is_probability(loc: tuple[Any, ...], root: type[BaseModel]) -> bool:
     """Whether the field is constrained to [0, 1]."""
     from typing import get_args
 
-    annotation = _annotation_at(loc)
+    annotation = _annotation_at(loc, root)
     if isinstance(annotation, tuple):
         metadata = list(annotation[1])
     else:
@@ -199,18 +215,29 @@ def _is_probability(loc: tuple[Any, ...]) -> bool:
     return bounds.get("ge") == 0 and bounds.get("le") == 1
 
 
-def explain(exc: ValidationError) -> ConfigError:
-    """The first validation error as one line: key path, value given, what is allowed."""
+def explain(
+    exc: ValidationError, root: type[BaseModel] | None = None, aliases: dict[str, str] | None = None
+) -> ConfigError:
+    """The first validation error as one line: key path, value given, what is allowed.
+
+    ``root`` is the model validated (default :class:`Scenario`; e.g. ``CensusConfig`` for a
+    census ``--config``); ``aliases`` renames key paths (e.g. ``pupils`` to ``--pupils``).
+    """
+    root = root if root is not None else Scenario
     error = exc.errors()[0]
     loc = tuple(error["loc"])
-    path = ".".join(str(p) for p in loc) or "scenario"
+    path = ".".join(str(p) for p in loc) or ("scenario" if root is Scenario else "config")
+    path = (aliases or {}).get(path, path)
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "strategy_option":
+        at = error.get("ctx", {}).get("at", "")
+        return ConfigError(".".join(p for p in (path, at) if p), error["ctx"]["message"])
     if error["type"] == "extra_forbidden":
-        parent = _model_at(loc[:-1])
+        parent = _model_at(loc[:-1], root)
         allowed = sorted(parent.model_fields) if parent is not None else []
         return ConfigError(path, f"unknown key{_nearest(str(loc[-1]), allowed)}")
-    if error["type"] in ("less_than_equal", "greater_than_equal") and _is_probability(loc):
+    if error["type"] in ("less_than_equal", "greater_than_equal") and _is_probability(loc, root):
         return ConfigError(path, f"{given} is not a probability (0–1)")
     if given is not None and not isinstance(given, dict | list):
         return ConfigError(path, f"{given!r} is not allowed: {message[0].lower()}{message[1:]}")
