@@ -260,7 +260,9 @@ SWEEP_VALID = {
         "requests.errors.forename_typo=0,0.5",
     ],
     "--seeds": ["1", "2"],
-    "--out": ["sw", "results/sw"],
+    # An explicit --out needs its parent directory to exist ("results/sw" is refused where
+    # there is no results/): matchsim creates only its own default results/ folder.
+    "--out": ["sw", "out/sw"],
 }
 SWEEP_INVALID = {
     "--grid": [
@@ -285,6 +287,7 @@ SWEEP_INVALID = {
 def test_sweep_with_fuzzed_grids_and_seeds(broken, data, tmp_path_factory, capfd, monkeypatch):
     root, cwd = new_workdir(tmp_path_factory)
     (cwd / "s.yaml").write_text(yaml.safe_dump(BASE), encoding="utf-8")
+    (cwd / "out").mkdir()
     argv = ["sweep", "s.yaml", "--quiet", "--workers", "1"]
     chosen = {}
     for flag in sorted(SWEEP_VALID):
