@@ -201,7 +201,7 @@ def census_markdown() -> str:
         "names:",
         "  origins: {british: 0.8, pakistani: 0.1, polish: 0.1}",
         "mobility:",
-        "  rate_under_6: 0.15",
+        "  same_district_share: 0.6",
         "```",
         "",
         "Command-line options override the file: `--pupils`, `--birth-years`, `--census-date`,",
