@@ -121,6 +121,20 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.values)
 
+    #: The per-value key caches a vocabulary keeps: derived key codes (:meth:`derived`), the
+    #: blocking module's hashes of derived keys, and derived texts (Arrow arrays).
+    KEY_CACHES = ("_derived", "_derived_hashes", "_derived_text")
+
+    def stored_keys(self) -> dict[str, dict[str, np.ndarray | pa.Array]]:
+        """The derived keys computed so far, to store with a prepared register."""
+        return {c: dict(self.__dict__.get(c, {})) for c in self.KEY_CACHES}
+
+    def restore_keys(self, stored: Mapping[str, Mapping[str, np.ndarray | pa.Array]]) -> None:
+        """Put back keys from :meth:`stored_keys` (of the same values)."""
+        for cache, keys in stored.items():
+            if cache in self.KEY_CACHES:
+                self.__dict__.setdefault(cache, {}).update(keys)
+
     @cached_property
     def text(self) -> np.ndarray:
         return self.values.to_numpy(zero_copy_only=False).astype(object)
