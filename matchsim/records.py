@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError
+from matchsim.hashing import HashIndex
 from matchsim.synth import calendar as cal
 
 ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
@@ -122,8 +123,9 @@ class Vocabulary:
         return len(self.values)
 
     #: The per-value key caches a vocabulary keeps: derived key codes (:meth:`derived`), the
-    #: blocking module's hashes of derived keys, and derived texts (Arrow arrays).
-    KEY_CACHES = ("_derived", "_derived_hashes", "_derived_text")
+    #: blocking module's hashes of derived keys, derived texts (Arrow arrays) and the hash
+    #: index of :meth:`lookup`.
+    KEY_CACHES = ("_derived", "_derived_hashes", "_derived_text", "_lookup_index")
 
     def stored_keys(self) -> dict[str, dict[str, np.ndarray | pa.Array]]:
         """The derived keys computed so far, to store with a prepared register."""
@@ -147,11 +149,18 @@ class Vocabulary:
     def lookup(self, values: pa.Array) -> np.ndarray:
         """Position of each value in this vocabulary (-1 when absent)."""
         if len(values) * 50 < len(self):
-            # A few values against a big vocabulary: probe a hash index kept on the vocabulary.
-            return self._index.get_indexer(
-                values.to_numpy(zero_copy_only=False).astype(object)
-            ).astype(np.int64)
+            # A few values against a big vocabulary: probe a hash index kept on the vocabulary
+            # (and stored with a cached register, so a new process does not rebuild it).
+            return self.hash_index().find(self.values, values)
         return index_in(values, self.values)
+
+    def hash_index(self) -> HashIndex:
+        """Sorted hashes of the values, built once (see :mod:`matchsim.hashing`)."""
+        stored = self.__dict__.setdefault("_lookup_index", {})
+        if "hashes" not in stored:
+            built = HashIndex.build(self.values)
+            stored |= {"hashes": built.hashes, "order": built.order}
+        return HashIndex(stored["hashes"], stored["order"])
 
     def derived(self, kind: str) -> np.ndarray:
         """Integer codes of a derived key for each value (equal key -> equal code).
