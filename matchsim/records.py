@@ -647,12 +647,22 @@ def _is_iso_date(value: str) -> bool:
 
 def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
     """Distinct normalised values and, per record, the index of its value (-1 missing)."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    if pa.types.is_integer(col.type):
-        col = col.cast(pa.string())
-    encoded = pc.dictionary_encode(col)
+        # Already encoded (a matchsim register's names): keep its codes, on one dictionary,
+        # rather than decode and hash millions of strings again.
+        chunks = col.unify_dictionaries().chunks if isinstance(col, pa.ChunkedArray) else [col]
+        if chunks:
+            indices = pa.concat_arrays([c.indices.cast(pa.int64()) for c in chunks])
+            encoded = pa.DictionaryArray.from_arrays(
+                indices, chunks[0].dictionary.cast(pa.string())
+            )
+        else:
+            encoded = pc.dictionary_encode(pa.array([], pa.string()))
+    else:
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_integer(col.type):
+            col = col.cast(pa.string())
+        encoded = pc.dictionary_encode(col)
     raw = encoded.dictionary
     if role in NAME_ROLES:
         norm = pa.array(
@@ -664,7 +674,7 @@ def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.
         norm = normalise_addresses(raw)
     # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.
     merged = pc.dictionary_encode(norm)
-    remap = merged.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
     nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
     idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     codes = np.where(nulls, MISSING, remap[idx])
@@ -686,9 +696,11 @@ def normalise_addresses(raw: pa.Array) -> pa.Array:
         subset = text.take(pa.array(rows))
         for short, long in ADDRESS_ABBREVIATIONS.items():
             subset = pc.replace_substring_regex(subset, rf"\b{short}\b", long)
-        values = text.to_numpy(zero_copy_only=False).astype(object)
-        values[rows] = subset.to_numpy(zero_copy_only=False)
-        text = pa.array(values, pa.string())
+        # Put the expanded values back in place, in Arrow (millions of distinct addresses in
+        # a national register: no Python string per value).
+        position = np.arange(len(text), dtype=np.int64)
+        position[rows] = len(text) + np.arange(len(rows))
+        text = pa.concat_arrays([text, subset]).take(pa.array(position))
     return pc.utf8_trim_whitespace(text)
 
 
