@@ -80,7 +80,9 @@ def register_index(census: Census) -> RegisterIndex:
     # Null origins (a register from elsewhere) form their own group, named "".
     codes = np.where(codes < 0, len(names), codes)
     names.append("")
-    rows = np.argsort(codes, kind="stable")
+    if len(names) >= 2**15:
+        raise ValueError(f"{len(names)} name origins; at most 32,767 are supported")
+    rows = np.argsort(codes.astype(np.int16), kind="stable")  # a radix sort: few origins
     count = np.bincount(codes, minlength=len(names)).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
     dtype = np.int32 if len(codes) < 2**31 else np.int64
