@@ -130,6 +130,12 @@ def obtain_world(
         timings["request_index"] = time.perf_counter() - t0
         _store(root, entry, CENSUS_PART, lambda d: _write_census(d, key, version, census, index))
         built.append(CENSUS_PART)
+        # Continue on the stored copy, memory-mapped: the columns and the address history
+        # that preparing the register does not read then take no memory (about 2 GB of a
+        # national register's 4).
+        stored = _read_census(entry / CENSUS_PART, key, config, seed)
+        if stored is not None:
+            census, index = stored
     else:
         census, index = census_and_index
         timings["register"] = time.perf_counter() - t0

@@ -78,7 +78,7 @@ class DistrictIndex:
         # Few districts (about 3,000): sorting small integers is a radix sort, linear in rows.
         narrow = (
             district.astype(np.int16)
-            if len(district) and -1 <= district.min() and district.max() < 2**15
+            if len(district) and district.min() >= -1 and district.max() < 2**15
             else district
         )
         order = np.argsort(narrow, kind="stable")
