@@ -170,11 +170,15 @@ def history_of(pupils: pa.Table, history: pa.Table) -> pa.Table:
 
 
 def address_source(
-    history: pa.Table, order: DistrictIndex | None = None, like: AddressSource | None = None
+    history: pa.Table,
+    order: DistrictIndex | None = None,
+    like: AddressSource | None = None,
+    household: np.ndarray | None = None,
 ) -> AddressSource:
-    """Index a history sorted by :func:`history_of`. ``order``: its district index built
-    before (e.g. cached with a register); ``like``: a source whose district codes to share (the
-    register, when indexing the people outside it)."""
+    """Index a history sorted by :func:`history_of`. ``order`` and ``household``: its district
+    index and household column kept from before (e.g. memory-mapped with a cached register);
+    ``like``: a source whose district codes to share (the register, when indexing the people
+    outside it)."""
     texts = like.district_texts if like is not None else None
     if (
         like is not None
@@ -188,7 +192,9 @@ def address_source(
         district, texts = district_codes(history, texts)
         order = order if order is not None else DistrictIndex.build(district)
     return AddressSource(
-        household=_int_column(history["household_id"]).astype(np.int64, copy=False),
+        household=household
+        if household is not None
+        else _int_column(history["household_id"]).astype(np.int64, copy=False),
         district=order,
         columns={c: history[c] for c in ADDRESS_COLUMNS},
         row_district=district if not packed else None,

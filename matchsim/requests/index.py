@@ -29,6 +29,8 @@ class RegisterIndex:
     origin_count: np.ndarray
     origin_rows: np.ndarray  # register rows, grouped by origin (ascending within each)
     addresses: AddressSource
+    #: whether the register's own address history was already in (household, sequence) order
+    history_in_order: bool = True
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The index as named arrays, to store beside the register (see :meth:`from_arrays`)."""
@@ -41,6 +43,7 @@ class RegisterIndex:
             "district_start": d.start,
             "district_count": d.count,
             "district_order": d.order,
+            "household": self.addresses.household,
         }
 
     @classmethod
@@ -48,7 +51,8 @@ class RegisterIndex:
         cls, census: Census, origins: list[str], arrays: dict[str, np.ndarray]
     ) -> RegisterIndex:
         """The index of ``census`` from :meth:`arrays` (only a history that packs its
-        districts in ``address_id`` is stored this way; others are indexed again)."""
+        districts in ``address_id`` is stored this way; others are indexed again). The
+        history was sorted when the index was built, so it is not checked again here."""
         order = DistrictIndex(
             arrays["district_codes"],
             arrays["district_start"],
@@ -60,13 +64,14 @@ class RegisterIndex:
             arrays["origin_start"],
             arrays["origin_count"],
             arrays["origin_rows"],
-            address_source(history_of(census.pupils, census.addresses), order),
+            address_source(census.addresses, order, household=arrays["household"]),
         )
 
     @property
     def storable(self) -> bool:
-        """Whether :meth:`arrays` holds the whole index (districts packed in address ids)."""
-        return self.addresses.row_district is None
+        """Whether :meth:`arrays` holds the whole index (districts packed in address ids, and
+        rows in the order of the register's own history)."""
+        return self.addresses.row_district is None and self.history_in_order
 
 
 def register_index(census: Census) -> RegisterIndex:
@@ -86,12 +91,14 @@ def register_index(census: Census) -> RegisterIndex:
     count = np.bincount(codes, minlength=len(names)).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
     dtype = np.int32 if len(codes) < 2**31 else np.int64
+    history = history_of(census.pupils, census.addresses)
     return RegisterIndex(
         tuple(names),
         start,
         count,
         rows.astype(dtype),
-        address_source(history_of(census.pupils, census.addresses)),
+        address_source(history),
+        history_in_order=history is census.addresses,
     )
 
 
