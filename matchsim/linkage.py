@@ -37,6 +37,7 @@ from matchsim.decision import decide
 from matchsim.errors import ConfigError
 from matchsim.evaluation import Evaluation, evaluate, pair_metrics
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
+from matchsim.matchers.matchers import right_term_counts
 from matchsim.records import (
     MATCHSIM_ROLES,
     LinkageData,
@@ -431,6 +432,9 @@ def warm_register(register: PreparedTable) -> None:
         _ = right.cache["id_index"].is_unique
     for vocabulary in register.vocabularies.values():
         vocabulary.hash_index()
+    # Term frequencies, which Fellegi-Sunter's fit reads for every batch.
+    for role in right.codes:
+        right_term_counts(right, role)
     # Load (or, on a first run, compile) the comparison and blocking kernels now: about half
     # a second a process, which would otherwise fall on the first batch.
     warm_kernels()
