@@ -8,7 +8,8 @@ that, and a sorted array of the hashes can be kept on disk with the register.
 
 from __future__ import annotations
 
-import numba
+from functools import cache
+
 import numpy as np
 import pyarrow as pa
 
@@ -16,13 +17,22 @@ _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@numba.njit(cache=True, nogil=True)
-def _fnv1a(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    for i in range(len(out)):
-        h = _FNV_OFFSET
-        for j in range(offsets[i], offsets[i + 1]):
-            h = (h ^ np.uint64(data[j])) * _FNV_PRIME
-        out[i] = h
+@cache
+def _fnv1a():
+    """The compiled kernel, built on first use (importing numba costs a second)."""
+    import numba
+
+    offset, prime = _FNV_OFFSET, _FNV_PRIME
+
+    @numba.njit(cache=True, nogil=True)
+    def fnv1a(offsets: np.ndarray, data: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
+        for i in range(len(out)):
+            h = offset
+            for j in range(offsets[i], offsets[i + 1]):
+                h = (h ^ np.uint64(data[j])) * prime
+            out[i] = h
+
+    return fnv1a
 
 
 def hash_strings(values: pa.Array) -> np.ndarray:
@@ -38,7 +48,7 @@ def hash_strings(values: pa.Array) -> np.ndarray:
     buffer = values.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
     out = np.empty(n, dtype=np.uint64)
-    _fnv1a(offsets.astype(np.int64), data, out)
+    _fnv1a()(offsets.astype(np.int64), data, out)
     return out
 
 
