@@ -128,7 +128,9 @@ def obtain_world(
         t0 = time.perf_counter()
         index = register_index(census)
         timings["request_index"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         _store(root, entry, CENSUS_PART, lambda d: _write_census(d, key, version, census, index))
+        timings["store_census"] = time.perf_counter() - t0
         built.append(CENSUS_PART)
         # Continue on the stored copy, memory-mapped: the columns and the address history
         # that preparing the register does not read then take no memory (about 2 GB of a
@@ -145,7 +147,9 @@ def obtain_world(
     if register is None:
         register = prepare_register(census, addresses)
         prepared = register
+        t1 = time.perf_counter()
         _store(root, entry, part, lambda d: _write_register(d, key, version, prepared))
+        timings["store_register"] = time.perf_counter() - t1
         built.append(part)
     else:
         warm_register(register)  # the indexes kept in memory only, and the compiled kernels
@@ -261,6 +265,9 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
                 continue  # rebuilt by warm_register (e.g. pandas indexes)
             kind, cls, parts = stored
             names = []
+            if kind == "array" and _is_codes_key(key_, register):
+                # A role's plain key is a copy of its codes: stored once, mapped twice.
+                parts, names = [], [f"codes-{key_[1]}"]  # type: ignore[index]
             for part in parts:
                 name = f"rc-{len(layout['right_cache'])}-{len(names)}"
                 arrays[name] = part
@@ -279,6 +286,12 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
     for name, values in strings.items():
         _write_table(directory / f"{name}.arrow", pa.table({"values": values}))
     _manifest(directory, key, version, {"layout": layout})
+
+
+def _is_codes_key(key: object, register: PreparedTable) -> bool:
+    """Whether a right-hand cache key is ``("key", role)`` of a role's own codes, which
+    :meth:`matchsim.records.Records.key` returns as a copy of them."""
+    return isinstance(key, tuple) and len(key) == 2 and key[0] == "key" and key[1] in register.codes
 
 
 def _stored_value(value: object) -> tuple[str, str | None, list[np.ndarray]] | None:
