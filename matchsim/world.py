@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import importlib
 import json
@@ -65,12 +66,34 @@ def cache_dir() -> Path:
 
 
 def world_key(config: CensusConfig, seed: int, version: str) -> str:
-    """The cache key of a world: a hash of its census config, its seed and matchsim's version."""
+    """The cache key of a world: a hash of its census config, its seed and matchsim's version.
+
+    The version includes a digest of matchsim's own source and data files
+    (:func:`code_digest`), so that an edited or upgraded installation whose version number did
+    not change never reuses a world that other code built.
+    """
     text = json.dumps(
-        {"config": config.model_dump(mode="json"), "seed": seed, "version": version},
+        {
+            "config": config.model_dump(mode="json"),
+            "seed": seed,
+            "version": version,
+            "code": code_digest(),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of every file of the installed ``matchsim`` package (sources and data)."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(package)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 @dataclass
