@@ -1299,6 +1299,68 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     _out.print(table)
 
 
+# --------------------------------------------------------------------------------------------
+# matchsim cache: the worlds kept on disk (see matchsim.world)
+# --------------------------------------------------------------------------------------------
+
+cache_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="List or clear the registers kept on disk between runs (MATCHSIM_CACHE_DIR moves them).",
+)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("list")
+def cache_list_command() -> None:
+    """List the cached worlds: key, pupils, seed, matchsim version, parts and size."""
+    from matchsim.world import cache_dir, list_worlds
+
+    worlds = list_worlds()
+    table = Table(title=f"cached worlds in {cache_dir()}", title_justify="left")
+    for column in ("key", "pupils", "seed", "version", "parts", "size"):
+        table.add_column(
+            column,
+            justify="right" if column in ("pupils", "size") else "left",
+            no_wrap=column == "key",
+        )
+    for w in worlds:
+        table.add_row(
+            w.key,
+            f"{w.pupils:,}" if w.pupils is not None else "?",
+            str(w.seed) if w.seed is not None else "?",
+            w.version or "?",
+            ", ".join(w.parts) or "(incomplete)",
+            _bytes(w.bytes),
+        )
+    _out.print(table)
+    _out.print(f"{len(worlds)} world(s), {_bytes(sum(w.bytes for w in worlds))} in all")
+
+
+@cache_app.command("clear")
+def cache_clear_command(
+    key: Annotated[
+        str | None, typer.Argument(help="The world to delete (from `matchsim cache list`).")
+    ] = None,
+) -> None:
+    """Delete every cached world, or the one of KEY. Only matchsim's own files are deleted."""
+    from matchsim.world import clear_worlds
+
+    removed = clear_worlds(key)
+    _out.print(
+        f"deleted {len(removed)} world(s), {_bytes(sum(w.bytes for w in removed))}",
+        highlight=False,
+    )
+
+
+def _bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map errors to exit codes (0 ok, 1 bug, 2 user error)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

@@ -38,6 +38,7 @@ from matchsim.errors import ConfigError
 from matchsim.evaluation import Evaluation, evaluate, pair_metrics
 from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
+from matchsim.matchers.matchers import right_term_counts
 from matchsim.records import (
     MATCHSIM_ROLES,
     LinkageData,
@@ -111,10 +112,21 @@ def true_rows_of(
     if true_links.shape[1] < 2:
         raise ConfigError("truth", "needs two columns: left id and right id")
     left_ids = pd.Index(data.left.ids)
+    li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
+    if _ids_ascending(data.right):
+        # A matchsim register's ids ascend: a binary search per true link, no index of 16M ids.
+        ids = data.right.ids
+        wanted = true_links.iloc[:, 1].to_numpy().astype(ids.dtype, copy=False)
+        if len(ids):
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            ri = np.where(ids[at] == wanted, at, -1)
+        else:
+            ri = np.full(len(wanted), -1, dtype=np.int64)
+        ok = (li >= 0) & (ri >= 0)
+        return li[ok], ri[ok]
     if "id_index" not in data.right.cache:  # 9M ids: index them once per register
         data.right.cache["id_index"] = pd.Index(data.right.ids)
     right_ids = data.right.cache["id_index"]
-    li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
     if not right_ids.is_unique:
         # Several rows per right id (historical addresses): every row of the id is true.
         pos = pd.Series(np.arange(len(right_ids)), index=right_ids)
@@ -124,6 +136,18 @@ def true_rows_of(
     ri = right_ids.get_indexer(true_links.iloc[:, 1].to_numpy())
     ok = (li >= 0) & (ri >= 0)
     return li[ok], ri[ok]
+
+
+def _ids_ascending(records: Records) -> bool:
+    """Whether the records' ids strictly ascend (checked once per register, then kept)."""
+    cached = records.cache.get("ids_ascending")
+    if cached is None:
+        ids = records.ids
+        cached = np.array(
+            ids.dtype.kind in "iu" and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()))
+        )
+        records.cache["ids_ascending"] = cached
+    return bool(cached)
 
 
 def refuse_unpartitionable(model: Matcher) -> None:
@@ -432,13 +456,17 @@ def warm_register(register: PreparedTable) -> None:
             if combined not in right.cache:
                 right.cache[combined] = _combine([right.key(k, data.vocabularies) for k in keys])
     _ = right.dob_parts
-    # pandas checks an index for duplicates on its first get_indexer and keeps the answer:
-    # about 2.5 s over the vocabularies and ids of a national register, paid here rather
-    # than by the first batch.
-    right.cache["id_index"] = pd.Index(right.ids)
-    _ = right.cache["id_index"].is_unique
+    # How a batch's true links and values are found in the register: ascending ids are
+    # searched (else a pandas index, whose duplicate check costs seconds at national size),
+    # values through each vocabulary's hash index. Both are kept with a cached register.
+    if not _ids_ascending(right):
+        right.cache["id_index"] = pd.Index(right.ids)
+        _ = right.cache["id_index"].is_unique
     for vocabulary in register.vocabularies.values():
-        _ = vocabulary._index.is_unique
+        vocabulary.hash_index()
+    # Term frequencies, which Fellegi-Sunter's fit reads for every batch.
+    for role in right.codes:
+        right_term_counts(right, role)
     # Load (or, on a first run, compile) the comparison and blocking kernels now: about half
     # a second a process, which would otherwise fall on the first batch.
     warm_kernels()

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError
+from matchsim.hashing import HashIndex
 from matchsim.synth import calendar as cal
 
 ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
@@ -127,6 +128,21 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.values)
 
+    #: The per-value key caches a vocabulary keeps: derived key codes (:meth:`derived`), the
+    #: blocking module's hashes of derived keys, derived texts (Arrow arrays) and the hash
+    #: index of :meth:`lookup`.
+    KEY_CACHES = ("_derived", "_derived_hashes", "_derived_text", "_lookup_index")
+
+    def stored_keys(self) -> dict[str, dict[str, np.ndarray | pa.Array]]:
+        """The derived keys computed so far, to store with a prepared register."""
+        return {c: dict(self.__dict__.get(c, {})) for c in self.KEY_CACHES}
+
+    def restore_keys(self, stored: Mapping[str, Mapping[str, np.ndarray | pa.Array]]) -> None:
+        """Put back keys from :meth:`stored_keys` (of the same values)."""
+        for cache, keys in stored.items():
+            if cache in self.KEY_CACHES:
+                self.__dict__.setdefault(cache, {}).update(keys)
+
     @cached_property
     def text(self) -> np.ndarray:
         return self.values.to_numpy(zero_copy_only=False).astype(object)
@@ -139,11 +155,18 @@ class Vocabulary:
     def lookup(self, values: pa.Array) -> np.ndarray:
         """Position of each value in this vocabulary (-1 when absent)."""
         if len(values) * 50 < len(self):
-            # A few values against a big vocabulary: probe a hash index kept on the vocabulary.
-            return self._index.get_indexer(
-                values.to_numpy(zero_copy_only=False).astype(object)
-            ).astype(np.int64)
+            # A few values against a big vocabulary: probe a hash index kept on the vocabulary
+            # (and stored with a cached register, so a new process does not rebuild it).
+            return self.hash_index().find(self.values, values)
         return index_in(values, self.values)
+
+    def hash_index(self) -> HashIndex:
+        """Sorted hashes of the values, built once (see :mod:`matchsim.hashing`)."""
+        stored = self.__dict__.setdefault("_lookup_index", {})
+        if "hashes" not in stored:
+            built = HashIndex.build(self.values)
+            stored |= {"hashes": built.hashes, "order": built.order}
+        return HashIndex(stored["hashes"], stored["order"])
 
     def derived(self, kind: str) -> np.ndarray:
         """Integer codes of a derived key for each value (equal key -> equal code).
@@ -641,30 +664,54 @@ def _is_iso_date(value: str) -> bool:
 
 def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
     """Distinct normalised values and, per record, the index of its value (-1 missing)."""
-    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if pa.types.is_dictionary(col.type):
-        col = col.cast(col.type.value_type)
-    if pa.types.is_integer(col.type):
-        col = col.cast(pa.string())
-    encoded = pc.dictionary_encode(col)
+        # Already encoded (a matchsim register's names): keep its codes, on one dictionary,
+        # rather than decode and hash millions of strings again.
+        chunks = col.unify_dictionaries().chunks if isinstance(col, pa.ChunkedArray) else [col]
+        if chunks:
+            indices = pa.concat_arrays([c.indices.cast(pa.int64()) for c in chunks])
+            encoded = pa.DictionaryArray.from_arrays(
+                indices, chunks[0].dictionary.cast(pa.string())
+            )
+        else:
+            encoded = pc.dictionary_encode(pa.array([], pa.string()))
+    else:
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_integer(col.type):
+            col = col.cast(pa.string())
+        encoded = pc.dictionary_encode(col)
     raw = encoded.dictionary
     if role in NAME_ROLES:
-        norm = pa.array(
-            [normalise_name(v) if v is not None else None for v in raw.to_pylist()], pa.string()
-        )
+        norm = normalise_name_values(raw)
     elif role == "postcode":
         norm = pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]", "")
     else:
         norm = normalise_addresses(raw)
     # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.
     merged = pc.dictionary_encode(norm)
-    remap = merged.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
     nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
     idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     codes = np.where(nulls, MISSING, remap[idx])
     empty = pc.equal(merged.dictionary, "").fill_null(True).to_numpy(zero_copy_only=False)
     codes = np.where((codes >= 0) & empty[np.maximum(codes, 0)], MISSING, codes)
     return merged.dictionary, codes.astype(np.int64)
+
+
+def normalise_name_values(raw: pa.Array) -> pa.Array:
+    """:func:`normalise_name` of each value: ASCII values in Arrow (where the two agree by
+    construction), the others (few) in Python. A national register has about 600,000 distinct
+    middle names."""
+    norm = normalise_names(raw)
+    other = np.flatnonzero(~pc.string_is_ascii(raw).fill_null(True).to_numpy(zero_copy_only=False))
+    if not len(other):
+        return norm
+    fixed = pa.array(
+        [normalise_name(v) for v in raw.take(pa.array(other)).to_pylist()], pa.string()
+    )
+    position = np.arange(len(raw), dtype=np.int64)
+    position[other] = len(raw) + np.arange(len(other))
+    return pa.concat_arrays([norm, fixed]).take(pa.array(position))
 
 
 _ABBREVIATION_PATTERN = r"\b(" + "|".join(ADDRESS_ABBREVIATIONS) + r")\b"
@@ -687,9 +734,11 @@ def normalise_addresses(raw: pa.Array) -> pa.Array:
         subset = text.take(pa.array(rows))
         for short, long in ADDRESS_ABBREVIATIONS.items():
             subset = pc.replace_substring_regex(subset, rf"\b{short}\b", long)
-        values = text.to_numpy(zero_copy_only=False).astype(object)
-        values[rows] = subset.to_numpy(zero_copy_only=False)
-        text = pa.array(values, pa.string())
+        # Put the expanded values back in place, in Arrow (millions of distinct addresses in
+        # a national register: no Python string per value).
+        position = np.arange(len(text), dtype=np.int64)
+        position[rows] = len(text) + np.arange(len(rows))
+        text = pa.concat_arrays([text, subset]).take(pa.array(position))
     return pc.utf8_trim_whitespace(text)
 
 

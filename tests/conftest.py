@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from matchsim.synth import Census, CensusConfig, generate_census
@@ -15,3 +17,19 @@ def census() -> Census:
 def register() -> Census:
     """A small NPD-like register of former and current pupils."""
     return generate_census(CensusConfig(pupils=60_000, birth_years=(1992, 2012)), seed=5)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _world_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the worlds that tests build out of the user's cache directory."""
+    import os
+
+    from matchsim.world import CACHE_ENV
+
+    previous = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(tmp_path_factory.mktemp("world-cache"))
+    yield
+    if previous is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = previous

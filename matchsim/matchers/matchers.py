@@ -17,7 +17,7 @@ import numpy as np
 
 from matchsim.comparison import ComparisonResult, compare
 from matchsim.errors import ConfigError, MatchsimError
-from matchsim.records import MISSING, PHONETIC, LinkageData
+from matchsim.records import MISSING, PHONETIC, LinkageData, Records
 from matchsim.registry import Registry
 
 MATCHERS: Registry[Matcher] = Registry("matcher", "matcher")
@@ -741,9 +741,11 @@ class FellegiSunter(Matcher):
             role = result.comparisons[self.comparisons_.index(name)].role
             if role not in data.right.codes:
                 continue
-            codes = data.right.codes[role]
-            counts = np.bincount(codes[codes >= 0], minlength=len(data.vocabularies[role]))
-            self.tf_[name] = (role, counts / max(int((codes >= 0).sum()), 1))
+            counts, total = right_term_counts(data.right, role)
+            size = len(data.vocabularies[role])
+            # The register's counts cover its own values; a batch's extra values count 0.
+            counts = np.pad(counts[:size], (0, max(size - len(counts), 0)))
+            self.tf_[name] = (role, counts / max(total, 1))
 
     # -- scoring --------------------------------------------------------------------------------
 
@@ -816,3 +818,20 @@ def make_matcher(spec: str | Mapping | Matcher) -> Matcher:
         raise ConfigError("matcher", f"{spec!r} is not a matcher name or a mapping with a 'name'")
     params = dict(spec)
     return MATCHERS.create(params.pop("name"), params)
+
+
+def right_term_counts(records: Records, role: str) -> tuple[np.ndarray, int]:
+    """How often each value of ``role`` occurs among the records, and how many have one.
+
+    Kept in the records' cache: a prepared register counts its values once for every lookup
+    (and a cached register keeps the counts on disk; see ``matchsim.linkage.warm_register``).
+    """
+    key = ("term_counts", role)
+    cached = records.cache.get(key)
+    if cached is None:
+        codes = records.codes[role]
+        present = codes[codes >= 0]
+        cached = (np.bincount(present), np.array([len(present)]))
+        records.cache[key] = cached
+    counts, total = cached  # type: ignore[misc]
+    return counts, int(total[0])

@@ -24,6 +24,7 @@ from nicknames import NickNamer
 
 from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
+from matchsim.requests.addresses import AddressContext
 from matchsim.synth import calendar as cal
 from matchsim.synth.ons_names import ons_counts
 
@@ -53,29 +54,6 @@ class RequestDraft:
 
     def __len__(self) -> int:
         return len(self.forename)
-
-
-@dataclass(frozen=True)
-class AddressContext:
-    """Address histories of everyone a request can be about, for stale/new/unrelated errors.
-
-    Rows are sorted by (household, address_seq); ``first_row[h]``/``rows[h]`` locate a
-    household's rows (households are dense 0..H-1 in this context).
-    """
-
-    first_row: np.ndarray
-    rows: np.ndarray
-    address_line: pa.Array
-    town: pa.Array
-    postcode: pa.Array
-    outward: np.ndarray  # postcode district of each row, as int codes
-    outward_order: np.ndarray  # row indices sorted by outward code
-    outward_start: np.ndarray  # per outward code: first position in outward_order
-    outward_count: np.ndarray
-
-    def text(self, column: str, rows: np.ndarray) -> np.ndarray:
-        """Strings of the given history rows, as a numpy object array."""
-        return getattr(self, column).take(pa.array(rows, pa.int64())).to_numpy(zero_copy_only=False)
 
 
 ErrorFunction = Callable[[RequestDraft, np.ndarray, np.random.Generator], np.ndarray]
@@ -539,10 +517,7 @@ def _address_new(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) ->
     # Without a later address in the history, the family moves locally: to another address
     # in its postcode district (ONS: most moves are short).
     current = ctx.first_row[d.household[r]] + d.address_seq[r]
-    code = ctx.outward[current]
-    local = ctx.outward_order[
-        ctx.outward_start[code] + (rng.random(len(r)) * ctx.outward_count[code]).astype(np.int64)
-    ]
+    local = ctx.local(ctx.outward[current], rng.random(len(r)))
     chosen = np.where(later, target, local)
     moved = ctx.text("address_line", chosen) != d.address_line[r]
     _set_address(d, r[moved], chosen[moved])
@@ -555,7 +530,7 @@ def _address_new(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) ->
 def _address_unrelated(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ok = _not_replaced(d, rows)
     r = rows[ok]
-    _set_address(d, r, rng.integers(0, len(d.context.address_line), len(r)))
+    _set_address(d, r, d.context.anywhere(rng, len(r)))
     return ok
 
 

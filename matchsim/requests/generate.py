@@ -11,12 +11,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.io import write_table
+from matchsim.requests.addresses import (
+    AddressContext,
+    address_source,
+    history_of,
+    request_context,
+    take,
+)
 from matchsim.requests.config import RequestConfig
-from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, AddressContext, RequestDraft
+from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, RequestDraft
+from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.requests.profiles import ProfileParams
 from matchsim.synth import Census, generate_census
 from matchsim.synth import calendar as cal
-from matchsim.synth.geography import DISTRICT_SHIFT
 
 _SEED_SELECT, _SEED_SHADOW, _SEED_ERRORS, _SEED_KNOWN = 10, 11, 12, 13
 
@@ -71,84 +78,13 @@ class RequestSet:
         return out
 
 
-def _history_context(census: Census, shadow: Census | None) -> tuple[AddressContext, list[int]]:
-    """One address-history table for the register and the shadow population."""
-    tables, offsets = [], []
-    base = 0
-    for c in (census, shadow):
-        if c is None:
-            continue
-        hist = c.addresses
-        if hist.num_rows == 0 or "address_line" not in hist.column_names:
-            # No history file: each household's register address is its only one.
-            p = c.pupils
-            _, first = np.unique(p["household_id"].to_numpy(), return_index=True)
-            hist = p.take(pa.array(first)).select(
-                ["household_id", "address_line", "town", "postcode"]
-            )
-            hist = hist.append_column(
-                "address_seq", pa.array(np.zeros(hist.num_rows, dtype=np.int16))
-            )
-        hh = hist["household_id"].to_numpy()
-        seq = hist["address_seq"].to_numpy()
-        in_order = len(hh) < 2 or bool(
-            np.all((hh[1:] > hh[:-1]) | ((hh[1:] == hh[:-1]) & (seq[1:] > seq[:-1])))
-        )
-        if not in_order:
-            hist = hist.take(pa.array(np.lexsort((seq, hh))))
-        offsets.append(base)
-        if "address_id" in hist.column_names:
-            # The postcode district is packed in the address slot id: no string parsing.
-            district = hist["address_id"].to_numpy() >> DISTRICT_SHIFT
-        else:
-            outward_text = pc.replace_substring_regex(
-                hist["postcode"].cast(pa.string()), r" .*$", ""
-            )
-            district = pc.dictionary_encode(outward_text.combine_chunks()).indices.to_numpy()
-        tables.append(
-            (
-                hist["household_id"].to_numpy() + base,
-                hist["address_line"].cast(pa.string()).combine_chunks(),
-                hist["town"].cast(pa.string()).combine_chunks(),
-                hist["postcode"].cast(pa.string()).combine_chunks(),
-                district.astype(np.int64),
-            )
-        )
-        base += int(hh.max(initial=0)) + 1
-    household = np.concatenate([t[0] for t in tables])
-    # Districts of the two populations share one geography, so their codes agree when both
-    # come from address ids; otherwise they are made distinct per population.
-    outward = np.concatenate(
-        [
-            t[4] + (0 if "address_id" in census.addresses.column_names else i << 40)
-            for i, t in enumerate(tables)
-        ]
-    )
-    outward = np.unique(outward, return_inverse=True)[1].astype(np.int64)
-    order = np.argsort(outward, kind="stable")
-    counts = np.bincount(outward)
-    first_row = np.searchsorted(household, np.arange(base), side="left")
-    rows = np.searchsorted(household, np.arange(base), side="right") - first_row
-    context = AddressContext(
-        first_row=first_row,
-        rows=rows,
-        address_line=pa.concat_arrays([t[1] for t in tables]),
-        town=pa.concat_arrays([t[2] for t in tables]),
-        postcode=pa.concat_arrays([t[3] for t in tables]),
-        outward=outward,
-        outward_order=order,
-        outward_start=np.concatenate([[0], np.cumsum(counts)[:-1]]),
-        outward_count=counts,
-    )
-    return context, offsets
-
-
-def _address_seq(c: Census, rows: np.ndarray, offset: int, context: AddressContext) -> np.ndarray:
-    """Which of its household's history rows each person's register address is."""
-    p = c.pupils.take(pa.array(rows))
-    hh = p["household_id"].to_numpy() + offset
-    first = context.first_row[hh]
-    count = context.rows[hh]
+def _address_seq(
+    c: Census, rows: np.ndarray, family: np.ndarray, context: AddressContext
+) -> np.ndarray:
+    """Which of its family's history rows each person's register address is."""
+    p = _take_people(c, rows, ["address_line", "postcode"])
+    first = context.first_row[family]
+    count = context.rows[family]
     line = p["address_line"].cast(pa.string()).to_numpy(zero_copy_only=False)
     postcode = p["postcode"].cast(pa.string()).to_numpy(zero_copy_only=False)
     seq = np.maximum(count - 1, 0)
@@ -170,8 +106,14 @@ def _address_seq(c: Census, rows: np.ndarray, offset: int, context: AddressConte
     return seq
 
 
+def _take_people(c: Census, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+    """Some rows of a register, taken column by column without concatenating its chunks."""
+    names = [n for n in (columns or c.pupils.column_names) if n in c.pupils.column_names]
+    return pa.table({n: take(c.pupils[n], rows) for n in names})
+
+
 def _people(c: Census, rows: np.ndarray) -> dict[str, np.ndarray]:
-    p = c.pupils.take(pa.array(rows))
+    p = _take_people(c, rows)
 
     def text(name: str) -> np.ndarray:
         return p[name].cast(pa.string()).to_numpy(zero_copy_only=False).astype(object)
@@ -235,7 +177,11 @@ def _mask_strings(mask: np.ndarray, names: list[str]) -> pa.Array:
 
 
 def generate_requests(
-    census: Census, config: RequestConfig | None = None, seed: int = 0
+    census: Census,
+    config: RequestConfig | None = None,
+    seed: int = 0,
+    *,
+    index: RegisterIndex | None = None,
 ) -> RequestSet:
     """Draw a request set from a register.
 
@@ -248,6 +194,10 @@ def generate_requests(
         The requester profile and overrides; default: a Home Office batch of 1,500.
     seed
         Same register, config and seed give identical requests.
+    index
+        The register's :func:`~matchsim.requests.index.register_index`, when it is kept with
+        the register: drawing then costs in proportion to the requests alone. Without it, it
+        is built here (one pass over the register).
 
     Examples
     --------
@@ -262,8 +212,9 @@ def generate_requests(
     profile, params = config.resolve()
     select_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SEED_SELECT,)))
 
+    index = index if index is not None else register_index(census)
     if profile.name == "police_cohort":
-        in_rows = profile.select(census, select_rng, 0, params)
+        in_rows = profile.select(census, select_rng, 0, params, index)
         if config.count is not None:
             in_rows = in_rows[: config.count]
         n_in, n_out = len(in_rows), 0
@@ -271,18 +222,28 @@ def generate_requests(
         count = params.count
         n_in = round(count * params.in_register_share)
         n_out = count - n_in
-        in_rows = profile.select(census, select_rng, n_in, params)
+        in_rows = profile.select(census, select_rng, n_in, params, index)
 
     shadow = _shadow_population(census, params, n_out, seed) if n_out > 0 else None
-    context, offsets = _history_context(census, shadow)
-    people = [_people(census, in_rows)]
-    seqs = [_address_seq(census, in_rows, offsets[0], context)]
-    households = [people[0]["household"] + offsets[0]]
+    populations = [(census, in_rows, index.addresses)]
     if shadow is not None:
-        all_rows = np.arange(shadow.pupils.num_rows)
-        people.append(_people(shadow, all_rows))
-        seqs.append(_address_seq(shadow, all_rows, offsets[1], context))
-        households.append(people[1]["household"] + offsets[1])
+        history = history_of(shadow.pupils, shadow.addresses)
+        populations.append(
+            (
+                shadow,
+                np.arange(shadow.pupils.num_rows),
+                address_source(history, like=index.addresses),
+            )
+        )
+    people = [_people(c, rows) for c, rows, _ in populations]
+    context, families = request_context(
+        tuple(source for _, _, source in populations), [p["household"] for p in people]
+    )
+    seqs = [
+        _address_seq(c, rows, family, context)
+        for (c, rows, _), family in zip(populations, families, strict=True)
+    ]
+    households = families
     merged = {k: np.concatenate([p[k] for p in people]) for k in people[0]}
     in_register = np.r_[np.ones(n_in, dtype=bool), np.zeros(n_out, dtype=bool)]
     # Interleave the two groups so a batch does not list register members first.

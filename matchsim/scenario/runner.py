@@ -24,7 +24,9 @@ from matchsim.linkage import (
     true_rows_of,
 )
 from matchsim.matchers import make_matcher
+from matchsim.records import PreparedTable
 from matchsim.requests import RequestSet, generate_requests
+from matchsim.requests.index import RegisterIndex
 from matchsim.scenario.schema import Scenario, resolved_yaml
 from matchsim.synth import Census, generate_census
 
@@ -134,37 +136,34 @@ def run_scenario(
             return run_scenario(scenario, stage, executor=owned)
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    register = index = None
     if executor is None or executor.kind == "local":
-        census = generate_census(
-            scenario.population,
-            scenario.seed,
-            progress=lambda d, t: notify("Generating register", d, t),
-            workers=2,
-        )
+        census, register, index = _local_world(scenario, notify, timings)
     else:
         from matchsim.distributed import generate_census_partitioned
 
+        t0 = time.perf_counter()
         notify("Generating register", 0, 1)
         census = generate_census_partitioned(
             scenario.population, scenario.seed, executor, partitions=scenario.partitions
         )
         notify("Generating register", 1, 1)
-    timings["register"] = time.perf_counter() - t0
+        timings["register"] = time.perf_counter() - t0
     notify("Drawing requests", 0, 1)
     t0 = time.perf_counter()
-    requests = generate_requests(census, scenario.requests, seed=scenario.seed + 1)
+    requests = generate_requests(census, scenario.requests, seed=scenario.seed + 1, index=index)
     timings["requests"] = time.perf_counter() - t0
     notify("Drawing requests", 1, 1)
     notify("Looking up", 0, 2)
     t0 = time.perf_counter()
-    register = prepare_register(census, scenario.lookup.addresses)
+    if register is None:
+        register = prepare_register(census, scenario.lookup.addresses)
     partitions = None
     if executor is not None and executor.is_dask:
         from matchsim.distributed import PartitionedRegister
 
         partitions = PartitionedRegister(register, executor, scenario.partitions)
-    timings["register_index"] = time.perf_counter() - t0
+    timings["register_index"] = timings.get("register_index", 0.0) + time.perf_counter() - t0
     notify("Looking up", 1, 2)
     t0 = time.perf_counter()
     result = lookup(
@@ -192,6 +191,35 @@ def run_scenario(
         timings["privacy"] = time.perf_counter() - t0
         notify("Privacy-preserving matching", 1, 1)
     return ScenarioRun(scenario, census, requests, result, tradeoff, timings, privacy)
+
+
+def _local_world(
+    scenario: Scenario, notify: Stage, timings: dict[str, float]
+) -> tuple[Census, PreparedTable, RegisterIndex]:
+    """The scenario's register, prepared register and request index: from the world cache
+    (see :mod:`matchsim.world`) when it holds them, otherwise built and stored there."""
+    from matchsim import __version__
+    from matchsim.world import obtain_world
+
+    def build() -> Census:
+        return generate_census(
+            scenario.population,
+            scenario.seed,
+            progress=lambda d, t: notify("Generating register", d, t),
+            workers=2,
+        )
+
+    notify("Loading register", 0, 1)
+    world = obtain_world(
+        scenario.population,
+        scenario.seed,
+        scenario.lookup.addresses,
+        version=__version__,
+        build=build,
+    )
+    notify("Loading register", 1, 1)
+    timings |= world.timings
+    return world.census, world.register, world.index
 
 
 def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, Any]]:

@@ -110,7 +110,11 @@ class Scenario(_Strict):
     matchsim_version: str | None = None
     #: Seed of the whole run; the register, the requests and the matcher derive theirs from it.
     seed: int = Field(2024, ge=0, le=2**63 - 1)
-    population: CensusConfig = CensusConfig(pupils=200_000)
+    #: The register. Default: national density, the whole January 2024 census (9,092,073
+    #: pupils; with ``birth_years``, every child born in those years who had started school).
+    #: A smaller ``pupils`` is a sparser register than England's: it understates how often a
+    #: lookup returns the wrong child.
+    population: CensusConfig = CensusConfig()
     requests: RequestConfig = RequestConfig()
     lookup: LookupConfig = LookupConfig()
     report: ReportConfig = ReportConfig()

@@ -214,10 +214,13 @@ class CensusConfig(_Frozen):
     1000
     """
 
-    #: Number of individuals in the register. Default: the January 2024 census (9,092,073), or,
-    #: for a ``birth_years`` register, the live births of those years in England and Wales that had
-    #: started school by ``census_date`` (Welsh births, about 5%, stand in for children who arrived
-    #: in England after birth; the NPD held 19.8M UPNs in 2015 and "over 21 million" in 2020).
+    #: Number of individuals in the register. Default: national density, i.e. the real number of
+    #: children per birth date: the January 2024 census (9,092,073), or, for a ``birth_years``
+    #: register, the live births of those years in England and Wales that had started school by
+    #: ``census_date`` (ONS, ``matchsim/data/births_by_year.csv``; Welsh births, about 5%, stand in
+    #: for children who arrived in England after birth; the NPD held 19.8M UPNs in 2015 and "over
+    #: 21 million" in 2020). A smaller number samples the same population more sparsely, which
+    #: understates how often two children share a name and date of birth.
     pupils: int | None = Field(None, ge=1, le=500_000_000)
     #: The census date: who is on roll, and which year group they are in, is judged on this day.
     census_date: dt.date = DEFAULT_CENSUS_DATE

@@ -1,0 +1,23 @@
+"""Name normalisation of a whole vocabulary agrees with the per-value reference."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchsim.records import normalise_name, normalise_name_values
+
+NAMES = st.one_of(
+    st.none(),
+    st.text(max_size=15),
+    st.text(alphabet="abcXYZ -'.,0123\t", max_size=15),
+    st.sampled_from(["Zoë", "Łukasz", "Ştefan", "O'Neil-Smith", "ß", "Æsa", "  de  la Cruz "]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(NAMES, max_size=20))
+def test_vectorised_name_normalisation_equals_the_reference(values):
+    got = normalise_name_values(pa.array(values, pa.string())).to_pylist()
+    assert got == [normalise_name(v) if v is not None else None for v in values]

@@ -1,0 +1,161 @@
+"""The world cache: built once, checked before reuse, identical results cold and warm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from matchsim.cli import main
+from matchsim.scenario import load_scenario
+from matchsim.scenario.runner import run_scenario
+from matchsim.synth import CensusConfig, generate_census
+from matchsim.world import (
+    CACHE_ENV,
+    clear_worlds,
+    list_worlds,
+    obtain_world,
+    world_key,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = ROOT / "scenarios" / "home-office-lookup.yaml"
+SMALL = ["population.pupils=6000", "requests.count=300"]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv(CACHE_ENV, str(root))
+    return root
+
+
+def _world(root: Path, config: CensusConfig, seed: int = 3):
+    calls: list[int] = []
+
+    def build():
+        calls.append(1)
+        return generate_census(config, seed)
+
+    world = obtain_world(config, seed, "current", version="test", build=build, root=root)
+    return world, len(calls)
+
+
+def test_a_scenario_gives_identical_results_with_a_cold_and_a_warm_cache(cache):
+    spec = load_scenario(SCENARIO, SMALL)
+    cold = run_scenario(spec)
+    assert len(list_worlds(cache)) == 1
+    warm = run_scenario(spec)
+    pd.testing.assert_frame_equal(cold.result.outcomes, warm.result.outcomes)
+    assert cold.requests.table.equals(warm.requests.table)
+    assert cold.census.summary() == warm.census.summary()
+    strip = lambda m: {k: v for k, v in m.items() if k not in ("timings_seconds", "blocking")}  # noqa: E731
+    assert strip(cold.metrics("x")) == strip(warm.metrics("x"))
+    # The warm run read the register and its index from the cache: it built neither.
+    assert "request_index" in cold.timings and "request_index" not in warm.timings
+
+
+def test_a_second_call_builds_nothing(tmp_path):
+    config = CensusConfig(pupils=3000)
+    first, builds = _world(tmp_path, config)
+    assert builds == 1 and set(first.built) == {"census", "register-current"}
+    second, builds = _world(tmp_path, config)
+    assert builds == 0 and second.built == ()
+    assert second.census.pupils.equals(first.census.pupils)
+    np.testing.assert_array_equal(second.register.ids, first.register.ids)
+    for role, codes in first.register.codes.items():
+        np.testing.assert_array_equal(second.register.codes[role], codes)
+
+
+def test_the_key_is_config_seed_and_version():
+    config = CensusConfig(pupils=3000)
+    key = world_key(config, 1, "1.0")
+    assert key == world_key(CensusConfig(pupils=3000), 1, "1.0")
+    assert key != world_key(config, 2, "1.0")
+    assert key != world_key(config, 1, "1.1")
+    assert key != world_key(CensusConfig(pupils=3001), 1, "1.0")
+
+
+@pytest.mark.parametrize("part", ["census", "register-current"])
+def test_a_damaged_part_is_rebuilt(tmp_path, part):
+    config = CensusConfig(pupils=3000)
+    first, _ = _world(tmp_path, config)
+    # Copies: the cached files are memory-mapped, and this test damages them in place.
+    pupils = first.census.pupils.to_pandas()
+    codes = {role: np.array(c) for role, c in first.register.codes.items()}
+    del first
+    directory = tmp_path / world_key(config, 3, "test") / part
+    victim = max(directory.iterdir(), key=lambda p: p.stat().st_size)
+    data = victim.read_bytes()
+    victim.unlink()  # replaced by a copy cut short (mappings of the old file stay valid)
+    victim.write_bytes(data[: len(data) // 2])
+    again, builds = _world(tmp_path, config)
+    assert again.built == (part,)
+    assert builds == (1 if part == "census" else 0)
+    pd.testing.assert_frame_equal(again.census.pupils.to_pandas(), pupils)
+    for role, expected in codes.items():
+        np.testing.assert_array_equal(again.register.codes[role], expected)
+    # and the rebuilt part is whole again
+    _, builds = _world(tmp_path, config)
+    assert builds == 0
+
+
+def test_a_missing_manifest_means_rebuild(tmp_path):
+    config = CensusConfig(pupils=3000)
+    first, _ = _world(tmp_path, config)
+    (tmp_path / first.key / "census" / "manifest.json").unlink()
+    _, builds = _world(tmp_path, config)
+    assert builds == 1
+
+
+def test_cache_list_and_clear_touch_only_matchsim_worlds(cache, capsys):
+    config = CensusConfig(pupils=3000)
+    world, _ = _world(cache, config)
+    other, _ = _world(cache, config, seed=4)
+    mine = cache / "notes.txt"
+    mine.write_text("a user's file")
+    foreign = cache / ("0" * 20)
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("not matchsim's")
+    assert main(["cache", "list"]) == 0
+    out = capsys.readouterr().out
+    assert world.key in out and other.key in out and "3,000" in out and "MB" in out
+    assert main(["cache", "clear", world.key]) == 0
+    assert "deleted 1 world" in capsys.readouterr().out
+    assert not (cache / world.key).exists() and (cache / other.key).exists()
+    assert main(["cache", "clear", "f" * 20]) == 2
+    assert "no cached world" in capsys.readouterr().err
+    assert main(["cache", "clear"]) == 0
+    assert [w.key for w in list_worlds(cache)] == []
+    assert mine.read_text() == "a user's file"
+    assert (foreign / "keep.txt").exists()
+
+
+def test_an_interrupted_build_leaves_nothing_that_looks_complete(tmp_path):
+    config = CensusConfig(pupils=2000)
+
+    def broken():
+        raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError):
+        obtain_world(config, 1, "current", version="t", build=broken, root=tmp_path)
+    assert list_worlds(tmp_path) == []
+    key = world_key(config, 1, "t")
+    # a temporary directory left by a killed process is not a world, and clear removes it
+    leftover = tmp_path / key / ".tmp-census.x"
+    leftover.mkdir(parents=True)
+    (leftover / "pupils.arrow").write_bytes(b"half")
+    calls = []
+    obtain_world(
+        config,
+        1,
+        "current",
+        version="t",
+        build=lambda: calls.append(1) or generate_census(config, 1),
+        root=tmp_path,
+    )
+    assert calls == [1]
+    clear_worlds(root=tmp_path)
+    assert not (tmp_path / key).exists()
