@@ -21,7 +21,10 @@ Python 3.11, the dependencies installed on 6 Dec 2026) as the peak resident set 
     (1,500 requests, Fellegi-Sunter, default blocking) N = 100k: 4.05 s, 535 MB; 300k:
     5.10 s, 731 MB; 1M: 7.48 s, 1,378 MB. Slope 923 bytes a pupil (the register, its
     encoded "prepared" copy and the candidate pairs); the published 9.1M end-to-end run
-    (6.91 GB) gives 705.
+    (6.91 GB) gives 705. At national density with the world cache (15,285,244 pupils,
+    benchmarks/test_world.py, cold cache): 10.0-11.1 GB peak and 84-148 s on the shared
+    machine, 690 bytes and 5.5-9.7 µs a pupil; the slope of the small sizes overstates the
+    large ones (a national run would be refused on a 24 GB machine with 15 GB in use).
 
 ``matchsim requests --census c.parquet --profile immigration --in-register-share 0.05
 --count N --quiet`` on a 200,000-pupil register
@@ -54,10 +57,11 @@ GENERATE_SECONDS_PER_ROW = 3e-6
 GENERATE_FIXED_SECONDS = 1.5
 
 #: Peak bytes per register row of a scenario run: register, prepared register, candidate
-#: pairs and outcomes (measured 705-923, above).
-RUN_BYTES_PER_ROW = 950
+#: pairs and outcomes (measured 690 at national density, 705-923 at 100k-9.1M, above); the
+#: national figure rules, since only large registers come near the machine's memory.
+RUN_BYTES_PER_ROW = 760
 RUN_FIXED_BYTES = 500_000_000
-RUN_SECONDS_PER_ROW = 3.5e-6
+RUN_SECONDS_PER_ROW = 6e-6
 RUN_FIXED_SECONDS = 4.0
 
 #: Peak bytes and seconds per request drawn (measured 1,495 bytes, 20-40 µs, above).
