@@ -90,8 +90,8 @@ def rows(
         text = comments.get(name, (sub.__doc__ or "").strip().splitlines()[0] if sub else "")
         own = field.get_default(call_default_factory=True)
         if sub is None and value != own:
-            # The enclosing setting's default overrides this field's own (a scenario's
-            # register is 200,000 pupils, not the national census of ``CensusConfig``).
+            # The enclosing setting's default overrides this field's own (e.g. a scenario's
+            # requests or lookup setting a different default from the standalone one).
             text += (
                 f" In a scenario the default is {_default(value)} (set by"
                 f" `{prefix.rstrip('.')}`); the default described above, {_default(own)},"

@@ -1,6 +1,6 @@
 """Surname frequencies by naming tradition, anchored to published counts.
 
-Every tradition's list has three parts (docs/world-surnames.md gives each list's sources):
+Every tradition's list has three parts (docs/world.md (Surnames and name origins) gives each list's sources):
 
 1. **Anchored names**, whose share among the tradition's children follows from a published adult
    count (``matchsim/data/surname_anchors.csv``: Smith 1.20% of adults, Patel 88,110 adults, ...)
