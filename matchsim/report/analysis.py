@@ -219,7 +219,7 @@ def _fellegi_sunter(run: ScenarioRun, model: FellegiSunter) -> str:
         else ""
     )
     return f"""<h2 id="model">What the model learned</h2>
-<p>The {term("fellegi-sunter")} model learned, for each {term("comparison-level")}, an
+<p>The {term("fellegi-sunter")} learned, for each {term("comparison-level")}, an
 {term("m-probability")} and a {term("u-probability")}; their ratio is the level's
 {term("bayes-factor")} and its log2 the {term("match-weight")} drawn here (green for, red
 against). The {term("prior")} match weight is {prior:+.2f} (one pair in about

@@ -335,13 +335,15 @@ def line_chart(
     height: int = 300,
     dodge: bool = False,
     y_max: float | None = None,
+    x_range: tuple[float, float] | None = None,
 ) -> str:
     """Lines with markers, a legend naming each series, optional whiskers (``low``/``high``)
     and a vertical marker (the scenario's threshold). ``dodge`` shifts series sideways a
     little, so that identical series stay visible side by side."""
     fmt = y_format or _fmt
     left, right, top, bottom = 64, 20, 28, 52
-    legend_h = 16 * ((len(series) + 1) // 2)
+    per_row = 2 if width >= 640 and max(len(s.label) for s in series) <= 40 else 1
+    legend_h = 16 * ((len(series) + per_row - 1) // per_row)
     plot_w, plot_h = width - left - right, height - top - bottom
     xs_all = [x for s in series for x in s.xs if math.isfinite(x)]
     ys_all = [
@@ -352,6 +354,8 @@ def line_chart(
     x0, x1 = min(xs_all), max(xs_all)
     if x_ticks:
         x0, x1 = min(x0, x_ticks[0][0]), max(x1, x_ticks[-1][0])
+    if x_range is not None:
+        x0, x1 = x_range
     if x1 <= x0:
         x0, x1 = x0 - 0.5, x1 + 0.5
     top_value = y_max if y_max is not None else max([*ys_all, 0.0]) * 1.05
@@ -414,8 +418,8 @@ def line_chart(
                     )
         if len(points) <= 40:
             parts.extend(marker(shape, a, b, colour, 4) for a, b in points)
-        lx = left + (i % 2) * plot_w / 2
-        ly = top + plot_h + 46 + 16 * (i // 2)
+        lx = left + (i % per_row) * plot_w / 2
+        ly = top + plot_h + 46 + 16 * (i // per_row)
         parts.append(
             marker(shape, lx + 5, ly - 4, colour, 4)
             + f'<text x="{lx + 14}" y="{ly}" font-size="11">{_e(s.label)}</text>'

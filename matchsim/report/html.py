@@ -59,12 +59,12 @@ border-radius:6px;padding:.4rem .8rem;min-width:0} .card.wrong{border-left:4px s
 .why{background:#fff3e0;padding:.3rem .5rem;border-radius:4px;margin-bottom:0}
 ul.passes{margin-top:.2rem;font-size:.85rem}
 .errors{color:#6a1b9a;font-size:.9rem} .muted{color:#777;font-size:.85rem} .legend span{padding:0 .3rem}
-.scroll{overflow-x:auto;max-width:100%} .pair,.grid{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem}
+.scroll{overflow-x:auto;max-width:100%} .pair,.grid{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:flex-start}
 table.waterfall{font-size:.8rem}
 a.term{color:inherit;text-decoration:underline dotted #1565c0}
 dl.glossary dt{font-weight:600;margin-top:.6rem} dl.glossary dd{margin-left:1rem}
 ol.legend{columns:2;font-size:.85rem} ol.legend svg{vertical-align:middle;margin-right:.3rem}
-svg text{font-family:inherit}
+svg text{font-family:inherit} table.sweep td{overflow-wrap:anywhere}
 """
 
 
@@ -269,7 +269,32 @@ def sweep_chart(summary: pd.DataFrame, x: str, rate: str, series: list[str]) -> 
         width=720,
         height=320,
         dodge=True,
+        x_range=(-0.5, len(xs) - 0.5),  # categories: whiskers clear of the frame
     )
+
+
+def sweep_results_table(summary: pd.DataFrame, keys: list[str]) -> str:
+    """One row per point: its settings, and each rate with its 95% interval and counts."""
+    head = "".join(f"<th>{_e(k)}</th>" for k in keys) + (
+        "<th>seeds</th><th>requests</th><th>wrong child returned (95% interval)</th>"
+        "<th>missed (95% interval)</th>"
+    )
+    rows = []
+    for r in summary.to_dict("records"):
+        cells = "".join(f"<td>{_e(r.get(k))}</td>" for k in keys)
+        rates = "".join(
+            f"<td class='num'>{_pct(r[name], 2)} ({_pct(r[f'{name}_low'], 2)}–"
+            f"{_pct(r[f'{name}_high'], 2)}), {int(r[count]):,}</td>"
+            for name, count in (
+                ("false_match_rate", "n_false_match"),
+                ("missed_match_rate", "n_missed_match"),
+            )
+        )
+        rows.append(
+            f"<tr>{cells}<td class='num'>{int(r['seeds'])}</td>"
+            f"<td class='num'>{int(r['requests']):,}</td>{rates}</tr>"
+        )
+    return f"<table class='sweep'><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def render_sweep(
@@ -281,7 +306,7 @@ def render_sweep(
         others = [k for k in keys if k != x]
         for rate in SWEEP_RATES:
             charts.append(sweep_chart(summary, x, rate, others))
-    table = summary.to_html(index=False, float_format=lambda v: f"{v:.4f}", border=0)
+    table = sweep_results_table(summary, keys)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{_e(name)} — matchsim sweep</title><style>{CSS}</style></head>
@@ -289,6 +314,7 @@ def render_sweep(
 <p class="muted">Synthetic data only. Each point pools its seeds; whiskers are 95% Wilson intervals.
 Lines that coincide are drawn side by side, each with its own marker.</p>
 {"".join(charts)}
-<h2>Results</h2><div class="scroll">{table}</div>
+<h2>Results</h2><p class="muted">Every count and rate is in summary.csv (pooled) and
+results.csv (each seed) beside this page.</p><div class="scroll">{table}</div>
 </body></html>
 """

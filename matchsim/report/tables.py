@@ -1,4 +1,4 @@
-"""Console tables (rich) for the calibration report and the fidelity table.
+"""Console tables (rich) for the calibration report, the fidelity table and sweeps.
 
 Kept apart from the CLI so that the same rendering serves ``matchsim calibrate``,
 ``matchsim fidelity`` and ``generate``'s summary; each table fits 80 columns (long text wraps).
@@ -6,6 +6,9 @@ Kept apart from the CLI so that the same rendering serves ``matchsim calibrate``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pandas as pd
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
@@ -119,3 +122,33 @@ def fidelity_table(rows: list[FidelityRow], title: str = "Fidelity") -> Group:
         if row.not_applicable:
             lines.append(f"n/a: {escape(row.measure)}: {escape(row.not_applicable)}")
     return Group(table, Text.from_markup("\n".join(lines)))
+
+
+def sweep_table(summary: pd.DataFrame, grid: Sequence[str], title: str) -> Table:
+    """A sweep's summary, one row per point: each rate with its pooled 95% Wilson interval.
+
+    Every column folds rather than cuts, and setting names break at their dots, so the table
+    fits the console's width (80 columns and up) without losing a name or a figure.
+    """
+    table = Table(title=title, title_justify="left")
+    for key in grid:
+        table.add_column(escape(str(key)).replace(".", ".\n"), overflow="fold")
+    table.add_column("seeds", justify="right")
+    table.add_column("wrong child returned\n(95% interval)", justify="right", overflow="fold")
+    table.add_column("missed\n(95% interval)", justify="right", overflow="fold")
+    for values in summary.to_dict("records"):
+        table.add_row(
+            *[escape(str(values[k])) for k in grid],
+            str(values["seeds"]),
+            *(
+                f"{_rate(values[r])}\n({_rate(values[f'{r}_low'])}-{_rate(values[f'{r}_high'])})"
+                for r in ("false_match_rate", "missed_match_rate")
+            ),
+        )
+    return table
+
+
+def _rate(x: float) -> str:
+    if x is None or x != x:
+        return "-"
+    return f"{x:.3%}" if 0 < x < 0.01 else f"{x:.2%}"
