@@ -69,11 +69,12 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(s * power for s in (1, 2, 2.5, 5, 10) if s * power >= raw)
     first = math.floor(low / step + 1e-9) * step
+    digits = max(0, 2 - math.floor(math.log10(step)))  # enough to hold the step exactly
     ticks = []
     k = 0
     while True:
         value = first + k * step
-        ticks.append(round(value, 12))
+        ticks.append(round(value, digits))
         if value >= high - 1e-9 * step:
             break
         k += 1

@@ -252,7 +252,7 @@ def why_not_returned(ctx: _Context, row: pd.Series, left_row: int, true_id: int)
     if score < threshold:
         return (
             f"<p class='why'><b>Why the true child was missed: below the {term('threshold')}.</b> "
-            f"It was a candidate and scored {score:.4f}, {threshold - score:.4f} short of the "
+            f"It was a candidate and scored {_score(score)}, {threshold - score:.4f} short of the "
             f"threshold {threshold:g}.</p>"
         )
     over = pd.Series(link.scores[mine], index=data.right.ids[comp.right[mine]])
@@ -260,18 +260,18 @@ def why_not_returned(ctx: _Context, row: pd.Series, left_row: int, true_id: int)
     if decision == "unique" and len(over) > 1:
         return (
             f"<p class='why'><b>Why the true child was missed: ambiguous.</b> It scored "
-            f"{score:.4f}, over the threshold, but so did {len(over) - 1} other "
+            f"{_score(score)}, over the threshold, but so did {len(over) - 1} other "
             f"{'child' if len(over) == 2 else 'children'}; the {term('decision-rule')} "
             f"'unique' returns a child only when exactly one clears the threshold.</p>"
         )
     if decision == "best":
         return (
-            f"<p class='why'><b>Why the true child was not returned:</b> it scored {score:.4f}, "
-            f"but another child scored {over.max():.4f}; the {term('decision-rule')} 'best' "
+            f"<p class='why'><b>Why the true child was not returned:</b> it scored {_score(score)}, "
+            f"but another child scored {_score(over.max())}; the {term('decision-rule')} 'best' "
             f"returns only the top candidate, and none when the top is tied.</p>"
         )
     return (
-        f"<p class='why'>The true child scored {score:.4f} (threshold {threshold:g}); the "
+        f"<p class='why'>The true child scored {_score(score)} (threshold {threshold:g}); the "
         f"{term('decision-rule')} '{e(decision)}' did not return it.</p>"
     )
 
@@ -319,6 +319,13 @@ def _levels(ctx: _Context, left_row: int, pid: int) -> dict[str, str]:
         return {}
     sub = _pair(ctx.link, left_row, ctx.right_rows[pid])
     return {c.name: c.level_names[int(sub.levels[0, i])] for i, c in enumerate(sub.comparisons)}
+
+
+def _score(score: float) -> str:
+    """A score; one within 1e-4 of 1 as "1 − x", so that near-certain scores stay apart."""
+    if 0.9999 <= score < 1:
+        return f"1 − {1 - score:.1e}"
+    return f"{score:.4f}"
 
 
 def _probability(weight: float) -> str:
@@ -400,7 +407,7 @@ def _example(ctx: _Context, row: pd.Series) -> str:
         if hit.any():
             score = float(link.scores[hit].max())
             side = "over" if score >= threshold else "under"
-            status = f"{term('score')} {score:.4f} ({side} the threshold {threshold:g})"
+            status = f"{term('score')} {_score(score)} ({side} the threshold {threshold:g})"
         else:
             status = (
                 f"never a {term('candidate')}: had they been compared, the evidence would have been"

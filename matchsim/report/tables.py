@@ -127,28 +127,34 @@ def fidelity_table(rows: list[FidelityRow], title: str = "Fidelity") -> Group:
 def sweep_table(summary: pd.DataFrame, grid: Sequence[str], title: str) -> Table:
     """A sweep's summary, one row per point: each rate with its pooled 95% Wilson interval.
 
-    Every column folds rather than cuts, and setting names break at their dots, so the table
-    fits the console's width (80 columns and up) without losing a name or a figure.
+    Rates never wrap; setting names break at their dots and values fold, so the table fits
+    the console's width (80 columns and up) without cutting a name or a figure.
     """
+    seeds = summary["seeds"].unique() if "seeds" in summary else []
+    same_seeds = len(seeds) == 1
+    if same_seeds:
+        title += f" ({int(seeds[0])} seed{'s' if seeds[0] != 1 else ''} a point)"
     table = Table(title=title, title_justify="left")
     for key in grid:
         table.add_column(escape(str(key)).replace(".", ".\n"), overflow="fold")
-    table.add_column("seeds", justify="right")
-    table.add_column("wrong child returned\n(95% interval)", justify="right", overflow="fold")
-    table.add_column("missed\n(95% interval)", justify="right", overflow="fold")
+    if not same_seeds:
+        table.add_column("seeds", justify="right")
+    for label in ("wrong child\nreturned", "missed"):
+        table.add_column(f"{label}\n(95% interval)", justify="right", no_wrap=True)
     for values in summary.to_dict("records"):
         table.add_row(
             *[escape(str(values[k])) for k in grid],
-            str(values["seeds"]),
+            *([] if same_seeds else [str(values["seeds"])]),
             *(
-                f"{_rate(values[r])}\n({_rate(values[f'{r}_low'])}-{_rate(values[f'{r}_high'])})"
+                f"{_rate(values[r])}\n({_rate(values[f'{r}_low'], False)}-{_rate(values[f'{r}_high'])})"
                 for r in ("false_match_rate", "missed_match_rate")
             ),
         )
     return table
 
 
-def _rate(x: float) -> str:
+def _rate(x: float, sign: bool = True) -> str:
     if x is None or x != x:
         return "-"
-    return f"{x:.3%}" if 0 < x < 0.01 else f"{x:.2%}"
+    text = f"{100 * x:.3f}" if 0 < x < 0.01 else f"{100 * x:.2f}"
+    return text + ("%" if sign else "")
