@@ -99,3 +99,49 @@ def test_the_terminal_sweep_table_fits_and_shows_intervals(width: int) -> None:
         assert part in text
     assert re.search(r"1\.23%", text) and "(1.01-1.50%)" in text
     assert "0.047%" in text and "(0.010-0.210%)" in text
+
+
+@pytest.fixture(scope="module")
+def twins_run():
+    from matchsim.scenario import load_scenario
+    from matchsim.scenario.runner import run_scenario
+
+    spec = load_scenario("scenarios/twins.yaml", ["population.pupils=1500", "requests.count=300"])
+    return run_scenario(spec)
+
+
+def test_the_trade_off_curve_reproduces_the_run_at_its_threshold(twins_run) -> None:
+    from matchsim.report.analysis import tradeoff_frame
+
+    frame = tradeoff_frame(twins_run)
+    link = twins_run.result.link
+    at = frame[(frame["policy"] == "all") & (frame["threshold"] == link.threshold)]
+    assert len(at) == 1
+    for outcome, count in twins_run.result.evaluation.counts.items():
+        assert int(at[outcome].iloc[0]) == count, outcome
+
+
+def test_the_report_explains_each_wrong_child(twins_run) -> None:
+    from matchsim.report import render_report
+
+    page = render_report(twins_run)
+    assert "the request matched the register exactly" not in page
+    assert page.count('class="example"') > 0
+    # Each example's first record column is a wrong child; the true child is marked.
+    for example in page.split('<div class="example"')[1:]:
+        heads = re.findall(r"<th class='(wrong|true)'>", example)
+        if "false match" in example.split("</p>")[0]:
+            assert heads[0] == "wrong" and "true" in heads
+    assert "true child&#x27;s" in page or "true child's" in page
+
+
+def test_a_request_for_someone_not_registered_is_never_said_to_match() -> None:
+    from matchsim.report.examples import _errors_line
+
+    row = pd.Series({"in_register": False, "errors_forename": "", "errors_surname": ""})
+    text = _errors_line(row)
+    assert "not in the register" in text and "exactly" not in text
+    row = pd.Series({"in_register": True, "errors_forename": "", "true_is_twin": False})
+    assert "holds the register's details" in _errors_line(row)
+    row = pd.Series({"in_register": True, "errors_forename": "forename_nickname;forename_typo"})
+    assert "forename nickname, forename typo" in _errors_line(row)
