@@ -16,9 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.blocking import Union, default_blocking, make_blocker
-from matchsim.comparison import ComparisonResult, compare
-from matchsim.matchers import CascadeMatcher, FellegiSunter, WeightedMatcher
-from matchsim.report.charts import waterfall_chart
+from matchsim.comparison import ComparisonResult
+from matchsim.report.evidence import evidence, pair, score_text
 from matchsim.report.glossary import term
 from matchsim.report.text import e, pct
 
@@ -81,82 +80,6 @@ class _Context:
     right_rows: dict[int, int]  # pupil id -> first row in data.right
     records: pd.DataFrame  # register records shown, by pupil id
     namesakes: dict[tuple[str, ...], pd.Series]
-
-
-# --------------------------------------------------------------------------------------------
-# evidence of one pair
-# --------------------------------------------------------------------------------------------
-
-
-def evidence(link: LinkResult, sub: ComparisonResult) -> str:
-    """How the matcher scored the first pair of ``sub``: a waterfall and its numbers."""
-    model, data = link.matcher, link.data
-    comparisons = sub.comparisons
-    levels = [comparisons[i].level_names[int(sub.levels[0, i])] for i in range(len(comparisons))]
-    if isinstance(model, FellegiSunter) and model.is_fitted():
-        prior = model.prior_weight()
-        weights, adjusted = model.weight_terms(sub, data)
-        total = prior + float(weights[0].sum())
-        probability = 1.0 / (1.0 + 2.0 ** (-total))
-        rows = [
-            f'<tr class="wf-term wf-prior" data-weight="{prior!r}"><td>{term("prior")}</td>'
-            f"<td></td><td class='num'>{2**prior:.3g}</td><td class='num'>{prior:+.2f}</td></tr>"
-        ]
-        terms = []
-        for i, c in enumerate(comparisons):
-            w = float(weights[0, i])
-            tf = " (" + term("term-frequency", "tf-adjusted") + ")" if adjusted[0, i] else ""
-            rows.append(
-                f'<tr class="wf-term" data-weight="{w!r}"><td>{e(c.name)}</td>'
-                f"<td>{e(levels[i])}{tf}</td><td class='num'>{2**w:.3g}</td>"
-                f"<td class='num'>{w:+.2f}</td></tr>"
-            )
-            terms.append((f"{c.name}: {levels[i]}" + (" (tf)" if adjusted[0, i] else ""), w))
-        rows.append(
-            f'<tr class="wf-total" data-weight="{total!r}" data-probability="{probability!r}">'
-            f"<td colspan='3'><b>final {term('match-weight')}</b>, "
-            f"{term('match-probability')} {_probability(total)}</td>"
-            f"<td class='num'><b>{total:+.2f}</b></td></tr>"
-        )
-        chart = waterfall_chart(prior, terms, f"Evidence: final probability {_probability(total)}")
-        table = (
-            f"<table class='waterfall'><tr><th>Comparison</th><th>{term('comparison-level', 'Level')}"
-            f"</th><th>{term('bayes-factor')}</th><th>{term('match-weight', 'Weight')}</th></tr>"
-            f"{''.join(rows)}</table>"
-        )
-        return f'<div class="wf">{chart}{table}</div>'
-    if isinstance(model, WeightedMatcher):
-        parts = model.score_terms(sub, data)[0]
-        rows = "".join(
-            f"<tr><td>{e(c.name)}</td><td>{e(levels[i])}</td><td class='num'>+{parts[i]:.3f}</td></tr>"
-            for i, c in enumerate(comparisons)
-        )
-        return (
-            f"<table><tr><th>Comparison</th><th>{term('comparison-level', 'Level')}</th>"
-            f"<th>Adds to the {term('score')}</th></tr>{rows}<tr><td colspan='2'><b>score</b>"
-            f"</td><td class='num'><b>{parts.sum():.3f}</b></td></tr></table>"
-        )
-    if isinstance(model, CascadeMatcher):
-        rule = int(model.rule_index(sub, data)[0])
-        said = f"rule {rule + 1} of {len(model.rules)}" if rule >= 0 else "no rule"
-        fired = ", ".join(f"{k} {v}" for k, v in model.rules[rule].items()) if rule >= 0 else "none"
-        return f"<p class='muted'>The cascade fired {e(said)} ({e(fired)}).</p>"
-    return ""
-
-
-def _pair(link: LinkResult, left_row: int, right_row: int) -> ComparisonResult:
-    comp = link.comparison
-    hit = np.flatnonzero((comp.left == left_row) & (comp.right == right_row))
-    if len(hit):
-        i = hit[:1]
-        return ComparisonResult(comp.left[i], comp.right[i], comp.levels[i], comp.comparisons)
-    # Never a candidate: compare the two records now, to show what the evidence would have been.
-    return compare(
-        link.data,
-        np.array([left_row]),
-        np.array([right_row]),
-        list(comp.comparisons),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,7 +175,7 @@ def why_not_returned(ctx: _Context, row: pd.Series, left_row: int, true_id: int)
     if score < threshold:
         return (
             f"<p class='why'><b>Why the true child was missed: below the {term('threshold')}.</b> "
-            f"It was a candidate and scored {_score(score)}, {threshold - score:.4f} short of the "
+            f"It was a candidate and scored {score_text(score)}, {threshold - score:.4f} short of the "
             f"threshold {threshold:g}.</p>"
         )
     over = pd.Series(link.scores[mine], index=data.right.ids[comp.right[mine]])
@@ -260,18 +183,18 @@ def why_not_returned(ctx: _Context, row: pd.Series, left_row: int, true_id: int)
     if decision == "unique" and len(over) > 1:
         return (
             f"<p class='why'><b>Why the true child was missed: ambiguous.</b> It scored "
-            f"{_score(score)}, over the threshold, but so did {len(over) - 1} other "
+            f"{score_text(score)}, over the threshold, but so did {len(over) - 1} other "
             f"{'child' if len(over) == 2 else 'children'}; the {term('decision-rule')} "
             f"'unique' returns a child only when exactly one clears the threshold.</p>"
         )
     if decision == "best":
         return (
-            f"<p class='why'><b>Why the true child was not returned:</b> it scored {_score(score)}, "
-            f"but another child scored {_score(over.max())}; the {term('decision-rule')} 'best' "
+            f"<p class='why'><b>Why the true child was not returned:</b> it scored {score_text(score)}, "
+            f"but another child scored {score_text(over.max())}; the {term('decision-rule')} 'best' "
             f"returns only the top candidate, and none when the top is tied.</p>"
         )
     return (
-        f"<p class='why'>The true child scored {_score(score)} (threshold {threshold:g}); the "
+        f"<p class='why'>The true child scored {score_text(score)} (threshold {threshold:g}); the "
         f"{term('decision-rule')} '{e(decision)}' did not return it.</p>"
     )
 
@@ -317,22 +240,8 @@ def _levels(ctx: _Context, left_row: int, pid: int) -> dict[str, str]:
     """Comparison name -> level name of the request against this record."""
     if not ctx.link.comparison.comparisons or pid not in ctx.right_rows:
         return {}
-    sub = _pair(ctx.link, left_row, ctx.right_rows[pid])
+    sub = pair(ctx.link, left_row, ctx.right_rows[pid])
     return {c.name: c.level_names[int(sub.levels[0, i])] for i, c in enumerate(sub.comparisons)}
-
-
-def _score(score: float) -> str:
-    """A score; one within 1e-4 of 1 as "1 − x", so that near-certain scores stay apart."""
-    if 0.9999 <= score < 1:
-        return f"1 − {1 - score:.1e}"
-    return f"{score:.4f}"
-
-
-def _probability(weight: float) -> str:
-    p = 1.0 / (1.0 + 2.0 ** (-weight))
-    if p >= 0.9999 and weight < 1000:
-        return f"1 − {2.0 ** (-weight) / (1 + 2.0 ** (-weight)):.1e}"
-    return f"{p:.4f}"
 
 
 def _errors_line(row: pd.Series) -> str:
@@ -402,15 +311,18 @@ def _example(ctx: _Context, row: pd.Series) -> str:
     for pid, label, is_wrong in shown:
         if not link.comparison.comparisons:  # a peer engine compared them itself
             continue
-        sub = _pair(link, left_row, ctx.right_rows[pid])
+        sub = pair(link, left_row, ctx.right_rows[pid])
         hit = (link.comparison.left == left_row) & (data.right.ids[link.comparison.right] == pid)
         if hit.any():
             score = float(link.scores[hit].max())
             side = "over" if score >= threshold else "under"
-            status = f"{term('score')} {_score(score)} ({side} the threshold {threshold:g})"
+            status = f"{term('score')} {score_text(score)} ({side} the threshold {threshold:g})"
         else:
+            would = float(link.matcher.score(sub, data)[0])
+            side = "over" if would >= threshold else "under"
             status = (
-                f"never a {term('candidate')}: had they been compared, the evidence would have been"
+                f"never a {term('candidate')}: had they been compared, this child would have "
+                f"scored {score_text(would)} ({side} the threshold {threshold:g}), on this evidence"
             )
         words = plain_words(ctx, sub, pid) if is_wrong else ""
         if is_wrong and _twins(ctx.records, pid, true_id):
