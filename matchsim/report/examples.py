@@ -168,7 +168,8 @@ def why_not_returned(ctx: _Context, row: pd.Series, left_row: int, true_id: int)
         return (
             f"<p class='why'><b>Why the true child was missed: never a {term('candidate')}.</b> "
             f"No {term('blocking-pass')} paired the request with this child, so the matcher "
-            f"never compared them. Each pass needs all its keys to be the same:</p>"
+            f"never compared them. Each pass needs all its keys to be the same (names "
+            f"compared by {term('soundex')} need only sound alike):</p>"
             f"<ul class='passes'>{''.join(items)}</ul>"
         )
     score = float(link.scores[true_mask].max())

@@ -125,7 +125,8 @@ lookup compared {blocking.candidate_pairs:,} {term("candidate", "candidate")} pa
 ({term("reduction-ratio")} {blocking.reduction_ratio:.6f});
 {_pct(blocking.pairs_completeness, 2)} of the true pairs were among them
 ({term("pairs-completeness")}), and {_pct(blocking.pair_quality, 3)} of the candidates were true
-pairs ({term("pair-quality")}). Each {term("blocking-pass")} alone, numbered as in the list: further
+pairs ({term("pair-quality")}). Keys named ":soundex" compare how a name sounds
+({term("soundex")}). Each {term("blocking-pass")} alone, numbered as in the list: further
 right costs more comparisons; higher finds more of the true pairs.</p>
 {chart}<ol class="legend">{items}</ol>"""
 
@@ -172,6 +173,10 @@ in a {term("register")} of {summary.pupils:,} synthetic pupils with the rule
 {term("threshold")} {link.threshold:g}, {_e(scenario.lookup.addresses)} addresses. Underlined words
 are explained in the <a href="#glossary">glossary</a>.</p>
 <div class="kpis">{"".join(kpis)}</div>
+<nav class="muted">Contents: <a href="#outcomes">outcomes</a> · <a href="#examples">worked
+examples</a> · <a href="#tradeoffs">thresholds and rules</a> · <a href="#model">the model</a> ·
+<a href="#groups">who bears the errors</a> · <a href="#blocking">blocking</a> ·
+<a href="#world">the synthetic world</a> · <a href="#glossary">glossary</a></nav>
 
 <h2 id="outcomes">Outcomes</h2>
 <p>Every request ends in one of four outcomes: the right child alone (correct match), a
@@ -180,6 +185,7 @@ are explained in the <a href="#glossary">glossary</a>.</p>
 {outcome_chart(evaluation.counts)}
 <div class="scroll"><table><tr><th>Rate</th><th>Value</th><th>{term("wilson-interval")}</th><th>Count</th></tr>
 {rate_rows}</table></div>
+<p class="muted">— : no request of that kind in this run, so no rate.</p>
 
 <h2 id="examples">How it went wrong: worked examples</h2>
 {worked_examples(run, scenario.report.examples)}
