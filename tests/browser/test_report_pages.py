@@ -116,5 +116,18 @@ def test_sweep_page_fits_and_names_each_line(page, results, tmp_path) -> None:
     assert len(legends) == 2  # each rate by lookup.decision
     assert "wrong children returned" in legends[0] and "children missed" in legends[1]
     assert "all" not in [t.strip() for t in legends[0].split("\n")]
+    # Whiskers stay inside the plot frame (the first rect of each chart).
+    outside = page.page.evaluate(
+        """() => [...document.querySelectorAll('svg')].flatMap(svg => {
+              const frame = svg.querySelector('rect');
+              const top = +frame.getAttribute('y'), bottom = top + +frame.getAttribute('height');
+              return [...svg.querySelectorAll('line')]
+                .filter(l => l.getAttribute('x1') === l.getAttribute('x2'))
+                .filter(l => Math.min(+l.getAttribute('y1'), +l.getAttribute('y2')) < top - 0.5
+                          || Math.max(+l.getAttribute('y1'), +l.getAttribute('y2')) > bottom + 0.5)
+                .map(l => l.outerHTML);
+            })"""
+    )
+    assert outside == []
     rows = page.page.locator("table.sweep tr").count()
     assert rows == 4  # a header and one row per decision rule
