@@ -102,12 +102,15 @@ def test_the_terminal_sweep_table_fits_and_shows_intervals(width: int) -> None:
 
 
 @pytest.fixture(scope="module")
-def twins_run():
+def twins_run(tmp_path_factory: pytest.TempPathFactory):
     from matchsim.scenario import load_scenario
     from matchsim.scenario.runner import run_scenario
 
     spec = load_scenario("scenarios/twins.yaml", ["population.pupils=1500", "requests.count=300"])
-    return run_scenario(spec)
+    with pytest.MonkeyPatch.context() as mp:
+        # Any cache of generated worlds stays in the test's own directory.
+        mp.setenv("MATCHSIM_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        return run_scenario(spec)
 
 
 def test_the_trade_off_curve_reproduces_the_run_at_its_threshold(twins_run) -> None:

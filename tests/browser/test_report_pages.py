@@ -26,6 +26,13 @@ SMALL = {
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("report-pages")
+    with pytest.MonkeyPatch.context() as mp:
+        # Any cache of generated worlds stays in the test's own directory.
+        mp.setenv("MATCHSIM_CACHE_DIR", str(base / "cache"))
+        return _run_all(base)
+
+
+def _run_all(base: Path) -> dict[str, Path]:
     out = {}
     for name, sets in SMALL.items():
         target = base / name
