@@ -985,17 +985,13 @@ def sweep_command(
             "the results"
         ) from None
     if not quiet:
-        table = Table(title=f"{spec.name}: {len(results)} runs in {target}/")
-        for column in [*grid_values, "seeds", "false_match_rate", "missed_match_rate"]:
-            table.add_column(column, justify="right")
-        for values in summary.to_dict("records"):
-            table.add_row(
-                *[str(values[k]) for k in grid_values],
-                str(values["seeds"]),
-                f"{values['false_match_rate']:.3%}",
-                f"{values['missed_match_rate']:.3%}",
+        from matchsim.report.tables import sweep_table
+
+        _out.print(
+            sweep_table(
+                summary, list(grid_values), f"{spec.name}: {len(results)} runs in {target}/"
             )
-        _out.print(table)
+        )
 
 
 def _check_sweep_sizes(

@@ -294,6 +294,18 @@ class ExactKeys(Blocker):
         lo, hi = self._self_ranges(data, left_rows)
         return self._expand(data, left_rows, lo, hi)
 
+    def part_agreement(
+        self, data: LinkageData, left_row: int, right_row: int
+    ) -> list[tuple[str, bool]]:
+        """Each key part and whether the two records share it (a missing part is not
+        shared): why this pass did or did not pair them, for reports."""
+        out = []
+        for p in self.keys:
+            a = data.left.key(p, data.vocabularies)[left_row]
+            b = data.right.key(p, data.vocabularies)[right_row]
+            out.append((p, bool(a != MISSING and b != MISSING and a == b)))
+        return out
+
     def _verify(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         # Hash collisions are astronomically rare, but check the parts so results are exact.
         keep = np.ones(len(left), dtype=bool)
@@ -454,6 +466,16 @@ class CrossKeys(ExactKeys):
             cached = _SortedSide(keys[rows][order], rows[order])
             data.right.cache[cache_key] = cached
         return cached  # type: ignore[return-value]
+
+    def part_agreement(
+        self, data: LinkageData, left_row: int, right_row: int
+    ) -> list[tuple[str, bool]]:
+        out = []
+        for p, q in zip(self.keys, self.against, strict=True):
+            a = self._part(data.left, p, data)[left_row]
+            b = self._part(data.right, q, data)[right_row]
+            out.append((f"{p} = {q}", bool(a != MISSING and b != MISSING and a == b)))
+        return out
 
     def _verify(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
         keep = np.ones(len(left), dtype=bool)

@@ -390,10 +390,13 @@ class WeightedMatcher(Matcher):
         self.threshold = _probability("weighted", "threshold", threshold)
         self.missing_score = _probability("weighted", "missing_score", missing_score)
 
-    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+    def _level_scores(
+        self, result: ComparisonResult
+    ) -> tuple[list[tuple[int, float, np.ndarray]], float]:
+        """(comparison index, weight, score of each level) of the weighted comparisons, and
+        the total weight."""
         weights = self.weights if self.weights is not None else self.DEFAULT_WEIGHTS
-        total = np.zeros(len(result.left))
-        denom = 0.0
+        out = []
         for i, c in enumerate(result.comparisons):
             w = float(weights.get(c.name, 0.0))
             if w == 0:
@@ -401,10 +404,27 @@ class WeightedMatcher(Matcher):
             n = c.n_levels
             # level k (1..n-1): 1 at the strongest, 0 at else
             per_level = np.r_[self.missing_score, 1.0 - (np.arange(1, n) - 1) / max(n - 2, 1)]
-            total += w * per_level[result.levels[:, i]]
-            denom += w
+            out.append((i, w, per_level))
+        denom = sum(w for _, w, _ in out)
         if denom == 0:
             raise ConfigError("matcher.weighted.weights", "no comparison has a positive weight")
+        return out, denom
+
+    def score_terms(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        """What each comparison adds to each pair's score: ``terms[p, i]`` is comparison
+        ``i``'s weight times its level's score over the total weight, so a row sums to the
+        pair's :meth:`score` (up to rounding)."""
+        terms = np.zeros((len(result.left), len(result.comparisons)))
+        levels, denom = self._level_scores(result)
+        for i, w, per_level in levels:
+            terms[:, i] = w * per_level[result.levels[:, i]] / denom
+        return terms
+
+    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        total = np.zeros(len(result.left))
+        levels, denom = self._level_scores(result)
+        for i, w, per_level in levels:
+            total += w * per_level[result.levels[:, i]]
         return total / denom
 
 
@@ -752,12 +772,27 @@ class FellegiSunter(Matcher):
     def is_fitted(self) -> bool:
         return hasattr(self, "m_")
 
-    def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        """log2 Bayes factor of each pair, prior included."""
+    def prior_weight(self) -> float:
+        """log2 prior odds that two records match, ``log2(lambda / (1 - lambda))``."""
+        self.check_fitted()
+        return math.log2(self.lambda_ / (1 - self.lambda_))
+
+    def weight_terms(
+        self, result: ComparisonResult, data: LinkageData
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's match weight, term by term: ``(weights, tf_adjusted)``.
+
+        ``weights[p, i]`` is the log2 Bayes factor comparison ``i`` contributes to pair ``p``
+        (0 where a value is missing: no evidence), with the term-frequency adjustment applied;
+        ``tf_adjusted[p, i]`` says whether it was. A pair's match weight is
+        :meth:`prior_weight` plus its row's sum (Splink's waterfall chart, as numbers).
+        """
         self.check_fitted()
         if tuple(c.name for c in result.comparisons) != self.comparisons_:
             raise ConfigError("FellegiSunter", "score with the comparisons the model was fitted on")
-        w = np.full(len(result.left), math.log2(self.lambda_ / (1 - self.lambda_)))
+        n = len(result.left)
+        weights = np.zeros((n, len(self.comparisons_)))
+        adjusted = np.zeros((n, len(self.comparisons_)), dtype=bool)
         for i, name in enumerate(self.comparisons_):
             lv = result.levels[:, i].astype(np.int64)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -774,7 +809,17 @@ class FellegiSunter(Matcher):
                 chance = max(float((tf**2).sum()), 1e-12)
                 u_tf = np.maximum(self.u_[i][1] * tf[np.maximum(codes, 0)] / chance, 1e-9)
                 contrib[exact] = np.log2(self.m_[i][1]) - np.log2(u_tf)
-            w += contrib
+                adjusted[:, i] = exact
+            weights[:, i] = contrib
+        return weights, adjusted
+
+    def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        """log2 Bayes factor of each pair, prior included."""
+        weights, _ = self.weight_terms(result, data)
+        # Added term by term, in the order of the comparisons, as before the terms were kept.
+        w = np.full(len(result.left), self.prior_weight())
+        for i in range(weights.shape[1]):
+            w += weights[:, i]
         return w
 
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:

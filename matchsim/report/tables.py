@@ -1,4 +1,4 @@
-"""Console tables (rich) for the calibration report and the fidelity table.
+"""Console tables (rich) for the calibration report, the fidelity table and sweeps.
 
 Kept apart from the CLI so that the same rendering serves ``matchsim calibrate``,
 ``matchsim fidelity`` and ``generate``'s summary; each table fits 80 columns (long text wraps).
@@ -6,6 +6,9 @@ Kept apart from the CLI so that the same rendering serves ``matchsim calibrate``
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pandas as pd
 from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
@@ -119,3 +122,39 @@ def fidelity_table(rows: list[FidelityRow], title: str = "Fidelity") -> Group:
         if row.not_applicable:
             lines.append(f"n/a: {escape(row.measure)}: {escape(row.not_applicable)}")
     return Group(table, Text.from_markup("\n".join(lines)))
+
+
+def sweep_table(summary: pd.DataFrame, grid: Sequence[str], title: str) -> Table:
+    """A sweep's summary, one row per point: each rate with its pooled 95% Wilson interval.
+
+    Rates never wrap; setting names break at their dots and values fold, so the table fits
+    the console's width (80 columns and up) without cutting a name or a figure.
+    """
+    seeds = summary["seeds"].unique() if "seeds" in summary else []
+    same_seeds = len(seeds) == 1
+    if same_seeds:
+        title += f" ({int(seeds[0])} seed{'s' if seeds[0] != 1 else ''} a point)"
+    table = Table(title=title, title_justify="left")
+    for key in grid:
+        table.add_column(escape(str(key)).replace(".", ".\n"), overflow="fold")
+    if not same_seeds:
+        table.add_column("seeds", justify="right")
+    for label in ("wrong child\nreturned", "missed"):
+        table.add_column(f"{label}\n(95% interval)", justify="right", no_wrap=True)
+    for values in summary.to_dict("records"):
+        table.add_row(
+            *[escape(str(values[k])) for k in grid],
+            *([] if same_seeds else [str(values["seeds"])]),
+            *(
+                f"{_rate(values[r])}\n({_rate(values[f'{r}_low'], False)}-{_rate(values[f'{r}_high'])})"
+                for r in ("false_match_rate", "missed_match_rate")
+            ),
+        )
+    return table
+
+
+def _rate(x: float, sign: bool = True) -> str:
+    if x is None or x != x:
+        return "-"
+    text = f"{100 * x:.3f}" if 0 < x < 0.01 else f"{100 * x:.2f}"
+    return text + ("%" if sign else "")

@@ -183,6 +183,7 @@ def run_point(scenario_json: str, settings: dict[str, Any], seed: int) -> dict[s
     evaluation = run.result.evaluation
     row: dict[str, Any] = {"seed": seed, **settings, "requests": run.requests.table.num_rows}
     row |= {f"n_{k}": int(v) for k, v in evaluation.counts.items()}
+    row["n_in_register"] = evaluation.rates["missed_match_rate"].denominator
     for name in RATES:
         rate = evaluation.rates[name]
         row[name], row[f"{name}_low"], row[f"{name}_high"] = rate.value, rate.low, rate.high
@@ -365,6 +366,11 @@ def summarise_sweep(results: pd.DataFrame, grid: dict[str, list[Any]]) -> pd.Dat
                 f"n_{k}": (f"n_{k}", "sum")
                 for k in ("correct_match", "false_match", "missed_match", "correct_non_match")
             },
+            **(
+                {"n_in_register": ("n_in_register", "sum")}
+                if "n_in_register" in results and results["n_in_register"].notna().all()
+                else {}
+            ),
         )
         .reset_index()
         if keys
@@ -372,7 +378,12 @@ def summarise_sweep(results: pd.DataFrame, grid: dict[str, list[Any]]) -> pd.Dat
     )
     if pooled is None:
         return results
-    in_register = pooled["n_correct_match"] + pooled["n_missed_match"]
+    # Requests for registered children: a wrong child returned to one of them counts too.
+    in_register = (
+        pooled["n_in_register"]
+        if "n_in_register" in pooled
+        else pooled["n_correct_match"] + pooled["n_missed_match"]  # points of older versions
+    )
     for name, num, den in (
         ("false_match_rate", pooled["n_false_match"], pooled["requests"]),
         ("missed_match_rate", pooled["n_missed_match"], in_register),

@@ -458,3 +458,27 @@ def test_a_single_tf_adjust_name_is_not_split_into_letters():
     except ConfigError:
         return
     assert model.tf_adjust == ("surname",)
+
+
+def test_weight_terms_add_up_to_the_match_weight(simulated):
+    data, result, _ = simulated
+    model = FellegiSunter(tf_adjust=("forename", "surname")).fit(result, data)
+    weights, adjusted = model.weight_terms(result, data)
+    assert weights.shape == adjusted.shape == (len(result.left), len(result.comparisons))
+    total = model.prior_weight() + weights.sum(axis=1)
+    np.testing.assert_allclose(total, model.match_weights(result, data), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.score(result, data), 1 / (1 + np.exp2(-total)), atol=1e-12)
+    # Only exact agreement on a tf-adjusted comparison is adjusted; missing weighs nothing.
+    for i, name in enumerate(model.comparisons_):
+        exact = result.levels[:, i] == 1
+        assert (adjusted[:, i] == (exact if name in model.tf_ else False)).all(), name
+        assert (weights[result.levels[:, i] == 0, i] == 0).all()
+    assert model.prior_weight() == pytest.approx(np.log2(model.lambda_ / (1 - model.lambda_)))
+
+
+def test_weighted_score_terms_add_up_to_the_score(simulated):
+    data, result, _ = simulated
+    model = WeightedMatcher()
+    terms = model.score_terms(result, data)
+    np.testing.assert_allclose(terms.sum(axis=1), model.score(result, data), atol=1e-12)
+    assert (terms >= 0).all()

@@ -175,7 +175,8 @@ class _Collector(HTMLParser):
         if tag not in ("meta", "br", "circle", "line", "rect", "polyline", "img", "link"):
             self.open.append(tag)
         for name, value in attrs:
-            if name in ("href", "src") and value:
+            # In-page links (the glossary's "#g-...") fetch nothing.
+            if name in ("href", "src") and value and not value.startswith("#"):
                 self.urls.append(value)
 
     def handle_endtag(self, tag):
@@ -208,9 +209,16 @@ def test_report_is_self_contained_and_well_formed(tmp_path, capsys):
     assert "https://" not in page
     assert parser.tags.count("svg") >= 4  # outcomes, subgroup rates, blocking trade-off
     assert parser.open == []  # every element closed
-    for heading in ("Outcomes", "Who is most at risk", "Blocking trade-off", "How it went wrong"):
+    for heading in (
+        "Outcomes",
+        "Who bears the errors",
+        "Blocking: which children were compared",
+        "How it went wrong",
+        "Threshold and rule trade-offs",
+        "Glossary",
+    ):
         assert heading in page
-    assert "False matches: a different child was returned" in page
+    assert "Wrong children returned" in page
 
 
 def test_sweep_is_resumable(tmp_path, capsys, monkeypatch):
