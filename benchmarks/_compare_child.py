@@ -133,7 +133,7 @@ def main(directory: str, rounds: int, mode: str) -> dict:
     with np.load(path / "pairs.npz") as saved:
         left, right = saved["left"], saved["right"]
     workers = 1 if SINGLE else None
-    out: dict = {"single_core": SINGLE, "pairs": int(len(left)), "mode": mode}
+    out: dict = {"single_core": SINGLE, "pairs": len(left), "mode": mode}
     if mode == "matchsim":
         run_matchsim(left_df, right_df, left, right, workers=workers)  # warm-up
         seconds, times = [], []

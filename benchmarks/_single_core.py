@@ -52,8 +52,11 @@ def _pin() -> None:  # runs in the child between fork and exec
     os.sched_setaffinity(0, {chosen_core()})
 
 
-def run_child(args: Sequence[str], *, single_core: bool, python: str | None = None) -> Any:
-    """Run ``python args...`` and return the JSON its last stdout line holds.
+def run_child(
+    args: Sequence[str], *, single_core: bool, python: str | None = None, output: bool = True
+) -> Any:
+    """Run ``python args...`` and return the JSON its last stdout line holds (``None`` when
+    ``output`` is false: a child that writes files, not figures).
 
     With ``single_core`` the child is pinned to one core before it starts and gets
     :data:`ONE_THREAD`; without, it has the machine (the multi-threaded figure beside it).
@@ -73,7 +76,7 @@ def run_child(args: Sequence[str], *, single_core: bool, python: str | None = No
         raise RuntimeError(
             f"benchmark child {' '.join(args)} failed ({done.returncode}):\n" + done.stderr[-3000:]
         )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1]) if output else None
 
 
 def configure_child() -> bool:
