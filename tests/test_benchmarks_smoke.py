@@ -42,7 +42,7 @@ def test_benchmarks_run_at_smoke_scale(tmp_path):
 
     # The results page builds from what the suite wrote (on a copy of the page).
     readme, chart = tmp_path / "README.md", tmp_path / "blocking-scaling.svg"
-    shutil.copy(ROOT / "benchmarks" / "README.md", readme)
+    shutil.copy(ROOT / "benchmarks" / "RESULTS.md", readme)
     page = report.update_page([bench_json], readme, chart)
     run = json.loads(bench_json.read_text())
     assert run["matchsim"]["scale"] == "smoke" and "Do not quote these figures" in page
