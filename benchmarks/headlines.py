@@ -275,6 +275,12 @@ def headline_block(
             f"- `{name}`: commit `{commit}`{dirty}, {source.get('taken', '?')}, scale "
             f"`{source.get('scale', '?')}`: `{source.get('command') or '(not recorded)'}`"
         )
+    if rows:
+        lines.append(
+            "- *load*: the machine's 1-minute load average as the benchmark finished; above its "
+            "core count, other processes competed for the cores and stretched the wall times "
+            "(the CPU-time ratios are less affected)."
+        )
     if absent:
         lines.append(
             "- Not in the committed results (no figure is shown for them): "
