@@ -1,8 +1,9 @@
 # Benchmarks: see benchmarks/README.md. They are not part of CI's test run (CI runs them at
 # smoke scale only, through tests/test_benchmarks_smoke.py).
 #
-#   make bench          the whole suite at full scale, then the results page from its JSON
-#   make bench-report   the results page again, from an existing $(BENCH_JSON)
+#   make bench          the whole suite at full scale into benchmarks/results/, then the pages
+#   make bench-report   benchmarks/RESULTS.md and the headline tables of README.md and
+#                       benchmarks/README.md, from the committed benchmarks/results/*.json
 #   make bench-smoke    every benchmark at tiny sizes, one round (no page, no targets)
 #   make pprl-peer-venv a side venv with clkhash and anonlink, the PPRL benchmarks' peers
 #
@@ -19,7 +20,8 @@
 # Extra pytest options go in BENCH_ARGS, e.g. make bench BENCH_ARGS="--bench-block-pupils 100000,1000000".
 
 PYTHON ?= python
-BENCH_JSON ?= bench.json
+# The run's JSON is kept with the results (commit it); pytest-benchmark records the commit in it.
+BENCH_JSON ?= benchmarks/results/bench-$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown).json
 BENCH_ARGS ?=
 BENCH_PYTEST = $(PYTHON) -m pytest benchmarks -p no:cacheprovider --benchmark-only
 PPRL_PEER_VENV ?= .venv-pprl-peer
@@ -31,10 +33,10 @@ PPRL_PEER_VENV ?= .venv-pprl-peer
 bench:
 	rm -f $(BENCH_JSON)  # a failed run must not leave the previous run's JSON to be reported
 	$(BENCH_PYTEST) --benchmark-json=$(BENCH_JSON) $(BENCH_ARGS); status=$$?; \
-	$(PYTHON) -m benchmarks.report $(BENCH_JSON) && exit $$status
+	test -f $(BENCH_JSON) && $(PYTHON) -m benchmarks.report && exit $$status
 
 bench-report:
-	$(PYTHON) -m benchmarks.report $(BENCH_JSON)
+	$(PYTHON) -m benchmarks.report
 
 bench-smoke:
 	$(BENCH_PYTEST) --bench-scale=smoke $(BENCH_ARGS)

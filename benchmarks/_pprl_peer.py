@@ -3,7 +3,7 @@
 clkhash and anonlink import ``pkg_resources``, so they need ``setuptools<81``; they usually
 live in a side virtual environment, named by ``MATCHSIM_PPRL_PEER_PYTHON``. Usage::
 
-    python _pprl_peer.py encode records.json     -> {"records": n, "seconds": s}
+    python _pprl_peer.py encode records.json [ROUNDS] -> {"records": n, "seconds": s, "round_seconds": [...]}
     python _pprl_peer.py dice left.bin right.bin BYTES THRESHOLD -> {"comparisons": n, "seconds": s, "matches": m}
 
 Both run single-threaded (``max_workers=1``; anonlink's Dice kernel is single-threaded).
@@ -16,8 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-#: A clkhash v3 schema with matchsim's default CLK fields: bigrams of names and postcode,
-#: positional unigrams of the date, sex as one token; bits per token as matchsim's k.
+#: A clkhash v3 schema that tokenises as matchsim's default CLK fields do: padded bigrams of
+#: names and postcode (clkhash pads with a space, matchsim with ``#``: the same tokens, one more
+#: at each end), the date of birth as three whole tokens (day, month, year; clkhash's ``exact``
+#: comparison, three features), sex as one whole token; bits per token as matchsim's k.
 SCHEMA = {
     "version": 3,
     "clkConfig": {
@@ -34,26 +36,72 @@ SCHEMA = {
                 "hash": {"type": "doubleHash"},
             },
         }
-        for name, n, k, pos in (
-            ("forename", 2, 20, False),
-            ("surname", 2, 20, False),
-            ("date_of_birth", 1, 20, True),
-            ("postcode", 2, 10, False),
-            ("sex", 1, 5, False),
-        )
+        for name, n, k, pos in (("forename", 2, 20, False), ("surname", 2, 20, False))
+    ]
+    + [
+        {
+            "identifier": name,
+            "format": {"type": "string", "encoding": "utf-8"},
+            "hashing": {
+                "comparison": {"type": "exact"},
+                "strategy": {"bitsPerToken": 20},
+                "hash": {"type": "doubleHash"},
+            },
+        }
+        for name in ("dob_day", "dob_month", "dob_year")
+    ]
+    + [
+        {
+            "identifier": "postcode",
+            "format": {"type": "string", "encoding": "utf-8"},
+            "hashing": {
+                "comparison": {"type": "ngram", "n": 2},
+                "strategy": {"bitsPerToken": 10},
+                "hash": {"type": "doubleHash"},
+            },
+        },
+        {
+            "identifier": "sex",
+            "format": {"type": "string", "encoding": "utf-8"},
+            "hashing": {
+                "comparison": {"type": "exact"},
+                "strategy": {"bitsPerToken": 5},
+                "hash": {"type": "doubleHash"},
+            },
+        },
     ],
 }
+#: The record layout :func:`encode` reads: one list per record, in the schema's order.
+COLUMNS = ("forename", "surname", "dob_day", "dob_month", "dob_year", "postcode", "sex")
 
 
-def encode(path: str) -> dict:
+def encode(path: str, rounds: int = 1) -> dict:
     from clkhash import clk
     from clkhash.schema import from_json_dict
 
     records = json.loads(Path(path).read_text())
     schema = from_json_dict(SCHEMA)
-    start = time.perf_counter()
-    clk.generate_clks(records, schema, "benchmark-secret", validate=False, max_workers=1)
-    return {"records": len(records), "seconds": time.perf_counter() - start}
+    times, cpu = [], []
+    for _ in range(rounds):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        clks = clk.generate_clks(records, schema, "benchmark-secret", validate=False, max_workers=1)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - cpu_start)
+    assert len(clks) == len(records)
+    # Tokens per field (not timed), so that the caller can check the tokenisation is matchsim's.
+    tokens = {
+        field.identifier: sum(
+            len(list(field.hashing_properties.comparator.tokenize(record[i]))) for record in records
+        )
+        for i, field in enumerate(schema.fields)
+    }
+    return {
+        "records": len(records),
+        "seconds": sorted(times)[len(times) // 2],
+        "round_seconds": times,
+        "cpu_seconds": sorted(cpu)[len(cpu) // 2],
+        "tokens": tokens,
+    }
 
 
 def dice(left_path: str, right_path: str, width: int, threshold: float) -> dict:
@@ -79,6 +127,6 @@ def dice(left_path: str, right_path: str, width: int, threshold: float) -> dict:
 if __name__ == "__main__":
     task = sys.argv[1]
     if task == "encode":
-        print(json.dumps(encode(sys.argv[2])))
+        print(json.dumps(encode(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 1)))
     else:
         print(json.dumps(dice(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))))

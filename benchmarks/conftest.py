@@ -364,3 +364,19 @@ def pytest_benchmark_update_json_outcomes(
     info = output_json.setdefault("matchsim", {})
     info["command"] = shlex.join(["python", "-m", "pytest", *config.invocation_params.args])
     info["outcomes"] = config.stash.get(_OUTCOMES_KEY, {})
+
+
+# ============================================================================================
+# The national lookup against Splink (benchmarks/test_national.py)
+# ============================================================================================
+
+
+@pytest.hookimpl(specname="pytest_addoption")
+def pytest_addoption_national(parser: pytest.Parser) -> None:
+    group = parser.getgroup("matchsim-bench-national", "matchsim national lookup benchmark")
+    group.addoption(
+        "--bench-national-pupils",
+        type=int,
+        default=None,
+        help="pupils in the census instead of the scale's (a reduced run: reported, not judged)",
+    )

@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks.headlines import BENCH_END, BENCH_START, headline_block
 from matchsim.errors import ConfigError
 from matchsim.io import atomic_path
 from matchsim.report.html import PALETTE, _e, svg_document
@@ -68,35 +69,60 @@ class Run:
     versions: dict[str, list[str]] = field(default_factory=dict)
     #: every commit the files were taken at, in order, with whether the tree had changes
     commits: list[tuple[str, bool]] = field(default_factory=list)
+    #: per benchmark (fullname): the file it came from, with that file's commit, time, scale
+    #: and command, so that each headline figure names its own run
+    origin: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def load_runs(paths: Iterable[Path | str]) -> Run:
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError("json", f"{str(path)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError("json", f"{str(path)!r} is not readable JSON ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise ConfigError(
+            "json",
+            f"{str(path)!r} has no 'benchmarks' list; write it with pytest --benchmark-json",
+        )
+    return data
+
+
+def load_runs(paths: Iterable[Path | str], *, by_time: bool = False) -> Run:
+    """Merge JSON files; a benchmark in a later file replaces the same one in an earlier file.
+
+    ``by_time`` orders the files by when they were taken (their ``datetime``) rather than as
+    given, so that of several results files the latest measurement of a benchmark wins.
+    """
+    loaded = [(Path(p), _read(Path(p))) for p in paths]
+    if by_time:
+        loaded.sort(key=lambda item: str(item[1].get("datetime") or ""))
     run = Run()
-    for path in map(Path, paths):
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError("json", f"{str(path)!r} does not exist") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError("json", f"{str(path)!r} is not readable JSON ({exc})") from None
-        if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
-            raise ConfigError(
-                "json",
-                f"{str(path)!r} has no 'benchmarks' list; write it with pytest --benchmark-json",
-            )
+    for path, data in loaded:
         run.sources.append(str(path))
+        info = data.get("matchsim") or {}
+        commit = data.get("commit_info") or {}
+        origin = {
+            "file": str(path),
+            "commit": commit.get("id"),
+            "dirty": bool(commit.get("dirty")),
+            "taken": taken(data["datetime"]) if data.get("datetime") else "?",
+            "scale": info.get("scale"),
+            "command": info.get("command"),
+        }
         for bench in data["benchmarks"]:
             run.benchmarks[bench["fullname"]] = bench
-        info = data.get("matchsim") or {}
+            run.origin[bench["fullname"]] = origin
         run.outcomes.update(info.get("outcomes") or {})
         if info.get("command"):
             run.commands.append(info["command"])
         run.machine = data.get("machine_info") or run.machine
         run.commit = data.get("commit_info") or run.commit
         if run.commit.get("id"):
-            taken = (run.commit["id"][:12], bool(run.commit.get("dirty")))
-            if taken not in run.commits:
-                run.commits.append(taken)
+            seen = (run.commit["id"][:12], bool(run.commit.get("dirty")))
+            if seen not in run.commits:
+                run.commits.append(seen)
         for name, version in (info.get("versions") or {}).items():
             seen = run.versions.setdefault(name, [])
             if version and version not in seen:
@@ -568,9 +594,11 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def update_page(paths: list[Path | str], readme: Path = README, chart: Path = CHART) -> str:
+def update_page(
+    paths: list[Path | str], readme: Path = README, chart: Path = CHART, *, run: Run | None = None
+) -> str:
     """Rewrite ``readme``'s generated region (and ``chart``) from the JSON files."""
-    run = load_runs(paths)
+    run = run if run is not None else load_runs(paths)
     try:
         text = readme.read_text()
     except OSError as exc:
@@ -585,21 +613,120 @@ def update_page(paths: list[Path | str], readme: Path = README, chart: Path = CH
     return page
 
 
+# --------------------------------------------------------------------------------------------
+# The committed results: RESULTS.md and the headline tables of both READMEs
+# --------------------------------------------------------------------------------------------
+
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+RESULTS_PAGE = ROOT / "benchmarks" / "RESULTS.md"
+#: pages whose headline block (between BENCH_START and BENCH_END) the JSON writes
+HEADLINE_PAGES = (ROOT / "README.md", README)
+_RESULTS_HEAD = (
+    "# Benchmark results\n\n"
+    "Every figure of the committed benchmark JSON (`benchmarks/results/*.json`), written by "
+    "`make bench-report` (`python -m benchmarks.report`). What each benchmark measures, and "
+    "how, is in [README.md](README.md).\n\n"
+)
+
+
+def results_files(directory: Path = RESULTS_DIR) -> list[Path]:
+    return sorted(directory.glob("*.json"))
+
+
+def headline_text(run: Run, page: Path) -> str:
+    """The headline block for ``page``, its links relative to that page."""
+
+    def link(file: str) -> str:
+        return Path(os.path.relpath(Path(file).resolve(), page.parent.resolve())).as_posix()
+
+    return headline_block(run.benchmarks, run.origin, link)
+
+
+def replace_block(text: str, block: str, where: str) -> str:
+    """``text`` with the headline block between BENCH_START and BENCH_END replaced."""
+    starts, ends = text.count(BENCH_START), text.count(BENCH_END)
+    if starts != 1 or ends != 1 or text.index(BENCH_START) > text.index(BENCH_END):
+        raise ConfigError(
+            "page",
+            f"{where} needs exactly one {BENCH_START} followed by one {BENCH_END} "
+            f"(found {starts} and {ends})",
+        )
+    head, rest = text.split(BENCH_START, 1)
+    _, tail = rest.split(BENCH_END, 1)
+    return f"{head}{BENCH_START}\n{block}{BENCH_END}{tail}"
+
+
+def stale_pages(
+    paths: list[Path] | None = None, pages: tuple[Path, ...] = HEADLINE_PAGES
+) -> list[Path]:
+    """The pages whose headline block differs from what the JSON gives (none: all agree)."""
+    run = load_runs(paths if paths is not None else results_files(), by_time=True)
+    return [
+        page
+        for page in pages
+        if replace_block(page.read_text(), headline_text(run, page), str(page)) != page.read_text()
+    ]
+
+
+def update_all(
+    paths: list[Path] | None = None,
+    results_page: Path = RESULTS_PAGE,
+    chart: Path = CHART,
+    pages: tuple[Path, ...] = HEADLINE_PAGES,
+) -> list[Path]:
+    """Write RESULTS.md (every figure), the chart, and the headline block of each page."""
+    paths = paths if paths is not None else results_files()
+    if not paths:
+        raise ConfigError("json", f"no benchmark JSON given and none in {RESULTS_DIR}")
+    run = load_runs(paths, by_time=True)
+    if not results_page.exists():
+        write_text(results_page, f"{_RESULTS_HEAD}{START}\n{END}\n")
+    update_page(paths, results_page, chart, run=run)
+    texts = {
+        page: replace_block(page.read_text(), headline_text(run, page), str(page)) for page in pages
+    }
+    for page, text in texts.items():  # every block is built before any page is written
+        write_text(page, text)
+    return [results_page, *pages]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.report",
-        description="Regenerate the figures part of benchmarks/README.md from benchmark JSON.",
+        description=(
+            "Regenerate benchmarks/RESULTS.md and the headline tables of README.md and "
+            "benchmarks/README.md from benchmark JSON (default: benchmarks/results/*.json)."
+        ),
     )
-    parser.add_argument("json", nargs="+", type=Path, help="--benchmark-json output file(s)")
-    parser.add_argument("--readme", type=Path, default=README, help="page to rewrite")
+    parser.add_argument("json", nargs="*", type=Path, help="--benchmark-json output file(s)")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=None,
+        help="write only this page's generated region (the page of every figure), nothing else",
+    )
     parser.add_argument("--chart", type=Path, default=CHART, help="SVG chart to write")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when a README's headline table differs from the JSON",
+    )
     args = parser.parse_args(argv)
     try:
-        update_page(args.json, args.readme, args.chart)
+        if args.check:
+            stale = stale_pages(args.json or None)
+            for page in stale:
+                print(f"{page}: the headline table differs from the JSON", file=sys.stderr)
+            return 1 if stale else 0
+        if args.readme is not None:
+            update_page(args.json, args.readme, args.chart)
+            written = [args.readme]
+        else:
+            written = update_all(args.json or None, chart=args.chart)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"updated {args.readme} from {', '.join(map(str, args.json))}")
+    print(f"updated {', '.join(map(str, written))}")
     return 0
 
 

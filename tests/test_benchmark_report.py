@@ -310,3 +310,135 @@ def test_cells_never_break_a_table_row(values):
     assert "\n" not in row
     # Unescaped pipes delimit the columns: one more than there are cells.
     assert len(re.findall(r"(?<!\\)(?:\\\\)*\|", row)) == len(values) + 1
+
+
+# --------------------------------------------------------------------------------------------
+# The headline table: generated from the committed JSON, checked against both READMEs
+# --------------------------------------------------------------------------------------------
+
+EQUAL_WORK = "benchmarks/test_matching.py::test_compare_equal_work"
+LEVELS = {"forename.exact": 10, "date_of_birth.exact": 7}
+
+
+def equal_work_json(
+    ratio: float, *, scale="full", when="2026-12-06T23:00:00+00:00", commit="a" * 40
+):
+    data = bench_json()
+    data["datetime"] = when
+    data["commit_info"] = {"id": commit, "dirty": False}
+    data["matchsim"]["scale"] = scale
+    data["matchsim"]["command"] = "python -m pytest benchmarks/test_matching.py -k equal_work"
+    data["benchmarks"] = [
+        {
+            "name": "test_compare_equal_work",
+            "fullname": EQUAL_WORK,
+            "params": None,
+            "extra_info": {
+                "pairs": 206_573,
+                "ratio": ratio,
+                "ratio_target": 10.0,
+                "recordlinkage_seconds": 0.43,
+                "matchsim_seconds": 0.43 / ratio,
+                "matchsim_parts_seconds": {
+                    "prepare_left": 0.05,
+                    "prepare_right": 0.3,
+                    "compare": 0.02,
+                },
+                "rounds": 9,
+                "lowest_round_ratio": ratio * 0.8,
+                "highest_round_ratio": ratio * 1.2,
+                "touched_rows_ratio": 2.2,
+                "recordlinkage_agreements": LEVELS,
+                "matchsim_agreements": LEVELS,
+                "loadavg_after": [4.5, 4.4, 4.8],
+            },
+            "stats": {"median": 18.0, "rounds": 1},
+        }
+    ]
+    return data
+
+
+def write(tmp_path, name, data):
+    path = tmp_path / name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def page_with_block(tmp_path, name="README.md"):
+    page = tmp_path / name
+    page.write_text(
+        f"# Top\n\n{report.BENCH_START}\nhand-typed 34.5x\n{report.BENCH_END}\nAfter.\n"
+    )
+    return page
+
+
+def test_headline_row_states_figure_target_verdict_and_run(tmp_path):
+    run = report.load_runs([write(tmp_path, "compare.json", equal_work_json(0.91))], by_time=True)
+    text = report.headline_text(run, tmp_path / "README.md")
+    row = next(line for line in text.splitlines() if line.startswith("| Comparisons against"))
+    assert "**0.91×** on 206,573 pairs" in row and "| ≥ 10× |" in row and "**missed**" in row
+    assert "Same agreement counts on all 2 shared levels" in row and "(load 4.5)" in row
+    assert "[`compare.json`](compare.json)" in row  # the file, linked from the page
+    assert f"commit `{'a' * 12}`, 2026-12-06 23:00 UTC, scale `full`" in text
+    assert "-k equal_work" in text
+    # Rows whose benchmark is not in the JSON get no figure, only a mention.
+    assert "Not in the committed results" in text and "CLK encoding against clkhash" in text
+    assert "| CLK encoding" not in text
+
+
+def test_a_met_target_and_a_reduced_scale_run(tmp_path):
+    met = report.load_runs([write(tmp_path, "a.json", equal_work_json(12.0))])
+    assert "| met |" in report.headline_text(met, tmp_path / "README.md")
+    smoke = report.load_runs([write(tmp_path, "b.json", equal_work_json(12.0, scale="smoke"))])
+    assert "not judged (smoke scale)" in report.headline_text(smoke, tmp_path / "README.md")
+
+
+def test_different_answers_are_shown(tmp_path):
+    data = equal_work_json(3.0)
+    data["benchmarks"][0]["extra_info"]["matchsim_agreements"] = {**LEVELS, "forename.exact": 9}
+    run = report.load_runs([write(tmp_path, "c.json", data)])
+    assert "**agreement counts differ**" in report.headline_text(run, tmp_path / "README.md")
+
+
+def test_the_latest_measurement_wins_whatever_the_file_names(tmp_path):
+    newer = write(tmp_path, "a-newer.json", equal_work_json(2.0, when="2026-12-07T01:00:00+00:00"))
+    older = write(tmp_path, "z-older.json", equal_work_json(9.0, when="2026-12-05T01:00:00+00:00"))
+    run = report.load_runs([newer, older], by_time=True)
+    assert run.benchmarks[EQUAL_WORK]["extra_info"]["ratio"] == 2.0
+    assert run.origin[EQUAL_WORK]["file"].endswith("a-newer.json")
+
+
+def test_update_all_writes_results_and_every_block_and_check_catches_edits(tmp_path):
+    json_path = write(tmp_path, "compare.json", equal_work_json(0.91))
+    readme, bench_readme = page_with_block(tmp_path), page_with_block(tmp_path, "BENCH.md")
+    results, chart = tmp_path / "RESULTS.md", tmp_path / "chart.svg"
+    pages = (readme, bench_readme)
+    assert report.stale_pages([json_path], pages) == list(pages)  # hand-typed figures
+    report.update_all([json_path], results, chart, pages)
+    assert "hand-typed" not in readme.read_text() and "**0.91×**" in readme.read_text()
+    assert readme.read_text().endswith(f"{report.BENCH_END}\nAfter.\n")
+    assert "#### `benchmarks/test_matching.py`" in results.read_text()
+    assert report.stale_pages([json_path], pages) == []
+    bench_readme.write_text(bench_readme.read_text().replace("0.91×", "30×"))
+    assert report.stale_pages([json_path], pages) == [bench_readme]
+
+
+def test_a_page_without_its_block_is_refused_untouched(tmp_path):
+    json_path = write(tmp_path, "compare.json", equal_work_json(0.91))
+    page = tmp_path / "README.md"
+    page.write_text("# No block\n")
+    with pytest.raises(ConfigError, match="exactly one"):
+        report.update_all([json_path], tmp_path / "RESULTS.md", tmp_path / "c.svg", (page,))
+    assert page.read_text() == "# No block\n"
+
+
+def test_readmes_show_what_the_committed_json_gives():
+    """The README's and benchmarks/README.md's headline tables are the committed JSON's:
+    a hand-edited figure, or JSON committed without `make bench-report`, fails here."""
+    files = report.results_files()
+    assert files, "no benchmark JSON committed under benchmarks/results/"
+    assert report.stale_pages(files) == [], "run `make bench-report` and commit the pages"
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.report", "--check"], cwd=ROOT, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr

@@ -42,7 +42,7 @@ def test_benchmarks_run_at_smoke_scale(tmp_path):
 
     # The results page builds from what the suite wrote (on a copy of the page).
     readme, chart = tmp_path / "README.md", tmp_path / "blocking-scaling.svg"
-    shutil.copy(ROOT / "benchmarks" / "README.md", readme)
+    shutil.copy(ROOT / "benchmarks" / "RESULTS.md", readme)
     page = report.update_page([bench_json], readme, chart)
     run = json.loads(bench_json.read_text())
     assert run["matchsim"]["scale"] == "smoke" and "Do not quote these figures" in page
@@ -120,3 +120,22 @@ def test_pprl_ratios_need_a_peer_measured_in_the_same_run(tmp_path):
     required, _ = _pprl_smoke(tmp_path, MATCHSIM_REQUIRE_PEERS="1")
     assert required.returncode != 0
     assert "MATCHSIM_REQUIRE_PEERS=1 but MATCHSIM_PPRL_PEER_PYTHON is not set" in required.stdout
+
+
+def test_a_single_core_child_runs_on_one_core_with_one_thread_everywhere():
+    """The headline ratios' children: pinned before they start, every thread setting at one."""
+    import os
+
+    from benchmarks._single_core import run_child
+
+    probe = (
+        "import json, os; from benchmarks._single_core import configure_child; "
+        "single = configure_child(); import pyarrow as pa; "
+        "print(json.dumps({'single': single, 'cores': len(os.sched_getaffinity(0)), "
+        "'arrow': pa.cpu_count(), 'numba': os.environ.get('NUMBA_NUM_THREADS'), "
+        "'omp': os.environ.get('OMP_NUM_THREADS')}))"
+    )
+    pinned = run_child(["-c", probe], single_core=True)
+    assert pinned == {"single": True, "cores": 1, "arrow": 1, "numba": "1", "omp": "1"}
+    free = run_child(["-c", probe], single_core=False)
+    assert not free["single"] and free["cores"] == len(os.sched_getaffinity(0))

@@ -1,0 +1,183 @@
+"""Equal work, in one child process: from the same two tables and candidate pairs to the
+comparison levels of every pair, in recordlinkage and in matchsim.
+
+::
+
+    python -m benchmarks._compare_child DIR ROUNDS MODE
+
+``DIR`` holds ``left.parquet`` and ``right.parquet`` (forename, surname, date_of_birth,
+postcode) and ``pairs.npz`` (the row of each candidate pair on each side). ``MODE`` is
+``paired`` (both libraries, rounds alternating which goes first) or ``matchsim`` (matchsim
+alone, for the multi-threaded figure). The parent (``benchmarks/test_matching.py``) pins
+the process to one core for the headline figure (``benchmarks/_single_core.py``).
+
+What each side is timed for, per round, from the same pandas DataFrames (recordlinkage's
+own input; loading them from Parquet is common set-up and not timed):
+
+* **recordlinkage**: the candidate pairs as the ``MultiIndex`` it takes, then
+  ``Compare.compute``: exact and Jaro-Winkler >= 0.85 on forename and on surname, exact date
+  of birth, exact postcode. The tables' names are already normalised as matchsim
+  normalises them (upper-case letters, single spaces) and postcodes carry no spaces, so that
+  recordlinkage needs no cleaning step to give the same answers;
+* **matchsim**: ``prepare_table`` of both tables (normalising and encoding every row),
+  ``link`` (shared vocabularies), then ``compare`` with the same name levels (exact,
+  Jaro-Winkler >= 0.85) and its date-of-birth and postcode comparisons, whose levels include
+  recordlinkage's (exact; full postcode) and more;
+* **matchsim, touched rows**: the same, but preparing only the rows some pair touches (as
+  recordlinkage's ``Compare`` only reads those rows), a breakdown beside the headline.
+
+Each side's agreement counts on the levels both compute are returned, and the parent
+asserts that they are equal: the two libraries gave the same answers.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+from benchmarks._single_core import configure_child
+
+SINGLE = configure_child()  # before numpy/pyarrow start any pool of their own
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from matchsim.comparison import (  # noqa: E402
+    DateOfBirthComparison,
+    NameComparison,
+    PostcodeComparison,
+    compare,
+)
+from matchsim.records import link, prepare_table  # noqa: E402
+
+#: The Jaro-Winkler level both libraries compute on names.
+JW = 0.85
+COLUMNS = ("forename", "surname", "date_of_birth", "postcode")
+ROLES = {c: c for c in COLUMNS}
+#: shared level -> (matchsim comparison index, matchsim levels that count as agreeing)
+SHARED = {
+    "forename.exact": (0, (1,)),
+    f"forename.jaro_winkler>={JW:g}": (0, (1, 2)),
+    "surname.exact": (1, (1,)),
+    f"surname.jaro_winkler>={JW:g}": (1, (1, 2)),
+    "date_of_birth.exact": (2, (1,)),
+    "postcode.full": (3, (1,)),
+}
+
+
+def matchsim_comparisons() -> list:
+    names = {"phonetic": None, "first3": False, "initial": False, "swapped": False}
+    return [
+        NameComparison("forename", thresholds=(JW,), **names),
+        NameComparison("surname", thresholds=(JW,), **names),
+        DateOfBirthComparison(),
+        PostcodeComparison(),
+    ]
+
+
+def recordlinkage_compare(rl):
+    c = rl.Compare()
+    for role in ("forename", "surname"):
+        c.exact(role, role, label=f"{role}.exact")
+        c.string(
+            role, role, method="jarowinkler", threshold=JW, label=f"{role}.jaro_winkler>={JW:g}"
+        )
+    c.exact("date_of_birth", "date_of_birth", label="date_of_birth.exact")
+    c.exact("postcode", "postcode", label="postcode.full")
+    return c
+
+
+def run_recordlinkage(rl, left_df, right_df, left, right):
+    start, cpu = time.perf_counter(), time.process_time()
+    pairs = pd.MultiIndex.from_arrays([left, right])
+    features = recordlinkage_compare(rl).compute(pairs, left_df, right_df)
+    seconds = time.perf_counter() - start
+    CPU["recordlinkage"] = time.process_time() - cpu
+    counts = {label: int(features[label].sum()) for label in SHARED}
+    return seconds, counts
+
+
+#: CPU seconds of the last call of each side (the process's, all threads: on one core, what
+#: the call would take on an idle core, whatever other processes do meanwhile)
+CPU: dict[str, float] = {}
+
+
+def run_matchsim(left_df, right_df, left, right, *, workers, touched=False):
+    times = {}
+    start, cpu = time.perf_counter(), time.process_time()
+    if touched:  # only the rows some pair reads; pairs renumbered into them
+        left_rows, left = np.unique(left, return_inverse=True)
+        right_rows, right = np.unique(right, return_inverse=True)
+        left_df, right_df = left_df.iloc[left_rows], right_df.iloc[right_rows]
+    prepared_left = prepare_table(left_df, ROLES, "left")
+    times["prepare_left"] = time.perf_counter() - start
+    mark = time.perf_counter()
+    prepared_right = prepare_table(right_df, ROLES, "right")
+    times["prepare_right"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    data = link(prepared_left, prepared_right)
+    times["link"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    result = compare(data, left, right, matchsim_comparisons(), workers=workers)
+    times["compare"] = time.perf_counter() - mark
+    seconds = time.perf_counter() - start
+    times["cpu"] = time.process_time() - cpu
+    counts = {
+        label: int(np.isin(result.levels[:, column], agree).sum())
+        for label, (column, agree) in SHARED.items()
+    }
+    return seconds, counts, times
+
+
+def main(directory: str, rounds: int, mode: str) -> dict:
+    path = Path(directory)
+    left_df = pq.read_table(path / "left.parquet").to_pandas(date_as_object=False)
+    right_df = pq.read_table(path / "right.parquet").to_pandas(date_as_object=False)
+    with np.load(path / "pairs.npz") as saved:
+        left, right = saved["left"], saved["right"]
+    workers = 1 if SINGLE else None
+    out: dict = {"single_core": SINGLE, "pairs": len(left), "mode": mode}
+    if mode == "matchsim":
+        run_matchsim(left_df, right_df, left, right, workers=workers)  # warm-up
+        seconds, times = [], []
+        for _ in range(rounds):
+            gc.collect()
+            s, counts, t = run_matchsim(left_df, right_df, left, right, workers=workers)
+            seconds.append(s)
+            times.append(t)
+        return {**out, "matchsim_seconds": seconds, "matchsim_parts": times, "counts": counts}
+
+    import recordlinkage as rl
+
+    # Warm-up, not timed: imports, numba's cached kernels, pandas' first-use costs.
+    run_recordlinkage(rl, left_df, right_df, left, right)
+    run_matchsim(left_df, right_df, left, right, workers=workers)
+    rows = []
+    for i in range(rounds):
+        order = ("rl", "ms", "touched") if i % 2 == 0 else ("touched", "ms", "rl")
+        row: dict = {}
+        for which in order:
+            gc.collect()  # each timed call starts with no garbage from the other's
+            if which == "rl":
+                row["recordlinkage"], row["recordlinkage_counts"] = run_recordlinkage(
+                    rl, left_df, right_df, left, right
+                )
+                row["recordlinkage_cpu"] = CPU["recordlinkage"]
+            elif which == "ms":
+                row["matchsim"], row["matchsim_counts"], row["matchsim_parts"] = run_matchsim(
+                    left_df, right_df, left, right, workers=workers
+                )
+            else:
+                row["touched"], _, row["touched_parts"] = run_matchsim(
+                    left_df, right_df, left, right, workers=workers, touched=True
+                )
+        rows.append(row)
+    return {**out, "rounds": rows}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), sys.argv[3])))

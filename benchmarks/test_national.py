@@ -1,0 +1,111 @@
+"""The national lookup against Splink: speed and accuracy side by side, one core each.
+
+10,000 immigration requests against the January 2024 census (9,092,073 pupils) at full
+scale; a 20,000-pupil census and 400 requests at smoke scale. Each side runs in its own
+process pinned to one core (``benchmarks/_single_core.py``; DuckDB set to one thread), from
+the same Parquet files on disk to one answer per request, and is scored against the same
+ground truth (``benchmarks/_national_child.py`` says exactly what each side does).
+
+Target (asserted at full scale only): matchsim at least 5 times as fast as Splink's fastest
+setting (no EM), with precision and recall each at least Splink's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+import pytest
+
+from benchmarks._measure import measure_contention
+from benchmarks._single_core import run_child
+
+SPEED_TARGET = 5.0
+REQUIRE_PEERS_ENV = "MATCHSIM_REQUIRE_PEERS"
+SIZES = {"full": ({}, 10_000), "smoke": ({"pupils": 20_000}, 400)}
+
+# Not measured: the census and the request set, written to Parquet by a child process.
+_SETUP = r"""
+import json, sys
+from matchsim.requests import RequestConfig, generate_requests
+from matchsim.synth import CensusConfig, generate_census
+kwargs, count, seed, out = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+census = generate_census(CensusConfig(**kwargs), seed, workers=2)
+census.write(f"{out}/census.parquet")
+config = RequestConfig(profile="immigration", count=count)
+generate_requests(census, config, seed=seed + 1).write(f"{out}/requests.parquet")
+"""
+
+
+def _splink_installed() -> bool:
+    try:
+        import duckdb  # noqa: F401
+        import splink  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.benchmark(group="matching-national")
+def test_national_lookup_vs_splink(benchmark, bench_scale, pytestconfig):
+    """One round each (minutes at full scale), matchsim first."""
+    if not _splink_installed():
+        message = "splink is not installed (pip install 'matchsim[peers]')"
+        if os.environ.get(REQUIRE_PEERS_ENV) == "1":
+            pytest.fail(f"{REQUIRE_PEERS_ENV}=1 but {message}")
+        pytest.skip(message)
+    kwargs, count = SIZES[bench_scale.name]
+    pupils = pytestconfig.getoption("--bench-national-pupils")
+    if pupils is not None:  # a reduced (or other) census: reported, never judged
+        kwargs = {"pupils": pupils}
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _SETUP,
+                json.dumps(kwargs),
+                str(count),
+                str(bench_scale.seed),
+                tmp,
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+        def run() -> None:
+            for side in ("matchsim", "splink"):
+                results[side] = run_child(
+                    ["-m", "benchmarks._national_child", tmp, side], single_core=True
+                )
+
+        with measure_contention() as measured:
+            benchmark.pedantic(run, rounds=1, iterations=1)
+    ours, theirs = results["matchsim"], results["splink"]
+    ratio = theirs["seconds"] / ours["seconds"]
+    benchmark.extra_info.update(
+        {
+            "scale": bench_scale.name,
+            "requests": count,
+            "pupils": kwargs.get("pupils", "national (CensusConfig())"),
+            # True when --bench-national-pupils replaced the scale's census: not judged.
+            "reduced": pupils is not None,
+            "matchsim": ours,
+            "splink": theirs,
+            "ratio": ratio,
+            "speed_target": SPEED_TARGET,
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+            "other_processes_cores": measured.cores,
+        }
+    )
+    assert ours["single_core"] and theirs["single_core"]
+    assert ours["in_register"] == theirs["in_register"]  # the same requests, the same truth
+    if bench_scale.full and pupils is None:
+        assert ratio >= SPEED_TARGET, f"matchsim is {ratio:.1f}x Splink; target {SPEED_TARGET}x"
+        assert ours["precision"] >= theirs["precision"], (ours["precision"], theirs["precision"])
+        assert ours["recall"] >= theirs["recall"], (ours["recall"], theirs["recall"])
