@@ -23,6 +23,7 @@ separately can share one page.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import math
 import os
@@ -36,7 +37,13 @@ from typing import Any
 from benchmarks.headlines import BENCH_END, BENCH_START, headline_block
 from matchsim.errors import ConfigError
 from matchsim.io import atomic_path
-from matchsim.report.html import PALETTE, _e, svg_document
+from matchsim.report.charts import PALETTE, svg_document
+
+
+def _e(value: object) -> str:
+    """Text for the page, escaped; a missing value reads as a dash."""
+    return "—" if value is None else html.escape(str(value))
+
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 ROOT = Path(__file__).resolve().parents[1]
