@@ -180,6 +180,18 @@ def _column(values: list[str | None]) -> dict[str, list]:
     return {"values": [str(v) for v in distinct], "codes": [int(c) for c in codes]}
 
 
+def raw_request(row: dict[str, Any]) -> dict[str, str]:
+    """A request's fields as the page's form holds them: text, empty when missing."""
+    request = {}
+    for field in REQUEST_FIELDS:
+        value = row.get(field)
+        missing = (
+            value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+        )
+        request[field] = "" if missing else str(value)
+    return request
+
+
 def _examples(run: ScenarioRun, limit: int) -> list[dict[str, Any]]:
     """Presets (twins, a common name, a stale address, a transliterated name, a 1 January
     birthday) and a sample of each outcome, found in the run's own requests."""
@@ -201,24 +213,38 @@ def _examples(run: ScenarioRun, limit: int) -> list[dict[str, Any]]:
             "A surname many children share.",
             out.index.isin(common),
         ),
-        ("A stale address", "The request gives an address the family has left.",
-         has("errors_address", "address_stale")),
+        (
+            "A stale address",
+            "The request gives an address the family has left.",
+            has("errors_address", "address_stale"),
+        ),
         (
             "A transliterated name",
             "The name is spelled another way from another script.",
             has("errors_surname", "translit") | has("errors_forename", "translit"),
         ),
-        ("A 1 January birthday", "An unknown birthday recorded as 1 January.",
-         has("errors_date_of_birth", "jan1")),
+        (
+            "A 1 January birthday",
+            "An unknown birthday recorded as 1 January.",
+            has("errors_date_of_birth", "jan1"),
+        ),
+        (
+            "Names swapped",
+            "First name and surname written the wrong way round.",
+            has("errors_forename", "name_swap"),
+        ),
     ]
     chosen: list[tuple[str, str, int]] = []
     for label, why, mask in presets:
         mask = pd.Series(mask, index=out.index).fillna(False).astype(bool) & in_register
         hits = out.index[mask]
         if len(hits):
-            # Prefer an instructive one: a wrong or missed answer, else the first.
-            bad = out.loc[hits, "outcome"].astype(str).isin(["false_match", "missed_match"])
-            chosen.append((label, why, int(hits[bad.to_numpy()][0] if bad.any() else hits[0])))
+            # Prefer a clear one (fewest other errors), then a wrong or missed answer.
+            good = ~out.loc[hits, "outcome"].astype(str).isin(["false_match", "missed_match"])
+            errors = out.loc[hits, "n_errors"] if "n_errors" in out else 0
+            order = pd.DataFrame({"errors": errors, "good": good}, index=hits)
+            best = order.sort_values(["errors", "good"], kind="stable").index[0]
+            chosen.append((label, why, int(best)))
     groups = (
         ("false_match", "Wrong child returned"),
         ("missed_match", "Missed match"),
@@ -234,13 +260,7 @@ def _examples(run: ScenarioRun, limit: int) -> list[dict[str, Any]]:
     examples = []
     for label, why, i in chosen:
         row = out.loc[i]
-        request = {}
-        for field in REQUEST_FIELDS:
-            value = row.get(field)
-            if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-                request[field] = ""
-            else:
-                request[field] = str(value)
+        request = raw_request(row.to_dict())
         errors = sorted(
             {
                 e
@@ -256,13 +276,33 @@ def _examples(run: ScenarioRun, limit: int) -> list[dict[str, Any]]:
                 "why": why,
                 "request_id": int(row["request_id"]),
                 "request": request,
-                "true_pupil_id": None if pd.isna(row["true_pupil_id"]) else int(row["true_pupil_id"]),
+                "true_pupil_id": None
+                if pd.isna(row["true_pupil_id"])
+                else int(row["true_pupil_id"]),
                 "outcome": str(row["outcome"]),
                 "returned": [int(x) for x in row["returned"]],
                 "errors": errors,
             }
         )
     return examples
+
+
+def _neighbours(data: Any, left_rows: np.ndarray) -> np.ndarray:
+    """Register rows sharing surname Soundex and postcode district with any of ``left_rows``."""
+    keys = []
+    for side, rows in ((data.left, left_rows), (data.right, None)):
+        parts = []
+        for part in ("surname:soundex", "postcode:district"):
+            if part.split(":")[0] not in data.vocabularies:
+                return np.zeros(0, dtype=np.int64)
+            key = side.key(part, data.vocabularies)
+            parts.append(key if rows is None else key[rows])
+        keys.append(parts)
+    (ls, ld), (rs, rd) = keys
+    ok = (ls >= 0) & (ld >= 0)
+    wanted = pd.MultiIndex.from_arrays([ls[ok], ld[ok]])
+    hit = pd.MultiIndex.from_arrays([rs, rd]).isin(wanted) & (rs >= 0) & (rd >= 0)
+    return np.flatnonzero(hit)
 
 
 def build_explorer(run: ScenarioRun, *, examples: int = 40) -> ExplorerData:
@@ -286,8 +326,11 @@ def build_explorer(run: ScenarioRun, *, examples: int = 40) -> ExplorerData:
     else:
         family_ids = np.array(true_ids, dtype=np.int64)
     family_rows = np.flatnonzero(np.isin(data.right.ids, np.asarray(family_ids)))
-    rows = pd.unique(np.concatenate([np.unique(candidates), family_rows]))[:MAX_REGISTER_ROWS]
-    rows = np.sort(rows)
+    # Then, to explore around the examples, children whose surname sounds like one of the
+    # examples' (Soundex) in the same postcode district, as far as the cap allows.
+    near = _neighbours(data, left_rows[left_rows >= 0])
+    rows = pd.unique(np.concatenate([np.unique(candidates), family_rows, near]))
+    rows = np.sort(rows[:MAX_REGISTER_ROWS])
     register: dict[str, Any] = {"id": [int(i) for i in data.right.ids[rows]]}
     slice_values: dict[str, set[str]] = {}
     for role in ("forename", "middle_names", "surname", "postcode", "address"):

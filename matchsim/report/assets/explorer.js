@@ -404,14 +404,34 @@
     if (text != null) node.textContent = text;
     return node;
   }
+  /** A probability with as many digits as it takes to tell it from 0 or 1 (at most 12). */
   function pct(p) {
-    if (p >= 0.9999 && p < 1) return '>99.99%';
-    if (p > 0 && p < 0.0001) return '<0.01%';
-    return (100 * p).toFixed(2) + '%';
+    if (p >= 1) return '100%';
+    if (p <= 0) return '0%';
+    const near = Math.min(p, 1 - p);
+    if (near < 1e-12) return p < 0.5 ? (100 * p).toExponential(1) + '%' : '100% − ' + (100 * (1 - p)).toExponential(1) + '%';
+    const digits = Math.max(2, Math.min(12, Math.ceil(-Math.log10(near)) - 1));
+    return (100 * p).toFixed(digits).replace(/(\.\d*?[1-9])0+$/, '$1') + '%';
   }
   const LABELS = { forename: 'First name', surname: 'Surname', middle_names: 'Middle names', date_of_birth: 'Date of birth', location: 'Home', postcode: 'Postcode', address: 'Address', sex: 'Sex' };
+  const LEVEL_WORDS = {
+    missing: 'not given (no evidence)', exact: 'the same', else: 'different', soundex: 'sounds alike (Soundex)',
+    first3: 'same first three letters', initial: 'same initial', swapped: 'swapped with the surname',
+    day_month_swap: 'day and month swapped', one_digit: 'one digit differs', same_month_year: 'same month and year',
+    same_year: 'same year', full: 'same postcode', sector: 'same postcode sector', district: 'same postcode district',
+    area: 'same postcode area', address_and_postcode: 'same address and postcode', address: 'same address',
+    postcode_and_similar_address: 'same postcode, similar address', postcode: 'same postcode',
+    similar_address: 'similar address',
+  };
   function describeLevel(name) {
-    return name.replace(/_/g, ' ').replace('jaro winkler>=', 'similar spelling ≥ ').replace('token set>=', 'similar words ≥ ');
+    if (LEVEL_WORDS[name]) return LEVEL_WORDS[name];
+    let m = /^jaro_winkler>=(.*)$/.exec(name) || /^jaro>=(.*)$/.exec(name);
+    if (m) return 'similar spelling (≥ ' + m[1] + ')';
+    m = /^token_set>=(.*)$/.exec(name);
+    if (m) return 'similar words (≥ ' + m[1] + ')';
+    m = /^within_(\d+)_days$/.exec(name);
+    if (m) return 'within ' + m[1] + ' days';
+    return name.replace(/_/g, ' ');
   }
 
   /** A waterfall: the prior, then each field's weight, to the final weight (and probability). */
@@ -454,11 +474,17 @@
     return parts.filter((p) => p).join(' · ');
   }
 
+  const RULES = {
+    unique: 'Return a child only when exactly one clears the threshold; nothing when several do.',
+    best: 'Return the top-scoring child over the threshold; nothing when the top score is tied.',
+    all: 'Return every child over the threshold.',
+  };
   let current = null;
   function render() {
     const threshold = +$('threshold').value;
-    $('threshold-value').textContent = threshold.toFixed(3);
+    $('threshold-value').textContent = pct(threshold);
     const rule = $('rule').value;
+    $('rule-note').textContent = RULES[rule];
     const raw = {};
     for (const f of FIELDS) raw[f] = $(f).value;
     const result = lookup(raw);
@@ -489,7 +515,7 @@
       head.appendChild(el('span', { class: 'who' }, 'Pupil ' + s.id));
       if (example && example.true_pupil_id === s.id) head.appendChild(el('span', { class: 'badge truth' }, 'the true child'));
       head.appendChild(el('span', { class: 'badge ' + (isReturned ? 'yes' : 'no') }, isReturned ? 'returned' : s.probability >= threshold ? 'over the threshold, not returned' : 'below the threshold'));
-      head.appendChild(el('span', { class: 'prob' }, pct(s.probability)));
+      head.appendChild(el('span', { class: 'prob', title: 'match weight ' + s.weight.toFixed(2) + ' bits' }, pct(s.probability)));
       card.appendChild(head);
       card.appendChild(el('p', { class: 'record' }, recordLine(s.record)));
       card.appendChild(waterfall(s));

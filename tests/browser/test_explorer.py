@@ -1,0 +1,269 @@
+"""The lookup explorer in headless Chromium: the page scores as the engine does, blocks as it
+does, reacts to its controls, and survives hostile text."""
+
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+import jellyfish
+import numpy as np
+import pytest
+from rapidfuzz import fuzz
+from rapidfuzz.distance import Jaro, JaroWinkler
+
+from matchsim.comparison import compare
+from matchsim.records import normalise_name
+from matchsim.report.explorer import build_explorer, raw_request, render_explorer
+
+HOSTILE = "</script><script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def explorer(tmp_path_factory: pytest.TempPathFactory):
+    """A small Home Office run (3,000 pupils: the shipped scenario is national-scale) and its
+    explorer page."""
+    from matchsim.scenario import load_scenario, run_scenario
+
+    spec = load_scenario("scenarios/home-office-lookup.yaml", ["population.pupils=3000"])
+    run = run_scenario(spec)
+    data = build_explorer(run)
+    path = tmp_path_factory.mktemp("explorer") / "explorer.html"
+    path.write_text(render_explorer(data), encoding="utf-8")
+    return run, data, path
+
+
+def _requests(run) -> list[dict[str, str]]:
+    return [raw_request(r) for r in run.requests.table.to_pylist()]
+
+
+def test_the_page_scores_pairs_as_the_engine_does(page, explorer) -> None:
+    run, data, path = explorer
+    link = run.result.link
+    requests = _requests(run)
+    left_of = {int(i): n for n, i in enumerate(link.data.left.ids)}
+    # Every example request against every record of the slice (siblings, twins, namesakes:
+    # every kind of level), and random requests against random slice records.
+    rng = np.random.default_rng(5)
+    pairs = [
+        (left_of[e["request_id"]], s)
+        for e in data.payload["examples"]
+        for s in range(len(data.rows))
+    ]
+    pairs += [
+        (int(rng.integers(len(requests))), int(rng.integers(len(data.rows)))) for _ in range(300)
+    ]
+    left = np.array([p[0] for p in pairs], dtype=np.int64)
+    right = data.rows[np.array([p[1] for p in pairs])]
+    result = compare(link.data, left, right, link.comparison.comparisons)
+    weights = link.matcher.match_weights(result, link.data)
+    probabilities = link.matcher.score(result, link.data)
+    assert len(pairs) >= 200
+
+    page.open(path)
+    js = page.page.evaluate(
+        """(pairs) => pairs.map(([req, row]) => {
+             const s = window.matchsimExplorer.score(req, row);
+             return {levels: s.steps.map((x) => x.level), weight: s.weight, p: s.probability};
+           })""",
+        [[requests[a], b] for a, b in pairs],
+    )
+    levels = np.array([r["levels"] for r in js])
+    mismatched = np.flatnonzero((levels != result.levels).any(axis=1))
+    assert not len(mismatched), [
+        (requests[pairs[i][0]], data.payload["register"]["id"][pairs[i][1]], levels[i], result.levels[i])
+        for i in mismatched[:5]
+    ]
+    np.testing.assert_allclose([r["weight"] for r in js], weights, rtol=0, atol=1e-9)
+    np.testing.assert_allclose([r["p"] for r in js], probabilities, rtol=0, atol=1e-9)
+    # The pairs reach most levels of every comparison, so the test covers the rules.
+    for i, c in enumerate(link.comparison.comparisons):
+        assert len(np.unique(result.levels[:, i])) >= 3, c.name
+    assert page.errors == []
+
+
+def test_the_page_blocks_as_the_engine_does(page, explorer) -> None:
+    run, data, path = explorer
+    link = run.result.link
+    ids = link.data.right.ids
+    page.open(path)
+    checked = 0
+    for example in data.payload["examples"]:
+        row = int(np.flatnonzero(link.data.left.ids == example["request_id"])[0])
+        engine = sorted(set(ids[link.comparison.right[link.comparison.left == row]].tolist()))
+        js = page.page.evaluate(
+            "(r) => window.matchsimExplorer.candidates(r)", example["request"]
+        )
+        assert sorted(set(js)) == engine, example
+        checked += bool(engine)
+    assert checked >= 10
+
+
+def test_similarities_match_rapidfuzz(page, explorer) -> None:
+    _, data, path = explorer
+    rng = random.Random(11)
+    names = [v for v in data.payload["register"]["surname"]["values"]]
+    pairs = []
+    for _ in range(3000):
+        a = "".join(rng.choices("ABCDE ", k=rng.randint(0, 12)))
+        b = "".join(rng.choices("ABCDE ", k=rng.randint(0, 12)))
+        pairs.append((a, b))
+    pairs += [(rng.choice(names), rng.choice(names)) for _ in range(1000)]
+    words = ["1", "HIGH", "STREET", "ROAD", "FLAT", "2", "MANOR", "PARK", "A"]
+    addresses = [
+        (" ".join(rng.choices(words, k=rng.randint(1, 5))), " ".join(rng.choices(words, k=rng.randint(1, 5))))
+        for _ in range(1000)
+    ]
+    page.open(path)
+    got = page.page.evaluate(
+        """([pairs, addresses]) => ({
+             jw: pairs.map(([a, b]) => window.matchsimExplorer.jaroWinkler(a, b)),
+             jaro: pairs.map(([a, b]) => window.matchsimExplorer.jaro(a, b)),
+             tsr: addresses.map(([a, b]) => window.matchsimExplorer.tokenSetRatio(a, b)),
+           })""",
+        [pairs, addresses],
+    )
+    np.testing.assert_allclose(
+        got["jw"], [JaroWinkler.normalized_similarity(a, b) for a, b in pairs], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        got["jaro"], [Jaro.normalized_similarity(a, b) for a, b in pairs], atol=1e-12
+    )
+    np.testing.assert_allclose(
+        got["tsr"], [fuzz.token_set_ratio(a, b) for a, b in addresses], atol=1e-9
+    )
+
+
+def test_names_and_soundex_are_read_as_the_engine_reads_them(page, explorer) -> None:
+    _, data, path = explorer
+    raw = [
+        "Zoë",
+        "Łukasz",
+        "Anne-Marie",
+        "O'Sullivan",
+        "  mary   jane ",
+        "Straße",
+        "Ægir",
+        "Nguyễn",
+        "Þór",
+        HOSTILE,
+        "123",
+        "",
+    ]
+    rng = random.Random(3)
+    raw += ["".join(rng.choices(string.ascii_letters + " -'", k=rng.randint(1, 10))) for _ in range(300)]
+    page.open(path)
+    got = page.page.evaluate(
+        "(xs) => xs.map((x) => [window.matchsimExplorer.normaliseName(x), window.matchsimExplorer.soundex(window.matchsimExplorer.normaliseName(x))])",
+        raw,
+    )
+    for value, (name, code) in zip(raw, got, strict=True):
+        expected = normalise_name(value) or None
+        assert name == expected, value
+        if expected:
+            assert code == jellyfish.soundex(expected.split(" ")[0]), value
+
+
+def _fill(page, request: dict[str, str]) -> None:
+    for field, value in request.items():
+        if field == "sex":
+            page.page.select_option("#sex", value)
+        else:
+            page.page.fill(f"#{field}", value)
+
+
+def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_returns(
+    page, explorer, tmp_path: Path
+) -> None:
+    run, data, path = explorer
+    link = run.result.link
+    page.open(path)
+    page.screenshot(tmp_path / "explorer-start.png")
+    # A twin: the request for one child finds both.
+    example = next(e for e in data.payload["examples"] if e["label"] == "Twins")
+    request = dict(example["request"])
+    _fill(page, request)
+    cards = page.page.query_selector_all(".candidate")
+    assert len(cards) >= 2
+    shown = {int(c.get_attribute("data-id")): float(c.get_attribute("data-probability")) for c in cards}
+    # The probabilities shown are the engine's for these pairs.
+    row = int(np.flatnonzero(link.data.left.ids == example["request_id"])[0])
+    mask = link.comparison.left == row
+    engine = dict(zip(link.data.right.ids[link.comparison.right[mask]].tolist(), link.scores[mask].tolist()))
+    assert set(shown) == set(engine)
+    for pupil, p in shown.items():
+        assert abs(p - engine[pupil]) < 1e-9
+    assert "candidate" in page.page.inner_text("#verdict")
+
+    # Under "all", the threshold just above the second-best candidate drops it.
+    page.page.select_option("#rule", "all")
+    ordered = sorted(shown.values(), reverse=True)
+    returned = lambda: {  # noqa: E731
+        int(c.get_attribute("data-id"))
+        for c in page.page.query_selector_all(".candidate[data-returned=true]")
+    }
+    page.page.fill("#threshold", "0")
+    everyone = returned()
+    assert everyone == set(shown)
+    between = (ordered[0] + ordered[1]) / 2
+    page.page.eval_on_selector(
+        "#threshold",
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
+        str(between),
+    )
+    fewer = returned()
+    assert fewer and fewer < everyone
+    assert all(shown[i] >= float(page.page.input_value("#threshold")) for i in fewer)
+    page.page.select_option("#rule", "unique")
+    assert len(returned()) <= 1
+    page.screenshot(tmp_path / "explorer-twins.png")
+    assert page.errors == []
+    assert page.elements_wider_than_viewport() == []
+
+
+def test_hostile_text_in_the_register_and_a_request_stays_text(page, explorer, tmp_path: Path) -> None:
+    run, data, _ = explorer
+    # Normalisation keeps only letters in the register's names, so the hostile text is put in
+    # the data the page embeds (a register name, an example's request, the description),
+    # which is what the escaping must survive.
+    payload = data.payload
+    payload_copy = {**payload, "description": HOSTILE}
+    register = {**payload["register"], "forename": dict(payload["register"]["forename"])}
+    register["forename"]["values"] = [HOSTILE, *register["forename"]["values"][1:]]
+    payload_copy["register"] = register
+    examples = [dict(e) for e in payload["examples"]]
+    examples[0] = {**examples[0], "request": {**examples[0]["request"], "forename": HOSTILE}}
+    payload_copy["examples"] = examples
+    hostile = tmp_path / "hostile.html"
+    hostile.write_text(render_explorer(type(data)(payload_copy, data.rows)), encoding="utf-8")
+    assert HOSTILE not in hostile.read_text(encoding="utf-8")
+
+    dialogs: list[str] = []
+    page.page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.open(hostile)
+    assert page.page.evaluate("document.scripts.length") == 2
+    assert page.page.input_value("#forename") == HOSTILE
+    options = page.page.inner_text("#preset")
+    assert HOSTILE in options
+    # A register record with the hostile name shows it as text: ask for that child.
+    record = page.page.evaluate(
+        """() => { const r = window.matchsimExplorer.records.find((x) => x.forename === %r);
+                   return {surname: r.surname, date_of_birth: r.dob.iso, postcode: r.postcode || '',
+                           id: r.id}; }"""
+        % HOSTILE
+    )
+    _fill(
+        page,
+        {
+            "forename": HOSTILE,
+            "surname": record["surname"],
+            "date_of_birth": record["date_of_birth"],
+            "postcode": record["postcode"],
+        },
+    )
+    card = page.page.query_selector(f".candidate[data-id='{record['id']}'] .record")
+    assert card is not None and card.inner_text().startswith(HOSTILE)
+    page.screenshot(tmp_path / "hostile.png")
+    assert dialogs == []
+    assert page.errors == []
