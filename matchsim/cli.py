@@ -1299,6 +1299,32 @@ def print_summary(summary: dict[str, Any], out: Path) -> None:
     _out.print(table)
 
 
+@app.command("explore")
+def explore_command(
+    result: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A result directory of 'matchsim run' (default: the latest under results/)."
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Write RESULT_DIR/explorer.html: one offline page to edit a request and watch the lookup
+    block, compare and score it with the run's fitted model (needs a fellegi_sunter run).
+
+    The run is rebuilt from its scenario.resolved.yaml (same settings and seed, so the same
+    register and model); see docs/explorer.md.
+    """
+    from matchsim.report.explorer import check_explore, explore, latest_result
+
+    target = result if result is not None else latest_result()
+    check_explore(target)
+    with _stage_bars(quiet) as stage:
+        page = explore(target, stage)
+    if not quiet:
+        _out.print(f"Wrote {page}: open it in a browser (it works offline).", soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map errors to exit codes (0 ok, 1 bug, 2 user error)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

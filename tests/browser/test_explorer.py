@@ -72,7 +72,12 @@ def test_the_page_scores_pairs_as_the_engine_does(page, explorer) -> None:
     levels = np.array([r["levels"] for r in js])
     mismatched = np.flatnonzero((levels != result.levels).any(axis=1))
     assert not len(mismatched), [
-        (requests[pairs[i][0]], data.payload["register"]["id"][pairs[i][1]], levels[i], result.levels[i])
+        (
+            requests[pairs[i][0]],
+            data.payload["register"]["id"][pairs[i][1]],
+            levels[i],
+            result.levels[i],
+        )
         for i in mismatched[:5]
     ]
     np.testing.assert_allclose([r["weight"] for r in js], weights, rtol=0, atol=1e-9)
@@ -92,9 +97,7 @@ def test_the_page_blocks_as_the_engine_does(page, explorer) -> None:
     for example in data.payload["examples"]:
         row = int(np.flatnonzero(link.data.left.ids == example["request_id"])[0])
         engine = sorted(set(ids[link.comparison.right[link.comparison.left == row]].tolist()))
-        js = page.page.evaluate(
-            "(r) => window.matchsimExplorer.candidates(r)", example["request"]
-        )
+        js = page.page.evaluate("(r) => window.matchsimExplorer.candidates(r)", example["request"])
         assert sorted(set(js)) == engine, example
         checked += bool(engine)
     assert checked >= 10
@@ -103,7 +106,7 @@ def test_the_page_blocks_as_the_engine_does(page, explorer) -> None:
 def test_similarities_match_rapidfuzz(page, explorer) -> None:
     _, data, path = explorer
     rng = random.Random(11)
-    names = [v for v in data.payload["register"]["surname"]["values"]]
+    names = list(data.payload["register"]["surname"]["values"])
     pairs = []
     for _ in range(3000):
         a = "".join(rng.choices("ABCDE ", k=rng.randint(0, 12)))
@@ -112,7 +115,10 @@ def test_similarities_match_rapidfuzz(page, explorer) -> None:
     pairs += [(rng.choice(names), rng.choice(names)) for _ in range(1000)]
     words = ["1", "HIGH", "STREET", "ROAD", "FLAT", "2", "MANOR", "PARK", "A"]
     addresses = [
-        (" ".join(rng.choices(words, k=rng.randint(1, 5))), " ".join(rng.choices(words, k=rng.randint(1, 5))))
+        (
+            " ".join(rng.choices(words, k=rng.randint(1, 5))),
+            " ".join(rng.choices(words, k=rng.randint(1, 5))),
+        )
         for _ in range(1000)
     ]
     page.open(path)
@@ -136,7 +142,7 @@ def test_similarities_match_rapidfuzz(page, explorer) -> None:
 
 
 def test_names_and_soundex_are_read_as_the_engine_reads_them(page, explorer) -> None:
-    _, data, path = explorer
+    path = explorer[2]
     raw = [
         "Zoë",
         "Łukasz",
@@ -152,10 +158,15 @@ def test_names_and_soundex_are_read_as_the_engine_reads_them(page, explorer) -> 
         "",
     ]
     rng = random.Random(3)
-    raw += ["".join(rng.choices(string.ascii_letters + " -'", k=rng.randint(1, 10))) for _ in range(300)]
+    raw += [
+        "".join(rng.choices(string.ascii_letters + " -'", k=rng.randint(1, 10))) for _ in range(300)
+    ]
     page.open(path)
     got = page.page.evaluate(
-        "(xs) => xs.map((x) => [window.matchsimExplorer.normaliseName(x), window.matchsimExplorer.soundex(window.matchsimExplorer.normaliseName(x))])",
+        """(xs) => xs.map((x) => {
+             const name = window.matchsimExplorer.normaliseName(x);
+             return [name, window.matchsimExplorer.soundex(name)];
+           })""",
         raw,
     )
     for value, (name, code) in zip(raw, got, strict=True):
@@ -186,11 +197,19 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
     _fill(page, request)
     cards = page.page.query_selector_all(".candidate")
     assert len(cards) >= 2
-    shown = {int(c.get_attribute("data-id")): float(c.get_attribute("data-probability")) for c in cards}
+    shown = {
+        int(c.get_attribute("data-id")): float(c.get_attribute("data-probability")) for c in cards
+    }
     # The probabilities shown are the engine's for these pairs.
     row = int(np.flatnonzero(link.data.left.ids == example["request_id"])[0])
     mask = link.comparison.left == row
-    engine = dict(zip(link.data.right.ids[link.comparison.right[mask]].tolist(), link.scores[mask].tolist()))
+    engine = dict(
+        zip(
+            link.data.right.ids[link.comparison.right[mask]].tolist(),
+            link.scores[mask].tolist(),
+            strict=True,
+        )
+    )
     assert set(shown) == set(engine)
     for pupil, p in shown.items():
         assert abs(p - engine[pupil]) < 1e-9
@@ -222,8 +241,10 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
     assert page.elements_wider_than_viewport() == []
 
 
-def test_hostile_text_in_the_register_and_a_request_stays_text(page, explorer, tmp_path: Path) -> None:
-    run, data, _ = explorer
+def test_hostile_text_in_the_register_and_a_request_stays_text(
+    page, explorer, tmp_path: Path
+) -> None:
+    data = explorer[1]
     # Normalisation keeps only letters in the register's names, so the hostile text is put in
     # the data the page embeds (a register name, an example's request, the description),
     # which is what the escaping must survive.
@@ -248,10 +269,10 @@ def test_hostile_text_in_the_register_and_a_request_stays_text(page, explorer, t
     assert HOSTILE in options
     # A register record with the hostile name shows it as text: ask for that child.
     record = page.page.evaluate(
-        """() => { const r = window.matchsimExplorer.records.find((x) => x.forename === %r);
+        """(name) => { const r = window.matchsimExplorer.records.find((x) => x.forename === name);
                    return {surname: r.surname, date_of_birth: r.dob.iso, postcode: r.postcode || '',
-                           id: r.id}; }"""
-        % HOSTILE
+                           id: r.id}; }""",
+        HOSTILE,
     )
     _fill(
         page,
