@@ -287,22 +287,25 @@ def _examples(run: ScenarioRun, limit: int) -> list[dict[str, Any]]:
     return examples
 
 
+#: Keys of the records around the examples that the page also holds (so that an edited
+#: request still finds namesakes and neighbours): surname Soundex with the postcode district,
+#: and with the year of birth.
+NEIGHBOUR_KEYS = (("surname:soundex", "postcode:district"), ("surname:soundex", "birth_year"))
+
+
 def _neighbours(data: Any, left_rows: np.ndarray) -> np.ndarray:
-    """Register rows sharing surname Soundex and postcode district with any of ``left_rows``."""
-    keys = []
-    for side, rows in ((data.left, left_rows), (data.right, None)):
-        parts = []
-        for part in ("surname:soundex", "postcode:district"):
-            if part.split(":")[0] not in data.vocabularies:
-                return np.zeros(0, dtype=np.int64)
-            key = side.key(part, data.vocabularies)
-            parts.append(key if rows is None else key[rows])
-        keys.append(parts)
-    (ls, ld), (rs, rd) = keys
-    ok = (ls >= 0) & (ld >= 0)
-    wanted = pd.MultiIndex.from_arrays([ls[ok], ld[ok]])
-    hit = pd.MultiIndex.from_arrays([rs, rd]).isin(wanted) & (rs >= 0) & (rd >= 0)
-    return np.flatnonzero(hit)
+    """Register rows sharing any of :data:`NEIGHBOUR_KEYS` with one of ``left_rows``."""
+    found = []
+    for parts in NEIGHBOUR_KEYS:
+        if any(p.split(":")[0] not in (*data.vocabularies, "birth_year") for p in parts):
+            continue
+        left = [data.left.key(p, data.vocabularies)[left_rows] for p in parts]
+        right = [data.right.key(p, data.vocabularies) for p in parts]
+        ok = np.logical_and.reduce([k >= 0 for k in left])
+        wanted = pd.MultiIndex.from_arrays([k[ok] for k in left])
+        hit = pd.MultiIndex.from_arrays(right).isin(wanted)
+        found.append(np.flatnonzero(hit & np.logical_and.reduce([k >= 0 for k in right])))
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def build_explorer(run: ScenarioRun, *, examples: int = 40) -> ExplorerData:

@@ -3,6 +3,7 @@ does, reacts to its controls, and survives hostile text."""
 
 from __future__ import annotations
 
+import math
 import random
 import string
 from pathlib import Path
@@ -100,6 +101,13 @@ def test_the_page_blocks_as_the_engine_does(page, explorer) -> None:
         js = page.page.evaluate("(r) => window.matchsimExplorer.candidates(r)", example["request"])
         assert sorted(set(js)) == engine, example
         checked += bool(engine)
+        # Under the run's threshold and rule, the page returns what the run returned.
+        returned = page.page.evaluate(
+            """(r) => { const x = window.matchsimExplorer;
+                        return x.decide(x.lookup(r).scored, x.threshold(), x.data.decision).returned; }""",
+            example["request"],
+        )
+        assert sorted(returned) == sorted(example["returned"]), example
     assert checked >= 10
 
 
@@ -222,18 +230,21 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
         int(c.get_attribute("data-id"))
         for c in page.page.query_selector_all(".candidate[data-returned=true]")
     }
-    page.page.fill("#threshold", "0")
+    page.page.fill("#threshold", "-20")
     everyone = returned()
     assert everyone == set(shown)
-    between = (ordered[0] + ordered[1]) / 2
+    # The slider is in bits (log2 odds): halfway between the two best, in bits.
+    bits = [math.log2(p / (1 - p)) for p in ordered[:2]]
     page.page.eval_on_selector(
         "#threshold",
         "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); }",
-        str(between),
+        str(sum(bits) / 2),
     )
     fewer = returned()
     assert fewer and fewer < everyone
-    assert all(shown[i] >= float(page.page.input_value("#threshold")) for i in fewer)
+    threshold = page.page.evaluate("window.matchsimExplorer.threshold()")
+    assert ordered[1] < threshold <= ordered[0]
+    assert all(shown[i] >= threshold for i in fewer)
     page.page.select_option("#rule", "unique")
     assert len(returned()) <= 1
     page.screenshot(tmp_path / "explorer-twins.png")

@@ -480,9 +480,17 @@
     all: 'Return every child over the threshold.',
   };
   let current = null;
+  // The slider holds a match weight; the run's own threshold is used exactly until it moves.
+  let initialSlider = null;
+  const toBits = (p) => (p <= 0 ? -Infinity : p >= 1 ? Infinity : Math.log2(p / (1 - p)));
+  function currentThreshold() {
+    const value = $('threshold').value;
+    if (value === initialSlider) return MODEL.threshold;
+    return 1.0 / (1.0 + Math.pow(2, -value));
+  }
   function render() {
-    const threshold = +$('threshold').value;
-    $('threshold-value').textContent = pct(threshold);
+    const threshold = currentThreshold();
+    $('threshold-value').textContent = pct(threshold) + ' (' + (+$('threshold').value).toFixed(2) + ' bits)';
     const rule = $('rule').value;
     $('rule-note').textContent = RULES[rule];
     const raw = {};
@@ -547,7 +555,9 @@
       groups.get(e.label).appendChild(el('option', { value: String(i) }, [r.forename, r.surname].filter(Boolean).join(' ') + ' (request ' + e.request_id + ')'));
     });
     select.addEventListener('change', () => loadExample(+select.value));
-    $('threshold').value = String(MODEL.threshold);
+    const slider = $('threshold');
+    slider.value = String(Math.min(+slider.max, Math.max(+slider.min, toBits(MODEL.threshold))));
+    initialSlider = slider.value;
     $('rule').value = DATA.decision;
     $('threshold').addEventListener('input', render);
     $('rule').addEventListener('change', render);
@@ -560,7 +570,7 @@
     /** Score raw request fields against slice row ``row`` (for tests). */
     score: (raw, row) => scorePair(normaliseRequest(raw), RECORDS[row]),
     candidates: (raw) => candidateRows(normaliseRequest(raw)).map((row) => RECORDS[row].id),
-    lookup: lookup, decide: decide, jaro: jaro, jaroWinkler: jaroWinkler, tokenSetRatio: tokenSetRatio,
+    lookup: lookup, decide: decide, threshold: () => currentThreshold(), jaro: jaro, jaroWinkler: jaroWinkler, tokenSetRatio: tokenSetRatio,
     soundex: soundex, normaliseName: normaliseName, normaliseAddress: normaliseAddress,
   };
   init();
