@@ -247,9 +247,14 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
     assert all(shown[i] >= threshold for i in fewer)
     page.page.select_option("#rule", "unique")
     assert len(returned()) <= 1
+    assert "Agrees on" in page.page.inner_text(".candidate .words")
     page.screenshot(tmp_path / "explorer-twins.png")
-    assert page.errors == []
     assert page.elements_wider_than_viewport() == []
+    # A phone's width: one column, nothing runs off the side.
+    page.page.set_viewport_size({"width": 390, "height": 800})
+    assert page.elements_wider_than_viewport() == []
+    page.screenshot(tmp_path / "explorer-phone.png")
+    assert page.errors == []
 
 
 def test_hostile_text_in_the_register_and_a_request_stays_text(

@@ -101,6 +101,15 @@
   }
   /** A blocking key part (``surname:soundex``, ``dob``, ``birth_year``...) of a record. */
   function keyPart(rec, part) {
+    // Register records keep their keys: a keystroke re-blocks the whole slice.
+    const memo = rec.keys;
+    if (memo) {
+      if (!(part in memo)) memo[part] = computeKeyPart(rec, part);
+      return memo[part];
+    }
+    return computeKeyPart(rec, part);
+  }
+  function computeKeyPart(rec, part) {
     if (part === 'dob') return rec.dob ? rec.dob.iso : null;
     if (part === 'birth_year') return rec.dob ? rec.dob.y : null;
     if (part === 'birth_month') return rec.dob ? rec.dob.m : null;
@@ -318,6 +327,7 @@
       address: column('address', i),
       dob: iso ? parseDate(iso) : null,
       sex: REG.sex[i],
+      keys: {},
     };
   });
 
@@ -465,6 +475,34 @@
     return chart;
   }
 
+  /** The evidence in plain words: which fields agree, which differ, which are missing. */
+  function plainWords(result) {
+    const agree = [], differ = [], missing = [];
+    for (const s of result.steps) {
+      const name = (LABELS[s.comparison] || s.comparison).toLowerCase();
+      if (s.level === 0) missing.push(name);
+      else if (s.weight > 0) agree.push(s.level === 1 ? name : name + ' (' + describeLevel(s.level_name) + ')');
+      else differ.push(name);
+    }
+    const bits = [];
+    if (agree.length) bits.push('Agrees on ' + agree.join(', '));
+    if (differ.length) bits.push('differs on ' + differ.join(', '));
+    if (missing.length) bits.push(missing.join(', ') + ' not given on one side');
+    let text = bits.join('; ') + '.';
+    text = text.charAt(0).toUpperCase() + text.slice(1);
+    const bits2 = result.weight;
+    text += ' The model puts the odds at ' + (bits2 >= 0 ? odds(Math.pow(2, bits2)) + ' to 1 that' : odds(Math.pow(2, -bits2)) + ' to 1 against') + ' this is the child asked about.';
+    return text;
+  }
+  function odds(x) {
+    if (x < 1000) return x.toPrecision(2);
+    if (x < 1e6) return Math.round(x).toLocaleString('en-GB');
+    for (const [size, word] of [[1e12, 'trillion'], [1e9, 'billion'], [1e6, 'million']]) {
+      if (x >= size && x < size * 1000) return (x / size).toPrecision(2) + ' ' + word;
+    }
+    return '10^' + Math.floor(Math.log10(x));
+  }
+
   function recordLine(rec) {
     const parts = [
       [rec.forename, rec.middle_names].filter(Boolean).join(' '), rec.surname,
@@ -526,6 +564,7 @@
       head.appendChild(el('span', { class: 'prob', title: 'match weight ' + s.weight.toFixed(2) + ' bits' }, pct(s.probability)));
       card.appendChild(head);
       card.appendChild(el('p', { class: 'record' }, recordLine(s.record)));
+      card.appendChild(el('p', { class: 'words' }, plainWords(s)));
       card.appendChild(waterfall(s));
       box.appendChild(card);
     }
