@@ -495,7 +495,7 @@
     return text;
   }
   function odds(x) {
-    if (x < 1000) return x.toPrecision(2);
+    if (x < 10) return x.toPrecision(2);
     if (x < 1e6) return Math.round(x).toLocaleString('en-GB');
     for (const [size, word] of [[1e12, 'trillion'], [1e9, 'billion'], [1e6, 'million']]) {
       if (x >= size && x < size * 1000) return (x / size).toPrecision(2) + ' ' + word;
