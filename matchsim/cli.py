@@ -1304,7 +1304,8 @@ def explore_command(
     result: Annotated[
         Path | None,
         typer.Argument(
-            help="A result directory of 'matchsim run' (default: the latest under results/)."
+            metavar="RESULT_DIR",
+            help="A result directory of 'matchsim run' (default: the latest under results/).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
