@@ -252,11 +252,18 @@ def _examples(run: ScenarioRun, limit: int) -> list[dict[str, Any]]:
         ("correct_non_match", "Not in the register"),
     )
     taken = {i for _, _, i in chosen}
-    per_group = max(1, (limit - len(chosen)) // len(groups))
-    for outcome, label in groups:
-        idx = [i for i in out.index[out["outcome"].astype(str) == outcome] if i not in taken]
-        for i in idx[:per_group]:
+    pools = [
+        [i for i in out.index[out["outcome"].astype(str) == outcome] if i not in taken]
+        for outcome, _ in groups
+    ]
+    # An equal share each; a share an outcome cannot fill (no wrong child returned) goes to
+    # the outcomes after it.
+    room = max(0, limit - len(chosen))
+    for g, ((_, label), pool) in enumerate(zip(groups, pools, strict=True)):
+        share = room // (len(groups) - g)
+        for i in pool[:share]:
             chosen.append((label, "", int(i)))
+        room -= min(share, len(pool))
     examples = []
     for label, why, i in chosen:
         row = out.loc[i]

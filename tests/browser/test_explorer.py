@@ -21,18 +21,24 @@ from matchsim.report.explorer import build_explorer, raw_request, render_explore
 HOSTILE = "</script><script>alert(1)</script>"
 
 
-@pytest.fixture(scope="module")
-def explorer(tmp_path_factory: pytest.TempPathFactory):
+def _explorer(tmp_path_factory: pytest.TempPathFactory, *overrides: str):
     """A small Home Office run (3,000 pupils: the shipped scenario is national-scale) and its
     explorer page."""
     from matchsim.scenario import load_scenario, run_scenario
 
-    spec = load_scenario("scenarios/home-office-lookup.yaml", ["population.pupils=3000"])
+    spec = load_scenario(
+        "scenarios/home-office-lookup.yaml", ["population.pupils=3000", *overrides]
+    )
     run = run_scenario(spec)
     data = build_explorer(run)
     path = tmp_path_factory.mktemp("explorer") / "explorer.html"
     path.write_text(render_explorer(data), encoding="utf-8")
     return run, data, path
+
+
+@pytest.fixture(scope="module")
+def explorer(tmp_path_factory: pytest.TempPathFactory):
+    return _explorer(tmp_path_factory)
 
 
 def _requests(run) -> list[dict[str, str]]:
@@ -248,6 +254,12 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
     page.page.select_option("#rule", "unique")
     assert len(returned()) <= 1
     assert "Agrees on" in page.page.inner_text(".candidate .words")
+    # A date the page cannot read is said so, and counts as not given.
+    page.page.fill("#date_of_birth", "31/03/2005")
+    assert "date of birth was not read" in page.page.inner_text("#verdict")
+    assert page.page.get_attribute("#date_of_birth", "aria-invalid") == "true"
+    page.page.fill("#date_of_birth", request["date_of_birth"])
+    assert page.page.get_attribute("#date_of_birth", "aria-invalid") == "false"
     page.screenshot(tmp_path / "explorer-twins.png")
     assert page.elements_wider_than_viewport() == []
     # A phone's width: one column, nothing runs off the side.
@@ -303,4 +315,39 @@ def test_hostile_text_in_the_register_and_a_request_stays_text(
     assert card is not None and card.inner_text().startswith(HOSTILE)
     page.screenshot(tmp_path / "hostile.png")
     assert dialogs == []
+    assert page.errors == []
+
+
+def test_a_register_of_address_histories_is_scored_and_decided_as_the_engine_does(
+    page, tmp_path_factory
+) -> None:
+    """With ``addresses: history`` a child has a register row per address: rows are scored
+    one by one and the rule counts each child once, at its best row."""
+    run, data, path = _explorer(tmp_path_factory, "lookup.addresses=history")
+    link = run.result.link
+    assert len(set(data.payload["register"]["id"])) < len(data.payload["register"]["id"])
+    left_of = {int(i): n for n, i in enumerate(link.data.left.ids)}
+    examples = data.payload["examples"]
+    pairs = [(left_of[e["request_id"]], s) for e in examples for s in range(len(data.rows))]
+    left = np.array([p[0] for p in pairs], dtype=np.int64)
+    result = compare(link.data, left, data.rows[[p[1] for p in pairs]], link.comparison.comparisons)
+    probabilities = link.matcher.score(result, link.data)
+    requests = {e["request_id"]: e["request"] for e in examples}
+    ids = link.data.left.ids
+    page.open(path)
+    js = page.page.evaluate(
+        """([pairs, examples]) => {
+             const x = window.matchsimExplorer;
+             return {
+               scores: pairs.map(([req, row]) => x.score(req, row))
+                 .map((s) => [s.steps.map((t) => t.level), s.probability]),
+               returned: examples.map((r) => x.decide(x.lookup(r).scored, x.threshold(), x.data.decision).returned),
+             };
+           }""",
+        [[[requests[int(ids[a])], b] for a, b in pairs], [e["request"] for e in examples]],
+    )
+    assert np.array_equal(np.array([s[0] for s in js["scores"]]), result.levels)
+    np.testing.assert_allclose([s[1] for s in js["scores"]], probabilities, rtol=0, atol=1e-9)
+    for example, returned in zip(examples, js["returned"], strict=True):
+        assert sorted(returned) == sorted(example["returned"]), example
     assert page.errors == []

@@ -546,14 +546,27 @@
         ? decision.over + ' children clear the threshold: the "' + rule + '" rule returns nothing (ambiguous).'
         : 'No candidate clears the threshold: nothing is returned.';
     } else verdict = 'Returned: ' + decision.returned.map((id) => 'pupil ' + id).join(', ') + '.';
-    verdict = result.scored.length + ' candidate' + (result.scored.length === 1 ? '' : 's') + '. ' + verdict;
+    const nChildren = new Set(result.scored.map((s) => s.id)).size;
+    verdict = nChildren + ' candidate' + (nChildren === 1 ? '' : 's') + '. ' + verdict;
     if (example && example.true_pupil_id != null) {
       const right = returned.has(example.true_pupil_id);
       const wrong = decision.returned.filter((id) => id !== example.true_pupil_id).length;
       verdict += wrong ? ' A wrong child is returned.' : right ? ' The true child is returned.' : ' The true child (pupil ' + example.true_pupil_id + ') is missed.';
     } else if (example) verdict += decision.returned.length ? ' This person is not in the register: any child returned is wrong.' : ' This person is not in the register.';
+    const dateField = $('date_of_birth');
+    const unreadDate = raw.date_of_birth.trim() !== '' && !result.request.dob;
+    dateField.setAttribute('aria-invalid', String(unreadDate));
+    if (unreadDate) verdict += ' The date of birth was not read (write it as YYYY-MM-DD): it counts as not given.';
     $('verdict').textContent = verdict;
-    const shown = result.scored.slice(0, 30);
+    // One card per child, at its best-scoring register row (a register of address histories
+    // holds a row per address; the rule counts each child once, at its best).
+    const byChild = new Map();
+    for (const s of result.scored) {
+      if (!byChild.has(s.id)) byChild.set(s.id, Object.assign({ rows: 0 }, s));
+      byChild.get(s.id).rows++;
+    }
+    const children = [...byChild.values()];
+    const shown = children.slice(0, 30);
     for (const s of shown) {
       const isReturned = returned.has(s.id);
       const card = el('article', { class: 'candidate' + (isReturned ? ' returned' : ''), 'data-id': String(s.id), 'data-returned': String(isReturned), 'data-probability': String(s.probability) });
@@ -563,12 +576,12 @@
       head.appendChild(el('span', { class: 'badge ' + (isReturned ? 'yes' : 'no') }, isReturned ? 'returned' : s.probability >= threshold ? 'over the threshold, not returned' : 'below the threshold'));
       head.appendChild(el('span', { class: 'prob', title: 'match weight ' + s.weight.toFixed(2) + ' bits' }, pct(s.probability)));
       card.appendChild(head);
-      card.appendChild(el('p', { class: 'record' }, recordLine(s.record)));
+      card.appendChild(el('p', { class: 'record' }, recordLine(s.record) + (s.rows > 1 ? ' (best of ' + s.rows + ' addresses on record)' : '')));
       card.appendChild(el('p', { class: 'words' }, plainWords(s)));
       card.appendChild(waterfall(s));
       box.appendChild(card);
     }
-    if (result.scored.length > shown.length) box.appendChild(el('p', { class: 'muted' }, (result.scored.length - shown.length) + ' more candidates with lower scores are not drawn.'));
+    if (children.length > shown.length) box.appendChild(el('p', { class: 'muted' }, (children.length - shown.length) + ' more candidates with lower scores are not drawn.'));
   }
 
   function loadExample(index) {
