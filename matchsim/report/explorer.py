@@ -429,6 +429,10 @@ def check_explorable(scenario: Any) -> None:
             f"the explorer explains a Fellegi-Sunter model and this run used {model.describe()}; "
             "run the scenario again with --set lookup.matcher=fellegi_sunter and explore that",
         )
+    from matchsim.comparison import make_comparison
+
+    for spec in scenario.lookup.comparisons or ():
+        _comparison_spec(make_comparison(spec))
     if scenario.lookup.blocking not in (None, "default"):
         raise ConfigError(
             "lookup.blocking",

@@ -127,6 +127,14 @@ def test_similarities_match_rapidfuzz(page, explorer) -> None:
         b = "".join(rng.choices("ABCDE ", k=rng.randint(0, 12)))
         pairs.append((a, b))
     pairs += [(rng.choice(names), rng.choice(names)) for _ in range(1000)]
+    # Letters outside ASCII count as one character each, as in rapidfuzz.
+    pairs += [
+        (
+            "".join(rng.choices("AÉÖŁ𝔸B", k=rng.randint(1, 8))),
+            "".join(rng.choices("AÉÖŁ𝔸B", k=rng.randint(1, 8))),
+        )
+        for _ in range(500)
+    ]
     words = ["1", "HIGH", "STREET", "ROAD", "FLAT", "2", "MANOR", "PARK", "A"]
     addresses = [
         (
@@ -318,14 +326,10 @@ def test_hostile_text_in_the_register_and_a_request_stays_text(
     assert page.errors == []
 
 
-def test_a_register_of_address_histories_is_scored_and_decided_as_the_engine_does(
-    page, tmp_path_factory
-) -> None:
-    """With ``addresses: history`` a child has a register row per address: rows are scored
-    one by one and the rule counts each child once, at its best row."""
-    run, data, path = _explorer(tmp_path_factory, "lookup.addresses=history")
+def _agrees_with_the_engine(page, run, data, path) -> None:
+    """Every example against every slice row: the page's levels and probabilities are the
+    engine's, and under the run's rule it returns what the run returned."""
     link = run.result.link
-    assert len(set(data.payload["register"]["id"])) < len(data.payload["register"]["id"])
     left_of = {int(i): n for n, i in enumerate(link.data.left.ids)}
     examples = data.payload["examples"]
     pairs = [(left_of[e["request_id"]], s) for e in examples for s in range(len(data.rows))]
@@ -351,3 +355,27 @@ def test_a_register_of_address_histories_is_scored_and_decided_as_the_engine_doe
     for example, returned in zip(examples, js["returned"], strict=True):
         assert sorted(returned) == sorted(example["returned"]), example
     assert page.errors == []
+
+
+def test_a_register_of_address_histories_is_scored_and_decided_as_the_engine_does(
+    page, tmp_path_factory
+) -> None:
+    """With ``addresses: history`` a child has a register row per address: rows are scored
+    one by one and the rule counts each child once, at its best row."""
+    run, data, path = _explorer(tmp_path_factory, "lookup.addresses=history")
+    assert len(set(data.payload["register"]["id"])) < len(data.payload["register"]["id"])
+    _agrees_with_the_engine(page, run, data, path)
+
+
+def test_other_comparisons_are_scored_as_the_engine_does(page, tmp_path_factory) -> None:
+    """Middle names, and postcode and address compared apart (token-set levels), with other
+    thresholds and a shorter date window."""
+    comparisons = (
+        "lookup.comparisons=[forename, {kind: name, role: surname, thresholds: [0.95, 0.85, 0.7],"
+        " first3: false}, middle_names, {kind: date_of_birth, days: 30}, postcode,"
+        " {kind: address, thresholds: [0.8, 0.5]}, sex]"
+    )
+    run, data, path = _explorer(tmp_path_factory, comparisons)
+    kinds = [c["kind"] for c in data.payload["model"]["comparisons"]]
+    assert kinds == ["name", "name", "name", "date_of_birth", "postcode", "address", "sex"]
+    _agrees_with_the_engine(page, run, data, path)
