@@ -17,6 +17,14 @@ from matchsim.report.explorer import script_json
 SCENARIO = str(Path(__file__).parent.parent / "scenarios" / "home-office-lookup.yaml")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Runs here never read or fill the user's cache of built worlds."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATCHSIM_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()

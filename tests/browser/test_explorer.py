@@ -21,6 +21,14 @@ from matchsim.report.explorer import build_explorer, raw_request, render_explore
 HOSTILE = "</script><script>alert(1)</script>"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory):
+    """Runs here never read or fill the user's cache of built worlds."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MATCHSIM_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        yield
+
+
 def _explorer(tmp_path_factory: pytest.TempPathFactory, *overrides: str):
     """A small Home Office run (3,000 pupils: the shipped scenario is national-scale) and its
     explorer page."""
@@ -269,6 +277,15 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
     page.page.fill("#date_of_birth", request["date_of_birth"])
     assert page.page.get_attribute("#date_of_birth", "aria-invalid") == "false"
     page.screenshot(tmp_path / "explorer-twins.png")
+    assert page.elements_wider_than_viewport() == []
+    # What the model learned: a table per comparison, every level with its weight.
+    page.page.click("#model summary")
+    tables = page.page.query_selector_all("#model-tables table")
+    assert len(tables) == len(data.payload["model"]["comparisons"])
+    first = data.payload["model"]["comparisons"][0]
+    assert len(tables[0].query_selector_all("tr")) == 1 + len(first["levels"])
+    assert f"{first['weight'][1]:+.2f}" in tables[0].inner_text()
+    page.screenshot(tmp_path / "explorer-model.png")
     assert page.elements_wider_than_viewport() == []
     # A phone's width: one column, nothing runs off the side.
     page.page.set_viewport_size({"width": 390, "height": 800})

@@ -595,7 +595,29 @@
     render();
   }
 
+  function modelTables() {
+    const box = $('model-tables');
+    box.appendChild(el('p', {}, 'Prior: λ = ' + MODEL.lambda.toPrecision(3) + ' (' + MODEL.prior.toFixed(2) + ' bits): the chance that two records picked at random are the same child.'));
+    for (const c of MODEL.comparisons) {
+      const table = el('table');
+      table.appendChild(el('caption', {}, LABELS[c.name] || c.name));
+      const head = el('tr');
+      for (const h of ['level', 'm', 'u', 'weight (bits)']) head.appendChild(el('th', { scope: 'col' }, h));
+      table.appendChild(head);
+      c.levels.forEach((name, i) => {
+        const row = el('tr');
+        row.appendChild(el('td', {}, describeLevel(name)));
+        row.appendChild(el('td', { class: 'num' }, i ? c.m[i].toPrecision(3) : '—'));
+        row.appendChild(el('td', { class: 'num' }, i ? c.u[i].toPrecision(3) : '—'));
+        row.appendChild(el('td', { class: 'num' }, (c.weight[i] >= 0 ? '+' : '') + c.weight[i].toFixed(2)));
+        table.appendChild(row);
+      });
+      box.appendChild(table);
+    }
+  }
+
   function init() {
+    modelTables();
     $('lead').textContent = 'Scenario "' + DATA.scenario + '" (seed ' + DATA.seed + '), ' + DATA.register_size.toLocaleString('en-GB') +
       ' pupils in the register. Edit the request or pick an example: the page blocks, compares and scores it as matchsim does, with the model this run fitted (' + MODEL.matcher + ').';
     $('slice-note').textContent = 'This page holds ' + RECORDS.length.toLocaleString('en-GB') + ' of the register\'s records: every candidate of the examples, their true children and their families. A request far from them finds only those.';
