@@ -269,7 +269,8 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
     assert all(shown[i] >= threshold for i in fewer)
     page.page.select_option("#rule", "unique")
     assert len(returned()) <= 1
-    assert "Agrees on" in page.page.inner_text(".candidate .words")
+    words = page.page.inner_text(".candidate .words")
+    assert "Agrees on" in words and "The model expects" in words
     # A date the page cannot read is said so, and counts as not given.
     page.page.fill("#date_of_birth", "31/03/2005")
     assert "date of birth was not read" in page.page.inner_text("#verdict")

@@ -340,15 +340,17 @@
     for (const c of MODEL.comparisons) {
       const lv = level(c, req, rec);
       let w = c.weight[lv];
+      let u = lv === 0 ? 1 : c.u[lv];
       let tf = null;
       if (c.tf && lv === 1) {
         const value = req[c.tf.role];
         tf = Object.prototype.hasOwnProperty.call(c.tf.values, value) ? c.tf.values[value] : 0;
         const uTf = Math.max((c.u[1] * tf) / c.tf.chance, 1e-9);
         w = c.tf.log2_m_exact - Math.log2(uTf);
+        u = uTf;
       }
       weight += w;
-      steps.push({ comparison: c.name, level: lv, level_name: c.levels[lv], weight: w, tf: tf });
+      steps.push({ comparison: c.name, level: lv, level_name: c.levels[lv], weight: w, tf: tf, u: u });
     }
     return { steps: steps, weight: weight, probability: 1.0 / (1.0 + Math.pow(2, -weight)) };
   }
@@ -490,15 +492,21 @@
     if (missing.length) bits.push(missing.join(', ') + ' not given on one side');
     let text = bits.join('; ') + '.';
     text = text.charAt(0).toUpperCase() + text.slice(1);
+    // How often a different child agrees like this by chance: the product of the levels' u
+    // (the model treats the fields as independent), over the whole register.
+    const chance = result.steps.reduce((p, step) => p * step.u, 1) * DATA.register_size;
+    const size = DATA.register_size.toLocaleString('en-GB');
+    if (chance >= 1) text += ' The model expects about ' + odds(chance) + ' different children in a register of ' + size + ' to agree like this by chance';
+    else text += ' The model expects a different child to agree like this by chance about once in ' + odds(1 / chance) + ' lookups in a register of ' + size;
     const bits2 = result.weight;
-    text += ' The model puts the odds at ' + (bits2 >= 0 ? odds(Math.pow(2, bits2)) + ' to 1 that' : odds(Math.pow(2, -bits2)) + ' to 1 against') + ' this is the child asked about.';
+    text += ', and puts the odds at ' + (bits2 >= 0 ? odds(Math.pow(2, bits2)) + ' to 1 that this is' : odds(Math.pow(2, -bits2)) + ' to 1 against this being') + ' the child asked about.';
     return text;
   }
   function odds(x) {
-    if (x < 10) return x.toPrecision(2);
-    if (x < 1e6) return Math.round(x).toLocaleString('en-GB');
+    const two = (v) => (v < 10 ? v.toPrecision(2) : Number(v.toPrecision(2)).toLocaleString('en-GB'));
+    if (x < 1e6) return two(x);
     for (const [size, word] of [[1e12, 'trillion'], [1e9, 'billion'], [1e6, 'million']]) {
-      if (x >= size && x < size * 1000) return (x / size).toPrecision(2) + ' ' + word;
+      if (x >= size && x < size * 1000) return two(x / size) + ' ' + word;
     }
     return '10^' + Math.floor(Math.log10(x));
   }
