@@ -438,9 +438,9 @@
   function describeLevel(name) {
     if (LEVEL_WORDS[name]) return LEVEL_WORDS[name];
     let m = /^jaro_winkler>=(.*)$/.exec(name) || /^jaro>=(.*)$/.exec(name);
-    if (m) return 'similar spelling (≥ ' + m[1] + ')';
+    if (m) return 'similar spelling ≥ ' + m[1];
     m = /^token_set>=(.*)$/.exec(name);
-    if (m) return 'similar words (≥ ' + m[1] + ')';
+    if (m) return 'similar words ≥ ' + m[1];
     m = /^within_(\d+)_days$/.exec(name);
     if (m) return 'within ' + m[1] + ' days';
     return name.replace(/_/g, ' ');
