@@ -125,7 +125,7 @@ def _model(run: ScenarioRun, slice_values: dict[str, set[str]]) -> dict[str, Any
             role, tf = model.tf_[c.name]
             vocab = vocabularies[role]
             wanted = slice_values.get(role, set())
-            codes = vocab.lookup(pa_strings(sorted(wanted))) if wanted else np.zeros(0, np.int64)
+            codes = vocab.lookup(_strings(sorted(wanted))) if wanted else np.zeros(0, np.int64)
             spec["tf"] = {
                 "role": role,
                 "chance": max(float((tf**2).sum()), 1e-12),
@@ -146,7 +146,7 @@ def _model(run: ScenarioRun, slice_values: dict[str, set[str]]) -> dict[str, Any
     }
 
 
-def pa_strings(values: list[str]) -> Any:
+def _strings(values: list[str]) -> Any:
     import pyarrow as pa
 
     return pa.array(values, pa.string())
