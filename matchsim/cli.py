@@ -1186,6 +1186,33 @@ def dedupe_command(
     _out.print(summary)
 
 
+@app.command("explore")
+def explore_command(
+    result: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="RESULT_DIR",
+            help="A result directory of 'matchsim run' (default: the latest under results/).",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+) -> None:
+    """Write RESULT_DIR/explorer.html: one offline page to edit a request and watch the lookup
+    block, compare and score it with the run's fitted model (needs a fellegi_sunter run).
+
+    The run is rebuilt from its scenario.resolved.yaml (same settings and seed, so the same
+    register and model); see docs/explorer.md.
+    """
+    from matchsim.report.explorer import check_explore, explore, latest_result
+
+    target = result if result is not None else latest_result()
+    check_explore(target)
+    with _stage_bars(quiet) as stage:
+        page = explore(target, stage)
+    if not quiet:
+        _out.print(f"Wrote {page}: open it in a browser (it works offline).", soft_wrap=True)
+
+
 def _with_options(registry: Any, name: str) -> str:
     from matchsim.registry import first_paragraph
 
