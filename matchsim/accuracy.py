@@ -91,9 +91,7 @@ def load_febrl(name: str) -> tuple[list[pd.DataFrame], pd.DataFrame]:
     return [_with_dob(f) for f in frames], truth
 
 
-def _pair_truth(
-    result: LinkResult, truth: pd.DataFrame, unordered: bool
-) -> tuple[np.ndarray, int]:
+def _pair_truth(result: LinkResult, truth: pd.DataFrame, unordered: bool) -> tuple[np.ndarray, int]:
     """Whether each candidate pair is true, and how many true pairs there are."""
     ids_l = result.data.left.ids[result.comparison.left].astype(str)
     ids_r = result.data.right.ids[result.comparison.right].astype(str)

@@ -183,7 +183,7 @@ def place_strata(
         if total < min_pairs or level == comparisons[place].n_levels - 1:
             continue  # too few pairs, or "else" (no shared place): the unconditional u holds
         per: list[np.ndarray | None] = []
-        for i, n in enumerate(n_levels):
+        for i in range(len(n_levels)):
             if i == place:
                 per.append(None)
                 continue
