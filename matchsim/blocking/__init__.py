@@ -159,7 +159,7 @@ def pass_report(
             left, right = member.pairs(data, rows)
         key = left.astype(np.int64) * n_r + right
         found[i] = np.isin(true_key, key)
-        out.append({"pass": member.describe(), "candidate_pairs": int(len(key))})
+        out.append({"pass": member.describe(), "candidate_pairs": len(key)})
     anywhere = found.sum(axis=0)
     for i, row in enumerate(out):
         row["true_pairs_found"] = int(found[i].sum())
