@@ -46,11 +46,13 @@ FEBRL_ROLES = {
 }
 
 DATASETS = ("febrl1", "febrl2", "febrl3", "febrl4")
-ENGINES = ("matchsim", "splink", "recordlinkage")
-#: engine -> the matcher it runs, each at its defaults
-MATCHERS = {
+ENGINES = ("matchsim", "splink", "splink_address", "recordlinkage")
+#: engine -> the matcher it runs, each at its defaults (``splink_address``: Splink also
+#: comparing the address line, its better setting on FEBRL, docs/peers.md)
+MATCHERS: dict[str, object] = {
     "matchsim": "fellegi_sunter",
     "splink": "splink",
+    "splink_address": {"name": "splink", "address_with_postcode": True},
     "recordlinkage": "recordlinkage",
 }
 
