@@ -93,3 +93,29 @@ def test_two_names_wrong_is_beyond_the_rule(register):
     # loses those who also live elsewhere. This is the rule's edge, shown, not promised.
     assert survivors(register, ("forename", "surname")) == 1.0  # dob + district still agree
     assert survivors(register, ("forename", "surname", "postcode")) < 1.0
+
+
+def test_pass_report_says_which_pass_found_and_lost_the_true_pairs(register):
+    requests = corrupt(register, ("date_of_birth", "postcode"), seed=5)
+    data = link(
+        prepare_table(requests, COLUMNS, "requests"), prepare_table(register, COLUMNS, "register")
+    )
+    rows = np.arange(len(register))
+    blocker = default_blocking(data.roles)
+    _, report = run_blocking(blocker, data, (rows, rows))
+    passes = report.passes
+    assert passes is not None and len(passes) == len(blocker.blockers) + 1
+    by_name = {p["pass"]: p for p in passes}
+    # Date of birth and postcode both wrong: every pass on the date loses every pair, and the
+    # address-and-surname pass finds them all, most of them alone (a donor postcode in the
+    # same sector leaves the sector pass a few).
+    assert by_name["exact(surname:soundex + dob)"]["true_pairs_found"] == 0
+    assert by_name["exact(address + surname:soundex)"]["true_pairs_found"] == len(register)
+    assert by_name["exact(address + surname:soundex)"]["found_only_here"] > 0.8 * len(register)
+    assert sum(p["found_only_here"] for p in passes) <= len(register)
+    for p in passes[:-1]:
+        assert p["true_pairs_found"] + p["missed"] == len(register)
+    assert passes[-1]["missed"] == len(register) - report.true_pairs_found == 0
+    # Without the truth there is nothing to report.
+    _, plain = run_blocking(blocker, data)
+    assert plain.passes is None

@@ -77,3 +77,13 @@ def test_by_place_must_be_a_flag():
 
     with pytest.raises(ConfigError):
         FellegiSunter(by_place="yes")  # type: ignore[arg-type]
+
+
+def test_lambda_is_the_share_of_requests_in_the_register(national_like):
+    _, requests, _ = national_like
+    link, _ = _run(national_like)
+    in_register = requests.table["true_pupil_id"].is_valid().to_numpy(zero_copy_only=False).mean()
+    per_request = link.matcher.lambda_ * len(link.data.right)
+    # The sessions' estimate is kept for comparison; lambda on the candidates is the one used.
+    assert link.matcher.sessions_lambda_ > 0
+    assert 0.7 * in_register <= per_request <= 1.3 * in_register, (per_request, in_register)
