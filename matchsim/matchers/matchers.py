@@ -856,20 +856,35 @@ class FellegiSunter(Matcher):
     def is_fitted(self) -> bool:
         return hasattr(self, "m_")
 
-    def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        """log2 Bayes factor of each pair, prior included."""
+    def prior_weight(self) -> float:
+        """log2 prior odds that two records match, ``log2(lambda / (1 - lambda))``."""
+        self.check_fitted()
+        return math.log2(self.lambda_ / (1 - self.lambda_))
+
+    def weight_terms(
+        self, result: ComparisonResult, data: LinkageData
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's match weight, term by term: ``(weights, tf_adjusted)``.
+
+        ``weights[p, i]`` is the log2 Bayes factor comparison ``i`` contributes to pair ``p``
+        (0 where a value is missing: no evidence), with the term-frequency adjustment applied
+        and, for a pair that shares a place, u measured among records sharing that place
+        (:mod:`matchsim.matchers.places`); ``tf_adjusted[p, i]`` says whether tf was applied.
+        A pair's match weight is :meth:`prior_weight` plus its row's sum.
+        """
         self.check_fitted()
         if tuple(c.name for c in result.comparisons) != self.comparisons_:
             raise ConfigError("FellegiSunter", "score with the comparisons the model was fitted on")
-        w = np.full(len(result.left), math.log2(self.lambda_ / (1 - self.lambda_)))
+        n = len(result.left)
+        weights = np.zeros((n, len(self.comparisons_)))
+        adjusted = np.zeros((n, len(self.comparisons_)), dtype=bool)
         stratum = self._strata_of(result.levels)
         for i, name in enumerate(self.comparisons_):
             lv = result.levels[:, i].astype(np.int64)
-            u_rows = self._u_rows(i, self.u_[i])
-            contrib = np.zeros(len(lv))
-            u_exact = np.zeros(len(lv))
-            for k, u in u_rows:
-                mask = np.ones(len(lv), dtype=bool) if k is None else stratum == k
+            contrib = np.zeros(n)
+            u_exact = np.zeros(n)
+            for k, u in self._u_rows(i, self.u_[i]):
+                mask = np.ones(n, dtype=bool) if k is None else stratum == k
                 with np.errstate(divide="ignore", invalid="ignore"):
                     bf = np.log2(self.m_[i]) - np.log2(u)
                 bf[0] = 0.0  # missing: no evidence
@@ -885,7 +900,16 @@ class FellegiSunter(Matcher):
                 chance = max(float((tf**2).sum()), 1e-12)
                 u_tf = np.maximum(u_exact[exact] * tf[np.maximum(codes, 0)] / chance, 1e-9)
                 contrib[exact] = np.log2(self.m_[i][1]) - np.log2(u_tf)
-            w += contrib
+                adjusted[:, i] = exact
+            weights[:, i] = contrib
+        return weights, adjusted
+
+    def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
+        """log2 Bayes factor of each pair, prior included."""
+        weights, _ = self.weight_terms(result, data)
+        w = np.full(len(result.left), self.prior_weight())
+        for i in range(weights.shape[1]):
+            w += weights[:, i]
         return w
 
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
