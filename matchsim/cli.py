@@ -524,10 +524,19 @@ def _read_records(
 def _print_link_notes(result: Any) -> None:
     """Under the link summary: the blocking passes one a line, and what cleaning read as missing."""
     passes = result.blocking.strategy.split(" | ")  # a union describes itself as "a | b | c"
+    found = result.blocking.passes  # given the truth: which pass found and lost the true pairs
     if len(passes) > 1:
         _out.print("Blocking passes (the candidates are their union):", highlight=False)
-        for line in passes:
+        for i, line in enumerate(passes):
+            if found is not None:
+                row = found[i]
+                line += (
+                    f": {row['true_pairs_found']:,} true pairs found"
+                    f" ({row['found_only_here']:,} by this pass alone), {row['missed']:,} missed"
+                )
             _out.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+        if found is not None:
+            _out.print(f"  lost by every pass: {found[-1]['missed']:,} true pairs", highlight=False)
     notes = result.quality.lines()
     if notes:
         _out.print("Input data:", highlight=False)

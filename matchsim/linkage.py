@@ -194,7 +194,7 @@ def link_prepared(
                 "threshold", f"must be a number in [0, {ceiling:g}]. Got {threshold!r} instead."
             )
     t0 = time.perf_counter()
-    blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
+    blocker = make_blocker(blocking) if blocking is not None else default_blocking(data=data)
     true_rows = true_rows_of(data, true_links)
     # A matcher passed in already fitted (e.g. trained on an earlier batch) is reused.
     refit = not model.is_fitted() or isinstance(matcher, str | dict)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import tracemalloc
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,7 @@ __all__ = [
     "iter_pairs",
     "make_blocker",
     "oriented_pairs",
+    "pass_report",
     "run_blocking",
 ]
 
@@ -74,6 +75,10 @@ class BlockingReport:
     pair_quality: float | None
     seconds: float
     peak_memory_mb: float | None
+    #: given true links and several passes: per pass, its candidate pairs among the left
+    #: records that have a true link, the true pairs it found, those it alone found and those
+    #: it missed (see :func:`pass_report`)
+    passes: tuple[dict[str, object], ...] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -121,7 +126,55 @@ def run_blocking(
     if measure_memory:
         peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
-    return (left, right), blocking_report(blocker, data, left, right, true_pairs, seconds, peak)
+    report = blocking_report(blocker, data, left, right, true_pairs, seconds, peak)
+    if true_pairs is not None and isinstance(blocker, Union):
+        report = replace(report, passes=pass_report(blocker, data, true_pairs))
+    return (left, right), report
+
+
+def pass_report(
+    blocker: Union, data: LinkageData, true_pairs: tuple[np.ndarray, np.ndarray]
+) -> tuple[dict[str, object], ...]:
+    """Which pass of a multi-pass blocking found the true pairs, and which lost them.
+
+    Each pass is run on the left records that have a true link only (a few thousand rows
+    however large the right side), so this costs a small share of the blocking itself. Per
+    pass: ``pass`` (its description), ``true_pairs_found``, ``found_only_here`` (true pairs no
+    other pass found) and ``missed`` (true pairs this pass lost; a pair every pass lost is
+    counted in the last row, ``pass: "none (lost)"``).
+    """
+    n_r = len(data.right)
+    if data.self_join:
+        true_pairs = oriented_pairs(true_pairs[0], true_pairs[1], n_r)
+    true_key = np.unique(true_pairs[0].astype(np.int64) * n_r + true_pairs[1])
+    rows = np.unique(true_key // n_r)
+    if data.self_join:  # a pair is listed from its smaller row, but either row may hold it
+        rows = np.unique(np.r_[rows, true_key % n_r])
+    found = np.zeros((len(blocker.blockers), len(true_key)), dtype=bool)
+    out: list[dict[str, object]] = []
+    for i, member in enumerate(blocker.blockers):
+        if data.self_join:
+            left, right = member.self_pairs(data, rows)
+        else:
+            left, right = member.pairs(data, rows)
+        key = left.astype(np.int64) * n_r + right
+        found[i] = np.isin(true_key, key)
+        out.append({"pass": member.describe(), "candidate_pairs": len(key)})
+    anywhere = found.sum(axis=0)
+    for i, row in enumerate(out):
+        row["true_pairs_found"] = int(found[i].sum())
+        row["found_only_here"] = int((found[i] & (anywhere == 1)).sum())
+        row["missed"] = int((~found[i]).sum())
+    out.append(
+        {
+            "pass": "none (lost)",
+            "candidate_pairs": 0,
+            "true_pairs_found": 0,
+            "found_only_here": 0,
+            "missed": int((anywhere == 0).sum()),
+        }
+    )
+    return tuple(out)
 
 
 def blocking_report(

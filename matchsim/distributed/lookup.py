@@ -2,15 +2,16 @@
 worker), with exactly the local outcomes.
 
 What is global is done once, here: the register is normalised and encoded on one set of
-vocabularies, and the matcher is fitted on the whole register as a local lookup fits it (for
-Fellegi-Sunter: u from random pairs, m and lambda from training sessions, term frequencies of
-every name over the whole register). Vocabularies go to every worker once; each partition
-keeps its own blocking keys between lookups.
+vocabularies. Vocabularies go to every worker once; each partition keeps its own blocking keys
+between lookups.
 
-Per lookup, the requests (encoded on the register's vocabularies), the blocker, comparisons
-and fitted model are broadcast. Each partition blocks, compares and scores its rows; the
-candidates come back with register-wide row numbers, sorted into the order a local run yields,
-and the decision runs over all of them.
+Per lookup, the requests (encoded on the register's vocabularies), the blocker and comparisons
+are broadcast. Each partition blocks and compares its rows (and scores them, for a matcher that
+needs no fitting); the candidates come back with register-wide row numbers, sorted into the
+order a local run yields. Fellegi-Sunter is then fitted and scores here, on the gathered
+candidates and the whole register, as a local lookup does: its lambda is estimated on the
+candidate pairs and each request's candidates are scored together. The decision runs over all
+of them.
 
 Only blockers that pair a request with register rows by the rows' own keys partition exactly
 (exact, phonetic, minhash, full comparison, and unions of them). Sorted neighbourhood pairs
@@ -42,7 +43,7 @@ from matchsim.comparison import Comparison, ComparisonResult, compare
 from matchsim.distributed.executors import Executor
 from matchsim.errors import ConfigError
 from matchsim.linkage import refuse_unpartitionable, warm_register
-from matchsim.matchers import FellegiSunter, Matcher
+from matchsim.matchers import Matcher
 from matchsim.records import (
     MISSING,
     MISSING_DATE,
@@ -76,12 +77,11 @@ def check_partitionable(blocker: Blocker, data: LinkageData | None = None) -> No
 def fits_on_register(model: Matcher, refit: bool) -> bool:
     """Whether the model can be fitted before any candidate is found (so partitions can score).
 
-    Rule-based matchers need no fit; Fellegi-Sunter fits on the register and requests alone,
-    unless its m comes from the true links among the candidates (``m_method: oracle``).
+    Rule-based matchers need no fit. Fellegi-Sunter does not qualify: it re-estimates lambda
+    on the candidate pairs and scores each request's candidates together (one match per
+    request), so it is fitted and scores once all partitions' candidates are gathered.
     """
-    if not refit or type(model).fit is Matcher.fit:
-        return True
-    return isinstance(model, FellegiSunter) and model.m_method != "oracle"
+    return not refit or type(model).fit is Matcher.fit
 
 
 def _slice(register: PreparedTable, lo: int, hi: int) -> PreparedTable:

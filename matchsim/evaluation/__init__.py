@@ -3,11 +3,13 @@
 Every request gets exactly one outcome (:class:`Outcome`); :func:`evaluate` turns outcomes into
 counts, rates with Wilson intervals (:func:`wilson_interval`) and breakdowns by name origin,
 sex, twin status and error type; :func:`pair_metrics` scores predicted links pairwise, and
-:func:`cluster_metrics` scores a deduplication's clusters against true entities.
+:func:`cluster_metrics` scores a deduplication's clusters against true entities, and
+:func:`reliability` says whether match probabilities mean what they say.
 """
 
 from __future__ import annotations
 
+from matchsim.evaluation.calibration import Reliability, reliability
 from matchsim.evaluation.clusters import cluster_metrics
 from matchsim.evaluation.intervals import wilson_interval, wilson_intervals
 from matchsim.evaluation.outcomes import (
@@ -37,10 +39,12 @@ __all__ = [
     "Outcome",
     "Rate",
     "RateDefinition",
+    "Reliability",
     "classify",
     "cluster_metrics",
     "evaluate",
     "pair_metrics",
+    "reliability",
     "wilson_interval",
     "wilson_intervals",
 ]

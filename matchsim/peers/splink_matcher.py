@@ -94,6 +94,9 @@ class SplinkMatcher(Matcher):
         Random pairs sampled for u (Splink suggests 1e7 or more for final models).
     seed
         Seed of u's random sampling.
+    em
+        Estimate m by EM in the training sessions; off, m keeps the comparison library's
+        default m-probabilities (Splink untrained).
     address_with_postcode
         Also compare the address line where there is a postcode. Off by default, as Splink's
         guidance and its FEBRL4 example have it: a field another one largely predicts is left
@@ -120,7 +123,13 @@ class SplinkMatcher(Matcher):
         u_max_pairs: int = 10_000_000,
         seed: int = 0,
         address_with_postcode: bool = False,
+        em: bool = True,
     ) -> None:
+        if not isinstance(em, bool):
+            raise ConfigError(f"{FIELD}.em", f"must be true or false. Got {em!r} instead.")
+        # Without EM, m keeps the comparison library's default m-probabilities (Splink's
+        # untrained model: prior from the rules, u from random pairs).
+        self.em = em
         self.threshold = _probability("splink", "threshold", threshold)
         self.deterministic_rules = role_lists(
             deterministic_rules, f"{FIELD}.deterministic_rules", PEER_ROLES
@@ -160,7 +169,7 @@ class SplinkMatcher(Matcher):
 
     def describe(self) -> str:
         tf = f", tf={'+'.join(self.tf_adjust)}" if self.tf_adjust else ""
-        return f"splink(duckdb, em{tf})"
+        return f"splink(duckdb, {'em' if self.em else 'untrained'}{tf})"
 
     # -- the model as a Splink user writes it -------------------------------------------------
 
@@ -258,7 +267,7 @@ class SplinkMatcher(Matcher):
                 raise ConfigError(f"{FIELD}.recall", " ".join(str(exc).split())) from None
             training.estimate_u_using_random_sampling(max_pairs=self.u_max_pairs, seed=self.seed)
             self.sessions_ = []
-            for block in sessions:
+            for block in sessions if self.em else ():
                 training.estimate_parameters_using_expectation_maximisation(
                     block_on(*block), estimate_without_term_frequencies=True
                 )

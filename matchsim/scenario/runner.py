@@ -225,7 +225,7 @@ def _local_world(
 def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, Any]]:
     """Candidate pairs against pairs completeness for each pass alone and for the union."""
     data = result.link.data
-    blocker = make_blocker(blocking) if blocking is not None else default_blocking(data.roles)
+    blocker = make_blocker(blocking) if blocking is not None else default_blocking(data=data)
     passes = list(blocker.blockers) if isinstance(blocker, Union) else [blocker]
     truth = result.outcomes.dropna(subset=["true_pupil_id"])
     true_rows = true_rows_of(

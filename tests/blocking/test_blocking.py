@@ -265,7 +265,7 @@ def test_cross_keys_pair_left_keys_with_equal_right_keys_of_other_roles(left_row
         assert (np.bincount(pairs[0], minlength=len(data.left)) == counts).all()
 
 
-def test_default_blocking_pairs_swapped_names_and_a_shared_address_without_the_birth_date():
+def test_default_blocking_adds_broad_passes_within_its_budget():
     roles = {**ROLES, "address": "address"}
     left = pd.DataFrame(
         [
@@ -284,9 +284,18 @@ def test_default_blocking_pairs_swapped_names_and_a_shared_address_without_the_b
         columns=[*COLUMNS, "address"],
     )
     data = prepare(left, right, roles)
-    blocker = default_blocking(data.roles)
-    assert any(isinstance(b, CrossKeys) for b in blocker.blockers)
-    assert as_set(all_pairs(blocker, data)) == {(0, 0), (1, 1)}
+    # Both pairs have errors in three fields, beyond the core passes' rule.
+    core = default_blocking(data.roles)
+    assert as_set(all_pairs(core, data)) == set()
+    # Two records can afford blocking on the postcode alone: the second pair shares it. The
+    # first (names swapped, date and postcode unit mistyped) is lost: no pass is kept for it.
+    budgeted = default_blocking(data=data)
+    assert "exact(postcode)" in budgeted.describe()
+    assert as_set(all_pairs(budgeted, data)) == {(1, 1)}
+    # With no budget to spare, no broad pass that adds pairs is taken.
+    assert "exact(postcode)" not in default_blocking(data=data, budget=1e-9).describe()
+    with pytest.raises(ConfigError, match="budget"):
+        default_blocking(data=data, budget=0)
 
 
 @pytest.mark.parametrize(

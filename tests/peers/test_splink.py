@@ -111,3 +111,16 @@ def test_scoring_before_fitting_is_refused(splink_lookup):
     link_ = splink_lookup.link
     with pytest.raises(NotFittedError):
         SplinkMatcher().score(link_.comparison, link_.data)
+
+
+def test_untrained_splink_runs_no_em_session(world):
+    census, requests, register = world
+    result = lookup(census, requests, register=register, matcher={"name": "splink", "em": False})
+    assert result.link.matcher.sessions_ == []
+    assert result.link.matcher.describe().startswith("splink(duckdb, untrained")
+    assert result.link.pair_metrics["f1"] >= 0.5, result.link.pair_metrics
+
+
+def test_splink_em_must_be_a_flag():
+    with pytest.raises(ConfigError, match="em"):
+        SplinkMatcher(em="no")  # type: ignore[arg-type]
