@@ -230,7 +230,10 @@ EXAMPLES = parse_readme(README.read_text(encoding="utf-8"))
 
 def _param(example: Example):
     marks = [pytest.mark.slow] if example.slow else []
-    return pytest.param(example, id=example.id, marks=marks)
+    # An example that needs the peer engines is named after them, so that the peers
+    # environment of .ci/run can select it (-k recordlinkage).
+    name = "-".join([example.id, *example.requires])
+    return pytest.param(example, id=name, marks=marks)
 
 
 @pytest.fixture
@@ -251,6 +254,8 @@ def test_readme_has_examples_to_check():
 @pytest.mark.parametrize("example", [_param(e) for e in EXAMPLES])
 def test_readme_example_prints_what_the_readme_shows(example: Example, workdir, capsys):
     for module in example.requires:
+        if os.environ.get("MATCHSIM_REQUIRE_PEERS") == "1":
+            __import__(module)  # the peers environment must run it, not skip it
         pytest.importorskip(module, reason=f"{example.id} needs {module} (the peers environment)")
     if example.commands:
         for command, output in zip(example.commands, example.outputs, strict=True):

@@ -148,3 +148,27 @@ def test_a_request_for_someone_not_registered_is_never_said_to_match() -> None:
     assert "holds the register's details" in _errors_line(row)
     row = pd.Series({"in_register": True, "errors_forename": "forename_nickname;forename_typo"})
     assert "forename nickname, forename typo" in _errors_line(row)
+
+
+def test_namesake_sizes_count_every_pupil_sharing_the_values():
+    """The vectorised group sizes equal a plain count over the register, missing values apart."""
+    from types import SimpleNamespace
+
+    from matchsim.records import MISSING, MISSING_DATE
+    from matchsim.report.examples import _namesake_sizes
+
+    rng = np.random.default_rng(3)
+    n = 2_000
+    forename = rng.integers(0, 5, n)
+    forename[:20] = MISSING
+    dob = rng.integers(0, 30, n).astype(np.int64)
+    dob[20:30] = MISSING_DATE
+    right = SimpleNamespace(ids=np.arange(10, 10 + n), dob=dob, codes={"forename": forename})
+    ctx = SimpleNamespace(link=SimpleNamespace(data=SimpleNamespace(right=right)), namesakes={})
+    ids, sizes = _namesake_sizes(ctx, ("forename", "date_of_birth"))
+    present = (forename != MISSING) & (dob != MISSING_DATE)
+    assert np.array_equal(ids, right.ids[present])
+    for i, size in zip(ids[:200], sizes[:200], strict=True):
+        row = i - 10
+        same = present & (forename == forename[row]) & (dob == dob[row])
+        assert size == same.sum()
