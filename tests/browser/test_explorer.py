@@ -97,9 +97,7 @@ def test_the_page_scores_pairs_as_the_engine_does(page, explorer) -> None:
     # The examples' candidates are all in the slice: the page shares a match among the same
     # candidates as the engine.
     examples = [left_of[e["request_id"]] for e in data.payload["examples"]]
-    assert np.isin(
-        link.comparison.right[np.isin(link.comparison.left, examples)], data.rows
-    ).all()
+    assert np.isin(link.comparison.right[np.isin(link.comparison.left, examples)], data.rows).all()
 
     page.open(path)
     js = page.page.evaluate(

@@ -534,7 +534,9 @@
     for (const s of result.steps) {
       const name = (LABELS[s.comparison] || s.comparison).toLowerCase();
       if (s.level === 0) missing.push(name);
-      else if (s.weight > 0) agree.push(s.level === 1 ? name : name + ' (' + describeLevel(s.level_name) + ')');
+      // By level, not by the weight's sign: agreeing on a name most siblings at the same home
+      // share can weigh against a match, and it is still agreement.
+      else if (s.level_name !== 'else') agree.push(s.level === 1 ? name : name + ' (' + describeLevel(s.level_name) + ')');
       else differ.push(name);
     }
     const bits = [];
