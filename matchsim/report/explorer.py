@@ -1,12 +1,13 @@
 """The lookup explorer: one offline HTML page that scores requests as the engine does.
 
 The page embeds the run's fitted Fellegi-Sunter model (m, u and weight of every comparison
-level, the prior, term frequencies), the blocking passes, and a slice of the register: every
-record that was a candidate of the embedded example requests, their true children and those
-children's households. Its script (``assets/explorer.js``) normalises a request, blocks it
-against the slice with the engine's default passes, compares it level by level and scores it
-with the same arithmetic as :meth:`matchsim.matchers.FellegiSunter.match_weights`; a browser
-test checks both agree.
+level, and per place stratum; the prior, term frequencies, whether one match is shared among
+a request's candidates), the blocking passes, and a slice of the register: every record that
+was a candidate of the embedded example requests, their true children and those children's
+households. Its script (``assets/explorer.js``) normalises a request, blocks it against the
+slice with the engine's default passes, compares it level by level and scores it with the same
+arithmetic as :meth:`matchsim.matchers.FellegiSunter.weight_terms` and
+:meth:`~matchsim.matchers.FellegiSunter.score`; a browser test checks both agree.
 
 The model is not saved by ``run``: :func:`explore` reruns the resolved scenario, which is
 reproducible (same settings and seed, same register, requests and fitted model).
