@@ -552,6 +552,11 @@
     const size = DATA.register_size.toLocaleString('en-GB');
     if (chance >= 1) text += ' The model expects about ' + odds(chance) + ' different children in a register of ' + size + ' to agree like this by chance';
     else text += ' The model expects a different child to agree like this by chance about once in ' + odds(1 / chance) + ' lookups in a register of ' + size;
+    if (result.stratum >= 0) {
+      const place = MODEL.comparisons[MODEL.place.comparison];
+      text += '. The two records share a place (' + describeLevel(place.levels[result.stratum]) +
+        '), so the other fields are weighed by how often different children who share it agree (siblings share a surname and a home)';
+    }
     const said = (bits) => (bits >= 0 ? odds(Math.pow(2, bits)) + ' to 1 that this is' : odds(Math.pow(2, -bits)) + ' to 1 against this being') + ' the child asked about';
     if (result.others > 0) {
       const n = result.others;
