@@ -946,7 +946,7 @@ class FellegiSunter(Matcher):
         scored 0.5-0.9, only a third were true).
         """
         weights = self.match_weights(result, data)
-        if not (getattr(self, "one_per_left", False) and _one_row_per_id(data)):
+        if not self.one_match_per_left(data):
             return 1.0 / (1.0 + np.exp2(-weights))
         # Odds relative to the left record's best candidate, so nothing overflows.
         n_left = len(data.left)
@@ -956,6 +956,11 @@ class FellegiSunter(Matcher):
         total = np.bincount(result.left, weights=scaled, minlength=n_left)
         # o_j / (1 + sum o_k) with every odds divided by 2**best
         return scaled / (np.exp2(-best[result.left]) + total[result.left])
+
+    def one_match_per_left(self, data: LinkageData) -> bool:
+        """Whether :meth:`score` shares each left record's match among its candidates: with
+        ``one_per_left`` and a right-hand table holding each id once (not a deduplication)."""
+        return bool(getattr(self, "one_per_left", False)) and _one_row_per_id(data)
 
     def parameters(self) -> list[dict[str, object]]:
         """m, u and the Bayes factor of every level, as rows (for reports)."""

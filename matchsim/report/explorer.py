@@ -1,12 +1,13 @@
 """The lookup explorer: one offline HTML page that scores requests as the engine does.
 
 The page embeds the run's fitted Fellegi-Sunter model (m, u and weight of every comparison
-level, the prior, term frequencies), the blocking passes, and a slice of the register: every
-record that was a candidate of the embedded example requests, their true children and those
-children's households. Its script (``assets/explorer.js``) normalises a request, blocks it
-against the slice with the engine's default passes, compares it level by level and scores it
-with the same arithmetic as :meth:`matchsim.matchers.FellegiSunter.match_weights`; a browser
-test checks both agree.
+level, and per place stratum; the prior, term frequencies, whether one match is shared among
+a request's candidates), the blocking passes, and a slice of the register: every record that
+was a candidate of the embedded example requests, their true children and those children's
+households. Its script (``assets/explorer.js``) normalises a request, blocks it against the
+slice with the engine's default passes, compares it level by level and scores it with the same
+arithmetic as :meth:`matchsim.matchers.FellegiSunter.weight_terms` and
+:meth:`~matchsim.matchers.FellegiSunter.score`; a browser test checks both agree.
 
 The model is not saved by ``run``: :func:`explore` reruns the resolved scenario, which is
 reproducible (same settings and seed, same register, requests and fitted model).
@@ -106,21 +107,20 @@ def _model(run: ScenarioRun, slice_values: dict[str, set[str]]) -> dict[str, Any
             "run the scenario with --set lookup.matcher=fellegi_sunter",
         )
     vocabularies = link.data.vocabularies
+    places = model.places_
     comparisons = []
     for i, c in enumerate(link.comparison.comparisons):
         m, u = np.asarray(model.m_[i]), np.asarray(model.u_[i])
-        # The Bayes factors exactly as match_weights computes them.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            bf = np.log2(m) - np.log2(u)
-        bf[0] = 0.0
         spec = _comparison_spec(c)
-        spec |= {
-            "name": c.name,
-            "levels": list(c.level_names),
-            "m": [float(x) for x in m],
-            "u": [float(x) for x in u],
-            "weight": [float(x) for x in bf],
-        }
+        spec |= {"name": c.name, "levels": list(c.level_names), "m": [float(x) for x in m]}
+        spec |= _u_and_weights(m, u)
+        if places is not None and i != places.place:
+            # u measured among records sharing the place, per level of place agreement (the
+            # place comparison's own u holds in every stratum), as FellegiSunter.weight_terms.
+            spec["strata"] = {
+                str(level): _u_and_weights(m, np.asarray(per[i]))
+                for level, per in places.conditional.items()
+            }
         if c.name in model.tf_:
             role, tf = model.tf_[c.name]
             vocab = vocabularies[role]
@@ -140,10 +140,26 @@ def _model(run: ScenarioRun, slice_values: dict[str, set[str]]) -> dict[str, Any
     return {
         "matcher": model.describe(),
         "lambda": float(model.lambda_),
-        "prior": math.log2(model.lambda_ / (1 - model.lambda_)),
+        "prior": model.prior_weight(),
         "threshold": float(link.threshold),
         "comparisons": comparisons,
+        # A pair's stratum is its level of this comparison, when a stratum was measured.
+        "place": None
+        if places is None
+        else {"comparison": places.place, "strata": sorted(places.conditional)},
+        # The lookup returns at most one child: a candidate's probability is shared with the
+        # request's other candidates (FellegiSunter.score).
+        "one_per_left": model.one_match_per_left(link.data),
     }
+
+
+def _u_and_weights(m: np.ndarray, u: np.ndarray) -> dict[str, list[float]]:
+    """u and the Bayes factor (log2 m/u, 0 for missing) of every level, as
+    FellegiSunter.weight_terms computes them."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bf = np.log2(m) - np.log2(u)
+    bf[0] = 0.0
+    return {"u": [float(x) for x in u], "weight": [float(x) for x in bf]}
 
 
 def _strings(values: list[str]) -> Any:
@@ -160,7 +176,8 @@ def _blocking(run: ScenarioRun) -> dict[str, Any]:
             "the explorer mirrors the default blocking passes; this run set its own",
         )
     passes, cross = [], []
-    for member in default_blocking(run.result.link.data.roles).blockers:
+    # The engine's own call: its core passes and the broader ones the pair budget allowed.
+    for member in default_blocking(data=run.result.link.data).blockers:
         if isinstance(member, CrossKeys):
             cross.append({"keys": list(member.keys), "against": list(member.against)})
         elif isinstance(member, ExactKeys):

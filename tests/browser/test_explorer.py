@@ -53,6 +53,25 @@ def _requests(run) -> list[dict[str, str]]:
     return [raw_request(r) for r in run.requests.table.to_pylist()]
 
 
+def _engine_probabilities(link, slice_rows: np.ndarray, left: np.ndarray, right: np.ndarray):
+    """The engine's probability of each pair (left row, register row), scored by
+    ``FellegiSunter.score`` with the candidates the page holds for that request: the engine's
+    candidates in the slice, and the pair itself when it is not one of them (with one match
+    per request, a pair's probability depends on the request's other candidates)."""
+    from matchsim.comparison import ComparisonResult
+
+    comparisons = link.comparison.comparisons
+    in_slice = np.isin(link.comparison.right, slice_rows)
+    out = np.empty(len(left))
+    for n, (a, r) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        rows = link.comparison.right[(link.comparison.left == a) & in_slice]
+        rows = np.unique(np.r_[rows, r])
+        pairs = compare(link.data, np.full(len(rows), a, dtype=np.int64), rows, comparisons)
+        result = ComparisonResult(pairs.left, pairs.right, pairs.levels, comparisons)
+        out[n] = link.matcher.score(result, link.data)[np.flatnonzero(rows == r)[0]]
+    return out
+
+
 def test_the_page_scores_pairs_as_the_engine_does(page, explorer) -> None:
     run, data, path = explorer
     link = run.result.link
@@ -73,8 +92,12 @@ def test_the_page_scores_pairs_as_the_engine_does(page, explorer) -> None:
     right = data.rows[np.array([p[1] for p in pairs])]
     result = compare(link.data, left, right, link.comparison.comparisons)
     weights = link.matcher.match_weights(result, link.data)
-    probabilities = link.matcher.score(result, link.data)
+    probabilities = _engine_probabilities(link, data.rows, left, right)
     assert len(pairs) >= 200
+    # The examples' candidates are all in the slice: the page shares a match among the same
+    # candidates as the engine.
+    examples = [left_of[e["request_id"]] for e in data.payload["examples"]]
+    assert np.isin(link.comparison.right[np.isin(link.comparison.left, examples)], data.rows).all()
 
     page.open(path)
     js = page.page.evaluate(
@@ -252,9 +275,13 @@ def test_typing_a_request_shows_its_candidates_and_the_slider_changes_what_retur
         int(c.get_attribute("data-id"))
         for c in page.page.query_selector_all(".candidate[data-returned=true]")
     }
-    page.page.fill("#threshold", "-20")
+    # At the slider's lowest, every candidate whose (shared) probability reaches it returns:
+    # with one match per request, a candidate far behind the best keeps almost nothing.
+    page.page.fill("#threshold", page.page.get_attribute("#threshold", "min"))
     everyone = returned()
-    assert everyone == set(shown)
+    lowest = page.page.evaluate("window.matchsimExplorer.threshold()")
+    assert everyone == {i for i, p in shown.items() if p >= lowest}
+    assert len(everyone) >= 2
     # The slider is in bits (log2 odds): halfway between the two best, in bits.
     bits = [math.log2(p / (1 - p)) for p in ordered[:2]]
     page.page.eval_on_selector(
@@ -352,8 +379,9 @@ def _agrees_with_the_engine(page, run, data, path) -> None:
     examples = data.payload["examples"]
     pairs = [(left_of[e["request_id"]], s) for e in examples for s in range(len(data.rows))]
     left = np.array([p[0] for p in pairs], dtype=np.int64)
-    result = compare(link.data, left, data.rows[[p[1] for p in pairs]], link.comparison.comparisons)
-    probabilities = link.matcher.score(result, link.data)
+    right = data.rows[[p[1] for p in pairs]]
+    result = compare(link.data, left, right, link.comparison.comparisons)
+    probabilities = _engine_probabilities(link, data.rows, left, right)
     requests = {e["request_id"]: e["request"] for e in examples}
     ids = link.data.left.ids
     page.open(path)

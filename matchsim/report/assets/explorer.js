@@ -332,27 +332,61 @@
   });
 
   // ---------------------------------------------------------------- scores (matchers.py)
-  /** Levels, weights, total weight and probability of a (normalised) request against a
-   * register record, as FellegiSunter.match_weights and score compute them. */
+  /** The pair's place stratum (FellegiSunter._strata_of): its level of the place comparison
+   * when u was measured among records sharing that place, else -1. */
+  function stratumOf(levels) {
+    if (!MODEL.place) return -1;
+    const at = levels[MODEL.place.comparison];
+    return MODEL.place.strata.indexOf(at) >= 0 ? at : -1;
+  }
+  /** Levels, weights and total weight of a (normalised) request against a register record,
+   * as FellegiSunter.weight_terms and match_weights compute them: the prior, then each
+   * comparison's term in order; u (and so the weight) is the one measured among records
+   * sharing the pair's place, where they share one. ``probability`` is the pair's alone. */
   function scorePair(req, rec) {
+    const levels = MODEL.comparisons.map((c) => level(c, req, rec));
+    const stratum = stratumOf(levels);
     let weight = MODEL.prior;
     const steps = [];
-    for (const c of MODEL.comparisons) {
-      const lv = level(c, req, rec);
-      let w = c.weight[lv];
-      let u = lv === 0 ? 1 : c.u[lv];
+    MODEL.comparisons.forEach((c, i) => {
+      const lv = levels[i];
+      const table = stratum >= 0 && c.strata && c.strata[stratum] ? c.strata[stratum] : c;
+      let w = table.weight[lv];
+      let u = lv === 0 ? 1 : table.u[lv];
       let tf = null;
       if (c.tf && lv === 1) {
         const value = req[c.tf.role];
         tf = Object.prototype.hasOwnProperty.call(c.tf.values, value) ? c.tf.values[value] : 0;
-        const uTf = Math.max((c.u[1] * tf) / c.tf.chance, 1e-9);
+        const uTf = Math.max((table.u[1] * tf) / c.tf.chance, 1e-9);
         w = c.tf.log2_m_exact - Math.log2(uTf);
         u = uTf;
       }
       weight += w;
-      steps.push({ comparison: c.name, level: lv, level_name: c.levels[lv], weight: w, tf: tf, u: u });
-    }
-    return { steps: steps, weight: weight, probability: 1.0 / (1.0 + Math.pow(2, -weight)) };
+      steps.push({ comparison: c.name, level: lv, level_name: c.levels[lv], weight: w, tf: tf, u: u, stratum: table !== c });
+    });
+    const alone = 1.0 / (1.0 + Math.pow(2, -weight));
+    return { steps: steps, stratum: stratum, weight: weight, alone: alone, probability: alone, others: 0, shared: 0 };
+  }
+  /** One match per request (FellegiSunter.score with one_per_left): each candidate's
+   * probability is its odds over one plus the odds of all the request's candidates,
+   * o_j / (1 + sum o_k), computed relative to the best candidate so nothing overflows.
+   * ``shared`` is what sharing takes off the candidate's weight, in bits (for the waterfall). */
+  function shareAmong(scored) {
+    if (!MODEL.one_per_left || !scored.length) return scored;
+    const best = scored.reduce((m, s) => Math.max(m, s.weight), -Infinity);
+    const scaled = scored.map((s) => Math.pow(2, s.weight - best));
+    let total = 0;
+    for (const x of scaled) total += x;
+    scored.forEach((s, j) => {
+      s.probability = scaled[j] / (Math.pow(2, -best) + total);
+      s.others = scored.length - 1;
+      // log2(1 + sum of the other candidates' odds), with the odds scaled as above.
+      let rest = 0;
+      scaled.forEach((x, k) => { if (k !== j) rest += x; });
+      s.shared = -(Math.log2(Math.pow(2, -best) + rest) + best);
+      if (!Number.isFinite(s.shared)) s.shared = 0;
+    });
+    return scored;
   }
 
   /** Register rows the engine's blocking passes would pair with the request. */
@@ -390,14 +424,25 @@
     return { returned: returned, over: over.length, ambiguous: over.length > 1 || atTop.length > 1 };
   }
 
-  function lookup(raw) {
-    const req = normaliseRequest(raw);
-    const scored = candidateRows(req).map((row) => {
+  function scoreRows(req, rows) {
+    return shareAmong(rows.map((row) => {
       const rec = RECORDS[row];
       return Object.assign({ row: row, id: rec.id, record: rec }, scorePair(req, rec));
-    });
-    scored.sort((x, y) => y.probability - x.probability || x.id - y.id);
+    }));
+  }
+  function lookup(raw) {
+    const req = normaliseRequest(raw);
+    const scored = scoreRows(req, candidateRows(req));
+    scored.sort((x, y) => y.probability - x.probability || y.weight - x.weight || x.id - y.id);
     return { request: req, scored: scored };
+  }
+  /** Raw request fields against slice row ``row``, scored among the request's candidates
+   * (and the row itself, when it is not one of them: what it would score were it one). */
+  function scoreRow(raw, row) {
+    const req = normaliseRequest(raw);
+    const rows = candidateRows(req);
+    if (rows.indexOf(row) < 0) rows.push(row);
+    return scoreRows(req, rows).find((s) => s.row === row);
   }
 
   // ---------------------------------------------------------------- the page
@@ -454,6 +499,12 @@
       bars.push({ label: (LABELS[s.comparison] || s.comparison) + ': ' + describeLevel(s.level_name), weight: s.weight, start: run });
       run += s.weight;
     }
+    if (result.others > 0) {
+      // One match per request: the other candidates' odds take their share.
+      const n = result.others;
+      bars.push({ label: 'shared with ' + n + ' other candidate' + (n === 1 ? '' : 's'), weight: result.shared, start: run });
+      run += result.shared;
+    }
     bars.push({ label: 'final: ' + pct(result.probability), weight: run, start: 0, total: true });
     let lo = 0, hi = 0;
     for (const b of bars) { lo = Math.min(lo, b.start, b.start + b.weight); hi = Math.max(hi, b.start, b.start + b.weight); }
@@ -483,7 +534,9 @@
     for (const s of result.steps) {
       const name = (LABELS[s.comparison] || s.comparison).toLowerCase();
       if (s.level === 0) missing.push(name);
-      else if (s.weight > 0) agree.push(s.level === 1 ? name : name + ' (' + describeLevel(s.level_name) + ')');
+      // By level, not by the weight's sign: agreeing on a name most siblings at the same home
+      // share can weigh against a match, and it is still agreement.
+      else if (s.level_name !== 'else') agree.push(s.level === 1 ? name : name + ' (' + describeLevel(s.level_name) + ')');
       else differ.push(name);
     }
     const bits = [];
@@ -493,13 +546,23 @@
     let text = bits.join('; ') + '.';
     text = text.charAt(0).toUpperCase() + text.slice(1);
     // How often a different child agrees like this by chance: the product of the levels' u
-    // (the model treats the fields as independent), over the whole register.
+    // (the model treats the fields as independent, among records sharing the pair's place
+    // where they share one), over the whole register.
     const chance = result.steps.reduce((p, step) => p * step.u, 1) * DATA.register_size;
     const size = DATA.register_size.toLocaleString('en-GB');
     if (chance >= 1) text += ' The model expects about ' + odds(chance) + ' different children in a register of ' + size + ' to agree like this by chance';
     else text += ' The model expects a different child to agree like this by chance about once in ' + odds(1 / chance) + ' lookups in a register of ' + size;
-    const bits2 = result.weight;
-    text += ', and puts the odds at ' + (bits2 >= 0 ? odds(Math.pow(2, bits2)) + ' to 1 that this is' : odds(Math.pow(2, -bits2)) + ' to 1 against this being') + ' the child asked about.';
+    if (result.stratum >= 0) {
+      const place = MODEL.comparisons[MODEL.place.comparison];
+      text += '. The two records share a place (' + describeLevel(place.levels[result.stratum]) +
+        '), so the other fields are weighed by how often different children who share it agree (siblings share a surname and a home)';
+    }
+    const said = (bits) => (bits >= 0 ? odds(Math.pow(2, bits)) + ' to 1 that this is' : odds(Math.pow(2, -bits)) + ' to 1 against this being') + ' the child asked about';
+    if (result.others > 0) {
+      const n = result.others;
+      text += '. On its own this record would have odds of ' + said(result.weight) + '; but the lookup returns at most one child, and ' +
+        (n === 1 ? 'one other candidate shares' : n + ' other candidates share') + ' those chances, so the odds are ' + said(result.weight + result.shared) + '.';
+    } else text += ', and puts the odds at ' + said(result.weight) + '.';
     return text;
   }
   function odds(x) {
@@ -622,6 +685,35 @@
       });
       box.appendChild(table);
     }
+    modelStrata();
+  }
+  /** The u and weights measured among records that share a place, one table per place level. */
+  function modelStrata() {
+    const box = $('model-strata');
+    if (!MODEL.place || !MODEL.place.strata.length) { box.hidden = true; return; }
+    const place = MODEL.comparisons[MODEL.place.comparison];
+    box.appendChild(el('p', {}, 'Where the two records share a place, the other fields agree by chance more often than among children picked at random (siblings share a surname and a home), so their u is measured among different children who share that place, and their weights are these. The same-place level itself keeps its weight above.'));
+    for (const stratum of MODEL.place.strata) {
+      const table = el('table');
+      table.appendChild(el('caption', {}, (LABELS[place.name] || place.name) + ': ' + describeLevel(place.levels[stratum])));
+      const head = el('tr');
+      for (const h of ['field', 'level', 'u', 'weight (bits)']) head.appendChild(el('th', { scope: 'col' }, h));
+      table.appendChild(head);
+      for (const c of MODEL.comparisons) {
+        const t = c.strata && c.strata[stratum];
+        if (!t) continue;
+        c.levels.forEach((name, i) => {
+          if (!i) return;
+          const row = el('tr');
+          row.appendChild(el('td', {}, LABELS[c.name] || c.name));
+          row.appendChild(el('td', {}, describeLevel(name)));
+          row.appendChild(el('td', { class: 'num' }, t.u[i].toPrecision(3)));
+          row.appendChild(el('td', { class: 'num' }, (t.weight[i] >= 0 ? '+' : '') + t.weight[i].toFixed(2)));
+          table.appendChild(row);
+        });
+      }
+      box.appendChild(table);
+    }
   }
 
   function init() {
@@ -650,7 +742,7 @@
   window.matchsimExplorer = {
     data: DATA, records: RECORDS, normaliseRequest: normaliseRequest, scorePair: scorePair,
     /** Score raw request fields against slice row ``row`` (for tests). */
-    score: (raw, row) => scorePair(normaliseRequest(raw), RECORDS[row]),
+    score: scoreRow,
     candidates: (raw) => candidateRows(normaliseRequest(raw)).map((row) => RECORDS[row].id),
     lookup: lookup, decide: decide, threshold: () => currentThreshold(), jaro: jaro, jaroWinkler: jaroWinkler, tokenSetRatio: tokenSetRatio,
     soundex: soundex, normaliseName: normaliseName, normaliseAddress: normaliseAddress,
