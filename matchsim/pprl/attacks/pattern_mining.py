@@ -1,0 +1,241 @@
+"""Bit-pattern cryptanalysis of Bloom filters: q-grams identified from co-occurring bit
+positions, then values re-identified from the q-grams a filter contains (Christen, Schnell,
+Vatsalan & Ranbaduge, "Efficient cryptanalysis of Bloom filters for privacy-preserving
+record linkage", PAKDD 2017, LNCS 10234).
+
+Every bit position a q-gram hashes to is set in *every* filter of a value containing that
+q-gram. The attacker holds a list of plaintext values with counts (``attacker``), knows q,
+and nothing of the key, k or the hashing.
+
+1. **Identification**: the most frequent filters are aligned by rank with the attacker's most
+   frequent values; a q-gram's positions are those set in every aligned filter whose value
+   contains it.
+2. **Re-identification** of *every* filter, including the rare and unique ones the alignment
+   never saw: a filter *contains* an identified q-gram when all its positions are set; its
+   candidate values are the attacker's values all of whose identified q-grams it contains;
+   the guess is the candidate with the most identified q-grams (ties: the commonest).
+
+So one alignment of the frequent head decodes the long tail: the attack is the reason the
+frequency-alignment figures are a lower bound. It needs frequent filters to start from:
+salting and BLIP make every filter rare and defeat it. The maximal-frequent-itemset variant
+of Christen, Vidanage, Ranbaduge & Schnell (PAKDD 2018, LNAI 10939), which mines the
+positions without aligned filters, is not implemented (see docs/pprl.md).
+
+Cost: identification touches ``aligned`` filters; re-identification is one AND of column
+bitsets per q-gram over all distinct filters and a compiled subset search over distinct
+q-gram profiles, so 200,000 records take seconds (``benchmarks/test_pprl_attacks.py``).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from matchsim.errors import ConfigError
+from matchsim.pprl.attacks.knowledge import AttackOutcome, score
+from matchsim.pprl.encoding import qgrams, unpack
+
+#: Bitsets of the identified q-grams per filter/value: up to this many q-grams (64 per word).
+MAX_QGRAMS = 512
+
+
+def _columns(bits: np.ndarray) -> np.ndarray:
+    """Column bitsets: for each bit position, a packed bitset over the rows (uint64 words)."""
+    packed = np.packbits(np.ascontiguousarray(bits.T), axis=1, bitorder="little")
+    pad = (-packed.shape[1]) % 8
+    if pad:
+        packed = np.pad(packed, ((0, 0), (0, pad)))
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def _count(words: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
+
+
+def _gram_matrix(values: list[str], q: int) -> tuple[list[str], np.ndarray]:
+    """Distinct q-grams and a (values x q-grams) bool incidence matrix."""
+    index: dict[str, int] = {}
+    rows, cols = [], []
+    for i, v in enumerate(values):  # the attacker's distinct values: tens of thousands at most
+        for g in set(qgrams(v, q)):
+            rows.append(i)
+            cols.append(index.setdefault(g, len(index)))
+    matrix = np.zeros((len(values), len(index)), dtype=bool)
+    matrix[rows, cols] = True
+    return list(index), matrix
+
+
+def identify_qgrams(
+    bits: np.ndarray,
+    weights: np.ndarray,
+    attacker: pd.Series,
+    *,
+    q: int = 2,
+    aligned: int = 200,
+    min_support: int = 2,
+) -> dict[str, np.ndarray]:
+    """The bit positions of q-grams (Christen, Schnell, Vatsalan & Ranbaduge, PAKDD 2017).
+
+    ``bits`` are distinct filters (rows x length, bool) and ``weights`` how many records hold
+    each. The ``aligned`` most frequent filters are aligned by rank with the attacker's most
+    frequent values; a q-gram's positions are then those set in *every* aligned filter whose
+    value contains the q-gram (a position unset in one of them cannot be the q-gram's). A
+    q-gram needs ``min_support`` aligned filters.
+    """
+    order = np.argsort(-np.asarray(weights), kind="stable")[:aligned]
+    values = [str(v) for v in attacker.sort_values(ascending=False, kind="stable").index]
+    top = min(len(order), len(values))
+    grams, incidence = _gram_matrix(values[:top], q)
+    top_bits = bits[order[:top]]
+    found: dict[str, np.ndarray] = {}
+    for j, g in enumerate(grams):
+        holders = np.flatnonzero(incidence[:, j])
+        if len(holders) < min_support:
+            continue
+        positions = np.flatnonzero(top_bits[holders].all(axis=0))
+        if len(positions):
+            found[g] = positions
+    return found
+
+
+@njit(cache=False, nogil=True)
+def _best_candidates(filter_sets, value_sets, value_sizes, value_rank):  # pragma: no cover
+    """For each filter's q-gram bitset, the value whose q-gram bitset it contains with the
+    most q-grams (ties: the lowest rank, i.e. the commonest value); -1 when none."""
+    out = np.full(filter_sets.shape[0], -1, dtype=np.int64)
+    words = filter_sets.shape[1]
+    for i in range(filter_sets.shape[0]):
+        best, best_size, best_rank = -1, 0, 1 << 62
+        for v in range(value_sets.shape[0]):
+            size = value_sizes[v]
+            if size < best_size or (size == best_size and value_rank[v] >= best_rank):
+                continue
+            ok = True
+            for w in range(words):
+                if value_sets[v, w] & ~filter_sets[i, w]:
+                    ok = False
+                    break
+            if ok:
+                best, best_size, best_rank = v, size, value_rank[v]
+        out[i] = best
+    return out
+
+
+def _bitsets(matrix: np.ndarray) -> np.ndarray:
+    packed = np.packbits(matrix, axis=1, bitorder="little")
+    pad = (-packed.shape[1]) % 8
+    packed = np.pad(packed, ((0, 0), (0, pad))) if pad else packed
+    return np.ascontiguousarray(packed).view(np.uint64)
+
+
+def pattern_mining_attack(
+    encodings: np.ndarray,
+    codes: np.ndarray,
+    texts: np.ndarray,
+    attacker: pd.Series,
+    *,
+    q: int = 2,
+    aligned: int = 200,
+    min_support: int = 2,
+    field: str = "",
+    hardening: str = "",
+    knowledge: str = "",
+) -> AttackOutcome:
+    """Re-identify the values behind Bloom filters from their bit patterns (module docstring).
+
+    Parameters
+    ----------
+    encodings
+        Packed filters, one per record (uint64 words): field-level filters or record-level CLKs.
+    codes, texts
+        The records' true values as codes into ``texts`` (-1 missing): used only to score.
+    attacker
+        The attacker's plaintext list: value -> count (their knowledge; see
+        :mod:`matchsim.pprl.attacks.knowledge`).
+    q
+        q-gram length the attacker assumes (the encoding's).
+    aligned
+        Frequent filters aligned with frequent values to identify q-gram positions.
+    min_support
+        Aligned filters a q-gram needs before its positions are trusted.
+    """
+    if aligned < 1 or min_support < 1:
+        raise ConfigError("aligned", "aligned and min_support must be whole numbers >= 1")
+    t0 = time.perf_counter()
+    codes = np.asarray(codes, dtype=np.int64)
+    texts = np.asarray(texts, dtype=object)
+    present = codes >= 0
+    if len(texts):
+        present &= (
+            pd.Series(texts, dtype="string").str.len().fillna(0).to_numpy()[np.maximum(codes, 0)]
+            > 0
+        )
+    rows = np.ascontiguousarray(encodings[present])
+    truth = codes[present]
+    attacker = attacker[(attacker > 0) & (attacker.index.astype(str) != "")]
+    if len(rows) == 0 or len(attacker) == 0:
+        return score(
+            "pattern_mining",
+            np.zeros(0),
+            np.zeros(0),
+            field=field,
+            hardening=hardening,
+            knowledge=knowledge,
+            seconds=0.0,
+        )
+    # Distinct filters (identical filters decode identically).
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    distinct = rows[first]
+    weights = np.bincount(inverse.ravel(), minlength=len(distinct))
+    positions = identify_qgrams(
+        unpack(distinct), weights, attacker, q=q, aligned=aligned, min_support=min_support
+    )
+    identified = list(positions)
+    guesses = np.full(len(rows), -1, dtype=np.int64)
+    if identified:
+        # Which identified q-grams each distinct filter contains: AND of column bitsets.
+        contains = np.zeros((len(distinct), len(identified)), dtype=bool)
+        for lo in range(0, len(distinct), 65_536):
+            block = distinct[lo : lo + 65_536]
+            cols = _columns(unpack(block))
+            for j, g in enumerate(identified):
+                bits = np.bitwise_and.reduce(cols[positions[g]], axis=0)
+                flags = np.unpackbits(bits.view(np.uint8), bitorder="little")[: len(block)]
+                contains[lo : lo + len(block), j] = flags.astype(bool)
+        values = [str(v) for v in attacker.index]
+        value_sets = np.zeros((len(values), len(identified)), dtype=bool)
+        where = {g: j for j, g in enumerate(identified)}
+        for i, v in enumerate(values):
+            for g in set(qgrams(v, q)):
+                j = where.get(g)
+                if j is not None:
+                    value_sets[i, j] = True
+        sizes = value_sets.sum(axis=1).astype(np.int64)
+        rank = np.arange(len(values), dtype=np.int64)  # attacker's list, commonest first
+        attacker_order = np.argsort(-attacker.to_numpy(), kind="stable")
+        rank[attacker_order] = np.arange(len(values))
+        # Each distinct profile of contained q-grams is solved once.
+        profiles = _bitsets(contains)
+        pkeys = profiles.view(np.dtype((np.void, profiles.dtype.itemsize * profiles.shape[1])))
+        _, pfirst, pinverse = np.unique(pkeys.ravel(), return_index=True, return_inverse=True)
+        best = _best_candidates(profiles[pfirst], _bitsets(value_sets), sizes, rank)
+        value_codes = pd.Index(texts).get_indexer(np.asarray(values, dtype=object))
+        best_code = np.where(best >= 0, value_codes[np.maximum(best, 0)], -1)
+        guesses = best_code[pinverse.ravel()][inverse.ravel()]
+    return score(
+        "pattern_mining",
+        guesses,
+        truth,
+        field=field,
+        hardening=hardening,
+        knowledge=knowledge,
+        seconds=time.perf_counter() - t0,
+        detail={"qgrams_identified": len(identified), "distinct_encodings": len(distinct)},
+    )
+
+
+__all__ = ["identify_qgrams", "pattern_mining_attack"]
