@@ -29,7 +29,7 @@ from matchsim.records import PreparedTable, Records, normalise_names
 #: Encoder settings a scenario may give under ``privacy.encoding`` (hardening and the key
 #: have their own keys).
 ENCODING_KEYS = ("fields", "length", "hashing", "missing", "seed")
-HARDENING_KEYS = ("salt", "balance", "xor_fold", "blip")
+HARDENING_KEYS = ("salt", "balance", "xor_fold", "blip", "diffusion")
 
 
 class PrivacyConfig(BaseModel):

@@ -176,7 +176,7 @@ def sample_nodes(
     rng = np.random.default_rng([seed, 0x62A9])
     nodes = min(nodes, len(candidates))
     rows = np.sort(rng.choice(candidates, size=nodes, replace=False))
-    shared = int(round(overlap * nodes))
+    shared = round(overlap * nodes)
     inside = rng.choice(rows, size=shared, replace=False)
     outside = np.asarray(outside, dtype=object)
     extra = outside[rng.integers(0, len(outside), size=nodes - shared)] if len(outside) else []

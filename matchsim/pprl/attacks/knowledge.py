@@ -115,7 +115,7 @@ def overlap_list(
         raise ConfigError("overlap", f"{overlap!r} is not a share in [0, 1]")
     rng = np.random.default_rng([seed, 0x0FE1])
     total = int(register.sum())
-    inside = int(round(overlap * total))
+    inside = round(overlap * total)
 
     def draw(counts: pd.Series, size: int) -> pd.Series:
         size = min(size, int(counts.sum()))
