@@ -423,6 +423,11 @@ class BloomEncoder:
     # -- description (never the key) ----------------------------------------------------------
 
     @property
+    def secret(self) -> Secret:
+        """The key holder (it never shows the key), to build a sibling encoder with it."""
+        return self._secret
+
+    @property
     def output_length(self) -> int:
         n = self.length * (2 if self.hardening.balance else 1)
         return n // 2 if self.hardening.xor_fold else n

@@ -11,7 +11,11 @@ explicit parameters (see docs/pprl.md, "Attacks"):
 
 from __future__ import annotations
 
-from matchsim.pprl.attacks.frequency import AttackResult, frequency_alignment_attack
+from matchsim.pprl.attacks.frequency import (
+    AttackResult,
+    frequency_alignment_attack,
+    frequency_guesses,
+)
 from matchsim.pprl.attacks.graph import graph_matching_attack, sample_nodes
 from matchsim.pprl.attacks.knowledge import AttackOutcome, overlap_list, score, value_counts
 from matchsim.pprl.attacks.pattern_mining import identify_qgrams, pattern_mining_attack
@@ -20,6 +24,7 @@ __all__ = [
     "AttackOutcome",
     "AttackResult",
     "frequency_alignment_attack",
+    "frequency_guesses",
     "graph_matching_attack",
     "identify_qgrams",
     "overlap_list",

@@ -99,7 +99,9 @@ def value_counts(texts: np.ndarray, codes: np.ndarray) -> pd.Series:
     counts = np.bincount(codes[codes >= 0], minlength=len(texts))
     out = pd.Series(counts, index=pd.Index(np.asarray(texts, dtype=object)))
     out = out[(out > 0) & (out.index != "")]
-    return out.sort_values(ascending=False, kind="stable")
+    # Ties in alphabetical order, as a published list gives them: never the register's own
+    # order, which would leak which filter is which to a tie-breaking attack.
+    return out.sort_index().sort_values(ascending=False, kind="stable")
 
 
 def overlap_list(

@@ -42,19 +42,6 @@ from matchsim.pprl.encoding import qgrams, unpack
 MAX_QGRAMS = 512
 
 
-def _columns(bits: np.ndarray) -> np.ndarray:
-    """Column bitsets: for each bit position, a packed bitset over the rows (uint64 words)."""
-    packed = np.packbits(np.ascontiguousarray(bits.T), axis=1, bitorder="little")
-    pad = (-packed.shape[1]) % 8
-    if pad:
-        packed = np.pad(packed, ((0, 0), (0, pad)))
-    return np.ascontiguousarray(packed).view(np.uint64)
-
-
-def _count(words: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(words).sum(axis=-1, dtype=np.int64)
-
-
 def _gram_matrix(values: list[str], q: int) -> tuple[list[str], np.ndarray]:
     """Distinct q-grams and a (values x q-grams) bool incidence matrix."""
     index: dict[str, int] = {}
@@ -76,6 +63,7 @@ def identify_qgrams(
     q: int = 2,
     aligned: int = 200,
     min_support: int = 2,
+    min_positions: int = 3,
 ) -> dict[str, np.ndarray]:
     """The bit positions of q-grams (Christen, Schnell, Vatsalan & Ranbaduge, PAKDD 2017).
 
@@ -95,7 +83,11 @@ def identify_qgrams(
         holders = np.flatnonzero(incidence[:, j])
         if len(holders) < min_support:
             continue
-        positions = np.flatnonzero(top_bits[holders].all(axis=0))
+        shared = top_bits[holders].all(axis=0)
+        # Positions also set in an aligned filter without the q-gram belong (at least) to
+        # another q-gram: leave them out unless too few would remain.
+        pure = shared & ~top_bits[~incidence[:, j]].any(axis=0)
+        positions = np.flatnonzero(pure if pure.sum() >= min_positions else shared)
         if len(positions):
             found[g] = positions
     return found
@@ -140,6 +132,7 @@ def pattern_mining_attack(
     q: int = 2,
     aligned: int = 200,
     min_support: int = 2,
+    match_share: float = 0.75,
     field: str = "",
     hardening: str = "",
     knowledge: str = "",
@@ -161,7 +154,11 @@ def pattern_mining_attack(
         Frequent filters aligned with frequent values to identify q-gram positions.
     min_support
         Aligned filters a q-gram needs before its positions are trusted.
+    match_share
+        Share of a q-gram's identified positions a filter must have set to contain it.
     """
+    if not 0 < match_share <= 1:
+        raise ConfigError("match_share", f"{match_share!r} is not a share in (0, 1]")
     if aligned < 1 or min_support < 1:
         raise ConfigError("aligned", "aligned and min_support must be whole numbers >= 1")
     t0 = time.perf_counter()
@@ -198,14 +195,14 @@ def pattern_mining_attack(
     guesses = np.full(len(rows), -1, dtype=np.int64)
     if identified:
         # Which identified q-grams each distinct filter contains: AND of column bitsets.
+        # A filter contains a q-gram when at least ``match_share`` of its identified
+        # positions are set: alignment errors add a few stray positions to a q-gram's set.
         contains = np.zeros((len(distinct), len(identified)), dtype=bool)
-        for lo in range(0, len(distinct), 65_536):
-            block = distinct[lo : lo + 65_536]
-            cols = _columns(unpack(block))
+        for lo in range(0, len(distinct), 16_384):
+            block = unpack(distinct[lo : lo + 16_384])
             for j, g in enumerate(identified):
-                bits = np.bitwise_and.reduce(cols[positions[g]], axis=0)
-                flags = np.unpackbits(bits.view(np.uint8), bitorder="little")[: len(block)]
-                contains[lo : lo + len(block), j] = flags.astype(bool)
+                hits = block[:, positions[g]].sum(axis=1)
+                contains[lo : lo + len(block), j] = hits >= match_share * len(positions[g])
         values = [str(v) for v in attacker.index]
         value_sets = np.zeros((len(values), len(identified)), dtype=bool)
         where = {g: j for j, g in enumerate(identified)}
