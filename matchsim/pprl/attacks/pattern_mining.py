@@ -64,8 +64,9 @@ def identify_qgrams(
     aligned: int = 200,
     min_support: int = 2,
     min_positions: int = 3,
-) -> dict[str, np.ndarray]:
-    """The bit positions of q-grams (Christen, Schnell, Vatsalan & Ranbaduge, PAKDD 2017).
+) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+    """The bit positions of q-grams (Christen, Schnell, Vatsalan & Ranbaduge, PAKDD 2017),
+    and the alignment they came from (distinct filter rows, and their aligned values).
 
     ``bits`` are distinct filters (rows x length, bool) and ``weights`` how many records hold
     each. The ``aligned`` most frequent filters are aligned by rank with the attacker's most
@@ -90,7 +91,43 @@ def identify_qgrams(
         positions = np.flatnonzero(pure if pure.sum() >= min_positions else shared)
         if len(positions):
             found[g] = positions
-    return found
+    return found, order[:top], values[:top]
+
+
+def _decode(
+    distinct: np.ndarray,
+    positions: dict[str, np.ndarray],
+    values: list[str],
+    rank: np.ndarray,
+    q: int,
+    match_share: float,
+) -> np.ndarray:
+    """Each distinct filter's guess (an index into ``values``; -1 none) from the q-grams it
+    contains: at least ``match_share`` of a q-gram's positions set (alignment errors add a
+    few stray positions to a q-gram's set)."""
+    identified = list(positions)
+    if not identified:
+        return np.full(len(distinct), -1, dtype=np.int64)
+    contains = np.zeros((len(distinct), len(identified)), dtype=bool)
+    for lo in range(0, len(distinct), 16_384):
+        block = unpack(distinct[lo : lo + 16_384])
+        for j, g in enumerate(identified):
+            hits = block[:, positions[g]].sum(axis=1)
+            contains[lo : lo + len(block), j] = hits >= match_share * len(positions[g])
+    where = {g: j for j, g in enumerate(identified)}
+    value_sets = np.zeros((len(values), len(identified)), dtype=bool)
+    for i, v in enumerate(values):  # the attacker's distinct values
+        for g in set(qgrams(v, q)):
+            j = where.get(g)
+            if j is not None:
+                value_sets[i, j] = True
+    sizes = value_sets.sum(axis=1).astype(np.int64)
+    # Each distinct profile of contained q-grams is solved once.
+    profiles = _bitsets(contains)
+    pkeys = profiles.view(np.dtype((np.void, profiles.dtype.itemsize * profiles.shape[1])))
+    _, pfirst, pinverse = np.unique(pkeys.ravel(), return_index=True, return_inverse=True)
+    best = _best_candidates(profiles[pfirst], _bitsets(value_sets), sizes, rank)
+    return best[pinverse.ravel()]
 
 
 @njit(cache=False, nogil=True)
@@ -188,41 +225,19 @@ def pattern_mining_attack(
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     distinct = rows[first]
     weights = np.bincount(inverse.ravel(), minlength=len(distinct))
-    positions = identify_qgrams(
+    positions, head_rows, head_values = identify_qgrams(
         unpack(distinct), weights, attacker, q=q, aligned=aligned, min_support=min_support
     )
-    identified = list(positions)
-    guesses = np.full(len(rows), -1, dtype=np.int64)
-    if identified:
-        # Which identified q-grams each distinct filter contains: AND of column bitsets.
-        # A filter contains a q-gram when at least ``match_share`` of its identified
-        # positions are set: alignment errors add a few stray positions to a q-gram's set.
-        contains = np.zeros((len(distinct), len(identified)), dtype=bool)
-        for lo in range(0, len(distinct), 16_384):
-            block = unpack(distinct[lo : lo + 16_384])
-            for j, g in enumerate(identified):
-                hits = block[:, positions[g]].sum(axis=1)
-                contains[lo : lo + len(block), j] = hits >= match_share * len(positions[g])
-        values = [str(v) for v in attacker.index]
-        value_sets = np.zeros((len(values), len(identified)), dtype=bool)
-        where = {g: j for j, g in enumerate(identified)}
-        for i, v in enumerate(values):
-            for g in set(qgrams(v, q)):
-                j = where.get(g)
-                if j is not None:
-                    value_sets[i, j] = True
-        sizes = value_sets.sum(axis=1).astype(np.int64)
-        rank = np.arange(len(values), dtype=np.int64)  # attacker's list, commonest first
-        attacker_order = np.argsort(-attacker.to_numpy(), kind="stable")
-        rank[attacker_order] = np.arange(len(values))
-        # Each distinct profile of contained q-grams is solved once.
-        profiles = _bitsets(contains)
-        pkeys = profiles.view(np.dtype((np.void, profiles.dtype.itemsize * profiles.shape[1])))
-        _, pfirst, pinverse = np.unique(pkeys.ravel(), return_index=True, return_inverse=True)
-        best = _best_candidates(profiles[pfirst], _bitsets(value_sets), sizes, rank)
-        value_codes = pd.Index(texts).get_indexer(np.asarray(values, dtype=object))
-        best_code = np.where(best >= 0, value_codes[np.maximum(best, 0)], -1)
-        guesses = best_code[pinverse.ravel()][inverse.ravel()]
+    values = [str(v) for v in attacker.index]
+    rank = np.empty(len(values), dtype=np.int64)  # attacker's list, commonest first
+    rank[np.argsort(-attacker.to_numpy(), kind="stable")] = np.arange(len(values))
+    value_codes = pd.Index(texts).get_indexer(np.asarray(values, dtype=object))
+    head_index = pd.Index(values).get_indexer(np.asarray(head_values, dtype=object))
+    decoded = _decode(distinct, positions, values, rank, q, match_share)
+    decoded[head_rows] = head_index
+    per_filter = np.where(decoded >= 0, value_codes[np.maximum(decoded, 0)], -1)
+    guesses = per_filter[inverse.ravel()]
+    identified = positions
     return score(
         "pattern_mining",
         guesses,
