@@ -65,8 +65,10 @@ def field_attacks(
     overlaps: Sequence[float],
     nodes: int,
     seed: int,
+    extra: Mapping[str, pd.Series] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every attack on the field-level filters of ``role`` under ``encoder``'s settings."""
+    """Every attack on the field-level filters of ``role`` under ``encoder``'s settings;
+    ``extra`` adds attacker lists (name -> value counts), e.g. an ONS year's first names."""
     spec = next((f for f in encoder.fields if f.role == role), FieldSpec(role))
     field_encoder = BloomEncoder(**{**encoder_kwargs(encoder), "fields": [spec]})
     codes = register.codes[role]
@@ -75,7 +77,7 @@ def field_attacks(
         {role: codes}, {role: texts}, records.dob_parts[0], stream=2
     )
     own = value_counts(texts, codes)
-    knowledge = {"register": own, "public": public}
+    knowledge = {"register": own, "public": public, **(extra or {})}
     out: list[dict[str, Any]] = []
     for name, attacker in knowledge.items():
         labels = {"field": role, "hardening": label, "knowledge": name}

@@ -57,7 +57,8 @@ class PrivacyConfig(BaseModel):
     blocking: Any = "same"
     #: Hardening of the encoded lookup shown beside the plaintext one.
     hardening: dict[str, Any] = Field(default_factory=dict)
-    #: Hardening settings compared in the trade-off chart (each: salt, balance, xor_fold, blip).
+    #: Hardening settings compared in the trade-off chart and attacked (each: salt, balance,
+    #: xor_fold, blip, diffusion, and hashing: random).
     tradeoff: list[dict[str, Any]] = Field(
         default_factory=lambda: [
             {},
@@ -81,6 +82,9 @@ class PrivacyConfig(BaseModel):
     attack_nodes: int = Field(1500, ge=50, le=10_000)
     #: Also attack the record-level CLKs used for linkage (not only field-level filters).
     attack_record_level: bool = True
+    #: Forenames are also attacked with the ONS first-name counts of this year (a published
+    #: list for other years than the register's cohorts; ONS, Open Government Licence v3.0).
+    attack_ons_year: int | None = Field(2020, ge=1996, le=2020)
     #: Pupils in the attacker's public name-frequency sample (an independent synthetic
     #: population drawn from the same name model, standing in for a published name list);
     #: default: the register's size.
@@ -193,6 +197,18 @@ def attacker_frequencies(
         names = normalise_names(column).to_pandas()
         out[role] = names[names != ""].value_counts()
     return out
+
+
+def ons_frequencies(year: int) -> pd.Series:
+    """The ONS first-name counts of one year (both sexes), normalised as the register's."""
+    from matchsim.synth.ons_names import ons_forenames
+
+    table = ons_forenames()
+    rows = table[table["year"] == year]
+    names = normalise_names(pa.array(rows["name"].astype(str).to_numpy(), pa.string()))
+    counts = pd.Series(rows["n"].to_numpy(), index=names.to_pandas())
+    counts = counts[counts.index != ""].groupby(level=0).sum()
+    return counts.sort_index().sort_values(ascending=False, kind="stable")
 
 
 def run_privacy(
@@ -336,6 +352,11 @@ def _attack_outcomes(
     seed: int,
 ) -> list[dict[str, Any]]:
     """Every configured attack on one setting: field level per attacked role, then record level."""
+    extra = {}
+    if config.attack_ons_year is not None:
+        extra["forename"] = {
+            f"ONS {config.attack_ons_year}": ons_frequencies(config.attack_ons_year)
+        }
     options = {
         "attacks": config.attacks,
         "overlaps": config.attack_overlaps,
@@ -345,7 +366,9 @@ def _attack_outcomes(
     }
     out: list[dict[str, Any]] = []
     for role, public in references.items():
-        out += field_attacks(encoder, register, records, role, public, **options)
+        out += field_attacks(
+            encoder, register, records, role, public, extra=extra.get(role, {}), **options
+        )
     if config.attack_record_level:
         out += record_attacks(encoder, register, records, list(references), **options)
     return out
