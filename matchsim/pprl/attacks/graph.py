@@ -30,7 +30,6 @@ import time
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.attacks.knowledge import AttackOutcome, score
@@ -85,23 +84,6 @@ def _calibrate(encoded: np.ndarray, plain: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=False, nogil=True)
-def _greedy(order, n_left, n_right, width):  # pragma: no cover
-    """One-to-one matching from pairs sorted by distance (flat index = i * width + j)."""
-    left = np.full(n_left, -1, dtype=np.int64)
-    used = np.zeros(n_right, dtype=np.bool_)
-    matched = 0
-    for flat in order:
-        i, j = flat // width, flat % width
-        if left[i] < 0 and not used[j]:
-            left[i] = j
-            used[j] = True
-            matched += 1
-            if matched == min(n_left, n_right):
-                break
-    return left
-
-
 def graph_matching_attack(
     encodings: np.ndarray,
     encoded_keys: np.ndarray,
@@ -137,7 +119,9 @@ def graph_matching_attack(
         (feat_e**2).sum(axis=1)[:, None] + (feat_p**2).sum(axis=1)[None, :] - 2 * feat_e @ feat_p.T
     )
     order = np.argsort(distance, axis=None, kind="stable")
-    match = _greedy(order.astype(np.int64), len(feat_e), len(feat_p), len(feat_p))
+    from matchsim.pprl.attacks.kernels import greedy_matching  # numba: loaded on use
+
+    match = greedy_matching(order.astype(np.int64), len(feat_e), len(feat_p), len(feat_p))
     keys_p = np.asarray(plaintext_keys, dtype=np.int64)
     guesses = np.where(match >= 0, keys_p[np.maximum(match, 0)], -1)
     return score(

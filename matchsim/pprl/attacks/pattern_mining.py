@@ -32,7 +32,6 @@ import time
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.attacks.knowledge import AttackOutcome, score
@@ -126,31 +125,10 @@ def _decode(
     profiles = _bitsets(contains)
     pkeys = profiles.view(np.dtype((np.void, profiles.dtype.itemsize * profiles.shape[1])))
     _, pfirst, pinverse = np.unique(pkeys.ravel(), return_index=True, return_inverse=True)
-    best = _best_candidates(profiles[pfirst], _bitsets(value_sets), sizes, rank)
+    from matchsim.pprl.attacks.kernels import best_candidates  # numba: loaded on use
+
+    best = best_candidates(profiles[pfirst], _bitsets(value_sets), sizes, rank)
     return best[pinverse.ravel()]
-
-
-@njit(cache=False, nogil=True)
-def _best_candidates(filter_sets, value_sets, value_sizes, value_rank):  # pragma: no cover
-    """For each filter's q-gram bitset, the value whose q-gram bitset it contains with the
-    most q-grams (ties: the lowest rank, i.e. the commonest value); -1 when none."""
-    out = np.full(filter_sets.shape[0], -1, dtype=np.int64)
-    words = filter_sets.shape[1]
-    for i in range(filter_sets.shape[0]):
-        best, best_size, best_rank = -1, 0, 1 << 62
-        for v in range(value_sets.shape[0]):
-            size = value_sizes[v]
-            if size < best_size or (size == best_size and value_rank[v] >= best_rank):
-                continue
-            ok = True
-            for w in range(words):
-                if value_sets[v, w] & ~filter_sets[i, w]:
-                    ok = False
-                    break
-            if ok:
-                best, best_size, best_rank = v, size, value_rank[v]
-        out[i] = best
-    return out
 
 
 def _bitsets(matrix: np.ndarray) -> np.ndarray:
