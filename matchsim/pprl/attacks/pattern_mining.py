@@ -69,11 +69,15 @@ def identify_qgrams(
 
     ``bits`` are distinct filters (rows x length, bool) and ``weights`` how many records hold
     each. The ``aligned`` most frequent filters are aligned by rank with the attacker's most
-    frequent values; a q-gram's positions are then those set in *every* aligned filter whose
-    value contains the q-gram (a position unset in one of them cannot be the q-gram's). A
-    q-gram needs ``min_support`` aligned filters.
+    frequent values (filters held by one record only are never aligned: their rank says
+    nothing); a q-gram's positions are then those set in *every* aligned filter whose value
+    contains the q-gram (a position unset in one of them cannot be the q-gram's). A q-gram
+    needs ``min_support`` aligned filters.
     """
-    order = np.argsort(-np.asarray(weights), kind="stable")[:aligned]
+    weights = np.asarray(weights)
+    order = np.argsort(-weights, kind="stable")[:aligned]
+    # A filter seen once carries no frequency information: it is never aligned.
+    order = order[weights[order] >= 2]
     values = [str(v) for v in attacker.sort_values(ascending=False, kind="stable").index]
     top = min(len(order), len(values))
     grams, incidence = _gram_matrix(values[:top], q)
