@@ -13,7 +13,8 @@ which (``overlap``) are the encoded ones, and:
    ones by matching their quantiles (Vidanage et al. calibrate by regression instead);
 3. describes every node by its similarity neighbourhood: the number of neighbours at or
    above each of several similarities (degree at thresholds, as in Vidanage et al. 2020),
-   and its highest similarities, sorted (its strongest edges);
+   its highest similarities, sorted (its strongest edges), and its own size (set bits of a
+   filter, q-grams of a value), by rank within its graph;
 4. matches nodes one to one by feature distance: greedy on sorted distances (each node's
    64 nearest) (the "minimum
    weight" bipartite matching; Vidanage et al. also use the Hungarian method, which would
@@ -42,6 +43,8 @@ DEGREE_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 TOP_EDGES = 10
 #: Plaintext nodes nearest in features considered for each encoded node.
 NEAREST = 64
+#: Weight of a node's own size (rank of its set bits / q-gram count) among its features.
+SIZE_WEIGHT = 2.0
 
 
 def _dice_matrix(bits: np.ndarray) -> np.ndarray:
@@ -75,6 +78,17 @@ def _features(sim: np.ndarray) -> np.ndarray:
     if top.shape[1] < TOP_EDGES:
         top = np.pad(top, ((0, 0), (0, TOP_EDGES - top.shape[1])))
     return np.column_stack([*degrees, 2.0 * top]).astype(np.float32)
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """Mid-ranks scaled to [0, 1]."""
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(len(values))
+    # Ties share their mean rank.
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse.ravel(), weights=ranks)
+    return (sums / counts)[inverse.ravel()] / max(len(values) - 1, 1)
 
 
 def _calibrate(encoded: np.ndarray, plain: np.ndarray) -> np.ndarray:
@@ -127,6 +141,13 @@ def graph_matching_attack(
     sim_p = _dice_matrix(_token_matrix(plaintext))
     feat_e = _features(_calibrate(sim_e, sim_p))
     feat_p = _features(sim_p)
+    if SIZE_WEIGHT:
+        # A node's own size: set bits of a filter track its q-gram count; compared by rank
+        # within each graph, so neither scale matters.
+        size_e = _rank(np.bitwise_count(encodings).sum(axis=1))
+        size_p = _rank(np.array([len(set(t)) for t in plaintext]))
+        feat_e = np.column_stack([feat_e, SIZE_WEIGHT * size_e]).astype(np.float32)
+        feat_p = np.column_stack([feat_p, SIZE_WEIGHT * size_p]).astype(np.float32)
     distance = (
         (feat_e**2).sum(axis=1)[:, None] + (feat_p**2).sum(axis=1)[None, :] - 2 * feat_e @ feat_p.T
     )
