@@ -37,9 +37,6 @@ from matchsim.errors import ConfigError
 from matchsim.pprl.attacks.knowledge import AttackOutcome, score
 from matchsim.pprl.encoding import qgrams, unpack
 
-#: Bitsets of the identified q-grams per filter/value: up to this many q-grams (64 per word).
-MAX_QGRAMS = 512
-
 
 def _gram_matrix(values: list[str], q: int) -> tuple[list[str], np.ndarray]:
     """Distinct q-grams and a (values x q-grams) bool incidence matrix."""
