@@ -141,6 +141,25 @@ def test_a_key_in_the_privacy_section_is_refused(tmp_path, capsys):
     assert code == 2 and "privacy.encoding" in err and SECRET not in err
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("privacy.attacks=[frequency, rainbow]", "rainbow"),
+        ("privacy.attack_overlaps=[1.5]", "overlap"),
+        ("privacy.tradeoff=[{diffusion: 100}]", "diffusion"),
+        ("privacy.tradeoff=[{pepper: 1}]", "pepper"),
+    ],
+)
+def test_bad_attack_settings_are_refused_naming_the_field(tmp_path, capsys, setting, expected):
+    out = tmp_path / "o"
+    code = main(["run", str(ROOT / "scenarios" / "pprl-home-office.yaml"), "--out", str(out),
+                 "--set", "population.pupils=3000", "--set", setting])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_the_privacy_section_is_reproducible(monkeypatch):
     from matchsim.scenario import load_scenario
     from matchsim.scenario.runner import run_scenario
