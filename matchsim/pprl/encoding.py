@@ -29,6 +29,10 @@ Hardening, applied in this order after hashing (Schnell & Borgs 2016; Christen e
 * ``balance`` — the filter and its complement, concatenated and permuted by a keyed
   permutation: length doubles and exactly half the bits are set;
 * ``xor_fold`` — the two halves XOR-ed: length halves;
+* ``diffusion`` — a linear diffusion layer (Armknecht, Heng & Schnell, "Strengthening
+  privacy-preserving record linkage using diffusion", PoPETS 2022): output bit ``j`` is the
+  XOR of ``t`` input bits at keyed random positions, so no output bit reveals one q-gram
+  and the bit patterns pattern-mining and graph attacks read are mixed; length unchanged;
 * ``blip`` — every bit flipped independently with probability ``f`` (each party draws its
   own flips). Note Alaggan et al.'s BLIP randomises a bit with probability f, which flips it
   with probability f/2; here ``blip`` *is* the flip probability.
@@ -303,8 +307,19 @@ class Hardening:
     balance: bool = False
     xor_fold: bool = False
     blip: float = 0.0
+    #: bits XOR-ed into each output bit by the diffusion layer (0: off)
+    diffusion: int = 0
 
     def __post_init__(self) -> None:
+        if (
+            isinstance(self.diffusion, bool)
+            or not isinstance(self.diffusion, int)
+            or not 0 <= self.diffusion <= 64
+        ):
+            raise ConfigError(
+                "pprl.diffusion",
+                f"{self.diffusion!r} is not allowed; give the bits per output bit, 0 to 64",
+            )
         if self.salt is not None and self.salt not in SALTS:
             raise ConfigError(
                 "pprl.salt", f"{self.salt!r} is not allowed; allowed: {', '.join(SALTS)}"
@@ -324,6 +339,8 @@ class Hardening:
             parts.append("balance")
         if self.xor_fold:
             parts.append("xor-fold")
+        if self.diffusion:
+            parts.append(f"diffusion t={self.diffusion}")
         if self.blip:
             parts.append(f"BLIP f={self.blip:g}")
         return ", ".join(parts) or "none"
@@ -351,6 +368,8 @@ class BloomEncoder:
         Hardening: the two halves XOR-ed (length halves).
     blip
         Hardening: the probability, in [0, 0.5), that each bit is flipped.
+    diffusion
+        Hardening: bits XOR-ed into each output bit (Armknecht et al. 2022); 0 is off.
     missing
         ``empty``: a missing value sets no bits; ``token``: it sets the bits of a fixed token,
         so two missing values agree (usually unwanted: absence is not evidence).
@@ -371,6 +390,7 @@ class BloomEncoder:
         blip: float = 0.0,
         missing: str = "empty",
         seed: int = 0,
+        diffusion: int = 0,
     ) -> None:
         self.fields = field_specs(fields)
         step = 128 if xor_fold else 64
@@ -396,11 +416,16 @@ class BloomEncoder:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError("pprl.seed", f"must be a whole number. Got {seed!r} instead.")
         self.length, self.hashing, self.missing, self.seed = length, hashing, missing, seed
-        self.hardening = Hardening(salt, bool(balance), bool(xor_fold), float(blip))
+        self.hardening = Hardening(salt, bool(balance), bool(xor_fold), float(blip), diffusion)
         self._secret = Secret.resolve(key, key_env)
         self._positions: dict[tuple[str, str, str], np.ndarray] = {}
 
     # -- description (never the key) ----------------------------------------------------------
+
+    @property
+    def secret(self) -> Secret:
+        """The key holder (it never shows the key), to build a sibling encoder with it."""
+        return self._secret
 
     @property
     def output_length(self) -> int:
@@ -521,6 +546,13 @@ class BloomEncoder:
         seed = int.from_bytes(self._secret.digest(b"matchsim-balance-permutation")[:16], "big")
         return np.random.default_rng(seed).permutation(2 * self.length)
 
+    def _diffusion_taps(self, length: int) -> np.ndarray:
+        """The keyed tap positions (length x t): distinct input bits per output bit."""
+        seed = int.from_bytes(self._secret.digest(b"matchsim-diffusion-taps")[:16], "big")
+        rng = np.random.default_rng(seed)
+        t = self.hardening.diffusion
+        return np.stack([rng.choice(length, size=t, replace=False) for _ in range(length)])
+
     def harden(self, filters: np.ndarray, stream: int = 0) -> np.ndarray:
         """Balancing, XOR-folding and BLIP (as configured) applied to raw filters.
 
@@ -542,6 +574,8 @@ class BloomEncoder:
         if h.xor_fold:
             half = out.shape[1] // 2
             out = out[:, :half] ^ out[:, half:]
+        if h.diffusion:
+            out = diffuse(out, self._diffusion_taps(out.shape[1] * 64))
         if h.blip:
             out = blip(out, h.blip, np.random.default_rng([self.seed, stream, 0xB119]))
         return np.ascontiguousarray(out)
@@ -620,6 +654,18 @@ class BloomEncoder:
             # ... whose empty text sets no bits: one gather-and-OR per field.
             clk |= np.take(filters, inverse, axis=0)
         return self.harden(clk, stream) if harden else clk
+
+
+def diffuse(filters: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """The diffusion layer: output bit ``j`` = XOR of the input bits ``taps[j]``."""
+    out = np.zeros_like(filters)
+    for lo in range(0, len(filters), 4096):
+        bits = unpack(filters[lo : lo + 4096])
+        mixed = np.zeros_like(bits)
+        for column in taps.T:  # t passes, each a gather of every output bit's next tap
+            mixed ^= np.take(bits, column, axis=1)
+        out[lo : lo + len(bits)] = _pack(mixed)
+    return out
 
 
 def blip(filters: np.ndarray, f: float, rng: np.random.Generator) -> np.ndarray:

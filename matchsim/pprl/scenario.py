@@ -20,16 +20,20 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matchsim.errors import ConfigError
+from matchsim.pprl.attack_suite import ATTACKS, field_attacks, record_attacks
 from matchsim.pprl.attacks import frequency_alignment_attack
 from matchsim.pprl.dice import DICE_THRESHOLD
 from matchsim.pprl.encoding import KEY_ENV, BloomEncoder, FieldSpec, Secret
 from matchsim.pprl.risk import DEFAULT_QUASI_IDENTIFIERS, qi_uniqueness
+from matchsim.pprl.thresholds import choose_thresholds
 from matchsim.records import PreparedTable, Records, normalise_names
 
 #: Encoder settings a scenario may give under ``privacy.encoding`` (hardening and the key
 #: have their own keys).
 ENCODING_KEYS = ("fields", "length", "hashing", "missing", "seed")
-HARDENING_KEYS = ("salt", "balance", "xor_fold", "blip")
+HARDENING_KEYS = ("salt", "balance", "xor_fold", "blip", "diffusion")
+#: A trade-off setting may also switch the hashing (random hashing is a defence of its own).
+TRADEOFF_KEYS = (*HARDENING_KEYS, "hashing")
 
 
 class PrivacyConfig(BaseModel):
@@ -53,7 +57,8 @@ class PrivacyConfig(BaseModel):
     blocking: Any = "same"
     #: Hardening of the encoded lookup shown beside the plaintext one.
     hardening: dict[str, Any] = Field(default_factory=dict)
-    #: Hardening settings compared in the trade-off chart (each: salt, balance, xor_fold, blip).
+    #: Hardening settings compared in the trade-off chart and attacked (each: salt, balance,
+    #: xor_fold, blip, diffusion, and hashing: random).
     tradeoff: list[dict[str, Any]] = Field(
         default_factory=lambda: [
             {},
@@ -62,11 +67,24 @@ class PrivacyConfig(BaseModel):
             {"xor_fold": True},
             {"blip": 0.02},
             {"blip": 0.05},
+            {"diffusion": 10},
+            {"hashing": "random"},
             {"salt": "birth_year", "balance": True, "blip": 0.02},
         ]
     )
     #: Fields attacked by frequency alignment of their field-level encodings.
     attack_fields: list[str] = Field(default_factory=lambda: ["surname", "forename"])
+    #: Attacks run on every trade-off setting (see matchsim.pprl.attack_suite).
+    attacks: list[str] = Field(default_factory=lambda: ["frequency", "pattern_mining", "graph"])
+    #: Shares of the graph attacker's plaintext records that are encoded records too.
+    attack_overlaps: list[float] = Field(default_factory=lambda: [1.0, 0.5, 0.1])
+    #: Nodes (records) on each side of the graph attack.
+    attack_nodes: int = Field(1500, ge=50, le=10_000)
+    #: Also attack the record-level CLKs used for linkage (not only field-level filters).
+    attack_record_level: bool = True
+    #: Forenames are also attacked with the ONS first-name counts of this year (a published
+    #: list for other years than the register's cohorts; ONS, Open Government Licence v3.0).
+    attack_ons_year: int | None = Field(2020, ge=1996, le=2020)
     #: Pupils in the attacker's public name-frequency sample (an independent synthetic
     #: population drawn from the same name model, standing in for a published name list);
     #: default: the register's size.
@@ -98,7 +116,23 @@ class PrivacyConfig(BaseModel):
     @field_validator("tradeoff")
     @classmethod
     def _tradeoff(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [_check_hardening(v) for v in value]
+        return [_check_hardening(v, TRADEOFF_KEYS) for v in value]
+
+    @field_validator("attacks")
+    @classmethod
+    def _attacks(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if name not in ATTACKS:
+                raise ValueError(f"{name!r} is not an attack; allowed: {', '.join(ATTACKS)}")
+        return value
+
+    @field_validator("attack_overlaps")
+    @classmethod
+    def _overlaps(cls, value: list[float]) -> list[float]:
+        for share in value:
+            if not 0 <= share <= 1:
+                raise ValueError(f"{share!r} is not an overlap share in [0, 1]")
+        return value
 
     @field_validator("attack_fields")
     @classmethod
@@ -111,12 +145,12 @@ class PrivacyConfig(BaseModel):
         return value
 
 
-def _check_hardening(value: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(value) - set(HARDENING_KEYS))
+def _check_hardening(
+    value: dict[str, Any], allowed: tuple[str, ...] = HARDENING_KEYS
+) -> dict[str, Any]:
+    unknown = sorted(set(value) - set(allowed))
     if unknown:
-        raise ValueError(
-            f"unknown hardening setting {unknown[0]!r}; allowed: {', '.join(HARDENING_KEYS)}"
-        )
+        raise ValueError(f"unknown hardening setting {unknown[0]!r}; allowed: {', '.join(allowed)}")
     return value
 
 
@@ -163,6 +197,18 @@ def attacker_frequencies(
         names = normalise_names(column).to_pandas()
         out[role] = names[names != ""].value_counts()
     return out
+
+
+def ons_frequencies(year: int) -> pd.Series:
+    """The ONS first-name counts of one year (both sexes), normalised as the register's."""
+    from matchsim.synth.ons_names import ons_forenames
+
+    table = ons_forenames()
+    rows = table[table["year"] == year]
+    names = normalise_names(pa.array(rows["name"].astype(str).to_numpy(), pa.string()))
+    counts = pd.Series(rows["n"].to_numpy(), index=names.to_pandas())
+    counts = counts[counts.index != ""].groupby(level=0).sum()
+    return counts.sort_index().sort_values(ascending=False, kind="stable")
 
 
 def run_privacy(
@@ -218,11 +264,20 @@ def run_privacy(
         [r for r in config.attack_fields if r in register.codes],
     )
     records = _register_records(register)
+    true_links = _true_links(requests)
     tradeoff = []
+    attack_seconds = 0.0
     for hardening in config.tradeoff:
         result = encoded(hardening)
-        label = BloomEncoder(**encoder_settings(config, secret, hardening)).hardening.label()
+        setting_encoder = BloomEncoder(**encoder_settings(config, secret, hardening))
+        label = _setting_label(setting_encoder, hardening)
         row = _summary(label, result)
+        row["thresholds"] = choose_thresholds(result.link.pairs(), true_links)
+        t1 = time.perf_counter()
+        row["attack_outcomes"] = _attack_outcomes(
+            config, setting_encoder, register, records, references, label, scenario.seed
+        )
+        attack_seconds += time.perf_counter() - t1
         row["attacks"] = []
         for role, public in references.items():
             spec = next(
@@ -255,6 +310,7 @@ def run_privacy(
         row["attack_success"] = max((a["reidentified_share"] for a in row["attacks"]), default=None)
         tradeoff.append(row)
     timings["tradeoff"] = time.perf_counter() - t0
+    timings["attacks"] = attack_seconds
     t0 = time.perf_counter()
     uniqueness = qi_uniqueness(register, config.quasi_identifiers)
     timings["quasi_identifiers"] = time.perf_counter() - t0
@@ -269,6 +325,53 @@ def run_privacy(
         "attacker_reference_pupils": reference_pupils,
         "timings_seconds": timings,
     }
+
+
+def _true_links(requests: Any) -> pd.DataFrame:
+    """(request id, true pupil id) of every request whose pupil is in the register."""
+    frame = requests.table.select(["request_id", "true_pupil_id"]).to_pandas()
+    frame = frame.dropna(subset=["true_pupil_id"])
+    return frame.astype({"true_pupil_id": "int64"})
+
+
+def _setting_label(encoder: BloomEncoder, hardening: dict[str, Any]) -> str:
+    label = encoder.hardening.label()
+    if "hashing" in hardening:
+        extra = f"{encoder.hashing} hashing"
+        label = extra if label == "none" else f"{label}, {extra}"
+    return label
+
+
+def _attack_outcomes(
+    config: PrivacyConfig,
+    encoder: BloomEncoder,
+    register: PreparedTable,
+    records: Records,
+    references: dict[str, pd.Series],
+    label: str,
+    seed: int,
+) -> list[dict[str, Any]]:
+    """Every configured attack on one setting: field level per attacked role, then record level."""
+    extra = {}
+    if config.attack_ons_year is not None:
+        extra["forename"] = {
+            f"ONS {config.attack_ons_year}": ons_frequencies(config.attack_ons_year)
+        }
+    options = {
+        "attacks": config.attacks,
+        "overlaps": config.attack_overlaps,
+        "nodes": config.attack_nodes,
+        "seed": seed,
+        "label": label,
+    }
+    out: list[dict[str, Any]] = []
+    for role, public in references.items():
+        out += field_attacks(
+            encoder, register, records, role, public, extra=extra.get(role, {}), **options
+        )
+    if config.attack_record_level:
+        out += record_attacks(encoder, register, records, list(references), **options)
+    return out
 
 
 def _summary(label: str, result: Any) -> dict[str, Any]:

@@ -80,7 +80,9 @@ def _score(x: float | None) -> str:
 
 
 def privacy_section(run: ScenarioRun) -> str:
-    """Plaintext against encoded matching, QI uniqueness, the attack and the trade-off."""
+    """Plaintext against encoded matching, QI uniqueness, the attacks and the trade-off."""
+    from matchsim.pprl.report import attacks_html
+
     privacy = getattr(run, "privacy", None)
     if not privacy:
         return ""
@@ -129,4 +131,5 @@ most frequent encodings. This is a lower bound: pattern-mining attacks (Christen
 <th>False-match rate</th></tr>{attack_rows}</table>
 {privacy_tradeoff_chart(privacy["tradeoff"], "f1", "pair F1")}
 {privacy_tradeoff_chart(privacy["tradeoff"], "false_match_rate", "false-match rate")}
+{attacks_html(privacy)}
 """

@@ -64,6 +64,10 @@ def test_the_key_is_in_no_output_file(tmp_path, monkeypatch, capsys):
             "population.pupils=20000",
             "--set",
             "requests.count=300",
+            "--set",
+            "privacy.attack_nodes=200",
+            "--set",
+            "privacy.attacks=[frequency]",
         ]
     )
     printed = capsys.readouterr()
@@ -137,6 +141,25 @@ def test_a_key_in_the_privacy_section_is_refused(tmp_path, capsys):
     assert code == 2 and "privacy.encoding" in err and SECRET not in err
 
 
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("privacy.attacks=[frequency, rainbow]", "rainbow"),
+        ("privacy.attack_overlaps=[1.5]", "overlap"),
+        ("privacy.tradeoff=[{diffusion: 100}]", "diffusion"),
+        ("privacy.tradeoff=[{pepper: 1}]", "pepper"),
+    ],
+)
+def test_bad_attack_settings_are_refused_naming_the_field(tmp_path, capsys, setting, expected):
+    out = tmp_path / "o"
+    code = main(["run", str(ROOT / "scenarios" / "pprl-home-office.yaml"), "--out", str(out),
+                 "--set", "population.pupils=3000", "--set", setting])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert expected in err and "Traceback" not in err
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_the_privacy_section_is_reproducible(monkeypatch):
     from matchsim.scenario import load_scenario
     from matchsim.scenario.runner import run_scenario
@@ -149,12 +172,70 @@ def test_the_privacy_section_is_reproducible(monkeypatch):
             "requests.count=150",
             "privacy.tradeoff=[{}, {blip: 0.05}]",
             "privacy.blocking={name: clk_lsh, bands: 16, bits: 20}",
+            "privacy.attack_nodes=150",
+            "privacy.attack_overlaps=[1.0]",
         ],
     )
     first, second = (run_scenario(scenario).privacy for _ in range(2))
-    first.pop("timings_seconds"), second.pop("timings_seconds")
+    for run in (first, second):
+        run.pop("timings_seconds")
+        for row in run["tradeoff"]:
+            for outcome in row["attack_outcomes"]:
+                outcome.pop("seconds")
     assert first == second
     assert first["blocking"] == "clk_lsh(16 bands x 20 bits)"
+
+
+@pytest.mark.slow
+def test_the_report_shows_each_attack_beside_linkage_quality(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "run",
+            str(ROOT / "scenarios" / "pprl-home-office.yaml"),
+            "--out",
+            str(out),
+            "-q",
+            "--set",
+            "population.pupils=10000",
+            "--set",
+            "requests.count=200",
+            "--set",
+            "privacy.tradeoff=[{}, {salt: birth_year}, {diffusion: 6}]",
+            "--set",
+            "privacy.attack_nodes=400",
+            "--set",
+            "privacy.attack_overlaps=[1.0, 0.1]",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    privacy = json.loads((out / "metrics.json").read_text())["privacy"]
+    rows = {r["label"]: r for r in privacy["tradeoff"]}
+    assert set(rows) == {"none", "salt=birth_year", "diffusion t=6"}
+    for row in rows.values():
+        oracle, unsupervised = row["thresholds"]["oracle"], row["thresholds"]["unsupervised"]
+        assert oracle["f1"] >= unsupervised["f1"]  # the oracle is the best any cut does
+        for a in row["attack_outcomes"]:
+            low, high = a["records_interval"]
+            assert low <= a["records_share"] <= high
+
+    def success(label, attack, field, knowledge):
+        (hit,) = [
+            a["records_share"]
+            for a in rows[label]["attack_outcomes"]
+            if (a["attack"], a["field"], a["knowledge"]) == (attack, field, knowledge)
+        ]
+        return hit
+
+    # Unhardened first names fall to the worst-case attacks; salting stops them.
+    plain = success("none", "pattern_mining", "forename", "register")
+    assert plain > 0.1
+    assert success("salt=birth_year", "pattern_mining", "forename", "register") < plain / 5
+    # The graph attack needs overlap.
+    full = success("none", "graph", "forename", "overlap 1")
+    assert full > 0.3 and success("none", "graph", "forename", "overlap 0.1") < full / 2
+    html = (out / "report.html").read_text()
+    assert "Privacy-utility frontier" in html and "bit pattern: forename, register" in html
 
 
 def test_an_inline_key_is_in_no_output_of_a_sweep(tmp_path, capsys):

@@ -19,6 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 SMALL = {
     "police-school-cohort": ["population.pupils=120000"],
+    # The attack suite is covered by tests/pprl; here it only has to run.
+    "pprl-home-office": [
+        "population.pupils=20000",
+        "privacy.attacks=[frequency, graph]",
+        "privacy.attack_nodes=100",
+        "privacy.attack_overlaps=[1.0]",
+        "privacy.attack_record_level=false",
+    ],
 }
 
 

@@ -39,6 +39,39 @@ class AttackResult:
         return asdict(self)
 
 
+def _align(
+    rows: np.ndarray, texts: np.ndarray, public_frequencies: pd.Series
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct filter, the guessed code (-2: none), each row's distinct filter, and the
+    distinct filters from most to least frequent."""
+    n = len(rows)
+    as_keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, inverse, counts = np.unique(as_keys, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    # Ties in frequency are broken by first appearance: the attacker has nothing better.
+    first_seen = np.full(len(counts), n, dtype=np.int64)
+    np.minimum.at(first_seen, inverse, np.arange(n))
+    order = np.lexsort((first_seen, -counts))
+    public = public_frequencies.sort_values(ascending=False, kind="stable")
+    # Public names as codes of the same vocabulary (-1: a name no record has).
+    public_codes = pd.Index(texts).get_indexer(np.asarray(public.index, dtype=object))
+    guesses = np.full(len(counts), -2, dtype=np.int64)  # -2: no guess, equal to no code
+    aligned = min(len(public_codes), len(counts))
+    guesses[order[:aligned]] = public_codes[:aligned]
+    return guesses, inverse, order
+
+
+def frequency_guesses(
+    encodings: np.ndarray, texts: np.ndarray, public_frequencies: pd.Series
+) -> np.ndarray:
+    """Each row's guessed value code (into ``texts``; negative: none) by frequency alignment."""
+    rows = np.ascontiguousarray(encodings)
+    if len(rows) == 0:
+        return np.zeros(0, dtype=np.int64)
+    guesses, inverse, _ = _align(rows, np.asarray(texts, dtype=object), public_frequencies)
+    return guesses[inverse]
+
+
 def frequency_alignment_attack(
     encodings: np.ndarray,
     codes: np.ndarray,
@@ -66,19 +99,7 @@ def frequency_alignment_attack(
     n = len(rows)
     if n == 0:
         return AttackResult(field, hardening, 0, 0, 0, 0.0, 0.0, top)
-    as_keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, inverse, counts = np.unique(as_keys, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    # Ties in frequency are broken by first appearance: the attacker has nothing better.
-    first_seen = np.full(len(counts), n, dtype=np.int64)
-    np.minimum.at(first_seen, inverse, np.arange(n))
-    order = np.lexsort((first_seen, -counts))
-    public = public_frequencies.sort_values(ascending=False, kind="stable")
-    # Public names as codes of the same vocabulary (-1: a name no record has).
-    public_codes = pd.Index(texts).get_indexer(np.asarray(public.index, dtype=object))
-    guesses = np.full(len(counts), -2, dtype=np.int64)  # -2: no guess, equal to no code
-    aligned = min(len(public_codes), len(counts))
-    guesses[order[:aligned]] = public_codes[:aligned]
+    guesses, inverse, order = _align(rows, texts, public_frequencies)
     correct = guesses[inverse] == values
     # The true value of each of the top encodings: the commonest plaintext among its records
     # (all of them, unless hardening made two values share a filter).
@@ -101,7 +122,7 @@ def frequency_alignment_attack(
         field=field,
         hardening=hardening,
         records=n,
-        distinct_encodings=len(counts),
+        distinct_encodings=len(guesses),
         distinct_values=int(np.unique(values).size),
         reidentified_share=float(correct.mean()),
         top_correct_share=top_correct,
