@@ -181,7 +181,7 @@ def test_force_overrides_the_estimate_but_not_the_machine(in_tmp, capsys, monkey
 def test_partitions_bring_a_large_register_within_reach(monkeypatch):
     config = CensusConfig(pupils=60_000_000)
     small = MachineMemory(24_000_000_000, 12_000_000_000)
-    with pytest.raises(ConfigError, match=r"^pupils: 60,000,000 individuals need about 17\.7 GB"):
+    with pytest.raises(ConfigError, match=r"^pupils: 60,000,000 individuals need about 18\.3 GB"):
         check_generation(config, memory=small)
     estimate = check_generation(config, partitions=200, workers=2, memory=small)
     assert estimate.processes == 2 and estimate.rows_per_process == 300_000
@@ -415,3 +415,22 @@ def test_list_at_80_columns_has_whole_titles_and_every_description(monkeypatch, 
         assert text.strip(), f"{name.strip()} has no description"
     assert 'Options: key="surname", window=5' in out
     assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_a_plan_near_the_available_memory_needs_force():
+    """Within the last 15% of the memory available now, a plan is refused unless forced (other
+    processes grow while it runs); above the machine's total it is refused even then."""
+    from matchsim.errors import ConfigError
+    from matchsim.synth.plan import AVAILABLE_HEADROOM, Estimate, check_plan
+
+    available = 10_000_000_000
+    machine = MachineMemory(24_000_000_000, available)
+    near = Estimate(1_000_000, int(0.5 * (1 + AVAILABLE_HEADROOM) * available), 1.0, 1_000_000, 1)
+    with pytest.raises(ConfigError, match="--force to try anyway"):
+        check_plan(near, memory=machine)
+    check_plan(near, memory=machine, force=True)
+    fits = Estimate(1_000_000, int(0.8 * AVAILABLE_HEADROOM * available), 1.0, 1_000_000, 1)
+    check_plan(fits, memory=machine)
+    beyond = Estimate(1_000_000, 25_000_000_000, 1.0, 1_000_000, 1)
+    with pytest.raises(ConfigError, match="in total"):
+        check_plan(beyond, memory=machine, force=True)
