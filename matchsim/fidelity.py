@@ -34,6 +34,7 @@ from matchsim.synth import calendar as cal
 from matchsim.synth.census import register_size
 from matchsim.synth.config import BirthsConfig, MultipleBirthsConfig
 from matchsim.synth.mobility import MOVER_TARGETS, mover_statistics
+from matchsim.synth.surnames import anchor_targets
 
 _DAY = dt.date(1970, 1, 1)
 
@@ -113,14 +114,8 @@ FORENAME_2008 = {"M": (0.022, 0.164, 0.577), "F": (0.015, 0.128, 0.474)}
 BOYS_COLLISION = {1996: 0.0113, 2011: 0.0058}
 FORENAME_SOURCE = "ONS baby names, England and Wales"
 SMITH_ADULTS = 0.012
-ADULTS_1998 = 42_000_000
-SURNAME_ANCHORS = {  # adults on the GB 1998 electoral roll (Tucker, Nomina 27, 2004)
-    "Patel": 88_110,
-    "Khan": 43_460,
-    "Singh": 40_119,
-    "Ali": 34_599,
-    "Ahmed": 29_358,
-}
+#: The FACTS anchors compared (adults on the GB 1998 electoral roll, Tucker, Nomina 27, 2004).
+ANCHOR_NAMES = ("Patel", "Begum", "Khan", "Singh", "Hussain", "Ali", "Kaur", "Ahmed")
 SURNAME_SOURCE = "1996-98 electoral registers: Smith 1.20% of adults; counts of 42M adults"
 
 
@@ -386,20 +381,25 @@ def surname_rows(census: Census) -> list[FidelityRow]:
     rows = [
         _row("surnames", "Smith's share", smith / total, SMITH_ADULTS, 0.30, True, SURNAME_SOURCE)
     ]
-    for name, adults in SURNAME_ANCHORS.items():
-        published = adults / ADULTS_1998 / SMITH_ADULTS
+    # The anchors are adults' counts; children of minority traditions are a larger share of
+    # pupils than of 1998's adults, so each is compared with its ratio carried to the children
+    # (matchsim.synth.surnames.anchor_targets, docs/world.md "The anchors").
+    targets = anchor_targets(census.config.names)
+    for name in ANCHOR_NAMES:
+        if name not in targets.index:
+            continue
+        published = float(targets.loc[name, "target_ratio"])
         gen = n.get(name, 0) / smith if smith else np.nan
-        # Children of minority traditions are a larger share of pupils than of 1998's adults:
-        # a generated ratio within a factor 2 of the adults' counts as agreeing.
         rows.append(
             _row(
                 "surnames",
-                f"{name} per Smith (adults' ratio, ×2)",
+                f"{name} per Smith (children)",
                 gen,
                 published,
-                1.0,
+                0.20,
                 True,
-                SURNAME_SOURCE + "; Tucker, Nomina 27 (2004)",
+                SURNAME_SOURCE + "; Tucker, Nomina 27 (2004); carried to children by each "
+                "tradition's pupil/adult share (DfE 2024, 1991 Census)",
                 "ratio",
             )
         )
