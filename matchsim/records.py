@@ -740,6 +740,8 @@ def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.
         merged = pc.dictionary_encode(norm)
         values = merged.dictionary
         remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
+    if not len(values):  # every value missing (possible among a few chosen rows)
+        return values, np.full(len(encoded), MISSING, dtype=np.int64)
     nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
     idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     codes = np.where(nulls, MISSING, remap[idx])
@@ -968,7 +970,9 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
         values = pa.concat_arrays([base.values, lvals.take(pa.array(missing, pa.int64()))])
         vocabularies[role] = Vocabulary(role, values, base=base)
         lc = left.codes[role]
-        codes_l[role] = np.where(lc >= 0, mapping[np.maximum(lc, 0)], MISSING)
+        # (an empty vocabulary: every value of the role missing on the left)
+        codes_l[role] = mapping[np.maximum(lc, 0)] if len(mapping) else np.full(len(lc), MISSING)
+        codes_l[role] = np.where(lc >= 0, codes_l[role], MISSING)
         codes_r[role] = right.codes[role]
     has_dob = "date_of_birth" in left.roles and "date_of_birth" in right.roles
     has_sex = "sex" in left.roles and "sex" in right.roles
