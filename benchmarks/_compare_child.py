@@ -19,12 +19,16 @@ own input; loading them from Parquet is common set-up and not timed):
   of birth, exact postcode. The tables' names are already normalised as matchsim
   normalises them (upper-case letters, single spaces) and postcodes carry no spaces, so that
   recordlinkage needs no cleaning step to give the same answers;
-* **matchsim**: ``prepare_table`` of both tables (normalising and encoding every row),
-  ``link`` (shared vocabularies), then ``compare`` with the same name levels (exact,
-  Jaro-Winkler >= 0.85) and its date-of-birth and postcode comparisons, whose levels include
-  recordlinkage's (exact; full postcode) and more;
-* **matchsim, touched rows**: the same, but preparing only the rows some pair touches (as
-  recordlinkage's ``Compare`` only reads those rows), a breakdown beside the headline.
+* **matchsim**: ``compare_pairs`` (``matchsim.comparison``) on the same tables and pair rows:
+  it prepares (validates, normalises, encodes) only the rows some pair touches, as
+  recordlinkage's ``Compare`` reads only those rows, links their vocabularies and runs
+  ``compare`` with the same name levels (exact, Jaro-Winkler >= 0.85) and its date-of-birth
+  and postcode comparisons, whose levels include recordlinkage's (exact; full postcode) and
+  more;
+* **breakdowns** beside the headline, in the same rounds: the same steps one by one
+  (``prepare_table(..., rows=...)`` of each side, ``link``, ``compare``), to time each part;
+  and matchsim preparing the *whole* tables (every row normalised and encoded) before the
+  same ``link`` and ``compare``.
 
 Each side's agreement counts on the levels both compute are returned, and the parent
 asserts that they are equal: the two libraries gave the same answers.
@@ -51,6 +55,7 @@ from matchsim.comparison import (  # noqa: E402
     NameComparison,
     PostcodeComparison,
     compare,
+    compare_pairs,
 )
 from matchsim.records import link, prepare_table  # noqa: E402
 
@@ -106,17 +111,39 @@ def run_recordlinkage(rl, left_df, right_df, left, right):
 CPU: dict[str, float] = {}
 
 
+def agreement_counts(levels: np.ndarray) -> dict[str, int]:
+    return {
+        label: int(np.isin(levels[:, column], agree).sum())
+        for label, (column, agree) in SHARED.items()
+    }
+
+
+def run_compare_pairs(left_df, right_df, left, right, *, workers):
+    """The headline: the public call, from the tables and pair rows to every pair's levels."""
+    start, cpu = time.perf_counter(), time.process_time()
+    result = compare_pairs(
+        left_df, right_df, ROLES, (left, right), comparisons=matchsim_comparisons(), workers=workers
+    )
+    seconds = time.perf_counter() - start
+    CPU["matchsim"] = time.process_time() - cpu
+    return seconds, agreement_counts(result.levels)
+
+
 def run_matchsim(left_df, right_df, left, right, *, workers, touched=False):
+    """The same work step by step, each timed: with ``touched``, what ``compare_pairs`` does
+    (only the rows some pair reads); without, the whole tables prepared."""
     times = {}
     start, cpu = time.perf_counter(), time.process_time()
+    left_rows = right_rows = None
     if touched:  # only the rows some pair reads; pairs renumbered into them
         left_rows, left = np.unique(left, return_inverse=True)
         right_rows, right = np.unique(right, return_inverse=True)
-        left_df, right_df = left_df.iloc[left_rows], right_df.iloc[right_rows]
-    prepared_left = prepare_table(left_df, ROLES, "left")
-    times["prepare_left"] = time.perf_counter() - start
+        times["rows"] = time.perf_counter() - start
     mark = time.perf_counter()
-    prepared_right = prepare_table(right_df, ROLES, "right")
+    prepared_left = prepare_table(left_df, ROLES, "left", rows=left_rows)
+    times["prepare_left"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    prepared_right = prepare_table(right_df, ROLES, "right", rows=right_rows)
     times["prepare_right"] = time.perf_counter() - mark
     mark = time.perf_counter()
     data = link(prepared_left, prepared_right)
@@ -126,11 +153,7 @@ def run_matchsim(left_df, right_df, left, right, *, workers, touched=False):
     times["compare"] = time.perf_counter() - mark
     seconds = time.perf_counter() - start
     times["cpu"] = time.process_time() - cpu
-    counts = {
-        label: int(np.isin(result.levels[:, column], agree).sum())
-        for label, (column, agree) in SHARED.items()
-    }
-    return seconds, counts, times
+    return seconds, agreement_counts(result.levels), times
 
 
 def main(directory: str, rounds: int, mode: str) -> dict:
@@ -142,25 +165,28 @@ def main(directory: str, rounds: int, mode: str) -> dict:
     workers = 1 if SINGLE else None
     out: dict = {"single_core": SINGLE, "pairs": len(left), "mode": mode}
     if mode == "matchsim":
-        run_matchsim(left_df, right_df, left, right, workers=workers)  # warm-up
+        run_compare_pairs(left_df, right_df, left, right, workers=workers)  # warm-up
         seconds, times = [], []
         for _ in range(rounds):
             gc.collect()
-            s, counts, t = run_matchsim(left_df, right_df, left, right, workers=workers)
+            s, counts = run_compare_pairs(left_df, right_df, left, right, workers=workers)
             seconds.append(s)
-            times.append(t)
+            times.append(
+                run_matchsim(left_df, right_df, left, right, workers=workers, touched=True)[2]
+            )
         return {**out, "matchsim_seconds": seconds, "matchsim_parts": times, "counts": counts}
 
     import recordlinkage as rl
 
     # Warm-up, not timed: imports, numba's cached kernels, pandas' first-use costs.
     run_recordlinkage(rl, left_df, right_df, left, right)
+    run_compare_pairs(left_df, right_df, left, right, workers=workers)
     run_matchsim(left_df, right_df, left, right, workers=workers)
     rows = []
     for i in range(rounds):
-        order = ("rl", "ms", "touched") if i % 2 == 0 else ("touched", "ms", "rl")
+        order = ("rl", "ms", "parts", "whole")
         row: dict = {}
-        for which in order:
+        for which in order if i % 2 == 0 else order[::-1]:
             gc.collect()  # each timed call starts with no garbage from the other's
             if which == "rl":
                 row["recordlinkage"], row["recordlinkage_counts"] = run_recordlinkage(
@@ -168,12 +194,17 @@ def main(directory: str, rounds: int, mode: str) -> dict:
                 )
                 row["recordlinkage_cpu"] = CPU["recordlinkage"]
             elif which == "ms":
-                row["matchsim"], row["matchsim_counts"], row["matchsim_parts"] = run_matchsim(
+                row["matchsim"], row["matchsim_counts"] = run_compare_pairs(
                     left_df, right_df, left, right, workers=workers
                 )
-            else:
-                row["touched"], _, row["touched_parts"] = run_matchsim(
+                row["matchsim_cpu"] = CPU["matchsim"]
+            elif which == "parts":
+                _, row["parts_counts"], row["matchsim_parts"] = run_matchsim(
                     left_df, right_df, left, right, workers=workers, touched=True
+                )
+            else:
+                row["whole"], row["whole_counts"], row["whole_parts"] = run_matchsim(
+                    left_df, right_df, left, right, workers=workers
                 )
         rows.append(row)
     return {**out, "rounds": rows}

@@ -545,11 +545,19 @@ class LinkageData:
 # --------------------------------------------------------------------------------------------
 
 
-def _column(table: pa.Table | pd.DataFrame, name: str) -> pa.ChunkedArray | pa.Array:
+def _column(
+    table: pa.Table | pd.DataFrame, name: str, rows: np.ndarray | None = None
+) -> pa.ChunkedArray | pa.Array:
+    """One column as Arrow (only ``rows``, in that order, when given: the others are never
+    converted)."""
     if isinstance(table, pa.Table):
         column = table[name]
+        if rows is not None:
+            column = column.take(pa.array(rows, pa.int64()))
     else:
         series = table[name]
+        if rows is not None:
+            series = series.take(rows)
         if isinstance(series.dtype, pd.CategoricalDtype):
             series = series.astype(object)
         column = pa.array(series, from_pandas=True)
@@ -602,16 +610,32 @@ def check_mapping(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side
 def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
     """Validate a role mapping (column -> role) against a table, naming the problem."""
     check_mapping(table, roles, side)
+    checked_columns(table, roles, side)
+
+
+def checked_columns(
+    table: pa.Table | pd.DataFrame,
+    roles: Mapping[str, str],
+    side: str,
+    rows: np.ndarray | None = None,
+) -> dict[str, pa.ChunkedArray | pa.Array]:
+    """The mapped columns as Arrow, each converted once and validated, naming the problem.
+
+    With ``rows``, only those rows are converted and checked (a column must still hold some
+    value somewhere in the table)."""
+    columns = {}
     for column, role in roles.items():
         try:
-            col = _column(table, column)
+            col = _column(table, column, rows)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise ConfigError(
                 f"{side}.{column}",
                 f"mixes kinds of value; a {role} column must hold text or dates ({str(exc).splitlines()[0]})",
             ) from None
-        if pc.all(pc.is_null(col)).as_py():
+        if _entirely_empty(table, column, col, rows):
             raise ConfigError(f"{side}.{column}", "the column is entirely empty")
+        if pa.types.is_null(col.type):  # the chosen rows hold no value: no type to read
+            col = col.cast(pa.date32() if role == "date_of_birth" else pa.string())
         if role == "date_of_birth" and not _is_datelike(col):
             raise ConfigError(
                 f"{side}.{column}", f"a date_of_birth column must hold dates; got {col.type}"
@@ -625,6 +649,25 @@ def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: 
             or pa.types.is_integer(col.type)  # e.g. numeric postcodes read from CSV
         ):
             raise ConfigError(f"{side}.{column}", f"a {role} column must hold text; got {col.type}")
+        columns[column] = col
+    return columns
+
+
+def _entirely_empty(
+    table: pa.Table | pd.DataFrame,
+    name: str,
+    col: pa.ChunkedArray | pa.Array,
+    rows: np.ndarray | None,
+) -> bool:
+    """Whether the whole column (not only ``rows``) holds no value."""
+    if col.null_count < len(col):
+        return False
+    if rows is None:
+        return True
+    # The chosen rows hold nothing: look at the rest (rarely reached, so the cost is rare).
+    if isinstance(table, pa.Table):
+        return table[name].null_count == table.num_rows
+    return bool(table[name].isna().all())
 
 
 def _is_datelike(col: pa.ChunkedArray | pa.Array) -> bool:
@@ -684,18 +727,56 @@ def _normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.
     if role in NAME_ROLES:
         norm = normalise_name_values(raw)
     elif role == "postcode":
-        norm = pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]", "")
+        # Already upper-case letters and digits (a clean file): nothing to replace.
+        clean = _bytes_within(raw, _POSTCODE_BYTES)
+        norm = raw if clean else pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]", "")
     else:
         norm = normalise_addresses(raw)
-    # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.
-    merged = pc.dictionary_encode(norm)
-    remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
+    # A dictionary given with the column may repeat a value; one Arrow built holds each once.
+    if not pa.types.is_dictionary(col.type) and _unchanged(norm, raw):  # the codes stand
+        values, remap = raw, np.arange(len(raw), dtype=np.int64)
+    else:
+        # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.
+        merged = pc.dictionary_encode(norm)
+        values = merged.dictionary
+        remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
+    if not len(values):  # every value missing (possible among a few chosen rows)
+        return values, np.full(len(encoded), MISSING, dtype=np.int64)
     nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
     idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     codes = np.where(nulls, MISSING, remap[idx])
-    empty = pc.equal(merged.dictionary, "").fill_null(True).to_numpy(zero_copy_only=False)
+    empty = pc.equal(values, "").fill_null(True).to_numpy(zero_copy_only=False)
     codes = np.where((codes >= 0) & empty[np.maximum(codes, 0)], MISSING, codes)
-    return merged.dictionary, codes.astype(np.int64)
+    return values, codes.astype(np.int64)
+
+
+#: The bytes a normalised postcode holds: upper-case ASCII letters and digits.
+_POSTCODE_BYTES = np.zeros(256, dtype=np.bool_)
+_POSTCODE_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)] = True
+
+
+def _bytes_within(values: pa.Array, allowed: np.ndarray) -> bool:
+    """Whether every byte of every value (a string array with no nulls) is ``allowed``."""
+    if not pa.types.is_string(values.type) or values.null_count:
+        return False
+    if not len(values):
+        return True
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = values.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return True
+    return bool(allowed[np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]].all())
+
+
+def _unchanged(norm: pa.Array, raw: pa.Array) -> bool:
+    """Whether normalising left every value as it was (no nulls on either side)."""
+    if norm is raw:
+        return True
+    if norm.null_count or raw.null_count or len(norm) != len(raw):
+        return False
+    return bool(pc.all(pc.equal(norm, raw)).as_py() is not False)
 
 
 def normalise_name_values(raw: pa.Array) -> pa.Array:
@@ -788,42 +869,88 @@ def prepare_table(
     side: str = "table",
     *,
     keep: tuple[str, ...] = (),
+    rows: np.ndarray | None = None,
 ) -> PreparedTable:
-    """Validate the role mapping (column -> role) and normalise and encode the table."""
-    check_roles(table, roles, side)
+    """Validate the role mapping (column -> role) and normalise and encode the table.
+
+    ``rows`` (positions in the table) prepares only those rows, in that order: record ``i`` of
+    the result is row ``rows[i]``, and without an ``id`` role its id is that position. The
+    other rows are never read, so comparing a few pairs of two big tables costs what the pairs
+    touch (see :func:`matchsim.comparison.compare_pairs`).
+    """
+    check_mapping(table, roles, side)
+    if rows is not None:
+        rows = _positions(rows, _num_rows(table), "rows")
+    columns = checked_columns(table, roles, side, rows)
     by_role = {role: col for col, role in roles.items()}
-    n = _num_rows(table)
+    n = _num_rows(table) if rows is None else len(rows)
     vocabularies, codes = {}, {}
     string_roles = [r for r in STRING_ROLES if r in by_role]
-    # Arrow releases the GIL: normalise the roles side by side.
-    with ThreadPoolExecutor(max(1, min(len(string_roles), os.cpu_count() or 1))) as pool:
-        results = pool.map(
-            lambda r: _normalised_strings(_column(table, by_role[r]), r), string_roles
-        )
-        for role, (values, idx) in zip(string_roles, results, strict=True):
-            vocabularies[role] = Vocabulary(role, values)
-            codes[role] = idx
-    ids = (
-        np.asarray(_column(table, by_role["id"]).to_numpy(zero_copy_only=False))
-        if "id" in by_role
-        else np.arange(n)
-    )
+
+    def normalised(role: str) -> tuple[pa.Array, np.ndarray]:
+        col = columns[by_role[role]]
+        return _normalised_strings(col if rows is None else _decoded_if_sparse(col, n), role)
+
+    # Arrow releases the GIL: normalise the roles side by side, where there are cores to use
+    # (on one core, starting threads costs more than it saves on a few thousand rows).
+    threads = min(len(string_roles), _usable_cores())
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(normalised, string_roles))
+    else:
+        results = [normalised(role) for role in string_roles]
+    for role, (values, idx) in zip(string_roles, results, strict=True):
+        vocabularies[role] = Vocabulary(role, values)
+        codes[role] = idx
+    if "id" in by_role:
+        ids = np.asarray(columns[by_role["id"]].to_numpy(zero_copy_only=False))
+    else:
+        ids = np.arange(n) if rows is None else rows.copy()
     dob = (
-        _dates(_column(table, by_role["date_of_birth"]))
+        _dates(columns[by_role["date_of_birth"]])
         if "date_of_birth" in by_role
         else np.full(n, MISSING_DATE)
     )
-    sex = (
-        _sex(_column(table, by_role["sex"]))
-        if "sex" in by_role
-        else np.full(n, MISSING, dtype=np.int8)
-    )
+    sex = _sex(columns[by_role["sex"]]) if "sex" in by_role else np.full(n, MISSING, dtype=np.int8)
     extra = {
-        k: np.asarray(_column(table, k).to_numpy(zero_copy_only=False))
+        k: np.asarray(_column(table, k, rows).to_numpy(zero_copy_only=False))
         for k in keep
         if k in _names(table)
     }
     return PreparedTable(by_role, vocabularies, codes, ids, dob.astype(np.int64), sex, extra)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _positions(rows: object, count: int, name: str) -> np.ndarray:
+    """``rows`` as int64 positions into a table of ``count`` rows, or a ConfigError."""
+    array = np.asarray(rows)
+    if array.ndim != 1 or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        raise ConfigError(name, f"must be a one-dimensional array of row positions; got {rows!r}")
+    array = array.astype(np.int64, copy=False)
+    if array.size and (array.min() < 0 or array.max() >= count):
+        raise ConfigError(
+            name,
+            f"row positions must lie in 0..{count - 1} (the table has {count:,} rows); "
+            f"got {int(array.min())}..{int(array.max())}",
+        )
+    return array
+
+
+def _decoded_if_sparse(col: pa.ChunkedArray | pa.Array, n: int) -> pa.ChunkedArray | pa.Array:
+    """A dictionary column with more distinct values than the records kept, decoded: then
+    normalising the records' own values costs less than normalising the whole dictionary."""
+    if not pa.types.is_dictionary(col.type):
+        return col
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if sum(len(c.dictionary) for c in chunks) <= n:
+        return col
+    return col.cast(col.type.value_type)
 
 
 def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
@@ -843,7 +970,9 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
         values = pa.concat_arrays([base.values, lvals.take(pa.array(missing, pa.int64()))])
         vocabularies[role] = Vocabulary(role, values, base=base)
         lc = left.codes[role]
-        codes_l[role] = np.where(lc >= 0, mapping[np.maximum(lc, 0)], MISSING)
+        # (an empty vocabulary: every value of the role missing on the left)
+        codes_l[role] = mapping[np.maximum(lc, 0)] if len(mapping) else np.full(len(lc), MISSING)
+        codes_l[role] = np.where(lc >= 0, codes_l[role], MISSING)
         codes_r[role] = right.codes[role]
     has_dob = "date_of_birth" in left.roles and "date_of_birth" in right.roles
     has_sex = "sex" in left.roles and "sex" in right.roles

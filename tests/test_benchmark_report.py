@@ -386,6 +386,22 @@ def test_headline_row_states_figure_target_verdict_and_run(tmp_path):
     assert "| CLK encoding" not in text
 
 
+def test_the_breakdown_names_what_it_prepared(tmp_path):
+    """Results from compare_pairs (touched rows the headline) show the whole-table breakdown;
+    older results (whole tables the headline) keep showing their touched-rows breakdown."""
+    data = equal_work_json(6.5)
+    info = data["benchmarks"][0]["extra_info"]
+    del info["touched_rows_ratio"]
+    info["whole_tables_ratio"] = 0.75
+    run = report.load_runs([write(tmp_path, "new.json", data)])
+    text = report.headline_text(run, tmp_path / "README.md")
+    assert "Preparing every row of both tables: 0.75×" in text and "touch: " not in text
+    old = report.load_runs([write(tmp_path, "old.json", equal_work_json(0.91))])
+    assert "Preparing only the rows the pairs touch: 2.20×" in report.headline_text(
+        old, tmp_path / "README.md"
+    )
+
+
 def test_a_met_target_and_a_reduced_scale_run(tmp_path):
     met = report.load_runs([write(tmp_path, "a.json", equal_work_json(12.0))])
     assert "| met |" in report.headline_text(met, tmp_path / "README.md")

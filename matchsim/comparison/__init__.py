@@ -1,6 +1,7 @@
 """Comparisons: per-field agreement levels of candidate pairs (Splink-style ordered levels).
 
 Public surface: the registry :data:`COMPARISONS`, the comparison classes, :func:`compare`,
+:func:`compare_pairs`,
 :func:`default_comparisons`, :func:`make_comparison`, :func:`warm_kernels` and
 :data:`SIMILARITIES`.
 """
@@ -24,6 +25,7 @@ from matchsim.comparison.comparisons import (
     similarity_of_codes,
     warm_kernels,
 )
+from matchsim.comparison.pairs import compare_pairs
 
 __all__ = [
     "COMPARISONS",
@@ -37,6 +39,7 @@ __all__ = [
     "PostcodeComparison",
     "SexComparison",
     "compare",
+    "compare_pairs",
     "default_comparisons",
     "make_comparison",
     "similarity_of_codes",
