@@ -1248,13 +1248,13 @@ def list_sections(
     return [
         (
             "Blocking strategies (lookup.blocking)",
-            [(k, _with_options(blockers, k)) for k in blockers],
+            [(k, _with_options(blockers, k)) for k in sorted(blockers)],
         ),
         (
             "Comparisons (lookup.comparisons, by kind)",
-            [(k, _with_options(comparisons, k)) for k in comparisons],
+            [(k, _with_options(comparisons, k)) for k in sorted(comparisons)],
         ),
-        ("Matchers (lookup.matcher)", [(k, _with_options(matchers, k)) for k in matchers]),
+        ("Matchers (lookup.matcher)", [(k, _with_options(matchers, k)) for k in sorted(matchers)]),
         ("Decision policies (lookup.decision)", list(policies.items())),
         (
             "Requester profiles (requests.profile)",

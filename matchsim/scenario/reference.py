@@ -139,7 +139,7 @@ def options_markdown() -> list[str]:
     )
     for title, key, registry in sections:
         lines += ["", f"### {title}"]
-        for name in registry:
+        for name in sorted(registry):  # registration order follows import order
             lines += ["", f"#### `{key}: {name}`", "", _cell(first_paragraph(registry[name]))]
             options = registry.options(name)
             if not options:
