@@ -128,7 +128,9 @@ def mine_itemsets(
     n = len(encodings)
     cols = _columns(np.ascontiguousarray(encodings))
     freq = np.bitwise_count(cols).sum(axis=0).astype(np.int64)
-    floor = max(2, int(np.ceil(min_support * n)))
+    # Below ten records an itemset's support and co-occurrences are too coarse to tell
+    # q-grams apart (a lone chance record changes them by a tenth).
+    floor = max(10, int(np.ceil(min_support * n)))
     used = np.zeros(cols.shape[1], dtype=bool)
     found_pos: list[np.ndarray] = []
     found_rows: list[np.ndarray] = []
@@ -177,18 +179,12 @@ def mine_itemsets(
             continue
         used[chosen] = True
         # The same q-gram reached again from another start (a position it shares by
-        # collision): kept once, in its version with the most records (a foreign position
-        # caught in the other one cuts its records down).
-        same = [
-            j
-            for j, (r, s, p) in enumerate(zip(found_rows, sizes, found_pos, strict=True))
-            if _popcount(rows & r) >= 0.8 * max(support, s)
+        # collision), or a part of one mined already: kept once.
+        if any(
+            _popcount(rows & r) >= 0.8 * max(support, s)
             or np.isin(np.flatnonzero(chosen), p).mean() >= 0.5
-        ]
-        if same:
-            j = same[0]
-            if support > sizes[j]:
-                found_pos[j], found_rows[j], sizes[j] = np.flatnonzero(chosen), rows, support
+            for r, s, p in zip(found_rows, sizes, found_pos, strict=True)
+        ):
             continue
         found_pos.append(np.flatnonzero(chosen))
         found_rows.append(rows)
@@ -351,8 +347,10 @@ def itemset_attack(
     for name, share in (("min_support", min_support), ("keep", keep)):
         if not 0 < share <= 1:
             raise ConfigError(name, f"{share!r} is not a share in (0, 1]")
-    if separation < 0 or support_tolerance <= 0:
-        raise ConfigError("separation", "separation must be >= 0 and support_tolerance > 0")
+    if separation < 0:
+        raise ConfigError("separation", f"{separation!r} must be a share >= 0")
+    if support_tolerance <= 0:
+        raise ConfigError("support_tolerance", f"{support_tolerance!r} must be a share > 0")
     if max_itemsets < 1:
         raise ConfigError("max_itemsets", f"{max_itemsets!r} must be a whole number >= 1")
     t0 = time.perf_counter()
