@@ -156,9 +156,9 @@ def mine_itemsets(
                 break
             lo, hi = _plateau(curve, keep)
             # The first plateau long enough is the q-gram: stop at the drop after it.
-            if hi == len(curve) - 1 and hi - lo + 1 >= min_positions:
-                if counts[best] < keep * curve[lo]:
-                    break
+            current = hi == len(curve) - 1 and hi - lo + 1 >= min_positions
+            if current and counts[best] < keep * curve[lo]:
+                break
             chosen[best] = True
             order.append(best)
             rows = rows & cols[:, best]
