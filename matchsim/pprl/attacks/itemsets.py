@@ -9,10 +9,14 @@ values with counts and knows q; nothing of the key, k or the hashing.
 1. **Mining.** Every position a q-gram hashes to is set in every filter holding the q-gram,
    so the q-gram's positions form an itemset whose support is (about) the q-gram's
    frequency. From the most frequent position not yet mined, the itemset grows greedily:
-   the position set in most of the filters holding all positions chosen so far is added
-   (the first ``seed_steps`` unconditionally, to shed filters that hold the start position
-   by collision), then every position set in at least ``keep`` of them, until none is: the
-   maximal frequent itemset around the start. Its filters are those holding all positions.
+   each step adds the position set in most of the filters holding all positions chosen so
+   far. The support falls while filters holding the start by collision are shed, stays flat
+   (within ``keep``) over one q-gram's positions, then drops at the first foreign one; the
+   flat run is the q-gram's core. Positions whose removal lets more than ``1/keep`` times the
+   filters in are shed (a co-occurring q-gram's, such as ``#C`` in the filters of ``CO``),
+   then every position set in ``keep`` of the core's filters joins: the maximal frequent
+   itemset. Its filters are those holding all its positions; an itemset reached again from
+   another start is kept once, and one under ten records (or ``min_support``) is dropped.
 2. **Assignment** of itemsets to the attacker's q-grams, the step where near-equally frequent
    q-grams (``E#`` and ``A#`` in first names) get swapped when frequency alone decides. An
    itemset and a q-gram are compared by a profile: the itemset's support against the
@@ -302,6 +306,20 @@ def _reidentify(
     return best[inverse.ravel()]
 
 
+def _check(
+    min_support: float, max_itemsets: int, keep: float, separation: float, tolerance: float
+) -> None:
+    for name, share in (("min_support", min_support), ("keep", keep)):
+        if not 0 < share <= 1:
+            raise ConfigError(name, f"{share!r} is not a share in (0, 1]")
+    if separation < 0:
+        raise ConfigError("separation", f"{separation!r} must be a share >= 0")
+    if tolerance <= 0:
+        raise ConfigError("support_tolerance", f"{tolerance!r} must be a share > 0")
+    if max_itemsets < 1:
+        raise ConfigError("max_itemsets", f"{max_itemsets!r} must be a whole number >= 1")
+
+
 def itemset_attack(
     encodings: np.ndarray,
     codes: np.ndarray,
@@ -344,15 +362,7 @@ def itemset_attack(
     support_tolerance
         Largest relative gap between an itemset's support and a q-gram's frequency.
     """
-    for name, share in (("min_support", min_support), ("keep", keep)):
-        if not 0 < share <= 1:
-            raise ConfigError(name, f"{share!r} is not a share in (0, 1]")
-    if separation < 0:
-        raise ConfigError("separation", f"{separation!r} must be a share >= 0")
-    if support_tolerance <= 0:
-        raise ConfigError("support_tolerance", f"{support_tolerance!r} must be a share > 0")
-    if max_itemsets < 1:
-        raise ConfigError("max_itemsets", f"{max_itemsets!r} must be a whole number >= 1")
+    _check(min_support, max_itemsets, keep, separation, support_tolerance)
     t0 = time.perf_counter()
     codes = np.asarray(codes, dtype=np.int64)
     texts = np.asarray(texts, dtype=object)
@@ -391,12 +401,33 @@ def itemset_attack(
 
 
 def identify_qgrams_by_itemsets(
-    encodings: np.ndarray, attacker: pd.Series, *, q: int = 2, **options: float
+    encodings: np.ndarray,
+    attacker: pd.Series,
+    *,
+    q: int = 2,
+    min_support: float = 0.002,
+    max_itemsets: int = 400,
+    keep: float = 0.95,
+    separation: float = 0.05,
+    support_tolerance: float = 0.3,
 ) -> Itemsets:
-    """Steps 1 and 2 alone: the mined itemsets and the q-grams assigned to them."""
-    mine = {k: options.pop(k) for k in ("min_support", "max_itemsets", "keep") if k in options}
-    positions, rows = mine_itemsets(np.ascontiguousarray(encodings), **mine)  # type: ignore[arg-type]
-    assigned = assign_qgrams(rows, len(encodings), attacker, q=q, **options)
+    """Steps 1 and 2 alone (parameters as :func:`itemset_attack`): the mined itemsets and
+    the q-grams assigned to them."""
+    _check(min_support, max_itemsets, keep, separation, support_tolerance)
+    positions, rows = mine_itemsets(
+        np.ascontiguousarray(encodings),
+        min_support=min_support,
+        max_itemsets=max_itemsets,
+        keep=keep,
+    )
+    assigned = assign_qgrams(
+        rows,
+        len(encodings),
+        attacker,
+        q=q,
+        separation=separation,
+        support_tolerance=support_tolerance,
+    )
     return Itemsets(positions=positions, rows=rows, records=len(encodings), assigned=assigned)
 
 
