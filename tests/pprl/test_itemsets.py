@@ -59,7 +59,8 @@ def assignment_errors(texts: np.ndarray, filters: np.ndarray) -> tuple[dict[str,
     """Assigned q-grams, and those whose itemset's records are not those of the q-gram they
     match best (the highest Jaccard index over every q-gram of the list): wrong labels."""
     found = identify_qgrams_by_itemsets(filters, value_counts(texts, np.arange(len(texts))))
-    rows = np.unpackbits(found.rows.view(np.uint8), axis=1, bitorder="little")[:, : len(texts)]
+    rows = np.unpackbits(found.rows.view(np.uint8), axis=1, bitorder="little")[:, : found.filters]
+    rows = rows[:, found.inverse]  # per record
     holders: dict[str, np.ndarray] = {}
     for i, v in enumerate(texts):
         for g in set(qgrams(v, 2)):

@@ -54,12 +54,14 @@ class Itemsets:
 
     #: bit positions of each mined itemset
     positions: list[np.ndarray]
-    #: records holding all of an itemset's positions: (itemsets x words) row bitsets
+    #: distinct filters holding all of an itemset's positions: (itemsets x words) bitsets
     rows: np.ndarray
-    #: records the bitsets cover
-    records: int
+    #: distinct filters the bitsets cover
+    filters: int
     #: q-gram -> index of its itemset (assigned ones only)
     assigned: dict[str, int]
+    #: each record's distinct filter
+    inverse: np.ndarray
 
 
 def _columns(encodings: np.ndarray) -> np.ndarray:
@@ -193,6 +195,13 @@ def mine_itemsets(
         found_pos.append(np.flatnonzero(chosen))
         found_rows.append(rows)
         sizes.append(support)
+    # Every q-gram sets k positions (fewer only by collision): an itemset with far fewer
+    # than the typical one is a fragment, a q-gram's positions cut by a co-occurring one's.
+    if found_pos:
+        typical = np.median([len(p) for p in found_pos])
+        whole = [i for i, p in enumerate(found_pos) if len(p) >= 0.6 * typical]
+        found_pos = [found_pos[i] for i in whole]
+        found_rows = [found_rows[i] for i in whole]
     words = cols.shape[0]
     matrix = np.array(found_rows, dtype=np.uint64).reshape(len(found_rows), words)
     return found_pos, matrix
@@ -376,18 +385,17 @@ def itemset_attack(
     labels = {"field": field, "hardening": hardening, "knowledge": knowledge}
     if len(rows) == 0 or len(attacker) == 0:
         return score("itemsets", np.zeros(0), np.zeros(0), seconds=0.0, **labels)
-    positions, itemset_rows = mine_itemsets(
-        rows, min_support=min_support, max_itemsets=max_itemsets, keep=keep
-    )
-    assigned = assign_qgrams(
-        itemset_rows,
-        len(rows),
+    found = identify_qgrams_by_itemsets(
+        rows,
         attacker,
         q=q,
+        min_support=min_support,
+        max_itemsets=max_itemsets,
+        keep=keep,
         separation=separation,
         support_tolerance=support_tolerance,
     )
-    decoded = _reidentify(itemset_rows, len(rows), assigned, attacker, q)
+    decoded = _reidentify(found.rows, found.filters, found.assigned, attacker, q)[found.inverse]
     value_codes = pd.Index(texts).get_indexer(attacker.index.to_numpy(dtype=object))
     guesses = np.where(decoded >= 0, value_codes[np.maximum(decoded, 0)], -1)
     return score(
@@ -395,7 +403,11 @@ def itemset_attack(
         guesses,
         truth,
         seconds=time.perf_counter() - t0,
-        detail={"itemsets_mined": len(positions), "qgrams_identified": len(assigned)},
+        detail={
+            "itemsets_mined": len(found.positions),
+            "qgrams_identified": len(found.assigned),
+            "distinct_encodings": found.filters,
+        },
         **labels,
     )
 
@@ -411,24 +423,39 @@ def identify_qgrams_by_itemsets(
     separation: float = 0.05,
     support_tolerance: float = 0.3,
 ) -> Itemsets:
-    """Steps 1 and 2 alone (parameters as :func:`itemset_attack`): the mined itemsets and
-    the q-grams assigned to them."""
+    """Steps 1 and 2 alone (parameters as :func:`itemset_attack`): the itemsets mined over
+    the distinct filters and the q-grams assigned to them.
+
+    Supports count distinct filters, and q-gram frequencies the attacker's distinct values:
+    counted over records, a popular name's filter would form one itemset of all its q-grams'
+    positions, as frequent as a q-gram (``ALEX`` for ``X#``).
+    """
     _check(min_support, max_itemsets, keep, separation, support_tolerance)
+    encodings = np.ascontiguousarray(encodings)
+    keys = encodings.view(np.dtype((np.void, encodings.dtype.itemsize * encodings.shape[1])))
+    _, first, inverse = np.unique(keys.ravel(), return_index=True, return_inverse=True)
+    distinct = encodings[first]
     positions, rows = mine_itemsets(
-        np.ascontiguousarray(encodings),
+        distinct,
         min_support=min_support,
         max_itemsets=max_itemsets,
         keep=keep,
     )
     assigned = assign_qgrams(
         rows,
-        len(encodings),
-        attacker,
+        len(distinct),
+        pd.Series(1, index=attacker.index[attacker > 0]),
         q=q,
         separation=separation,
         support_tolerance=support_tolerance,
     )
-    return Itemsets(positions=positions, rows=rows, records=len(encodings), assigned=assigned)
+    return Itemsets(
+        positions=positions,
+        rows=rows,
+        filters=len(distinct),
+        assigned=assigned,
+        inverse=inverse.ravel(),
+    )
 
 
 __all__ = [
