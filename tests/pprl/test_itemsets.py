@@ -132,3 +132,24 @@ def test_bad_itemset_settings_are_refused_naming_the_parameter(option, value):
             **{option: value},
         )
     assert err.value.field == option
+
+
+def test_repeated_names_are_mined_as_qgrams_not_as_whole_names():
+    # 20,000 records of 500 names by their ONS frequencies: a popular name's filter repeats
+    # thousands of times, yet the itemsets are q-grams (mined over distinct filters).
+    names = ons_forenames()
+    top = (
+        names[names["year"] == 2005]
+        .assign(name=lambda d: d["name"].astype(str).str.upper())
+        .groupby("name")["n"]
+        .sum()
+        .nlargest(500)
+    )
+    texts = top.index.to_numpy(dtype=object)
+    codes = np.random.default_rng(5).choice(len(texts), size=20_000, p=top / top.sum())
+    encoder = BloomEncoder(fields=[{"role": "forename", "q": 2, "k": 20}], key=KEY)
+    filters = encoder.encode_codes({"forename": codes}, {"forename": texts})
+    out = itemset_attack(filters, codes, texts, value_counts(texts, codes))
+    assert out.detail["distinct_encodings"] == len(np.unique(codes))
+    assert out.records_share > 0.9
+    assert out.values_share > 0.8
