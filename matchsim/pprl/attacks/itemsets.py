@@ -126,6 +126,7 @@ def mine_itemsets(
     keep: float = 0.95,
     min_positions: int = 5,
     max_growth: int = 64,
+    max_barren: int = 128,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Maximal frequent itemsets of bit positions (step 1 of the module docstring): their
     positions and their records as (itemsets x words) bitsets."""
@@ -141,7 +142,12 @@ def mine_itemsets(
     found_pos: list[np.ndarray] = []
     found_rows: list[np.ndarray] = []
     sizes: list[int] = []
-    while len(found_pos) < max_itemsets:
+    # Starts that found nothing new in a row before mining stops: frequent positions are
+    # tried first, so a long barren run means the q-grams left are too rare (or, under
+    # BLIP, that flips have broken the itemsets): trying every position costs minutes.
+    barren = 0
+    while len(found_pos) < max_itemsets and barren < max_barren:
+        barren += 1
         free = np.where(used, -1, freq)
         start = int(np.argmax(free))
         if free[start] < floor:
@@ -192,6 +198,7 @@ def mine_itemsets(
             for r, s, p in zip(found_rows, sizes, found_pos, strict=True)
         ):
             continue
+        barren = 0
         found_pos.append(np.flatnonzero(chosen))
         found_rows.append(rows)
         sizes.append(support)
