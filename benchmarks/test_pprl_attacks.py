@@ -21,6 +21,7 @@ from matchsim.pprl import BloomEncoder
 from matchsim.pprl.attacks import (
     frequency_guesses,
     graph_matching_attack,
+    itemset_attack,
     pattern_mining_attack,
     sample_nodes,
     value_counts,
@@ -57,7 +58,7 @@ def _filters(data: dict[str, np.ndarray], **hardening: object) -> np.ndarray:
 
 
 @pytest.mark.parametrize("hardening", [{}, {"salt": "birth_year"}], ids=["none", "salted"])
-@pytest.mark.parametrize("attack", ["frequency", "pattern_mining", "graph"])
+@pytest.mark.parametrize("attack", ["frequency", "pattern_mining", "itemsets", "graph"])
 def test_attack_cost(benchmark, bench_scale, forenames, attack, hardening):
     filters = _filters(forenames, **hardening)
     codes, texts = forenames["codes"], forenames["texts"]
@@ -70,6 +71,8 @@ def test_attack_cost(benchmark, bench_scale, forenames, attack, hardening):
             return float(np.mean(guesses == codes[codes >= 0]))
         if attack == "pattern_mining":
             return pattern_mining_attack(filters, codes, texts, attacker).records_share
+        if attack == "itemsets":
+            return itemset_attack(filters, codes, texts, attacker).records_share
         rows, plain, keys = sample_nodes(
             codes, texts, nodes=GRAPH_NODES, overlap=1.0, outside=[], seed=1
         )

@@ -1,10 +1,11 @@
 """Every attack against one encoding setting of a register, with the attacker's knowledge as
 explicit options: what the privacy section of a scenario reports per hardening setting.
 
-Field level: the register's filters of one name field, attacked by frequency alignment and
-by the bit-pattern attack, each with two kinds of knowledge (``register``: the register's own
-value frequencies, the worst case; ``public``: an independent population's frequencies, the
-analogue of a published list), and by graph matching at each overlap share.
+Field level: the register's filters of one name field, attacked by frequency alignment, by
+the bit-pattern attack and by maximal frequent itemsets, each with two kinds of knowledge
+(``register``: the register's own value frequencies, the worst case; ``public``: an
+independent population's frequencies, the analogue of a published list), and by graph
+matching at each overlap share.
 
 Record level: the record CLKs used for linkage, attacked by the same bit-pattern attack (the
 attacker aims at one name field inside the CLK) and by graph matching of records, where the
@@ -23,6 +24,7 @@ import pandas as pd
 from matchsim.pprl.attacks import (
     frequency_guesses,
     graph_matching_attack,
+    itemset_attack,
     pattern_mining_attack,
     sample_nodes,
     score,
@@ -33,7 +35,7 @@ from matchsim.pprl.records import encode_records
 from matchsim.records import PreparedTable, Records
 
 #: Attacks a scenario may ask for.
-ATTACKS = ("frequency", "pattern_mining", "graph")
+ATTACKS = ("frequency", "pattern_mining", "itemsets", "graph")
 KNOWLEDGE = ("register", "public")
 
 
@@ -86,6 +88,10 @@ def field_attacks(
         if "pattern_mining" in attacks:
             out.append(
                 pattern_mining_attack(filters, codes, texts, attacker, q=spec.q, **labels).as_dict()
+            )
+        if "itemsets" in attacks:
+            out.append(
+                itemset_attack(filters, codes, texts, attacker, q=spec.q, **labels).as_dict()
             )
     if "graph" in attacks:
         outside = np.repeat(public.index.to_numpy(dtype=object), public.to_numpy(np.int64))

@@ -19,6 +19,7 @@ def _attack_name(a: dict[str, Any]) -> str:
     names = {
         "frequency": "frequency alignment",
         "pattern_mining": "bit pattern",
+        "itemsets": "maximal itemsets",
         "graph": "graph matching",
     }
     return f"{names.get(a['attack'], a['attack'])}: {a['field']}, {a['knowledge']}"

@@ -75,7 +75,9 @@ class PrivacyConfig(BaseModel):
     #: Fields attacked by frequency alignment of their field-level encodings.
     attack_fields: list[str] = Field(default_factory=lambda: ["surname", "forename"])
     #: Attacks run on every trade-off setting (see matchsim.pprl.attack_suite).
-    attacks: list[str] = Field(default_factory=lambda: ["frequency", "pattern_mining", "graph"])
+    attacks: list[str] = Field(
+        default_factory=lambda: ["frequency", "pattern_mining", "itemsets", "graph"]
+    )
     #: Shares of the graph attacker's plaintext records that are encoded records too.
     attack_overlaps: list[float] = Field(default_factory=lambda: [1.0, 0.5, 0.1])
     #: Nodes (records) on each side of the graph attack.

@@ -45,3 +45,27 @@ def greedy_matching(order, n_left, n_right, width):  # pragma: no cover
             if matched == min(n_left, n_right):
                 break
     return left
+
+
+@njit(cache=False, nogil=True)
+def masked_counts(columns, rows):  # pragma: no cover
+    """Per bit position, the records in ``rows`` (a row bitset) with the position set:
+    ``columns`` are (row words x positions) column bitsets."""
+    out = np.zeros(columns.shape[1], dtype=np.int64)
+    m1 = np.uint64(0x5555555555555555)
+    m2 = np.uint64(0x3333333333333333)
+    m4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+    h01 = np.uint64(0x0101010101010101)
+    for w in range(columns.shape[0]):
+        mask = rows[w]
+        if mask == 0:
+            continue
+        for p in range(columns.shape[1]):
+            x = columns[w, p] & mask
+            if x == 0:
+                continue
+            x = x - ((x >> np.uint64(1)) & m1)
+            x = (x & m2) + ((x >> np.uint64(2)) & m2)
+            x = (x + (x >> np.uint64(4))) & m4
+            out[p] += np.int64((x * h01) >> np.uint64(56))
+    return out

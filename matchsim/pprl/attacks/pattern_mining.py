@@ -17,9 +17,9 @@ and nothing of the key, k or the hashing.
 
 So one alignment of the frequent head decodes the long tail: the attack is the reason the
 frequency-alignment figures are a lower bound. It needs frequent filters to start from:
-salting and BLIP make every filter rare and defeat it. The maximal-frequent-itemset variant
+salting and BLIP make every filter rare and defeat it. The maximal-frequent-itemset attack
 of Christen, Vidanage, Ranbaduge & Schnell (PAKDD 2018, LNAI 10939), which mines the
-positions without aligned filters, is not implemented (see docs/pprl.md).
+positions without aligned filters, is :mod:`matchsim.pprl.attacks.itemsets`.
 
 Cost: identification touches ``aligned`` filters; re-identification is one AND of column
 bitsets per q-gram over all distinct filters and a compiled subset search over distinct
