@@ -39,6 +39,8 @@ from matchsim.evaluation import Evaluation, evaluate, pair_metrics
 from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
 from matchsim.matchers.matchers import right_term_counts
+from matchsim.matchers.places import PLACE_KEYS, place_runs
+from matchsim.namesakes import namesake_counts, namesake_role_sets
 from matchsim.records import (
     MATCHSIM_ROLES,
     LinkageData,
@@ -431,7 +433,7 @@ def prepare_register(
 def warm_register(register: PreparedTable) -> None:
     """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
     from matchsim.blocking.kernels import rows_with_wanted_keys
-    from matchsim.blocking.strategies import _combine
+    from matchsim.blocking.strategies import EXTRA_PASSES, _combine
 
     # The register as the right side of a linkage, on its own vocabularies (which every
     # linkage's shared vocabulary extends), with the cache its linkages share.
@@ -450,12 +452,20 @@ def warm_register(register: PreparedTable) -> None:
         if isinstance(member, CrossKeys):
             member.warm(data)
     exact = [b.keys for b in blocker.blockers if not isinstance(b, CrossKeys)]
-    for keys in [*exact, ("dob",), ("forename", "surname")]:
+    # The broader passes are costed on every lookup (default_blocking with data), and the
+    # costing reads their register keys.
+    for keys in [*exact, *EXTRA_PASSES, ("dob",), ("forename", "surname")]:
         if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
             combined = ("combined", tuple(keys))
             if combined not in right.cache:
                 right.cache[combined] = _combine([right.key(k, data.vocabularies) for k in keys])
     _ = right.dob_parts
+    # Fellegi-Sunter's place strata group the register by place, and reports count its
+    # namesakes: both over every record, both the same for every batch.
+    for parts in PLACE_KEYS:
+        place_runs(data, parts)
+    for roles in namesake_role_sets(right):
+        namesake_counts(right, roles)
     # How a batch's true links and values are found in the register: ascending ids are
     # searched (else a pandas index, whose duplicate check costs seconds at national size),
     # values through each vocabulary's hash index. Both are kept with a cached register.

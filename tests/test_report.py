@@ -150,12 +150,12 @@ def test_a_request_for_someone_not_registered_is_never_said_to_match() -> None:
     assert "forename nickname, forename typo" in _errors_line(row)
 
 
-def test_namesake_sizes_count_every_pupil_sharing_the_values():
-    """The vectorised group sizes equal a plain count over the register, missing values apart."""
-    from types import SimpleNamespace
-
-    from matchsim.records import MISSING, MISSING_DATE
-    from matchsim.report.examples import _namesake_sizes
+@pytest.mark.parametrize("history", [False, True])
+def test_namesake_counts_equal_a_plain_count_over_the_register(history):
+    """The vectorised counts equal a plain count over the register, missing values apart; a
+    register of address histories counts a pupil once, by its first row with the values."""
+    from matchsim.namesakes import namesake_counts, namesake_role_sets, namesakes_of
+    from matchsim.records import MISSING, MISSING_DATE, Records
 
     rng = np.random.default_rng(3)
     n = 2_000
@@ -163,12 +163,30 @@ def test_namesake_sizes_count_every_pupil_sharing_the_values():
     forename[:20] = MISSING
     dob = rng.integers(0, 30, n).astype(np.int64)
     dob[20:30] = MISSING_DATE
-    right = SimpleNamespace(ids=np.arange(10, 10 + n), dob=dob, codes={"forename": forename})
-    ctx = SimpleNamespace(link=SimpleNamespace(data=SimpleNamespace(right=right)), namesakes={})
-    ids, sizes = _namesake_sizes(ctx, ("forename", "date_of_birth"))
+    ids = np.arange(10, 10 + n)
+    if history:  # every pupil twice, the second time with another forename
+        ids = np.repeat(ids, 2)
+        forename = np.stack([forename, rng.integers(0, 5, n)], axis=1).ravel()
+        dob = np.repeat(dob, 2)
+    right = Records(ids=ids, codes={"forename": forename}, dob=dob, sex=np.zeros(len(ids)))
+    assert namesake_role_sets(right) == [
+        ("forename",),
+        ("date_of_birth",),
+        ("forename", "date_of_birth"),
+    ]
     present = (forename != MISSING) & (dob != MISSING_DATE)
-    assert np.array_equal(ids, right.ids[present])
-    for i, size in zip(ids[:200], sizes[:200], strict=True):
-        row = i - 10
+    first: dict[int, int] = {}
+    for row in np.flatnonzero(present):
+        first.setdefault(int(ids[row]), int(row))
+    with_namesake = 0
+    for pupil, row in first.items():
         same = present & (forename == forename[row]) & (dob == dob[row])
-        assert size == same.sum()
+        size = len(set(ids[same].tolist()))
+        with_namesake += size > 1
+        if pupil < 210:
+            assert namesakes_of(right, ("date_of_birth", "forename"), pupil) == size
+    counts = namesake_counts(right, ("date_of_birth", "forename"))
+    assert counts == (with_namesake, len(first))
+    assert right.cache[("namesakes", ("forename", "date_of_birth"))].tolist() == list(counts)
+    if not history:  # pupil 10 has no forename: no namesake is counted
+        assert namesakes_of(right, ("forename",), 10) == 1
