@@ -40,7 +40,7 @@ from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
 from matchsim.matchers.matchers import right_term_counts
 from matchsim.matchers.places import PLACE_KEYS, place_runs
-from matchsim.namesakes import namesake_counts, namesake_role_sets
+from matchsim.namesakes import count_all_namesakes
 from matchsim.records import (
     MATCHSIM_ROLES,
     LinkageData,
@@ -464,8 +464,7 @@ def warm_register(register: PreparedTable) -> None:
     # namesakes: both over every record, both the same for every batch.
     for parts in PLACE_KEYS:
         place_runs(data, parts)
-    for roles in namesake_role_sets(right):
-        namesake_counts(right, roles)
+    count_all_namesakes(right)
     # How a batch's true links and values are found in the register: ascending ids are
     # searched (else a pandas index, whose duplicate check costs seconds at national size),
     # values through each vocabulary's hash index. Both are kept with a cached register.

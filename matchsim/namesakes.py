@@ -23,7 +23,13 @@ import pandas as pd
 
 from matchsim.records import MISSING, MISSING_DATE, Records
 
-__all__ = ["NAMESAKE_ROLES", "namesake_counts", "namesake_role_sets", "namesakes_of"]
+__all__ = [
+    "NAMESAKE_ROLES",
+    "count_all_namesakes",
+    "namesake_counts",
+    "namesake_role_sets",
+    "namesakes_of",
+]
 
 #: Fields whose exact agreement a report names; counts are kept for every combination of them.
 NAMESAKE_ROLES: tuple[str, ...] = ("forename", "surname", "date_of_birth", "postcode")
@@ -67,32 +73,57 @@ def namesake_counts(records: Records, roles: Sequence[str]) -> tuple[int, int]:
     cache_key = ("namesakes", roles)
     cached = records.cache.get(cache_key)
     if cached is None:
-        cached = np.asarray(_count(records, roles), dtype=np.int64)
+        cached = np.asarray(_count(records, [_column(records, r) for r in roles]), np.int64)
         records.cache[cache_key] = cached
     return int(cached[0]), int(cached[1])  # type: ignore[index]
 
 
-def _count(records: Records, roles: tuple[str, ...]) -> tuple[int, int]:
-    n = len(records.ids)
-    present = np.ones(n, dtype=bool)
-    key = np.zeros(n, dtype=np.int64)
-    span = 1  # key < span
-    for role in roles:
-        values, missing = _values(records, role)
-        ok = values != missing
+def count_all_namesakes(records: Records) -> None:
+    """:func:`namesake_counts` of every combination of :data:`NAMESAKE_ROLES`, each role's
+    values read once."""
+    columns: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    for roles in namesake_role_sets(records):
+        if ("namesakes", roles) not in records.cache:
+            for role in roles:
+                if role not in columns:
+                    columns[role] = _column(records, role)
+            counts = _count(records, [columns[r] for r in roles])
+            records.cache[("namesakes", roles)] = np.asarray(counts, np.int64)
+
+
+def _column(records: Records, role: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """A role as (present, value - its least value (0 where missing), number of values)."""
+    values, missing = _values(records, role)
+    ok = values != missing
+    if not ok.any():
+        return ok, np.zeros(len(values), dtype=np.int64), 1
+    low = int(values[ok].min())
+    return ok, np.where(ok, values - low, 0), int(values[ok].max()) - low + 1
+
+
+def _count(records: Records, columns: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[int, int]:
+    present = columns[0][0].copy()
+    for ok, _, _ in columns[1:]:
         present &= ok
-        if not ok.any():
-            return 0, 0
-        low = int(values[ok].min())
-        width = int(values[ok].max()) - low + 1
-        if span * width >= _KEY_LIMIT:  # fold the key so far to dense codes first
-            key, uniques = pd.factorize(key)
-            key = key.astype(np.int64)
-            span = len(uniques)
-        key = key * width + np.where(ok, values - low, 0)
+    ids = records.ids[present]
+    pupils = len(ids)
+    if pupils == 0:
+        return 0, 0
+    history = not _ids_unique_ascending(ids) and not pd.Index(ids).is_unique
+    rows = np.flatnonzero(present)
+    key = np.zeros(len(rows), dtype=np.int64)
+    span = 1  # key < span
+    for _, values, width in columns:
+        if span * width >= _KEY_LIMIT:
+            if not history:
+                # Only records with a namesake on the fields so far can have one on all of
+                # them: go on with those (every member of a shared group is among them).
+                kept = _repeated(key)
+                rows, key = rows[kept], key[kept]
+            key, span = _dense(key)
+        key = key * width + values[rows]
         span *= width
-    ids, key = records.ids[present], key[present]
-    if not _ids_unique_ascending(ids) and not pd.Index(ids).is_unique:
+    if history:
         # Address histories: a pupil once per distinct combination of values.
         keep = ~pd.DataFrame({"id": ids, "key": key}).duplicated().to_numpy()
         ids, key = ids[keep], key[keep]
@@ -101,13 +132,36 @@ def _count(records: Records, roles: tuple[str, ...]) -> tuple[int, int]:
         sizes = np.bincount(groups)[groups]
         return int((sizes[first] > 1).sum()), int(first.sum())
     if len(key) == 0:
-        return 0, 0
+        return 0, pupils
     if span <= 4 * len(key):  # few possible keys: count them directly
         counts = np.bincount(key)
-    else:
-        groups, _ = pd.factorize(key)
-        counts = np.bincount(groups)
-    return int(counts[counts > 1].sum()), len(key)
+        return int(counts[counts > 1].sum()), pupils
+    # Sorting plain integers (vectorised) is many times faster than hashing 15M keys; a
+    # record has a namesake where its sorted key equals a neighbour's.
+    ordered = np.sort(key)
+    same = ordered[1:] == ordered[:-1]
+    shared = np.zeros(len(ordered), dtype=bool)
+    shared[1:] = same
+    shared[:-1] |= same
+    return int(shared.sum()), pupils
+
+
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """Whether each key occurs more than once."""
+    ordered = np.sort(key)
+    values = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(values) == 0:
+        return np.zeros(len(key), dtype=bool)
+    return pd.Index(np.unique(values)).get_indexer(key) >= 0
+
+
+def _dense(key: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each key's rank among the distinct keys, and how many there are."""
+    order = np.argsort(key)
+    ordered = key[order]
+    ranks = np.empty(len(key), dtype=np.int64)
+    ranks[order] = np.r_[0, np.cumsum(ordered[1:] != ordered[:-1])]
+    return ranks, int(ranks.max(initial=-1)) + 1
 
 
 def namesakes_of(records: Records, roles: Sequence[str], pupil_id: int) -> int:
