@@ -81,7 +81,7 @@ def namesake_counts(records: Records, roles: Sequence[str]) -> tuple[int, int]:
 def count_all_namesakes(records: Records) -> None:
     """:func:`namesake_counts` of every combination of :data:`NAMESAKE_ROLES`, each role's
     values read once."""
-    columns: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
+    columns: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
     for roles in namesake_role_sets(records):
         if ("namesakes", roles) not in records.cache:
             for role in roles:
@@ -91,19 +91,22 @@ def count_all_namesakes(records: Records) -> None:
             records.cache[("namesakes", roles)] = np.asarray(counts, np.int64)
 
 
-def _column(records: Records, role: str) -> tuple[np.ndarray, np.ndarray, int]:
-    """A role as (present, value - its least value (0 where missing), number of values)."""
+def _column(records: Records, role: str) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """A role as (present, its values, least and number of present values); no copy."""
     values, missing = _values(records, role)
     ok = values != missing
     if not ok.any():
-        return ok, np.zeros(len(values), dtype=np.int64), 1
-    low = int(values[ok].min())
-    return ok, np.where(ok, values - low, 0), int(values[ok].max()) - low + 1
+        return ok, values, 0, 1
+    bounds = np.iinfo(values.dtype)
+    low = int(values.min(where=ok, initial=bounds.max))
+    return ok, values, low, int(values.max(where=ok, initial=bounds.min)) - low + 1
 
 
-def _count(records: Records, columns: list[tuple[np.ndarray, np.ndarray, int]]) -> tuple[int, int]:
+def _count(
+    records: Records, columns: list[tuple[np.ndarray, np.ndarray, int, int]]
+) -> tuple[int, int]:
     present = columns[0][0].copy()
-    for ok, _, _ in columns[1:]:
+    for ok, *_ in columns[1:]:
         present &= ok
     ids = records.ids[present]
     pupils = len(ids)
@@ -113,7 +116,7 @@ def _count(records: Records, columns: list[tuple[np.ndarray, np.ndarray, int]]) 
     rows = np.flatnonzero(present)
     key = np.zeros(len(rows), dtype=np.int64)
     span = 1  # key < span
-    for _, values, width in columns:
+    for _, values, low, width in columns:
         if span * width >= _KEY_LIMIT:
             if not history:
                 # Only records with a namesake on the fields so far can have one on all of
@@ -121,7 +124,7 @@ def _count(records: Records, columns: list[tuple[np.ndarray, np.ndarray, int]]) 
                 kept = _repeated(key)
                 rows, key = rows[kept], key[kept]
             key, span = _dense(key)
-        key = key * width + values[rows]
+        key = key * width + (values[rows] - low)
         span *= width
     if history:
         # Address histories: a pupil once per distinct combination of values.
