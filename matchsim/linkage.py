@@ -447,6 +447,12 @@ def warm_register(register: PreparedTable) -> None:
         cache=register.right_cache.setdefault((has_dob, has_sex), {}),
     )
     data = LinkageData(right, right, dict(register.vocabularies))
+    # Reports count the register's namesakes and Fellegi-Sunter's place strata group it by
+    # place: both over every record, both the same for every batch. First, while few keys are
+    # held yet: their temporary arrays then add least to the peak memory.
+    count_all_namesakes(right)
+    for parts in PLACE_KEYS:
+        place_runs(data, parts)
     blocker = default_blocking(data.roles)
     for member in blocker.blockers:
         if isinstance(member, CrossKeys):
@@ -460,11 +466,6 @@ def warm_register(register: PreparedTable) -> None:
             if combined not in right.cache:
                 right.cache[combined] = _combine([right.key(k, data.vocabularies) for k in keys])
     _ = right.dob_parts
-    # Fellegi-Sunter's place strata group the register by place, and reports count its
-    # namesakes: both over every record, both the same for every batch.
-    for parts in PLACE_KEYS:
-        place_runs(data, parts)
-    count_all_namesakes(right)
     # How a batch's true links and values are found in the register: ascending ids are
     # searched (else a pandas index, whose duplicate check costs seconds at national size),
     # values through each vocabulary's hash index. Both are kept with a cached register.

@@ -124,7 +124,9 @@ def _count(
                 kept = _repeated(key)
                 rows, key = rows[kept], key[kept]
             key, span = _dense(key)
-        key = key * width + (values[rows] - low)
+        key *= width
+        key += values[rows]
+        key -= low
         span *= width
     if history:
         # Address histories: a pupil once per distinct combination of values.
@@ -141,7 +143,9 @@ def _count(
         return int(counts[counts > 1].sum()), pupils
     # Sorting plain integers (vectorised) is many times faster than hashing 15M keys; a
     # record has a namesake where its sorted key equals a neighbour's.
-    ordered = np.sort(key)
+    del rows
+    ordered = key
+    ordered.sort()  # in place: the key is this function's own
     same = ordered[1:] == ordered[:-1]
     shared = np.zeros(len(ordered), dtype=bool)
     shared[1:] = same
