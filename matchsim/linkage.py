@@ -39,6 +39,8 @@ from matchsim.evaluation import Evaluation, evaluate, pair_metrics
 from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
 from matchsim.matchers.matchers import right_term_counts
+from matchsim.matchers.places import PLACE_KEYS, place_runs
+from matchsim.namesakes import count_all_namesakes
 from matchsim.records import (
     MATCHSIM_ROLES,
     LinkageData,
@@ -431,7 +433,7 @@ def prepare_register(
 def warm_register(register: PreparedTable) -> None:
     """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
     from matchsim.blocking.kernels import rows_with_wanted_keys
-    from matchsim.blocking.strategies import _combine
+    from matchsim.blocking.strategies import EXTRA_PASSES, _combine
 
     # The register as the right side of a linkage, on its own vocabularies (which every
     # linkage's shared vocabulary extends), with the cache its linkages share.
@@ -445,12 +447,20 @@ def warm_register(register: PreparedTable) -> None:
         cache=register.right_cache.setdefault((has_dob, has_sex), {}),
     )
     data = LinkageData(right, right, dict(register.vocabularies))
+    # Reports count the register's namesakes and Fellegi-Sunter's place strata group it by
+    # place: both over every record, both the same for every batch. First, while few keys are
+    # held yet: their temporary arrays then add least to the peak memory.
+    count_all_namesakes(right)
+    for parts in PLACE_KEYS:
+        place_runs(data, parts)
     blocker = default_blocking(data.roles)
     for member in blocker.blockers:
         if isinstance(member, CrossKeys):
             member.warm(data)
     exact = [b.keys for b in blocker.blockers if not isinstance(b, CrossKeys)]
-    for keys in [*exact, ("dob",), ("forename", "surname")]:
+    # The broader passes are costed on every lookup (default_blocking with data), and the
+    # costing reads their register keys.
+    for keys in [*exact, *EXTRA_PASSES, ("dob",), ("forename", "surname")]:
         if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
             combined = ("combined", tuple(keys))
             if combined not in right.cache:

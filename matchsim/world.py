@@ -292,8 +292,10 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
                 # A role's plain key is a copy of its codes: stored once, mapped twice.
                 parts, names = [], [f"codes-{key_[1]}"]  # type: ignore[index]
             for part in parts:
-                name = f"rc-{len(layout['right_cache'])}-{len(names)}"
-                arrays[name] = part
+                same = _same_as_codes(part, register)
+                name = same or f"rc-{len(layout['right_cache'])}-{len(names)}"
+                if same is None:
+                    arrays[name] = part
                 names.append(name)
             layout["right_cache"].append(
                 {
@@ -315,6 +317,20 @@ def _is_codes_key(key: object, register: PreparedTable) -> bool:
     """Whether a right-hand cache key is ``("key", role)`` of a role's own codes, which
     :meth:`matchsim.records.Records.key` returns as a copy of them."""
     return isinstance(key, tuple) and len(key) == 2 and key[0] == "key" and key[1] in register.codes
+
+
+def _same_as_codes(array: np.ndarray, register: PreparedTable) -> str | None:
+    """The stored name of a role's codes equal to ``array`` (a one-part blocking key, e.g.
+    ``postcode``, is its role's codes), so that it is stored once."""
+    for role, codes in register.codes.items():
+        if (
+            array.shape == codes.shape
+            and array.dtype == codes.dtype
+            and np.array_equal(array[:64], codes[:64])
+            and np.array_equal(array, codes)
+        ):
+            return f"codes-{role}"
+    return None
 
 
 def _stored_value(value: object) -> tuple[str, str | None, list[np.ndarray]] | None:

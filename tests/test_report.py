@@ -150,12 +150,23 @@ def test_a_request_for_someone_not_registered_is_never_said_to_match() -> None:
     assert "forename nickname, forename typo" in _errors_line(row)
 
 
-def test_namesake_sizes_count_every_pupil_sharing_the_values():
-    """The vectorised group sizes equal a plain count over the register, missing values apart."""
-    from types import SimpleNamespace
+@pytest.mark.parametrize("history", [False, True])
+@pytest.mark.parametrize("key_limit", [2**62, 8])
+def test_namesake_counts_equal_a_plain_count_over_the_register(history, key_limit, monkeypatch):
+    """The vectorised counts equal a plain count over the register, missing values apart; a
+    register of address histories counts a pupil once, by its first row with the values.
+    A small key limit makes the fields' codes overflow it, as a national register's four
+    fields do, so that the key is folded (and narrowed to the records with a namesake so far)."""
+    from matchsim import namesakes
+    from matchsim.namesakes import (
+        count_all_namesakes,
+        namesake_counts,
+        namesake_role_sets,
+        namesakes_of,
+    )
+    from matchsim.records import MISSING, MISSING_DATE, Records
 
-    from matchsim.records import MISSING, MISSING_DATE
-    from matchsim.report.examples import _namesake_sizes
+    monkeypatch.setattr(namesakes, "_KEY_LIMIT", key_limit)
 
     rng = np.random.default_rng(3)
     n = 2_000
@@ -163,12 +174,34 @@ def test_namesake_sizes_count_every_pupil_sharing_the_values():
     forename[:20] = MISSING
     dob = rng.integers(0, 30, n).astype(np.int64)
     dob[20:30] = MISSING_DATE
-    right = SimpleNamespace(ids=np.arange(10, 10 + n), dob=dob, codes={"forename": forename})
-    ctx = SimpleNamespace(link=SimpleNamespace(data=SimpleNamespace(right=right)), namesakes={})
-    ids, sizes = _namesake_sizes(ctx, ("forename", "date_of_birth"))
+    ids = np.arange(10, 10 + n)
+    if history:  # every pupil twice, the second time with another forename
+        ids = np.repeat(ids, 2)
+        forename = np.stack([forename, rng.integers(0, 5, n)], axis=1).ravel()
+        dob = np.repeat(dob, 2)
+    right = Records(ids=ids, codes={"forename": forename}, dob=dob, sex=np.zeros(len(ids)))
+    assert namesake_role_sets(right) == [
+        ("forename",),
+        ("date_of_birth",),
+        ("forename", "date_of_birth"),
+    ]
     present = (forename != MISSING) & (dob != MISSING_DATE)
-    assert np.array_equal(ids, right.ids[present])
-    for i, size in zip(ids[:200], sizes[:200], strict=True):
-        row = i - 10
+    first: dict[int, int] = {}
+    for row in np.flatnonzero(present):
+        first.setdefault(int(ids[row]), int(row))
+    with_namesake = 0
+    for pupil, row in first.items():
         same = present & (forename == forename[row]) & (dob == dob[row])
-        assert size == same.sum()
+        size = len(set(ids[same].tolist()))
+        with_namesake += size > 1
+        if pupil < 210:
+            assert namesakes_of(right, ("date_of_birth", "forename"), pupil) == size
+    counts = namesake_counts(right, ("date_of_birth", "forename"))
+    assert counts == (with_namesake, len(first))
+    assert right.cache[("namesakes", ("forename", "date_of_birth"))].tolist() == list(counts)
+    if not history:  # pupil 10 has no forename: no namesake is counted
+        assert namesakes_of(right, ("forename",), 10) == 1
+    fresh = Records(ids=ids, codes={"forename": forename}, dob=dob, sex=np.zeros(len(ids)))
+    count_all_namesakes(fresh)
+    for roles in namesake_role_sets(right):
+        assert fresh.cache[("namesakes", roles)].tolist() == list(namesake_counts(right, roles))

@@ -88,11 +88,24 @@ def _group_key(data: LinkageData, parts: tuple[str, ...]) -> np.ndarray | None:
     return out
 
 
-def _runs(data: LinkageData, parts: tuple[str, ...]) -> tuple[np.ndarray, ...] | None:
+@dataclass(frozen=True)
+class PlaceRuns:
+    """A right-hand table's records grouped by one place key (see :func:`place_runs`)."""
+
+    #: rows of the grouped places, sorted by place key
+    order: np.ndarray
+    #: start in ``order`` and size of each place holding two records or more
+    starts: np.ndarray
+    sizes: np.ndarray
+    #: one place in this many was grouped (an array of one value, so it is stored as one)
+    keep_one_in: np.ndarray
+
+
+def place_runs(data: LinkageData, parts: tuple[str, ...]) -> PlaceRuns | None:
     """Rows sorted by place key, and the start and size of each run of two or more.
 
-    Kept on the right-hand records' cache: a prepared register is grouped once for all of
-    its batches.
+    Kept on the right-hand records' cache: a prepared register is grouped once, when it is
+    prepared (and stored with it in the world cache), for all of its batches.
     """
     cache_key = ("place_runs", parts)
     cached = data.right.cache.get(cache_key)
@@ -114,7 +127,9 @@ def _runs(data: LinkageData, parts: tuple[str, ...]) -> tuple[np.ndarray, ...] |
         bounds = np.r_[0, np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1, len(order)]
         starts, sizes = bounds[:-1], np.diff(bounds)
         shared = sizes > 1
-        cached = (order, starts[shared], sizes[shared], keep_one_in)
+        cached = PlaceRuns(
+            order, starts[shared], sizes[shared], np.array([keep_one_in], dtype=np.int64)
+        )
         data.right.cache[cache_key] = cached
     return cached  # type: ignore[return-value]
 
@@ -124,10 +139,11 @@ def sample_place_pairs(
 ) -> tuple[np.ndarray, np.ndarray, float] | None:
     """Uniformly random pairs of different right-hand records sharing the place key, and the
     share of all pairs of different records that share it."""
-    runs = _runs(data, parts)
+    runs = place_runs(data, parts)
     if runs is None:
         return None
-    order, starts, sizes, keep_one_in = runs
+    order, starts, sizes = runs.order, runs.starts, runs.sizes
+    keep_one_in = int(runs.keep_one_in[0])
     n = len(data.right)
     if len(sizes) == 0 or n < 2:
         return None

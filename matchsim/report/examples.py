@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from matchsim.blocking import Union, default_blocking, make_blocker
 from matchsim.comparison import ComparisonResult
-from matchsim.records import MISSING, MISSING_DATE
+from matchsim.namesakes import namesake_counts, namesakes_of
 from matchsim.report.evidence import evidence, pair, score_text
 from matchsim.report.glossary import term
 from matchsim.report.text import e, pct
@@ -80,41 +80,11 @@ class _Context:
     left_index: pd.Index
     right_rows: dict[int, int]  # pupil id -> first row in data.right
     records: pd.DataFrame  # register records shown, by pupil id
-    namesakes: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]]
 
 
 # --------------------------------------------------------------------------------------------
 # plain words
 # --------------------------------------------------------------------------------------------
-
-
-def _namesake_sizes(ctx: _Context, roles: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """How many register pupils share each pupil's values of ``roles``.
-
-    Returns ``(ids, sizes)``: each pupil id with a value for every role once, and the size
-    of its group. Vectorised for a national register (15M rows): the roles' codes are folded
-    into one exact integer key, factorised after each role so that it never overflows.
-    """
-    if roles not in ctx.namesakes:
-        right = ctx.link.data.right
-        present = np.ones(len(right.ids), dtype=bool)
-        key = np.zeros(len(right.ids), dtype=np.int64)
-        for role in roles:
-            values = right.dob if role == "date_of_birth" else right.codes[role]
-            missing = MISSING_DATE if role == "date_of_birth" else MISSING
-            present &= values != missing
-            dense, _ = pd.factorize(values)
-            key = pd.factorize(key)[0].astype(np.int64) * (int(dense.max(initial=0)) + 2) + (
-                dense + 1
-            )
-        ids, key = right.ids[present], key[present]
-        if not pd.Index(ids).is_unique:  # a register of address histories: one row a pupil
-            keep = ~pd.DataFrame({"id": ids, "key": key}).duplicated().to_numpy()
-            ids, key = ids[keep], key[keep]
-        groups, _ = pd.factorize(key)
-        sizes = np.bincount(groups)[groups]
-        ctx.namesakes[roles] = (ids, sizes)
-    return ctx.namesakes[roles]
 
 
 def plain_words(ctx: _Context, sub: ComparisonResult, pupil_id: int) -> str:
@@ -131,11 +101,11 @@ def plain_words(ctx: _Context, sub: ComparisonResult, pupil_id: int) -> str:
             "<p class='plain'>This child agrees exactly with the request on none of first name, "
             "surname, birthday or postcode: it was returned on near agreements.</p>"
         )
-    ids, sizes = _namesake_sizes(ctx, agree)
-    at = np.flatnonzero(ids == pupil_id)
-    shared = int(sizes[at[0]]) if len(at) else 1
-    first = ~pd.Index(ids).duplicated()  # a pupil counted once, by its first address
-    share = float((sizes[first] > 1).mean()) if len(sizes) else 0.0
+    # Counted over the whole register once, when it was prepared (see matchsim.namesakes).
+    right = ctx.link.data.right
+    with_namesake, pupils = namesake_counts(right, agree)
+    share = with_namesake / pupils if pupils else 0.0
+    shared = namesakes_of(right, agree, pupil_id)
     fields = ", ".join(NAMED_ROLES[r] for r in agree[:-1]) + (
         f" and {NAMED_ROLES[agree[-1]]}" if len(agree) > 1 else NAMED_ROLES[agree[0]]
     )
@@ -428,7 +398,7 @@ def worked_examples(run: ScenarioRun, limit: int) -> str:
         right_rows = {i: int(first[i]) for i in want if i in first.index}
     else:
         right_rows = {i: int(r) for i, r in zip(sorted(want), rows, strict=True) if r >= 0}
-    ctx = _Context(run, link, left_index, right_rows, records, {})
+    ctx = _Context(run, link, left_index, right_rows, records)
     legend = (
         "<p class='legend'><span class='agree'>green</span>: same as the request; "
         "<span class='near'>yellow</span>: nearly (a similar spelling, a name that sounds "
