@@ -472,6 +472,21 @@ def _blocking_spec(
     return specs[0] if len(specs) == 1 else specs
 
 
+#: ``--blocking``, ``--threshold`` and ``--force`` of the commands that link a user's tables
+#: (link, dedupe)
+BlockingOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--blocking",
+        help="default, full, exact:KEY+KEY, phonetic, sorted_neighbourhood, minhash; repeat for a union.",
+    ),
+]
+ThresholdOption = Annotated[
+    float | None, typer.Option(help="Score needed to match (default: the matcher's).")
+]
+FullComparisonForceOption = Annotated[
+    bool, typer.Option("--force", help="Allow a full comparison above the safety limit.")
+]
 #: ``--date-format`` and ``--encoding`` of the commands that read a user's tables (link, dedupe)
 DateFormatOption = Annotated[
     str | None,
@@ -561,13 +576,7 @@ def link_command(
         list[str] | None,
         typer.Option("--right-map", help="RIGHTCOL=ROLE for the right table (default: as --map)."),
     ] = None,
-    blocking: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--blocking",
-            help="default, full, exact:KEY+KEY, phonetic, sorted_neighbourhood, minhash; repeat for a union.",
-        ),
-    ] = None,
+    blocking: BlockingOption = None,
     matcher: Annotated[
         str,
         typer.Option(
@@ -576,18 +585,14 @@ def link_command(
         ),
     ] = "fellegi_sunter",
     decision: Annotated[str, typer.Option(help="unique, best, all or one_to_one.")] = "unique",
-    threshold: Annotated[
-        float | None, typer.Option(help="Score needed to match (default: the matcher's).")
-    ] = None,
+    threshold: ThresholdOption = None,
     truth: Annotated[
         Path | None,
         typer.Option(
             help="Two-column file of true left/right id pairs: prints precision, recall, F1."
         ),
     ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Allow a full comparison above the safety limit.")
-    ] = False,
+    force: FullComparisonForceOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     overwrite: OverwriteOption = False,
     date_format: DateFormatOption = None,
@@ -1058,19 +1063,11 @@ def dedupe_command(
         Path | None,
         typer.Option("--clusters-out", help="One row per record: id, cluster, cluster_size."),
     ] = None,
-    blocking: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--blocking",
-            help="default, full, exact:KEY+KEY, phonetic, sorted_neighbourhood, minhash; repeat for a union.",
-        ),
-    ] = None,
+    blocking: BlockingOption = None,
     matcher: Annotated[
         str, typer.Option(help="fellegi_sunter (unsupervised), deterministic, cascade, weighted.")
     ] = "fellegi_sunter",
-    threshold: Annotated[
-        float | None, typer.Option(help="Score needed to match (default: the matcher's).")
-    ] = None,
+    threshold: ThresholdOption = None,
     cluster: Annotated[
         str,
         typer.Option(
@@ -1089,9 +1086,7 @@ def dedupe_command(
     truth_pairs: Annotated[
         bool, typer.Option("--truth-pairs", help="--truth holds duplicate pairs (id, id).")
     ] = False,
-    force: Annotated[
-        bool, typer.Option("--force", help="Allow a full comparison above the safety limit.")
-    ] = False,
+    force: FullComparisonForceOption = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
     overwrite: OverwriteOption = False,
     date_format: DateFormatOption = None,
