@@ -73,6 +73,13 @@ def _refuse_same_file(out: Path, inputs: dict[str, Path | None], out_option: str
             raise ConfigError(out_option, f"{str(out)!r} is also {option}; write to another file")
 
 
+#: ``--set`` of the commands that load a scenario (run, sweep, calibrate)
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override a setting, KEY.PATH=VALUE (repeatable)."),
+]
+
+
 #: ``--scheduler`` of the commands that run a scenario (run, sweep)
 JoinSchedulerOption = Annotated[
     str | None,
@@ -690,10 +697,7 @@ def run_command(
             "plus a short hash of the --set values with --set).",
         ),
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting, KEY.PATH=VALUE (repeatable)."),
-    ] = None,
+    set_: SetOption = None,
     seed: Annotated[
         int | None, typer.Option(help="Seed of the whole run (overrides the scenario's).")
     ] = None,
@@ -799,10 +803,7 @@ def _print_run_summary(run: Any, target: Path) -> None:
 @app.command("calibrate")
 def calibrate_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file (see scenarios/).")],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override a setting, KEY.PATH=VALUE (repeatable)."),
-    ] = None,
+    set_: SetOption = None,
     seed: Annotated[
         int | None, typer.Option(help="Seed of the run (overrides the scenario's).")
     ] = None,
@@ -921,9 +922,7 @@ def sweep_command(
             "(default: the file's, or 2)."
         ),
     ] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a setting, KEY.PATH=VALUE.")
-    ] = None,
+    set_: SetOption = None,
     scheduler: JoinSchedulerOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")
