@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +18,10 @@ from matchsim.scenario import RESULT_FILES, load_scenario
 from matchsim.scenario.reference import reference_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Each shipped scenario's outcomes at the reduced sizes below, as a digest: a refactoring must
+#: leave them byte-identical. Rewritten with MATCHSIM_UPDATE_DIGESTS=1 after a change that is
+#: meant to alter results (the diff then shows which scenarios moved, for the commit message).
+DIGESTS = Path(__file__).with_name("outcome_digests.json")
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
 SMALL = {
     "police-school-cohort": ["population.pupils=120000"],
@@ -34,6 +40,27 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def outcome_digest(outcomes: pd.DataFrame, metrics: dict) -> str:
+    """SHA-256 of every outcome row and the evaluation block, in a canonical text form
+    (timings and the package version, which change between runs, are left out)."""
+    text = outcomes.to_json(orient="split", index=False, double_precision=15)
+    evaluation = json.dumps(metrics["evaluation"], sort_keys=True)
+    return hashlib.sha256(f"{text}\n{evaluation}".encode()).hexdigest()
+
+
+def check_outcome_digest(name: str, outcomes: pd.DataFrame, metrics: dict) -> None:
+    digest = outcome_digest(outcomes, metrics)
+    known = json.loads(DIGESTS.read_text()) if DIGESTS.exists() else {}
+    if os.environ.get("MATCHSIM_UPDATE_DIGESTS") == "1":
+        known[name] = digest
+        DIGESTS.write_text(json.dumps(dict(sorted(known.items())), indent=2) + "\n")
+        return
+    assert known.get(name) == digest, (
+        f"{name}: outcomes differ from tests/scenario/outcome_digests.json; if the change is "
+        "meant to alter results, rerun with MATCHSIM_UPDATE_DIGESTS=1 and say why in the commit"
+    )
 
 
 def test_the_shipped_scenarios_are_all_here():
@@ -80,6 +107,7 @@ def test_each_shipped_scenario_runs_at_reduced_size(path, tmp_path, capsys):
     }
     rate = metrics["evaluation"]["rates"]["false_match_rate"]
     assert rate["low"] <= rate["value"] <= rate["high"]
+    check_outcome_digest(path.stem, outcomes, metrics)
     # The resolved scenario repeats the run exactly.
     again = tmp_path / "again"
     assert (
