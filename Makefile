@@ -1,3 +1,10 @@
+# Development: the everyday loop. CI (.ci/run) runs the whole suite, `make test-all`.
+#
+#   make test           the fast suite: every test not marked slow (a few minutes)
+#   make test-all       every test, as CI runs it, browser pages and the national run included
+#   make lint           ruff's checks and formatting, as tests/test_lint.py enforces them
+#   make typecheck      mypy over the package (configured in pyproject.toml), zero errors
+#
 # Benchmarks: see benchmarks/README.md. They are not part of CI's test run (CI runs them at
 # smoke scale only, through tests/test_benchmarks_smoke.py).
 #
@@ -26,7 +33,21 @@ BENCH_ARGS ?=
 BENCH_PYTEST = $(PYTHON) -m pytest benchmarks -p no:cacheprovider --benchmark-only
 PPRL_PEER_VENV ?= .venv-pprl-peer
 
-.PHONY: bench bench-report bench-smoke pprl-peer-venv
+.PHONY: test test-all lint typecheck bench bench-report bench-smoke pprl-peer-venv
+
+test:
+	$(PYTHON) -m pytest -m "not slow" -q
+
+test-all:
+	$(PYTHON) -m pytest
+
+lint:
+	$(PYTHON) -m ruff check matchsim tests benchmarks
+	$(PYTHON) -m ruff format --check matchsim tests benchmarks
+
+typecheck:
+	$(PYTHON) -m mypy
+
 
 # The page is regenerated even when a target is missed (pytest then fails, and so does make),
 # since a missed target is a result too; without JSON (pytest did not get that far) it is not.
