@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import distance, fuzz, process
 
+from matchsim import dates as cal
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import (
     _MAX_WORD,
@@ -46,7 +47,6 @@ from matchsim.records import (
     prepare,
 )
 from matchsim.registry import Registry
-from matchsim.synth import calendar as cal
 
 _NATIVE = {"token_set": (fuzz.token_set_ratio, 0.01)}
 
@@ -648,7 +648,7 @@ class DateOfBirthComparison(Comparison):
                 left,
                 kernels.gather_values(data.right.dob, right),
                 MISSING_DATE,
-                cal._TABLE_START,
+                cal.TABLE_START,
                 _calendar_words(),
                 self.days,
             )
@@ -695,9 +695,9 @@ _DIGIT_DIFF = ((_TWO_DIGITS[:, None] % 10) != (_TWO_DIGITS[None, :] % 10)).astyp
 def _calendar_words() -> np.ndarray:
     """The calendar table as the date kernel reads it, one word per day: its DDMMYYYY digits
     (4 bits each) in bits 0-31, then day, month and year from bits 32, 40 and 48."""
-    year = cal._TABLE_YEAR.astype(np.int64)
-    month = cal._TABLE_MONTH.astype(np.int64)
-    day = cal._TABLE_MDAY.astype(np.int64)
+    year = cal.TABLE_YEAR.astype(np.int64)
+    month = cal.TABLE_MONTH.astype(np.int64)
+    day = cal.TABLE_MDAY.astype(np.int64)
     digits = (day // 10, day % 10, month // 10, month % 10)
     digits += (year // 1000 % 10, year // 100 % 10, year // 10 % 10, year % 10)
     words = (day << 32) | (month << 40) | (year << 48)
