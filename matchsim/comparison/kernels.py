@@ -1,6 +1,6 @@
 """Compiled comparison kernels (numba): one pass over the candidate pairs per comparison.
 
-Why compiled code: the numpy implementation in :mod:`matchsim.comparison.comparisons` makes a
+Why compiled code: the numpy implementation of the comparison families makes a
 dozen passes over the pairs per field (gathers, masks, one pass per level) and builds every
 derived key over whole arrays. At a few nanoseconds of work per pair, memory traffic and
 temporaries dominate: it tops out near 6x recordlinkage's ``Compare``. A compiled loop decides

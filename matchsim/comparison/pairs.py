@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from matchsim.comparison.comparisons import Comparison, ComparisonResult, compare
+from matchsim.comparison.base import Comparison, ComparisonResult
+from matchsim.comparison.engine import compare
 from matchsim.errors import ConfigError
 from matchsim.records import link, prepare_table
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from matchsim.comparison import comparisons
+from matchsim.comparison import base
 
 
 @pytest.fixture(params=["numba", "numpy"])
 def comparison_kernel(request, monkeypatch):
-    monkeypatch.setattr(comparisons, "KERNEL", request.param)
+    monkeypatch.setattr(base, "KERNEL", request.param)
     return request.param

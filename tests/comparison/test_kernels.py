@@ -20,9 +20,11 @@ from matchsim.comparison import (
     DateOfBirthComparison,
     NameComparison,
     PostcodeComparison,
+    base,
+    codes,
     compare,
-    comparisons,
     kernels,
+    warm_kernels,
 )
 from matchsim.errors import ConfigError
 from matchsim.records import prepare
@@ -44,25 +46,25 @@ postcode_text = st.one_of(
 
 @contextmanager
 def kernel(name: str):
-    before = comparisons.KERNEL
-    comparisons.KERNEL = name
+    before = base.KERNEL
+    base.KERNEL = name
     try:
         yield
     finally:
-        comparisons.KERNEL = before
+        base.KERNEL = before
 
 
 @contextmanager
 def feature_rows(layout: str):
     """Feature tables with a row per vocabulary code (what small vocabularies get) or a row
     per used value (what a vocabulary far larger than the pairs gets)."""
-    before = comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES
+    before = codes.TABLE_BYTES_PER_PAIR, codes.TABLE_FLOOR_BYTES
     if layout == "per_used_value":
-        comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES = 0, 0
+        codes.TABLE_BYTES_PER_PAIR, codes.TABLE_FLOOR_BYTES = 0, 0
     try:
         yield
     finally:
-        comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES = before
+        codes.TABLE_BYTES_PER_PAIR, codes.TABLE_FLOOR_BYTES = before
 
 
 rows_layouts = st.sampled_from(["per_code", "per_used_value"])
@@ -255,7 +257,7 @@ def test_workers_must_be_a_whole_number_from_1(workers):
 
 
 def test_an_unknown_kernel_is_refused_by_name(monkeypatch):
-    monkeypatch.setattr(comparisons, "KERNEL", "gpu")
+    monkeypatch.setattr(base, "KERNEL", "gpu")
     frame = pd.DataFrame({"fn": ["A"]})
     data = prepare(frame, frame, {"fn": "forename"})
     with pytest.raises(ConfigError, match=r"MATCHSIM_COMPARISON_KERNEL.*auto, numba, numpy"):
@@ -270,7 +272,7 @@ def test_warming_loads_every_kernel_with_the_types_real_lookups_pass():
     from matchsim.synth import CensusConfig, generate_census
 
     with kernel("numba"):
-        comparisons.warm_kernels()
+        warm_kernels()
         compiled = {
             name: len(getattr(kernels, name).signatures)
             for name in dir(kernels)
