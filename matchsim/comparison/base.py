@@ -8,17 +8,18 @@ agreement to the weakest. Matchers then give each level its own weight.
 Two implementations give the same levels. With numba (a dependency), name, date-of-birth and
 postcode comparisons decide each pair in one compiled pass (:mod:`.kernels`); the numpy
 implementation is the reference the kernels are tested against, and the fallback wherever
-their byte rules do not cover the data. ``KERNEL`` chooses: ``auto``, ``numba`` or ``numpy``.
+their byte rules do not cover the data. The caller chooses per call (``compare(...,
+kernel=...)``): ``auto`` (numba when installed), ``numba`` or ``numpy``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import itertools
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -27,23 +28,20 @@ from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import LinkageData
 from matchsim.registry import Registry
 
-KERNELS = ("auto", "numba", "numpy")
 #: Which implementation compares: ``auto`` (numba when installed), ``numba`` or ``numpy``.
-#: The environment variable ``MATCHSIM_COMPARISON_KERNEL`` sets it at import.
-KERNEL = os.environ.get("MATCHSIM_COMPARISON_KERNEL", "auto")
+Kernel = Literal["auto", "numba", "numpy"]
+KERNELS: tuple[Kernel, ...] = ("auto", "numba", "numpy")
 _HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 
-def kernel_module() -> ModuleType | None:
-    """The compiled kernels module, or None for the numpy implementation."""
-    if KERNEL not in KERNELS:
-        raise ConfigError(
-            "MATCHSIM_COMPARISON_KERNEL", f"must be one of {', '.join(KERNELS)}. Got {KERNEL!r}."
-        )
-    if KERNEL == "numpy" or (KERNEL == "auto" and not _HAVE_NUMBA):
+def kernel_module(kernel: Kernel = "auto") -> ModuleType | None:
+    """The compiled kernels module for ``kernel``, or None for the numpy implementation."""
+    if not isinstance(kernel, str) or kernel not in KERNELS:
+        raise ConfigError("kernel", f"must be one of {', '.join(KERNELS)}. Got {kernel!r} instead.")
+    if kernel == "numpy" or (kernel == "auto" and not _HAVE_NUMBA):
         return None
     if not _HAVE_NUMBA:
-        raise ConfigError("MATCHSIM_COMPARISON_KERNEL", "numba is not installed")
+        raise ConfigError("kernel", "'numba' needs numba, which is not installed")
     from matchsim.comparison import kernels
 
     return kernels
@@ -51,7 +49,8 @@ def kernel_module() -> ModuleType | None:
 
 class Comparison:
     """Base class. Subclasses set ``levels`` (names, strongest first, without the implicit
-    ``missing`` and ``else``) in ``__init__`` and implement :meth:`_levels`.
+    ``missing`` and ``else``) in ``__init__`` and implement :meth:`_levels`, which is given
+    the compiled kernels module (None: the numpy implementation).
 
     Parameters
     ----------
@@ -79,12 +78,23 @@ class Comparison:
     def n_levels(self) -> int:
         return len(self.levels) + 2
 
-    def compute(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        """Level index (int8) of each pair: 0 missing, 1.. the agreement levels, last else."""
-        out = self._levels(data, left, right)
+    def compute(
+        self, data: LinkageData, left: np.ndarray, right: np.ndarray, kernel: Kernel = "auto"
+    ) -> np.ndarray:
+        """Level index (int8) of each pair: 0 missing, 1.. the agreement levels, last else.
+
+        ``kernel`` chooses the implementation (see :data:`KERNELS`); both give the same levels.
+        """
+        out = self._levels(data, left, right, kernel_module(kernel))
         return out.astype(np.int8)
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         raise NotImplementedError
 
     def describe(self) -> str:

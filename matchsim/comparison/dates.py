@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 
 import numpy as np
 
 from matchsim import dates as cal
-from matchsim.comparison.base import Comparison, comparison, kernel_module
+from matchsim.comparison.base import Comparison, comparison
 from matchsim.errors import ConfigError
 from matchsim.records import MISSING_DATE, LinkageData
 
@@ -41,8 +42,13 @@ class DateOfBirthComparison(Comparison):
             f"within_{days}_days",
         )
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        kernels = kernel_module()
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         if kernels is not None:
             levels, inside = kernels.date_of_birth_levels(
                 data.left.dob,

@@ -17,6 +17,7 @@ import pandas as pd
 from matchsim.comparison.base import (
     Comparison,
     ComparisonResult,
+    Kernel,
     kernel_module,
     make_comparison,
 )
@@ -43,10 +44,11 @@ def _helper_pool(size: int) -> ThreadPoolExecutor:
     return pool
 
 
-def warm_kernels() -> None:
+def warm_kernels(kernel: Kernel = "auto") -> None:
     """Load the compiled kernels (compiling them on a first run) by comparing a few made-up
-    records that reach every kernel, with the argument types real linkages pass."""
-    if kernel_module() is None:
+    records that reach every kernel, with the argument types real linkages pass (nothing to
+    do when ``kernel`` chooses the numpy implementation)."""
+    if kernel_module(kernel) is None:
         return
     rows = [
         ("OLIVER", "SMITH", "2010-01-02", "LS12 3AB"),
@@ -60,7 +62,8 @@ def warm_kernels() -> None:
     )
     left = np.repeat(np.arange(len(rows), dtype=np.int64), len(rows))
     right = np.tile(np.arange(len(rows), dtype=np.int64), len(rows))
-    compare(data, left, right, ["forename", "surname", "date_of_birth", "postcode"], workers=1)
+    roles = ["forename", "surname", "date_of_birth", "postcode"]
+    compare(data, left, right, roles, workers=1, kernel=kernel)
 
 
 def default_comparisons(
@@ -111,12 +114,17 @@ def compare(
     comparisons: Sequence[Comparison | str | dict] | None = None,
     *,
     workers: int | None = None,
+    kernel: Kernel = "auto",
 ) -> ComparisonResult:
     """Levels of every candidate pair for every comparison.
 
     The comparisons run side by side on ``workers`` threads (default: one per core, at most
     one per comparison): the compiled kernels and rapidfuzz release the GIL, and each
     comparison writes its own column, so the result does not depend on ``workers``.
+
+    ``kernel`` chooses the implementation: ``auto`` (the compiled kernels when numba is
+    installed), ``numba`` or ``numpy`` (the reference the kernels are tested against). All
+    give the same levels.
     """
     chosen = (
         tuple(make_comparison(c) for c in comparisons) if comparisons else default_comparisons(data)
@@ -131,11 +139,12 @@ def compare(
         raise ConfigError("workers", f"must be a whole number >= 1. Got {workers!r} instead.")
     if workers is not None and workers < 1:
         raise ConfigError("workers", f"must be a whole number >= 1. Got {workers!r} instead.")
+    kernel_module(kernel)  # an unknown kernel fails here, before any work
     levels = np.empty((len(left), len(chosen)), dtype=np.int8)
     threads = min(workers or os.cpu_count() or 1, len(chosen))
     if threads <= 1 or len(left) < _PAIRS_PER_THREAD:
         for i, c in enumerate(chosen):
-            levels[:, i] = c.compute(data, left, right)
+            levels[:, i] = c.compute(data, left, right, kernel)
     else:
         # Longest first, so that the short ones fill in at the end (names and addresses call
         # rapidfuzz; dates and sex are one pass). The calling thread takes its share rather
@@ -153,7 +162,7 @@ def compare(
                     i = next(queue, None)
                 if i is None:
                     return done
-                done.append((i, chosen[i].compute(data, left, right)))
+                done.append((i, chosen[i].compute(data, left, right, kernel)))
 
         pool = _helper_pool(threads - 1)
         helpers = [pool.submit(work) for _ in range(threads - 1)]

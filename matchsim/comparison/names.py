@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from matchsim.comparison.base import Comparison, check_thresholds, comparison, kernel_module
+from matchsim.comparison.base import Comparison, check_thresholds, comparison
 from matchsim.comparison.codes import PairCodes, compact, pair_codes, string_buffers, unique_pairs
 from matchsim.comparison.similarity import SIMILARITIES, pair_similarity, similarity_of_codes
 from matchsim.errors import ConfigError, UnknownNameError
@@ -97,8 +97,13 @@ class NameComparison(Comparison):
             levels.append("initial")
         self.levels = tuple(levels)
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        kernels = kernel_module()
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         if kernels is not None:
             compiled = self._levels_compiled(kernels, data, left, right)
             if compiled is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 
-from matchsim.comparison.base import Comparison, check_thresholds, comparison, kernel_module
+from matchsim.comparison.base import Comparison, check_thresholds, comparison
 from matchsim.comparison.codes import compact, pair_codes, string_buffers
 from matchsim.comparison.similarity import similarity_of_codes
 from matchsim.errors import ConfigError
@@ -27,9 +28,14 @@ class PostcodeComparison(Comparison):
             )
         self.levels = ("full", "sector", "district", "area")
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         vocab = data.vocabularies[self.role]
-        kernels = kernel_module()
         buffers = string_buffers(vocab.values) if kernels is not None else None
         if buffers is not None:
             codes = pair_codes(kernels, data, self.role, left, right, 8)  # a word a postcode
@@ -89,7 +95,13 @@ class AddressComparison(Comparison):
         self.thresholds = check_thresholds(self.name, thresholds)
         self.levels = ("exact", *(f"token_set>={t:g}" for t in self.thresholds))
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         vocab = data.vocabularies[self.role]
         a, b = data.left.codes[self.role][left], data.right.codes[self.role][right]
         level = np.full(len(a), self.n_levels - 1, dtype=np.int16)
@@ -141,14 +153,20 @@ class LocationComparison(Comparison):
         self._postcode = PostcodeComparison()
         self._address = AddressComparison(thresholds=(self.address_threshold,))
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         has_address = "address" in data.vocabularies
         pc_level = self._postcode._levels(
-            data, left, right
+            data, left, right, kernels
         )  # 0 missing, 1 full, 2 sector, 3 district
         # 0 missing, 1 exact, 2 similar (no address role: always missing)
         ad_level = (
-            self._address._levels(data, left, right)
+            self._address._levels(data, left, right, kernels)
             if has_address
             else np.zeros(len(left), dtype=np.int16)
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 from matchsim.comparison.base import Comparison, comparison
@@ -16,7 +18,13 @@ class SexComparison(Comparison):
         super().__init__(role, name)
         self.levels = ("exact",)
 
-    def _levels(self, data: LinkageData, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    def _levels(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        kernels: ModuleType | None,
+    ) -> np.ndarray:
         a, b = data.left.sex[left], data.right.sex[right]
         level = np.where(a == b, 1, 2).astype(np.int16)
         level[(a == MISSING) | (b == MISSING)] = 0
