@@ -148,10 +148,9 @@ def compare(
     else:
         # Longest first, so that the short ones fill in at the end (names and addresses call
         # rapidfuzz; dates and sex are one pass). The calling thread takes its share rather
-        # than wait, and the helpers outlive the call (no thread start per call). Splitting
-        # each comparison's pairs between the threads, so that a thread slowed by other work
-        # on its core would take fewer parts, measured slower: each part derives its values'
-        # features and scores its distinct name pairs again.
+        # than wait, and the helpers outlive the call (no thread start per call). Each
+        # comparison runs whole on one thread: a part of its pairs would derive its values'
+        # features and score its distinct name pairs again.
         queue = iter(sorted(range(len(chosen)), key=lambda i: -chosen[i].relative_cost))
         lock = threading.Lock()
 
