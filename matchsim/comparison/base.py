@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -139,7 +139,7 @@ def make_comparison(spec: str | dict | Comparison) -> Comparison:
     if isinstance(spec, Comparison):
         return spec
     if isinstance(spec, str):
-        defaults = {
+        defaults: dict[str, tuple[str, dict[str, Any]]] = {
             "forename": ("name", {"role": "forename"}),
             "surname": ("name", {"role": "surname"}),
             "middle_names": ("name", {"role": "middle_names", "swapped": False}),

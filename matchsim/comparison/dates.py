@@ -105,8 +105,10 @@ def _calendar_words() -> np.ndarray:
     year = cal.TABLE_YEAR.astype(np.int64)
     month = cal.TABLE_MONTH.astype(np.int64)
     day = cal.TABLE_MDAY.astype(np.int64)
-    digits = (day // 10, day % 10, month // 10, month % 10)
-    digits += (year // 1000 % 10, year // 100 % 10, year // 10 % 10, year % 10)
+    digits = (
+        *(day // 10, day % 10, month // 10, month % 10),
+        *(year // 1000 % 10, year // 100 % 10, year // 10 % 10, year % 10),
+    )
     words = (day << 32) | (month << 40) | (year << 48)
     for place, digit in enumerate(digits):
         words |= digit << (4 * place)

@@ -155,7 +155,7 @@ def compare(
         lock = threading.Lock()
 
         def work() -> list[tuple[int, np.ndarray]]:
-            done = []
+            done: list[tuple[int, np.ndarray]] = []
             while True:
                 with lock:
                     i = next(queue, None)

@@ -234,15 +234,16 @@ class NameComparison(Comparison):
         open_ = np.flatnonzero(ua != ub)
         level[ua == ub] = 1 + self.levels.index("exact")
         sims = pair_similarity(vocab.values, ua[open_], ub[open_], self.similarity)
-        rules: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = []
-        rules.append(
-            (f"{self.similarity}>={self.thresholds[0]:g}", lambda i: sims[i] >= self.thresholds[0])
-        )
+
+        def reaches(t: float) -> Callable[[np.ndarray], np.ndarray]:
+            return lambda i: sims[i] >= t
+
+        rules = [(f"{self.similarity}>={self.thresholds[0]:g}", reaches(self.thresholds[0]))]
         keys_of = self._keys(vocab, ua[open_], ub[open_])
         if self.phonetic:
             rules.append((self.phonetic, keys_of(self.phonetic)))
         for t in self.thresholds[1:]:
-            rules.append((f"{self.similarity}>={t:g}", lambda i, t=t: sims[i] >= t))
+            rules.append((f"{self.similarity}>={t:g}", reaches(t)))
         if self.first3:
             rules.append(("first3", keys_of("first3")))
         if self.initial:

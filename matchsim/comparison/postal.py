@@ -37,7 +37,7 @@ class PostcodeComparison(Comparison):
     ) -> np.ndarray:
         vocab = data.vocabularies[self.role]
         buffers = string_buffers(vocab.values) if kernels is not None else None
-        if buffers is not None:
+        if kernels is not None and buffers is not None:
             codes = pair_codes(kernels, data, self.role, left, right, 8)  # a word a postcode
             if not len(codes.used):
                 return np.zeros(len(left), dtype=np.int8)
