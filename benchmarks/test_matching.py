@@ -74,7 +74,7 @@ from matchsim.comparison import (
     PostcodeComparison,
     compare,
 )
-from matchsim.comparison import comparisons as comparisons_module
+from matchsim.comparison import base as comparisons_module
 from matchsim.decision import decide
 from matchsim.linkage import link_tables, prepare_register
 from matchsim.peers.splink_matcher import LEFT, RIGHT, ROW, score_pairs
@@ -493,7 +493,7 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
                 role: _distinct_share(last["data"], w, role) for role in ("forename", "surname")
             },
             "other_processes_cores": contention,
-            "kernel": "numba" if comparisons_module._kernels() is not None else "numpy",
+            "kernel": "numba" if comparisons_module.kernel_module() is not None else "numpy",
             "compare_threads": min(os.cpu_count() or 1, len(matchsim_comparisons())),
             # A breakdown, not a headline: the compare kernel alone, on every core, with the
             # tables prepared untimed. Its rate is not put in a ratio with a peer's whole

@@ -1,4 +1,4 @@
-"""64-bit hashes of Arrow strings, computed on their bytes (no Python string objects).
+"""64-bit hashes: of integers (:func:`splitmix64`) and of Arrow strings, on their bytes.
 
 A national register's address vocabulary holds millions of values. Finding a batch's few
 values in it through a pandas index first turns every value into a Python object and hashes it
@@ -12,6 +12,19 @@ from functools import cache
 
 import numpy as np
 import pyarrow as pa
+
+
+def splitmix64(x: np.ndarray) -> np.ndarray:
+    """A fast, well-mixed 64-bit integer hash (Steele et al., SplitMix64), vectorised.
+
+    Written here because no maintained numpy library offers a vectorised integer hash.
+    """
+    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matchsim import dates as cal
 from matchsim.blocking import (
     Blocker,
     BlockingReport,
@@ -51,7 +52,6 @@ from matchsim.records import (
 )
 from matchsim.requests import RequestSet
 from matchsim.synth import Census
-from matchsim.synth import calendar as cal
 
 
 class RegisterPartitions(Protocol):

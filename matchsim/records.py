@@ -27,9 +27,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matchsim import dates as cal
 from matchsim.errors import ConfigError
 from matchsim.hashing import HashIndex
-from matchsim.synth import calendar as cal
 
 ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
 NAME_ROLES = ("forename", "middle_names", "surname")

@@ -48,7 +48,7 @@ SCRIPT = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
 from matchsim.blocking.strategies import BLOCKERS
-from matchsim.comparison.comparisons import COMPARISONS
+from matchsim.comparison import COMPARISONS
 from matchsim.matchers.matchers import MATCHERS
 print(json.dumps({
     "blockers": sorted(BLOCKERS),

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
+from matchsim.hashing import splitmix64
 from matchsim.records import MISSING, PHONETIC, LinkageData
 from matchsim.registry import Registry
-from matchsim.synth.geography import splitmix64
 
 #: Probe rather than sort the right side when it is this many times larger than the left.
 _PROBE_RATIO = 16

@@ -1,9 +1,9 @@
 """Compiled comparison kernels (numba): one pass over the candidate pairs per comparison.
 
-Why compiled code: the numpy implementation in :mod:`matchsim.comparison.comparisons` makes a
+Why compiled code: the numpy implementation of the comparison families makes a
 dozen passes over the pairs per field (gathers, masks, one pass per level) and builds every
 derived key over whole arrays. At a few nanoseconds of work per pair, memory traffic and
-temporaries dominate: it tops out near 6x recordlinkage's ``Compare``. A compiled loop decides
+temporaries dominate. A compiled loop decides
 each pair's level in one pass, reading the values' bytes straight from the Arrow buffers.
 
 String similarity itself stays with rapidfuzz: the kernels only rule out the pairs whose
@@ -48,7 +48,7 @@ def _popcount(typingctx, word):
 
 # Levels are chosen by arithmetic, never by ``a if c else b``: LLVM compiles those to branches,
 # and with pairs in no predictable order each mispredicted branch costs more than the rest of
-# the pair's work (a rewrite of the date kernel this way ran 2-4x faster).
+# the pair's work.
 _NEVER = 128  # added to a rule's level when it does not hit: above every int8 level
 
 
@@ -273,8 +273,8 @@ def _bound_of_rows(table, u, v):
 @njit(nogil=True, inline="always")
 def _key_level(table, u, v, key_level, else_level):
     """The strongest level the three key columns give rows ``u`` and ``v`` (``key_level[k]``
-    for a hit on column ``k``; unused columns carry ``else_level``), unrolled: a loop over the
-    columns ran a third slower."""
+    for a hit on column ``k``; unused columns carry ``else_level``), unrolled into three
+    straight-line reads (no loop over the columns)."""
     first = table[u, FIRST_KEY]
     second = table[u, FIRST_KEY + 1]
     third = table[u, FIRST_KEY + 2]
@@ -419,8 +419,8 @@ def date_of_birth_levels(
     ``calendar[d]`` describes day ``first_day + d`` in one word: its DDMMYYYY digits (4 bits
     each) in bits 0-31, then day, month and year from bits 32, 40 and 48. Returns
     (levels, False) when a date falls outside the table (the caller raises the calendar's
-    error). The register's dates come gathered (:func:`gather_values`): a loop that mixed
-    the random loads with this arithmetic ran several times slower than the two loops apart.
+    error). The register's dates come gathered (:func:`gather_values`), so that this loop's
+    loads are sequential and the random ones happen in a loop of their own.
     """
     n = b.shape[0]
     out = np.empty(n, dtype=np.int8)

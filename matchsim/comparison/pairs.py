@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from matchsim.comparison.comparisons import Comparison, ComparisonResult, compare
+from matchsim.comparison.base import Comparison, ComparisonResult, Kernel
+from matchsim.comparison.engine import compare
 from matchsim.errors import ConfigError
 from matchsim.records import link, prepare_table
 
@@ -29,12 +30,14 @@ def compare_pairs(
     comparisons: Sequence[Comparison | str | dict] | None = None,
     *,
     workers: int | None = None,
+    kernel: Kernel = "auto",
 ) -> ComparisonResult:
     """Levels of each pair ``(pairs[0][i], pairs[1][i])`` of row positions (left, right).
 
     The result's ``left`` and ``right`` are those positions, in the order given, one row of
     ``levels`` per pair. ``right_roles`` defaults to ``left_roles``; ``comparisons`` to one
     per role both sides map. Only the rows some pair touches are read (and checked).
+    ``workers`` and ``kernel`` are :func:`~matchsim.comparison.compare`'s.
 
     Examples
     --------
@@ -54,7 +57,7 @@ def compare_pairs(
         prepare_table(left, left_roles, "left", rows=left_kept),
         prepare_table(right, right_roles, "right", rows=right_kept),
     )
-    local = compare(data, left_local, right_local, comparisons, workers=workers)
+    local = compare(data, left_local, right_local, comparisons, workers=workers, kernel=kernel)
     return ComparisonResult(
         left=left_rows, right=right_rows, levels=local.levels, comparisons=local.comparisons
     )

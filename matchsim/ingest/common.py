@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from matchsim.errors import ConfigError
 
 #: Years a date of birth may fall in: the span of matchsim's calendar tables
-#: (matchsim.synth.calendar). A date outside it is a typo in a birth date, read as missing.
+#: (matchsim.dates). A date outside it is a typo in a birth date, read as missing.
 FIRST_YEAR, LAST_YEAR = 1800, 2199
 
 #: Values read as missing in any mapped column, compared after trimming and upper-casing.

@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from nicknames import NickNamer
 
+from matchsim import dates as cal
 from matchsim.data import load_table
 from matchsim.errors import UnknownNameError
 from matchsim.requests.addresses import AddressContext
-from matchsim.synth import calendar as cal
 from matchsim.synth.ons_names import ons_counts
 
 FIELDS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "address", "postcode")

@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from matchsim import dates as cal
 from matchsim.io import write_table
 from matchsim.requests.addresses import (
     AddressContext,
@@ -23,7 +24,6 @@ from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, RequestDraft
 from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.requests.profiles import ProfileParams
 from matchsim.synth import Census, generate_census
-from matchsim.synth import calendar as cal
 
 _SEED_SELECT, _SEED_SHADOW, _SEED_ERRORS, _SEED_KNOWN = 10, 11, 12, 13
 

@@ -1,7 +1,6 @@
 """Births by year and by day, and the school calendar that decides who is on roll.
 
-Dates are handled as ``int64`` days since 1970-01-01 so that every step is a numpy
-vector operation.
+Dates are ``int64`` day numbers (:mod:`matchsim.dates`).
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from matchsim.data import load_table
+from matchsim.dates import date_to_days, to_days, year_month_day
 from matchsim.synth.config import BirthsConfig, CensusConfig, MultipleBirthsConfig
-
-EPOCH = np.datetime64("1970-01-01", "D")
 
 # A leap year, so that every month-day (including 29 Feb) has a slot in the profile.
 _PROFILE_YEAR = 2000
@@ -40,42 +38,6 @@ _HOLIDAY_RELATIVE = {
     (1, 1): 0.80,
     (1, 2): 0.93,
 }
-
-
-def to_days(dates: np.ndarray) -> np.ndarray:
-    """``datetime64`` -> int64 days since 1970-01-01."""
-    return (dates.astype("datetime64[D]") - EPOCH).astype(np.int64)
-
-
-def from_days(days: np.ndarray) -> np.ndarray:
-    return EPOCH + days.astype("timedelta64[D]")
-
-
-def date_to_days(value: dt.date) -> int:
-    return int((np.datetime64(value, "D") - EPOCH).astype(np.int64))
-
-
-# Calendar lookup tables over 1800-2200: splitting day numbers into year, month and day by
-# indexing is many times faster than numpy's datetime64 conversions.
-_TABLE_START = int((np.datetime64("1800-01-01") - EPOCH).astype(np.int64))
-_TABLE_DAYS = np.arange(np.datetime64("1800-01-01"), np.datetime64("2200-01-01"))
-_TABLE_YEAR = (_TABLE_DAYS.astype("datetime64[Y]").astype(np.int64) + 1970).astype(np.int16)
-_TABLE_MONTH = (_TABLE_DAYS.astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.int8)
-_TABLE_MDAY = ((_TABLE_DAYS - _TABLE_DAYS.astype("datetime64[M]")).astype(np.int64) + 1).astype(
-    np.int8
-)
-
-
-def year_month_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised calendar split of day numbers (1800-2199)."""
-    i = np.asarray(days, dtype=np.int64) - _TABLE_START
-    if i.size and (i.min() < 0 or i.max() >= len(_TABLE_YEAR)):
-        raise ValueError("dates must fall between 1800 and 2199")
-    return (
-        _TABLE_YEAR[i].astype(np.int64),
-        _TABLE_MONTH[i].astype(np.int64),
-        _TABLE_MDAY[i].astype(np.int64),
-    )
 
 
 def default_day_profile() -> np.ndarray:

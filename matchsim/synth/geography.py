@@ -21,6 +21,7 @@ from faker.providers.address.en_GB import Provider as GBAddress
 from faker.providers.person.en_GB import Provider as GBPerson
 
 from matchsim.data import load_table
+from matchsim.hashing import splitmix64
 
 # Postcode areas outside England (Royal Mail postcode area list): Scotland, Wales, Northern
 # Ireland and the Crown dependencies. England-straddling areas (CH, SY, LD, TD) are kept only
@@ -97,18 +98,6 @@ MAX_NUMBER = (1 << _NUMBER_BITS) - 1
 MAX_STREETS = 1 << _STREET_BITS
 #: ``address_id >> DISTRICT_SHIFT`` is the address's postcode district index.
 DISTRICT_SHIFT = _FLAT_BITS + _NUMBER_BITS + _STREET_BITS
-
-
-def splitmix64(x: np.ndarray) -> np.ndarray:
-    """A fast, well-mixed 64-bit integer hash (Steele et al., SplitMix64), vectorised.
-
-    Written here because no maintained numpy library offers a vectorised integer hash.
-    """
-    z = x.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
-    with np.errstate(over="ignore"):
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
 
 
 def _hash(*parts: np.ndarray | int) -> np.ndarray:

@@ -1,14 +1,11 @@
-"""Comparison tests that mark themselves with ``comparison_kernel`` run on both
-implementations: the compiled kernels and the numpy reference they must agree with."""
+"""Comparison tests that take the ``comparison_kernel`` fixture run on both implementations:
+the compiled kernels and the numpy reference they must agree with (``compare(kernel=...)``)."""
 
 from __future__ import annotations
 
 import pytest
 
-from matchsim.comparison import comparisons
 
-
-@pytest.fixture(params=["numba", "numpy"])
-def comparison_kernel(request, monkeypatch):
-    monkeypatch.setattr(comparisons, "KERNEL", request.param)
+@pytest.fixture(scope="module", params=["numba", "numpy"])
+def comparison_kernel(request):
     return request.param

@@ -25,9 +25,6 @@ from matchsim.comparison import (
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import prepare
 
-# Each test runs on the compiled kernels and on the numpy reference (conftest).
-pytestmark = pytest.mark.usefixtures("comparison_kernel")
-
 COLUMNS = ("forename", "surname", "dob", "postcode", "address", "sex")
 ROLES = {
     "forename": "forename",
@@ -124,14 +121,14 @@ def cross(n_left: int, n_right: int) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(n_left), n_right), np.tile(np.arange(n_right), n_left)
 
 
-def level_of(comparison, left: dict, right: dict) -> str:
+def level_of(comparison, left: dict, right: dict, kernel: str) -> str:
     """The level name of one hand-made pair (only the columns given are mapped)."""
     roles = {k: v for k, v in ROLES.items() if k in left}
     anchor = dict(zip(COLUMNS, ANCHOR, strict=True))  # so no column is entirely empty
     left_table = pd.DataFrame([left, {k: anchor[k] for k in left}], dtype=object)
     right_table = pd.DataFrame([right, {k: anchor[k] for k in right}], dtype=object)
     data = prepare(left_table, right_table, roles)
-    result = compare(data, np.array([0]), np.array([0]), [comparison])
+    result = compare(data, np.array([0]), np.array([0]), [comparison], kernel=kernel)
     return comparison.level_names[int(result.levels[0, 0])]
 
 
@@ -140,14 +137,14 @@ def level_of(comparison, left: dict, right: dict) -> str:
 
 @settings(max_examples=40, deadline=None)
 @given(a=records, b=records)
-def test_levels_are_in_range_and_symmetric(a, b):
+def test_levels_are_in_range_and_symmetric(comparison_kernel, a, b):
     left, right = frame(a), frame(b)
     forward = prepare(left, right, ROLES)
     backward = prepare(right, left, ROLES)
     li, ri = cross(len(left), len(right))
     comparisons = all_comparisons()
-    ab = compare(forward, li, ri, comparisons)
-    ba = compare(backward, ri, li, comparisons)
+    ab = compare(forward, li, ri, comparisons, kernel=comparison_kernel)
+    ba = compare(backward, ri, li, comparisons, kernel=comparison_kernel)
     for k, c in enumerate(comparisons):
         assert ab.levels[:, k].min() >= 0
         assert ab.levels[:, k].max() < c.n_levels, c.name
@@ -156,12 +153,12 @@ def test_levels_are_in_range_and_symmetric(a, b):
 
 @settings(max_examples=40, deadline=None)
 @given(a=records)
-def test_identity_scores_the_strongest_level_and_missing_scores_level_0(a):
+def test_identity_scores_the_strongest_level_and_missing_scores_level_0(comparison_kernel, a):
     table = frame(a)
     data = prepare(table, table, ROLES)
     rows = np.arange(len(table))
     comparisons = all_comparisons()
-    result = compare(data, rows, rows, comparisons)
+    result = compare(data, rows, rows, comparisons, kernel=comparison_kernel)
     present = {
         "forename": data.left.codes["forename"] >= 0,
         "surname": data.left.codes["surname"] >= 0,
@@ -178,12 +175,12 @@ def test_identity_scores_the_strongest_level_and_missing_scores_level_0(a):
 
 @settings(max_examples=40, deadline=None)
 @given(a=records, b=records)
-def test_a_value_missing_on_either_side_gives_level_0_and_only_then(a, b):
+def test_a_value_missing_on_either_side_gives_level_0_and_only_then(comparison_kernel, a, b):
     left, right = frame(a), frame(b)
     data = prepare(left, right, ROLES)
     li, ri = cross(len(left), len(right))
     comparisons = all_comparisons()
-    result = compare(data, li, ri, comparisons)
+    result = compare(data, li, ri, comparisons, kernel=comparison_kernel)
 
     def present(records, role: str) -> np.ndarray:
         if role == "date_of_birth":
@@ -215,9 +212,12 @@ def test_a_value_missing_on_either_side_gives_level_0_and_only_then(a, b):
         (dt.date(2011, 4, 7), None, "missing"),
     ],
 )
-def test_date_of_birth_levels(left, right, expected):
+def test_date_of_birth_levels(comparison_kernel, left, right, expected):
     level = level_of(
-        DateOfBirthComparison(), {"forename": "A", "dob": left}, {"forename": "A", "dob": right}
+        DateOfBirthComparison(),
+        {"forename": "A", "dob": left},
+        {"forename": "A", "dob": right},
+        comparison_kernel,
     )
     assert level == expected
 
@@ -237,26 +237,27 @@ def test_date_of_birth_levels(left, right, expected):
         ("Oliver", "", {"missing"}),
     ],
 )
-def test_forename_levels(left, right, expected):
+def test_forename_levels(comparison_kernel, left, right, expected):
     level = level_of(
         NameComparison("forename"),
         {"forename": left, "surname": "Brown"},
         {"forename": right, "surname": "Brown"},
+        comparison_kernel,
     )
     assert level in expected
 
 
-def test_forename_and_surname_swapped():
+def test_forename_and_surname_swapped(comparison_kernel):
     left = {"forename": "Brown", "surname": "Olivia"}
     right = {"forename": "Olivia", "surname": "Brown"}
-    assert level_of(NameComparison("forename"), left, right) == "swapped"
+    assert level_of(NameComparison("forename"), left, right, comparison_kernel) == "swapped"
     # Swapped is a forename level; the surname comparison does not have it by default.
     assert "swapped" not in NameComparison("surname").levels
-    assert level_of(NameComparison("surname"), left, right) == "else"
+    assert level_of(NameComparison("surname"), left, right, comparison_kernel) == "else"
     # With only one of the two names on each side a swap cannot be seen.
-    assert level_of(NameComparison("forename"), {"forename": "Brown"}, {"forename": "Olivia"}) == (
-        "else"
-    )
+    assert level_of(
+        NameComparison("forename"), {"forename": "Brown"}, {"forename": "Olivia"}, comparison_kernel
+    ) == ("else")
 
 
 @pytest.mark.parametrize(
@@ -271,11 +272,12 @@ def test_forename_and_surname_swapped():
         ("LS12 3AB", None, "missing"),
     ],
 )
-def test_postcode_levels(left, right, expected):
+def test_postcode_levels(comparison_kernel, left, right, expected):
     level = level_of(
         PostcodeComparison(),
         {"forename": "A", "postcode": left},
         {"forename": "A", "postcode": right},
+        comparison_kernel,
     )
     assert level == expected
 
@@ -292,9 +294,12 @@ def test_postcode_levels(left, right, expected):
         ("12 High Road", "", "missing"),
     ],
 )
-def test_address_levels(left, right, expected):
+def test_address_levels(comparison_kernel, left, right, expected):
     level = level_of(
-        AddressComparison(), {"forename": "A", "address": left}, {"forename": "A", "address": right}
+        AddressComparison(),
+        {"forename": "A", "address": left},
+        {"forename": "A", "address": right},
+        comparison_kernel,
     )
     assert level == expected
 
@@ -303,9 +308,12 @@ def test_address_levels(left, right, expected):
     ("left", "right", "expected"),
     [("M", "m", "exact"), ("F", "Female", "exact"), ("M", "F", "else"), ("M", None, "missing")],
 )
-def test_sex_levels(left, right, expected):
+def test_sex_levels(comparison_kernel, left, right, expected):
     level = level_of(
-        SexComparison(), {"forename": "A", "sex": left}, {"forename": "A", "sex": right}
+        SexComparison(),
+        {"forename": "A", "sex": left},
+        {"forename": "A", "sex": right},
+        comparison_kernel,
     )
     assert level == expected
 
@@ -318,9 +326,9 @@ def test_level_names_start_with_missing_and_end_with_else():
     assert set(COMPARISONS) == {"name", "date_of_birth", "postcode", "address", "location", "sex"}
 
 
-def test_comparison_result_column_and_frame():
+def test_comparison_result_column_and_frame(comparison_kernel):
     data = prepare(frame([]), frame([]), ROLES)
-    result = compare(data, np.array([0]), np.array([0]))
+    result = compare(data, np.array([0]), np.array([0]), kernel=comparison_kernel)
     assert isinstance(result, ComparisonResult)
     assert [c.name for c in result.comparisons] == [c.name for c in default_comparisons(data)]
     assert result.column("postcode").tolist() == [1]

@@ -1,7 +1,6 @@
 """The compiled kernels against the numpy reference, and the Jaro-Winkler bound they rely on.
 
-(The conftest runs each test under both kernels; the tests here compare the two directly, so
-they set ``KERNEL`` themselves.)
+(The tests here compare the two implementations directly, through ``compare(kernel=...)``.)
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from matchsim.comparison import (
     DateOfBirthComparison,
     NameComparison,
     PostcodeComparison,
+    codes,
     compare,
-    comparisons,
     kernels,
+    warm_kernels,
 )
 from matchsim.errors import ConfigError
 from matchsim.records import prepare
@@ -43,26 +43,16 @@ postcode_text = st.one_of(
 
 
 @contextmanager
-def kernel(name: str):
-    before = comparisons.KERNEL
-    comparisons.KERNEL = name
-    try:
-        yield
-    finally:
-        comparisons.KERNEL = before
-
-
-@contextmanager
 def feature_rows(layout: str):
     """Feature tables with a row per vocabulary code (what small vocabularies get) or a row
     per used value (what a vocabulary far larger than the pairs gets)."""
-    before = comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES
+    before = codes.TABLE_BYTES_PER_PAIR, codes.TABLE_FLOOR_BYTES
     if layout == "per_used_value":
-        comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES = 0, 0
+        codes.TABLE_BYTES_PER_PAIR, codes.TABLE_FLOOR_BYTES = 0, 0
     try:
         yield
     finally:
-        comparisons._TABLE_BYTES_PER_PAIR, comparisons._TABLE_FLOOR_BYTES = before
+        codes.TABLE_BYTES_PER_PAIR, codes.TABLE_FLOOR_BYTES = before
 
 
 rows_layouts = st.sampled_from(["per_code", "per_used_value"])
@@ -71,8 +61,8 @@ rows_layouts = st.sampled_from(["per_code", "per_used_value"])
 def both(make_data, left, right, chosen, rows="per_code") -> tuple[np.ndarray, np.ndarray]:
     out = []
     for name in ("numba", "numpy"):
-        with kernel(name), feature_rows(rows):
-            out.append(compare(make_data(), left, right, chosen, workers=1).levels)
+        with feature_rows(rows):
+            out.append(compare(make_data(), left, right, chosen, workers=1, kernel=name).levels)
     return out[0], out[1]
 
 
@@ -182,8 +172,8 @@ def test_a_date_outside_the_calendar_fails_alike_on_both():
     right = pd.DataFrame({"dob": ["2000-01-01"]})
     for name in ("numba", "numpy"):
         data = prepare(left, right, {"dob": "date_of_birth"})
-        with kernel(name), pytest.raises(ValueError, match="1800 and 2199"):
-            compare(data, np.array([0]), np.array([0]), [DateOfBirthComparison()])
+        with pytest.raises(ValueError, match="1800 and 2199"):
+            compare(data, np.array([0]), np.array([0]), [DateOfBirthComparison()], kernel=name)
 
 
 @njit
@@ -254,12 +244,45 @@ def test_workers_must_be_a_whole_number_from_1(workers):
         compare(data, np.array([0]), np.array([0]), ["forename"], workers=workers)
 
 
-def test_an_unknown_kernel_is_refused_by_name(monkeypatch):
-    monkeypatch.setattr(comparisons, "KERNEL", "gpu")
+def test_both_kernels_give_the_same_levels_for_the_default_comparisons():
+    frame = pd.DataFrame(
+        {
+            "fn": ["OLIVER", "OLIVIA", "Zoë", None, "SMITH", "MOHAMMED"] * 50,
+            "sn": ["SMITH", "SMYTH", "OLIVER", "KHAN", "OLIVER", "MUHAMMAD"] * 50,
+            "dob": ["2010-01-02", "2010-02-01", None, "2011-01-02", "2010-01-03", "2012-12-31"]
+            * 50,
+            "pc": ["LS12 3AB", "LS12 3AD", "LS1 1AA", None, "M1 1AE", "É1 1AA"] * 50,
+            "ad": ["12 High Rd", "12 High Road", "7 Mill Ln", None, "1 Station Road", "Flat 2"]
+            * 50,
+            "sx": ["M", "F", "F", None, "M", "m"] * 50,
+        }
+    )
+    roles = {
+        "fn": "forename",
+        "sn": "surname",
+        "dob": "date_of_birth",
+        "pc": "postcode",
+        "ad": "address",
+        "sx": "sex",
+    }
+    data = prepare(frame, frame.iloc[::-1].reset_index(drop=True), roles)
+    left, right = cross(len(frame) // 10, len(frame))
+    compiled = compare(data, left, right, kernel="numba")
+    reference = compare(data, left, right, kernel="numpy")
+    assert [c.name for c in compiled.comparisons] == [c.name for c in reference.comparisons]
+    np.testing.assert_array_equal(compiled.levels, reference.levels)
+    assert len(np.unique(reference.levels[:, 0])) > 3  # the forenames reach several levels
+
+
+@pytest.mark.parametrize("kernel", ["gpu", "NUMBA", "", None, 1])
+def test_an_unknown_kernel_is_refused_by_name(kernel):
     frame = pd.DataFrame({"fn": ["A"]})
     data = prepare(frame, frame, {"fn": "forename"})
-    with pytest.raises(ConfigError, match=r"MATCHSIM_COMPARISON_KERNEL.*auto, numba, numpy"):
-        compare(data, np.array([0]), np.array([0]), ["forename"])
+    with pytest.raises(ConfigError, match=r"^kernel: .*auto, numba, numpy") as error:
+        compare(data, np.array([0]), np.array([0]), ["forename"], kernel=kernel)
+    assert error.value.field == "kernel"
+    with pytest.raises(ConfigError, match=r"^kernel: "):
+        warm_kernels(kernel)
 
 
 def test_warming_loads_every_kernel_with_the_types_real_lookups_pass():
@@ -269,20 +292,19 @@ def test_warming_loads_every_kernel_with_the_types_real_lookups_pass():
     from matchsim.requests import RequestConfig, generate_requests
     from matchsim.synth import CensusConfig, generate_census
 
-    with kernel("numba"):
-        comparisons.warm_kernels()
-        compiled = {
-            name: len(getattr(kernels, name).signatures)
-            for name in dir(kernels)
-            if hasattr(getattr(kernels, name), "signatures") and not name.startswith("_")
-        }
-        compiled.pop("jaro_winkler_bound")  # inlined into name_pair_levels
-        assert all(count >= 1 for count in compiled.values()), compiled
-        census = generate_census(CensusConfig(pupils=3_000), 5, workers=1)
-        register = prepare_register(census)
-        requests = generate_requests(census, RequestConfig(profile="immigration", count=200), 6)
-        lookup(census, requests, register=register)
-        after = {name: len(getattr(kernels, name).signatures) for name in compiled}
+    warm_kernels("numba")
+    compiled = {
+        name: len(getattr(kernels, name).signatures)
+        for name in dir(kernels)
+        if hasattr(getattr(kernels, name), "signatures") and not name.startswith("_")
+    }
+    compiled.pop("jaro_winkler_bound")  # inlined into name_pair_levels
+    assert all(count >= 1 for count in compiled.values()), compiled
+    census = generate_census(CensusConfig(pupils=3_000), 5, workers=1)
+    register = prepare_register(census)
+    requests = generate_requests(census, RequestConfig(profile="immigration", count=200), 6)
+    lookup(census, requests, register=register)
+    after = {name: len(getattr(kernels, name).signatures) for name in compiled}
     assert after == compiled
 
 

@@ -9,7 +9,6 @@ import jellyfish
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import JaroWinkler
@@ -18,7 +17,6 @@ from matchsim.comparison import DateOfBirthComparison, NameComparison, PostcodeC
 from matchsim.records import Vocabulary, _encode, prepare
 
 # Each test runs on the compiled kernels and on the numpy reference (conftest).
-pytestmark = pytest.mark.usefixtures("comparison_kernel")
 
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # Soundex's edge cases sit in H, W, vowels and repeated consonant groups.
@@ -103,14 +101,14 @@ def reference_name_level(comparison: NameComparison, a: str, b: str, swapped: bo
     st.lists(st.tuples(names, names), min_size=1, max_size=25),
 )
 @example(left_names=[("N", "A")], right_names=[("NAB", "A")])
-def test_name_levels_match_a_per_pair_reading(left_names, right_names):
+def test_name_levels_match_a_per_pair_reading(comparison_kernel, left_names, right_names):
     left = pd.DataFrame(left_names, columns=["fn", "sn"])
     right = pd.DataFrame(right_names, columns=["fn", "sn"])
     data = prepare(left, right, {"fn": "forename", "sn": "surname"})
     li = np.repeat(np.arange(len(left)), len(right))
     ri = np.tile(np.arange(len(right)), len(left))
     forename = NameComparison("forename")
-    result = compare(data, li, ri, [forename])
+    result = compare(data, li, ri, [forename], kernel=comparison_kernel)
     for k, (i, j) in enumerate(zip(li, ri, strict=True)):
         (lf, ls), (rf, rs) = left_names[i], right_names[j]
         expected = reference_name_level(forename, lf, rf, lf == rs and ls == rf)
@@ -130,14 +128,14 @@ def test_name_levels_match_a_per_pair_reading(left_names, right_names):
         max_size=20,
     ),
 )
-def test_date_levels_match_a_per_pair_reading(left_dates, right_dates):
+def test_date_levels_match_a_per_pair_reading(comparison_kernel, left_dates, right_dates):
     left = pd.DataFrame({"dob": [d.isoformat() for d in left_dates]})
     right = pd.DataFrame({"dob": [d.isoformat() for d in right_dates]})
     data = prepare(left, right, {"dob": "date_of_birth"})
     li = np.repeat(np.arange(len(left)), len(right))
     ri = np.tile(np.arange(len(right)), len(left))
     dob = DateOfBirthComparison(days=365)
-    levels = compare(data, li, ri, [dob]).levels[:, 0]
+    levels = compare(data, li, ri, [dob], kernel=comparison_kernel).levels[:, 0]
     for k, (i, j) in enumerate(zip(li, ri, strict=True)):
         a, b = left_dates[i], right_dates[j]
         sa, sb = a.strftime("%d%m%Y"), b.strftime("%d%m%Y")
@@ -160,14 +158,14 @@ def test_date_levels_match_a_per_pair_reading(left_dates, right_dates):
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(postcodes, min_size=1, max_size=20), st.lists(postcodes, min_size=1, max_size=20))
-def test_postcode_levels_match_a_per_pair_reading(left_codes, right_codes):
+def test_postcode_levels_match_a_per_pair_reading(comparison_kernel, left_codes, right_codes):
     data = prepare(
         pd.DataFrame({"pc": left_codes}), pd.DataFrame({"pc": right_codes}), {"pc": "postcode"}
     )
     li = np.repeat(np.arange(len(left_codes)), len(right_codes))
     ri = np.tile(np.arange(len(right_codes)), len(left_codes))
     postcode = PostcodeComparison()
-    levels = compare(data, li, ri, [postcode]).levels[:, 0]
+    levels = compare(data, li, ri, [postcode], kernel=comparison_kernel).levels[:, 0]
     for k, (i, j) in enumerate(zip(li, ri, strict=True)):
         a, b = left_codes[i], right_codes[j]
         area = lambda p: p[: len(p) - len(p.lstrip(UPPER))]  # noqa: E731

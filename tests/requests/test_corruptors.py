@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matchsim.dates import date_to_days, year_month_day
 from matchsim.requests import ERROR_TYPES, RequestConfig, error_type, generate_requests
 from matchsim.requests.corruptors import (
     RequestDraft,
@@ -20,7 +21,6 @@ from matchsim.requests.corruptors import (
     transliteration_variants,
 )
 from matchsim.synth import CensusConfig, generate_census
-from matchsim.synth.calendar import date_to_days, year_month_day
 
 CLEAN = dict.fromkeys(ERROR_TYPES, 0.0)
 FIELD_COLUMNS = {
