@@ -17,6 +17,8 @@ _MAX_MOVES = 20
 
 @dataclass
 class Births:
+    """Maternities of a block's families, one row each, in the order they were drawn."""
+
     family: np.ndarray  # family index per maternity
     day: np.ndarray  # birth day per maternity
     size: np.ndarray  # children per maternity (1, 2, 3)
