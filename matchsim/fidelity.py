@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from matchsim.synth import Census
 from matchsim.synth import calendar as cal
-from matchsim.synth.census import register_size
+from matchsim.synth.census.plan import register_size
 from matchsim.synth.config import BirthsConfig, MultipleBirthsConfig
 from matchsim.synth.mobility import MOVER_TARGETS, mover_statistics
 from matchsim.synth.surnames import anchor_targets

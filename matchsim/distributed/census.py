@@ -30,14 +30,10 @@ from matchsim.synth import (
     CensusConfig,
     census_provenance,
 )
-from matchsim.synth.census import (
-    BLOCK_PUPILS,
-    PartitionStart,
-    block_count,
-    generate_blocks,
-    generate_census_tables,
-    partition_counts,
-)
+from matchsim.synth.census.assemble import PartitionStart, partition_counts
+from matchsim.synth.census.blocks import generate_blocks
+from matchsim.synth.census.plan import BLOCK_PUPILS, block_count
+from matchsim.synth.census.schedule import generate_census_tables
 
 
 def partition_ranges(n_blocks: int, partitions: int) -> list[range]:

@@ -14,7 +14,8 @@ import pandas as pd
 import pyarrow as pa
 
 from matchsim.io import write_tables
-from matchsim.synth.census import BLOCK_PUPILS, ProgressCallback, generate_census_tables
+from matchsim.synth.census.plan import BLOCK_PUPILS
+from matchsim.synth.census.schedule import ProgressCallback, generate_census_tables
 from matchsim.synth.config import CensusConfig
 from matchsim.synth.summary import CensusSummary, summarise
 

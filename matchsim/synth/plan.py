@@ -44,7 +44,7 @@ import os
 from dataclasses import dataclass
 
 from matchsim.errors import ConfigError
-from matchsim.synth.census import register_size
+from matchsim.synth.census.plan import register_size
 from matchsim.synth.config import CensusConfig
 
 #: Peak bytes per register row while generating and writing it (measured 258-281, above;

@@ -345,7 +345,8 @@ def test_a_failed_dataset_write_leaves_nothing_behind(tmp_path, monkeypatch):
 
 
 def test_census_tables_refuse_a_later_block_range_without_its_start():
-    from matchsim.synth.census import generate_blocks, generate_census_tables
+    from matchsim.synth.census.blocks import generate_blocks
+    from matchsim.synth.census.schedule import generate_census_tables
 
     config = CensusConfig(pupils=3000)
     options = {"chunk_size": BLOCK_PUPILS, "workers": 1, "progress": None}

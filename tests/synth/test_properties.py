@@ -17,7 +17,7 @@ from matchsim.synth.calendar import (
     year_group,
     year_month_day,
 )
-from matchsim.synth.census import make_upns
+from matchsim.synth.census.upn import make_upns
 from matchsim.synth.geography import Geography
 from matchsim.synth.names import GroupedSampler, calibrate_zipf, zipf_mandelbrot
 

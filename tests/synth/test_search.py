@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchsim.synth.census import _GuidedSearch
+from matchsim.synth.census.search import GuidedSearch
 
 
 @settings(max_examples=60, deadline=None)
@@ -29,7 +29,7 @@ def test_guided_search_is_searchsorted(weights, seed):
         ]
     )
     queries = queries[(queries >= 0) & (queries <= 1)]
-    search = _GuidedSearch.build(cumulative)
+    search = GuidedSearch.build(cumulative)
     np.testing.assert_array_equal(
         search.search(queries), np.searchsorted(cumulative, queries, side="right")
     )
