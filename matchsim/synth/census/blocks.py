@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from matchsim.hashing import splitmix64
 from matchsim.synth import calendar as cal
 from matchsim.synth.census.families import (
     Births,
@@ -23,7 +24,6 @@ from matchsim.synth.census.plan import (
     build_plan,
 )
 from matchsim.synth.config import CensusConfig
-from matchsim.synth.geography import splitmix64
 from matchsim.synth.names import NameModel
 
 #: Families drawn for a block, as a multiple of what its target needs on average, so that its
