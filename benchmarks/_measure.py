@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ru_maxrss is in KiB on Linux. "GB" below is 10**9 bytes (stricter than GiB); GiB is recorded too.
 _KIB = 1024
@@ -140,3 +144,13 @@ def apply_overrides(scale: Any, overrides: dict[str, int | None], option: str) -
         if value is not None and value < 1:
             raise pytest.UsageError(f"{option} for {key} must be at least 1")
     return dataclasses.replace(scale, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def run_checked(args: list[str], what: str) -> None:
+    """Run a benchmark's helper process from the repository root (so that ``-m
+    benchmarks.<child>`` finds this package); its output goes into the error if it fails."""
+    proc = subprocess.run(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, cwd=ROOT
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"{what} failed ({proc.returncode}):\n{proc.stdout[-4000:]}")

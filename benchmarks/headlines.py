@@ -166,7 +166,7 @@ def _world(info: Mapping[str, Any]) -> tuple[str, bool | None]:
 
 HEADLINES = (
     Headline(
-        "benchmarks/test_matching.py::test_compare_equal_work",
+        "benchmarks/test_throughput.py::test_compare_equal_work",
         "Comparisons against recordlinkage `Compare`",
         "the same two tables (pandas, names normalised) and candidate pairs to every pair's "
         "levels; all preparation timed (matchsim's `compare_pairs`: the rows the pairs touch "
@@ -176,7 +176,7 @@ HEADLINES = (
         _compare,
     ),
     Headline(
-        "benchmarks/test_matching.py::test_compare_equal_work_threads",
+        "benchmarks/test_throughput.py::test_compare_equal_work_threads",
         "The same, matchsim on every core",
         "matchsim's side of the row above, not pinned",
         "",

@@ -1,23 +1,27 @@
-"""The results page: rewrite the generated part of ``benchmarks/README.md`` from benchmark JSON.
+"""The generated benchmark pages, from the committed benchmark JSON.
 
 ::
 
-    python -m benchmarks.report bench.json [more.json ...] [--readme PATH] [--chart PATH]
+    python -m benchmarks.report [bench.json ...]            # write every generated file
+    python -m benchmarks.report --check                      # write nothing; exit 1 if stale
+    python -m benchmarks.report bench.json --readme PATH     # one page of every figure
 
-Reads pytest-benchmark ``--benchmark-json`` files written by this suite and replaces the text
-between ``<!-- generated:start -->`` and ``<!-- generated:end -->`` in the README with:
+Reads pytest-benchmark ``--benchmark-json`` files written by this suite (by default
+``benchmarks/results/*.json``) and writes:
 
-* when, at what scale and with which command the figures were taken, and how to reproduce them;
-* the machine (CPU model, cores, memory, system) and library versions;
-* how blocking cost grows with population size (a table, the growth exponent of time and
-  pairs, and an SVG chart written beside the README);
-* every benchmark of every file with its time, outcome and all of its ``extra_info`` figures,
-  and the benchmarks of the run that did not produce figures (skipped or failed), with why.
+* ``benchmarks/RESULTS.md``, between ``<!-- generated:start -->`` and
+  ``<!-- generated:end -->``: when, at what scale and with which command the figures were
+  taken; the machine and library versions; how blocking cost grows with population size (a
+  table, the growth exponent of time and pairs, and an SVG chart written beside the page);
+  every benchmark of every file with its time, outcome and all of its ``extra_info``
+  figures, and the benchmarks that did not produce figures (skipped or failed), with why;
+* the headline table (``benchmarks/headlines.py``) in ``README.md`` and
+  ``benchmarks/README.md``, between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
 
-Everything outside the markers is left as it is. Both files are written to a temporary file
-and renamed, so an interrupted run leaves the old page whole. Several JSON files are merged
-(a benchmark in a later file replaces the same benchmark in an earlier one), so suites run
-separately can share one page.
+Everything outside the markers is hand-written and left as it is. ``--check`` fails when any
+generated part differs from what the JSON gives. Files are written to a temporary file and
+renamed, so an interrupted run leaves the old page whole. Several JSON files are merged (of
+the same benchmark, the latest measurement wins), so suites run separately share one page.
 """
 
 from __future__ import annotations
@@ -49,6 +53,9 @@ START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "benchmarks" / "README.md"
 CHART = ROOT / "benchmarks" / "blocking-scaling.svg"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+#: The page of every figure: its generated region is written from the JSON.
+RESULTS_PAGE = ROOT / "benchmarks" / "RESULTS.md"
 #: ``make bench`` runs this; the page shows it as the way to reproduce the figures.
 MAKE_COMMAND = "make bench"
 BLOCKING_FILE = "benchmarks/test_blocking.py"
@@ -79,6 +86,26 @@ class Run:
     #: per benchmark (fullname): the file it came from, with that file's commit, time, scale
     #: and command, so that each headline figure names its own run
     origin: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+#: Benchmarks that moved to another file, by the prefix of their test name: results taken
+#: before the move (their JSON says the old file) are read under the new file's name.
+MOVED = {
+    "benchmarks/test_matching.py": {
+        "test_compare_": "benchmarks/test_throughput.py",
+        "test_lookup_": "benchmarks/test_end_to_end.py",
+        "test_febrl4_": "benchmarks/test_accuracy.py",
+    },
+}
+
+
+def current_name(node_id: str) -> str:
+    """``node_id`` (a benchmark's fullname or test node id) under its file's current name."""
+    file, sep, test = node_id.partition("::")
+    for prefix, new_file in MOVED.get(file, {}).items():
+        if test.startswith(prefix):
+            return f"{new_file}{sep}{test}"
+    return node_id
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -119,9 +146,11 @@ def load_runs(paths: Iterable[Path | str], *, by_time: bool = False) -> Run:
             "command": info.get("command"),
         }
         for bench in data["benchmarks"]:
-            run.benchmarks[bench["fullname"]] = bench
-            run.origin[bench["fullname"]] = origin
-        run.outcomes.update(info.get("outcomes") or {})
+            name = current_name(bench["fullname"])
+            run.benchmarks[name] = {**bench, "fullname": name}
+            run.origin[name] = origin
+        for node, outcome in (info.get("outcomes") or {}).items():
+            run.outcomes[current_name(node)] = outcome
         if info.get("command"):
             run.commands.append(info["command"])
         run.machine = data.get("machine_info") or run.machine
@@ -601,21 +630,34 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def update_page(
-    paths: list[Path | str], readme: Path = README, chart: Path = CHART, *, run: Run | None = None
-) -> str:
-    """Rewrite ``readme``'s generated region (and ``chart``) from the JSON files."""
-    run = run if run is not None else load_runs(paths)
+def generated_page(run: Run, page: Path, chart: Path) -> tuple[str, str | None]:
+    """``page``'s text with its generated region rendered from ``run``, and the chart's SVG
+    (None when the run has no blocking figures, so no chart)."""
     try:
-        text = readme.read_text()
+        text = page.read_text()
     except OSError as exc:
-        raise ConfigError("--readme", f"{str(readme)!r} cannot be read ({exc.strerror})") from None
+        raise ConfigError("--readme", f"{str(page)!r} cannot be read ({exc.strerror})") from None
     points = blocking_points(run)
-    chart_link = os.path.relpath(chart, readme.parent) if points else None
-    page = replace_region(text, render(run, chart_link), str(readme))
+    chart_link = os.path.relpath(chart, page.parent) if points else None
+    svg = scaling_chart(points) + "\n" if points else None
+    return replace_region(text, render(run, chart_link), str(page)), svg
+
+
+def update_page(
+    paths: list[Path | str],
+    readme: Path | None = None,
+    chart: Path = CHART,
+    *,
+    run: Run | None = None,
+) -> str:
+    """Rewrite ``readme``'s generated region (default: RESULTS.md) and ``chart`` from the
+    JSON files."""
+    run = run if run is not None else load_runs(paths)
+    readme = readme if readme is not None else RESULTS_PAGE
+    page, svg = generated_page(run, readme, chart)
     # The chart first: a page is never left pointing at a chart that failed to be written.
-    if points:
-        write_text(chart, scaling_chart(points) + "\n")
+    if svg is not None:
+        write_text(chart, svg)
     write_text(readme, page)
     return page
 
@@ -624,8 +666,6 @@ def update_page(
 # The committed results: RESULTS.md and the headline tables of both READMEs
 # --------------------------------------------------------------------------------------------
 
-RESULTS_DIR = ROOT / "benchmarks" / "results"
-RESULTS_PAGE = ROOT / "benchmarks" / "RESULTS.md"
 #: pages whose headline block (between BENCH_START and BENCH_END) the JSON writes
 HEADLINE_PAGES = (ROOT / "README.md", README)
 _RESULTS_HEAD = (
@@ -664,15 +704,26 @@ def replace_block(text: str, block: str, where: str) -> str:
 
 
 def stale_pages(
-    paths: list[Path] | None = None, pages: tuple[Path, ...] = HEADLINE_PAGES
+    paths: list[Path] | None = None,
+    pages: tuple[Path, ...] = HEADLINE_PAGES,
+    results_page: Path | None = RESULTS_PAGE,
+    chart: Path = CHART,
 ) -> list[Path]:
-    """The pages whose headline block differs from what the JSON gives (none: all agree)."""
+    """The generated files that differ from what the JSON gives (none: all agree): each
+    page's headline block, and ``results_page``'s generated region and its chart."""
     run = load_runs(paths if paths is not None else results_files(), by_time=True)
-    return [
+    stale = [
         page
         for page in pages
         if replace_block(page.read_text(), headline_text(run, page), str(page)) != page.read_text()
     ]
+    if results_page is not None:
+        page, svg = generated_page(run, results_page, chart)
+        if page != results_page.read_text():
+            stale.append(results_page)
+        if svg is not None and (not chart.exists() or chart.read_text() != svg):
+            stale.append(chart)
+    return stale
 
 
 def update_all(
@@ -716,14 +767,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 when a README's headline table differs from the JSON",
+        help=(
+            "write nothing; exit 1 when a README's headline table or RESULTS.md (and its "
+            "chart) differs from what the JSON gives"
+        ),
     )
     args = parser.parse_args(argv)
     try:
         if args.check:
             stale = stale_pages(args.json or None)
             for page in stale:
-                print(f"{page}: the headline table differs from the JSON", file=sys.stderr)
+                print(f"{page}: differs from what the JSON gives", file=sys.stderr)
             return 1 if stale else 0
         if args.readme is not None:
             update_page(args.json, args.readme, args.chart)
