@@ -64,8 +64,9 @@ def _compare(info: Mapping[str, Any]) -> tuple[str, bool | None]:
 
 
 def _whole_tables(info: Mapping[str, Any]) -> str:
-    """The breakdown beside the headline: every row of both tables prepared (older results
-    timed that as the headline and touched rows as the breakdown)."""
+    """The breakdown beside the headline. Results with ``whole_tables_ratio`` have the touched
+    rows as their headline and every row of both tables as the breakdown; results with
+    ``touched_rows_ratio`` have it the other way round."""
     if "whole_tables_ratio" in info:
         return f"Preparing every row of both tables: {_f(info.get('whole_tables_ratio'))}×. "
     return f"Preparing only the rows the pairs touch: {_f(info.get('touched_rows_ratio'))}×. "

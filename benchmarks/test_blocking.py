@@ -135,9 +135,8 @@ def strategies() -> list[Strategy]:
             continue
         out.append(Strategy(name, name, {"name": name}))
     if not any(s.registry_name == "cross" for s in out):
-        # The default blocking no longer has a swapped-names pass (docs/accuracy.md): the
-        # cross strategy is benchmarked as that pass was, names the wrong way round in a
-        # district.
+        # The default blocking has no swapped-names pass (docs/accuracy.md), so the cross
+        # strategy is benchmarked on its own: names the wrong way round in a district.
         keys = ["forename:soundex", "surname:soundex", "postcode:district"]
         against = ["surname:soundex", "forename:soundex", "postcode:district"]
         spec = {"name": "cross", "keys": keys, "against": against}
