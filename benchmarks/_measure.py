@@ -117,21 +117,9 @@ def timed_rounds(
     return result, median_seconds(benchmark, own), measured.cores
 
 
-# Linux quirk: a process's ru_maxrss starts at the PEAK RSS of the process it was forked from
-# (exec keeps the old address space's high-water mark), so a child forked straight from this
-# pytest process would report at least pytest's own peak, e.g. that of the in-process 1M run.
-# A tiny launcher interpreter forks the generating process instead, reaps it with os.wait4 and
-# reports that child's own rusage.
-LAUNCHER = r"""
-import json, os, subprocess, sys
-proc = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(proc.pid, 0)
-proc.returncode = os.waitstatus_to_exitcode(status)
-with open(sys.argv[1], "w") as f:
-    json.dump({"returncode": proc.returncode, "ru_maxrss_kib": usage.ru_maxrss,
-               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
-sys.exit(proc.returncode)
-"""
+#: The launcher script (``benchmarks/_launcher.py``): ``[sys.executable, LAUNCHER, usage_path,
+#: *command]`` runs ``command`` and writes its own peak RSS and CPU time to ``usage_path``.
+LAUNCHER = str(Path(__file__).with_name("_launcher.py"))
 
 
 def apply_overrides(scale: Any, overrides: dict[str, int | None], option: str) -> Any:

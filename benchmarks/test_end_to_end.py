@@ -61,7 +61,7 @@ def run_lookup_subprocess(out_dir: str, count: int, batches: int, seed: int) -> 
         busy_before, wall_start = machine_busy_seconds(), time.perf_counter()
         run_checked(
             [
-                *(sys.executable, "-c", LAUNCHER, usage_path),
+                *(sys.executable, LAUNCHER, usage_path),
                 *(sys.executable, "-m", "benchmarks._lookup_child", out_dir, str(count)),
                 *(str(batches), str(seed), out_path),
             ],
