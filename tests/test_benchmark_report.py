@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks import report
+from benchmarks._tables import cell, table
 from benchmarks.report import END, START
 from matchsim.errors import ConfigError
 
@@ -306,7 +307,7 @@ def test_bad_json_is_a_one_line_error(tmp_path):
 
 @given(st.lists(st.text(), min_size=1, max_size=4))
 def test_cells_never_break_a_table_row(values):
-    row = report.table(["a"] * len(values), [[report.cell(v) for v in values]]).splitlines()[-1]
+    row = table(["a"] * len(values), [[cell(v) for v in values]]).splitlines()[-1]
     assert "\n" not in row
     # Unescaped pipes delimit the columns: one more than there are cells.
     assert len(re.findall(r"(?<!\\)(?:\\\\)*\|", row)) == len(values) + 1
