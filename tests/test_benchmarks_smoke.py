@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import report
 from benchmarks._peers import recordlinkage_or_none
 from benchmarks.test_blocking import PEER_BLOCKERS, strategies
@@ -16,6 +18,7 @@ from matchsim.blocking import BLOCKERS, make_blocker
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # every benchmark, in a subprocess: minutes
 def test_benchmarks_run_at_smoke_scale(tmp_path):
     bench_json = tmp_path / "bench.json"
     result = subprocess.run(
@@ -110,6 +113,7 @@ def _pprl_smoke(tmp_path, **env: str) -> tuple[subprocess.CompletedProcess, dict
     return result, json.loads(bench_json.read_text()) if bench_json.exists() else None
 
 
+@pytest.mark.slow  # the PPRL benchmarks twice, in subprocesses
 def test_pprl_ratios_need_a_peer_measured_in_the_same_run(tmp_path):
     result, run = _pprl_smoke(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
