@@ -8,7 +8,7 @@ comparison levels of every pair, in recordlinkage and in matchsim.
 ``DIR`` holds ``left.parquet`` and ``right.parquet`` (forename, surname, date_of_birth,
 postcode) and ``pairs.npz`` (the row of each candidate pair on each side). ``MODE`` is
 ``paired`` (both libraries, rounds alternating which goes first) or ``matchsim`` (matchsim
-alone, for the multi-threaded figure). The parent (``benchmarks/test_matching.py``) pins
+alone, for the multi-threaded figure). The parent (``benchmarks/test_throughput.py``) pins
 the process to one core for the headline figure (``benchmarks/_single_core.py``).
 
 What each side is timed for, per round, from the same pandas DataFrames (recordlinkage's

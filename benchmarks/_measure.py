@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # ru_maxrss is in KiB on Linux. "GB" below is 10**9 bytes (stricter than GiB); GiB is recorded too.
 _KIB = 1024
@@ -113,21 +117,9 @@ def timed_rounds(
     return result, median_seconds(benchmark, own), measured.cores
 
 
-# Linux quirk: a process's ru_maxrss starts at the PEAK RSS of the process it was forked from
-# (exec keeps the old address space's high-water mark), so a child forked straight from this
-# pytest process would report at least pytest's own peak, e.g. that of the in-process 1M run.
-# A tiny launcher interpreter forks the generating process instead, reaps it with os.wait4 and
-# reports that child's own rusage.
-LAUNCHER = r"""
-import json, os, subprocess, sys
-proc = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(proc.pid, 0)
-proc.returncode = os.waitstatus_to_exitcode(status)
-with open(sys.argv[1], "w") as f:
-    json.dump({"returncode": proc.returncode, "ru_maxrss_kib": usage.ru_maxrss,
-               "cpu_seconds": usage.ru_utime + usage.ru_stime}, f)
-sys.exit(proc.returncode)
-"""
+#: The launcher script (``benchmarks/_launcher.py``): ``[sys.executable, LAUNCHER, usage_path,
+#: *command]`` runs ``command`` and writes its own peak RSS and CPU time to ``usage_path``.
+LAUNCHER = str(Path(__file__).with_name("_launcher.py"))
 
 
 def apply_overrides(scale: Any, overrides: dict[str, int | None], option: str) -> Any:
@@ -140,3 +132,13 @@ def apply_overrides(scale: Any, overrides: dict[str, int | None], option: str) -
         if value is not None and value < 1:
             raise pytest.UsageError(f"{option} for {key} must be at least 1")
     return dataclasses.replace(scale, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def run_checked(args: list[str], what: str) -> None:
+    """Run a benchmark's helper process from the repository root (so that ``-m
+    benchmarks.<child>`` finds this package); its output goes into the error if it fails."""
+    proc = subprocess.run(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, cwd=ROOT
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"{what} failed ({proc.returncode}):\n{proc.stdout[-4000:]}")

@@ -2,7 +2,7 @@
 
     python -m benchmarks._national_child DIR matchsim|splink
 
-``DIR`` holds ``census.parquet`` (with its address history) and ``requests.parquet`` (an
+``DIR`` holds ``census.parquet`` (with its address history) and ``requests-1.parquet`` (an
 immigration request set with its ground truth: ``true_pupil_id``, ``in_register``). Each side
 is timed from the Parquet files on disk to one answer per request, and scored against the
 truth the same way: precision (right answers among the answers given) and recall (right
@@ -85,7 +85,7 @@ def run_matchsim(directory: Path) -> dict:
     times = {}
     start = time.perf_counter()
     census = load_census(directory / "census.parquet")
-    table = pq.read_table(directory / "requests.parquet")
+    table = pq.read_table(directory / "requests-1.parquet")
     requests = RequestSet(table, RequestConfig(profile="immigration", count=table.num_rows), 0)
     times["load"] = time.perf_counter() - start
     mark = time.perf_counter()
@@ -127,7 +127,7 @@ def run_splink(directory: Path) -> dict:
     times = {}
     start = time.perf_counter()
     census = pq.read_table(directory / "census.parquet", columns=[*FIELDS, "pupil_id"])
-    table = pq.read_table(directory / "requests.parquet")
+    table = pq.read_table(directory / "requests-1.parquet")
     register, requests = _splink_table(census, "pupil_id"), _splink_table(table, "request_id")
     times["load"] = time.perf_counter() - start
     mark = time.perf_counter()

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks._match_scale import MatchScale, match_scale_for
 from benchmarks._measure import apply_overrides
 
 pytest.importorskip(
@@ -142,12 +143,14 @@ def bench_results() -> dict[str, float]:
 
 
 def code_digest() -> str:
-    """Short SHA-256 of the generator's sources (``matchsim/synth/*.py``), to tie figures to code."""
+    """Short SHA-256 of the generator's sources (``matchsim/synth/**/*.py``), to tie figures to
+    code."""
     import matchsim.synth
 
+    root = Path(matchsim.synth.__file__).parent
     h = hashlib.sha256()
-    for path in sorted(Path(matchsim.synth.__file__).parent.glob("*.py")):
-        h.update(path.name.encode())
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
@@ -205,12 +208,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 # ============================================================================================
-# Matching benchmarks (benchmarks/test_matching.py)
+# Matching benchmarks (test_throughput.py, test_end_to_end.py, test_accuracy.py)
 #
-# A separate section: nothing above depends on it, and it changes no existing option, fixture
-# or figure. It adds the matching sizes as options and fingerprints the sources the matching
-# benchmarks run (blocking, comparison, matchers and linkage live outside matchsim/synth,
-# which the digest above covers). The hooks below carry ``specname`` so that they sit beside the hooks above
+# Nothing above depends on this section. It adds the matching sizes as options and the
+# ``match_scale`` fixture, and fingerprints the sources the matching benchmarks run
+# (blocking, comparison, matchers and linkage live outside matchsim/synth, which the digest
+# above covers). The hooks below carry ``specname`` so that they sit beside the hooks above
 # instead of replacing them.
 # ============================================================================================
 
@@ -234,6 +237,11 @@ def pytest_addoption_matching(parser: pytest.Parser) -> None:
     group = parser.getgroup("matchsim-bench-matching", "matchsim matching benchmark sizes")
     for option, text in MATCHING_OPTIONS.items():
         group.addoption(option, type=int, default=None, help=text)
+
+
+@pytest.fixture(scope="session")
+def match_scale(bench_scale: BenchScale, pytestconfig: pytest.Config) -> MatchScale:
+    return match_scale_for(bench_scale, pytestconfig)
 
 
 #: What the matching benchmarks run, relative to ``matchsim/`` (files, or folders of .py files).
@@ -262,6 +270,8 @@ def matching_code_digest() -> str:
     h = hashlib.sha256()
     for source in MATCHING_SOURCES:
         path = root / source
+        if not path.exists() and path.suffix == ".py":  # a module that became a package
+            path = path.with_suffix("")
         for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
             h.update(str(file.relative_to(root)).encode())
             h.update(file.read_bytes() if file.exists() else b"")
@@ -311,7 +321,7 @@ def pytest_terminal_summary_matching(
 # ============================================================================================
 # Blocking benchmarks (benchmarks/test_blocking.py) and the results page (benchmarks/report.py)
 #
-# A separate section, like the matching one: it adds the blocking sizes as options, and records
+# It adds the blocking sizes as options, and records
 # in ``--benchmark-json`` what the results page needs beyond pytest-benchmark's own figures:
 # the command that ran, and every benchmark test's outcome (a skipped or failed benchmark has
 # no entry of its own in the JSON, yet the page should say it did not run, and why).

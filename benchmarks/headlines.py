@@ -64,8 +64,9 @@ def _compare(info: Mapping[str, Any]) -> tuple[str, bool | None]:
 
 
 def _whole_tables(info: Mapping[str, Any]) -> str:
-    """The breakdown beside the headline: every row of both tables prepared (older results
-    timed that as the headline and touched rows as the breakdown)."""
+    """The breakdown beside the headline. Results with ``whole_tables_ratio`` have the touched
+    rows as their headline and every row of both tables as the breakdown; results with
+    ``touched_rows_ratio`` have it the other way round."""
     if "whole_tables_ratio" in info:
         return f"Preparing every row of both tables: {_f(info.get('whole_tables_ratio'))}×. "
     return f"Preparing only the rows the pairs touch: {_f(info.get('touched_rows_ratio'))}×. "
@@ -166,7 +167,7 @@ def _world(info: Mapping[str, Any]) -> tuple[str, bool | None]:
 
 HEADLINES = (
     Headline(
-        "benchmarks/test_matching.py::test_compare_equal_work",
+        "benchmarks/test_throughput.py::test_compare_equal_work",
         "Comparisons against recordlinkage `Compare`",
         "the same two tables (pandas, names normalised) and candidate pairs to every pair's "
         "levels; all preparation timed (matchsim's `compare_pairs`: the rows the pairs touch "
@@ -176,7 +177,7 @@ HEADLINES = (
         _compare,
     ),
     Headline(
-        "benchmarks/test_matching.py::test_compare_equal_work_threads",
+        "benchmarks/test_throughput.py::test_compare_equal_work_threads",
         "The same, matchsim on every core",
         "matchsim's side of the row above, not pinned",
         "",

@@ -1,57 +1,61 @@
-"""The results page: rewrite the generated part of ``benchmarks/README.md`` from benchmark JSON.
+"""The generated benchmark pages, from the committed benchmark JSON.
 
 ::
 
-    python -m benchmarks.report bench.json [more.json ...] [--readme PATH] [--chart PATH]
+    python -m benchmarks.report [bench.json ...]            # write every generated file
+    python -m benchmarks.report --check                      # write nothing; exit 1 if stale
+    python -m benchmarks.report bench.json --readme PATH     # one page of every figure
 
-Reads pytest-benchmark ``--benchmark-json`` files written by this suite and replaces the text
-between ``<!-- generated:start -->`` and ``<!-- generated:end -->`` in the README with:
+Reads pytest-benchmark ``--benchmark-json`` files written by this suite (by default
+``benchmarks/results/*.json``) and writes:
 
-* when, at what scale and with which command the figures were taken, and how to reproduce them;
-* the machine (CPU model, cores, memory, system) and library versions;
-* how blocking cost grows with population size (a table, the growth exponent of time and
-  pairs, and an SVG chart written beside the README);
-* every benchmark of every file with its time, outcome and all of its ``extra_info`` figures,
-  and the benchmarks of the run that did not produce figures (skipped or failed), with why.
+* ``benchmarks/RESULTS.md``, between ``<!-- generated:start -->`` and
+  ``<!-- generated:end -->``: when, at what scale and with which command the figures were
+  taken; the machine and library versions; how blocking cost grows with population size (a
+  table, the growth exponent of time and pairs, and an SVG chart written beside the page);
+  every benchmark of every file with its time, outcome and all of its ``extra_info``
+  figures, and the benchmarks that did not produce figures (skipped or failed), with why;
+* the headline table (``benchmarks/headlines.py``) in ``README.md`` and
+  ``benchmarks/README.md``, between ``<!-- bench:start -->`` and ``<!-- bench:end -->``.
 
-Everything outside the markers is left as it is. Both files are written to a temporary file
-and renamed, so an interrupted run leaves the old page whole. Several JSON files are merged
-(a benchmark in a later file replaces the same benchmark in an earlier one), so suites run
-separately can share one page.
+Everything outside the markers is hand-written and left as it is. ``--check`` fails when any
+generated part differs from what the JSON gives. Files are written to a temporary file and
+renamed, so an interrupted run leaves the old page whole. Several JSON files are merged (of
+the same benchmark, the latest measurement wins), so suites run separately share one page.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import json
-import math
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchmarks._blocking_report import (
+    blocking_points,
+    blocking_table,
+    growth_table,
+    scaling_chart,
+)
+from benchmarks._tables import cell, escape, flatten, number, table
 from benchmarks.headlines import BENCH_END, BENCH_START, headline_block
 from matchsim.errors import ConfigError
 from matchsim.io import atomic_path
-from matchsim.report.charts import PALETTE, svg_document
-
-
-def _e(value: object) -> str:
-    """Text for the page, escaped; a missing value reads as a dash."""
-    return "—" if value is None else html.escape(str(value))
-
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "benchmarks" / "README.md"
 CHART = ROOT / "benchmarks" / "blocking-scaling.svg"
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+#: The page of every figure: its generated region is written from the JSON.
+RESULTS_PAGE = ROOT / "benchmarks" / "RESULTS.md"
 #: ``make bench`` runs this; the page shows it as the way to reproduce the figures.
 MAKE_COMMAND = "make bench"
-BLOCKING_FILE = "benchmarks/test_blocking.py"
 #: pytest-benchmark's reason for skipping a plain test under --benchmark-only: not news.
 _NOT_A_BENCHMARK = "Skipping non-benchmark"
 
@@ -79,6 +83,26 @@ class Run:
     #: per benchmark (fullname): the file it came from, with that file's commit, time, scale
     #: and command, so that each headline figure names its own run
     origin: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+#: Benchmarks that moved to another file, by the prefix of their test name: results taken
+#: before the move (their JSON says the old file) are read under the new file's name.
+MOVED = {
+    "benchmarks/test_matching.py": {
+        "test_compare_": "benchmarks/test_throughput.py",
+        "test_lookup_": "benchmarks/test_end_to_end.py",
+        "test_febrl4_": "benchmarks/test_accuracy.py",
+    },
+}
+
+
+def current_name(node_id: str) -> str:
+    """``node_id`` (a benchmark's fullname or test node id) under its file's current name."""
+    file, sep, test = node_id.partition("::")
+    for prefix, new_file in MOVED.get(file, {}).items():
+        if test.startswith(prefix):
+            return f"{new_file}{sep}{test}"
+    return node_id
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -119,9 +143,11 @@ def load_runs(paths: Iterable[Path | str], *, by_time: bool = False) -> Run:
             "command": info.get("command"),
         }
         for bench in data["benchmarks"]:
-            run.benchmarks[bench["fullname"]] = bench
-            run.origin[bench["fullname"]] = origin
-        run.outcomes.update(info.get("outcomes") or {})
+            name = current_name(bench["fullname"])
+            run.benchmarks[name] = {**bench, "fullname": name}
+            run.origin[name] = origin
+        for node, outcome in (info.get("outcomes") or {}).items():
+            run.outcomes[current_name(node)] = outcome
         if info.get("command"):
             run.commands.append(info["command"])
         run.machine = data.get("machine_info") or run.machine
@@ -142,286 +168,6 @@ def load_runs(paths: Iterable[Path | str], *, by_time: bool = False) -> Run:
 
 def file_of(node_id: str) -> str:
     return node_id.split("::", 1)[0]
-
-
-# --------------------------------------------------------------------------------------------
-# Formatting
-# --------------------------------------------------------------------------------------------
-
-
-def number(value: Any) -> str:
-    """A figure as the page shows it: thousands separated, about four significant digits."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value == 0:
-            return "0"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        if abs(value) >= 1e-4:
-            digits = max(0, 3 - math.floor(math.log10(abs(value))))
-            return f"{value:.{digits}f}"
-        return f"{value:.3g}"
-    return cell(value)
-
-
-def cell(value: Any) -> str:
-    """Text that cannot break a Markdown table row."""
-    one_line = " ".join(str(value).splitlines())  # every kind of line break, not only newlines
-    return one_line.replace("\\", "\\\\").replace("|", "\\|")
-
-
-def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Nested dicts and lists as (dotted key, scalar) pairs; lists of scalars stay one value."""
-    if isinstance(value, Mapping):
-        out = []
-        for key, item in value.items():
-            out += flatten(item, f"{prefix}.{key}" if prefix else str(key))
-        return out
-    if isinstance(value, list | tuple):
-        if all(not isinstance(v, Mapping | list | tuple) for v in value):
-            return [(prefix, ", ".join(number(v) for v in value))]
-        out = []
-        for i, item in enumerate(value):
-            out += flatten(item, f"{prefix}.{i}")
-        return out
-    return [(prefix, value)]
-
-
-def table(header: list[str], rows: list[list[str]], align_right: Iterable[int] = ()) -> str:
-    right = set(align_right)
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---:" if i in right else "---" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------------
-# Blocking: cost by population size
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlockingPoint:
-    strategy: str
-    pupils: int
-    label: str
-    info: Mapping[str, Any]
-
-    @property
-    def ran(self) -> bool:
-        return self.info.get("status") == "ran"
-
-
-def blocking_points(run: Run) -> list[BlockingPoint]:
-    points = []
-    for name, bench in run.benchmarks.items():
-        info = bench.get("extra_info") or {}
-        if file_of(name) != BLOCKING_FILE or "strategy_id" not in info or "pupils" not in info:
-            continue
-        label = info.get("census_label") or number(info["pupils"])
-        points.append(BlockingPoint(info["strategy_id"], int(info["pupils"]), label, info))
-    strategy_order = list(dict.fromkeys(p.strategy for p in points))
-    return sorted(points, key=lambda p: (strategy_order.index(p.strategy), p.pupils))
-
-
-def refusal(info: Mapping[str, Any]) -> str:
-    pairs, size = info.get("estimated_pairs"), info.get("estimated_gb")
-    return f"refused (estimate {number(pairs)} pairs, {size:,.1f} GB)"
-
-
-def growth_exponent(points: list[BlockingPoint], key: str) -> float | None:
-    """Least-squares slope of log(figure) against log(pupils): cost grows as pupils^k."""
-    xy = [
-        (math.log(p.pupils), math.log(p.info[key]))
-        for p in points
-        if p.ran and isinstance(p.info.get(key), int | float) and p.info[key] > 0
-    ]
-    if len({x for x, _ in xy}) < 2:
-        return None
-    mx = sum(x for x, _ in xy) / len(xy)
-    my = sum(y for _, y in xy) / len(xy)
-    sxx = sum((x - mx) ** 2 for x, _ in xy)
-    return sum((x - mx) * (y - my) for x, y in xy) / sxx
-
-
-def fixed(digits: int):
-    """A formatter with a fixed number of decimals (None shows as a dash)."""
-    return lambda value: "—" if value is None else f"{value:.{digits}f}"
-
-
-#: (title, extra_info key, formatter). RR is close to 1 at any size, hence six decimals.
-BLOCKING_COLUMNS = [
-    ("candidate pairs", "candidate_pairs", number),
-    ("pairs / request", "pairs_per_request", number),
-    ("PC", "pairs_completeness", fixed(4)),
-    ("RR", "reduction_ratio", fixed(6)),
-    ("PQ", "pair_quality", number),
-    ("time (s)", "seconds", number),
-    ("CPU (s)", "cpu_seconds", number),
-    ("peak while blocking (GB)", "blocking_peak_rss_gb", fixed(2)),
-    ("added by blocking (GB)", "blocking_extra_rss_gb", fixed(2)),
-    ("process peak (GB)", "process_peak_rss_gb", fixed(2)),
-]
-
-
-def blocking_table(points: list[BlockingPoint]) -> str:
-    rows = []
-    for p in points:
-        row = [cell(p.strategy), p.label, number(p.pupils)]
-        figures = [show(p.info.get(key)) for _, key, show in BLOCKING_COLUMNS]
-        if not p.ran:  # only memory was measured: the plan was refused before any pair
-            figures = [refusal(p.info), *[""] * (len(figures) - 4), *figures[-3:]]
-        row += figures
-        rows.append(row)
-    header = ["strategy", "census", "pupils", *(title for title, _, _ in BLOCKING_COLUMNS)]
-    return table(header, rows, align_right=range(2, len(header)))
-
-
-def growth_table(points: list[BlockingPoint]) -> str:
-    sizes = sorted({(p.pupils, p.label) for p in points})
-    by_strategy: dict[str, list[BlockingPoint]] = {}
-    for p in points:
-        by_strategy.setdefault(p.strategy, []).append(p)
-    rows = []
-    for strategy, mine in by_strategy.items():
-        at = {p.pupils: p for p in mine}
-
-        def figure(pupils: int, key: str, at: dict = at) -> str:
-            p = at.get(pupils)
-            if p is None:
-                return ""
-            return number(p.info.get(key)) if p.ran else "refused"
-
-        k_time, k_pairs = growth_exponent(mine, "seconds"), growth_exponent(mine, "candidate_pairs")
-        rows.append(
-            [
-                cell(strategy),
-                *(figure(n, "seconds") for n, _ in sizes),
-                number(k_time),
-                *(figure(n, "candidate_pairs") for n, _ in sizes),
-                number(k_pairs),
-            ]
-        )
-    header = [
-        "strategy",
-        *(f"time (s), {label}" for _, label in sizes),
-        "time ∝ pupils^k",
-        *(f"pairs, {label}" for _, label in sizes),
-        "pairs ∝ pupils^k",
-    ]
-    return table(header, rows, align_right=range(1, len(header)))
-
-
-def _log_ticks(lo: float, hi: float) -> tuple[int, int]:
-    a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    return (a, b) if b > a else (a, a + 1)
-
-
-def series_style(index: int) -> tuple[str, str]:
-    """SVG attributes of series ``index``'s line and markers: the palette, then dashed lines
-    and hollow markers, so that up to twice as many series as colours stay distinct."""
-    colour = PALETTE[index % len(PALETTE)]
-    if index < len(PALETTE):
-        return f'stroke="{colour}" stroke-width="2"', f'fill="{colour}"'
-    return (
-        f'stroke="{colour}" stroke-width="2" stroke-dasharray="5,3"',
-        f'fill="#ffffff" stroke="{colour}" stroke-width="1.5"',
-    )
-
-
-def scaling_chart(points: list[BlockingPoint]) -> str:
-    """Three panels against pupils (log scale): time and pairs (log), pairs completeness.
-
-    One line per strategy; refused runs have no point. Drawn by hand as in
-    ``matchsim.report.html``: one standalone SVG needs no plotting library.
-    """
-    panels = [
-        ("blocking time (s)", "seconds", True),
-        ("candidate pairs", "candidate_pairs", True),
-        ("pairs completeness", "pairs_completeness", False),
-    ]
-    strategies = list(dict.fromkeys(p.strategy for p in points))
-    ran = [p for p in points if p.ran]
-    panel_w, panel_h, left, top, bottom, gap, legend_w = 250, 230, 58, 34, 46, 30, 300
-    width = len(panels) * (left + panel_w) + (len(panels) - 1) * gap + legend_w
-    height = top + panel_h + bottom + 20
-    parts: list[str] = [f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
-    font = 'font-family="Helvetica, Arial, sans-serif"'
-    pupils = [p.pupils for p in ran] or [1, 10]
-    x0, x1 = _log_ticks(min(pupils), max(pupils))
-    for index, (title, key, log_y) in enumerate(panels):
-        ox = index * (left + panel_w + gap) + left
-        values = [float(p.info[key]) for p in ran if isinstance(p.info.get(key), int | float)]
-        if log_y:
-            values = [v for v in values if v > 0] or [1.0]
-            y0, y1 = _log_ticks(min(values), max(values))
-        else:
-            y0, y1 = min([*values, 1.0]), 1.0
-            y0 = math.floor(y0 * 10) / 10 if y0 < 1 else 0.9
-
-        def px(n: float, ox: float = ox) -> float:
-            return ox + (math.log10(n) - x0) / (x1 - x0) * panel_w
-
-        def py(v: float, log_y: bool = log_y, y0: float = y0, y1: float = y1) -> float:
-            t = (math.log10(v) - y0) / (y1 - y0) if log_y else (v - y0) / (y1 - y0)
-            return top + (1 - t) * panel_h
-
-        parts.append(
-            f'<rect x="{ox}" y="{top}" width="{panel_w}" height="{panel_h}" fill="none" '
-            f'stroke="#999"/><text x="{ox + panel_w / 2}" y="{top - 12}" text-anchor="middle" '
-            f'font-size="13" font-weight="600" {font}>{_e(title)}</text>'
-            f'<text x="{ox + panel_w / 2}" y="{top + panel_h + 34}" text-anchor="middle" '
-            f'font-size="11" {font}>pupils in the census (log scale)</text>'
-        )
-        for e in range(x0, x1 + 1):
-            parts.append(
-                f'<text x="{px(10**e):.1f}" y="{top + panel_h + 15}" font-size="10" '
-                f'text-anchor="middle" {font}>1e{e}</text>'
-            )
-        y_ticks = (
-            [(10**e, f"1e{e}") for e in range(int(y0), int(y1) + 1)]
-            if log_y
-            else [(y0 + (y1 - y0) * k / 4, f"{y0 + (y1 - y0) * k / 4:.2f}") for k in range(5)]
-        )
-        for value, text in y_ticks:
-            parts.append(
-                f'<line x1="{ox}" x2="{ox + panel_w}" y1="{py(value):.1f}" y2="{py(value):.1f}" '
-                f'stroke="#eee"/><text x="{ox - 5}" y="{py(value) + 3:.1f}" font-size="10" '
-                f'text-anchor="end" {font}>{text}</text>'
-            )
-        for i, strategy in enumerate(strategies):
-            line_style, marker = series_style(i)
-            line = [
-                (px(p.pupils), py(float(p.info[key])))
-                for p in ran
-                if p.strategy == strategy
-                and isinstance(p.info.get(key), int | float)
-                and (p.info[key] > 0 or not log_y)
-            ]
-            if len(line) > 1:
-                path = " ".join(f"{a:.1f},{b:.1f}" for a, b in line)
-                parts.append(f'<polyline points="{path}" fill="none" {line_style}/>')
-            parts += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3.5" {marker}/>' for a, b in line]
-    lx = width - legend_w + 16
-    for i, strategy in enumerate(strategies):
-        line_style, marker = series_style(i)
-        refused = not any(p.ran for p in points if p.strategy == strategy)
-        label = strategy if len(strategy) <= 44 else strategy[:43] + "…"
-        label += " (refused at every size)" if refused else ""
-        y = top + 4 + i * 17
-        parts.append(
-            f'<line x1="{lx}" x2="{lx + 22}" y1="{y}" y2="{y}" {line_style}/>'
-            f'<circle cx="{lx + 11}" cy="{y}" r="3.5" {marker}/>'
-            f'<text x="{lx + 28}" y="{y + 3.5}" font-size="10" {font}>{_e(label)}</text>'
-        )
-    return svg_document("Blocking cost by population size", width, height, parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -517,7 +263,7 @@ def benchmark_sections(run: Run) -> str:
             if not figures:
                 continue
             out.append(
-                f"<details><summary><code>{_e(bench['name'])}</code>: "
+                f"<details><summary><code>{escape(bench['name'])}</code>: "
                 f"{len(figures)} figures</summary>\n"
             )
             out.append(table(["figure", "value"], [[cell(k), number(v)] for k, v in figures]))
@@ -561,7 +307,7 @@ def render(run: Run, chart_link: str | None) -> str:
         machine_table(run),
         "",
     ]
-    points = blocking_points(run)
+    points = blocking_points(run.benchmarks)
     if points:
         lines += [
             "### Blocking: cost by population size",
@@ -601,21 +347,34 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text)
 
 
-def update_page(
-    paths: list[Path | str], readme: Path = README, chart: Path = CHART, *, run: Run | None = None
-) -> str:
-    """Rewrite ``readme``'s generated region (and ``chart``) from the JSON files."""
-    run = run if run is not None else load_runs(paths)
+def generated_page(run: Run, page: Path, chart: Path) -> tuple[str, str | None]:
+    """``page``'s text with its generated region rendered from ``run``, and the chart's SVG
+    (None when the run has no blocking figures, so no chart)."""
     try:
-        text = readme.read_text()
+        text = page.read_text()
     except OSError as exc:
-        raise ConfigError("--readme", f"{str(readme)!r} cannot be read ({exc.strerror})") from None
-    points = blocking_points(run)
-    chart_link = os.path.relpath(chart, readme.parent) if points else None
-    page = replace_region(text, render(run, chart_link), str(readme))
+        raise ConfigError("--readme", f"{str(page)!r} cannot be read ({exc.strerror})") from None
+    points = blocking_points(run.benchmarks)
+    chart_link = os.path.relpath(chart, page.parent) if points else None
+    svg = scaling_chart(points) + "\n" if points else None
+    return replace_region(text, render(run, chart_link), str(page)), svg
+
+
+def update_page(
+    paths: list[Path | str],
+    readme: Path | None = None,
+    chart: Path = CHART,
+    *,
+    run: Run | None = None,
+) -> str:
+    """Rewrite ``readme``'s generated region (default: RESULTS.md) and ``chart`` from the
+    JSON files."""
+    run = run if run is not None else load_runs(paths)
+    readme = readme if readme is not None else RESULTS_PAGE
+    page, svg = generated_page(run, readme, chart)
     # The chart first: a page is never left pointing at a chart that failed to be written.
-    if points:
-        write_text(chart, scaling_chart(points) + "\n")
+    if svg is not None:
+        write_text(chart, svg)
     write_text(readme, page)
     return page
 
@@ -624,8 +383,6 @@ def update_page(
 # The committed results: RESULTS.md and the headline tables of both READMEs
 # --------------------------------------------------------------------------------------------
 
-RESULTS_DIR = ROOT / "benchmarks" / "results"
-RESULTS_PAGE = ROOT / "benchmarks" / "RESULTS.md"
 #: pages whose headline block (between BENCH_START and BENCH_END) the JSON writes
 HEADLINE_PAGES = (ROOT / "README.md", README)
 _RESULTS_HEAD = (
@@ -664,15 +421,26 @@ def replace_block(text: str, block: str, where: str) -> str:
 
 
 def stale_pages(
-    paths: list[Path] | None = None, pages: tuple[Path, ...] = HEADLINE_PAGES
+    paths: list[Path] | None = None,
+    pages: tuple[Path, ...] = HEADLINE_PAGES,
+    results_page: Path | None = RESULTS_PAGE,
+    chart: Path = CHART,
 ) -> list[Path]:
-    """The pages whose headline block differs from what the JSON gives (none: all agree)."""
+    """The generated files that differ from what the JSON gives (none: all agree): each
+    page's headline block, and ``results_page``'s generated region and its chart."""
     run = load_runs(paths if paths is not None else results_files(), by_time=True)
-    return [
+    stale = [
         page
         for page in pages
         if replace_block(page.read_text(), headline_text(run, page), str(page)) != page.read_text()
     ]
+    if results_page is not None:
+        page, svg = generated_page(run, results_page, chart)
+        if page != results_page.read_text():
+            stale.append(results_page)
+        if svg is not None and (not chart.exists() or chart.read_text() != svg):
+            stale.append(chart)
+    return stale
 
 
 def update_all(
@@ -716,14 +484,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="write nothing; exit 1 when a README's headline table differs from the JSON",
+        help=(
+            "write nothing; exit 1 when a README's headline table or RESULTS.md (and its "
+            "chart) differs from what the JSON gives"
+        ),
     )
     args = parser.parse_args(argv)
     try:
         if args.check:
             stale = stale_pages(args.json or None)
             for page in stale:
-                print(f"{page}: the headline table differs from the JSON", file=sys.stderr)
+                print(f"{page}: differs from what the JSON gives", file=sys.stderr)
             return 1 if stale else 0
         if args.readme is not None:
             update_page(args.json, args.readme, args.chart)

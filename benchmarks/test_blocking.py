@@ -43,9 +43,10 @@ from typing import Any
 
 import pytest
 
-from benchmarks._measure import gb, gib, machine_busy_seconds, other_cores
+from benchmarks._census_child import write_inputs
+from benchmarks._measure import gb, gib, machine_busy_seconds, other_cores, run_checked
+from benchmarks._peers import recordlinkage_or_none, skip_peer
 from benchmarks.conftest import scale_name
-from benchmarks.test_matching import _E2E_SETUP, _peer, _run, _skip_peer
 from matchsim.blocking import BLOCKERS, FULL_COMPARISON_LIMIT, CrossKeys, default_blocking
 from matchsim.synth.config import NATIONAL_PUPILS_2024
 
@@ -134,9 +135,8 @@ def strategies() -> list[Strategy]:
             continue
         out.append(Strategy(name, name, {"name": name}))
     if not any(s.registry_name == "cross" for s in out):
-        # The default blocking no longer has a swapped-names pass (docs/accuracy.md): the
-        # cross strategy is benchmarked as that pass was, names the wrong way round in a
-        # district.
+        # The default blocking has no swapped-names pass (docs/accuracy.md), so the cross
+        # strategy is benchmarked on its own: names the wrong way round in a district.
         keys = ["forename:soundex", "surname:soundex", "postcode:district"]
         against = ["surname:soundex", "forename:soundex", "postcode:district"]
         spec = {"name": "cross", "keys": keys, "against": against}
@@ -181,23 +181,9 @@ def census_inputs(bench_scale, block_requests):
             if "dir" in current:
                 current.pop("dir").cleanup()
             tmp = tempfile.TemporaryDirectory(prefix="matchsim-bench-blocking-")
-            start = time.perf_counter()
-            args = (json.dumps(size.kwargs), bench_scale.seed, bench_scale.workers)
-            _run(
-                [
-                    sys.executable,
-                    "-c",
-                    _E2E_SETUP,
-                    *map(str, args),
-                    str(block_requests),
-                    "1",
-                    tmp.name,
-                ],
-                "census and request generation",
+            setup = write_inputs(
+                size.kwargs, bench_scale.seed, bench_scale.workers, block_requests, 1, tmp.name
             )
-            with open(os.path.join(tmp.name, "setup.json")) as f:
-                setup = json.load(f)
-            setup["setup_wall_seconds"] = time.perf_counter() - start
             current.update(key=key, dir=tmp, setup=setup)
         return current["dir"].name, current["setup"]
 
@@ -207,80 +193,8 @@ def census_inputs(bench_scale, block_requests):
 
 
 # --------------------------------------------------------------------------------------------
-# The measured interpreter
+# The measured interpreter (benchmarks/_blocking_child.py)
 # --------------------------------------------------------------------------------------------
-
-_CHILD = r"""
-import gc, json, os, resource, sys, time
-
-# Blocking over keyed encodings (clk_lsh) needs a secret; a benchmark's key need not be secret.
-os.environ.setdefault("MATCHSIM_PPRL_KEY", "matchsim benchmark key (not secret)")
-
-def status_kib(field):
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-def reset_peak():
-    # Linux >= 4.0: resets this process's peak RSS (VmHWM) to its current RSS.
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-in_dir, spec, out_path = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
-import pyarrow.parquet as pq
-from matchsim.blocking import default_blocking, make_blocker, run_blocking
-from matchsim.blocking.strategies import BYTES_PER_PAIR
-from matchsim.errors import PlanTooLargeError
-from matchsim.linkage import prepare_register, request_linkage, true_rows_of
-from matchsim.synth import load_census
-
-result = {}
-start = time.perf_counter()
-census = load_census(f"{in_dir}/census.parquet")
-requests = pq.read_table(f"{in_dir}/requests-1.parquet")
-result["load_seconds"] = time.perf_counter() - start
-start = time.perf_counter()
-# Not warmed: every strategy builds its own register-side keys inside the timed call.
-register = prepare_register(census, warm=False)
-data, true_links = request_linkage(requests, register)
-true_rows = true_rows_of(data, true_links)
-result["prepare_seconds"] = time.perf_counter() - start
-result["pupils"], result["requests"] = census.pupils.num_rows, requests.num_rows
-del census, requests, register
-gc.collect()
-
-blocker = default_blocking(data.roles) if spec == "default" else make_blocker(spec)
-result["strategy"] = blocker.describe()
-result["before_peak_kib"] = status_kib("VmHWM")
-result["before_rss_kib"] = status_kib("VmRSS")
-result["peak_was_reset"] = reset_peak()
-cpu, start = time.process_time(), time.perf_counter()
-try:
-    _, report = run_blocking(blocker, data, true_rows)
-except PlanTooLargeError as exc:
-    total = exc.pairs  # the estimate the strategy refused
-    result.update(status="refused", refusal=str(exc), estimated_pairs=total,
-                  estimated_gb=total * BYTES_PER_PAIR / 1e9,
-                  left_records=len(data.left), right_records=len(data.right))
-else:
-    result.update(status="ran", **report.as_dict())
-result["wall_seconds"] = time.perf_counter() - start
-result["cpu_seconds"] = time.process_time() - cpu
-result["blocking_peak_kib"] = status_kib("VmHWM")
-usage = resource.getrusage(resource.RUSAGE_SELF)  # all of this process's threads
-result["process_cpu_seconds"] = usage.ru_utime + usage.ru_stime
-with open(out_path, "w") as f:
-    json.dump(result, f)
-"""
 
 
 def run_blocking_subprocess(in_dir: str, spec: Any) -> dict[str, Any]:
@@ -288,7 +202,17 @@ def run_blocking_subprocess(in_dir: str, spec: Any) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="matchsim-bench-block-") as tmp:
         out_path = os.path.join(tmp, "result.json")
         busy_before, wall_start = machine_busy_seconds(), time.perf_counter()
-        _run([sys.executable, "-c", _CHILD, in_dir, json.dumps(spec), out_path], "blocking run")
+        run_checked(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks._blocking_child",
+                in_dir,
+                json.dumps(spec),
+                out_path,
+            ],
+            "blocking run",
+        )
         wall = time.perf_counter() - wall_start
         with open(out_path) as f:
             result = json.load(f)
@@ -319,8 +243,8 @@ def test_blocking(benchmark, bench_scale, bench_results, census_inputs, census_k
     """One strategy on one census size: pairs, PC, RR, PQ, time and memory (or its refusal)."""
     size = CensusSize(census_kwargs)
     strategy = next(s for s in strategies() if s.id == strategy_id)
-    if strategy.registry_name in PEER_BLOCKERS and _peer() is None:
-        _skip_peer(f"the {strategy.registry_name} blocker needs pip install 'matchsim[peers]'")
+    if strategy.registry_name in PEER_BLOCKERS and recordlinkage_or_none() is None:
+        skip_peer(f"the {strategy.registry_name} blocker needs pip install 'matchsim[peers]'")
     benchmark.group = f"blocking-{size.label}"
     in_dir, setup = census_inputs(size)
     # One round: pytest-benchmark's own time is the whole measured interpreter (start-up,

@@ -12,71 +12,34 @@ setting (no EM), with precision and recall each at least Splink's.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 from typing import Any
 
 import pytest
 
+from benchmarks._census_child import write_inputs
 from benchmarks._measure import measure_contention
+from benchmarks._peers import SPLINK_MISSING, skip_peer, splink_or_none
 from benchmarks._single_core import run_child
 
 SPEED_TARGET = 5.0
-REQUIRE_PEERS_ENV = "MATCHSIM_REQUIRE_PEERS"
 SIZES = {"full": ({}, 10_000), "smoke": ({"pupils": 20_000}, 400)}
-
-# Not measured: the census and the request set, written to Parquet by a child process.
-_SETUP = r"""
-import json, sys
-from matchsim.requests import RequestConfig, generate_requests
-from matchsim.synth import CensusConfig, generate_census
-kwargs, count, seed, out = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-census = generate_census(CensusConfig(**kwargs), seed, workers=2)
-census.write(f"{out}/census.parquet")
-config = RequestConfig(profile="immigration", count=count)
-generate_requests(census, config, seed=seed + 1).write(f"{out}/requests.parquet")
-"""
-
-
-def _splink_installed() -> bool:
-    try:
-        import duckdb  # noqa: F401
-        import splink  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @pytest.mark.benchmark(group="matching-national")
 def test_national_lookup_vs_splink(benchmark, bench_scale, pytestconfig):
     """One round each (minutes at full scale), matchsim first."""
-    if not _splink_installed():
-        message = "splink is not installed (pip install 'matchsim[peers]')"
-        if os.environ.get(REQUIRE_PEERS_ENV) == "1":
-            pytest.fail(f"{REQUIRE_PEERS_ENV}=1 but {message}")
-        pytest.skip(message)
+    if splink_or_none() is None:
+        skip_peer(SPLINK_MISSING)
     kwargs, count = SIZES[bench_scale.name]
     pupils = pytestconfig.getoption("--bench-national-pupils")
     if pupils is not None:  # a reduced (or other) census: reported, never judged
         kwargs = {"pupils": pupils}
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _SETUP,
-                json.dumps(kwargs),
-                str(count),
-                str(bench_scale.seed),
-                tmp,
-            ],
-            check=True,
-            capture_output=True,
-        )
+        # Not measured: the census and the request set, written to Parquet by a child process.
+        write_inputs(kwargs, bench_scale.seed, 2, count, 1, tmp)
 
         def run() -> None:
             for side in ("matchsim", "splink"):

@@ -63,7 +63,7 @@ def run_main_command(cache: Path, smoke: bool) -> dict[str, Any]:
         busy = machine_busy_seconds()
         start = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-c", LAUNCHER, str(usage_path), *command],
+            [sys.executable, LAUNCHER, str(usage_path), *command],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks import report
+from benchmarks._tables import cell, table
 from benchmarks.report import END, START
 from matchsim.errors import ConfigError
 
@@ -119,7 +120,7 @@ def bench_json(**overrides):
                     "outcome": "passed",
                     "when": "call",
                 },
-                "benchmarks/test_matching.py::test_compare_recordlinkage": {
+                "benchmarks/test_throughput.py::test_compare_recordlinkage": {
                     "outcome": "skipped",
                     "when": "call",
                     "reason": "recordlinkage is not installed",
@@ -179,7 +180,7 @@ def test_machine_command_and_every_benchmark(page):
     assert "| records_per_s | 10,303 |" in text
     assert "| nested.a | 1 |" in text and "| loadavg | 0.5000, 1.250 |" in text
     # A skipped peer has no figures but is listed with the reason; plain tests are not.
-    assert "#### `benchmarks/test_matching.py`" in text
+    assert "#### `benchmarks/test_throughput.py`" in text
     assert (
         "- `test_compare_recordlinkage` has no figures: skipped (call): "
         "recordlinkage is not installed"
@@ -306,7 +307,7 @@ def test_bad_json_is_a_one_line_error(tmp_path):
 
 @given(st.lists(st.text(), min_size=1, max_size=4))
 def test_cells_never_break_a_table_row(values):
-    row = report.table(["a"] * len(values), [[report.cell(v) for v in values]]).splitlines()[-1]
+    row = table(["a"] * len(values), [[cell(v) for v in values]]).splitlines()[-1]
     assert "\n" not in row
     # Unescaped pipes delimit the columns: one more than there are cells.
     assert len(re.findall(r"(?<!\\)(?:\\\\)*\|", row)) == len(values) + 1
@@ -316,7 +317,7 @@ def test_cells_never_break_a_table_row(values):
 # The headline table: generated from the committed JSON, checked against both READMEs
 # --------------------------------------------------------------------------------------------
 
-EQUAL_WORK = "benchmarks/test_matching.py::test_compare_equal_work"
+EQUAL_WORK = "benchmarks/test_throughput.py::test_compare_equal_work"
 LEVELS = {"forename.exact": 10, "date_of_birth.exact": 7}
 
 
@@ -327,7 +328,7 @@ def equal_work_json(
     data["datetime"] = when
     data["commit_info"] = {"id": commit, "dirty": False}
     data["matchsim"]["scale"] = scale
-    data["matchsim"]["command"] = "python -m pytest benchmarks/test_matching.py -k equal_work"
+    data["matchsim"]["command"] = "python -m pytest benchmarks/test_throughput.py -k equal_work"
     data["benchmarks"] = [
         {
             "name": "test_compare_equal_work",
@@ -429,14 +430,33 @@ def test_update_all_writes_results_and_every_block_and_check_catches_edits(tmp_p
     readme, bench_readme = page_with_block(tmp_path), page_with_block(tmp_path, "BENCH.md")
     results, chart = tmp_path / "RESULTS.md", tmp_path / "chart.svg"
     pages = (readme, bench_readme)
-    assert report.stale_pages([json_path], pages) == list(pages)  # hand-typed figures
+    assert report.stale_pages([json_path], pages, None) == list(pages)  # hand-typed figures
     report.update_all([json_path], results, chart, pages)
     assert "hand-typed" not in readme.read_text() and "**0.91×**" in readme.read_text()
     assert readme.read_text().endswith(f"{report.BENCH_END}\nAfter.\n")
-    assert "#### `benchmarks/test_matching.py`" in results.read_text()
-    assert report.stale_pages([json_path], pages) == []
+    assert "#### `benchmarks/test_throughput.py`" in results.read_text()
+    assert report.stale_pages([json_path], pages, results, chart) == []
     bench_readme.write_text(bench_readme.read_text().replace("0.91×", "30×"))
-    assert report.stale_pages([json_path], pages) == [bench_readme]
+    results.write_text(results.read_text().replace("| 9 |", "| 10 |"))
+    assert report.stale_pages([json_path], pages, results, chart) == [bench_readme, results]
+
+
+def test_results_taken_before_a_benchmark_moved_file_read_under_its_new_file(tmp_path):
+    """Committed JSON keeps the file a benchmark ran in; the page shows where it lives now,
+    and its headline row is found under the new name."""
+    data = equal_work_json(0.91)
+    old = "benchmarks/test_matching.py::test_compare_equal_work"
+    data["benchmarks"][0]["fullname"] = old
+    data["matchsim"]["outcomes"] = {old: {"outcome": "passed", "when": "call"}}
+    run = report.load_runs([write(tmp_path, "compare.json", data)])
+    assert list(run.benchmarks) == [EQUAL_WORK] and list(run.outcomes) == [EQUAL_WORK]
+    assert "**0.91×**" in report.headline_text(run, tmp_path / "README.md")
+    assert report.current_name("benchmarks/test_matching.py::test_lookup_end_to_end") == (
+        "benchmarks/test_end_to_end.py::test_lookup_end_to_end"
+    )
+    assert report.current_name("benchmarks/test_matching.py::test_febrl4_matchsim") == (
+        "benchmarks/test_accuracy.py::test_febrl4_matchsim"
+    )
 
 
 def test_a_page_without_its_block_is_refused_untouched(tmp_path):

@@ -8,14 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks import report
+from benchmarks._peers import recordlinkage_or_none
 from benchmarks.test_blocking import PEER_BLOCKERS, strategies
-from benchmarks.test_matching import _peer
 from matchsim.blocking import BLOCKERS, make_blocker
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # every benchmark, in a subprocess: minutes
 def test_benchmarks_run_at_smoke_scale(tmp_path):
     bench_json = tmp_path / "bench.json"
     result = subprocess.run(
@@ -52,7 +55,9 @@ def test_benchmarks_run_at_smoke_scale(tmp_path):
         if b["fullname"].startswith("benchmarks/test_blocking.py::")
     }
     # Peer blockers run where their extra is installed (CI's peers environment requires it).
-    expected = set(BLOCKERS) if _peer() is not None else set(BLOCKERS) - PEER_BLOCKERS
+    expected = (
+        set(BLOCKERS) if recordlinkage_or_none() is not None else set(BLOCKERS) - PEER_BLOCKERS
+    )
     assert blocked == expected
     for strategy in strategies():
         if strategy.registry_name not in expected:
@@ -71,7 +76,7 @@ def test_blocking_benchmark_builds_every_registered_strategy(monkeypatch):
     built = strategies()
     assert {s.registry_name for s in built} == set(BLOCKERS)
     for strategy in built:
-        if strategy.registry_name in PEER_BLOCKERS and _peer() is None:
+        if strategy.registry_name in PEER_BLOCKERS and recordlinkage_or_none() is None:
             continue  # needs matchsim[peers]; CI's peers environment builds it
         if strategy.spec != "default":
             assert make_blocker(strategy.spec).name == strategy.registry_name
@@ -108,6 +113,7 @@ def _pprl_smoke(tmp_path, **env: str) -> tuple[subprocess.CompletedProcess, dict
     return result, json.loads(bench_json.read_text()) if bench_json.exists() else None
 
 
+@pytest.mark.slow  # the PPRL benchmarks twice, in subprocesses
 def test_pprl_ratios_need_a_peer_measured_in_the_same_run(tmp_path):
     result, run = _pprl_smoke(tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

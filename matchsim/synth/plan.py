@@ -13,7 +13,7 @@ Python 3.11, the dependencies installed on 6 Dec 2026) as the peak resident set 
 ``matchsim generate --pupils N --out g.parquet --quiet``
     N = 100k: 1.43 s, 315 MB; 300k: 2.04 s, 407 MB; 1M: 5.94 s, 567 MB; 2M: 7.73 s, 848 MB.
     Slope 1M to 2M: 281 bytes a pupil; the published 9,092,073-pupil census (2.64 GB) and
-    19,830,357-individual NPD-like register (5.69 GB) of benchmarks/README.md give 258 and
+    19,830,357-individual NPD-like register (5.69 GB) of benchmarks/HISTORY.md give 258 and
     272 bytes above the same fixed part. Time on the shared machine: about 3 µs a pupil
     (0.9 µs on a quiet one: 8.4 s for the national census).
 
