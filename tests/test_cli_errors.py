@@ -372,7 +372,7 @@ def test_census_config_page_exists_is_current_and_its_example_loads():
         assert f"| `{name}` |" in page
     example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
     CensusConfig.model_validate(yaml.safe_load(example))
-    assert "docs/census-config.md" in (ROOT / "matchsim" / "cli.py").read_text()
+    assert "docs/census-config.md" in (ROOT / "matchsim" / "cli" / "generate.py").read_text()
 
 
 def test_scenario_reference_documents_options_and_the_scenario_pupils_default():
@@ -397,9 +397,9 @@ def test_scenario_reference_documents_options_and_the_scenario_pupils_default():
 def test_list_at_80_columns_has_whole_titles_and_every_description(monkeypatch, capsys):
     from rich.console import Console
 
-    import matchsim.cli as cli
+    from matchsim.cli import render
 
-    monkeypatch.setattr(cli, "_out", Console(width=80, force_terminal=False))
+    monkeypatch.setattr(render, "console", Console(width=80, force_terminal=False))
     code, out, _ = run(capsys, "list")
     assert code == 0
     for title in (
