@@ -75,8 +75,8 @@ def dedupe_command(
     """Find duplicate records within one table and cluster them into entities."""
     import pyarrow as pa
 
-    from matchsim.dedupe import dedupe_table
     from matchsim.io import write_tables
+    from matchsim.linkage import dedupe_table
 
     for path, option in ((out, "--out"), (clusters_out, "--clusters-out")):
         if path is not None:
