@@ -27,7 +27,8 @@ from matchsim.cli import (
     run,
     sweep,
 )
-from matchsim.errors import Interrupted, MatchsimError
+from matchsim.cli.options import as_flag_error
+from matchsim.errors import ConfigError, Interrupted, MatchsimError
 
 
 class _StoppedError(Exception):
@@ -100,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     except MatchsimError as exc:
+        if isinstance(exc, ConfigError):
+            exc = as_flag_error(exc)
         render.err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except Exception as exc:

@@ -100,22 +100,15 @@ def dedupe_command(
             raise ConfigError("--truth", f"needs two columns: {what}")
         key = "true_links" if truth_pairs else "true_clusters"
         truth_options[key] = truth_table.iloc[:, :2]
-    try:
-        result = dedupe_table(
-            table,
-            None,
-            blocking=blocking_spec(blocking, force, sorted(set(roles.values()))),
-            matcher=matcher,
-            threshold=threshold,
-            cluster_method=cluster,
-            **truth_options,  # type: ignore[arg-type]
-        )
-    except ConfigError as exc:
-        # The library names its parameters; name the flags here.
-        flags = {"cluster_method": "--cluster", "true_clusters": "--truth", "true_links": "--truth"}
-        if exc.field in flags:
-            raise ConfigError(flags[exc.field], str(exc).split(": ", 1)[1]) from None
-        raise
+    result = dedupe_table(
+        table,
+        None,
+        blocking=blocking_spec(blocking, force, sorted(set(roles.values()))),
+        matcher=matcher,
+        threshold=threshold,
+        cluster_method=cluster,
+        **truth_options,  # type: ignore[arg-type]
+    )
     outputs = {}
     if out is not None:
         outputs[out] = pa.Table.from_pandas(result.pairs(), preserve_index=False)

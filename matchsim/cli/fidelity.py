@@ -50,7 +50,7 @@ def fidelity_command(
     if json_out is not None and json_out.exists():
         raise ConfigError("--json", f"{str(json_out)!r} already exists; give a new file name")
     if census is not None:
-        register = load_census(census)
+        register = load_census(census, "--census")
     else:
         settings: dict[str, Any] = {"pupils": pupils if pupils is not None else 200_000}
         if birth_years is not None:

@@ -90,8 +90,8 @@ def generate(
             "--scheduler", "generating on a cluster writes partitions: give --partitions N"
         )
     if partitions is None:
-        check_writable(out, overwrite=overwrite)
-        check_writable(address_history_path(out), overwrite=overwrite)
+        check_writable(out, "--out", overwrite=overwrite)
+        check_writable(address_history_path(out), "--out", overwrite=overwrite)
     else:  # a dataset directory: new, empty or matchsim's own; --overwrite is for files only
         check_result_dir(out, "--out", command="generate")
     settings: dict[str, Any] = {}

@@ -69,7 +69,7 @@ def link_command(
 
     from matchsim.linkage import link_tables
 
-    check_writable(out, overwrite=overwrite)
+    check_writable(out, "--out", overwrite=overwrite)
     refuse_same_file(out, {"LEFT": left, "RIGHT": right, "--truth": truth})
     roles = parse_map(map_, "--map")
     if not roles:

@@ -282,3 +282,24 @@ def scenario_executor(kind: str, scheduler: str | None, workers: int | None) -> 
 
     with open_executor(kind, scheduler=scheduler, workers=workers) as executor:
         yield executor
+
+
+#: The library's errors name its parameters (``workers: 0 must be at least 1``); the command
+#: line names the flag the user typed. The parameter each flag is passed as -> the flag.
+PARAMETER_FLAGS = {
+    "workers": "--workers",
+    "scheduler": "--scheduler",
+    "overrides": "--set",
+    "out_dir": "--out",
+    "cluster_method": "--cluster",
+    "true_clusters": "--truth",
+    "true_links": "--truth",
+}
+
+
+def as_flag_error(exc: ConfigError) -> ConfigError:
+    """The library's error about a parameter, as the same error about the flag it came from."""
+    flag = PARAMETER_FLAGS.get(exc.field)
+    if flag is None:
+        return exc
+    return ConfigError(flag, str(exc).split(": ", 1)[1])

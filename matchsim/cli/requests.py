@@ -67,7 +67,7 @@ def requests(
     from matchsim.synth import address_history_path, load_census
 
     check_seed(seed, "--seed")
-    check_writable(out, overwrite=overwrite)
+    check_writable(out, "--out", overwrite=overwrite)
     refuse_same_file(
         out, {"--census": census, "--census's address history": address_history_path(census)}
     )
@@ -86,7 +86,7 @@ def requests(
         request_config = RequestConfig.model_validate(settings)
     except ValidationError as exc:
         raise as_config_error(exc, REQUEST_ALIASES, RequestConfig) from None
-    register = load_census(census)
+    register = load_census(census, "--census")
     from matchsim.synth.plan import check_plan, estimate_requests
 
     check_plan(

@@ -254,8 +254,8 @@ def write_run(
     left untouched. With ``create_parent`` a missing parent directory is created.
     """
     out_dir = Path(out_dir)
-    check_result_dir(out_dir, "out", command="run", create_parent=create_parent)
-    with result_dir(out_dir, "out", command="run", scenario=run.scenario.name) as tmp:
+    check_result_dir(out_dir, "out_dir", command="run", create_parent=create_parent)
+    with result_dir(out_dir, "out_dir", command="run", scenario=run.scenario.name) as tmp:
         metrics = run.metrics(version)
         (tmp / "metrics.json").write_text(
             json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8"
