@@ -75,8 +75,8 @@ def dedupe_command(
     """Find duplicate records within one table and cluster them into entities."""
     import pyarrow as pa
 
+    from matchsim.api import dedupe
     from matchsim.io import write_tables
-    from matchsim.linkage import dedupe_table
 
     for path, option in ((out, "--out"), (clusters_out, "--clusters-out")):
         if path is not None:
@@ -100,7 +100,7 @@ def dedupe_command(
             raise ConfigError("--truth", f"needs two columns: {what}")
         key = "true_links" if truth_pairs else "true_clusters"
         truth_options[key] = truth_table.iloc[:, :2]
-    result = dedupe_table(
+    result = dedupe(
         table,
         None,
         blocking=blocking_spec(blocking, force, sorted(set(roles.values()))),

@@ -67,7 +67,7 @@ def link_command(
     """Link any two tables: block, compare, score (unsupervised Fellegi-Sunter by default), decide."""
     import pandas as pd
 
-    from matchsim.linkage import link_tables
+    from matchsim.api import link
 
     check_writable(out, "--out", overwrite=overwrite)
     refuse_same_file(out, {"LEFT": left, "RIGHT": right, "--truth": truth})
@@ -85,7 +85,7 @@ def link_command(
         if truth_table.shape[1] < 2:
             raise ConfigError("--truth", "needs two columns: left id and right id")
         true_links = truth_table.iloc[:, :2]
-    result = link_tables(
+    result = link(
         left_table,
         right_table,
         blocking=blocking_spec(

@@ -42,9 +42,8 @@ def run_command(
     force: Annotated[bool, ForceOption] = False,
 ) -> None:
     """Run a scenario: build the register, draw the requests, look them up, score and report."""
-    from matchsim import __version__
-    from matchsim.report import render_report
-    from matchsim.scenario import load_scenario, run_scenario, write_run
+    from matchsim.api import simulate
+    from matchsim.scenario import load_scenario
 
     check_seed(seed, "--seed")
     overrides = list(set_ or [])
@@ -58,10 +57,10 @@ def run_command(
         scenario_executor(spec.executor, scheduler, None) as executor,
         render.stage_bars(quiet) as stage,
     ):
-        run = run_scenario(spec, stage, executor=executor)
-        write_run(run, target, __version__, report_html=render_report, create_parent=out is None)
+        simulation = simulate(spec, stage=stage, executor=executor)
+        simulation.write(target, create_parent=out is None)
     if not quiet:
-        render.print_run_summary(run, target)
+        render.print_run_summary(simulation.run, target)
 
 
 def default_run_dir(name: str, seed: int | None, overrides: Sequence[str]) -> Path:

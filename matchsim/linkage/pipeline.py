@@ -314,7 +314,7 @@ def link_tables(
     ...                       "dob": ["2010-05-01", "2011-01-02"]})
     >>> roles = {"id": "id", "fn": "forename", "sn": "surname", "dob": "date_of_birth"}
     >>> result = link_tables(left, right, roles, blocking="exact:dob", matcher="weighted")
-    >>> result.decisions["returned"].tolist()
+    >>> [[int(i) for i in ids] for ids in result.decisions["returned"]]
     [[7]]
     """
     cleaned = []

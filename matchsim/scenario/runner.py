@@ -14,21 +14,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from matchsim.api import generate_census, generate_requests, lookup
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
 from matchsim.io import RESULT_MARKER, check_result_dir, result_dir
 from matchsim.linkage import (
     LookupResult,
-    lookup,
     prepare_register,
     refuse_unpartitionable,
     true_rows_of,
 )
 from matchsim.matchers import make_matcher
 from matchsim.records import PreparedTable
-from matchsim.requests import RequestSet, generate_requests
+from matchsim.requests import RequestSet
 from matchsim.requests.index import RegisterIndex
 from matchsim.scenario.schema import Scenario, resolved_yaml
-from matchsim.synth import Census, generate_census
+from matchsim.synth import Census
 
 if TYPE_CHECKING:
     from matchsim.distributed import Executor
