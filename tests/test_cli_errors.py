@@ -434,3 +434,28 @@ def test_a_plan_near_the_available_memory_needs_force():
     beyond = Estimate(1_000_000, 25_000_000_000, 1.0, 1_000_000, 1)
     with pytest.raises(ConfigError, match="in total"):
         check_plan(beyond, memory=machine, force=True)
+
+
+def test_the_library_names_parameters_and_the_cli_maps_them_to_flags():
+    import ast
+
+    from matchsim.cli.options import PARAMETER_FLAGS, as_flag_error
+    from matchsim.errors import ConfigError
+
+    # Outside the command line, no error names a flag.
+    for path in (ROOT / "matchsim").rglob("*.py"):
+        if "cli" in path.relative_to(ROOT / "matchsim").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConfigError":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    assert not first.value.startswith("--"), f"{path}:{node.lineno}"
+    mapped = as_flag_error(ConfigError("workers", "0 must be at least 1"))
+    assert str(mapped) == "--workers: 0 must be at least 1"
+    assert str(as_flag_error(ConfigError("overrides", "'x' is not KEY.PATH=VALUE"))).startswith(
+        "--set: "
+    )
+    unmapped = ConfigError("lookup.threshold", "must be in [0, 1]")
+    assert as_flag_error(unmapped) is unmapped
+    assert all(flag.startswith("--") for flag in PARAMETER_FLAGS.values())
