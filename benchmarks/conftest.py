@@ -250,7 +250,7 @@ MATCHING_SOURCES = (
     "errors.py",
     "io.py",
     "records.py",
-    "linkage.py",
+    "linkage",
     "decision.py",
     "blocking",
     "comparison",

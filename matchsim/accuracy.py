@@ -29,10 +29,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from matchsim.dedupe import dedupe_table
 from matchsim.errors import ConfigError
 from matchsim.evaluation import reliability
-from matchsim.linkage import LinkResult, link_tables
+from matchsim.linkage import LinkResult, dedupe_table, link_tables
 from matchsim.peers.tables import require
 
 #: FEBRL columns -> matchsim roles; ``dob`` is a YYYY-MM-DD copy of FEBRL's YYYYMMDD dates.

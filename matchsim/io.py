@@ -40,14 +40,14 @@ _PROVENANCE_KEY = b"matchsim"
 RESULT_MARKER = ".matchsim-result"
 
 
-def table_format(path: Path, field: str = "--out") -> str:
+def table_format(path: Path, field: str = "out") -> str:
     fmt = TABLE_FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ConfigError(field, f"{str(path)!r} has an unknown extension; use .parquet or .csv")
     return fmt
 
 
-def check_writable(path: Path, field: str = "--out", *, overwrite: bool = False) -> None:
+def check_writable(path: Path, field: str = "out", *, overwrite: bool = False) -> None:
     """Fail early, before any work, if ``path`` cannot be written, or holds a file matchsim
     may not replace (see :func:`check_replaceable`)."""
     table_format(path, field)
@@ -145,7 +145,7 @@ def _default_mode() -> int:
 
 
 def matchsim_version() -> str:
-    from matchsim import __version__
+    from matchsim.version import __version__
 
     return __version__
 

@@ -372,7 +372,7 @@ def test_census_config_page_exists_is_current_and_its_example_loads():
         assert f"| `{name}` |" in page
     example = page.split("```yaml\n", 1)[1].split("```", 1)[0]
     CensusConfig.model_validate(yaml.safe_load(example))
-    assert "docs/census-config.md" in (ROOT / "matchsim" / "cli.py").read_text()
+    assert "docs/census-config.md" in (ROOT / "matchsim" / "cli" / "generate.py").read_text()
 
 
 def test_scenario_reference_documents_options_and_the_scenario_pupils_default():
@@ -397,9 +397,9 @@ def test_scenario_reference_documents_options_and_the_scenario_pupils_default():
 def test_list_at_80_columns_has_whole_titles_and_every_description(monkeypatch, capsys):
     from rich.console import Console
 
-    import matchsim.cli as cli
+    from matchsim.cli import render
 
-    monkeypatch.setattr(cli, "_out", Console(width=80, force_terminal=False))
+    monkeypatch.setattr(render, "console", Console(width=80, force_terminal=False))
     code, out, _ = run(capsys, "list")
     assert code == 0
     for title in (
@@ -434,3 +434,28 @@ def test_a_plan_near_the_available_memory_needs_force():
     beyond = Estimate(1_000_000, 25_000_000_000, 1.0, 1_000_000, 1)
     with pytest.raises(ConfigError, match="in total"):
         check_plan(beyond, memory=machine, force=True)
+
+
+def test_the_library_names_parameters_and_the_cli_maps_them_to_flags():
+    import ast
+
+    from matchsim.cli.options import PARAMETER_FLAGS, as_flag_error
+    from matchsim.errors import ConfigError
+
+    # Outside the command line, no error names a flag.
+    for path in (ROOT / "matchsim").rglob("*.py"):
+        if "cli" in path.relative_to(ROOT / "matchsim").parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ConfigError":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    assert not first.value.startswith("--"), f"{path}:{node.lineno}"
+    mapped = as_flag_error(ConfigError("workers", "0 must be at least 1"))
+    assert str(mapped) == "--workers: 0 must be at least 1"
+    assert str(as_flag_error(ConfigError("overrides", "'x' is not KEY.PATH=VALUE"))).startswith(
+        "--set: "
+    )
+    unmapped = ConfigError("lookup.threshold", "must be in [0, 1]")
+    assert as_flag_error(unmapped) is unmapped
+    assert all(flag.startswith("--") for flag in PARAMETER_FLAGS.values())

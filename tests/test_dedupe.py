@@ -15,9 +15,9 @@ import pytest
 
 from matchsim.cli import main
 from matchsim.comparison import compare, default_comparisons
-from matchsim.dedupe import dedupe_table, entities_from_links, within_entity_pairs
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.linkage import link_tables
+from matchsim.linkage.dedupe import dedupe_table, entities_from_links, within_entity_pairs
 from matchsim.matchers import FellegiSunter
 from matchsim.records import prepare_table, self_linkage
 from matchsim.requests import RequestConfig, generate_requests

@@ -34,7 +34,7 @@ MODULES = (
     "matchsim.distributed",
     "matchsim.ingest",
     "matchsim.linkage",
-    "matchsim.dedupe",
+    "matchsim.linkage.dedupe",
     "matchsim.clustering",
     "matchsim.records",
     "matchsim.scenario",

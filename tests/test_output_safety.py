@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import matchsim
-from matchsim.cli import default_run_dir, main
+from matchsim.cli import main
+from matchsim.cli.run import default_run_dir
 from matchsim.errors import ConfigError
 from matchsim.io import RESULT_MARKER, WRITTEN_BY_KEY, is_result_dir, write_table
 

@@ -45,6 +45,7 @@ import pytest
 from rich.console import Console
 
 import matchsim.cli as cli
+from matchsim.cli import render
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -241,8 +242,10 @@ def workdir(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios")
     monkeypatch.chdir(tmp_path)
     # The README's outputs are rendered at a standard terminal's width.
-    monkeypatch.setattr(cli, "_out", Console(width=WIDTH, force_terminal=False))
-    monkeypatch.setattr(cli, "_err", Console(width=WIDTH, force_terminal=False, stderr=True))
+    monkeypatch.setattr(render, "console", Console(width=WIDTH, force_terminal=False))
+    monkeypatch.setattr(
+        render, "err_console", Console(width=WIDTH, force_terminal=False, stderr=True)
+    )
     return tmp_path
 
 

@@ -100,7 +100,7 @@ def open_executor(
         raise ConfigError("executor", f"{kind!r} is not one of {', '.join(EXECUTORS)}")
     n = workers if workers is not None else min(os.cpu_count() or 1, 4)
     if n < 1:
-        raise ConfigError("--workers", f"{n} must be at least 1")
+        raise ConfigError("workers", f"{n} must be at least 1")
     if kind != "dask":
         return Executor(kind, n)
     distributed = import_distributed()
@@ -118,7 +118,7 @@ def open_executor(
             client = distributed.Client(scheduler, timeout="5s")
         except OSError as exc:
             raise ConfigError(
-                "--scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: {exc}"
+                "scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: {exc}"
             ) from None
     owned.append(client)
     n_workers = max(len(client.scheduler_info()["workers"]), 1)

@@ -132,7 +132,7 @@ right costs more comparisons; higher finds more of the true pairs.</p>
 
 
 def render_report(run: ScenarioRun) -> str:
-    from matchsim import __version__
+    from matchsim.version import __version__
 
     scenario = run.scenario
     evaluation = run.result.evaluation

@@ -14,21 +14,21 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from matchsim.api import generate_census, generate_requests, lookup
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
 from matchsim.io import RESULT_MARKER, check_result_dir, result_dir
 from matchsim.linkage import (
     LookupResult,
-    lookup,
     prepare_register,
     refuse_unpartitionable,
     true_rows_of,
 )
 from matchsim.matchers import make_matcher
 from matchsim.records import PreparedTable
-from matchsim.requests import RequestSet, generate_requests
+from matchsim.requests import RequestSet
 from matchsim.requests.index import RegisterIndex
 from matchsim.scenario.schema import Scenario, resolved_yaml
-from matchsim.synth import Census, generate_census
+from matchsim.synth import Census
 
 if TYPE_CHECKING:
     from matchsim.distributed import Executor
@@ -198,7 +198,7 @@ def _local_world(
 ) -> tuple[Census, PreparedTable, RegisterIndex]:
     """The scenario's register, prepared register and request index: from the world cache
     (see :mod:`matchsim.world`) when it holds them, otherwise built and stored there."""
-    from matchsim import __version__
+    from matchsim.version import __version__
     from matchsim.world import obtain_world
 
     def build() -> Census:
@@ -254,8 +254,8 @@ def write_run(
     left untouched. With ``create_parent`` a missing parent directory is created.
     """
     out_dir = Path(out_dir)
-    check_result_dir(out_dir, "out", command="run", create_parent=create_parent)
-    with result_dir(out_dir, "out", command="run", scenario=run.scenario.name) as tmp:
+    check_result_dir(out_dir, "out_dir", command="run", create_parent=create_parent)
+    with result_dir(out_dir, "out_dir", command="run", scenario=run.scenario.name) as tmp:
         metrics = run.metrics(version)
         (tmp / "metrics.json").write_text(
             json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8"

@@ -266,7 +266,7 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(
-            "--set", f"{text!r} is not KEY.PATH=VALUE (e.g. population.pupils=100000)"
+            "overrides", f"{text!r} is not KEY.PATH=VALUE (e.g. population.pupils=100000)"
         )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""

@@ -216,7 +216,7 @@ def run_sweep(
     if seeds < 1:
         raise ConfigError("sweep.seeds", f"{seeds} must be at least 1")
     if workers < 1:
-        raise ConfigError("--workers", f"{workers} must be at least 1")
+        raise ConfigError("workers", f"{workers} must be at least 1")
     out_dir = Path(out_dir)
     check_result_dir(out_dir, "out", command="sweep", create_parent=create_parent)
     tasks = []

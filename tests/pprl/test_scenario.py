@@ -294,7 +294,7 @@ def test_sweep_payloads_and_task_ids_hold_no_inline_key():
 
 
 def test_the_encoded_matcher_runs_no_plaintext_comparison(world, monkeypatch):
-    import matchsim.linkage as linkage
+    import matchsim.linkage.pipeline as linkage
 
     census, requests, register = world
 

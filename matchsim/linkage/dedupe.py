@@ -23,7 +23,7 @@ from matchsim.comparison import Comparison
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.evaluation import cluster_metrics
 from matchsim.ingest import CleanTable, clean_table
-from matchsim.linkage import LinkResult, link_prepared
+from matchsim.linkage.pipeline import LinkResult, link_prepared
 from matchsim.records import prepare_table, self_linkage
 
 #: Above this many true pairs (e.g. one huge true entity) the blocking report does not list

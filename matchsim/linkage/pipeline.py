@@ -1,9 +1,7 @@
-"""The whole pipeline on any two tables, and on matchsim's own registers and requests.
+"""The linkage pipeline on any two tables: block, compare, fit, score, decide and evaluate.
 
 ``link_tables`` works on anyone's data: two tables plus a mapping from their columns to roles
 are enough to block, compare, fit, score, decide and (given true links) evaluate.
-``lookup`` runs a request set against a register and scores every request against its ground
-truth.
 """
 
 from __future__ import annotations
@@ -16,13 +14,10 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from matchsim import dates as cal
 from matchsim.blocking import (
     Blocker,
     BlockingReport,
-    CrossKeys,
     default_blocking,
     make_blocker,
     run_blocking,
@@ -32,26 +27,18 @@ from matchsim.comparison import (
     ComparisonResult,
     compare,
     default_comparisons,
-    warm_kernels,
 )
 from matchsim.decision import decide
 from matchsim.errors import ConfigError
-from matchsim.evaluation import Evaluation, evaluate, pair_metrics
+from matchsim.evaluation import pair_metrics
 from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
-from matchsim.matchers.matchers import right_term_counts
-from matchsim.matchers.places import PLACE_KEYS, place_runs
-from matchsim.namesakes import count_all_namesakes
 from matchsim.records import (
-    MATCHSIM_ROLES,
     LinkageData,
-    PreparedTable,
     Records,
     link,
     prepare_table,
 )
-from matchsim.requests import RequestSet
-from matchsim.synth import Census
 
 
 class RegisterPartitions(Protocol):
@@ -112,10 +99,10 @@ def true_rows_of(
     if true_links is None:
         return None
     if true_links.shape[1] < 2:
-        raise ConfigError("truth", "needs two columns: left id and right id")
+        raise ConfigError("true_links", "needs two columns: left id and right id")
     left_ids = pd.Index(data.left.ids)
     li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
-    if _ids_ascending(data.right):
+    if ids_ascending(data.right):
         # A matchsim register's ids ascend: a binary search per true link, no index of 16M ids.
         ids = data.right.ids
         wanted = true_links.iloc[:, 1].to_numpy().astype(ids.dtype, copy=False)
@@ -140,7 +127,7 @@ def true_rows_of(
     return li[ok], ri[ok]
 
 
-def _ids_ascending(records: Records) -> bool:
+def ids_ascending(records: Records) -> bool:
     """Whether the records' ids strictly ascend (checked once per register, then kept)."""
     cached = records.cache.get("ids_ascending")
     if cached is None:
@@ -285,7 +272,14 @@ def link_tables(
     right_roles: Mapping[str, str] | None = None,
     *,
     date_format: str | None = None,
-    **options: object,
+    blocking: object = None,
+    comparisons: Sequence[Comparison | str | dict] | None = None,
+    matcher: object = "fellegi_sunter",
+    decision: str | None = "unique",
+    threshold: float | None = None,
+    true_links: pd.DataFrame | None = None,
+    max_pairs: int = 5_000_000,
+    fit_true_links: bool = False,
 ) -> LinkResult:
     """Link two tables.
 
@@ -306,10 +300,11 @@ def link_tables(
     date_format
         strptime format of text dates of birth (e.g. ``"%d/%m/%Y"``); by default the format
         is detected, and a column that could be DD/MM or MM/DD is refused.
-    **options
+    blocking, comparisons, matcher, decision, threshold, true_links, max_pairs, fit_true_links
         ``blocking`` (default: multi-pass), ``comparisons``, ``matcher`` (default: unsupervised
         Fellegi-Sunter), ``decision`` (``unique``, ``best``, ``all``), ``threshold``,
-        ``true_links`` (a two-column frame of true left/right ids, for precision, recall and F1).
+        ``true_links`` (a two-column frame of true left/right ids, for precision, recall and F1);
+        as for :func:`link_prepared`.
 
     Examples
     --------
@@ -319,14 +314,9 @@ def link_tables(
     ...                       "dob": ["2010-05-01", "2011-01-02"]})
     >>> roles = {"id": "id", "fn": "forename", "sn": "surname", "dob": "date_of_birth"}
     >>> result = link_tables(left, right, roles, blocking="exact:dob", matcher="weighted")
-    >>> result.decisions["returned"].tolist()
+    >>> [[int(i) for i in ids] for ids in result.decisions["returned"]]
     [[7]]
     """
-    unknown = sorted(set(options) - LINK_OPTIONS)
-    if unknown:
-        raise ConfigError(
-            unknown[0], f"unknown option; options are {', '.join(sorted(LINK_OPTIONS))}"
-        )
     cleaned = []
     for table, side, mapping in ((left, "left", roles), (right, "right", right_roles or roles)):
         if not isinstance(table, CleanTable):
@@ -335,212 +325,20 @@ def link_tables(
             table = clean_table(table, mapping, side, date_format=date_format)
         cleaned.append(table)
     data = link(*(prepare_table(c.table, c.roles, c.side) for c in cleaned))
-    result = link_prepared(data, **options)  # type: ignore[arg-type]
+    result = link_prepared(
+        data,
+        blocking=blocking,
+        comparisons=comparisons,
+        matcher=matcher,
+        decision=decision,
+        threshold=threshold,
+        true_links=true_links,
+        max_pairs=max_pairs,
+        fit_true_links=fit_true_links,
+    )
     result.quality = cleaned[0].quality.merged(cleaned[1].quality)
     return result
 
 
 #: The columns of :attr:`LinkResult.decisions` (see :func:`matchsim.decision.decide`).
 DECISION_COLUMNS = ("left_id", "returned", "ambiguous", "candidates", "best_score")
-
-LINK_OPTIONS = frozenset(
-    {
-        "blocking",
-        "comparisons",
-        "matcher",
-        "decision",
-        "threshold",
-        "true_links",
-        "max_pairs",
-        "fit_true_links",
-    }
-)
-
-
-# --------------------------------------------------------------------------------------------
-# matchsim registers and requests
-# --------------------------------------------------------------------------------------------
-
-REGISTER_ADDRESSES = ("current", "history")
-
-
-def register_table(census: Census, addresses: str = "current") -> pa.Table:
-    """The register as a lookup sees it.
-
-    ``current``: one row per pupil with the address the register holds. ``history``: one row per
-    pupil and address the family lived at up to the pupil's last census, so a lookup can match
-    any historical address (ids repeat; decisions count each pupil once).
-    """
-    if addresses not in REGISTER_ADDRESSES:
-        raise ConfigError(
-            "addresses", f"{addresses!r} is not one of {', '.join(REGISTER_ADDRESSES)}"
-        )
-    pupils = census.pupils
-    if addresses == "current" or "address_line" not in census.addresses.column_names:
-        return pupils
-    hist = census.addresses
-    census_day = cal.date_to_days(census.config.census_date)
-    leaving = (
-        pupils["leaving_date"].cast(pa.int32()).fill_null(census_day).to_numpy().astype(np.int64)
-    )
-    as_of = np.minimum(leaving, census_day)
-    hh_p = pupils["household_id"].to_numpy()
-    hh_h = hist["household_id"].to_numpy()
-    first = np.searchsorted(hh_h, hh_p, side="left")
-    count = np.searchsorted(hh_h, hh_p, side="right") - first
-    p_rows = np.repeat(np.arange(len(hh_p)), count)
-    h_rows = np.repeat(first, count) + (
-        np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    )
-    moved_in = hist["moved_in"].cast(pa.int32()).to_numpy().astype(np.int64)[h_rows]
-    keep = moved_in <= as_of[p_rows]
-    p_rows, h_rows = p_rows[keep], h_rows[keep]
-    base = pupils.drop_columns(["address_line", "town", "postcode", "address_id"]).take(
-        pa.array(p_rows)
-    )
-    for name in ("address_line", "town", "postcode"):
-        base = base.append_column(name, hist[name].take(pa.array(h_rows)))
-    return base
-
-
-@dataclass
-class LookupResult:
-    """A request set looked up in a register, with every request scored against ground truth."""
-
-    link: LinkResult
-    evaluation: Evaluation
-    outcomes: pd.DataFrame
-
-
-def prepare_register(
-    census: Census, addresses: str = "current", *, warm: bool = True
-) -> PreparedTable:
-    """Normalise and encode a register once, to look many request sets up in it.
-
-    ``warm`` also builds, up front, what every lookup against it reuses: the blocking keys of
-    the default passes and of Fellegi-Sunter's training sessions, birth-date parts, the id
-    index and hash indexes of its vocabularies, and it loads the compiled comparison kernels.
-    The first batch is then as fast as the rest.
-    """
-    prepared = prepare_table(
-        register_table(census, addresses), {**MATCHSIM_ROLES, "pupil_id": "id"}, "register"
-    )
-    if warm:
-        warm_register(prepared)
-    return prepared
-
-
-def warm_register(register: PreparedTable) -> None:
-    """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
-    from matchsim.blocking.kernels import rows_with_wanted_keys
-    from matchsim.blocking.strategies import EXTRA_PASSES, _combine
-
-    # The register as the right side of a linkage, on its own vocabularies (which every
-    # linkage's shared vocabulary extends), with the cache its linkages share.
-    has_dob, has_sex = "date_of_birth" in register.roles, "sex" in register.roles
-    right = Records(
-        ids=register.ids,
-        codes=register.codes,
-        dob=register.dob,
-        sex=register.sex,
-        extra=register.extra,
-        cache=register.right_cache.setdefault((has_dob, has_sex), {}),
-    )
-    data = LinkageData(right, right, dict(register.vocabularies))
-    # Reports count the register's namesakes and Fellegi-Sunter's place strata group it by
-    # place: both over every record, both the same for every batch. First, while few keys are
-    # held yet: their temporary arrays then add least to the peak memory.
-    count_all_namesakes(right)
-    for parts in PLACE_KEYS:
-        place_runs(data, parts)
-    blocker = default_blocking(data.roles)
-    for member in blocker.blockers:
-        if isinstance(member, CrossKeys):
-            member.warm(data)
-    exact = [b.keys for b in blocker.blockers if not isinstance(b, CrossKeys)]
-    # The broader passes are costed on every lookup (default_blocking with data), and the
-    # costing reads their register keys.
-    for keys in [*exact, *EXTRA_PASSES, ("dob",), ("forename", "surname")]:
-        if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
-            combined = ("combined", tuple(keys))
-            if combined not in right.cache:
-                right.cache[combined] = _combine([right.key(k, data.vocabularies) for k in keys])
-    _ = right.dob_parts
-    # How a batch's true links and values are found in the register: ascending ids are
-    # searched (else a pandas index, whose duplicate check costs seconds at national size),
-    # values through each vocabulary's hash index. Both are kept with a cached register.
-    if not _ids_ascending(right):
-        right.cache["id_index"] = pd.Index(right.ids)
-        _ = right.cache["id_index"].is_unique
-    for vocabulary in register.vocabularies.values():
-        vocabulary.hash_index()
-    # Term frequencies, which Fellegi-Sunter's fit reads for every batch.
-    for role in right.codes:
-        right_term_counts(right, role)
-    # Load (or, on a first run, compile) the comparison and blocking kernels now: about half
-    # a second a process, which would otherwise fall on the first batch.
-    warm_kernels()
-    rows_with_wanted_keys(np.zeros(1, np.int64), np.ones(1, np.bool_), np.zeros(1, np.int64))
-
-
-def request_linkage(
-    requests: pa.Table, register: PreparedTable
-) -> tuple[LinkageData, pd.DataFrame]:
-    """A request table linked to a prepared register, and its true links (request id, pupil id)."""
-    # A field no request supplies (e.g. hospital records hold no middle names) is left out.
-    roles = {
-        column: role
-        for column, role in {**MATCHSIM_ROLES, "request_id": "id"}.items()
-        if column in requests.column_names and requests[column].null_count < requests.num_rows
-    }
-    data = link(prepare_table(requests, roles, "requests"), register)
-    truth_mask = pc.is_valid(requests["true_pupil_id"]).to_numpy(zero_copy_only=False)
-    true_links = pd.DataFrame(
-        {
-            "left_id": requests["request_id"].to_numpy()[truth_mask],
-            "right_id": requests["true_pupil_id"]
-            .to_numpy(zero_copy_only=False)[truth_mask]
-            .astype(np.int64),
-        }
-    )
-    return data, true_links
-
-
-def lookup(
-    census: Census,
-    requests: RequestSet,
-    *,
-    addresses: str = "current",
-    register: PreparedTable | None = None,
-    partitions: RegisterPartitions | None = None,
-    **options: object,
-) -> LookupResult:
-    """Look every request up in the register and score the outcomes.
-
-    ``options`` are those of :func:`link_prepared` (``blocking``, ``comparisons``, ``matcher``,
-    ``decision``, ``threshold``). Pass ``register`` (from :func:`prepare_register`) to reuse an
-    encoded register across request sets, and ``partitions`` (a
-    :class:`matchsim.distributed.PartitionedRegister` of it) to look up on a cluster.
-    """
-    register = register if register is not None else prepare_register(census, addresses)
-    req = requests.table
-    data, true_links = request_linkage(req, register)
-    result = link_prepared(
-        data,
-        true_links=true_links,
-        partitions=partitions,
-        **options,  # type: ignore[arg-type]
-    )
-    decisions = result.decisions.rename(columns={"left_id": "request_id"})
-    truth_columns = ["request_id", "true_pupil_id", "true_name_origin", "sex", "true_is_twin"] + [
-        c for c in req.column_names if c.startswith("errors_")
-    ]
-    truth = req.select([c for c in truth_columns if c in req.column_names]).to_pandas()
-    truth["true_pupil_id"] = truth["true_pupil_id"].astype("Int64")
-    evaluation = evaluate(decisions[["request_id", "returned", "ambiguous"]], truth)
-    outcomes = req.to_pandas().merge(
-        decisions[["request_id", "returned", "ambiguous", "candidates", "best_score"]],
-        on="request_id",
-    )
-    outcomes = outcomes.merge(evaluation.per_request[["request_id", "outcome"]], on="request_id")
-    return LookupResult(result, evaluation, outcomes)
