@@ -220,9 +220,3 @@ def blocking_report(
         seconds=seconds,
         peak_memory_mb=peak,
     )
-
-
-# Blockers defined elsewhere register themselves on import: recordlinkage's Index (which loads
-# recordlinkage only when one is built) and blocking over encodings (privacy-preserving linkage).
-import matchsim.peers  # noqa: E402
-import matchsim.pprl.lsh  # noqa: E402, F401

@@ -42,6 +42,10 @@ BYTES_PER_PAIR = 16
 
 BLOCKERS: Registry[Blocker] = Registry("blocker", "blocking")
 blocker = BLOCKERS.register
+# Blockers of other packages, imported when first built: recordlinkage's Index (which loads
+# recordlinkage itself only then) and blocking over encodings (privacy-preserving linkage).
+BLOCKERS.add_lazy("recordlinkage", "matchsim.peers.recordlinkage_index:RecordLinkageIndex")
+BLOCKERS.add_lazy("clk_lsh", "matchsim.pprl.lsh:ClkLSH")
 
 
 class Blocker:

@@ -2,8 +2,8 @@
 
 Public surface: the registry :data:`MATCHERS`, the four matchers, :func:`make_matcher`,
 :data:`LIBUY_RULES` and :class:`NotFittedError`. The peer engines (``recordlinkage``,
-``splink``, see :mod:`matchsim.peers`) register themselves here too; their libraries are
-imported only when one is built.
+``splink``, see :mod:`matchsim.peers`) and the encoded matcher (``bloom_dice``) are declared in
+the registry and imported only when one is built.
 """
 
 from __future__ import annotations
@@ -31,8 +31,3 @@ __all__ = [
     "WeightedMatcher",
     "make_matcher",
 ]
-
-# Matchers defined elsewhere register themselves on import: the peer engines (their libraries
-# load only when one is built) and the encoded (privacy-preserving) matcher.
-import matchsim.peers
-import matchsim.pprl.matcher  # noqa: F401

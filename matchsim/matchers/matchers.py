@@ -22,6 +22,11 @@ from matchsim.records import MISSING, PHONETIC, LinkageData, Records
 from matchsim.registry import Registry
 
 MATCHERS: Registry[Matcher] = Registry("matcher", "matcher")
+# Matchers of other packages, imported when first built: the peer engines (which load their
+# libraries only then) and the encoded (privacy-preserving) matcher.
+MATCHERS.add_lazy("recordlinkage", "matchsim.peers.recordlinkage_matcher:RecordLinkageMatcher")
+MATCHERS.add_lazy("splink", "matchsim.peers.splink_matcher:SplinkMatcher")
+MATCHERS.add_lazy("bloom_dice", "matchsim.pprl.matcher:BloomDiceMatcher")
 
 
 class NotFittedError(MatchsimError):
