@@ -238,7 +238,7 @@ def reset_peak():
 in_dir, spec, out_path = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
 import pyarrow.parquet as pq
 from matchsim.blocking import default_blocking, make_blocker, run_blocking
-from matchsim.blocking.strategies import BYTES_PER_PAIR
+from matchsim.blocking import BYTES_PER_PAIR
 from matchsim.errors import PlanTooLargeError
 from matchsim.linkage import prepare_register, request_linkage, true_rows_of
 from matchsim.synth import load_census

@@ -37,8 +37,7 @@ from matchsim.decision import decide
 from matchsim.errors import ConfigError
 from matchsim.evaluation import Evaluation, evaluate, pair_metrics
 from matchsim.ingest import CleanTable, DataQuality, clean_table
-from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
-from matchsim.matchers.matchers import right_term_counts
+from matchsim.matchers import CascadeMatcher, Matcher, make_matcher, right_term_counts
 from matchsim.matchers.places import PLACE_KEYS, place_runs
 from matchsim.namesakes import count_all_namesakes
 from matchsim.records import (
@@ -432,8 +431,9 @@ def prepare_register(
 
 def warm_register(register: PreparedTable) -> None:
     """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
+    from matchsim.blocking import EXTRA_PASSES
+    from matchsim.blocking import combine_keys as _combine
     from matchsim.blocking.kernels import rows_with_wanted_keys
-    from matchsim.blocking.strategies import EXTRA_PASSES, _combine
 
     # The register as the right side of a linkage, on its own vocabularies (which every
     # linkage's shared vocabulary extends), with the cache its linkages share.

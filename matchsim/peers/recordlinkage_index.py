@@ -15,13 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from matchsim.blocking.strategies import (
-    BLOCKERS,
-    BYTES_PER_PAIR,
-    FULL_COMPARISON_LIMIT,
-    Blocker,
-    ExactKeys,
-)
+from matchsim.blocking.base import BLOCKERS, BYTES_PER_PAIR, FULL_COMPARISON_LIMIT, Blocker
+from matchsim.blocking.keys import ExactKeys
 from matchsim.errors import ConfigError, PlanTooLargeError
 from matchsim.peers.tables import require, role_lists, role_table
 from matchsim.records import PEER_ROLES, LinkageData
