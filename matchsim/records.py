@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import jellyfish
 import numpy as np
@@ -30,6 +31,18 @@ import pyarrow.compute as pc
 from matchsim.errors import ConfigError
 from matchsim.hashing import HashIndex
 from matchsim.synth import calendar as cal
+
+#: A stage's state kept with records or a linkage (see :meth:`Records.state`)
+S = TypeVar("S")
+
+
+def _state(cache: dict[object, object], kind: type[S]) -> S:
+    # Keyed by the class itself: no two stages can share a key by accident.
+    found = cache.get(kind)
+    if found is None:
+        found = cache[kind] = kind()
+    return found  # type: ignore[return-value]
+
 
 ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
 NAME_ROLES = ("forename", "middle_names", "surname")
@@ -178,16 +191,16 @@ class Vocabulary:
         if kind in cache:
             return cache[kind]
         if self.base is None:
-            cache[kind] = _encode(self._derive_text(kind, self.values))
+            cache[kind] = _encode(self.derive_text(kind, self.values))
             return cache[kind]
         # Extend the register's cached codes with the few values only the left side has.
         base_codes = self.base.derived(kind)
         base_text = self.base.__dict__.setdefault("_derived_text", {})
         if kind not in base_text:
             base_text[kind] = pc.dictionary_encode(
-                self.base._derive_text(kind, self.base.values)
+                self.base.derive_text(kind, self.base.values)
             ).dictionary
-        extra = self._derive_text(kind, self.values.slice(len(self.base)))
+        extra = self.derive_text(kind, self.values.slice(len(self.base)))
         known = index_in(extra, base_text[kind])
         new = pc.dictionary_encode(extra)
         new_codes = new.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64) + len(
@@ -214,9 +227,10 @@ class Vocabulary:
         fast = derived_keys(kind, view if view is not None else ValueBytes(self.values, codes))
         if fast is not None:
             return fast
-        return _encode(self._derive_text(kind, self.values.take(pa.array(codes))))
+        return _encode(self.derive_text(kind, self.values.take(pa.array(codes))))
 
-    def _derive_text(self, kind: str, v: pa.Array) -> pa.Array:
+    def derive_text(self, kind: str, v: pa.Array) -> pa.Array:
+        """The text of derived key ``kind`` (e.g. ``soundex``, ``sector``) of each value."""
         if kind in PHONETIC:
             fn = PHONETIC[kind]
             # Phonetic code of the first word (the family or given name proper).
@@ -235,6 +249,14 @@ class Vocabulary:
             return pc.extract_regex(v, r"^(?P<area>[A-Z]+)").field("area")
         raise ConfigError("key", f"unknown derived key {kind!r}")
 
+    # The private spelling tests/comparison/test_keys.py uses (until it uses derive_text).
+    _derive_text = derive_text
+
+    def kept(self, name: str) -> dict:
+        """The per-value cache ``name`` (one of :attr:`KEY_CACHES`, or a stage's own) that
+        this vocabulary keeps, created empty on first use."""
+        return self.__dict__.setdefault(name, {})
+
 
 # --------------------------------------------------------------------------------------------
 # Derived keys of a few values at a time
@@ -242,11 +264,14 @@ class Vocabulary:
 
 #: Soundex digit of each ASCII byte: 1-6 for the consonant groups, -1 for H and W (which do not
 #: separate equal digits), 0 for everything else (vowels, which do).
-_SOUNDEX_DIGIT = np.zeros(256, dtype=np.int8)
+SOUNDEX_DIGIT = np.zeros(256, dtype=np.int8)
 for _letters, _digit in (("BFPV", 1), ("CGJKQSXZ", 2), ("DT", 3), ("L", 4), ("MN", 5), ("R", 6)):
-    _SOUNDEX_DIGIT[np.frombuffer(_letters.encode(), dtype=np.uint8)] = _digit
-_SOUNDEX_DIGIT[[ord("H"), ord("W")]] = -1
-_MAX_WORD = 48  # longer first words take jellyfish's own soundex
+    SOUNDEX_DIGIT[np.frombuffer(_letters.encode(), dtype=np.uint8)] = _digit
+SOUNDEX_DIGIT[[ord("H"), ord("W")]] = -1
+#: Longest first word whose Soundex code is computed here; longer ones take jellyfish's own.
+SOUNDEX_MAX_WORD = 48
+# The private spellings matchsim.comparison imports (until it imports the public names).
+_SOUNDEX_DIGIT, _MAX_WORD = SOUNDEX_DIGIT, SOUNDEX_MAX_WORD
 
 
 class ValueBytes:
@@ -359,13 +384,13 @@ def _soundex_keys(matrix: np.ndarray, word_length: np.ndarray) -> np.ndarray:
     n = len(matrix)
     digits = np.zeros((n, 3), dtype=np.int64)
     count = np.ones(n, dtype=np.int64)  # characters of the code so far (the letter is one)
-    last = np.maximum(_SOUNDEX_DIGIT[matrix[:, 0]], 0).astype(np.int64) if n else count
+    last = np.maximum(SOUNDEX_DIGIT[matrix[:, 0]], 0).astype(np.int64) if n else count
     rows = np.arange(n)
     for k in range(1, matrix.shape[1]):
         live = (count < 4) & (k < word_length)
         if not live.any():
             break
-        d = _SOUNDEX_DIGIT[matrix[:, k]].astype(np.int64)
+        d = SOUNDEX_DIGIT[matrix[:, k]].astype(np.int64)
         emit = live & (d > 0) & (d != last)
         digits[rows[emit], count[emit] - 1] = d[emit]
         count += emit
@@ -402,13 +427,13 @@ def derived_keys(kind: str, view: ValueBytes) -> np.ndarray | None:
             keep = length - (2 if kind == "sector" else 3)
         return _word_keys(view, keep)
     if kind == "soundex":
-        width = min(int(length.max(initial=1)), _MAX_WORD) + 1
+        width = min(int(length.max(initial=1)), SOUNDEX_MAX_WORD) + 1
         matrix = view.matrix(width)
         space = matrix == ord(" ")
         word = np.where(space.any(axis=1), np.argmax(space, axis=1), np.minimum(length, width))
         letters = (matrix >= ord("A")) & (matrix <= ord("Z"))
         if (
-            (word > _MAX_WORD).any()
+            (word > SOUNDEX_MAX_WORD).any()
             or (word == 0).any()
             or (~letters & (np.arange(width) < word[:, None])).any()
         ):
@@ -444,12 +469,40 @@ class Records:
     dob: np.ndarray  # int64 days since 1970-01-01, MISSING_DATE when missing
     sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
     extra: dict[str, np.ndarray] = field(default_factory=dict)  # passthrough columns
-    #: blocking keys and other derived arrays of these records; a prepared register shares one
-    #: across all its linkages, since its codes and derived keys never change between them
+    #: derived arrays of these records, and each stage's state (:meth:`state`); a prepared
+    #: register shares one across all its linkages, since its codes and derived keys never
+    #: change between them. Stages use :meth:`state`; string keys here are read by
+    #: ``matchsim.linkage``, ``matchsim.world``, ``matchsim.namesakes`` and
+    #: ``matchsim.pprl.records`` only until they move to states of their own.
     cache: dict[object, object] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def state(self, kind: type[S]) -> S:
+        """The state a stage keeps with these records: the one instance of ``kind`` (a class
+        the stage defines, built with no arguments on first use). A prepared register's
+        records share theirs across all its linkages, so ``kind`` must hold only what
+        depends on these records alone."""
+        return _state(self.cache, kind)
+
+    def id_index(self) -> pd.Index:
+        """A pandas index of the ids (built once: 9M ids take seconds)."""
+        index = self.cache.get("id_index")
+        if index is None:
+            index = self.cache["id_index"] = pd.Index(self.ids)
+        return index  # type: ignore[return-value]
+
+    def ids_ascending(self) -> bool:
+        """Whether the ids are integers in strictly ascending order (checked once)."""
+        cached = self.cache.get("ids_ascending")
+        if cached is None:
+            ids = self.ids
+            cached = np.array(
+                ids.dtype.kind in "iu" and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()))
+            )
+            self.cache["ids_ascending"] = cached
+        return bool(cached)
 
     @property
     def dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -513,8 +566,9 @@ class Records:
 class LinkageData:
     """Left and right records with their shared vocabularies.
 
-    ``cache`` holds work that strategies reuse across chunks of this linkage (sorted right-hand
-    keys, for instance); it lives and dies with the linkage, so no result can leak into another.
+    Each stage keeps the work it reuses across chunks of this linkage (sorted right-hand keys,
+    for instance) in its own :meth:`state`; it lives and dies with the linkage, so no result
+    can leak into another.
     """
 
     left: Records
@@ -525,6 +579,11 @@ class LinkageData:
     #: ``right`` are the same records, and a pair is an unordered pair of two different rows,
     #: listed once with the smaller row on the left
     self_join: bool = False
+
+    def state(self, kind: type[S]) -> S:
+        """The state a stage keeps for this linkage: the one instance of ``kind`` (a class
+        the stage defines, built with no arguments on first use)."""
+        return _state(self.cache, kind)
 
     @property
     def roles(self) -> tuple[str, ...]:

@@ -129,6 +129,33 @@ class SortedSide:
         return self._run_ends
 
 
+@dataclass
+class BlockingKeys:
+    """Blocking work on one side's records that does not depend on the other side, kept with
+    the records (``records.state(BlockingKeys)``): a prepared register's is computed once for
+    all its linkages (see :meth:`Blocker.warm`)."""
+
+    #: per tuple of key parts: the combined key of each record and whether it has every part
+    combined: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: per key part: the hash of each record's (derived) text, comparable across roles
+    text: dict[str, np.ndarray] = field(default_factory=dict)
+    #: right sides sorted by a key that does not depend on the left side
+    sorted: dict[object, SortedSide] = field(default_factory=dict)
+
+
+@dataclass
+class BlockingWork:
+    """Blocking work reused across the chunks of one linkage (``data.state(BlockingWork)``),
+    keyed by each strategy's settings; it lives and dies with the linkage."""
+
+    #: right sides sorted by key (they may depend on the left side: see ``ExactKeys``)
+    sorted: dict[object, SortedSide] = field(default_factory=dict)
+    #: all the pairs of a strategy that finds them in one go (each chunk takes its own)
+    pairs: dict[object, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: anything else a strategy builds once per linkage (its passes, per-record keys)
+    other: dict[object, object] = field(default_factory=dict)
+
+
 class KeyJoin(Blocker):
     """A join on one 64-bit key per record: each left record is paired with the right
     records of the same key, found in the right side sorted by key (:class:`SortedSide`).

@@ -8,7 +8,15 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from matchsim.blocking.base import KeyJoin, SortedSide, blocker, combine_keys, oriented_pairs
+from matchsim.blocking.base import (
+    BlockingKeys,
+    BlockingWork,
+    KeyJoin,
+    SortedSide,
+    blocker,
+    combine_keys,
+    oriented_pairs,
+)
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.records import MISSING, PHONETIC, LinkageData
 
@@ -78,15 +86,11 @@ class ExactKeys(KeyJoin):
     def sorted_right(self, data: LinkageData) -> SortedSide:
         # The sorted right side is reused for every chunk of the same linkage; it is kept on
         # the linkage itself, so it can never be confused with another linkage's.
+        work = data.state(BlockingWork).sorted
         cache_key = ("exact", self.keys)
-        cached = data.cache.get(cache_key)
+        cached = work.get(cache_key)
         if cached is None:
-            combined = ("combined", self.keys)
-            if combined not in data.right.cache:  # kept with a prepared register
-                data.right.cache[combined] = combine_keys(
-                    [data.right.key(p, data.vocabularies) for p in self.keys]
-                )
-            keys, ok = data.right.cache[combined]  # type: ignore[misc]
+            keys, ok = self.right_keys(data)
             if len(data.left) * _PROBE_RATIO < len(data.right):
                 # A small batch against a big register (a lookup): probe the register's keys
                 # against the batch's and sort only the rows that match, by counting.
@@ -99,8 +103,31 @@ class ExactKeys(KeyJoin):
                 rows = np.flatnonzero(ok)
                 order = np.argsort(keys[rows], kind="stable")
                 cached = SortedSide(keys[rows][order], rows[order])
-            data.cache[cache_key] = cached
-        return cached  # type: ignore[return-value]
+            work[cache_key] = cached
+        return cached
+
+    def right_keys(self, data: LinkageData) -> tuple[np.ndarray, np.ndarray]:
+        """The right records' combined keys and whether each has every part, kept with the
+        right records (a prepared register computes them once for all its lookups)."""
+        kept = data.right.state(BlockingKeys).combined
+        found = kept.get(self.keys)
+        if found is None:
+            # Kept under ("combined", keys) in Records.cache by matchsim.linkage.warm_register
+            # and matchsim.world until they call Blocker.warm (then remove this lookup).
+            legacy = data.right.cache.get(("combined", self.keys))
+            found = (
+                legacy
+                if legacy is not None
+                else combine_keys(  # type: ignore[assignment]
+                    [data.right.key(p, data.vocabularies) for p in self.keys]
+                )
+            )
+            kept[self.keys] = found  # type: ignore[assignment]
+        return found  # type: ignore[return-value]
+
+    def warm(self, data: LinkageData) -> None:
+        """Combine the right side's keys now (the sorted side depends on each left side)."""
+        self.right_keys(data)
 
     def part_agreement(
         self, data: LinkageData, left_row: int, right_row: int
@@ -160,7 +187,7 @@ def _derived_hashes(vocab, kind: str) -> np.ndarray:
     cannot be compared with a surname's; hashes of the derived text can. A register's hashes
     are kept on its own vocabulary and only the left side's extra values are hashed per linkage.
     """
-    cache = vocab.__dict__.setdefault("_derived_hashes", {})
+    cache = vocab.kept("_derived_hashes")
     if kind not in cache:
         if vocab.base is not None:
             head = _derived_hashes(vocab.base, kind)
@@ -172,7 +199,7 @@ def _derived_hashes(vocab, kind: str) -> np.ndarray:
 
 
 def _hash_text(vocab, kind: str, values) -> np.ndarray:
-    text = vocab._derive_text(kind, values) if kind else values
+    text = vocab.derive_text(kind, values) if kind else values
     objects = text.to_numpy(zero_copy_only=False).astype(object)
     missing = pd.isna(objects) | (objects == "")
     hashed = pd.util.hash_array(np.where(missing, "", objects).astype(object), categorize=False)
@@ -243,8 +270,8 @@ class CrossKeys(ExactKeys):
     def _part(records, part: str, data: LinkageData) -> np.ndarray:
         if part in KEY_PARTS:
             return records.key(part, data.vocabularies)
-        cache_key = ("text-key", part)
-        if cache_key not in records.cache:
+        kept = records.state(BlockingKeys).text
+        if part not in kept:
             role, _, kind = part.partition(":")
             if role not in records.codes:
                 raise ConfigError(
@@ -252,8 +279,8 @@ class CrossKeys(ExactKeys):
                 )
             codes = records.codes[role]
             hashes = _derived_hashes(data.vocabularies[role], kind)
-            records.cache[cache_key] = np.where(codes >= 0, hashes[np.maximum(codes, 0)], MISSING)
-        return records.cache[cache_key]  # type: ignore[return-value]
+            kept[part] = np.where(codes >= 0, hashes[np.maximum(codes, 0)], MISSING)
+        return kept[part]
 
     def left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return combine_keys([self._part(data.left, p, data)[rows] for p in self.keys])
@@ -265,15 +292,19 @@ class CrossKeys(ExactKeys):
     def sorted_right(self, data: LinkageData) -> SortedSide:
         # The right side's keys do not depend on the left, so the sorted keys are kept with the
         # right records: a prepared register sorts them once for all its lookups.
+        kept = data.right.state(BlockingKeys).sorted
         cache_key = ("cross", self.against)
-        cached = data.right.cache.get(cache_key)
+        cached = kept.get(cache_key)
+        if cached is None:
+            # Kept in Records.cache by matchsim.world until it stores BlockingKeys.
+            cached = data.right.cache.get(cache_key)  # type: ignore[assignment]
         if cached is None:
             keys, ok = combine_keys([self._part(data.right, p, data) for p in self.against])
             rows = np.flatnonzero(ok)
             order = np.argsort(keys[rows], kind="stable")
             cached = SortedSide(keys[rows][order], rows[order])
-            data.right.cache[cache_key] = cached
-        return cached  # type: ignore[return-value]
+        kept[cache_key] = cached
+        return cached
 
     def part_agreement(
         self, data: LinkageData, left_row: int, right_row: int

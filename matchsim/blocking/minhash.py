@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matchsim.blocking.base import Blocker, KeyJoin, SortedSide, blocker, combine_keys, dedupe_pairs
+from matchsim.blocking.base import (
+    Blocker,
+    BlockingWork,
+    KeyJoin,
+    SortedSide,
+    blocker,
+    combine_keys,
+    dedupe_pairs,
+)
 from matchsim.errors import ConfigError
 from matchsim.records import MISSING, LinkageData
 from matchsim.synth.geography import splitmix64
@@ -71,7 +79,7 @@ class MinHashLSH(Blocker):
     def _signatures(self, data: LinkageData) -> np.ndarray:
         """Band hashes of every vocabulary value: shape (values, bands)."""
         vocab = data.vocabularies[self.field]
-        cache = vocab.__dict__.setdefault("_minhash", {})
+        cache = vocab.kept("_minhash")
         key = (self.q, self.bands, self.rows, self.seed)
         if key not in cache:
             n_hash = self.bands * self.rows
@@ -109,14 +117,15 @@ class MinHashLSH(Blocker):
             self.with_birth_year,
             self.seed,
         )
-        cached = data.cache.get(cache_key)
+        work = data.state(BlockingWork).other
+        cached = work.get(cache_key)
         if cached is None:
             sig = self._signatures(data)
             cached = []
             for b in range(self.bands):
                 band = _BandKey(self.field, sig[:, b], b)
                 cached.append(_BandJoin([band, *(["birth_year"] if self.with_birth_year else [])]))
-            data.cache[cache_key] = cached
+            work[cache_key] = cached
         return cached  # type: ignore[return-value]
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
@@ -169,14 +178,15 @@ class _BandJoin(KeyJoin):
     def sorted_right(self, data: LinkageData) -> SortedSide:
         band = next(p for p in self.parts if isinstance(p, _BandKey))
         cache_key = ("minhash-band", band.role, band.band, id(band.band_hash), self.keys)
-        cached = data.cache.get(cache_key)
+        work = data.state(BlockingWork).sorted
+        cached = work.get(cache_key)
         if cached is None:
             keys, ok = combine_keys([self._part(data.right, p, data) for p in self.parts])
             rows = np.flatnonzero(ok)
             order = np.argsort(keys[rows], kind="stable")
             cached = SortedSide(keys[rows][order], rows[order])
-            data.cache[cache_key] = cached
-        return cached  # type: ignore[return-value]
+            work[cache_key] = cached
+        return cached
 
     def describe(self) -> str:
         return "exact(" + " + ".join(self.keys) + ")"

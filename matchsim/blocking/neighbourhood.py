@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matchsim.blocking.base import Blocker, blocker, oriented_pairs
+from matchsim.blocking.base import Blocker, BlockingWork, blocker, oriented_pairs
 from matchsim.blocking.keys import validate_key
 from matchsim.errors import ConfigError
 from matchsim.records import MISSING, LinkageData
@@ -53,10 +53,11 @@ class SortedNeighbourhood(Blocker):
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         # The window runs over all records, so a chunk's pairs are those of the whole sort
         # that involve its left records: computed once per linkage, then filtered.
+        work = data.state(BlockingWork).pairs
         cache_key = ("sorted_neighbourhood", self.key, self.window)
-        if cache_key not in data.cache:
-            data.cache[cache_key] = self._all_pairs(data)
-        left, right = data.cache[cache_key]  # type: ignore[misc]
+        if cache_key not in work:
+            work[cache_key] = self._all_pairs(data)
+        left, right = work[cache_key]
         keep = np.isin(left, left_rows)
         return left[keep], right[keep]
 
@@ -93,14 +94,15 @@ class SortedNeighbourhood(Blocker):
     self_pairs_once = True
 
     def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        work = data.state(BlockingWork).pairs
         cache_key = ("sorted_neighbourhood-self", self.key, self.window)
-        if cache_key not in data.cache:
+        if cache_key not in work:
             values = self._sort_values(data, "left")
             rows = np.flatnonzero(values != MISSING)
             rows = rows[np.argsort(values[rows], kind="stable")]
             a = np.concatenate([rows[:-offset] for offset in range(1, self.window)])
             b = np.concatenate([rows[offset:] for offset in range(1, self.window)])
-            data.cache[cache_key] = oriented_pairs(a, b, len(data.left))
-        left, right = data.cache[cache_key]  # type: ignore[misc]
+            work[cache_key] = oriented_pairs(a, b, len(data.left))
+        left, right = work[cache_key]
         keep = np.isin(left, left_rows)
         return left[keep], right[keep]

@@ -68,6 +68,10 @@ class Union(Blocker):
     def describe(self) -> str:
         return " | ".join(b.describe() for b in self.blockers)
 
+    def warm(self, data: LinkageData) -> None:
+        for member in self.blockers:
+            member.warm(data)
+
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
         return sum(b.counts(data, left_rows) for b in self.blockers)
 

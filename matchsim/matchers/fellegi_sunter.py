@@ -569,12 +569,7 @@ def _one_row_per_id(data: LinkageData) -> bool:
     of every address a pupil had) and is another table than the left (not a deduplication)."""
     if data.self_join:
         return False
-    index = data.right.cache.get("id_index")
-    if index is None:
-        import pandas as pd
-
-        index = data.right.cache["id_index"] = pd.Index(data.right.ids)
-    return bool(index.is_unique)  # type: ignore[attr-defined]
+    return bool(data.right.id_index().is_unique)
 
 
 def right_term_counts(records: Records, role: str) -> tuple[np.ndarray, int]:

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from matchsim.blocking.base import Blocker, KeyJoin, SortedSide, blocker, dedupe_pairs
+from matchsim.blocking.base import (
+    Blocker,
+    BlockingWork,
+    KeyJoin,
+    SortedSide,
+    blocker,
+    dedupe_pairs,
+)
 from matchsim.errors import ConfigError
 from matchsim.pprl.encoding import BloomEncoder
 from matchsim.pprl.records import linkage_clks
@@ -39,23 +46,25 @@ class _Band(KeyJoin):
         self.parts, self.keys = [], (f"clk-band{band}",)
 
     def _keys(self, data: LinkageData, side: str) -> np.ndarray:
+        work = data.state(BlockingWork).other
         cache_key = ("clk-lsh", side, self.owner.settings(), self.band)
-        if cache_key not in data.cache:
+        if cache_key not in work:
             left, right = linkage_clks(self.owner.encoder, data)
             positions = self.owner.positions(left.shape[1] * 64)[self.band]
-            data.cache[cache_key] = sampled_bits(left if side == "left" else right, positions)
-        return data.cache[cache_key]  # type: ignore[return-value]
+            work[cache_key] = sampled_bits(left if side == "left" else right, positions)
+        return work[cache_key]  # type: ignore[return-value]
 
     def left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._keys(data, "left")[rows], np.ones(len(rows), dtype=bool)
 
     def sorted_right(self, data: LinkageData) -> SortedSide:
+        work = data.state(BlockingWork).sorted
         cache_key = ("clk-lsh-sorted", self.owner.settings(), self.band)
-        if cache_key not in data.cache:
+        if cache_key not in work:
             keys = self._keys(data, "right")
             order = np.argsort(keys, kind="stable")
-            data.cache[cache_key] = SortedSide(keys[order], order)
-        return data.cache[cache_key]  # type: ignore[return-value]
+            work[cache_key] = SortedSide(keys[order], order)
+        return work[cache_key]
 
     def describe(self) -> str:
         return "exact(" + " + ".join(self.keys) + ")"
