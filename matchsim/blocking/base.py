@@ -24,7 +24,7 @@ preserving linkage) use only the public names here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -141,6 +141,24 @@ class BlockingKeys:
     text: dict[str, np.ndarray] = field(default_factory=dict)
     #: right sides sorted by a key that does not depend on the left side
     sorted: dict[object, SortedSide] = field(default_factory=dict)
+
+    def stored(self) -> dict[tuple[str, object], object]:
+        """Every kept value under a flat key (``("combined", parts)``, ``("text", part)``,
+        ``("sorted", key)``), to store with a prepared register; see :meth:`restored`."""
+        return {
+            **{("combined", k): v for k, v in self.combined.items()},
+            **{("text", k): v for k, v in self.text.items()},
+            **{("sorted", k): v for k, v in self.sorted.items()},
+        }
+
+    @classmethod
+    def restored(cls, stored: Mapping[tuple[str, object], object]) -> BlockingKeys:
+        """The keys :meth:`stored` gave (entries of unknown kinds are left out)."""
+        state = cls()
+        for (kind, key), value in stored.items():
+            if kind in ("combined", "text", "sorted"):
+                getattr(state, kind)[key] = value
+        return state
 
 
 @dataclass

@@ -79,3 +79,18 @@ def test_a_state_is_made_once_per_kind():
     assert data.right.state(BlockingKeys) is data.right.state(BlockingKeys)
     assert data.state(BlockingWork) is data.state(BlockingWork)
     assert data.left.state(BlockingKeys) is not data.right.state(BlockingKeys)
+
+
+def test_kept_keys_round_trip_through_their_stored_form():
+    register = prepare_table(_table(50, 7), ROLES, "register")
+    data = link(register, register)
+    default_blocking(data.roles).warm(data)
+    CrossKeys(["forename"], ["surname"]).warm(data)
+    kept = data.right.state(BlockingKeys)
+    stored = kept.stored()
+    assert {kind for kind, _ in stored} == {"combined", "text", "sorted"}
+    again = BlockingKeys.restored({**stored, ("unknown", "x"): 1})
+    assert again.combined.keys() == kept.combined.keys()
+    assert again.sorted.keys() == kept.sorted.keys()
+    assert again.text.keys() == kept.text.keys()
+    assert all(again.combined[k] is v for k, v in kept.combined.items())
