@@ -49,8 +49,7 @@ def main(argv: list[str]) -> None:
     os.environ.setdefault("MATCHSIM_PPRL_KEY", "matchsim benchmark key (not secret)")
     import pyarrow.parquet as pq
 
-    from matchsim.blocking import default_blocking, make_blocker, run_blocking
-    from matchsim.blocking.strategies import BYTES_PER_PAIR
+    from matchsim.blocking import BYTES_PER_PAIR, default_blocking, make_blocker, run_blocking
     from matchsim.errors import PlanTooLargeError
     from matchsim.linkage import prepare_register, request_linkage, true_rows_of
     from matchsim.synth import load_census

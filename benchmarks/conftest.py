@@ -249,7 +249,7 @@ MATCHING_SOURCES = (
     "__init__.py",
     "errors.py",
     "io.py",
-    "records.py",
+    "records",
     "linkage",
     "decision.py",
     "blocking",

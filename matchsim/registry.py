@@ -5,14 +5,21 @@ unknown name lists the known ones and a bad parameter names itself — never a r
 Each class's options (its constructor's keyword parameters) are described by
 :meth:`Registry.options`, from the signature and the docstring's ``Parameters`` section, so
 ``matchsim list``, the scenario reference and the "did you mean" errors read one source.
+
+A class defined outside a registry's package (a peer engine, a privacy-preserving blocker) is
+declared by :meth:`Registry.add_lazy` as ``name -> "module:Class"`` in the registry's home
+module: the name is listed from the start, and its module is imported the first time the
+class itself is needed (built, or its options read). A package therefore never imports its
+plugins, and listing the names loads no optional engine.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -97,8 +104,20 @@ def _default_text(value: Any) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Lazy:
+    """A registered name whose class is imported on first use, from ``module:attribute``."""
+
+    target: str
+
+
 class Registry(dict[str, type[T]], Generic[T]):
-    """``name -> class``; ``field`` is how user errors refer to this stage (e.g. "blocking")."""
+    """``name -> class``; ``field`` is how user errors refer to this stage (e.g. "blocking").
+
+    Names declared with :meth:`add_lazy` are keys from the start (``in``, ``sorted``, ``len``
+    see them); reading one's class (``registry[name]``, :meth:`get`, :meth:`values`,
+    :meth:`items`, :meth:`create`, :meth:`options`) imports its module first.
+    """
 
     def __init__(self, kind: str, field: str, name_attribute: str = "name") -> None:
         super().__init__()
@@ -106,13 +125,69 @@ class Registry(dict[str, type[T]], Generic[T]):
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         def add(cls: type[T]) -> type[T]:
-            if name in self:
+            declared = dict.get(self, name)
+            if name in self and not (
+                isinstance(declared, _Lazy) and declared.target == _target_of(cls)
+            ):
                 raise ValueError(f"{self.kind} {name!r} registered twice")
             setattr(cls, self.name_attribute, name)
-            self[name] = cls
+            dict.__setitem__(self, name, cls)
             return cls
 
         return add
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Declare ``name`` as the class at ``target`` (``"package.module:Class"``), imported
+        when first needed; the module may register the class itself (with :meth:`register`)
+        or leave it to this registry."""
+        module, _, attribute = target.partition(":")
+        if not module or not attribute.isidentifier():
+            raise ValueError(f"{self.kind} {name!r}: {target!r} is not 'package.module:Class'")
+        if name in self:
+            raise ValueError(f"{self.kind} {name!r} registered twice")
+        dict.__setitem__(self, name, _Lazy(target))  # type: ignore[arg-type]
+
+    def is_loaded(self, name: str) -> bool:
+        """Whether ``name``'s class has been imported (always, unless declared lazily)."""
+        return not isinstance(dict.get(self, name), _Lazy)
+
+    def _load(self, name: str) -> type[T]:
+        declared = dict.__getitem__(self, name)
+        if not isinstance(declared, _Lazy):
+            return declared
+        module, _, attribute = declared.target.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ImportError(
+                f"{self.kind} {name!r} is declared as {declared.target!r}, "
+                f"which cannot be imported: {exc}"
+            ) from exc
+        if isinstance(dict.get(self, name), _Lazy):  # the module did not register it itself
+            self.register(name)(cls)
+        loaded = dict.__getitem__(self, name)
+        if loaded is not cls:
+            raise ImportError(
+                f"{self.kind} {name!r} is declared as {declared.target!r}, "
+                f"but its module registered {_target_of(loaded)!r}"
+            )
+        return cls
+
+    def __getitem__(self, name: str) -> type[T]:
+        return self._load(name)
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return self._load(name) if name in self else default
+
+    def __iter__(self) -> Iterator[str]:
+        # Defined so that dict(registry) and {**registry} go through __getitem__.
+        return iter(dict.keys(self))
+
+    def values(self) -> list[type[T]]:  # type: ignore[override]
+        return [self._load(name) for name in self]
+
+    def items(self) -> list[tuple[str, type[T]]]:  # type: ignore[override]
+        return [(name, self._load(name)) for name in self]
 
     def options(self, name: str) -> tuple[Option, ...]:
         """The options ``name`` takes: every keyword of its constructor, with type, default
@@ -177,6 +252,10 @@ class Registry(dict[str, type[T]], Generic[T]):
         except TypeError as exc:
             # e.g. "__init__() got an unexpected keyword argument 'windw'"
             raise ConfigError(f"{self.field}.{name}", str(exc).split("() ")[-1]) from None
+
+
+def _target_of(cls: Any) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 def _options_of(function: Any, doc: str | None, extra: Any) -> tuple[Option, ...]:

@@ -282,7 +282,7 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
                 kept[cache][kind] = name
         layout["vocabularies"][role] = kept
     for group, cache in register.right_cache.items():
-        for key_, value in cache.items():
+        for key_, value in _right_cache_entries(cache):
             stored = _stored_value(value)
             if stored is None:
                 continue  # rebuilt by warm_register (e.g. pandas indexes)
@@ -311,6 +311,25 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
     for name, values in strings.items():
         _write_table(directory / f"{name}.arrow", pa.table({"values": values}))
     _manifest(directory, key, version, {"layout": layout})
+
+
+#: How a blocking-keys entry is marked among the stored right-hand cache entries.
+_BLOCKING_KEYS = "state:BlockingKeys"
+
+
+def _right_cache_entries(cache: dict[object, object]) -> list[tuple[object, object]]:
+    """A right-hand cache as flat ``(key, value)`` entries: the blocking stage's kept keys
+    (:class:`matchsim.blocking.BlockingKeys`) are spread out by :meth:`BlockingKeys.stored`
+    under keys marked ``_BLOCKING_KEYS``; other states are rebuilt by warm_register."""
+    from matchsim.blocking import BlockingKeys
+
+    entries: list[tuple[object, object]] = []
+    for key, value in cache.items():
+        if isinstance(value, BlockingKeys):
+            entries += [((_BLOCKING_KEYS, *flat), v) for flat, v in value.stored().items()]
+        elif not isinstance(key, type):
+            entries.append((key, value))
+    return entries
 
 
 def _is_codes_key(key: object, register: PreparedTable) -> bool:
@@ -453,6 +472,9 @@ def _read_register(directory: Path, key: str) -> PreparedTable | None:
         sex=array("sex"),
         extra={name: array(f"extra-{name}") for name in layout["extra"]},
     )
+    from matchsim.blocking import BlockingKeys
+
+    blocking_keys: dict[object, dict[tuple[str, object], object]] = {}
     for item in layout["right_cache"]:
         parts = [array(name) for name in item["arrays"]]
         if item["kind"] == "array":
@@ -465,7 +487,13 @@ def _read_register(directory: Path, key: str) -> PreparedTable | None:
                 return None
             value = getattr(importlib.import_module(module), qualname)(*parts)
         group = ast.literal_eval(item["group"])
-        register.right_cache.setdefault(group, {})[ast.literal_eval(item["key"])] = value
+        key_ = ast.literal_eval(item["key"])
+        if isinstance(key_, tuple) and key_[:1] == (_BLOCKING_KEYS,):
+            blocking_keys.setdefault(group, {})[key_[1:]] = value
+        else:
+            register.right_cache.setdefault(group, {})[key_] = value
+    for group, stored in blocking_keys.items():
+        register.right_cache.setdefault(group, {})[BlockingKeys] = BlockingKeys.restored(stored)
     return register
 
 

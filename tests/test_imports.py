@@ -1,26 +1,42 @@
-"""Every public module, imported first in a fresh interpreter, registers every plugin.
+"""Plugins are declared, not imported: no import cycle, and every name listed from the start.
 
-The registries are filled by imports at the bottom of ``matchsim.blocking`` and
-``matchsim.matchers`` (peers, encodings), which import those packages' submodules back: a
-cycle that holds only while each module imports submodules and the bottom imports come after
-every name is bound. An import order that breaks it shows up here as a missing name or an
-ImportError. The optional engines must not be imported just to register their names.
+The registries name the plugins of other packages (peers, encodings) as ``"module:Class"``
+(:meth:`matchsim.registry.Registry.add_lazy`), so the stages never import their plugins and
+the plugins import the stages' public base modules only. Whichever public module is imported
+first, every registry lists every name, and no optional engine is loaded to list them. The
+module-level imports of the stage and plugin packages form no cycle.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "matchsim"
+#: The stages with plugins, and the plugins: no import cycle may pass through any of them.
+PLUGIN_PACKAGES = (
+    "matchsim.registry",
+    "matchsim.blocking",
+    "matchsim.matchers",
+    "matchsim.peers",
+    "matchsim.pprl.lsh",
+    "matchsim.pprl.matcher",
+)
 
 MODULES = (
     "matchsim",
     "matchsim.blocking",
-    "matchsim.blocking.strategies",
+    "matchsim.blocking.base",
+    "matchsim.blocking.keys",
+    "matchsim.blocking.run",
     "matchsim.matchers",
-    "matchsim.matchers.matchers",
+    "matchsim.matchers.base",
+    "matchsim.matchers.fellegi_sunter",
     "matchsim.comparison",
     "matchsim.peers",
     "matchsim.peers.recordlinkage_index",
@@ -47,9 +63,9 @@ LAZY = ("numba", "recordlinkage", "splink", "duckdb", "dask", "distributed")
 SCRIPT = """
 import importlib, json, sys
 importlib.import_module(sys.argv[1])
-from matchsim.blocking.strategies import BLOCKERS
+from matchsim.blocking.base import BLOCKERS
 from matchsim.comparison import COMPARISONS
-from matchsim.matchers.matchers import MATCHERS
+from matchsim.matchers.base import MATCHERS
 print(json.dumps({
     "blockers": sorted(BLOCKERS),
     "matchers": sorted(MATCHERS),
@@ -89,3 +105,113 @@ def test_importing_one_module_first_registers_every_plugin(module, everything):
     assert seen["matchers"] == everything["matchers"]
     assert seen["comparisons"] == everything["comparisons"]
     assert seen["loaded"] == []
+
+
+def _module_names() -> set[str]:
+    names = set()
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def _module_level_imports(tree: ast.Module, name: str, is_package: bool) -> set[str]:
+    """The matchsim modules ``name`` imports when it is imported (not inside functions, nor
+    under ``if TYPE_CHECKING``)."""
+    out: set[str] = set()
+    package = name if is_package else name.rpartition(".")[0]
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                out.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                out.add(base)
+                out.update(f"{base}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.If):
+                if "TYPE_CHECKING" not in ast.unparse(node.test):
+                    visit(node.body)
+                visit(node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body)
+
+    visit(tree.body)
+    return out
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """``module -> modules it imports on import``, with the packages each of those runs first
+    (a package's own ancestors are already being imported, so they are left out)."""
+    modules = _module_names()
+    graph: dict[str, set[str]] = {}
+    for name in modules:
+        parts = name.split(".")
+        path = PACKAGE.parent.joinpath(*parts)
+        is_package = path.is_dir()
+        file = path / "__init__.py" if is_package else path.with_suffix(".py")
+        ancestors = {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        edges: set[str] = set()
+        for target in _module_level_imports(ast.parse(file.read_text()), name, is_package):
+            t = target.split(".")
+            for i in range(1, len(t) + 1):
+                step = ".".join(t[:i])
+                if step in modules and step not in ancestors:
+                    edges.add(step)
+        graph[name] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return out
+
+
+def test_the_graph_sees_imports_through_packages():
+    graph = _import_graph()
+    assert "matchsim.blocking.base" in graph["matchsim.pprl.lsh"]
+    assert "matchsim.blocking" in graph["matchsim.pprl.lsh"]  # its __init__ runs first
+    assert "matchsim.blocking" not in graph["matchsim.blocking.base"]  # an ancestor
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle_passes_through_the_stages_or_their_plugins():
+    def involved(module: str) -> bool:
+        return any(module == p or module.startswith(p + ".") for p in PLUGIN_PACKAGES)
+
+    cycles = [c for c in _cycles(_import_graph()) if any(involved(m) for m in c)]
+    assert cycles == []

@@ -18,18 +18,15 @@ from matchsim.comparison.base import Comparison, check_thresholds, comparison
 from matchsim.comparison.codes import PairCodes, compact, pair_codes, string_buffers, unique_pairs
 from matchsim.comparison.similarity import SIMILARITIES, pair_similarity, similarity_of_codes
 from matchsim.errors import ConfigError, UnknownNameError
-from matchsim.records import PHONETIC, LinkageData, ValueBytes, Vocabulary, derived_keys
-
-#: Soundex digit of each ASCII byte, as the name kernel reads it: 1-6 for the consonant groups,
-#: -1 for H and W (which do not separate equal digits), 0 for everything else (vowels, which
-#: do). The same table as the Soundex keys of :mod:`matchsim.records`, which the kernel must
-#: reproduce.
-SOUNDEX_DIGIT = np.zeros(256, dtype=np.int8)
-for _letters, _digit in (("BFPV", 1), ("CGJKQSXZ", 2), ("DT", 3), ("L", 4), ("MN", 5), ("R", 6)):
-    SOUNDEX_DIGIT[np.frombuffer(_letters.encode(), dtype=np.uint8)] = _digit
-SOUNDEX_DIGIT[[ord("H"), ord("W")]] = -1
-#: Longest first word whose Soundex key the kernel derives (longer ones: records' own rules).
-MAX_WORD = 48
+from matchsim.records import (
+    PHONETIC,
+    SOUNDEX_DIGIT,
+    SOUNDEX_MAX_WORD,
+    LinkageData,
+    ValueBytes,
+    Vocabulary,
+    derived_keys,
+)
 
 
 @comparison("name")
@@ -145,7 +142,7 @@ class NameComparison(Comparison):
         if not len(used):  # no pair has a value on either side
             return np.zeros(len(left), dtype=np.int8)
         table, *byte_keys = kernels.name_value_features(
-            offsets, text_bytes, used, rows, codes.size, SOUNDEX_DIGIT, MAX_WORD
+            offsets, text_bytes, used, rows, codes.size, SOUNDEX_DIGIT, SOUNDEX_MAX_WORD
         )
         if self.similarity not in ("jaro_winkler", "jaro"):
             # The bound is Jaro-Winkler's (and so Jaro's); other similarities: score all.

@@ -20,7 +20,6 @@ import pyarrow.compute as pc
 
 from matchsim import dates as cal
 from matchsim.blocking import (
-    CrossKeys,
     default_blocking,
 )
 from matchsim.comparison import (
@@ -32,10 +31,9 @@ from matchsim.evaluation import Evaluation, evaluate
 from matchsim.linkage.pipeline import (
     LinkResult,
     RegisterPartitions,
-    ids_ascending,
     link_prepared,
 )
-from matchsim.matchers.matchers import right_term_counts
+from matchsim.matchers import right_term_counts
 from matchsim.matchers.places import PLACE_KEYS, place_runs
 from matchsim.namesakes import count_all_namesakes
 from matchsim.records import (
@@ -148,8 +146,8 @@ def prepare_register(
 
 def warm_register(register: PreparedTable) -> None:
     """Fill a prepared register's shared caches (see :func:`prepare_register`)."""
+    from matchsim.blocking import EXTRA_PASSES, ExactKeys
     from matchsim.blocking.kernels import rows_with_wanted_keys
-    from matchsim.blocking.strategies import EXTRA_PASSES, _combine
 
     # The register as the right side of a linkage, on its own vocabularies (which every
     # linkage's shared vocabulary extends), with the cache its linkages share.
@@ -169,25 +167,18 @@ def warm_register(register: PreparedTable) -> None:
     count_all_namesakes(right)
     for parts in PLACE_KEYS:
         place_runs(data, parts)
-    blocker = default_blocking(data.roles)
-    for member in blocker.blockers:
-        if isinstance(member, CrossKeys):
-            member.warm(data)
-    exact = [b.keys for b in blocker.blockers if not isinstance(b, CrossKeys)]
+    default_blocking(data.roles).warm(data)
     # The broader passes are costed on every lookup (default_blocking with data), and the
     # costing reads their register keys.
-    for keys in [*exact, *EXTRA_PASSES, ("dob",), ("forename", "surname")]:
+    for keys in [*EXTRA_PASSES, ("dob",), ("forename", "surname")]:
         if all(k.split(":")[0] in (*data.vocabularies, "dob", "birth_year") for k in keys):
-            combined = ("combined", tuple(keys))
-            if combined not in right.cache:
-                right.cache[combined] = _combine([right.key(k, data.vocabularies) for k in keys])
+            ExactKeys(list(keys)).warm(data)
     _ = right.dob_parts
     # How a batch's true links and values are found in the register: ascending ids are
     # searched (else a pandas index, whose duplicate check costs seconds at national size),
     # values through each vocabulary's hash index. Both are kept with a cached register.
-    if not ids_ascending(right):
-        right.cache["id_index"] = pd.Index(right.ids)
-        _ = right.cache["id_index"].is_unique
+    if not right.ids_ascending():
+        _ = right.id_index().is_unique
     for vocabulary in register.vocabularies.values():
         vocabulary.hash_index()
     # Term frequencies, which Fellegi-Sunter's fit reads for every batch.

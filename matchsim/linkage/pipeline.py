@@ -35,7 +35,6 @@ from matchsim.ingest import CleanTable, DataQuality, clean_table
 from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
 from matchsim.records import (
     LinkageData,
-    Records,
     link,
     prepare_table,
 )
@@ -102,7 +101,7 @@ def true_rows_of(
         raise ConfigError("true_links", "needs two columns: left id and right id")
     left_ids = pd.Index(data.left.ids)
     li = left_ids.get_indexer(true_links.iloc[:, 0].to_numpy())
-    if ids_ascending(data.right):
+    if data.right.ids_ascending():
         # A matchsim register's ids ascend: a binary search per true link, no index of 16M ids.
         ids = data.right.ids
         wanted = true_links.iloc[:, 1].to_numpy().astype(ids.dtype, copy=False)
@@ -113,9 +112,7 @@ def true_rows_of(
             ri = np.full(len(wanted), -1, dtype=np.int64)
         ok = (li >= 0) & (ri >= 0)
         return li[ok], ri[ok]
-    if "id_index" not in data.right.cache:  # 9M ids: index them once per register
-        data.right.cache["id_index"] = pd.Index(data.right.ids)
-    right_ids = data.right.cache["id_index"]
+    right_ids = data.right.id_index()
     if not right_ids.is_unique:
         # Several rows per right id (historical addresses): every row of the id is true.
         pos = pd.Series(np.arange(len(right_ids)), index=right_ids)
@@ -125,18 +122,6 @@ def true_rows_of(
     ri = right_ids.get_indexer(true_links.iloc[:, 1].to_numpy())
     ok = (li >= 0) & (ri >= 0)
     return li[ok], ri[ok]
-
-
-def ids_ascending(records: Records) -> bool:
-    """Whether the records' ids strictly ascend (checked once per register, then kept)."""
-    cached = records.cache.get("ids_ascending")
-    if cached is None:
-        ids = records.ids
-        cached = np.array(
-            ids.dtype.kind in "iu" and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()))
-        )
-        records.cache["ids_ascending"] = cached
-    return bool(cached)
 
 
 def refuse_unpartitionable(model: Matcher) -> None:

@@ -5,9 +5,10 @@ as a user of that library writes them (see ``docs/peers.md`` for the role -> com
 mapping), so one scenario can put matchsim's matchers and the peers side by side on the same
 requests, the same candidate pairs and the same ground truth.
 
-Both are registered in :data:`matchsim.matchers.MATCHERS` (``recordlinkage``, ``splink``), and
-recordlinkage's ``Index`` in :data:`matchsim.blocking.BLOCKERS` (``recordlinkage``), whether or
-not the libraries are installed; building one without them raises a one-line
+Both are declared in :data:`matchsim.matchers.MATCHERS` (``recordlinkage``, ``splink``), and
+recordlinkage's ``Index`` in :data:`matchsim.blocking.BLOCKERS` (``recordlinkage``), by name:
+these modules are imported only when one is built, and listed whether or not the libraries
+are installed; building one without them raises a one-line
 :class:`~matchsim.errors.ConfigError` naming what to install (``pip install 'matchsim[peers]'``).
 """
 

@@ -15,13 +15,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from matchsim.blocking.strategies import (
+from matchsim.blocking.base import (
     BLOCKERS,
     BYTES_PER_PAIR,
     FULL_COMPARISON_LIMIT,
     Blocker,
-    ExactKeys,
+    BlockingWork,
 )
+from matchsim.blocking.keys import ExactKeys
 from matchsim.errors import ConfigError, PlanTooLargeError
 from matchsim.peers.tables import require, role_lists, role_table
 from matchsim.records import PEER_ROLES, LinkageData
@@ -68,9 +69,10 @@ class RecordLinkageIndex(Blocker):
 
     def _all_pairs(self, data: LinkageData) -> tuple[np.ndarray, np.ndarray]:
         """Every pair recordlinkage's Index yields, sorted by left row (cached per linkage)."""
+        work = data.state(BlockingWork).pairs
         key = ("recordlinkage_index", self.block)
-        if key in data.cache:
-            return data.cache[key]  # type: ignore[return-value]
+        if key in work:
+            return work[key]
         blocks = [b for b in self.block if set(b) <= set(data.roles)]
         if not blocks:
             raise ConfigError(
@@ -91,8 +93,8 @@ class RecordLinkageIndex(Blocker):
         left = pairs.get_level_values(0).to_numpy().astype(np.int64)
         right = pairs.get_level_values(1).to_numpy().astype(np.int64)
         order = np.lexsort((right, left))
-        data.cache[key] = (left[order], right[order])
-        return data.cache[key]  # type: ignore[return-value]
+        work[key] = (left[order], right[order])
+        return work[key]
 
     def _check_size(self, data: LinkageData, blocks: list[tuple[str, ...]]) -> None:
         """Refuse, before recordlinkage builds them all at once, more pairs than ``limit``.

@@ -15,7 +15,7 @@ import pandas as pd
 
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError, MatchsimError
-from matchsim.matchers.matchers import MATCHERS, Matcher, _is_true, _probability
+from matchsim.matchers.base import MATCHERS, Matcher, probability, true_pair_mask
 from matchsim.peers.tables import peer_roles, require, role_table
 from matchsim.records import LinkageData
 
@@ -61,7 +61,7 @@ class RecordLinkageMatcher(Matcher):
                 f"must be one of {', '.join(CLASSIFIERS)}. Got {classifier!r} instead.",
             )
         self.classifier = classifier
-        self.threshold = _probability("recordlinkage", "threshold", threshold)
+        self.threshold = probability("recordlinkage", "threshold", threshold)
         if (
             isinstance(string_threshold, bool)
             or not isinstance(string_threshold, int | float)
@@ -121,7 +121,7 @@ class RecordLinkageMatcher(Matcher):
                     "'logistic' is supervised and needs the true links "
                     "(link_tables(..., true_links=..., fit_true_links=True)); use 'ecm' without them",
                 )
-            is_true = _is_true(result, data, true_pairs)
+            is_true = true_pair_mask(result, data, true_pairs)
             if is_true.all() or not is_true.any():
                 raise ConfigError(
                     f"{FIELD}.classifier",

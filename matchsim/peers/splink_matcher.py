@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError
-from matchsim.matchers.matchers import MATCHERS, Matcher, _probability
+from matchsim.matchers.base import MATCHERS, Matcher, probability
 from matchsim.peers.tables import peer_roles, require, role_lists, role_table
 from matchsim.records import PEER_ROLES, LinkageData
 
@@ -130,7 +130,7 @@ class SplinkMatcher(Matcher):
         # Without EM, m keeps the comparison library's default m-probabilities (Splink's
         # untrained model: prior from the rules, u from random pairs).
         self.em = em
-        self.threshold = _probability("splink", "threshold", threshold)
+        self.threshold = probability("splink", "threshold", threshold)
         self.deterministic_rules = role_lists(
             deterministic_rules, f"{FIELD}.deterministic_rules", PEER_ROLES
         )

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from matchsim.blocking.strategies import (
+from matchsim.blocking.base import (
     Blocker,
-    _dedupe,
-    _ExactOn,
-    _SortedSide,
+    BlockingWork,
+    KeyJoin,
+    SortedSide,
     blocker,
+    dedupe_pairs,
 )
 from matchsim.errors import ConfigError
 from matchsim.pprl.encoding import BloomEncoder
@@ -34,31 +35,39 @@ def sampled_bits(filters: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return key
 
 
-class _Band(_ExactOn):
-    """One band: an exact join on its sampled-bits key."""
+class _Band(KeyJoin):
+    """One band: an exact join on its sampled-bits key (equal keys are what a band means, so
+    every pair of equal keys is kept)."""
+
+    name = "exact"
 
     def __init__(self, owner: ClkLSH, band: int) -> None:
         self.owner, self.band = owner, band
         self.parts, self.keys = [], (f"clk-band{band}",)
 
     def _keys(self, data: LinkageData, side: str) -> np.ndarray:
+        work = data.state(BlockingWork).other
         cache_key = ("clk-lsh", side, self.owner.settings(), self.band)
-        if cache_key not in data.cache:
+        if cache_key not in work:
             left, right = linkage_clks(self.owner.encoder, data)
             positions = self.owner.positions(left.shape[1] * 64)[self.band]
-            data.cache[cache_key] = sampled_bits(left if side == "left" else right, positions)
-        return data.cache[cache_key]  # type: ignore[return-value]
+            work[cache_key] = sampled_bits(left if side == "left" else right, positions)
+        return work[cache_key]  # type: ignore[return-value]
 
-    def _left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._keys(data, "left")[rows], np.ones(len(rows), dtype=bool)
 
-    def _right(self, data: LinkageData) -> _SortedSide:
+    def sorted_right(self, data: LinkageData) -> SortedSide:
+        work = data.state(BlockingWork).sorted
         cache_key = ("clk-lsh-sorted", self.owner.settings(), self.band)
-        if cache_key not in data.cache:
+        if cache_key not in work:
             keys = self._keys(data, "right")
             order = np.argsort(keys, kind="stable")
-            data.cache[cache_key] = _SortedSide(keys[order], order)
-        return data.cache[cache_key]  # type: ignore[return-value]
+            work[cache_key] = SortedSide(keys[order], order)
+        return work[cache_key]
+
+    def describe(self) -> str:
+        return "exact(" + " + ".join(self.keys) + ")"
 
 
 @blocker("clk_lsh")
@@ -114,4 +123,4 @@ class ClkLSH(Blocker):
         return sum(b.counts(data, left_rows) for b in self._bands)
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _dedupe([b.pairs(data, left_rows) for b in self._bands], len(data.right))
+        return dedupe_pairs([b.pairs(data, left_rows) for b in self._bands], len(data.right))

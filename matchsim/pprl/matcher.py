@@ -6,7 +6,7 @@ import numpy as np
 
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError
-from matchsim.matchers.matchers import Matcher, matcher
+from matchsim.matchers.base import Matcher, matcher
 from matchsim.pprl.dice import DICE_THRESHOLD, dice_pairs
 from matchsim.pprl.encoding import BloomEncoder
 from matchsim.pprl.records import linkage_clks

@@ -22,11 +22,12 @@ from matchsim.blocking import (
     SortedNeighbourhood,
     Union,
     default_blocking,
+    distinct,
     iter_pairs,
     make_blocker,
+    plan_chunks,
     run_blocking,
 )
-from matchsim.blocking.strategies import distinct, plan_chunks
 from matchsim.errors import ConfigError, PlanTooLargeError, UnknownNameError
 from matchsim.records import PHONETIC, LinkageData, normalise_name, prepare
 

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from matchsim.blocking import default_blocking, run_blocking, strategies
+from matchsim.blocking import default_blocking, run_blocking
+from matchsim.blocking import keys as exact_keys
 from matchsim.blocking.kernels import rows_with_wanted_keys
 from matchsim.records import prepare
 
@@ -81,7 +82,7 @@ def test_a_lookup_batch_gets_the_pairs_a_full_sort_would_give(
     batch, register, roles = small_batch_and_register
     results = []
     for ratio in (0, 10**9):  # 0: always probe the register; 10**9: always sort it
-        monkeypatch.setattr(strategies, "_PROBE_RATIO", ratio)
+        monkeypatch.setattr(exact_keys, "_PROBE_RATIO", ratio)
         data = prepare(batch, register, roles)
         (left, right), _ = run_blocking(default_blocking(data.roles), data)
         results.append((left, right))

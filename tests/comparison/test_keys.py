@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import JaroWinkler
 
 from matchsim.comparison import DateOfBirthComparison, NameComparison, PostcodeComparison, compare
-from matchsim.records import Vocabulary, _encode, prepare
+from matchsim.records import Vocabulary, encode_values, prepare
 
 # Each test runs on the compiled kernels and on the numpy reference (conftest).
 
@@ -38,7 +38,7 @@ def check_kinds(values: list[str], kinds: tuple[str, ...]) -> None:
     vocab = Vocabulary("surname", pa.array(sorted(set(values)), pa.string()))
     codes = np.arange(len(vocab))
     for kind in kinds:
-        expected = _encode(vocab._derive_text(kind, vocab.values))
+        expected = encode_values(vocab.derive_text(kind, vocab.values))
         assert same_grouping(expected, vocab.keys(kind, codes)), kind
         subset = codes[::2]
         assert same_grouping(expected[subset], vocab.keys(kind, subset)), kind

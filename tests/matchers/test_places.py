@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from matchsim.linkage import lookup, prepare_register
-from matchsim.matchers import FellegiSunter
-from matchsim.matchers.matchers import _is_true
+from matchsim.matchers import FellegiSunter, true_pair_mask
 from matchsim.matchers.places import place_strata
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.synth import CensusConfig, generate_census
@@ -29,7 +28,7 @@ def _run(national_like, **params):
     from matchsim.linkage import true_rows_of
 
     rows = true_rows_of(link.data, truth[["request_id", "true_pupil_id"]].astype("int64"))
-    return link, _is_true(link.comparison, link.data, rows)
+    return link, true_pair_mask(link.comparison, link.data, rows)
 
 
 def test_siblings_at_the_home_are_no_longer_taken_for_the_child(national_like):

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matchsim.blocking import make_blocker, run_blocking
-from matchsim.blocking.strategies import CORE_PASSES
+from matchsim.blocking import CORE_PASSES, make_blocker, run_blocking
 from matchsim.comparison import ComparisonResult
 from matchsim.errors import ConfigError, PlanTooLargeError
 from matchsim.linkage import link_prepared, lookup, true_rows_of

@@ -1,437 +1,22 @@
-"""Matchers: turn comparison levels into scores.
+"""The Fellegi-Sunter matcher, trained as Splink trains it, with term-frequency adjustment.
 
-All follow scikit-learn conventions: ``__init__`` stores parameters, :meth:`fit` returns
-``self``, learned state ends in ``_``, and scoring before fitting raises
-:class:`NotFittedError`. Parameter errors name the parameter, what is allowed and what was
-given.
+One model in one module: its validation, u and m estimation (EM over training sessions),
+term frequencies and scoring share the learned state, so the module is longer than most.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
 from matchsim.comparison import ComparisonResult, compare
-from matchsim.errors import ConfigError, MatchsimError
+from matchsim.errors import ConfigError
+from matchsim.matchers.base import Matcher, matcher, param_error, probability, true_pair_mask
 from matchsim.matchers.places import PlaceStrata, place_strata
-from matchsim.records import MISSING, PHONETIC, LinkageData, Records
-from matchsim.registry import Registry
-
-MATCHERS: Registry[Matcher] = Registry("matcher", "matcher")
-
-
-class NotFittedError(MatchsimError):
-    """A matcher was asked to score before :meth:`Matcher.fit`."""
-
-
-matcher = MATCHERS.register
-
-
-def _param_error(cls: str, param: str, allowed: str, given: object) -> ConfigError:
-    return ConfigError(f"{cls}.{param}", f"must be {allowed}. Got {given!r} instead.")
-
-
-def _probability(cls: str, param: str, value: object) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        raise _param_error(cls, param, "a number in [0, 1]", value)
-    return float(value)
-
-
-class Matcher:
-    """Base class. ``tiered`` matchers (cascades) rank candidates by rule: a request's decision
-    considers only its best tier."""
-
-    name = "matcher"
-    tiered = False
-    #: Compare the address as well as the postcode by default (see default_comparisons).
-    address_with_postcode = True
-    #: the default decision threshold on :meth:`score`
-    threshold: float = 0.5
-    #: Scores from matchsim's comparison levels. When False (a peer engine such as Splink, or
-    #: the encoded bloom_dice matcher), the pipeline skips matchsim's comparison stage and
-    #: hands :meth:`fit` and :meth:`score` the candidate pairs (``result.left``/``right``)
-    #: with no levels, and the records through ``data``; explicit comparisons are refused.
-    needs_levels = True
-    #: Can fit and score register partitions one at a time (on Dask workers) with the local
-    #: outcome. False for matchers that need every candidate record in one process (a peer
-    #: engine's database, BLIP flips drawn over the whole register, a secret key that must
-    #: not be pickled): they are refused on partitions as a lookup.matcher error.
-    partitionable = True
-
-    def fit(
-        self,
-        result: ComparisonResult,
-        data: LinkageData,
-        true_pairs: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> Matcher:
-        return self
-
-    def is_fitted(self) -> bool:
-        """Whether :meth:`score` can run; rule-based matchers need no fitting."""
-        return True
-
-    def check_fitted(self) -> None:
-        """Raise :class:`NotFittedError` unless :meth:`is_fitted` (sklearn's convention)."""
-        if not self.is_fitted():
-            raise NotFittedError(
-                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first."
-            )
-
-    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        raise NotImplementedError
-
-    def describe(self) -> str:
-        return self.name
-
-
-def _levels_of(
-    result: ComparisonResult, name: str, field: str
-) -> tuple[np.ndarray, tuple[str, ...]]:
-    names = [c.name for c in result.comparisons]
-    if name not in names:
-        raise ConfigError(
-            field, f"needs a comparison named {name!r}; the comparisons are {', '.join(names)}"
-        )
-    c = result.comparisons[names.index(name)]
-    return result.levels[:, names.index(name)], c.level_names
-
-
-def _at_least(levels: np.ndarray, names: tuple[str, ...], weakest: str, field: str) -> np.ndarray:
-    """Pairs whose level is ``weakest`` or a stronger level that *implies* it.
-
-    Levels are ordered by strength, but a stronger level does not always imply a weaker one:
-    a day/month swap is stronger evidence than "same month and year" yet has neither. So a
-    rule naming a level accepts it and the stronger levels that entail it (see IMPLIES).
-    """
-    if weakest not in names:
-        raise ConfigError(field, f"unknown level {weakest!r}; levels are {', '.join(names)}")
-    pos = names.index(weakest)
-    accepted = [
-        i
-        for i in range(1, pos + 1)
-        if names[i] == weakest or weakest not in NOT_IMPLIED_BY.get(names[i], ())
-    ]
-    return np.isin(levels, accepted)
-
-
-def _agrees(
-    result: ComparisonResult, data: LinkageData | None, name: str, level: str, field: str
-) -> np.ndarray:
-    """Pairs that satisfy a match key such as "surname agrees on Soundex".
-
-    Where the key is an exact agreement on something the data holds (a name, its phonetic
-    code, first three letters or initial; a date, its month and year or year; a postcode or
-    its sector, district or area; sex), it is tested directly, as a match-key cascade does.
-    Fuzzy levels fall back to the comparison's ordering of levels.
-    """
-    levels, names = _levels_of(result, name, field)
-    comparison = result.comparisons[[c.name for c in result.comparisons].index(name)]
-    if level not in names:
-        raise ConfigError(field, f"unknown level {level!r}; levels are {', '.join(names)}")
-    if data is not None:
-        left, right = result.left, result.right
-        role = comparison.role
-        if role in data.vocabularies and (
-            level in ("exact", "full")
-            or level in PHONETIC
-            or level in ("first3", "initial", "sector", "district", "area")
-        ):
-            a, b = data.left.codes[role][left], data.right.codes[role][right]
-            if level in ("exact", "full"):
-                return (a >= 0) & (a == b)
-            derived = data.vocabularies[role].derived(level)
-            da, db = derived[np.maximum(a, 0)], derived[np.maximum(b, 0)]
-            return (a >= 0) & (b >= 0) & (da >= 0) & (da == db)
-        if role == "date_of_birth" and level in ("exact", "same_month_year", "same_year"):
-            ya, ma, _ = (x[left] for x in data.left.dob_parts)
-            yb, mb, _ = (x[right] for x in data.right.dob_parts)
-            present = (ya != MISSING) & (yb != MISSING)
-            if level == "exact":
-                return present & (data.left.dob[left] == data.right.dob[right])
-            if level == "same_month_year":
-                return present & (ya == yb) & (ma == mb)
-            return present & (ya == yb)
-        if role == "sex" and level == "exact":
-            a, b = data.left.sex[result.left], data.right.sex[result.right]
-            return (a != MISSING) & (a == b)
-    return _at_least(levels, names, level, field)
-
-
-#: Stronger levels that do not entail a given weaker one: a pair at the key's level need not
-#: satisfy any level in its value.
-NOT_IMPLIED_BY: dict[str, tuple[str, ...]] = {
-    # date of birth: a swap or a one-digit slip keeps neither the month nor (for a slip) the year
-    "day_month_swap": ("same_month_year", "one_digit"),
-    "one_digit": ("same_month_year", "same_year", "day_month_swap"),
-    # names: a fuzzy or phonetic agreement does not share the first three letters or initial,
-    # and a swap agrees on neither name in place
-    "jaro_winkler>=0.92": ("soundex", "first3", "initial"),
-    # a Soundex code keeps the first letter, so it does imply the initial
-    "soundex": ("jaro_winkler>=0.8", "first3"),
-    "jaro_winkler>=0.8": ("first3", "initial"),
-    "first3": (),
-    "swapped": ("initial",),
-}
-
-
-# --------------------------------------------------------------------------------------------
-# a. DfE-style deterministic lookup
-# --------------------------------------------------------------------------------------------
-
-
-@matcher("deterministic")
-class DeterministicMatcher(Matcher):
-    """The simplest reading of "a match based on name, date of birth and address": normalised
-    forename, surname and date of birth all exact, and the address exact.
-
-    Parameters
-    ----------
-    address
-        ``"postcode"`` (postcode only), ``"address"`` (the address line), ``"either"`` or
-        ``"both"``. Whether the register's *current* or *any historical* address counts is a
-        choice of right-hand table (see :func:`matchsim.linkage.register_table`).
-    middle_names
-        Also require the middle names to agree (needs a ``middle_names`` comparison).
-    """
-
-    threshold = 1.0
-
-    def __init__(self, address: str = "postcode", middle_names: bool = False) -> None:
-        if address not in ("postcode", "address", "either", "both", "none"):
-            raise _param_error(
-                "deterministic", "address", "one of postcode, address, either, both, none", address
-            )
-        self.address = address
-        self.middle_names = bool(middle_names)
-
-    def describe(self) -> str:
-        return f"deterministic(name + DOB + {self.address}{' + middle names' if self.middle_names else ''})"
-
-    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        ok = np.ones(len(result.left), dtype=bool)
-        needed = ["forename", "surname", "date_of_birth"] + (
-            ["middle_names"] if self.middle_names else []
-        )
-        for name in needed:
-            levels, names = _levels_of(result, name, "matcher.deterministic")
-            ok &= levels == names.index("exact")
-        if self.address != "none":
-            pc_levels, _ = (
-                _levels_of(result, "postcode", "matcher.deterministic")
-                if self.address != "address"
-                else (None, None)
-            )
-            ad_levels, _ = (
-                _levels_of(result, "address", "matcher.deterministic")
-                if self.address != "postcode"
-                else (None, None)
-            )
-            postcode_ok = pc_levels == 1 if pc_levels is not None else None
-            address_ok = ad_levels == 1 if ad_levels is not None else None
-            if self.address == "postcode":
-                ok &= postcode_ok
-            elif self.address == "address":
-                ok &= address_ok
-            elif self.address == "either":
-                ok &= postcode_ok | address_ok
-            else:
-                ok &= postcode_ok & address_ok
-        return ok.astype(np.float64)
-
-
-# --------------------------------------------------------------------------------------------
-# b. Deterministic match-key cascade
-# --------------------------------------------------------------------------------------------
-
-#: The cascade of Libuy et al. (IJPDS 2021), NPD to hospital records, as rules on levels: each
-#: maps a comparison to the weakest level that still counts as agreement.
-LIBUY_RULES: tuple[dict[str, str], ...] = (
-    {
-        "forename": "exact",
-        "surname": "exact",
-        "date_of_birth": "exact",
-        "sex": "exact",
-        "postcode": "full",
-    },
-    {
-        "forename": "soundex",
-        "surname": "soundex",
-        "date_of_birth": "exact",
-        "sex": "exact",
-        "postcode": "full",
-    },
-    {
-        "forename": "initial",
-        "surname": "first3",
-        "date_of_birth": "exact",
-        "sex": "exact",
-        "postcode": "full",
-    },
-    {"forename": "exact", "surname": "exact", "date_of_birth": "exact", "sex": "exact"},
-    {"forename": "exact", "surname": "exact", "date_of_birth": "exact", "postcode": "full"},
-    {"forename": "exact", "surname": "exact", "date_of_birth": "same_month_year", "sex": "exact"},
-)
-
-
-@matcher("cascade")
-class CascadeMatcher(Matcher):
-    """Ordered deterministic rules; the first rule a pair satisfies gives its score.
-
-    A pair satisfying rule ``i`` (0-based) of ``n`` scores ``n - i``; one satisfying none
-    scores 0. Decisions look only at each request's best tier, so a strong rule's unique
-    match is not spoiled by weaker rules' candidates.
-
-    Parameters
-    ----------
-    rules
-        Rules, strongest first: each maps a comparison to the weakest level that satisfies it,
-        e.g. ``{forename: exact, surname: exact, date_of_birth: exact}``. Default: the Libuy
-        et al. (2021) cascade, adapted to the comparisons the linkage has.
-    """
-
-    tiered = True
-    threshold = 1.0
-
-    def __init__(self, rules: Sequence[Mapping[str, str]] | None = None) -> None:
-        # Without explicit rules, the Libuy cascade is used and adapted to the comparisons a
-        # linkage has (a condition on an absent field is dropped); explicit rules are strict.
-        self.adapt = rules is None
-        rules = LIBUY_RULES if rules is None else rules
-        if not isinstance(rules, list | tuple):
-            raise _param_error(
-                "cascade", "rules", "a list of {comparison: weakest level} mappings", rules
-            )
-        if not rules:
-            raise _param_error(
-                "cascade", "rules", "a non-empty list of {comparison: weakest level}", rules
-            )
-        for i, rule in enumerate(rules):
-            if not isinstance(rule, Mapping) or not rule:
-                raise _param_error(
-                    "cascade", f"rules[{i}]", "a mapping of comparison name to level", rule
-                )
-        self.rules = tuple(dict(r) for r in rules)
-
-    def describe(self) -> str:
-        return f"cascade({len(self.rules)} rules)"
-
-    def rule_index(self, result: ComparisonResult, data: LinkageData | None = None) -> np.ndarray:
-        """The first rule each pair satisfies (-1 for none)."""
-        first = np.full(len(result.left), -1, dtype=np.int64)
-        present = {c.name for c in result.comparisons}
-        for i, rule in enumerate(self.rules):
-            ok = np.ones(len(result.left), dtype=bool)
-            conditions = {k: v for k, v in rule.items() if k in present} if self.adapt else rule
-            for name, weakest in conditions.items():
-                ok &= _agrees(result, data, name, weakest, f"matcher.cascade.rules[{i}].{name}")
-            first[(first < 0) & ok] = i
-        return first
-
-    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        first = self.rule_index(result, data)
-        return np.where(first >= 0, len(self.rules) - first, 0).astype(np.float64)
-
-
-# --------------------------------------------------------------------------------------------
-# c. Weighted fuzzy score
-# --------------------------------------------------------------------------------------------
-
-
-@matcher("weighted")
-class WeightedMatcher(Matcher):
-    """A weighted mean of per-comparison agreement scores, against a threshold.
-
-    Each level scores from 1 (strongest) falling evenly to 0 (``else``); ``missing`` scores
-    ``missing_score``. ``weights`` default to forename 1, surname 1.5, date of birth 2,
-    postcode 1, address 0.5, sex 0.25 (an assumption: the fields' usual discriminating power).
-
-    Parameters
-    ----------
-    weights
-        Weight of each comparison, by name (default above).
-    threshold
-        Weighted mean score at or above which a pair is a match, in [0, 1].
-    missing_score
-        Score of a comparison where either value is missing, in [0, 1].
-    """
-
-    DEFAULT_WEIGHTS: ClassVar[dict[str, float]] = {
-        "forename": 1.0,
-        "surname": 1.5,
-        "date_of_birth": 2.0,
-        "postcode": 1.0,
-        "address": 0.5,
-        "sex": 0.25,
-        "middle_names": 0.5,
-    }
-
-    def __init__(
-        self,
-        weights: Mapping[str, float] | None = None,
-        threshold: float = 0.8,
-        missing_score: float = 0.5,
-    ) -> None:
-        if weights is not None and not isinstance(weights, Mapping):
-            raise _param_error(
-                "weighted", "weights", "a mapping of comparison name to weight", weights
-            )
-        self.weights = dict(weights) if weights is not None else None
-        if self.weights is not None:
-            for k, w in self.weights.items():
-                if not isinstance(w, int | float) or w < 0:
-                    raise _param_error("weighted", f"weights.{k}", "a number >= 0", w)
-        self.threshold = _probability("weighted", "threshold", threshold)
-        self.missing_score = _probability("weighted", "missing_score", missing_score)
-
-    def _level_scores(
-        self, result: ComparisonResult
-    ) -> tuple[list[tuple[int, float, np.ndarray]], float]:
-        """(comparison index, weight, score of each level) of the weighted comparisons, and
-        the total weight."""
-        weights = self.weights if self.weights is not None else self.DEFAULT_WEIGHTS
-        out = []
-        for i, c in enumerate(result.comparisons):
-            w = float(weights.get(c.name, 0.0))
-            if w == 0:
-                continue
-            n = c.n_levels
-            # level k (1..n-1): 1 at the strongest, 0 at else
-            per_level = np.r_[self.missing_score, 1.0 - (np.arange(1, n) - 1) / max(n - 2, 1)]
-            out.append((i, w, per_level))
-        denom = sum(w for _, w, _ in out)
-        if denom == 0:
-            raise ConfigError("matcher.weighted.weights", "no comparison has a positive weight")
-        return out, denom
-
-    def score_terms(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        """What each comparison adds to each pair's score: ``terms[p, i]`` is comparison
-        ``i``'s weight times its level's score over the total weight, so a row sums to the
-        pair's :meth:`score` (up to rounding)."""
-        terms = np.zeros((len(result.left), len(result.comparisons)))
-        levels, denom = self._level_scores(result)
-        for i, w, per_level in levels:
-            terms[:, i] = w * per_level[result.levels[:, i]] / denom
-        return terms
-
-    def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        total = np.zeros(len(result.left))
-        levels, denom = self._level_scores(result)
-        for i, w, per_level in levels:
-            total += w * per_level[result.levels[:, i]]
-        return total / denom
-
-
-# --------------------------------------------------------------------------------------------
-# d. Fellegi-Sunter
-# --------------------------------------------------------------------------------------------
+from matchsim.records import LinkageData, Records
 
 
 @dataclass(frozen=True)
@@ -511,28 +96,26 @@ class FellegiSunter(Matcher):
     ) -> None:
         for label, flag in (("by_place", by_place), ("one_per_left", one_per_left)):
             if not isinstance(flag, bool):
-                raise _param_error("FellegiSunter", label, "true or false", flag)
+                raise param_error("FellegiSunter", label, "true or false", flag)
         self.by_place, self.one_per_left = by_place, one_per_left
         if m_method not in ("em", "oracle"):
-            raise _param_error("FellegiSunter", "m_method", "'em' or 'oracle'", m_method)
+            raise param_error("FellegiSunter", "m_method", "'em' or 'oracle'", m_method)
         self.m_method = m_method
         if isinstance(tf_adjust, str):
             tf_adjust = (tf_adjust,)  # one name, not its letters
         if not isinstance(tf_adjust, list | tuple) or not all(
             isinstance(t, str) for t in tf_adjust
         ):
-            raise _param_error(
-                "FellegiSunter", "tf_adjust", "a list of comparison names", tf_adjust
-            )
+            raise param_error("FellegiSunter", "tf_adjust", "a list of comparison names", tf_adjust)
         self.tf_adjust = tuple(tf_adjust)
-        self.threshold = _probability("FellegiSunter", "threshold", threshold)
+        self.threshold = probability("FellegiSunter", "threshold", threshold)
         valid_keys = {"dob", "forename", "surname", "middle_names", "postcode", "address", "sex"}
         if (
             not isinstance(training_blocks, list | tuple)
             or not training_blocks
             or any(not isinstance(b, list | tuple) or not b for b in training_blocks)
         ):
-            raise _param_error(
+            raise param_error(
                 "FellegiSunter",
                 "training_blocks",
                 "a non-empty list of non-empty key lists",
@@ -542,7 +125,7 @@ class FellegiSunter(Matcher):
             for key in block:
                 if not isinstance(key, str) or key.split(":")[0] not in valid_keys:
                     allowed = f"keys from {', '.join(sorted(valid_keys))}"
-                    raise _param_error("FellegiSunter", "training_blocks", allowed, key)
+                    raise param_error("FellegiSunter", "training_blocks", allowed, key)
         self.training_blocks = tuple(tuple(b) for b in training_blocks)
         for label, value, low in (
             ("max_iter", max_iter, 1),
@@ -550,9 +133,9 @@ class FellegiSunter(Matcher):
             ("training_sample", training_sample, 10),
         ):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise _param_error("FellegiSunter", label, f"a whole number >= {low}", value)
+                raise param_error("FellegiSunter", label, f"a whole number >= {low}", value)
         if not isinstance(training_pairs, int) or training_pairs < 1000:
-            raise _param_error(
+            raise param_error(
                 "FellegiSunter", "training_pairs", "a whole number >= 1000", training_pairs
             )
         self.training_sample, self.training_pairs, self.max_iter = (
@@ -561,9 +144,9 @@ class FellegiSunter(Matcher):
             max_iter,
         )
         if not isinstance(tol, int | float) or isinstance(tol, bool) or not 0 < tol < 1:
-            raise _param_error("FellegiSunter", "tol", "a number in (0, 1)", tol)
+            raise param_error("FellegiSunter", "tol", "a number in (0, 1)", tol)
         if not isinstance(seed, int) or isinstance(seed, bool):
-            raise _param_error("FellegiSunter", "seed", "a whole number", seed)
+            raise param_error("FellegiSunter", "seed", "a whole number", seed)
         self.tol, self.random_pairs, self.seed = float(tol), random_pairs, seed
 
     def describe(self) -> str:
@@ -627,7 +210,7 @@ class FellegiSunter(Matcher):
         if self.m_method == "oracle":
             if true_pairs is None:
                 raise ConfigError("FellegiSunter.m_method", "'oracle' needs the true links")
-            is_true = _is_true(result, data, true_pairs)
+            is_true = true_pair_mask(result, data, true_pairs)
             if not is_true.any():
                 raise ConfigError("FellegiSunter.m_method", "no candidate pair is a true link")
             # The best m for these candidates, in the same model as EM: u from random pairs and
@@ -986,32 +569,7 @@ def _one_row_per_id(data: LinkageData) -> bool:
     of every address a pupil had) and is another table than the left (not a deduplication)."""
     if data.self_join:
         return False
-    index = data.right.cache.get("id_index")
-    if index is None:
-        import pandas as pd
-
-        index = data.right.cache["id_index"] = pd.Index(data.right.ids)
-    return bool(index.is_unique)  # type: ignore[attr-defined]
-
-
-def _is_true(
-    result: ComparisonResult, data: LinkageData, true_pairs: tuple[np.ndarray, np.ndarray]
-) -> np.ndarray:
-    n_r = len(data.right)
-    true_key = np.unique(true_pairs[0].astype(np.int64) * n_r + true_pairs[1])
-    return np.isin(result.left.astype(np.int64) * n_r + result.right, true_key)
-
-
-def make_matcher(spec: str | Mapping | Matcher) -> Matcher:
-    """A matcher from an instance, a registry name, or ``{"name": ..., **params}``."""
-    if isinstance(spec, Matcher):
-        return spec
-    if isinstance(spec, str):
-        spec = {"name": spec}
-    if not isinstance(spec, Mapping) or "name" not in spec:
-        raise ConfigError("matcher", f"{spec!r} is not a matcher name or a mapping with a 'name'")
-    params = dict(spec)
-    return MATCHERS.create(params.pop("name"), params)
+    return bool(data.right.id_index().is_unique)
 
 
 def right_term_counts(records: Records, role: str) -> tuple[np.ndarray, int]:

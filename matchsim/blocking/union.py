@@ -1,0 +1,90 @@
+"""Multi-pass blocking (a union of passes) and building any blocker from its specification."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from matchsim.blocking.base import BLOCKERS, Blocker, blocker, dedupe_pairs
+from matchsim.errors import ConfigError
+from matchsim.records import LinkageData
+
+
+def make_blocker(spec: str | dict | Blocker) -> Blocker:
+    """A blocker from a registry name, a ``{"name": ..., **params}`` mapping, or an instance.
+
+    Strings may carry keys after a colon: ``"exact:surname:soundex+dob"``.
+    """
+    if isinstance(spec, Blocker):
+        return spec
+    if isinstance(spec, str):
+        name, _, rest = spec.partition(":")
+        params: dict = {}
+        if rest:
+            if name in ("exact",):
+                params["keys"] = rest.split("+")
+            elif name == "union":
+                raise ConfigError("blocking", "write unions as a list of blockers")
+            else:
+                raise ConfigError("blocking", f"{spec!r}: only 'exact:KEY+KEY' takes keys inline")
+        spec = {"name": name, **params}
+    if isinstance(spec, list):
+        return Union([make_blocker(s) for s in spec])
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ConfigError("blocking", f"{spec!r} is not a blocker name or a mapping with a 'name'")
+    params = dict(spec)
+    name = params.pop("name")
+    if name == "union":
+        members = params.get("blockers", [])
+        if not isinstance(members, list | tuple):
+            raise ConfigError(
+                "blocking.union.blockers", f"must be a list of blockers. Got {members!r} instead."
+            )
+        params["blockers"] = [make_blocker(b) for b in members]
+    return BLOCKERS.create(name, params)
+
+
+@blocker("union")
+class Union(Blocker):
+    """Several passes; their pairs are unioned and duplicates removed (multi-pass blocking).
+
+    Parameters
+    ----------
+    blockers
+        The passes: blocker names or mappings, as ``lookup.blocking`` takes them.
+    """
+
+    def __init__(self, blockers: Sequence[Blocker]) -> None:
+        if not isinstance(blockers, list | tuple):
+            raise ConfigError(
+                "blocking.union.blockers", f"must be a list of blockers. Got {blockers!r} instead."
+            )
+        blockers = [make_blocker(b) for b in blockers]
+        if not blockers:
+            raise ConfigError("blocking.union.blockers", "give at least one blocker")
+        self.blockers = blockers
+
+    def describe(self) -> str:
+        return " | ".join(b.describe() for b in self.blockers)
+
+    def warm(self, data: LinkageData) -> None:
+        for member in self.blockers:
+            member.warm(data)
+
+    def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return sum(b.counts(data, left_rows) for b in self.blockers)
+
+    def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return dedupe_pairs([b.pairs(data, left_rows) for b in self.blockers], len(data.right))
+
+    @property
+    def self_pairs_once(self) -> bool:  # type: ignore[override]
+        return all(b.self_pairs_once for b in self.blockers)
+
+    def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
+        return sum(b.self_counts(data, left_rows) for b in self.blockers)
+
+    def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        parts = [b.self_pairs(data, left_rows) for b in self.blockers]
+        return dedupe_pairs(parts, len(data.right))

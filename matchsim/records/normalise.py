@@ -1,0 +1,209 @@
+"""Normalising values: names, addresses, dates and sex as the linkage compares them."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matchsim.records.roles import MISSING, MISSING_DATE, NAME_ROLES
+
+ADDRESS_ABBREVIATIONS = {
+    "RD": "ROAD",
+    "ST": "STREET",
+    "AVE": "AVENUE",
+    "AV": "AVENUE",
+    "LN": "LANE",
+    "DR": "DRIVE",
+    "CL": "CLOSE",
+    "CRES": "CRESCENT",
+    "GDNS": "GARDENS",
+    "PL": "PLACE",
+    "CT": "COURT",
+    "TERR": "TERRACE",
+    "TER": "TERRACE",
+    "SQ": "SQUARE",
+    "GR": "GROVE",
+    "PK": "PARK",
+}
+
+
+_UNDECOMPOSABLE = str.maketrans({"Ł": "L", "Ø": "O", "Đ": "D", "Æ": "AE", "Œ": "OE", "Þ": "TH"})
+
+
+def normalise_name(value: str) -> str:
+    """Upper case, accents stripped, letters only, single spaces (hyphens become spaces)."""
+    decomposed = unicodedata.normalize("NFKD", value.upper())
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(
+        _UNDECOMPOSABLE
+    )
+    return " ".join(re.sub(r"[^A-Z ]+", " ", letters.replace("-", " ")).split())
+
+
+# Letters that NFKD does not split into a base letter and an accent.
+_LETTER_REPLACEMENTS = {
+    "Ł": "L",
+    "Ø": "O",
+    "Đ": "D",
+    "ß": "SS",
+    "ẞ": "SS",
+    "Æ": "AE",
+    "Œ": "OE",
+    "Þ": "TH",
+}
+
+
+def normalise_names(values: pa.Array) -> pa.Array:
+    """:func:`normalise_name` for a whole array, in Arrow (no Python loop)."""
+    text = normalise_names_letters(values)
+    text = pc.replace_substring_regex(text, r"[^A-Z]+", " ")
+    return pc.utf8_trim_whitespace(text)
+
+
+def normalise_names_letters(values: pa.Array) -> pa.Array:
+    """Upper case with accents stripped and letters NFKD cannot split spelled out."""
+    text = pc.utf8_normalize(pc.utf8_upper(values), "NFKD")
+    text = pc.replace_substring_regex(text, r"\p{Mn}+", "")
+    for src, dst in _LETTER_REPLACEMENTS.items():
+        text = pc.replace_substring(text, src, dst)
+    return text
+
+
+def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
+    """Distinct normalised values and, per record, the index of its value (-1 missing)."""
+    if pa.types.is_dictionary(col.type):
+        # Already encoded (a matchsim register's names): keep its codes, on one dictionary,
+        # rather than decode and hash millions of strings again.
+        chunks = col.unify_dictionaries().chunks if isinstance(col, pa.ChunkedArray) else [col]
+        if chunks:
+            indices = pa.concat_arrays([c.indices.cast(pa.int64()) for c in chunks])
+            encoded = pa.DictionaryArray.from_arrays(
+                indices, chunks[0].dictionary.cast(pa.string())
+            )
+        else:
+            encoded = pc.dictionary_encode(pa.array([], pa.string()))
+    else:
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_integer(col.type):
+            col = col.cast(pa.string())
+        encoded = pc.dictionary_encode(col)
+    raw = encoded.dictionary
+    if role in NAME_ROLES:
+        norm = normalise_name_values(raw)
+    elif role == "postcode":
+        # Already upper-case letters and digits (a clean file): nothing to replace.
+        clean = _bytes_within(raw, _POSTCODE_BYTES)
+        norm = raw if clean else pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]", "")
+    else:
+        norm = normalise_addresses(raw)
+    # A dictionary given with the column may repeat a value; one Arrow built holds each once.
+    if not pa.types.is_dictionary(col.type) and _unchanged(norm, raw):  # the codes stand
+        values, remap = raw, np.arange(len(raw), dtype=np.int64)
+    else:
+        # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.
+        merged = pc.dictionary_encode(norm)
+        values = merged.dictionary
+        remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
+    if not len(values):  # every value missing (possible among a few chosen rows)
+        return values, np.full(len(encoded), MISSING, dtype=np.int64)
+    nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
+    idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np.where(nulls, MISSING, remap[idx])
+    empty = pc.equal(values, "").fill_null(True).to_numpy(zero_copy_only=False)
+    codes = np.where((codes >= 0) & empty[np.maximum(codes, 0)], MISSING, codes)
+    return values, codes.astype(np.int64)
+
+
+#: The bytes a normalised postcode holds: upper-case ASCII letters and digits.
+_POSTCODE_BYTES = np.zeros(256, dtype=np.bool_)
+_POSTCODE_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)] = True
+
+
+def _bytes_within(values: pa.Array, allowed: np.ndarray) -> bool:
+    """Whether every byte of every value (a string array with no nulls) is ``allowed``."""
+    if not pa.types.is_string(values.type) or values.null_count:
+        return False
+    if not len(values):
+        return True
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
+        values.offset : values.offset + len(values) + 1
+    ]
+    data = values.buffers()[2]
+    if data is None or offsets[-1] == offsets[0]:
+        return True
+    return bool(allowed[np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]].all())
+
+
+def _unchanged(norm: pa.Array, raw: pa.Array) -> bool:
+    """Whether normalising left every value as it was (no nulls on either side)."""
+    if norm is raw:
+        return True
+    if norm.null_count or raw.null_count or len(norm) != len(raw):
+        return False
+    return bool(pc.all(pc.equal(norm, raw)).as_py() is not False)
+
+
+def normalise_name_values(raw: pa.Array) -> pa.Array:
+    """:func:`normalise_name` of each value: ASCII values in Arrow (where the two agree by
+    construction), the others (few) in Python. A national register has about 600,000 distinct
+    middle names."""
+    norm = normalise_names(raw)
+    other = np.flatnonzero(~pc.string_is_ascii(raw).fill_null(True).to_numpy(zero_copy_only=False))
+    if not len(other):
+        return norm
+    fixed = pa.array(
+        [normalise_name(v) for v in raw.take(pa.array(other)).to_pylist()], pa.string()
+    )
+    position = np.arange(len(raw), dtype=np.int64)
+    position[other] = len(raw) + np.arange(len(other))
+    return pa.concat_arrays([norm, fixed]).take(pa.array(position))
+
+
+_ABBREVIATION_PATTERN = r"\b(" + "|".join(ADDRESS_ABBREVIATIONS) + r")\b"
+
+
+def normalise_addresses(raw: pa.Array) -> pa.Array:
+    """Upper case, accents stripped, punctuation to spaces, street-type abbreviations expanded,
+    single spaces."""
+    text = pc.utf8_upper(raw)
+    # Accented letters become their base letters ("Église" = "EGLISE"), as in names, rather
+    # than spaces; only values with a non-ASCII character pay for it.
+    accented = pc.invert(pc.string_is_ascii(text)).fill_null(False)
+    if pc.any(accented).as_py():
+        text = pc.replace_with_mask(text, accented, normalise_names_letters(text.filter(accented)))
+    text = pc.replace_substring_regex(text, r"[^A-Z0-9]+", " ")
+    # Expanding abbreviations takes one pass per form: run it only on values that have one.
+    has = pc.match_substring_regex(text, _ABBREVIATION_PATTERN).fill_null(False)
+    if pc.any(has).as_py():
+        rows = np.flatnonzero(has.to_numpy(zero_copy_only=False))
+        subset = text.take(pa.array(rows))
+        for short, long in ADDRESS_ABBREVIATIONS.items():
+            subset = pc.replace_substring_regex(subset, rf"\b{short}\b", long)
+        # Put the expanded values back in place, in Arrow (millions of distinct addresses in
+        # a national register: no Python string per value).
+        position = np.arange(len(text), dtype=np.int64)
+        position[rows] = len(text) + np.arange(len(rows))
+        text = pa.concat_arrays([text, subset]).take(pa.array(position))
+    return pc.utf8_trim_whitespace(text)
+
+
+def parse_dates(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        text = pc.utf8_trim_whitespace(col)
+        col = pc.strptime(pc.if_else(pc.equal(text, ""), None, text), format="%Y-%m-%d", unit="s")
+    if pa.types.is_timestamp(col.type):
+        col = col.cast(pa.date32())
+    days = (
+        col.cast(pa.int32()).cast(pa.int64()).fill_null(MISSING_DATE).to_numpy(zero_copy_only=False)
+    )
+    return days.astype(np.int64)
+
+
+def parse_sex(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    text = pc.utf8_upper(col.cast(pa.string()))
+    first = pc.utf8_slice_codeunits(text, 0, 1).to_numpy(zero_copy_only=False)
+    return np.where(first == "M", 0, np.where(first == "F", 1, MISSING)).astype(np.int8)

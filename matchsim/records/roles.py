@@ -1,0 +1,196 @@
+"""Roles: the fields a linkage understands, how missing values are coded, and checking a
+table's mapping of columns to roles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from matchsim.errors import ConfigError
+
+ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
+NAME_ROLES = ("forename", "middle_names", "surname")
+STRING_ROLES = ("forename", "middle_names", "surname", "postcode", "address")
+#: Every role that holds a value about the person (all but ``id``), in ROLES order.
+VALUE_ROLES = tuple(role for role in ROLES if role != "id")
+#: The roles the peer engines compare and block on (middle names are left out, as matchsim's
+#: default comparisons leave them out).
+PEER_ROLES = tuple(role for role in VALUE_ROLES if role != "middle_names")
+MISSING = -1
+#: Missing date of birth. Not -1: that is 1969-12-31 in days since 1970.
+MISSING_DATE = np.iinfo(np.int64).min // 4
+
+#: The role mapping of matchsim's own registers and request sets.
+MATCHSIM_ROLES = {
+    "forename": "forename",
+    "middle_names": "middle_names",
+    "surname": "surname",
+    "date_of_birth": "date_of_birth",
+    "sex": "sex",
+    "postcode": "postcode",
+    "address_line": "address",
+}
+
+
+def table_column(
+    table: pa.Table | pd.DataFrame, name: str, rows: np.ndarray | None = None
+) -> pa.ChunkedArray | pa.Array:
+    """One column as Arrow (only ``rows``, in that order, when given: the others are never
+    converted)."""
+    if isinstance(table, pa.Table):
+        column = table[name]
+        if rows is not None:
+            column = column.take(pa.array(rows, pa.int64()))
+    else:
+        series = table[name]
+        if rows is not None:
+            series = series.take(rows)
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object)
+        column = pa.array(series, from_pandas=True)
+    # pandas 3 strings arrive as large_string; one string type keeps vocabularies joinable.
+    if pa.types.is_large_string(column.type):
+        column = column.cast(pa.string())
+    elif pa.types.is_dictionary(column.type) and pa.types.is_large_string(column.type.value_type):
+        column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
+    return column
+
+
+def num_rows(table: pa.Table | pd.DataFrame) -> int:
+    return table.num_rows if isinstance(table, pa.Table) else len(table)
+
+
+def column_names(table: pa.Table | pd.DataFrame) -> list[str]:
+    return (
+        list(table.column_names) if isinstance(table, pa.Table) else [str(c) for c in table.columns]
+    )
+
+
+def check_mapping(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping's shape (known roles, existing columns, each role once, a
+    usable role) and that the table has rows, naming the problem. Column types are not checked."""
+    columns = column_names(table)
+    if num_rows(table) == 0:
+        raise ConfigError(side, "the table is empty")
+    seen: dict[str, str] = {}
+    for column, role in roles.items():
+        if role not in ROLES:
+            raise ConfigError(
+                f"{side}.{column}", f"unknown role {role!r}; known roles: {', '.join(ROLES)}"
+            )
+        if column not in columns:
+            raise ConfigError(
+                f"{side}.{column}", f"no such column; columns are: {', '.join(columns)}"
+            )
+        if role in seen:
+            raise ConfigError(
+                f"{side}.{column}", f"role {role!r} is already mapped to {seen[role]!r}"
+            )
+        seen[role] = column
+    usable = {"forename", "surname", "date_of_birth", "postcode", "address"} & set(roles.values())
+    if not usable:
+        raise ConfigError(
+            side, "map at least one of forename, surname, date_of_birth, postcode, address"
+        )
+
+
+def check_roles(table: pa.Table | pd.DataFrame, roles: Mapping[str, str], side: str) -> None:
+    """Validate a role mapping (column -> role) against a table, naming the problem."""
+    check_mapping(table, roles, side)
+    checked_columns(table, roles, side)
+
+
+def checked_columns(
+    table: pa.Table | pd.DataFrame,
+    roles: Mapping[str, str],
+    side: str,
+    rows: np.ndarray | None = None,
+) -> dict[str, pa.ChunkedArray | pa.Array]:
+    """The mapped columns as Arrow, each converted once and validated, naming the problem.
+
+    With ``rows``, only those rows are converted and checked (a column must still hold some
+    value somewhere in the table)."""
+    columns = {}
+    for column, role in roles.items():
+        try:
+            col = table_column(table, column, rows)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            raise ConfigError(
+                f"{side}.{column}",
+                f"mixes kinds of value; a {role} column must hold text or dates ({str(exc).splitlines()[0]})",
+            ) from None
+        if _entirely_empty(table, column, col, rows):
+            raise ConfigError(f"{side}.{column}", "the column is entirely empty")
+        if pa.types.is_null(col.type):  # the chosen rows hold no value: no type to read
+            col = col.cast(pa.date32() if role == "date_of_birth" else pa.string())
+        if role == "date_of_birth" and not _is_datelike(col):
+            raise ConfigError(
+                f"{side}.{column}", f"a date_of_birth column must hold dates; got {col.type}"
+            )
+        if role == "date_of_birth":
+            _check_date_strings(col, f"{side}.{column}")
+        if role in STRING_ROLES and not (
+            pa.types.is_string(col.type)
+            or pa.types.is_large_string(col.type)
+            or pa.types.is_dictionary(col.type)
+            or pa.types.is_integer(col.type)  # e.g. numeric postcodes read from CSV
+        ):
+            raise ConfigError(f"{side}.{column}", f"a {role} column must hold text; got {col.type}")
+        columns[column] = col
+    return columns
+
+
+def _entirely_empty(
+    table: pa.Table | pd.DataFrame,
+    name: str,
+    col: pa.ChunkedArray | pa.Array,
+    rows: np.ndarray | None,
+) -> bool:
+    """Whether the whole column (not only ``rows``) holds no value."""
+    if col.null_count < len(col):
+        return False
+    if rows is None:
+        return True
+    # The chosen rows hold nothing: look at the rest (rarely reached, so the cost is rare).
+    if isinstance(table, pa.Table):
+        return table[name].null_count == table.num_rows
+    return bool(table[name].isna().all())
+
+
+def _is_datelike(col: pa.ChunkedArray | pa.Array) -> bool:
+    t = col.type
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):
+        return True
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _check_date_strings(col: pa.ChunkedArray | pa.Array, field: str) -> None:
+    """Every non-empty value must be a real YYYY-MM-DD date (no 30 February rolling over)."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return
+    values = pc.utf8_trim_whitespace(pc.drop_null(col))
+    values = values.filter(pc.not_equal(values, ""))
+    try:
+        parsed = pc.strptime(values, format="%Y-%m-%d", unit="s")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        bad = next((v for v in values.to_pylist() if not _is_iso_date(v)), None)
+        raise ConfigError(field, f"{bad!r} is not a date YYYY-MM-DD") from None
+    round_trip = pc.strftime(parsed, format="%Y-%m-%d")
+    differs = pc.invert(pc.equal(round_trip, values))
+    if pc.any(differs).as_py():
+        bad = values.filter(differs)[0].as_py()
+        raise ConfigError(field, f"{bad!r} is not a real date")
+
+
+def _is_iso_date(value: str) -> bool:
+
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10

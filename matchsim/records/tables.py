@@ -1,0 +1,400 @@
+"""Records and tables, normalised and encoded for blocking and comparison.
+
+Any pair of tables can be linked once their columns are mapped to **roles** (``id``,
+``forename``, ``middle_names``, ``surname``, ``date_of_birth``, ``sex``, ``postcode``,
+``address``). Each string role is normalised (case, accents, punctuation, spacing) and
+dictionary-encoded with one vocabulary shared by both sides, so that:
+
+* equal values have equal integer codes on both sides (exact agreement is an integer test);
+* every derived key (phonetic codes, initials, postcode sector/district/area) is computed once
+  per distinct value, not once per record;
+* similarity scores are computed once per distinct pair of values, and names repeat heavily.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from matchsim import dates as cal
+from matchsim.errors import ConfigError
+from matchsim.records.normalise import normalised_strings, parse_dates, parse_sex
+from matchsim.records.roles import (
+    MISSING,
+    MISSING_DATE,
+    STRING_ROLES,
+    check_mapping,
+    checked_columns,
+    column_names,
+    num_rows,
+    table_column,
+)
+from matchsim.records.vocabulary import Vocabulary
+
+#: A stage's state kept with records or a linkage (see :meth:`Records.state`)
+S = TypeVar("S")
+
+
+def _state(cache: dict[object, object], kind: type[S]) -> S:
+    # Keyed by the class itself: no two stages can share a key by accident.
+    found = cache.get(kind)
+    if found is None:
+        found = cache[kind] = kind()
+    return found  # type: ignore[return-value]
+
+
+_DATE_SHIFT = 1_000_000  # days: keys of real dates from year -770 on are non-negative
+
+
+@dataclass
+class Records:
+    """One side of a linkage: ids and encoded roles (codes index the shared vocabularies)."""
+
+    ids: np.ndarray
+    codes: dict[str, np.ndarray]  # role -> int64 codes, -1 when missing
+    dob: np.ndarray  # int64 days since 1970-01-01, MISSING_DATE when missing
+    sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
+    extra: dict[str, np.ndarray] = field(default_factory=dict)  # passthrough columns
+    #: derived arrays of these records, and each stage's state (:meth:`state`); a prepared
+    #: register shares one across all its linkages, since its codes and derived keys never
+    #: change between them. Stages use :meth:`state`; string keys here are read by
+    #: ``matchsim.linkage``, ``matchsim.world``, ``matchsim.namesakes`` and
+    #: ``matchsim.pprl.records`` only until they move to states of their own.
+    cache: dict[object, object] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def state(self, kind: type[S]) -> S:
+        """The state a stage keeps with these records: the one instance of ``kind`` (a class
+        the stage defines, built with no arguments on first use). A prepared register's
+        records share theirs across all its linkages, so ``kind`` must hold only what
+        depends on these records alone."""
+        return _state(self.cache, kind)
+
+    def id_index(self) -> pd.Index:
+        """A pandas index of the ids (built once: 9M ids take seconds)."""
+        index = self.cache.get("id_index")
+        if index is None:
+            index = self.cache["id_index"] = pd.Index(self.ids)
+        return index  # type: ignore[return-value]
+
+    def ids_ascending(self) -> bool:
+        """Whether the ids are integers in strictly ascending order (checked once)."""
+        cached = self.cache.get("ids_ascending")
+        if cached is None:
+            ids = self.ids
+            cached = np.array(
+                ids.dtype.kind in "iu" and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()))
+            )
+            self.cache["ids_ascending"] = cached
+        return bool(cached)
+
+    @property
+    def dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Year, month and day of each birth date (MISSING where unknown); cached."""
+        if "dob_parts" not in self.cache:
+            self.cache["dob_parts"] = self._dob_parts()
+        return self.cache["dob_parts"]  # type: ignore[return-value]
+
+    def _dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ok = self.dob != MISSING_DATE
+        y, m, d = cal.year_month_day(np.where(ok, self.dob, 0))
+        return np.where(ok, y, MISSING), np.where(ok, m, MISSING), np.where(ok, d, MISSING)
+
+    def role_codes(
+        self, role: str, vocabularies: Mapping[str, Vocabulary]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One role as (an int64 code per record, the distinct texts the codes index): codes
+        are MISSING where the value is missing or the role is not mapped. Dates of birth are
+        ISO texts (``2012-03-04``), sex ``M``/``F``."""
+        if role == "date_of_birth":
+            present = self.dob != MISSING_DATE
+            distinct, inverse = np.unique(self.dob[present], return_inverse=True)
+            codes = np.full(len(self), MISSING, dtype=np.int64)
+            codes[present] = inverse.ravel()
+            days = distinct.astype("datetime64[D]")
+            return codes, np.datetime_as_string(days, unit="D").astype(object)
+        if role == "sex":
+            return self.sex.astype(np.int64), np.array(["M", "F"], dtype=object)
+        if role in self.codes and role in vocabularies:
+            return self.codes[role], vocabularies[role].text
+        return np.full(len(self), MISSING, dtype=np.int64), np.array([], dtype=object)
+
+    def key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
+        """An int64 key per record for a blocking part such as ``surname:soundex`` or ``dob``."""
+        cache_key = ("key", part)
+        if cache_key not in self.cache:
+            self.cache[cache_key] = self._key(part, vocabularies)
+        return self.cache[cache_key]  # type: ignore[return-value]
+
+    def _key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
+        if part == "dob":
+            # Shifted so that every real date is >= 0 and only a missing one is MISSING.
+            return np.where(self.dob == MISSING_DATE, MISSING, self.dob + _DATE_SHIFT)
+        if part in ("birth_year", "birth_month", "birth_day"):
+            return self.dob_parts[("birth_year", "birth_month", "birth_day").index(part)].copy()
+        if part == "sex":
+            return self.sex.astype(np.int64)
+        role, _, kind = part.partition(":")
+        if role not in self.codes:
+            raise ConfigError(
+                "blocking", f"key {part!r} needs the role {role!r}, which is not mapped"
+            )
+        codes = self.codes[role]
+        if not kind:
+            return codes.copy()
+        derived = vocabularies[role].derived(kind)
+        return np.where(codes >= 0, derived[np.maximum(codes, 0)], MISSING)
+
+
+@dataclass
+class LinkageData:
+    """Left and right records with their shared vocabularies.
+
+    Each stage keeps the work it reuses across chunks of this linkage (sorted right-hand keys,
+    for instance) in its own :meth:`state`; it lives and dies with the linkage, so no result
+    can leak into another.
+    """
+
+    left: Records
+    right: Records
+    vocabularies: dict[str, Vocabulary]
+    cache: dict[object, object] = field(default_factory=dict, repr=False)
+    #: one table against itself (deduplication, see :func:`self_linkage`): ``left`` and
+    #: ``right`` are the same records, and a pair is an unordered pair of two different rows,
+    #: listed once with the smaller row on the left
+    self_join: bool = False
+
+    def state(self, kind: type[S]) -> S:
+        """The state a stage keeps for this linkage: the one instance of ``kind`` (a class
+        the stage defines, built with no arguments on first use)."""
+        return _state(self.cache, kind)
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(r for r in STRING_ROLES if r in self.vocabularies) + tuple(
+            r for r in ("date_of_birth", "sex") if self._has(r)
+        )
+
+    def _has(self, role: str) -> bool:
+        if role == "date_of_birth":
+            return bool(
+                (self.left.dob != MISSING_DATE).any() or (self.right.dob != MISSING_DATE).any()
+            )
+        return bool((self.left.sex != MISSING).any() or (self.right.sex != MISSING).any())
+
+
+# --------------------------------------------------------------------------------------------
+# Preparing tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedTable:
+    """One table normalised on its own: per role, distinct values and each record's index.
+
+    Prepare a register once and link many request batches against it.
+    """
+
+    roles: dict[str, str]  # role -> column
+    vocabularies: dict[str, Vocabulary]
+    codes: dict[str, np.ndarray]
+    ids: np.ndarray
+    dob: np.ndarray
+    sex: np.ndarray
+    extra: dict[str, np.ndarray]
+    #: shared by every linkage of this table as the right-hand side (see Records.cache)
+    right_cache: dict[object, object] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def prepare_table(
+    table: pa.Table | pd.DataFrame,
+    roles: Mapping[str, str],
+    side: str = "table",
+    *,
+    keep: tuple[str, ...] = (),
+    rows: np.ndarray | None = None,
+) -> PreparedTable:
+    """Validate the role mapping (column -> role) and normalise and encode the table.
+
+    ``rows`` (positions in the table) prepares only those rows, in that order: record ``i`` of
+    the result is row ``rows[i]``, and without an ``id`` role its id is that position. The
+    other rows are never read, so comparing a few pairs of two big tables costs what the pairs
+    touch (see :func:`matchsim.comparison.compare_pairs`).
+    """
+    check_mapping(table, roles, side)
+    if rows is not None:
+        rows = _positions(rows, num_rows(table), "rows")
+    columns = checked_columns(table, roles, side, rows)
+    by_role = {role: col for col, role in roles.items()}
+    n = num_rows(table) if rows is None else len(rows)
+    vocabularies, codes = {}, {}
+    string_roles = [r for r in STRING_ROLES if r in by_role]
+
+    def normalised(role: str) -> tuple[pa.Array, np.ndarray]:
+        col = columns[by_role[role]]
+        return normalised_strings(col if rows is None else _decoded_if_sparse(col, n), role)
+
+    # Arrow releases the GIL: normalise the roles side by side, where there are cores to use
+    # (on one core, starting threads costs more than it saves on a few thousand rows).
+    threads = min(len(string_roles), _usable_cores())
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            results = list(pool.map(normalised, string_roles))
+    else:
+        results = [normalised(role) for role in string_roles]
+    for role, (values, idx) in zip(string_roles, results, strict=True):
+        vocabularies[role] = Vocabulary(role, values)
+        codes[role] = idx
+    if "id" in by_role:
+        ids = np.asarray(columns[by_role["id"]].to_numpy(zero_copy_only=False))
+    else:
+        ids = np.arange(n) if rows is None else rows.copy()
+    dob = (
+        parse_dates(columns[by_role["date_of_birth"]])
+        if "date_of_birth" in by_role
+        else np.full(n, MISSING_DATE)
+    )
+    sex = (
+        parse_sex(columns[by_role["sex"]])
+        if "sex" in by_role
+        else np.full(n, MISSING, dtype=np.int8)
+    )
+    extra = {
+        k: np.asarray(table_column(table, k, rows).to_numpy(zero_copy_only=False))
+        for k in keep
+        if k in column_names(table)
+    }
+    return PreparedTable(by_role, vocabularies, codes, ids, dob.astype(np.int64), sex, extra)
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+def _positions(rows: object, count: int, name: str) -> np.ndarray:
+    """``rows`` as int64 positions into a table of ``count`` rows, or a ConfigError."""
+    array = np.asarray(rows)
+    if array.ndim != 1 or not (np.issubdtype(array.dtype, np.integer) or array.size == 0):
+        raise ConfigError(name, f"must be a one-dimensional array of row positions; got {rows!r}")
+    array = array.astype(np.int64, copy=False)
+    if array.size and (array.min() < 0 or array.max() >= count):
+        raise ConfigError(
+            name,
+            f"row positions must lie in 0..{count - 1} (the table has {count:,} rows); "
+            f"got {int(array.min())}..{int(array.max())}",
+        )
+    return array
+
+
+def _decoded_if_sparse(col: pa.ChunkedArray | pa.Array, n: int) -> pa.ChunkedArray | pa.Array:
+    """A dictionary column with more distinct values than the records kept, decoded: then
+    normalising the records' own values costs less than normalising the whole dictionary."""
+    if not pa.types.is_dictionary(col.type):
+        return col
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    if sum(len(c.dictionary) for c in chunks) <= n:
+        return col
+    return col.cast(col.type.value_type)
+
+
+def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
+    """Put two prepared tables on shared vocabularies (roles both sides have)."""
+    vocabularies: dict[str, Vocabulary] = {}
+    codes_l: dict[str, np.ndarray] = {}
+    codes_r: dict[str, np.ndarray] = {}
+    for role in STRING_ROLES:
+        if role not in left.vocabularies or role not in right.vocabularies:
+            continue
+        base = right.vocabularies[role]
+        lvals = left.vocabularies[role].values
+        found = base.lookup(lvals)
+        missing = np.flatnonzero(found < 0)
+        mapping = found.copy()
+        mapping[missing] = len(base) + np.arange(len(missing))
+        values = pa.concat_arrays([base.values, lvals.take(pa.array(missing, pa.int64()))])
+        vocabularies[role] = Vocabulary(role, values, base=base)
+        lc = left.codes[role]
+        # (an empty vocabulary: every value of the role missing on the left)
+        codes_l[role] = mapping[np.maximum(lc, 0)] if len(mapping) else np.full(len(lc), MISSING)
+        codes_l[role] = np.where(lc >= 0, codes_l[role], MISSING)
+        codes_r[role] = right.codes[role]
+    has_dob = "date_of_birth" in left.roles and "date_of_birth" in right.roles
+    has_sex = "sex" in left.roles and "sex" in right.roles
+
+    def records(
+        t: PreparedTable, codes: dict[str, np.ndarray], cache: dict[object, object]
+    ) -> Records:
+        n = len(t)
+        return Records(
+            ids=t.ids,
+            codes=codes,
+            dob=t.dob if has_dob else np.full(n, MISSING_DATE),
+            sex=t.sex if has_sex else np.full(n, MISSING, dtype=np.int8),
+            extra=t.extra,
+            cache=cache,
+        )
+
+    # The right side's codes are its own (the shared vocabulary extends its vocabulary), so
+    # its keys can be kept across linkages — unless a role is missing on one side.
+    right_cache = right.right_cache.setdefault((has_dob, has_sex), {})
+    return LinkageData(
+        records(left, codes_l, {}), records(right, codes_r, right_cache), vocabularies
+    )
+
+
+def self_linkage(table: PreparedTable) -> LinkageData:
+    """One prepared table against itself, to find duplicates within it.
+
+    Both sides are the same :class:`Records` (one set of keys and caches), on the table's own
+    vocabularies; blocking then lists each unordered pair of different rows once.
+    """
+    records = Records(
+        ids=table.ids,
+        codes=dict(table.codes),
+        dob=table.dob,
+        sex=table.sex,
+        extra=table.extra,
+        cache={},
+    )
+    return LinkageData(records, records, dict(table.vocabularies), self_join=True)
+
+
+def prepare(
+    left: pa.Table | pd.DataFrame,
+    right: pa.Table | pd.DataFrame,
+    left_roles: Mapping[str, str],
+    right_roles: Mapping[str, str] | None = None,
+    *,
+    keep: tuple[str, ...] = (),
+) -> LinkageData:
+    """Normalise, encode and link two tables (``right_roles`` defaults to ``left_roles``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> left = pd.DataFrame({"fn": ["Mohammed"], "sn": ["Khan"]})
+    >>> right = pd.DataFrame({"first": ["MOHAMMED", "Aisha"], "last": ["Khan", "Begum"]})
+    >>> data = prepare(left, right, {"fn": "forename", "sn": "surname"}, {"first": "forename", "last": "surname"})
+    >>> int(data.left.codes["forename"][0]) == int(data.right.codes["forename"][0])
+    True
+    """
+    right_roles = left_roles if right_roles is None else right_roles
+    return link(
+        prepare_table(left, left_roles, "left", keep=keep),
+        prepare_table(right, right_roles, "right", keep=keep),
+    )
