@@ -26,7 +26,7 @@ BENCH_ARGS ?=
 BENCH_PYTEST = $(PYTHON) -m pytest benchmarks -p no:cacheprovider --benchmark-only
 PPRL_PEER_VENV ?= .venv-pprl-peer
 
-.PHONY: bench bench-report bench-smoke pprl-peer-venv typecheck
+.PHONY: bench bench-report bench-smoke pprl-peer-venv
 
 # The page is regenerated even when a target is missed (pytest then fails, and so does make),
 # since a missed target is a result too; without JSON (pytest did not get that far) it is not.
@@ -45,7 +45,3 @@ pprl-peer-venv:
 	python3 -m venv $(PPRL_PEER_VENV)
 	$(PPRL_PEER_VENV)/bin/python -m pip install --quiet 'setuptools<81' clkhash anonlink
 	@echo "export MATCHSIM_PPRL_PEER_PYTHON=$(abspath $(PPRL_PEER_VENV))/bin/python"
-
-# mypy with the settings in pyproject.toml ([tool.mypy]); the tests run it too (tests/test_typecheck.py).
-typecheck:
-	$(PYTHON) -m mypy
