@@ -106,7 +106,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
     For files inside a result directory matchsim owns; it does not check who wrote ``path``.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, _default_mode())
     tmp_path = Path(tmp)
@@ -168,16 +168,14 @@ def write_tables(tables: dict[Path, pa.Table], *, overwrite: bool = False) -> No
     try:
         for path, table in tables.items():
             check_replaceable(path, "out", overwrite=overwrite)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or "."
-            )
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             os.close(fd)
-            os.chmod(tmp, _default_mode())
-            staged.append((Path(tmp), path))
+            os.chmod(tmp_name, _default_mode())
+            staged.append((Path(tmp_name), path))
             if table_format(path) == "parquet":
-                pq.write_table(_marked(table), tmp, compression="zstd")
+                pq.write_table(_marked(table), tmp_name, compression="zstd")
             else:
-                pacsv.write_csv(_plain(table), tmp)
+                pacsv.write_csv(_plain(table), tmp_name)
         for _, path in staged:
             check_replaceable(path, "out", overwrite=overwrite)
         for tmp, path in staged:

@@ -72,10 +72,10 @@ def namesake_counts(records: Records, roles: Sequence[str]) -> tuple[int, int]:
     roles = _canonical(roles)
     cache_key = ("namesakes", roles)
     cached = records.cache.get(cache_key)
-    if cached is None:
+    if not isinstance(cached, np.ndarray):  # None: not counted yet
         cached = np.asarray(_count(records, [_column(records, r) for r in roles]), np.int64)
         records.cache[cache_key] = cached
-    return int(cached[0]), int(cached[1])  # type: ignore[index]
+    return int(cached[0]), int(cached[1])
 
 
 def count_all_namesakes(records: Records) -> None:

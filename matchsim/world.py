@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import pyarrow as pa
@@ -238,7 +238,9 @@ def _write_table(path: Path, table: pa.Table) -> None:
         writer.write_table(table)
 
 
-def _write_census(directory: Path, key: str, version: str, census: Census, index: RegisterIndex):
+def _write_census(
+    directory: Path, key: str, version: str, census: Census, index: RegisterIndex
+) -> None:
     _write_table(directory / "pupils.arrow", census.pupils)
     _write_table(directory / "addresses.arrow", census.addresses)
     extra: dict[str, Any] = {
@@ -281,8 +283,8 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
                     continue
                 kept[cache][kind] = name
         layout["vocabularies"][role] = kept
-    for group, cache in register.right_cache.items():
-        for key_, value in _right_cache_entries(cache):
+    for group, cached in register.right_cache.items():
+        for key_, value in _right_cache_entries(cached):
             stored = _stored_value(value)
             if stored is None:
                 continue  # rebuilt by warm_register (e.g. pandas indexes)
@@ -290,7 +292,7 @@ def _write_register(directory: Path, key: str, version: str, register: PreparedT
             names = []
             if kind == "array" and _is_codes_key(key_, register):
                 # A role's plain key is a copy of its codes: stored once, mapped twice.
-                parts, names = [], [f"codes-{key_[1]}"]  # type: ignore[index]
+                parts, names = [], [f"codes-{key_[1]}"]
             for part in parts:
                 same = _same_as_codes(part, register)
                 name = same or f"rc-{len(layout['right_cache'])}-{len(names)}"
@@ -332,7 +334,7 @@ def _right_cache_entries(cache: dict[object, object]) -> list[tuple[object, obje
     return entries
 
 
-def _is_codes_key(key: object, register: PreparedTable) -> bool:
+def _is_codes_key(key: object, register: PreparedTable) -> TypeGuard[tuple[str, str]]:
     """Whether a right-hand cache key is ``("key", role)`` of a role's own codes, which
     :meth:`matchsim.records.Records.key` returns as a copy of them."""
     return isinstance(key, tuple) and len(key) == 2 and key[0] == "key" and key[1] in register.codes

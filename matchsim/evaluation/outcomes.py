@@ -753,11 +753,11 @@ def _breakdown_frame(tables: Sequence[Mapping[str, Any]], confidence: float) -> 
 
 
 def _pairs(frame: object, name: str) -> pd.DataFrame:
-    frame = _check_frame(frame, name)
-    missing = [c for c in ("left_id", "right_id") if c not in frame.columns]
+    checked = _check_frame(frame, name)
+    missing = [c for c in ("left_id", "right_id") if c not in checked.columns]
     if missing:
         raise ConfigError(name, f"missing column(s) {', '.join(missing)}; needs left_id, right_id")
-    pairs = frame[["left_id", "right_id"]]
+    pairs = checked[["left_id", "right_id"]]
     if pairs.isna().any().any():
         raise ConfigError(name, "left_id and right_id must not be missing")
     # Ids may be integers or strings (e.g. FEBRL's "rec-12-org"); integers stored as floats

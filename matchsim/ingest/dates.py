@@ -103,7 +103,8 @@ def parse_dates(
         for pattern in (_ISO, _COMPACT):
             other = _fields(text, pattern, ("y", "m", "d"))
             use = (ymd[0] < 0) & (other[0] >= 0)
-            ymd = tuple(np.where(use, o, f) for o, f in zip(other, ymd, strict=True))
+            y, m, d = (np.where(use, o, f) for o, f in zip(other, ymd, strict=True))
+            ymd = (y, m, d)
         how = f"{date_format} (given)"
     else:
         ymd, how = _detect(text, missing, rows, name, option, numeric)
@@ -257,7 +258,8 @@ _LITERAL = re.compile(r"[.^$*+?()\[\]{}|\\]")
 
 def _format_regex(date_format: str, option: str) -> tuple[str, set[str]]:
     """An RE2 pattern for a strptime format with named groups y/yy, m or mon, d."""
-    pieces, groups, i = ["^"], set(), 0
+    pieces, i = ["^"], 0
+    groups: set[str] = set()
     directive_patterns = {
         "Y": ("y", r"(?P<y>\d{4})"),
         "y": ("yy", r"(?P<yy>\d{2})"),

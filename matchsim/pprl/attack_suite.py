@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
 
 from matchsim.pprl.attacks import (
+    AttackLabels,
     frequency_guesses,
     graph_matching_attack,
     itemset_attack,
@@ -39,12 +40,22 @@ ATTACKS = ("frequency", "pattern_mining", "itemsets", "graph")
 KNOWLEDGE = ("register", "public")
 
 
+class AttackOptions(TypedDict):
+    """What :func:`field_attacks` and :func:`record_attacks` take besides the data."""
+
+    label: str
+    attacks: Sequence[str]
+    overlaps: Sequence[float]
+    nodes: int
+    seed: int
+
+
 def _frequency(
     filters: np.ndarray,
     codes: np.ndarray,
     texts: np.ndarray,
     attacker: pd.Series,
-    **labels: str,
+    **labels: Unpack[AttackLabels],
 ) -> dict[str, Any]:
     """The frequency-alignment attack, scored like the others (records and values)."""
     t0 = time.perf_counter()
@@ -82,7 +93,7 @@ def field_attacks(
     knowledge = {"register": own, "public": public, **(extra or {})}
     out: list[dict[str, Any]] = []
     for name, attacker in knowledge.items():
-        labels = {"field": role, "hardening": label, "knowledge": name}
+        labels: AttackLabels = {"field": role, "hardening": label, "knowledge": name}
         if "frequency" in attacks:
             out.append(_frequency(filters, codes, texts, attacker, **labels))
         if "pattern_mining" in attacks:
@@ -182,7 +193,7 @@ def _record_tokens(
     encoder: BloomEncoder, columns: Mapping[str, tuple[np.ndarray, np.ndarray]], row: int
 ) -> list[str]:
     """The tokens a record's CLK encodes, each tagged with its field (the attacker's view)."""
-    out = []
+    out: list[str] = []
     for spec in encoder.fields:
         codes, texts = columns[spec.role]
         if codes[row] >= 0:
@@ -209,4 +220,4 @@ def encoder_kwargs(encoder: BloomEncoder) -> dict[str, Any]:
     }
 
 
-__all__ = ["ATTACKS", "KNOWLEDGE", "field_attacks", "record_attacks"]
+__all__ = ["ATTACKS", "KNOWLEDGE", "AttackOptions", "field_attacks", "record_attacks"]

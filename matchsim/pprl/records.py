@@ -39,11 +39,11 @@ def linkage_clks(encoder: BloomEncoder, data: LinkageData) -> tuple[np.ndarray, 
     register (only the latest settings, so a hardening sweep does not pile up copies)."""
     settings = encoder.settings()
     cached = data.cache.get(("clk", settings))
-    if cached is not None:
-        return cached  # type: ignore[return-value]
+    if isinstance(cached, tuple):  # (left, right), or None before the first encoding
+        return cached
     kept = data.right.cache.get("clk")
-    if kept is not None and kept[0] == settings:  # type: ignore[index]
-        right = kept[1]  # type: ignore[index]
+    if isinstance(kept, tuple) and kept[0] == settings:  # (settings, right CLKs)
+        right = kept[1]
     else:
         right = encode_records(encoder, data.right, data.vocabularies, RIGHT_STREAM)
         data.right.cache["clk"] = (settings, right)

@@ -34,11 +34,11 @@ def worst_case(row: dict[str, Any]) -> float | None:
 def frontier_svg(rows: list[dict[str, Any]]) -> str:
     """Oracle pair F1 (y) against the worst attack's success (x), one point per setting; the
     settings no other beats on both axes are joined (the privacy-utility frontier)."""
-    points = [
-        (worst_case(r), r["thresholds"]["oracle"]["f1"], r["label"])
-        for r in rows
-        if "thresholds" in r and worst_case(r) is not None
-    ]
+    points: list[tuple[float, float, str]] = []
+    for r in rows:
+        worst = worst_case(r)
+        if "thresholds" in r and worst is not None:
+            points.append((worst, r["thresholds"]["oracle"]["f1"], r["label"]))
     if not points:
         return ""
     width, height, left, top, bottom, legend = 760, 320, 60, 20, 46, 250

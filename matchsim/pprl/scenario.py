@@ -20,7 +20,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from matchsim.errors import ConfigError
-from matchsim.pprl.attack_suite import ATTACKS, field_attacks, record_attacks
+from matchsim.pprl.attack_suite import ATTACKS, AttackOptions, field_attacks, record_attacks
 from matchsim.pprl.attacks import frequency_alignment_attack
 from matchsim.pprl.dice import DICE_THRESHOLD
 from matchsim.pprl.encoding import KEY_ENV, BloomEncoder, FieldSpec, Secret
@@ -34,6 +34,20 @@ ENCODING_KEYS = ("fields", "length", "hashing", "missing", "seed")
 HARDENING_KEYS = ("salt", "balance", "xor_fold", "blip", "diffusion")
 #: A trade-off setting may also switch the hashing (random hashing is a defence of its own).
 TRADEOFF_KEYS = (*HARDENING_KEYS, "hashing")
+
+
+def _default_tradeoff() -> list[dict[str, Any]]:
+    return [
+        {},
+        {"salt": "birth_year"},
+        {"balance": True},
+        {"xor_fold": True},
+        {"blip": 0.02},
+        {"blip": 0.05},
+        {"diffusion": 10},
+        {"hashing": "random"},
+        {"salt": "birth_year", "balance": True, "blip": 0.02},
+    ]
 
 
 class PrivacyConfig(BaseModel):
@@ -59,19 +73,7 @@ class PrivacyConfig(BaseModel):
     hardening: dict[str, Any] = Field(default_factory=dict)
     #: Hardening settings compared in the trade-off chart and attacked (each: salt, balance,
     #: xor_fold, blip, diffusion, and hashing: random).
-    tradeoff: list[dict[str, Any]] = Field(
-        default_factory=lambda: [
-            {},
-            {"salt": "birth_year"},
-            {"balance": True},
-            {"xor_fold": True},
-            {"blip": 0.02},
-            {"blip": 0.05},
-            {"diffusion": 10},
-            {"hashing": "random"},
-            {"salt": "birth_year", "balance": True, "blip": 0.02},
-        ]
-    )
+    tradeoff: list[dict[str, Any]] = Field(default_factory=_default_tradeoff)
     #: Fields attacked by frequency alignment of their field-level encodings.
     attack_fields: list[str] = Field(default_factory=lambda: ["surname", "forename"])
     #: Attacks run on every trade-off setting (see matchsim.pprl.attack_suite).
@@ -354,12 +356,12 @@ def _attack_outcomes(
     seed: int,
 ) -> list[dict[str, Any]]:
     """Every configured attack on one setting: field level per attacked role, then record level."""
-    extra = {}
+    extra: dict[str, dict[str, pd.Series]] = {}
     if config.attack_ons_year is not None:
         extra["forename"] = {
             f"ONS {config.attack_ons_year}": ons_frequencies(config.attack_ons_year)
         }
-    options = {
+    options: AttackOptions = {
         "attacks": config.attacks,
         "overlaps": config.attack_overlaps,
         "nodes": config.attack_nodes,

@@ -41,7 +41,9 @@ def otsu_threshold(scores: np.ndarray, bins: int = OTSU_BINS) -> float:
     return float(edges[1:][int(np.argmax(between))])
 
 
-def pair_quality(scores: np.ndarray, is_true: np.ndarray, true_total: int, threshold: float):
+def pair_quality(
+    scores: np.ndarray, is_true: np.ndarray, true_total: int, threshold: float
+) -> dict[str, float]:
     """Precision, recall and F1 of the pairs scoring at least ``threshold``."""
     chosen = scores >= threshold
     tp = int((chosen & is_true).sum())
@@ -55,7 +57,7 @@ def pair_quality(scores: np.ndarray, is_true: np.ndarray, true_total: int, thres
     }
 
 
-def choose_thresholds(pairs: pd.DataFrame, true_links: pd.DataFrame) -> dict[str, dict]:
+def choose_thresholds(pairs: pd.DataFrame, true_links: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Quality at the oracle and the unsupervised threshold of scored candidate pairs.
 
     ``pairs`` has ``left_id``, ``right_id`` and ``score``; ``true_links`` the true

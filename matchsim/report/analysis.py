@@ -279,6 +279,12 @@ def _label(group_by: str, value: str) -> str:
     return value.replace("_", " ")
 
 
+def _dot_per_10k(label: str, rates: list[float], n: int) -> Dot:
+    """A dot of a rate and its interval (value, low, high), scaled to per 10,000."""
+    value, low, high = 1e4 * np.array(rates)
+    return Dot(label, value, low, high, n)
+
+
 def groups_section(run: ScenarioRun) -> str:
     breakdown = group_evaluation(run)
     parts = []
@@ -287,27 +293,17 @@ def groups_section(run: ScenarioRun) -> str:
         if group_by == "age_band":
             frame = frame.sort_values("group", key=lambda s: s.map(lambda g: order.get(g, 99)))
         false = [
-            Dot(
+            _dot_per_10k(
                 _label(group_by, r.group),
-                *(
-                    1e4
-                    * np.array(
-                        [r.false_match_rate, r.false_match_rate_low, r.false_match_rate_high]
-                    )
-                ),
+                [r.false_match_rate, r.false_match_rate_low, r.false_match_rate_high],
                 int(r.requests),
             )
             for r in frame.itertuples()
         ]
         missed = [
-            Dot(
+            _dot_per_10k(
                 _label(group_by, r.group),
-                *(
-                    1e4
-                    * np.array(
-                        [r.missed_match_rate, r.missed_match_rate_low, r.missed_match_rate_high]
-                    )
-                ),
+                [r.missed_match_rate, r.missed_match_rate_low, r.missed_match_rate_high],
                 int(r.in_register),
             )
             for r in frame.itertuples()

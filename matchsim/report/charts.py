@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "PALETTE",
     "Bar",
@@ -316,8 +318,9 @@ def waterfall_chart(prior: float, terms: Sequence[tuple[str, float]], title: str
 @dataclass(frozen=True)
 class Series:
     label: str
-    xs: Sequence[float]
-    ys: Sequence[float]
+    xs: Sequence[float] | np.ndarray
+    ys: Sequence[float] | np.ndarray
+    #: Whiskers: sequences, not arrays (``high or []`` tests them for truth).
     low: Sequence[float] | None = None
     high: Sequence[float] | None = None
 

@@ -76,13 +76,13 @@ def evidence(link: LinkResult, sub: ComparisonResult) -> str:
         return f'<div class="wf">{chart}{table}</div>'
     if isinstance(model, WeightedMatcher):
         parts = model.score_terms(sub, data)[0]
-        rows = "".join(
+        body = "".join(
             f"<tr><td>{e(c.name)}</td><td>{e(levels[i])}</td><td class='num'>+{parts[i]:.3f}</td></tr>"
             for i, c in enumerate(comparisons)
         )
         return (
             f"<table><tr><th>Comparison</th><th>{term('comparison-level', 'Level')}</th>"
-            f"<th>Adds to the {term('score')}</th></tr>{rows}<tr><td colspan='2'><b>score</b>"
+            f"<th>Adds to the {term('score')}</th></tr>{body}<tr><td colspan='2'><b>score</b>"
             f"</td><td class='num'><b>{parts.sum():.3f}</b></td></tr></table>"
         )
     if isinstance(model, CascadeMatcher):

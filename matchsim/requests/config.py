@@ -76,6 +76,9 @@ class RequestConfig(BaseModel):
                 f"{sorted(unknown_options)} not known to profile {profile.name!r} (known: {allowed})",
             )
         errors = {k: v * self.error_scale for k, v in {**profile.errors, **self.errors}.items()}
+        known: dict[str, float] = {"middle_names": 1.0, "sex": 1.0, **profile.known}
+        for field_name, probability in self.known.items():
+            known[field_name] = probability
         return profile, ProfileParams(
             count=self.count if self.count is not None else profile.count,
             in_register_share=(
@@ -85,7 +88,7 @@ class RequestConfig(BaseModel):
             ),
             errors={k: min(v, 1.0) for k, v in errors.items()},
             multipliers={**profile.multipliers, **self.error_multipliers},
-            known={"middle_names": 1.0, "sex": 1.0, **profile.known, **self.known},
+            known=known,
             origin_weights=self.origin_weights
             if self.origin_weights is not None
             else profile.origin_weights,

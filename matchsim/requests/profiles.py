@@ -118,6 +118,15 @@ def select_uniform(
     return select_weighted(index, params.origin_weights, n, rng)
 
 
+def _year_range(options: dict[str, object], name: str) -> tuple[int, int]:
+    """The option ``name``, a (first, last) pair of years."""
+    value = options[name]
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ConfigError("options", f"{name} must be a pair of years [first, last]; got {value!r}")
+    first, last = value
+    return int(first), int(last)
+
+
 def select_school_cohort(
     census: Census,
     rng: np.random.Generator,
@@ -128,8 +137,8 @@ def select_school_cohort(
     """Every pupil of one school born in given years, plus everyone who attended it in given
     years (the police request of Nov 2019: DOB 1992-1995 and attendance 2006-2009)."""
     opts = params.options
-    born_from, born_to = opts["dob_years"]  # type: ignore[misc]
-    attend_from, attend_to = opts["attendance_years"]  # type: ignore[misc]
+    born_from, born_to = _year_range(opts, "dob_years")
+    attend_from, attend_to = _year_range(opts, "attendance_years")
     p = census.pupils
     frame = pd.DataFrame({"school_id": p["school_id"].to_numpy()})
     born = pd.Series(pc.year(p["date_of_birth"]).to_numpy(zero_copy_only=False))

@@ -180,7 +180,7 @@ def _annotation_at(loc: tuple[Any, ...], root: type[BaseModel]) -> Any:
             if metadata:
                 annotation = (annotation, metadata)
             continue
-        base = annotation[0] if isinstance(annotation, tuple) else annotation
+        base: Any = annotation[0] if isinstance(annotation, tuple) else annotation
         args = [a for a in get_args(base) if a is not type(None)]
         # Optional[X] -> X; dict[K, V] -> V
         while args and get_origin(base) is not dict and len(args) == 1:

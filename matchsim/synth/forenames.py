@@ -205,7 +205,7 @@ class ForenameModel:
         name or to each other."""
         n = len(origin)
         count = np.searchsorted(self.middle_cumulative, rng.random(n), side="right")
-        middle = []
+        middle: list[np.ndarray] = []
         for slot in (1, 2):
             taken = [forename, *middle]
             code = np.full(n, -1, dtype=np.int32)

@@ -315,7 +315,7 @@ def _towns(
     town_of_area: list[list[int]] = []
     for _ in areas:
         count = int(rng.integers(1, 7))
-        codes = []
+        codes: list[int] = []
         while len(codes) < count:
             form = int(rng.integers(0, 4))
             # The four en_GB city formats: "{prefix} {first}{suffix}", "{prefix} {first}",

@@ -210,7 +210,7 @@ def calibrate_zipf(n: int, shares: tuple[float, float, float]) -> tuple[float, f
         c = np.cumsum(w, axis=2)
         got = np.log(c[:, :, cut] / c[:, :, -1:])
         err = ((got - target) ** 2).sum(axis=2)
-        i, j = np.unravel_index(np.argmin(err), err.shape)
+        i, j = (int(k) for k in np.unravel_index(np.argmin(err), err.shape))
         best = (float(exps[i]), float(offs[j]))
         de = (exps[1] - exps[0]) * 2
         exps = np.linspace(max(0.05, best[0] - de), best[0] + de, 41)

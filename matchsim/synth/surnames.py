@@ -37,6 +37,7 @@ from importlib import resources
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from matchsim.data import load_table
 from matchsim.errors import ConfigError
@@ -163,12 +164,13 @@ def stable_rank_key(name: str, salt: int = 0) -> int:
     return int.from_bytes(digest.digest(), "big")
 
 
-def rank_correlation(a: Sequence[float], b: Sequence[float]) -> float:
+def rank_correlation(a: ArrayLike, b: ArrayLike) -> float:
     """Spearman's rank correlation of two sequences without ties (0 for fewer than 3 items)."""
-    if len(a) < 3:
+    xa, xb = np.asarray(a), np.asarray(b)
+    if len(xa) < 3:
         return 0.0
-    ra = np.argsort(np.argsort(np.asarray(a), kind="stable"), kind="stable").astype(float)
-    rb = np.argsort(np.argsort(np.asarray(b), kind="stable"), kind="stable").astype(float)
+    ra = np.argsort(np.argsort(xa, kind="stable"), kind="stable").astype(float)
+    rb = np.argsort(np.argsort(xb, kind="stable"), kind="stable").astype(float)
     return float(np.corrcoef(ra, rb)[0, 1])
 
 

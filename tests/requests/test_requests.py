@@ -145,6 +145,13 @@ def test_police_cohort_on_a_census_without_those_years_is_refused(small_census):
         generate_requests(small_census, RequestConfig(profile="police_cohort"), seed=1)
 
 
+@pytest.mark.parametrize("years", [1995, "1995-1997", [1995, 1996, 1997]])
+def test_police_cohort_years_must_be_a_pair(small_census, years):
+    config = RequestConfig(profile="police_cohort", options={"dob_years": years})
+    with pytest.raises(ConfigError, match="dob_years must be a pair of years"):
+        generate_requests(small_census, config, seed=1)
+
+
 def test_more_register_people_than_exist_is_refused(small_census):
     with pytest.raises(ConfigError, match="holds only"):
         generate_requests(small_census, RequestConfig(count=50_000, in_register_share=1.0), seed=1)

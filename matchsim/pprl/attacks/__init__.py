@@ -22,10 +22,17 @@ from matchsim.pprl.attacks.frequency import (
 )
 from matchsim.pprl.attacks.graph import graph_matching_attack, sample_nodes
 from matchsim.pprl.attacks.itemsets import identify_qgrams_by_itemsets, itemset_attack
-from matchsim.pprl.attacks.knowledge import AttackOutcome, overlap_list, score, value_counts
+from matchsim.pprl.attacks.knowledge import (
+    AttackLabels,
+    AttackOutcome,
+    overlap_list,
+    score,
+    value_counts,
+)
 from matchsim.pprl.attacks.pattern_mining import identify_qgrams, pattern_mining_attack
 
 __all__ = [
+    "AttackLabels",
     "AttackOutcome",
     "AttackResult",
     "frequency_alignment_attack",

@@ -175,7 +175,7 @@ def sample_nodes(
     *,
     nodes: int,
     overlap: float,
-    outside: Sequence[str],
+    outside: Sequence[str] | np.ndarray,
     q: int = 2,
     seed: int = 0,
 ) -> tuple[np.ndarray, list[list[str]], np.ndarray]:
@@ -195,8 +195,10 @@ def sample_nodes(
     rows = np.sort(rng.choice(candidates, size=nodes, replace=False))
     shared = round(overlap * nodes)
     inside = rng.choice(rows, size=shared, replace=False)
-    outside = np.asarray(outside, dtype=object)
-    extra = outside[rng.integers(0, len(outside), size=nodes - shared)] if len(outside) else []
+    pool = np.asarray(outside, dtype=object)
+    extra: np.ndarray | list[str] = (
+        pool[rng.integers(0, len(pool), size=nodes - shared)] if len(pool) else []
+    )
     index = {t: i for i, t in enumerate(texts)}
     plain_values = [str(texts[c]) for c in codes[inside]] + [str(v) for v in extra]
     keys = np.array([index.get(v, -1) for v in plain_values], dtype=np.int64)

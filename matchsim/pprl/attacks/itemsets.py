@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from matchsim.errors import ConfigError
-from matchsim.pprl.attacks.knowledge import AttackOutcome, score
+from matchsim.pprl.attacks.knowledge import AttackLabels, AttackOutcome, score
 from matchsim.pprl.encoding import qgrams, unpack
 
 
@@ -255,7 +255,7 @@ def assign_qgrams(
     out: dict[str, int] = {}
     while True:
         live = np.where(plausible & free_sets[:, None] & free_grams[None, :], cost, np.inf)
-        new = []
+        new: list[tuple[int, int]] = []
         for a in np.flatnonzero(free_sets):
             order = np.argsort(live[a], kind="stable")[:2]
             g = int(order[0])
@@ -266,12 +266,12 @@ def assign_qgrams(
                 new.append((int(a), g))
         if not new:
             return out
-        for a, g in new:
-            out[grams[g]] = a
-            free_sets[a] = False
+        for anchor, g in new:
+            out[grams[g]] = anchor
+            free_sets[anchor] = False
             free_grams[g] = False
             # The new anchor sharpens every remaining profile.
-            joint = np.bitwise_count(rows & rows[a]).sum(axis=1) / records
+            joint = np.bitwise_count(rows & rows[anchor]).sum(axis=1) / records
             cost += np.abs(joint[:, None] - joint_plain[g][None, :])
 
 
@@ -389,7 +389,7 @@ def itemset_attack(
     rows = np.ascontiguousarray(encodings[present])
     truth = codes[present]
     attacker = attacker[(attacker > 0) & (attacker.index.astype(str) != "")]
-    labels = {"field": field, "hardening": hardening, "knowledge": knowledge}
+    labels: AttackLabels = {"field": field, "hardening": hardening, "knowledge": knowledge}
     if len(rows) == 0 or len(attacker) == 0:
         return score("itemsets", np.zeros(0), np.zeros(0), seconds=0.0, **labels)
     found = identify_qgrams_by_itemsets(

@@ -15,12 +15,21 @@ the attack's back:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 
 from matchsim.errors import ConfigError
 from matchsim.evaluation.intervals import wilson_interval
+
+
+class AttackLabels(TypedDict):
+    """Which encoding an attack ran on and with what knowledge: the labels of its outcome."""
+
+    field: str
+    hardening: str
+    knowledge: str
 
 
 @dataclass(frozen=True)
@@ -131,4 +140,4 @@ def overlap_list(
     return both[both > 0].sort_values(ascending=False, kind="stable")
 
 
-__all__ = ["AttackOutcome", "overlap_list", "score", "value_counts"]
+__all__ = ["AttackLabels", "AttackOutcome", "overlap_list", "score", "value_counts"]

@@ -118,9 +118,9 @@ def _decode(
     value_sets = np.zeros((len(values), len(identified)), dtype=bool)
     for i, v in enumerate(values):  # the attacker's distinct values
         for g in set(qgrams(v, q)):
-            j = where.get(g)
-            if j is not None:
-                value_sets[i, j] = True
+            column = where.get(g)
+            if column is not None:
+                value_sets[i, column] = True
     sizes = value_sets.sum(axis=1).astype(np.int64)
     # Each distinct profile of contained q-grams is solved once.
     profiles = _bitsets(contains)
