@@ -719,11 +719,9 @@ class BloomEncoder:
             distinct = np.asarray(distinct, dtype=np.int64)
             valid = distinct >= 0
             value_code = distinct // 100_000 if salted else distinct
-            role_texts = texts[spec.role]
-            field_texts = [
-                role_texts[c] if ok else "" for c, ok in zip(value_code, valid, strict=True)
-            ]
-            salts = [str(y) for y in distinct % 100_000] if salted else None
+            field_texts = np.full(len(distinct), "", dtype=object)
+            field_texts[valid] = np.asarray(texts[spec.role], dtype=object)[value_code[valid]]
+            salts = (distinct % 100_000).astype(str).astype(object) if salted else None
             filters = self.field_filters(spec, field_texts, salts)
             if self.missing == "token":
                 filters[~valid] = self.field_filters(spec, [MISSING_TOKEN])[0]
