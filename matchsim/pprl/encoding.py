@@ -613,7 +613,7 @@ class BloomEncoder:
                 for c in pair_code[members].tolist()
             ]
             positions[members] = self._gram_positions(spec, str(distinct_salts[s_code]), grams)
-        kernels.set_bits(gram_starts, pair_of, positions, filters.view(np.uint8))
+        kernels.set_bits(gram_starts, pair_of, positions, filters)
         return filters
 
     # -- hardening -------------------------------------------------------------------------------
