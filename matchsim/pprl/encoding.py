@@ -512,7 +512,10 @@ class BloomEncoder:
         return out
 
     def field_filters(
-        self, spec: FieldSpec, texts: Sequence[str], salts: Sequence[str] | None = None
+        self,
+        spec: FieldSpec,
+        texts: Sequence[str] | np.ndarray,
+        salts: Sequence[str] | np.ndarray | None = None,
     ) -> np.ndarray:
         """Raw (unhardened) filters of values: uint64 (values x length/64).
 
@@ -570,8 +573,8 @@ class BloomEncoder:
     def _field_filters_compiled(
         self,
         spec: FieldSpec,
-        texts: Sequence[str],
-        salts: Sequence[str] | None,
+        texts: Sequence[str] | np.ndarray,
+        salts: Sequence[str] | np.ndarray | None,
         filters: np.ndarray,
     ) -> np.ndarray:
         """:meth:`field_filters` by the numba kernels: each value's tokens are listed, the

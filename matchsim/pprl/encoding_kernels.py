@@ -102,7 +102,7 @@ def distinct_pairs(codes, gram_starts, salt_of):  # pragma: no cover
             table[slot] = pair
 
 
-@njit(nogil=True, inline="always")
+@njit(nogil=True, cache=True)
 def _slot(code, salt, mask):  # pragma: no cover
     mixed = np.uint64(code) ^ (np.uint64(salt) * _GOLDEN)
     return np.int64((mixed * _GOLDEN) >> np.uint64(40)) & mask
