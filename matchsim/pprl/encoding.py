@@ -8,7 +8,9 @@ long-term key) is the OR of its fields' filters, each field with its own ``k``.
 Why it is fast without a per-record hash: names repeat heavily and their q-gram vocabulary
 is small. Each *distinct* value is encoded once, each *distinct* (salt, q-gram) pair is
 hashed once (the keyed hash is what keeps the key's protection, and it is still applied to
-every q-gram), and records then gather their values' filters with numpy and OR them.
+every q-gram), and records then gather their values' filters and OR them. With numba the
+kernels of :mod:`matchsim.pprl.encoding_kernels` cut the q-grams and set each value's bits
+directly; without it (or with ``kernel="numpy"``) numpy does, giving the same bits.
 
 Bit positions (``hashing``):
 
@@ -43,7 +45,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +53,7 @@ import pandas as pd
 import pyarrow as pa
 
 from matchsim.errors import ConfigError
+from matchsim.pprl.dice import HAVE_NUMBA, KERNELS
 from matchsim.records import VALUE_ROLES
 
 #: Environment variable read for the secret key when none is given.
@@ -106,6 +109,17 @@ class Secret:
 
     def digest(self, message: bytes) -> bytes:
         return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def digests(self, prefix: bytes, messages: Iterable[bytes]) -> bytes:
+        """``digest(prefix + m)`` of each message, concatenated: the key and prefix are
+        absorbed once and copied, not hashed again for every message."""
+        start = hmac.new(self._key, prefix, hashlib.sha256)
+        out = []
+        for message in messages:
+            h = start.copy()
+            h.update(message)
+            out.append(h.digest())
+        return b"".join(out)
 
     def __repr__(self) -> str:
         return "Secret(<hidden>)"
@@ -239,16 +253,19 @@ def _value_grams(role: str, texts: Sequence[str], q: int) -> tuple[np.ndarray, l
     valid = np.arange(per_row)[None, :] < (lengths - q + 1)[:, None]
     owners_a = np.nonzero(valid)[0]
     distinct, inverse = np.unique(gram_codes[valid], return_inverse=True)
-    mask = (1 << 21) - 1
-    grams_text = [
-        "".join(chr((int(c) >> (21 * (q - 1 - j))) & mask) for j in range(q)) for c in distinct
-    ]
+    grams_text = [_gram_code_text(int(c), q) for c in distinct]
     return np.stack([owners_a.astype(np.int64), inverse.ravel().astype(np.int64)]), grams_text
 
 
 def gram_message(field: str, salt: str, gram: str) -> bytes:
     """What the keyed hash sees for one q-gram: field, salt and q-gram, unit-separated."""
     return f"{field}\x1f{salt}\x1f{gram}".encode()
+
+
+def _gram_code_text(code: int, q: int) -> str:
+    """The q-gram a code of :func:`_value_grams` (21 bits per code point) stands for."""
+    mask = (1 << 21) - 1
+    return "".join(chr((code >> (21 * (q - 1 - j))) & mask) for j in range(q))
 
 
 def gram_positions(
@@ -259,18 +276,17 @@ def gram_positions(
     n = len(grams)
     if n == 0:
         return np.zeros((0, k), dtype=np.int64)
+    prefix = gram_message(field, salt, "")
     if hashing == "double":
-        digests = b"".join(secret.digest(gram_message(field, salt, g)) for g in grams)
+        digests = secret.digests(prefix, (g.encode() for g in grams))
         words = np.frombuffer(digests, dtype=">u8").reshape(n, 4)
         h1 = (words[:, 0] % np.uint64(length)).astype(np.int64)
         h2 = (words[:, 1] % np.uint64(length)).astype(np.int64)
         # (h1 + i*h2) mod L == (h1 mod L + i*(h2 mod L)) mod L, and stays within int64.
         return (h1[:, None] + np.arange(k)[None, :] * h2[:, None]) % length
     blocks = -(-k // 8)
-    digests = b"".join(
-        secret.digest(gram_message(field, salt, g) + bytes([b]))
-        for g in grams
-        for b in range(blocks)
+    digests = secret.digests(
+        prefix, (g.encode() + bytes([b]) for g in grams for b in range(blocks))
     )
     words = np.frombuffer(digests, dtype=">u4").reshape(n, blocks * 8)[:, :k]
     return (words % np.uint32(length)).astype(np.int64)
@@ -375,6 +391,9 @@ class BloomEncoder:
         so two missing values agree (usually unwanted: absence is not evidence).
     seed
         Seed of the BLIP flips.
+    kernel
+        ``auto`` (numba when installed), ``numba`` or ``numpy``: which implementation sets
+        the bits. Both give the same filters.
     """
 
     def __init__(
@@ -391,8 +410,14 @@ class BloomEncoder:
         missing: str = "empty",
         seed: int = 0,
         diffusion: int = 0,
+        kernel: str = "auto",
     ) -> None:
         self.fields = field_specs(fields)
+        if kernel not in KERNELS:
+            raise ConfigError("kernel", f"{kernel!r} is not allowed; allowed: {', '.join(KERNELS)}")
+        if kernel == "numba" and not HAVE_NUMBA:
+            raise ConfigError("kernel", "numba is not installed (pip install numba)")
+        self.kernel = "numba" if kernel == "numba" or (kernel == "auto" and HAVE_NUMBA) else "numpy"
         step = 128 if xor_fold else 64
         if (
             isinstance(length, bool)
@@ -487,7 +512,10 @@ class BloomEncoder:
         return out
 
     def field_filters(
-        self, spec: FieldSpec, texts: Sequence[str], salts: Sequence[str] | None = None
+        self,
+        spec: FieldSpec,
+        texts: Sequence[str] | np.ndarray,
+        salts: Sequence[str] | np.ndarray | None = None,
     ) -> np.ndarray:
         """Raw (unhardened) filters of values: uint64 (values x length/64).
 
@@ -498,6 +526,8 @@ class BloomEncoder:
         filters = np.zeros((n, self.length // 64), dtype=np.uint64)
         if n == 0:
             return filters
+        if self.kernel == "numba":
+            return self._field_filters_compiled(spec, texts, salts, filters)
         text_of, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
         salt_of, distinct_salts = pd.factorize(
             np.asarray([""] * n if salts is None else list(salts), dtype=object)
@@ -538,6 +568,55 @@ class BloomEncoder:
             end = first[-1] + count[rows[-1]]
             gathered = np.take(token_filters, pair_of[first[0] : end], axis=0)
             filters[rows] = np.bitwise_or.reduceat(gathered, first - first[0], axis=0)
+        return filters
+
+    def _field_filters_compiled(
+        self,
+        spec: FieldSpec,
+        texts: Sequence[str] | np.ndarray,
+        salts: Sequence[str] | np.ndarray | None,
+        filters: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`field_filters` by the numba kernels: each value's tokens are listed, the
+        distinct (salt, token) pairs hashed, and the value's bits set in its row."""
+        from matchsim.pprl import encoding_kernels as kernels
+
+        n = len(texts)
+        if salts is None:
+            salt_of, distinct_salts = np.zeros(n, dtype=np.int64), np.array([""], dtype=object)
+        else:
+            salt_of, distinct_salts = pd.factorize(np.asarray(list(salts), dtype=object))
+        if spec.role in TOKEN_ROLES:
+            text_of, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
+            pairs, names = _value_grams(spec.role, list(distinct_texts), spec.q)
+            # Each value's tokens: the run of its text's tokens in ``pairs``.
+            per_text = np.bincount(pairs[0], minlength=len(distinct_texts))
+            text_starts = np.zeros(len(per_text) + 1, dtype=np.int64)
+            np.cumsum(per_text, out=text_starts[1:])
+            count = per_text[text_of]
+            gram_starts = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(count, out=gram_starts[1:])
+            offset = np.arange(gram_starts[-1]) - np.repeat(gram_starts[:-1], count)
+            codes = pairs[1][np.repeat(text_starts[:-1][text_of], count) + offset]
+        else:
+            points = np.frombuffer(
+                "".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+            )
+            starts = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=n), out=starts[1:])
+            codes, gram_starts = kernels.cut_grams(points, starts, spec.q)
+        pair_of, pair_salt, pair_code = kernels.distinct_pairs(
+            codes, gram_starts, np.asarray(salt_of, dtype=np.int64)
+        )
+        positions = np.empty((len(pair_salt), spec.k), dtype=np.int64)
+        for s_code in np.unique(pair_salt):
+            members = np.flatnonzero(pair_salt == s_code)
+            grams = [
+                names[c] if spec.role in TOKEN_ROLES else _gram_code_text(c, spec.q)
+                for c in pair_code[members].tolist()
+            ]
+            positions[members] = self._gram_positions(spec, str(distinct_salts[s_code]), grams)
+        kernels.set_bits(gram_starts, pair_of, positions, filters)
         return filters
 
     # -- hardening -------------------------------------------------------------------------------
@@ -643,16 +722,19 @@ class BloomEncoder:
             distinct = np.asarray(distinct, dtype=np.int64)
             valid = distinct >= 0
             value_code = distinct // 100_000 if salted else distinct
-            role_texts = texts[spec.role]
-            field_texts = [
-                role_texts[c] if ok else "" for c, ok in zip(value_code, valid, strict=True)
-            ]
-            salts = [str(y) for y in distinct % 100_000] if salted else None
+            field_texts = np.full(len(distinct), "", dtype=object)
+            field_texts[valid] = np.asarray(texts[spec.role], dtype=object)[value_code[valid]]
+            salts = (distinct % 100_000).astype(str).astype(object) if salted else None
             filters = self.field_filters(spec, field_texts, salts)
             if self.missing == "token":
                 filters[~valid] = self.field_filters(spec, [MISSING_TOKEN])[0]
             # ... whose empty text sets no bits: one gather-and-OR per field.
-            clk |= np.take(filters, inverse, axis=0)
+            if self.kernel == "numba":
+                from matchsim.pprl.encoding_kernels import or_rows
+
+                or_rows(clk, filters, np.asarray(inverse, dtype=np.int64))
+            else:
+                clk |= np.take(filters, inverse, axis=0)
         return self.harden(clk, stream) if harden else clk
 
 
