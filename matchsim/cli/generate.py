@@ -82,7 +82,7 @@ def generate(
     read in order are the register a single run writes.
     """
     from matchsim.synth import CensusConfig, address_history_path, generate_census
-    from matchsim.synth.names import resolve_origin
+    from matchsim.synth.origins import resolve_origin
 
     check_seed(seed, "--seed")
     if scheduler is not None and partitions is None:

@@ -15,7 +15,7 @@ def list_command() -> None:
     from matchsim.decision import POLICY_DESCRIPTIONS
     from matchsim.matchers import MATCHERS
     from matchsim.requests import ERROR_TYPES, PROFILES
-    from matchsim.synth.names import ORIGINS
+    from matchsim.synth.origins import ORIGINS
 
     for title, rows in list_sections(
         BLOCKERS, COMPARISONS, MATCHERS, POLICY_DESCRIPTIONS, PROFILES, ERROR_TYPES, ORIGINS

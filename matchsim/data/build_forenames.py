@@ -158,7 +158,7 @@ def build_origin_lexicon(names: pd.Series, top100: pd.Series, out: Path) -> None
     from importlib import resources as res
 
     from matchsim.synth.forenames import lexicon_key, origin_lexicons
-    from matchsim.synth.names import ORIGINS
+    from matchsim.synth.origins import ORIGINS
 
     lexicons = dict(origin_lexicons(tuple(ORIGINS)))
     romanised = frozenset().union(

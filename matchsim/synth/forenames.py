@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from matchsim.synth.config import NamesConfig
-from matchsim.synth.names import GroupedSampler
 from matchsim.synth.ons_names import (
     DECADE_YEARS,
     FULL_FIRST_YEAR,
@@ -45,6 +44,7 @@ from matchsim.synth.ons_names import (
     name_lists,
     read_checked,
 )
+from matchsim.synth.sampling import GroupedSampler
 
 #: The commonest middle names in rank order (ties share a rank and split its weight).
 #: Source: Ancestry UK, "Traditional choices top list of most popular middle names" (2013):
@@ -105,7 +105,7 @@ def lexicon_key(name: str) -> str:
 def origin_lexicons(origins: Sequence[str]) -> dict[str, frozenset[str]]:
     """Each origin's forename lexicon (its Faker locales and shipped romanised lists, boys and
     girls together), as :func:`lexicon_key` forms."""
-    from matchsim.synth.names import origin_names  # names builds this module's model
+    from matchsim.synth.origins import origin_names
 
     return {
         origin: frozenset(
@@ -266,7 +266,7 @@ def _memberships(vocab: Sequence[str], origins: Sequence[str], weights: np.ndarr
 
 @cache
 def _builtin_origins() -> frozenset[str]:
-    from matchsim.synth.names import ORIGINS
+    from matchsim.synth.origins import ORIGINS
 
     return frozenset(ORIGINS)
 

@@ -84,7 +84,7 @@ class SurnameSource:
 
 
 #: The built-in traditions' surname sources. Any other origin is a Faker locale (validated by
-#: :func:`matchsim.synth.names.resolve_origin`) and uses that locale's list.
+#: :func:`matchsim.synth.origins.resolve_origin`) and uses that locale's list.
 SURNAME_SOURCES: dict[str, SurnameSource] = {
     "british": SurnameSource(("en_GB", "en_NZ", "en_US", "en_IE")),
     "indian": SurnameSource(("en_IN",)),

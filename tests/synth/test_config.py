@@ -10,7 +10,8 @@ from pydantic import ValidationError
 from matchsim.errors import UnknownNameError
 from matchsim.synth import CensusConfig
 from matchsim.synth.config import BirthsConfig, MobilityConfig, NamesConfig
-from matchsim.synth.names import build_name_model, resolve_origin
+from matchsim.synth.names import build_name_model
+from matchsim.synth.origins import resolve_origin
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import pytest
 from matchsim.synth import CensusConfig, generate_census
 from matchsim.synth.calendar import default_day_profile
 from matchsim.synth.config import MultipleBirthsConfig
-from matchsim.synth.names import origin_names
+from matchsim.synth.origins import origin_names
 
 
 def test_twin_share_matches_ons_multiple_birth_rate(census):

@@ -19,7 +19,7 @@ from matchsim.synth.calendar import (
 )
 from matchsim.synth.census.upn import make_upns
 from matchsim.synth.geography import Geography
-from matchsim.synth.names import GroupedSampler, calibrate_zipf, zipf_mandelbrot
+from matchsim.synth.sampling import GroupedSampler, calibrate_zipf, zipf_mandelbrot
 
 LA_NUMBERS = load_table("la_numbers")["la_number"].tolist()
 dates = st.dates(min_value=dt.date(1900, 1, 1), max_value=dt.date(2150, 12, 31))

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from matchsim.data import load_table
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.synth.config import DEFAULT_ORIGIN_MIX, NamesConfig
-from matchsim.synth.names import build_name_model, resolve_origin
+from matchsim.synth.names import build_name_model
+from matchsim.synth.origins import resolve_origin
 from matchsim.synth.surnames import (
     ADULTS_1998,
     HONORIFIC_SURNAMES,

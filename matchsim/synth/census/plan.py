@@ -18,7 +18,8 @@ from matchsim.synth import calendar as cal
 from matchsim.synth.census.search import GuidedSearch
 from matchsim.synth.config import NATIONAL_PUPILS_2024, CensusConfig, NamesConfig
 from matchsim.synth.geography import Geography, build_geography
-from matchsim.synth.names import GroupedSampler, NameModel, build_name_model
+from matchsim.synth.names import NameModel, build_name_model
+from matchsim.synth.sampling import GroupedSampler
 
 #: Pupils per block: the unit of randomness (one stream each) and of work.
 BLOCK_PUPILS = 1 << 16
