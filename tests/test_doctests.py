@@ -4,8 +4,10 @@ Only the modules whose source holds a ``>>>`` line are imported, so this run nev
 optional engine (recordlinkage, splink, dask) or the data build scripts unless they carry
 examples. The examples use tiny sizes: the whole run takes a few seconds.
 
-Examples run with ELLIPSIS and NORMALIZE_WHITESPACE, as numpy's and pandas' own do. An example
-that needs national scale or an optional engine says so beside its ``# doctest: +SKIP``.
+Examples run with the flags of pyproject's ``doctest_optionflags`` (ELLIPSIS and
+NORMALIZE_WHITESPACE, as numpy's and pandas' own do), as ``pytest --doctest-modules`` would. An
+example that needs national scale or an optional engine says why beside its
+``# doctest: +SKIP``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import pytest
 import matchsim
 
 PACKAGE = Path(matchsim.__path__[0])
-OPTIONS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 PROMPT = re.compile(r"^\s*>>>", re.MULTILINE)
 
 
@@ -50,8 +51,11 @@ def test_the_scan_finds_the_documented_modules():
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples_run(name: str):
-    runner = doctest.DocTestRunner(optionflags=OPTIONS)
+def test_docstring_examples_run(name: str, pytestconfig: pytest.Config):
+    options = 0
+    for flag in pytestconfig.getini("doctest_optionflags"):
+        options |= doctest.OPTIONFLAGS_BY_NAME[flag]
+    runner = doctest.DocTestRunner(optionflags=options)
     report = io.StringIO()
     for test in _doctests(name):
         runner.run(test, out=report.write)
