@@ -6,8 +6,8 @@ examples. The examples use tiny sizes: the whole run takes a few seconds.
 
 Examples run with the flags of pyproject's ``doctest_optionflags`` (ELLIPSIS and
 NORMALIZE_WHITESPACE, as numpy's and pandas' own do), as ``pytest --doctest-modules`` would. An
-example that needs national scale or an optional engine says why beside its
-``# doctest: +SKIP``.
+example skipped with ``# doctest: +SKIP`` says why just above it: only national scale or an
+optional engine is a reason.
 """
 
 from __future__ import annotations
