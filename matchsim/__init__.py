@@ -3,9 +3,13 @@
 Simulates record matching on synthetic pupil census records and scores every outcome
 against ground truth. No real personal data is used anywhere.
 
+A scenario at national density (millions of pupils: too large for a doctest; the
+README's test runs it at reduced size):
+
 >>> import matchsim as ms
 >>> run = ms.simulate("scenarios/home-office-lookup.yaml")  # doctest: +SKIP
 >>> run.metrics["evaluation"]["rates"]["false_match_rate"]  # doctest: +SKIP
+{'value': ..., 'low': ..., 'high': ..., 'numerator': ..., 'denominator': ...}
 
 The facade (:mod:`matchsim.simulation` and :mod:`matchsim.api`): :func:`simulate`, :func:`link`, :func:`dedupe`,
 :func:`lookup`, :func:`generate_census` and :func:`generate_requests`. They, and the register

@@ -48,6 +48,23 @@ def decide(
 
     ``pair_left`` indexes ``left_ids``; ``tiered`` keeps, per request, only the candidates in
     its best-scoring tier (for cascades, whose score is the rule that fired).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from matchsim.decision import decide
+    >>> left_ids = np.array([1, 2, 3])
+    >>> pair_left = np.array([0, 0, 1, 1])  # positions in left_ids
+    >>> pair_right_id = np.array([7, 8, 9, 10])
+    >>> scores = np.array([0.95, 0.4, 0.8, 0.8])
+    >>> print(decide(left_ids, pair_left, pair_right_id, scores, threshold=0.5).to_string())
+       left_id returned  ambiguous  candidates  best_score
+    0        1      [7]      False           1        0.95
+    1        2       []       True           2        0.80
+    2        3       []      False           0         NaN
+    >>> every = decide(left_ids, pair_left, pair_right_id, scores, threshold=0.5, policy="all")
+    >>> [[int(i) for i in ids] for ids in every["returned"]]
+    [[7], [9, 10], []]
     """
     if policy not in POLICIES:
         raise UnknownNameError("decision", str(policy), POLICIES)

@@ -117,6 +117,28 @@ class Registry(dict[str, type[T]], Generic[T]):
     Names declared with :meth:`add_lazy` are keys from the start (``in``, ``sorted``, ``len``
     see them); reading one's class (``registry[name]``, :meth:`get`, :meth:`values`,
     :meth:`items`, :meth:`create`, :meth:`options`) imports its module first.
+
+    Examples
+    --------
+    >>> from matchsim.registry import Registry
+    >>> SHAPES = Registry("shape", "geometry")
+    >>> @SHAPES.register("square")
+    ... class Square:
+    ...     def __init__(self, side: float = 1.0) -> None:
+    ...         self.side = side
+    >>> sorted(SHAPES), SHAPES.create("square", {"side": 2.0}).side
+    (['square'], 2.0)
+    >>> [(o.name, o.type, o.default) for o in SHAPES.options("square")]
+    [('side', 'float', '1.0')]
+    >>> SHAPES.create("square", {"sied": 2.0})
+    Traceback (most recent call last):
+    ...
+    matchsim.errors.ConfigError: geometry.square.sied: shape 'square' has no option 'sied';
+    did you mean 'side'? (options: side)
+    >>> SHAPES.create("circle")
+    Traceback (most recent call last):
+    ...
+    matchsim.errors.UnknownNameError: geometry: unknown value 'circle'; known values: square
     """
 
     def __init__(self, kind: str, field: str, name_attribute: str = "name") -> None:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import ast
-import doctest
 import json
 import re
 import shutil
@@ -54,13 +53,6 @@ def test_the_facade_names_are_its_functions_even_after_the_modules_are_imported(
     assert ms.Census is __import__("matchsim.synth", fromlist=["Census"]).Census
     with pytest.raises(AttributeError):
         ms.no_such_name  # noqa: B018
-
-
-def test_the_docstring_examples_run():
-    from matchsim import api, simulation
-
-    assert doctest.testmod(api, optionflags=doctest.ELLIPSIS).failed == 0
-    assert doctest.testmod(simulation, optionflags=doctest.ELLIPSIS).failed == 0
 
 
 def test_simulate_applies_overrides_given_as_a_mapping_or_as_items():
@@ -179,10 +171,3 @@ def test_the_readme_shows_the_main_job_in_five_lines_and_it_runs(tmp_path, monke
     metrics = json.loads((result / "metrics.json").read_text())
     assert metrics["population"]["pupils"] == 20000
     assert metrics["evaluation"]["rates"]["false_match_rate"] == rate
-
-
-def test_the_linkage_examples_run():
-    from matchsim.linkage import dedupe, pipeline
-
-    for module in (pipeline, dedupe):
-        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0

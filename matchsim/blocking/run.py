@@ -26,7 +26,22 @@ class PairChunks:
 
 
 def plan_chunks(blocker_: Blocker, data: LinkageData, max_pairs: int = 5_000_000) -> PairChunks:
-    """Split the left records so that each chunk yields at most about ``max_pairs`` pairs."""
+    """Split the left records so that each chunk yields at most about ``max_pairs`` pairs.
+
+    Examples
+    --------
+    The pairs are counted before any exists:
+
+    >>> import pandas as pd
+    >>> from matchsim.blocking import make_blocker, plan_chunks
+    >>> from matchsim.records import prepare
+    >>> left = pd.DataFrame({"sn": ["Khan", "Lee", "Khan"]})
+    >>> right = pd.DataFrame({"sn": ["Khan", "Khan", "Lee", "Khan"]})
+    >>> data = prepare(left, right, {"sn": "surname"})
+    >>> plan = plan_chunks(make_blocker("exact:surname"), data, max_pairs=4)
+    >>> plan.estimated_pairs, [rows.tolist() for rows in plan.chunks]
+    (7, [[0, 1], [2]])
+    """
     if not isinstance(max_pairs, int) or isinstance(max_pairs, bool) or max_pairs < 1:
         raise ConfigError("max_pairs", f"must be a whole number >= 1. Got {max_pairs!r} instead.")
     rows = np.arange(len(data.left))
@@ -99,6 +114,23 @@ def run_blocking(
 
     ``true_pairs`` are (left row, right row) index arrays of the true links, if known; on a
     self-join (``data.self_join``, deduplication) pairs of different rows in either order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from matchsim.blocking import run_blocking
+    >>> from matchsim.records import prepare
+    >>> left = pd.DataFrame({"sn": ["Khan", "Lee"], "dob": ["2010-05-01", "2011-01-02"]})
+    >>> right = pd.DataFrame({"sn": ["Khan", "Khan", "Lee"],
+    ...                       "dob": ["2010-05-01", "2011-01-02", "2010-05-01"]})
+    >>> data = prepare(left, right, {"sn": "surname", "dob": "date_of_birth"})
+    >>> true_pairs = (np.array([0, 1]), np.array([0, 2]))  # (left row, right row) of true links
+    >>> (left_rows, right_rows), report = run_blocking("exact:dob", data, true_pairs)
+    >>> left_rows.tolist(), right_rows.tolist()
+    ([0, 0, 1], [0, 2, 1])
+    >>> report.candidate_pairs, report.pairs_completeness, report.reduction_ratio
+    (3, 0.5, 0.5)
     """
     blocker = make_blocker(blocker)
     if measure_memory:

@@ -15,6 +15,37 @@ def make_blocker(spec: str | dict | Blocker) -> Blocker:
     """A blocker from a registry name, a ``{"name": ..., **params}`` mapping, or an instance.
 
     Strings may carry keys after a colon: ``"exact:surname:soundex+dob"``.
+
+    Examples
+    --------
+    >>> from matchsim.blocking import make_blocker
+    >>> make_blocker("exact:surname:soundex+dob").describe()
+    'exact(surname:soundex + dob)'
+    >>> make_blocker(["exact:dob", {"name": "sorted_neighbourhood", "window": 3}]).describe()
+    'exact(dob) | sorted_neighbourhood(surname, window=3)'
+
+    A blocker counts each left record's pairs before listing them:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from matchsim.records import prepare
+    >>> left = pd.DataFrame({"sn": ["Khan", "Lee"], "dob": ["2010-05-01", "2011-01-02"]})
+    >>> right = pd.DataFrame({"sn": ["Khan", "Khan", "Lee"],
+    ...                       "dob": ["2010-05-01", "2011-01-02", "2010-05-01"]})
+    >>> data = prepare(left, right, {"sn": "surname", "dob": "date_of_birth"})
+    >>> blocker = make_blocker("exact:dob")
+    >>> blocker.counts(data, np.arange(2)).tolist()
+    [2, 1]
+    >>> left_rows, right_rows = blocker.pairs(data, np.arange(2))
+    >>> left_rows.tolist(), right_rows.tolist()
+    ([0, 0, 1], [0, 2, 1])
+
+    Unknown names fail with the names known:
+
+    >>> make_blocker("exct")
+    Traceback (most recent call last):
+    ...
+    matchsim.errors.UnknownNameError: blocking: unknown value 'exct'; known values: ..., exact, ...
     """
     if isinstance(spec, Blocker):
         return spec

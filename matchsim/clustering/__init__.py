@@ -63,6 +63,15 @@ def one_to_one(
     reproducible); a pair is kept when neither record is taken yet. With ``n_right`` the two
     sides are different tables; without it both index one table (deduplication), so a record
     is used once whichever side it is on.
+
+    Examples
+    --------
+    Left record 1's best pair takes right record 1, so left record 0 keeps its second best:
+
+    >>> keep = one_to_one(np.array([0, 0, 1]), np.array([1, 0, 1]), np.array([0.9, 0.8, 0.95]),
+    ...                   n_left=2, n_right=2)
+    >>> keep.tolist()
+    [False, True, True]
     """
     shared = n_right is None
     n_right_ = n_left if n_right is None else n_right
@@ -91,6 +100,18 @@ def cluster(
     Pairs scoring at least ``threshold`` are matches; ``method`` is ``components`` (every
     chain of matches is one entity) or ``one_to_one`` (each record joins at most one other,
     best scores first).
+
+    Examples
+    --------
+    >>> left, right = np.array([0, 1, 2]), np.array([1, 2, 3])
+    >>> scores = np.array([0.9, 0.4, 0.8])  # the pair (1, 2) is under the threshold
+    >>> cluster(5, left, right, scores, threshold=0.5).tolist()
+    [0, 0, 1, 1, 2]
+    >>> scores = np.array([0.9, 0.7, 0.8])  # now a chain 0-1-2-3, or two pairs one to one
+    >>> cluster(5, left, right, scores, threshold=0.5).tolist()
+    [0, 0, 0, 0, 1]
+    >>> cluster(5, left, right, scores, threshold=0.5, method="one_to_one").tolist()
+    [0, 0, 1, 1, 2]
     """
     if method not in CLUSTER_METHODS:
         raise UnknownNameError("cluster", str(method), CLUSTER_METHODS)

@@ -135,7 +135,17 @@ class ComparisonResult:
 
 def make_comparison(spec: str | dict | Comparison) -> Comparison:
     """A comparison from an instance, a role name (default settings) or a mapping
-    ``{"kind": "name", "role": "forename", ...}``."""
+    ``{"kind": "name", "role": "forename", ...}``.
+
+    Examples
+    --------
+    >>> from matchsim.comparison import make_comparison
+    >>> make_comparison("postcode").level_names
+    ('missing', 'full', 'sector', 'district', 'area', 'else')
+    >>> make_comparison({"kind": "name", "role": "forename", "thresholds": [0.9, 0.8]}).describe()
+    'forename: missing > exact > jaro_winkler>=0.9 > soundex > jaro_winkler>=0.8 > first3 >
+     swapped > initial > else'
+    """
     if isinstance(spec, Comparison):
         return spec
     if isinstance(spec, str):

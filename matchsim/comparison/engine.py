@@ -125,6 +125,34 @@ def compare(
     ``kernel`` chooses the implementation: ``auto`` (the compiled kernels when numba is
     installed), ``numba`` or ``numpy`` (the reference the kernels are tested against). All
     give the same levels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from matchsim.comparison import compare
+    >>> from matchsim.records import prepare
+    >>> left = pd.DataFrame({"fn": ["Jon"], "sn": ["Smith"], "dob": ["2010-05-01"]})
+    >>> right = pd.DataFrame({"fn": ["John", "Ann"], "sn": ["Smith", "Lee"],
+    ...                       "dob": ["2010-05-01", "2010-05-01"]})
+    >>> data = prepare(left, right, {"fn": "forename", "sn": "surname", "dob": "date_of_birth"})
+    >>> result = compare(data, np.array([0, 0]), np.array([0, 1]))  # pairs (0, 0) and (0, 1)
+    >>> [c.name for c in result.comparisons]  # the default comparisons for these roles
+    ['forename', 'surname', 'date_of_birth']
+    >>> print(result.frame(data).to_string())
+       left  right  left_id  right_id            forename surname date_of_birth
+    0     0      0        0         0  jaro_winkler>=0.92   exact         exact
+    1     0      1        0         1                else    else         exact
+    >>> np.array_equal(compare(data, result.left, result.right, kernel="numpy").levels,
+    ...                result.levels)
+    True
+
+    A matcher turns the levels into scores:
+
+    >>> from matchsim.matchers import make_matcher
+    >>> matcher = make_matcher("weighted").fit(result, data)
+    >>> matcher.score(result, data).round(3).tolist()
+    [0.968, 0.444]
     """
     chosen = (
         tuple(make_comparison(c) for c in comparisons) if comparisons else default_comparisons(data)

@@ -130,6 +130,23 @@ def threshold_tradeoffs(
         ``missed_match``, ``correct_non_match`` (counts), ``false_match_rate`` (of all
         requests), ``missed_match_rate`` (of requests whose person is registered), ``precision``
         and ``recall`` of the returned links (precision NaN where nothing is returned).
+
+    Examples
+    --------
+    Three requests: the first's person is record 7, the second is not registered, and the
+    third's person (record 4) is not among its candidates.
+
+    >>> from matchsim.evaluation.tradeoffs import threshold_tradeoffs
+    >>> table = threshold_tradeoffs(
+    ...     pair_request=[0, 0, 1, 2], pair_record=[7, 8, 9, 5], scores=[0.9, 0.6, 0.7, 0.3],
+    ...     true_record=[7, -1, 4], thresholds=[0.5, 0.8], policies=["unique", "all"])
+    >>> columns = ["policy", "threshold", "correct_match", "false_match", "missed_match", "recall"]
+    >>> print(table[columns].to_string())
+       policy  threshold  correct_match  false_match  missed_match  recall
+    0  unique        0.5              0            1             2     0.0
+    1  unique        0.8              1            0             1     0.5
+    2     all        0.5              0            2             1     0.5
+    3     all        0.8              1            0             1     0.5
     """
     pair_request = np.asarray(pair_request, dtype=np.int64)
     pair_record = np.asarray(pair_record, dtype=np.int64)

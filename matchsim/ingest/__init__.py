@@ -76,6 +76,25 @@ def clean_table(
     Text roles: trimmed, Unicode NFC, :data:`MISSING_MARKERS` as null. ``date_of_birth``: see
     :func:`parse_dates` (``date_format`` in strptime syntax, else detected). ``sex``: see
     :func:`parse_sex`. The ``id`` column is kept as it is. Unmapped columns are dropped.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matchsim.ingest import clean_table
+    >>> raw = pd.DataFrame({"id": [1, 2, 3], "fn": ["  Zoë ", "N/A", "Ann"],
+    ...                     "dob": ["31/01/2010", "02/03/2011", "not a date"],
+    ...                     "sex": ["F", "m", "U"]})
+    >>> roles = {"id": "id", "fn": "forename", "dob": "date_of_birth", "sex": "sex"}
+    >>> clean = clean_table(raw, roles)
+    >>> clean.table.column("fn").to_pylist(), clean.table.column("sex").to_pylist()
+    (['Zoë', None, 'Ann'], ['F', 'M', None])
+    >>> [str(day) for day in clean.table.column("dob").to_pylist()]
+    ['2010-01-31', '2011-03-02', 'None']
+    >>> for column, what in clean.quality.lines():
+    ...     print(column, what, sep=": ")
+    table.dob: dates read as DD/MM/YYYY (detected)
+    table.fn: 1 value read as missing (e.g. 'N/A')
+    table.dob: 1 date of birth that is not a real date treated as missing (e.g. 'not a date')
     """
     check_mapping(table, roles, side)
     names = list(table.column_names) if isinstance(table, pa.Table) else list(table.columns)

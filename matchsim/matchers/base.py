@@ -105,7 +105,23 @@ def true_pair_mask(
 
 
 def make_matcher(spec: str | Mapping | Matcher) -> Matcher:
-    """A matcher from an instance, a registry name, or ``{"name": ..., **params}``."""
+    """A matcher from an instance, a registry name, or ``{"name": ..., **params}``.
+
+    Examples
+    --------
+    >>> from matchsim.matchers import make_matcher
+    >>> make_matcher("fellegi_sunter").describe()
+    'fellegi_sunter(m=em, tf=forename+surname)'
+    >>> make_matcher({"name": "weighted", "threshold": 0.9}).threshold
+    0.9
+
+    Parameters are checked when the matcher is built (``compare`` shows one fitted and scored):
+
+    >>> make_matcher({"name": "weighted", "threshold": 2})
+    Traceback (most recent call last):
+    ...
+    matchsim.errors.ConfigError: weighted.threshold: must be a number in [0, 1]. Got 2 instead.
+    """
     if isinstance(spec, Matcher):
         return spec
     if isinstance(spec, str):

@@ -55,7 +55,19 @@ def dice_pairs(
     right_rows: np.ndarray,
     kernel: str = "auto",
 ) -> np.ndarray:
-    """Dice coefficient of each pair (left_rows[i], right_rows[i])."""
+    """Dice coefficient of each pair (left_rows[i], right_rows[i]).
+
+    Examples
+    --------
+    Filters are rows of 64-bit words (here one word each); the first pair shares 3 of 4 + 3
+    set bits, 2*3/7:
+
+    >>> import numpy as np
+    >>> left = np.array([[0b1111]], dtype=np.uint64)
+    >>> right = np.array([[0b0111], [0b1100_0000]], dtype=np.uint64)
+    >>> dice_pairs(left, right, np.array([0, 0]), np.array([0, 1])).round(4).tolist()
+    [0.8571, 0.0]
+    """
     count_l, count_r = popcounts(left), popcounts(right)
     out = np.empty(len(left_rows), dtype=np.float64)
     if _use_numba(kernel):

@@ -232,6 +232,22 @@ def prepare_table(
     the result is row ``rows[i]``, and without an ``id`` role its id is that position. The
     other rows are never read, so comparing a few pairs of two big tables costs what the pairs
     touch (see :func:`matchsim.comparison.compare_pairs`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matchsim.records import prepare_table
+    >>> register = pd.DataFrame({"upn": [7, 8, 9], "first": ["John", "ann ", "John"],
+    ...                          "dob": ["2010-05-01", "2011-01-02", None]})
+    >>> table = prepare_table(register, {"upn": "id", "first": "forename", "dob": "date_of_birth"})
+    >>> len(table), table.ids.tolist()
+    (3, [7, 8, 9])
+    >>> table.vocabularies["forename"].values.to_pylist()  # normalised, each value once
+    ['JOHN', 'ANN']
+    >>> table.codes["forename"].tolist()
+    [0, 1, 0]
+    >>> prepare_table(register, {"upn": "id", "first": "forename"}, rows=[2, 0]).ids.tolist()
+    [9, 7]
     """
     check_mapping(table, roles, side)
     if rows is not None:
@@ -313,7 +329,21 @@ def _decoded_if_sparse(col: pa.ChunkedArray | pa.Array, n: int) -> pa.ChunkedArr
 
 
 def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
-    """Put two prepared tables on shared vocabularies (roles both sides have)."""
+    """Put two prepared tables on shared vocabularies (roles both sides have).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matchsim.records import link, prepare_table
+    >>> roles = {"fn": "forename"}
+    >>> left = prepare_table(pd.DataFrame({"fn": ["Aisha", "Jon"]}), roles, "left")
+    >>> right = prepare_table(pd.DataFrame({"fn": ["JON", "Ann"]}), roles, "right")
+    >>> data = link(left, right)
+    >>> data.vocabularies["forename"].values.to_pylist()  # the right's values, then the left's
+    ['JON', 'ANN', 'AISHA']
+    >>> data.left.codes["forename"].tolist(), data.right.codes["forename"].tolist()
+    ([2, 0], [0, 1])
+    """
     vocabularies: dict[str, Vocabulary] = {}
     codes_l: dict[str, np.ndarray] = {}
     codes_r: dict[str, np.ndarray] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import math
 
 import numpy as np
@@ -11,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchsim.errors import ConfigError
-from matchsim.evaluation import intervals, wilson_interval, wilson_intervals
+from matchsim.evaluation import wilson_interval, wilson_intervals
 
 counts = st.integers(1, 10_000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
 confidences = st.floats(0.5, 0.999)
@@ -119,7 +118,3 @@ def test_bad_counts_are_config_errors(successes, trials, field):
 def test_bad_count_arrays_are_config_errors(successes, trials, field):
     with pytest.raises(ConfigError, match=rf"^{field}: "):
         wilson_intervals(np.array(successes), np.array(trials))
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(intervals, extraglobs={"np": np}).failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
 import numpy as np
@@ -22,7 +21,6 @@ from matchsim.evaluation import (
     evaluate,
     pair_metrics,
 )
-from matchsim.evaluation import outcomes as outcomes_module
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.synth import CensusConfig, generate_census
 
@@ -473,10 +471,6 @@ def test_pair_metrics_needs_both_id_columns():
         pair_metrics(pd.DataFrame({"left_id": [1]}), pairs())
     with pytest.raises(ConfigError, match=r"^true_pairs: left_id and right_id must not be"):
         pair_metrics(pairs(), pd.DataFrame({"left_id": [1], "right_id": [None]}))
-
-
-def test_docstring_examples_run():
-    assert doctest.testmod(outcomes_module).failed == 0
 
 
 def test_error_type_labels_with_more_types_than_fit_in_one_word():
