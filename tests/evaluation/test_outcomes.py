@@ -23,6 +23,7 @@ from matchsim.evaluation import (
     pair_metrics,
 )
 from matchsim.evaluation import outcomes as outcomes_module
+from matchsim.evaluation import pairs as pairs_module
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.synth import CensusConfig, generate_census
 
@@ -477,6 +478,7 @@ def test_pair_metrics_needs_both_id_columns():
 
 def test_docstring_examples_run():
     assert doctest.testmod(outcomes_module).failed == 0
+    assert doctest.testmod(pairs_module).failed == 0
 
 
 def test_error_type_labels_with_more_types_than_fit_in_one_word():
