@@ -34,7 +34,7 @@ from matchsim.synth import calendar as cal
 from matchsim.synth.census.plan import register_size
 from matchsim.synth.config import BirthsConfig, MultipleBirthsConfig
 from matchsim.synth.mobility import MOVER_TARGETS, mover_statistics
-from matchsim.synth.surnames import anchor_targets
+from matchsim.synth.surname_targets import anchor_targets
 
 _DAY = dt.date(1970, 1, 1)
 
@@ -383,7 +383,7 @@ def surname_rows(census: Census) -> list[FidelityRow]:
     ]
     # The anchors are adults' counts; children of minority traditions are a larger share of
     # pupils than of 1998's adults, so each is compared with its ratio carried to the children
-    # (matchsim.synth.surnames.anchor_targets, docs/world.md "The anchors").
+    # (matchsim.synth.surname_targets.anchor_targets, docs/world.md "The anchors").
     targets = anchor_targets(census.config.names)
     for name in ANCHOR_NAMES:
         if name not in targets.index:

@@ -26,7 +26,7 @@ def explore_command(
     The run is rebuilt from its scenario.resolved.yaml (same settings and seed, so the same
     register and model); see docs/explorer.md.
     """
-    from matchsim.report.explorer import check_explore, explore, latest_result
+    from matchsim.report.explore import check_explore, explore, latest_result
 
     target = result if result is not None else latest_result()
     check_explore(target)

@@ -9,24 +9,17 @@ sex, twin status and error type; :func:`pair_metrics` scores predicted links pai
 
 from __future__ import annotations
 
-from matchsim.evaluation.calibration import Reliability, reliability
-from matchsim.evaluation.clusters import cluster_metrics
-from matchsim.evaluation.intervals import wilson_interval, wilson_intervals
-from matchsim.evaluation.outcomes import (
+from matchsim.evaluation.breakdowns import (
     DEFAULT_BREAKDOWNS,
     ERROR_TYPES_BREAKDOWN,
     NO_ERROR_GROUP,
-    OUTCOME_DTYPE,
-    OUTCOMES,
-    RATES,
-    Evaluation,
-    Outcome,
-    Rate,
-    RateDefinition,
-    classify,
-    evaluate,
-    pair_metrics,
 )
+from matchsim.evaluation.calibration import Reliability, reliability
+from matchsim.evaluation.clusters import cluster_metrics
+from matchsim.evaluation.intervals import wilson_interval, wilson_intervals
+from matchsim.evaluation.outcomes import OUTCOME_DTYPE, OUTCOMES, Outcome, classify, evaluate
+from matchsim.evaluation.pairs import pair_metrics
+from matchsim.evaluation.rates import RATES, Evaluation, Rate, RateDefinition
 
 __all__ = [
     "DEFAULT_BREAKDOWNS",

@@ -14,18 +14,14 @@ Returning the true child together with a twin is a ``false_match``: the requeste
 record of a child they did not ask about, which is the harm being measured. Duplicated ids in a
 returned list count once.
 
-Rates carry Wilson score intervals (:mod:`matchsim.evaluation.intervals`). A rate whose
-denominator is zero (e.g. no request outside the register) has value NaN and interval
-(0, 1); :meth:`Evaluation.as_dict` writes NaN as ``None`` so the result is valid JSON.
+Rates and the :class:`~matchsim.evaluation.rates.Evaluation` that holds them are in
+:mod:`matchsim.evaluation.rates`, breakdowns in :mod:`matchsim.evaluation.breakdowns`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,23 +29,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError
+from matchsim.evaluation.breakdowns import (
+    DEFAULT_BREAKDOWNS,
+    ERROR_TYPES_BREAKDOWN,
+    breakdown_frame,
+    error_type_counts,
+    error_type_labels,
+    error_type_masks,
+    group_counts,
+)
 from matchsim.evaluation.intervals import wilson_intervals
+from matchsim.evaluation.rates import RATES, Evaluation, Rate, rate_columns
 
-__all__ = [
-    "DEFAULT_BREAKDOWNS",
-    "ERROR_TYPES_BREAKDOWN",
-    "NO_ERROR_GROUP",
-    "OUTCOMES",
-    "OUTCOME_DTYPE",
-    "RATES",
-    "Evaluation",
-    "Outcome",
-    "Rate",
-    "RateDefinition",
-    "classify",
-    "evaluate",
-    "pair_metrics",
-]
+__all__ = ["OUTCOMES", "OUTCOME_DTYPE", "Outcome", "classify", "evaluate"]
 
 
 class Outcome(StrEnum):
@@ -68,92 +60,6 @@ OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 
 # Category codes; they follow OUTCOMES.
 _CORRECT, _FALSE, _MISSED, _NON = range(4)
-
-#: Breakdown name that groups requests by the error types they carry (groups overlap).
-ERROR_TYPES_BREAKDOWN = "error_types"
-#: The ``error_types`` group of requests that carry no error at all.
-NO_ERROR_GROUP = "none"
-#: Group label for a missing breakdown value.
-_MISSING_GROUP = "<NA>"
-_ERROR_PREFIX = "errors_"
-_BITS = 62  # error types per int64 word when encoding a request's set of types
-DEFAULT_BREAKDOWNS: tuple[str, ...] = (
-    "true_name_origin",
-    "sex",
-    "true_is_twin",
-    ERROR_TYPES_BREAKDOWN,
-)
-
-
-@dataclass(frozen=True)
-class RateDefinition:
-    """A rate as the share of requests in ``denominator`` that are also in ``numerator``.
-
-    Both name request subsets (see ``_subsets``); the numerator is always a subset of the
-    denominator, so every rate is a binomial proportion.
-    """
-
-    numerator: str
-    denominator: str
-    description: str
-
-
-#: Every rate :func:`evaluate` reports, in display order.
-RATES: Mapping[str, RateDefinition] = {
-    "false_match_rate": RateDefinition(
-        "false_match", "all", "requests returning a child who was not requested"
-    ),
-    "false_match_rate_in_register": RateDefinition(
-        "false_match_in_register", "in_register", "false matches when the person is registered"
-    ),
-    "false_match_rate_not_in_register": RateDefinition(
-        "false_match_not_in_register",
-        "not_in_register",
-        "false matches when the person is not registered",
-    ),
-    "false_match_share_of_returned": RateDefinition(
-        "false_match", "returned", "answers that included a child who was not requested"
-    ),
-    "correct_match_rate": RateDefinition(
-        "correct_match", "in_register", "registered people returned alone and correctly"
-    ),
-    "missed_match_rate": RateDefinition(
-        "missed_match", "in_register", "registered people for whom nothing was returned"
-    ),
-    "correct_non_match_rate": RateDefinition(
-        "correct_non_match", "not_in_register", "unregistered people for whom nothing was returned"
-    ),
-    "returned_rate": RateDefinition("returned", "all", "requests that returned any record"),
-    "ambiguous_rate": RateDefinition("ambiguous", "all", "requests the matcher flagged ambiguous"),
-}
-
-
-@dataclass(frozen=True)
-class Rate:
-    """A proportion ``numerator / denominator`` with its Wilson interval ``[low, high]``.
-
-    ``value`` is NaN (and the interval (0, 1)) when the denominator is zero.
-    """
-
-    value: float
-    low: float
-    high: float
-    numerator: int
-    denominator: int
-
-    def as_dict(self) -> dict[str, float | int | None]:
-        """Plain, JSON-serialisable form; NaN becomes ``None``."""
-        return {
-            "value": _json_float(self.value),
-            "low": _json_float(self.low),
-            "high": _json_float(self.high),
-            "numerator": self.numerator,
-            "denominator": self.denominator,
-        }
-
-
-# ---------------------------------------------------------------------------------------------
-# classification
 
 
 def _flatten_returned(returned: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -298,106 +204,6 @@ def classify(returned: pd.Series, true_id: pd.Series) -> pd.Series:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# evaluation
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: DataFrames do not compare to a single bool
-class Evaluation:
-    """Outcomes of a set of decisions, scored against ground truth.
-
-    Attributes
-    ----------
-    per_request
-        One row per request, in the order of ``truth``: ``request_id``, ``outcome``
-        (categorical, :data:`OUTCOMES`), ``ambiguous``, ``in_register``, ``returned_count``
-        (distinct ids returned), then one column per breakdown. The ``error_types`` column
-        holds the distinct error types the request carries, sorted and joined by ";" (``""``
-        when it carries none).
-    counts
-        Outcome name -> number of requests, for all four outcomes (in :data:`OUTCOMES` order).
-    rates
-        Rate name (the keys of :data:`RATES`) -> :class:`Rate`.
-    breakdown
-        Tidy frame, one row per (``group_by``, ``group``): ``requests``, ``in_register``
-        (requests whose person is registered), and for each rate ``<rate>``,
-        ``<rate>_low``, ``<rate>_high``. Groups are labelled by strings (``"<NA>"`` for a
-        missing value). The ``error_types`` groups overlap: a request is counted once in the
-        group of every error type it carries, and requests carrying none form the group
-        ``"none"``, so their ``requests`` add up to more than the number of requests.
-    confidence
-        Confidence level of every interval.
-    breakdowns
-        The breakdowns asked for, in order.
-    """
-
-    per_request: pd.DataFrame
-    counts: dict[str, int]
-    rates: dict[str, Rate]
-    breakdown: pd.DataFrame
-    confidence: float = 0.95
-    breakdowns: tuple[str, ...] = field(default=())
-
-    @property
-    def requests(self) -> int:
-        """Number of requests evaluated."""
-        return len(self.per_request)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Nested, JSON-serialisable summary (NaN written as ``None``), e.g. for metrics.json.
-
-        Keys: ``requests``, ``in_register``, ``confidence``, ``counts``, ``rates`` (name ->
-        value, low, high, numerator, denominator) and ``breakdown`` (group_by -> group ->
-        ``requests``, ``in_register`` and ``rates``: name -> value, low, high).
-        """
-        breakdown: dict[str, dict[str, Any]] = {}
-        for row in self.breakdown.to_dict("records"):
-            breakdown.setdefault(str(row["group_by"]), {})[str(row["group"])] = {
-                "requests": int(row["requests"]),
-                "in_register": int(row["in_register"]),
-                "rates": {
-                    name: {
-                        "value": _json_float(row[name]),
-                        "low": _json_float(row[f"{name}_low"]),
-                        "high": _json_float(row[f"{name}_high"]),
-                    }
-                    for name in RATES
-                },
-            }
-        return {
-            "requests": self.requests,
-            "in_register": int(self.per_request["in_register"].sum()),
-            "confidence": float(self.confidence),
-            "counts": {name: int(count) for name, count in self.counts.items()},
-            "rates": {name: rate.as_dict() for name, rate in self.rates.items()},
-            "breakdown": breakdown,
-        }
-
-    def summary_table(self) -> pd.DataFrame:
-        """One row per rate, indexed by its name, for display.
-
-        Columns: ``description``, ``numerator``, ``denominator``, ``value``, ``low``, ``high``.
-        """
-        rows = [
-            {
-                "rate": name,
-                "description": RATES[name].description,
-                "numerator": rate.numerator,
-                "denominator": rate.denominator,
-                "value": rate.value,
-                "low": rate.low,
-                "high": rate.high,
-            }
-            for name, rate in self.rates.items()
-        ]
-        return pd.DataFrame(rows).set_index("rate")
-
-
-def _json_float(value: float) -> float | None:
-    value = float(value)
-    return None if math.isnan(value) else value
-
-
 def _preview(ids: Iterable[object], total: int, limit: int = 5) -> str:
     shown = ", ".join(str(i) for i in list(ids)[:limit])
     return f"{shown}, ... ({total} in all)" if total > limit else shown
@@ -456,34 +262,6 @@ def _ambiguous(column: pd.Series) -> np.ndarray:
     return flags.to_numpy(dtype=bool)
 
 
-def _split_error_types(value: object) -> set[str]:
-    return {t.strip() for t in str(value).split(";") if t.strip()}
-
-
-def _error_type_masks(truth: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Error type -> which requests carry it in any ``errors_<field>`` column.
-
-    Each column has few distinct values (combinations of error types), so strings are split
-    once per distinct value and mapped back through integer codes.
-    """
-    columns = [c for c in truth.columns if str(c).startswith(_ERROR_PREFIX)]
-    if not columns:
-        raise ConfigError(
-            "breakdowns",
-            f"{ERROR_TYPES_BREAKDOWN!r} needs columns named {_ERROR_PREFIX}<field> in truth; "
-            "there are none",
-        )
-    masks: dict[str, np.ndarray] = {}
-    for column in columns:
-        codes, uniques = pd.factorize(truth[column], use_na_sentinel=True)
-        types = [_split_error_types(u) for u in uniques]
-        for name in set().union(*types):
-            carries = np.array([name in t for t in types] + [False])
-            hit = carries[codes]  # code -1 (missing) indexes the trailing False
-            masks[name] = masks[name] | hit if name in masks else hit
-    return masks
-
-
 def _subsets(
     codes: np.ndarray, in_register: np.ndarray, distinct: np.ndarray, ambiguous: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -502,82 +280,6 @@ def _subsets(
         "missed_match": codes == _MISSED,
         "correct_non_match": codes == _NON,
     }
-
-
-def _rate_columns(counts: Mapping[str, np.ndarray], confidence: float) -> dict[str, np.ndarray]:
-    """Per-group counts of each subset -> value, low and high of every rate."""
-    out: dict[str, np.ndarray] = {}
-    for name, rate in RATES.items():
-        num, den = counts[rate.numerator], counts[rate.denominator]
-        low, high = wilson_intervals(num, den, confidence)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[name] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-        out[f"{name}_low"], out[f"{name}_high"] = low, high
-    return out
-
-
-def _group_counts(
-    group_by: str,
-    values: pd.Series,
-    subsets: Mapping[str, np.ndarray],
-) -> dict[str, Any]:
-    """Counts of each subset within each group of an ordinary breakdown column."""
-    try:
-        codes, uniques = pd.factorize(values, sort=True, use_na_sentinel=True)
-    except TypeError:  # values of mixed, unorderable types: keep first-seen order
-        codes, uniques = pd.factorize(values, sort=False, use_na_sentinel=True)
-    labels = [str(u) for u in uniques]
-    if (codes < 0).any():
-        codes = np.where(codes < 0, len(labels), codes)
-        labels.append(_MISSING_GROUP)
-    k = len(labels)
-    counts = {name: np.bincount(codes[mask], minlength=k) for name, mask in subsets.items()}
-    return {"group_by": [group_by] * k, "group": labels, **counts}
-
-
-def _error_type_counts(
-    masks: Mapping[str, np.ndarray], subsets: Mapping[str, np.ndarray]
-) -> dict[str, Any]:
-    """Counts of each subset within each (overlapping) error-type group, "none" first."""
-    n = len(subsets["all"])
-    carries_any = np.zeros(n, dtype=bool)
-    for mask in masks.values():
-        carries_any |= mask
-    groups = {NO_ERROR_GROUP: ~carries_any, **{t: masks[t] for t in sorted(masks)}}
-    counts = {
-        name: np.array([np.count_nonzero(member & subset) for member in groups.values()])
-        for name, subset in subsets.items()
-    }
-    return {"group_by": [ERROR_TYPES_BREAKDOWN] * len(groups), "group": list(groups), **counts}
-
-
-def _error_type_labels(masks: Mapping[str, np.ndarray], n: int) -> pd.Series:
-    """Per request, its distinct error types sorted and joined by ";" ("" when none)."""
-    names = sorted(masks)
-    if not names:
-        return pd.Series([""] * n, dtype=object)
-    # Encode each request's set of types as bits (62 per int64 word, clear of the sign bit)
-    # so that labels are built once per distinct combination rather than once per request.
-    words = []
-    for start in range(0, len(names), _BITS):
-        word = np.zeros(n, dtype=np.int64)
-        for bit, name in enumerate(names[start : start + _BITS]):
-            word |= masks[name].astype(np.int64) << bit
-        words.append(word)
-    if len(words) == 1:  # the usual case; hashing one array is much faster than a MultiIndex
-        codes, uniques = pd.factorize(words[0])
-        combinations = [(u,) for u in uniques]
-    else:
-        codes, uniques = pd.MultiIndex.from_arrays(words).factorize()
-        combinations = list(uniques)
-    labels = np.array(
-        [
-            ";".join(t for i, t in enumerate(names) if int(combo[i // _BITS]) >> (i % _BITS) & 1)
-            for combo in combinations
-        ],
-        dtype=object,
-    )
-    return pd.Series(labels[codes], dtype=object)
 
 
 def evaluate(
@@ -666,8 +368,8 @@ def evaluate(
                 "in_register disagrees with true_pupil_id for request_id "
                 f"{_preview(disagree, len(disagree))}",
             )
-    # Work in the decisions' own row order and reorder the small per-request results: taking
-    # a million Python lists into truth's order first scatters memory reads (about 5x slower).
+    # Work in the decisions' own row order and reorder only the small per-request results:
+    # taking the Python lists into truth's order first would scatter memory reads.
     n = len(position)
     truth_row = np.empty(n, dtype=np.int64)
     truth_row[position] = np.arange(n)  # position is a permutation: both sides hold the same ids
@@ -690,9 +392,9 @@ def evaluate(
     tables = []
     for name in breakdowns:
         if name == ERROR_TYPES_BREAKDOWN:
-            masks = _error_type_masks(truth)
-            per_request[name] = _error_type_labels(masks, n)
-            tables.append(_error_type_counts(masks, subsets))
+            masks = error_type_masks(truth)
+            per_request[name] = error_type_labels(masks, n)
+            tables.append(error_type_counts(masks, subsets))
             continue
         if name not in per_request.columns:
             if name not in truth.columns:
@@ -702,11 +404,11 @@ def evaluate(
                     f"(or use {ERROR_TYPES_BREAKDOWN!r})",
                 )
             per_request[name] = truth[name].reset_index(drop=True)  # keeps the dtype
-        tables.append(_group_counts(name, per_request[name], subsets))
+        tables.append(group_counts(name, per_request[name], subsets))
 
-    breakdown = _breakdown_frame(tables, confidence)
+    breakdown = breakdown_frame(tables, confidence)
     totals = {name: np.array([np.count_nonzero(mask)]) for name, mask in subsets.items()}
-    overall = _rate_columns(totals, confidence)
+    overall = rate_columns(totals, confidence)
     rates = {
         name: Rate(
             value=float(overall[name][0]),
@@ -726,108 +428,3 @@ def evaluate(
         confidence=float(confidence),
         breakdowns=breakdowns,
     )
-
-
-def _breakdown_frame(tables: Sequence[Mapping[str, Any]], confidence: float) -> pd.DataFrame:
-    columns = ["group_by", "group", "requests", "in_register"]
-    for name in RATES:
-        columns += [name, f"{name}_low", f"{name}_high"]
-    frames = []
-    for table in tables:
-        frame = {
-            "group_by": table["group_by"],
-            "group": table["group"],
-            "requests": table["all"],
-            "in_register": table["in_register"],
-            **_rate_columns(table, confidence),
-        }
-        frames.append(pd.DataFrame(frame, columns=columns))
-    if not frames:
-        dtypes = {"group_by": str, "group": str, "requests": np.int64, "in_register": np.int64}
-        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, np.float64)) for c in columns})
-    return pd.concat(frames, ignore_index=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# pairwise metrics
-
-
-def _pairs(frame: object, name: str) -> pd.DataFrame:
-    checked = _check_frame(frame, name)
-    missing = [c for c in ("left_id", "right_id") if c not in checked.columns]
-    if missing:
-        raise ConfigError(name, f"missing column(s) {', '.join(missing)}; needs left_id, right_id")
-    pairs = checked[["left_id", "right_id"]]
-    if pairs.isna().any().any():
-        raise ConfigError(name, "left_id and right_id must not be missing")
-    # Ids may be integers or strings (e.g. FEBRL's "rec-12-org"); integers stored as floats
-    # (a nullable column read back from Parquet) are made integers so 3.0 matches 3.
-    columns = {}
-    for column in ("left_id", "right_id"):
-        values = pairs[column]
-        if values.dtype.kind == "f" and (values % 1 == 0).all():
-            values = values.astype(np.int64)
-        columns[column] = values.to_numpy()
-    return pd.DataFrame(columns).drop_duplicates(ignore_index=True)
-
-
-def _check_frame(frame: object, name: str) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise ConfigError(name, f"must be a pandas DataFrame; got {type(frame).__name__}")
-    return frame
-
-
-def pair_metrics(predicted: pd.DataFrame, true_pairs: pd.DataFrame) -> dict[str, float | int]:
-    """Precision, recall and F1 of predicted links against the true links.
-
-    Parameters
-    ----------
-    predicted, true_pairs
-        Frames with columns ``left_id`` and ``right_id`` (integer or string ids), one row per
-        link (other columns are ignored). Repeated pairs count once.
-
-    Returns
-    -------
-    dict
-        ``precision``, ``recall``, ``f1`` (floats) and ``true_positives``,
-        ``false_positives``, ``false_negatives`` (ints).
-
-    Notes
-    -----
-    Conventions for empty sets: a ratio whose denominator is zero is 1.0 when both sets are
-    empty (nothing to find and nothing claimed: perfect agreement) and 0.0 otherwise. So with
-    nothing predicted but true links present, precision, recall and F1 are all 0.0; with
-    predictions but no true links, all three are 0.0; with neither, all three are 1.0. F1 is
-    computed as ``2 TP / (2 TP + FP + FN)``, which agrees with the harmonic mean whenever
-    that is defined.
-
-    Examples
-    --------
-    >>> predicted = pd.DataFrame({"left_id": [1, 2, 3], "right_id": [10, 20, 99]})
-    >>> true_pairs = pd.DataFrame({"left_id": [1, 2, 3, 4], "right_id": [10, 20, 30, 40]})
-    >>> m = pair_metrics(predicted, true_pairs)
-    >>> m["true_positives"], m["false_positives"], m["false_negatives"]
-    (2, 1, 2)
-    >>> round(m["precision"], 4), m["recall"], round(m["f1"], 4)
-    (0.6667, 0.5, 0.5714)
-    """
-    pred = _pairs(predicted, "predicted")
-    true = _pairs(true_pairs, "true_pairs")
-    tp = len(pred.merge(true, on=["left_id", "right_id"], how="inner"))
-    fp = len(pred) - tp
-    fn = len(true) - tp
-    both_empty = len(pred) == 0 and len(true) == 0
-
-    def ratio(num: int, den: int) -> float:
-        if den == 0:
-            return 1.0 if both_empty else 0.0
-        return num / den
-
-    return {
-        "precision": ratio(tp, tp + fp),
-        "recall": ratio(tp, tp + fn),
-        "f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "true_positives": tp,
-        "false_positives": fp,
-        "false_negatives": fn,
-    }

@@ -1,7 +1,12 @@
 """The Fellegi-Sunter matcher, trained as Splink trains it, with term-frequency adjustment.
 
-One model in one module: its validation, u and m estimation (EM over training sessions),
-term frequencies and scoring share the learned state, so the module is longer than most.
+Why one module of about 590 lines: it is one estimator, and its parts read and write the same
+learned state. ``fit`` sets ``u_`` (random pairs, corrected for matches, per place stratum),
+``m_`` and ``lambda_`` (EM over training sessions, which reads ``u_`` and the strata) and
+``tf_``; scoring reads all of them, and ``parameters`` reports them. Splitting training from
+scoring would put one class's private state in two files (a mixin) or turn the attributes into
+arguments passed between modules. What stands alone already lives apart: place strata in
+:mod:`matchsim.matchers.places`, validators in :mod:`matchsim.matchers.base`.
 """
 
 from __future__ import annotations
@@ -184,7 +189,7 @@ class FellegiSunter(Matcher):
         observed frequency is lambda * m + (1 - lambda) * u. In a national register lambda is
         tiny and this changes nothing; between two small files that hold the same people (5,000
         and 5,000: lambda = 1/5,000) the matches are most of the random pairs that agree on a
-        specific level (address and postcode), so their u was overstated many times over.
+        specific level (address and postcode), and uncorrected their u would be many times too high.
         A level's u keeps at least the smoothing count (half a pair) of the sample.
         """
         floor = 0.5 / self.random_pairs
@@ -243,8 +248,8 @@ class FellegiSunter(Matcher):
 
         The training sessions see a sample of left records blocked on one key, and correct
         for what that key misses with m; in a lookup where most requests are not in the
-        register (three in four of the immigration batches) that estimate came out 1.5 times
-        too high, and every probability was overconfident. With m and u fixed, lambda is
+        register (three in four of the immigration batches) that estimate is too high (about
+        1.5 times), which makes every probability overconfident. With m and u fixed, lambda is
         re-estimated on the pairs actually being scored: the EM step for lambda alone,
         ``lambda = sum P(match | pair) / possible pairs``, iterated to its fixed point (pairs
         outside the candidates have a negligible posterior). Starts from the sessions' value.
@@ -512,7 +517,8 @@ class FellegiSunter(Matcher):
     def match_weights(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
         """log2 Bayes factor of each pair, prior included."""
         weights, _ = self.weight_terms(result, data)
-        # Added term by term, in the order of the comparisons, as before the terms were kept.
+        # Added term by term, in the order of the comparisons: the rounding of the sum is part
+        # of the pinned outcomes (the scenario digests), so the order is fixed.
         w = np.full(len(result.left), self.prior_weight())
         for i in range(weights.shape[1]):
             w += weights[:, i]
@@ -525,8 +531,8 @@ class FellegiSunter(Matcher):
         taken to match at most one right record: a pair's probability is its odds over one
         plus the odds of all the left record's candidates, ``o_j / (1 + sum_k o_k)``. A twin
         and the child asked about then share the evidence they both have, where a model of
-        independent pairs scored each of them as the child (among national lookup pairs
-        scored 0.5-0.9, only a third were true).
+        independent pairs scores each of them as the child (among national lookup pairs it
+        scores 0.5-0.9, only a third are true).
         """
         weights = self.match_weights(result, data)
         if not self.one_match_per_left(data):

@@ -7,7 +7,8 @@ the profile registry :data:`PROFILES` and the error-type registry :data:`ERROR_T
 from __future__ import annotations
 
 from matchsim.requests.config import RequestConfig
-from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, ErrorType, error_type
+from matchsim.requests.corruptors import ERROR_TYPES, error_type
+from matchsim.requests.draft import FIELDS, ErrorType
 from matchsim.requests.generate import RequestSet, generate_requests
 from matchsim.requests.profiles import BASE_ERRORS, PROFILES, Profile, get_profile, register_profile
 

@@ -12,61 +12,25 @@ errors that made it differ from the true record.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from nicknames import NickNamer
 
 from matchsim import dates as cal
-from matchsim.data import load_table
-from matchsim.errors import UnknownNameError
-from matchsim.requests.addresses import AddressContext
-from matchsim.synth.ons_names import ons_counts
+from matchsim.requests.draft import FIELDS, ErrorFunction, ErrorType, RequestDraft
+from matchsim.requests.edits import (
+    keyboard_typo,
+    nicknames_of,
+    pick_by_ons_frequency,
+    postcode_typo,
+    strip_accents,
+    substitute,
+    transliteration_variants,
+)
 
-FIELDS = ("forename", "middle_names", "surname", "date_of_birth", "sex", "address", "postcode")
-
-
-@dataclass
-class RequestDraft:
-    """Request fields as numpy arrays while errors are applied."""
-
-    forename: np.ndarray  # object (str)
-    middle_names: np.ndarray  # object (str, "" when none)
-    surname: np.ndarray  # object
-    dob: np.ndarray  # int64 days since 1970-01-01
-    dob_missing: np.ndarray  # bool
-    sex: np.ndarray  # int8: 0 M, 1 F, -1 missing
-    address_line: np.ndarray  # object
-    town: np.ndarray  # object
-    postcode: np.ndarray  # object
-    origin: np.ndarray  # object: the person's name origin (drives multipliers)
-    household: np.ndarray  # int64 row household in the history context
-    address_seq: np.ndarray  # int64: which history row of the household the address is
-    context: AddressContext
-    #: the day the request is made: a mistyped date of birth is never after it
-    request_day: int = 2**40
-    address_replaced: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.forename)
-
-
-ErrorFunction = Callable[[RequestDraft, np.ndarray, np.random.Generator], np.ndarray]
-
-
-@dataclass(frozen=True)
-class ErrorType:
-    name: str
-    fields: tuple[str, ...]
-    description: str
-    apply: ErrorFunction
-
-
+#: Every error type, in the fixed order they compose (the order of registration below).
 ERROR_TYPES: dict[str, ErrorType] = {}
 
 
@@ -86,126 +50,6 @@ def error_type(
         return fn
 
     return register
-
-
-def get_error_type(name: str, field_name: str = "errors") -> ErrorType:
-    if name not in ERROR_TYPES:
-        raise UnknownNameError(field_name, name, ERROR_TYPES)
-    return ERROR_TYPES[name]
-
-
-# --------------------------------------------------------------------------------------------
-# String helpers (per value; used only on rows that drew an error)
-# --------------------------------------------------------------------------------------------
-
-_QWERTY_ROWS = ("1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
-
-
-@cache
-def qwerty_neighbours() -> dict[str, str]:
-    """Keys next to each key on a UK QWERTY keyboard (same row, and the rows above and below)."""
-    pos = {c: (r, i) for r, row in enumerate(_QWERTY_ROWS) for i, c in enumerate(row)}
-    out: dict[str, str] = {}
-    for c, (r, i) in pos.items():
-        near = []
-        for dr, di in ((0, -1), (0, 1), (-1, 0), (-1, 1), (1, -1), (1, 0)):
-            rr, ii = r + dr, i + di
-            if 0 <= rr < len(_QWERTY_ROWS) and 0 <= ii < len(_QWERTY_ROWS[rr]):
-                near.append(_QWERTY_ROWS[rr][ii])
-        out[c] = "".join(near)
-    return out
-
-
-def _match_case(template: str, ch: str) -> str:
-    return ch.upper() if template.isupper() else ch
-
-
-def keyboard_typo(value: str, rng: np.random.Generator) -> str:
-    """One keystroke error: a neighbouring key instead, an extra neighbouring key, a dropped
-    letter, or two letters swapped (the four classes Damerau 1964 found most common)."""
-    letters = [i for i, c in enumerate(value) if c.isalnum()]
-    if not letters:
-        return value
-    i = letters[int(rng.integers(len(letters)))]
-    c = value[i]
-    near = qwerty_neighbours().get(c.lower(), "")
-    kind = int(rng.integers(4))
-    if kind == 0 and near:
-        return value[:i] + _match_case(c, near[int(rng.integers(len(near)))]) + value[i + 1 :]
-    if kind == 1 and near:
-        return value[: i + 1] + near[int(rng.integers(len(near)))] + value[i + 1 :]
-    if kind == 2 and len(value) > 2:
-        return value[:i] + value[i + 1 :]
-    if i + 1 < len(value) and value[i + 1].lower() != c.lower():
-        swapped = value[i + 1] + c
-        if i == 0:
-            swapped = swapped[0].upper() + swapped[1].lower()
-        return value[:i] + swapped + value[i + 2 :]
-    return value[:i] + _match_case(c, near[0] if near else c) + value[i + 1 :]
-
-
-@cache
-def _substitutions(table: str) -> tuple[tuple[str, str], ...]:
-    t = load_table(table)
-    return tuple(zip(t["from"].astype(str), t["to"].astype(str), strict=True))
-
-
-def substitute(value: str, table: str, rng: np.random.Generator) -> str:
-    """Replace one occurrence of one applicable pattern from a substitution table."""
-    options = []
-    lower = value.lower()
-    for src, dst in _substitutions(table):
-        start = lower.find(src.lower())
-        while start >= 0:
-            options.append((start, src, dst))
-            start = lower.find(src.lower(), start + 1)
-    if not options:
-        return value
-    start, src, dst = options[int(rng.integers(len(options)))]
-    original = value[start : start + len(src)]
-    if original[:1].isupper():
-        dst = dst[:1].upper() + dst[1:]
-    return value[:start] + dst + value[start + len(src) :]
-
-
-@cache
-def _nicknamer() -> NickNamer:
-    return NickNamer()
-
-
-@cache
-def nicknames_of(name: str) -> tuple[str, ...]:
-    """Nicknames and short forms (the ``nicknames`` package's curated English list)."""
-    found = _nicknamer().nicknames_of(name.lower())
-    return tuple(sorted(n.title() for n in found if n.lower() != name.lower() and len(n) > 1))
-
-
-@cache
-def transliteration_variants() -> dict[str, tuple[str, ...]]:
-    """Other spellings of each romanised name (``matchsim/data/names/transliteration_variants.csv``)."""
-    from importlib import resources
-
-    import pandas as pd
-
-    path = resources.files("matchsim.data").joinpath("names/transliteration_variants.csv")
-    with path.open("r", encoding="utf-8") as fh:
-        table = pd.read_csv(fh, comment="#", keep_default_na=False)
-    groups = table.groupby("group")["variant"].apply(tuple)
-    out: dict[str, tuple[str, ...]] = {}
-    for variants in groups:
-        for v in variants:
-            out[v] = tuple(x for x in variants if x != v)
-    return out
-
-
-_UNDECOMPOSABLE = str.maketrans("łŁıİøØßđĐ", "lLiIoOsdD")
-
-
-def strip_accents(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    # Letters that do not decompose (Polish l-stroke, Turkish dotless i).
-    return stripped.translate(_UNDECOMPOSABLE)
 
 
 def _per_value(values: np.ndarray, fn: Callable[[str], str]) -> tuple[np.ndarray, np.ndarray]:
@@ -276,35 +120,6 @@ def _forename_translit(d: RequestDraft, rows: np.ndarray, rng: np.random.Generat
     picked = pick_by_ons_frequency(choices, year, d.sex[rows], rng)
     d.forename[rows[ok]] = picked[ok]
     return ok
-
-
-def pick_by_ons_frequency(
-    choices: Sequence[Sequence[str]], year: np.ndarray, sex: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
-    """One spelling from each row's ``choices``, weighted by how many babies of the row's birth
-    year and sex ONS registered with it (Muhammad 3,604, Mohammed 1,752, Mohammad 807 and
-    Muhammed 379 boys in 2019). A spelling ONS does not list that year (given to 0-2 babies)
-    weighs 1, the middle of that range; so a group that ONS lacks entirely is drawn uniformly.
-    Rows without choices get ``""``.
-    """
-    sizes = np.array([len(c) for c in choices], dtype=np.int64)
-    owner = np.repeat(np.arange(len(choices)), sizes)
-    flat = [v for c in choices for v in c]
-    out = np.full(len(choices), "", dtype=object)
-    if not flat:
-        return out
-    weight = ons_counts(flat, np.asarray(year)[owner], np.asarray(sex)[owner]).astype(np.float64)
-    weight = np.where(weight > 0, weight, 1.0)
-    cumulative = np.cumsum(weight)
-    end = np.cumsum(sizes)
-    start = end - sizes
-    has = sizes > 0
-    before = np.where(start > 0, cumulative[np.maximum(start - 1, 0)], 0.0)
-    target = before + rng.random(len(choices)) * (cumulative[np.maximum(end - 1, 0)] - before)
-    at = np.minimum(np.searchsorted(cumulative, target, side="right"), np.maximum(end - 1, 0))
-    flat_arr = np.array(flat, dtype=object)
-    out[has] = flat_arr[at[has]]
-    return out
 
 
 @error_type("surname_transliteration", ("surname",), "another romanisation (Hussain -> Hussein)")
@@ -573,33 +388,15 @@ def _number_missing(d: RequestDraft, rows: np.ndarray, rng: np.random.Generator)
     return changed
 
 
-_LETTERS = "ABCDEFGHJKLMNOPQRSTUVWXYZ"
-
-
-def postcode_typo(value: str, rng: np.random.Generator) -> str:
-    """A character of the same class changed, two adjacent characters swapped, or the space lost."""
-    chars = [i for i, c in enumerate(value) if c != " "]
-    if not chars:
-        return value
-    kind = int(rng.integers(3))
-    if kind == 2 and " " in value:
-        return value.replace(" ", "")
-    i = chars[int(rng.integers(len(chars)))]
-    if kind == 1 and i + 1 < len(value) and value[i + 1] != " " and value[i + 1] != value[i]:
-        return value[:i] + value[i + 1] + value[i] + value[i + 2 :]
-    pool = "0123456789" if value[i].isdigit() else _LETTERS
-    options = pool.replace(value[i], "")
-    return value[:i] + options[int(rng.integers(len(options)))] + value[i + 1 :]
-
-
 error_type(
     "postcode_typo", ("postcode",), "a postcode character mistyped, swapped or its space lost"
 )(_string_error("postcode", postcode_typo))
 
 
 # --------------------------------------------------------------------------------------------
-# Family change (registered last so that adding it left every earlier type's random stream as
-# it was; it replaces the surname, so it follows the spelling errors that may have hit it)
+# Family change (registered last: each type's random stream is keyed by its registration
+# index, so a type appended at the end leaves every earlier type's stream and edits unchanged;
+# it replaces the surname, so it follows the spelling errors that may have hit it)
 # --------------------------------------------------------------------------------------------
 
 

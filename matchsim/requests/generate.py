@@ -20,7 +20,8 @@ from matchsim.requests.addresses import (
     take,
 )
 from matchsim.requests.config import RequestConfig
-from matchsim.requests.corruptors import ERROR_TYPES, FIELDS, RequestDraft
+from matchsim.requests.corruptors import ERROR_TYPES
+from matchsim.requests.draft import FIELDS, RequestDraft
 from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.requests.profiles import ProfileParams
 from matchsim.synth import Census, generate_census

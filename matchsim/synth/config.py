@@ -32,7 +32,7 @@ NATIONAL_PUPILS_2024 = 9_092_073
 #: assumption stated row by row there (e.g. Mixed and Black Caribbean pupils carry British surnames;
 #: Indian pupils are 29% Sikh, 2001 Census). Groups with no tradition in matchsim (Chinese, Any other
 #: Asian, part of White Other, unclassified: 7.5% of pupils) are spread in proportion. The values are
-#: ``matchsim.synth.surnames.pupil_origin_mix()`` rounded (a test checks they agree).
+#: ``matchsim.synth.surname_sources.pupil_origin_mix()`` rounded (a test checks they agree).
 DEFAULT_ORIGIN_MIX: dict[str, float] = {
     "british": 0.7643,
     "indian": 0.0307,

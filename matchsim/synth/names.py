@@ -25,12 +25,8 @@ from matchsim.synth.config import NamesConfig
 from matchsim.synth.forenames import ForenameModel, build_forename_model
 from matchsim.synth.origins import resolve_origin
 from matchsim.synth.sampling import GroupedSampler, zipf_mandelbrot
-from matchsim.synth.surnames import (
-    HONORIFIC_SURNAMES,
-    default_honorific_rows,
-    feminine_surname,
-    surname_list,
-)
+from matchsim.synth.surname_sources import HONORIFIC_SURNAMES, default_honorific_rows
+from matchsim.synth.surnames import feminine_surname, surname_list
 
 #: Surnames that are honorifics given to women and girls, never a family name a son inherits.
 FEMALE_HONORIFICS = HONORIFIC_SURNAMES - {"Singh"}

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from matchsim.dates import date_to_days, year_month_day
 from matchsim.requests import ERROR_TYPES, RequestConfig, error_type, generate_requests
-from matchsim.requests.corruptors import (
-    RequestDraft,
+from matchsim.requests.draft import RequestDraft
+from matchsim.requests.edits import (
     keyboard_typo,
     nicknames_of,
     postcode_typo,

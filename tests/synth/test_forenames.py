@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchsim.errors import DataIntegrityError
-from matchsim.requests.corruptors import pick_by_ons_frequency, transliteration_variants
+from matchsim.requests.edits import pick_by_ons_frequency, transliteration_variants
 from matchsim.synth import CensusConfig, generate_census, ons_names
 from matchsim.synth import forenames as fn
 from matchsim.synth.config import DEFAULT_ORIGIN_MIX
@@ -247,7 +247,7 @@ def test_transliteration_without_any_ons_spelling_is_uniform():
 
 def test_transliteration_error_type_uses_ons_weights():
     from matchsim.requests import ERROR_TYPES
-    from matchsim.requests.corruptors import RequestDraft
+    from matchsim.requests.draft import RequestDraft
     from matchsim.synth.calendar import date_to_days
 
     n = 50_000

@@ -15,19 +15,23 @@ from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.synth.config import DEFAULT_ORIGIN_MIX, NamesConfig
 from matchsim.synth.names import build_name_model
 from matchsim.synth.origins import resolve_origin
-from matchsim.synth.surnames import (
+from matchsim.synth.surname_sources import (
     ADULTS_1998,
     HONORIFIC_SURNAMES,
     MALE_SHARE,
     SURNAME_SOURCES,
+    honorific_rates,
+    pupil_origin_mix,
+)
+from matchsim.synth.surname_targets import (
     anchor_targets,
     child_surname_shares,
     compare_anchor_ratios,
     effective_surname_counts,
+)
+from matchsim.synth.surnames import (
     feminine_surname,
     hash_order,
-    honorific_rates,
-    pupil_origin_mix,
     surname_list,
     surname_vocabulary,
     zipf_tail,
