@@ -47,6 +47,7 @@ import hmac
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -126,7 +127,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # refuse to be pickled into a file with the key inside
+    def __reduce__(self) -> NoReturn:  # refuse to be pickled into a file with the key inside
         raise TypeError("a Secret cannot be pickled")
 
 
@@ -187,7 +188,7 @@ def field_specs(fields: object) -> tuple[FieldSpec, ...]:
                 raise ConfigError(
                     "pprl.fields", f"{dict(item)!r}: give role and optionally q and k"
                 )
-            specs.append(FieldSpec(**item))  # type: ignore[arg-type]
+            specs.append(FieldSpec(**item))
         else:
             raise ConfigError("pprl.fields", f"{item!r} is not a field")
     if not specs:
@@ -586,6 +587,7 @@ class BloomEncoder:
             salt_of, distinct_salts = np.zeros(n, dtype=np.int64), np.array([""], dtype=object)
         else:
             salt_of, distinct_salts = pd.factorize(np.asarray(list(salts), dtype=object))
+        names: list[str] = []  # the distinct tokens of a token role (q-grams come as codes)
         if spec.role in TOKEN_ROLES:
             text_of, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
             pairs, names = _value_grams(spec.role, list(distinct_texts), spec.q)
