@@ -453,11 +453,6 @@ class BloomEncoder:
         """The key holder (it never shows the key), to build a sibling encoder with it."""
         return self._secret
 
-    @property
-    def output_length(self) -> int:
-        n = self.length * (2 if self.hardening.balance else 1)
-        return n // 2 if self.hardening.xor_fold else n
-
     def describe(self) -> str:
         fields = ", ".join(
             f"{f.role}(k={f.k})" if f.role in TOKEN_ROLES else f"{f.role}(q={f.q}, k={f.k})"
