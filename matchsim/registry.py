@@ -262,6 +262,7 @@ class Registry(dict[str, type[T] | _Lazy], Generic[T]):
 
 
 def _constructor(cls: type[object]) -> Callable[..., None]:
+    """The ``__init__`` whose signature lists a class's options."""
     return cls.__init__
 
 

@@ -45,7 +45,7 @@ S = TypeVar("S")
 def _state(cache: dict[object, object], kind: type[S]) -> S:
     # Keyed by the class itself: no two stages can share a key by accident.
     found = cache.get(kind)
-    if not isinstance(found, kind):  # not built yet: only this function stores under a class
+    if not isinstance(found, kind):  # not built yet (a class key only ever holds its instance)
         found = cache[kind] = kind()
     return found
 

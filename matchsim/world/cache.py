@@ -75,7 +75,7 @@ def clear_worlds(key: str | None = None, root: Path | None = None) -> list[Cache
     if key is not None:
         worlds = [w for w in worlds if w.key == key]
         if not worlds:
-            raise ConfigError("KEY", f"no cached world {key!r}; `matchsim cache list` shows them")
+            raise ConfigError("key", f"no cached world {key!r}; list_worlds() shows them")
     for world in worlds:
         for part in world.path.iterdir():
             if part.is_dir():
