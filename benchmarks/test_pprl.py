@@ -40,7 +40,8 @@ import pytest
 from benchmarks._single_core import ONE_THREAD, chosen_core
 from matchsim.pprl import BloomEncoder, dice_all_pairs, dice_pairs
 from matchsim.pprl.dice import HAVE_NUMBA
-from matchsim.pprl.encoding import DEFAULT_FIELDS, tokens
+from matchsim.pprl.fields import DEFAULT_FIELDS
+from matchsim.pprl.tokens import tokens
 from matchsim.synth import CensusConfig, generate_census
 
 PEER_ENV = "MATCHSIM_PPRL_PEER_PYTHON"

@@ -32,6 +32,7 @@ import pandas as pd
 from matchsim.errors import ConfigError
 from matchsim.evaluation import reliability
 from matchsim.linkage import LinkResult, dedupe_table, link_tables
+from matchsim.matchers import MatcherSpec
 from matchsim.peers.tables import require
 
 #: FEBRL columns -> matchsim roles; ``dob`` is a YYYY-MM-DD copy of FEBRL's YYYYMMDD dates.
@@ -48,7 +49,7 @@ DATASETS = ("febrl1", "febrl2", "febrl3", "febrl4")
 ENGINES = ("matchsim", "splink", "splink_address", "recordlinkage")
 #: engine -> the matcher it runs, each at its defaults (``splink_address``: Splink also
 #: comparing the address line, its better setting on FEBRL, docs/peers.md)
-MATCHERS: dict[str, object] = {
+MATCHERS: dict[str, MatcherSpec] = {
     "matchsim": "fellegi_sunter",
     "splink": "splink",
     "splink_address": {"name": "splink", "address_with_postcode": True},

@@ -14,18 +14,21 @@ argument raises :class:`matchsim.errors.ConfigError` naming the parameter (``see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from matchsim.errors import ConfigError
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+    from pydantic import BaseModel
 
+    from matchsim.blocking import BlockingSpec
     from matchsim.comparison import Comparison
     from matchsim.ingest import CleanTable
     from matchsim.linkage import DedupeResult, LinkResult, LookupResult, RegisterPartitions
+    from matchsim.matchers import MatcherSpec
     from matchsim.records import PreparedTable
     from matchsim.requests import RequestConfig, RequestSet
     from matchsim.requests.index import RegisterIndex
@@ -53,7 +56,10 @@ def check_seed(seed: object, parameter: str = "seed") -> None:
         )
 
 
-def _validated(model: type[Any], settings: Mapping[str, Any], parameter: str) -> Any:
+_Config = TypeVar("_Config", bound="BaseModel")
+
+
+def _validated(model: type[_Config], settings: Mapping[str, Any], parameter: str) -> _Config:
     """``settings`` as ``model``; a bad setting is named by its path under ``parameter``."""
     from pydantic import ValidationError
 
@@ -72,8 +78,8 @@ def link(
     roles: Mapping[str, str] | None = None,
     *,
     right_roles: Mapping[str, str] | None = None,
-    blocking: object = None,
-    matcher: object = "fellegi_sunter",
+    blocking: BlockingSpec | None = None,
+    matcher: MatcherSpec = "fellegi_sunter",
     decision: str | None = "unique",
     threshold: float | None = None,
     true_links: pd.DataFrame | None = None,
@@ -123,12 +129,12 @@ def dedupe(
     table: pd.DataFrame | pa.Table | CleanTable,
     roles: Mapping[str, str] | None = None,
     *,
-    blocking: object = None,
-    matcher: object = "fellegi_sunter",
+    blocking: BlockingSpec | None = None,
+    matcher: MatcherSpec = "fellegi_sunter",
     threshold: float | None = None,
     cluster_method: str = "components",
     true_clusters: object = None,
-    true_links: object = None,
+    true_links: pd.DataFrame | Iterable[Sequence[object]] | None = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
     date_format: str | None = None,
     max_pairs: int = 5_000_000,
@@ -246,8 +252,8 @@ def lookup(
     *,
     register: PreparedTable | None = None,
     addresses: str = "current",
-    blocking: object = None,
-    matcher: object = "fellegi_sunter",
+    blocking: BlockingSpec | None = None,
+    matcher: MatcherSpec = "fellegi_sunter",
     decision: str | None = "unique",
     threshold: float | None = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,

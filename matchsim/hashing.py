@@ -8,6 +8,7 @@ that, and a sorted array of the hashes can be kept on disk with the register.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 
 import numpy as np
@@ -31,7 +32,7 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 
 
 @cache
-def _fnv1a():
+def _fnv1a() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     """The compiled kernel, built on first use (importing numba costs a second)."""
     import numba
 

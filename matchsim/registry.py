@@ -111,7 +111,7 @@ class _Lazy:
     target: str
 
 
-class Registry(dict[str, type[T]], Generic[T]):
+class Registry(dict[str, type[T] | _Lazy], Generic[T]):
     """``name -> class``; ``field`` is how user errors refer to this stage (e.g. "blocking").
 
     Names declared with :meth:`add_lazy` are keys from the start (``in``, ``sorted``, ``len``
@@ -147,13 +147,13 @@ class Registry(dict[str, type[T]], Generic[T]):
 
     def register(self, name: str) -> Callable[[type[T]], type[T]]:
         def add(cls: type[T]) -> type[T]:
-            declared = dict.get(self, name)
+            declared = self._declared(name)
             if name in self and not (
                 isinstance(declared, _Lazy) and declared.target == _target_of(cls)
             ):
                 raise ValueError(f"{self.kind} {name!r} registered twice")
             setattr(cls, self.name_attribute, name)
-            dict.__setitem__(self, name, cls)
+            self._store(name, cls)
             return cls
 
         return add
@@ -167,27 +167,34 @@ class Registry(dict[str, type[T]], Generic[T]):
             raise ValueError(f"{self.kind} {name!r}: {target!r} is not 'package.module:Class'")
         if name in self:
             raise ValueError(f"{self.kind} {name!r} registered twice")
-        dict.__setitem__(self, name, _Lazy(target))  # type: ignore[arg-type]
+        self._store(name, _Lazy(target))
+
+    def _declared(self, name: str) -> type[T] | _Lazy | None:
+        """What is stored under ``name``: its class, or where to import it from."""
+        return super().get(name)
+
+    def _store(self, name: str, value: type[T] | _Lazy) -> None:
+        super().__setitem__(name, value)
 
     def is_loaded(self, name: str) -> bool:
         """Whether ``name``'s class has been imported (always, unless declared lazily)."""
-        return not isinstance(dict.get(self, name), _Lazy)
+        return not isinstance(self._declared(name), _Lazy)
 
     def _load(self, name: str) -> type[T]:
-        declared = dict.__getitem__(self, name)
+        declared = super().__getitem__(name)
         if not isinstance(declared, _Lazy):
             return declared
         module, _, attribute = declared.target.partition(":")
         try:
-            cls = getattr(importlib.import_module(module), attribute)
+            cls: type[T] = getattr(importlib.import_module(module), attribute)
         except (ImportError, AttributeError) as exc:
             raise ImportError(
                 f"{self.kind} {name!r} is declared as {declared.target!r}, "
                 f"which cannot be imported: {exc}"
             ) from exc
-        if isinstance(dict.get(self, name), _Lazy):  # the module did not register it itself
+        if isinstance(self._declared(name), _Lazy):  # the module did not register it itself
             self.register(name)(cls)
-        loaded = dict.__getitem__(self, name)
+        loaded = super().__getitem__(name)
         if loaded is not cls:
             raise ImportError(
                 f"{self.kind} {name!r} is declared as {declared.target!r}, "
@@ -198,17 +205,17 @@ class Registry(dict[str, type[T]], Generic[T]):
     def __getitem__(self, name: str) -> type[T]:
         return self._load(name)
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return self._load(name) if name in self else default
 
     def __iter__(self) -> Iterator[str]:
         # Defined so that dict(registry) and {**registry} go through __getitem__.
         return iter(dict.keys(self))
 
-    def values(self) -> list[type[T]]:  # type: ignore[override]
+    def values(self) -> list[type[T]]:  # type: ignore[override]  # loaded classes, not a view
         return [self._load(name) for name in self]
 
-    def items(self) -> list[tuple[str, type[T]]]:  # type: ignore[override]
+    def items(self) -> list[tuple[str, type[T]]]:  # type: ignore[override]  # loaded, not a view
         return [(name, self._load(name)) for name in self]
 
     def options(self, name: str) -> tuple[Option, ...]:
@@ -276,6 +283,11 @@ class Registry(dict[str, type[T]], Generic[T]):
             raise ConfigError(f"{self.field}.{name}", str(exc).split("() ")[-1]) from None
 
 
+def _constructor(cls: type[object]) -> Callable[..., None]:
+    """The ``__init__`` whose signature lists a class's options."""
+    return cls.__init__
+
+
 def _target_of(cls: Any) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
@@ -297,7 +309,7 @@ def _options_of(function: Any, doc: str | None, extra: Any) -> tuple[Option, ...
             )
         )
     if extra is not None:
-        init = extra.__init__ if isinstance(extra, type) else extra
+        init = _constructor(extra) if isinstance(extra, type) else extra
         names = {o.name for o in out}
         for option in _options_of(init, getattr(extra, "__doc__", None), None):
             if option.name not in names:

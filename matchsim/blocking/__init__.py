@@ -26,6 +26,7 @@ from matchsim.blocking.base import (
     dedupe_pairs,
     distinct,
     oriented_pairs,
+    sum_counts,
 )
 from matchsim.blocking.default import (
     CORE_PASSES,
@@ -46,7 +47,7 @@ from matchsim.blocking.run import (
     plan_chunks,
     run_blocking,
 )
-from matchsim.blocking.union import Union, make_blocker
+from matchsim.blocking.union import BlockingSpec, Union, make_blocker
 
 __all__ = [
     "BLOCKERS",
@@ -58,6 +59,7 @@ __all__ = [
     "Blocker",
     "BlockingKeys",
     "BlockingReport",
+    "BlockingSpec",
     "BlockingWork",
     "CrossKeys",
     "ExactKeys",
@@ -80,4 +82,5 @@ __all__ = [
     "pass_report",
     "plan_chunks",
     "run_blocking",
+    "sum_counts",
 ]

@@ -24,7 +24,7 @@ preserving linkage) use only the public names here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -254,6 +254,15 @@ def dedupe_pairs(
     right = np.concatenate([p[1] for p in parts]).astype(np.int64)
     key = distinct(left * n_right + right)
     return key // n_right, key % n_right
+
+
+def sum_counts(parts: Iterable[np.ndarray]) -> np.ndarray:
+    """The per-row candidate counts of several passes added up (at least one pass): an upper
+    bound for their union, since a pair two passes find counts twice."""
+    total = sum(parts)
+    if not isinstance(total, np.ndarray):
+        raise ValueError("sum_counts needs at least one pass")
+    return total
 
 
 def oriented_pairs(

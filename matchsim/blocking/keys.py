@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from matchsim.blocking.base import (
     BlockingKeys,
@@ -18,7 +19,7 @@ from matchsim.blocking.base import (
     oriented_pairs,
 )
 from matchsim.errors import ConfigError, UnknownNameError
-from matchsim.records import MISSING, PHONETIC, LinkageData
+from matchsim.records import MISSING, PHONETIC, LinkageData, Records, Vocabulary
 
 #: Probe rather than sort the right side when it is this many times larger than the left.
 _PROBE_RATIO = 16
@@ -172,7 +173,7 @@ class PhoneticKeys(ExactKeys):
         super().__init__([f"{field}:{algorithm}", *(["birth_year"] if with_birth_year else [])])
 
 
-def _derived_hashes(vocab, kind: str) -> np.ndarray:
+def _derived_hashes(vocab: Vocabulary, kind: str) -> np.ndarray:
     """A 64-bit hash of each vocabulary value's derived key (``kind`` "" for the value itself).
 
     Codes of derived keys are local to one role's vocabulary, so a forename's Soundex code
@@ -190,7 +191,7 @@ def _derived_hashes(vocab, kind: str) -> np.ndarray:
     return cache[kind]
 
 
-def _hash_text(vocab, kind: str, values) -> np.ndarray:
+def _hash_text(vocab: Vocabulary, kind: str, values: pa.Array) -> np.ndarray:
     text = vocab.derive_text(kind, values) if kind else values
     objects = text.to_numpy(zero_copy_only=False).astype(object)
     missing = pd.isna(objects) | (objects == "")
@@ -259,7 +260,7 @@ class CrossKeys(ExactKeys):
         return oriented_pairs(left, right, len(data.right))
 
     @staticmethod
-    def _part(records, part: str, data: LinkageData) -> np.ndarray:
+    def _part(records: Records, part: str, data: LinkageData) -> np.ndarray:
         if part in KEY_PARTS:
             return records.key(part, data.vocabularies)
         kept = records.state(BlockingKeys).text

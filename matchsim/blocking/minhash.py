@@ -15,10 +15,11 @@ from matchsim.blocking.base import (
     blocker,
     combine_keys,
     dedupe_pairs,
+    sum_counts,
 )
 from matchsim.errors import ConfigError
 from matchsim.hashing import splitmix64
-from matchsim.records import MISSING, LinkageData
+from matchsim.records import MISSING, LinkageData, Records
 
 
 def _qgrams(text: str, q: int) -> list[str]:
@@ -121,15 +122,15 @@ class MinHashLSH(Blocker):
         cached = work.get(cache_key)
         if cached is None:
             sig = self._signatures(data)
-            cached = []
+            passes: list[_BandJoin] = []
             for b in range(self.bands):
                 band = _BandKey(self.field, sig[:, b], b)
-                cached.append(_BandJoin([band, *(["birth_year"] if self.with_birth_year else [])]))
-            work[cache_key] = cached
-        return cached  # type: ignore[return-value]
+                passes.append(_BandJoin([band, *(["birth_year"] if self.with_birth_year else [])]))
+            work[cache_key] = cached = passes
+        return cached  # type: ignore[return-value]  # the work holds what this method put there
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
-        return sum(p.counts(data, left_rows) for p in self._passes(data))
+        return sum_counts(p.counts(data, left_rows) for p in self._passes(data))
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return dedupe_pairs([p.pairs(data, left_rows) for p in self._passes(data)], len(data.right))
@@ -137,7 +138,7 @@ class MinHashLSH(Blocker):
     self_pairs_once = True  # every band is an exact pass
 
     def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
-        return sum(p.self_counts(data, left_rows) for p in self._passes(data))
+        return sum_counts(p.self_counts(data, left_rows) for p in self._passes(data))
 
     def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         parts = [p.self_pairs(data, left_rows) for p in self._passes(data)]
@@ -150,7 +151,7 @@ class _BandKey:
     band_hash: np.ndarray
     band: int
 
-    def values(self, records, data: LinkageData) -> np.ndarray:
+    def values(self, records: Records, data: LinkageData) -> np.ndarray:
         codes = records.codes[self.role]
         return np.where(codes >= 0, self.band_hash[np.maximum(codes, 0)], MISSING)
 
@@ -161,11 +162,11 @@ class _BandJoin(KeyJoin):
 
     name = "exact"
 
-    def __init__(self, parts: list) -> None:
+    def __init__(self, parts: list[_BandKey | str]) -> None:
         self.parts = parts
         self.keys = tuple(p if isinstance(p, str) else f"band{p.band}" for p in parts)
 
-    def _part(self, records, part, data: LinkageData) -> np.ndarray:
+    def _part(self, records: Records, part: _BandKey | str, data: LinkageData) -> np.ndarray:
         return (
             part.values(records, data)
             if isinstance(part, _BandKey)

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeAlias
 
 import numpy as np
 
-from matchsim.blocking.base import BLOCKERS, Blocker, blocker, dedupe_pairs
+from matchsim.blocking.base import BLOCKERS, Blocker, blocker, dedupe_pairs, sum_counts
 from matchsim.errors import ConfigError
 from matchsim.records import LinkageData
 
+#: What a blocking parameter takes: a registry name, ``{"name": ..., **params}``, an instance,
+#: or a list of these (their union).
+BlockingSpec: TypeAlias = "str | dict | list | Blocker"
 
-def make_blocker(spec: str | dict | Blocker) -> Blocker:
-    """A blocker from a registry name, a ``{"name": ..., **params}`` mapping, or an instance.
+
+def make_blocker(spec: BlockingSpec) -> Blocker:
+    """A blocker from a registry name, a ``{"name": ..., **params}`` mapping, an instance, or
+    a list of these (their union).
 
     Strings may carry keys after a colon: ``"exact:surname:soundex+dob"``.
 
@@ -104,17 +110,17 @@ class Union(Blocker):
             member.warm(data)
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
-        return sum(b.counts(data, left_rows) for b in self.blockers)
+        return sum_counts(b.counts(data, left_rows) for b in self.blockers)
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return dedupe_pairs([b.pairs(data, left_rows) for b in self.blockers], len(data.right))
 
     @property
-    def self_pairs_once(self) -> bool:  # type: ignore[override]
+    def self_pairs_once(self) -> bool:  # type: ignore[override]  # read-only: from its members
         return all(b.self_pairs_once for b in self.blockers)
 
     def self_counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
-        return sum(b.self_counts(data, left_rows) for b in self.blockers)
+        return sum_counts(b.self_counts(data, left_rows) for b in self.blockers)
 
     def self_pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         parts = [b.self_pairs(data, left_rows) for b in self.blockers]

@@ -51,9 +51,15 @@ def cache_clear_command(
     ] = None,
 ) -> None:
     """Delete every cached world, or the one of KEY. Only matchsim's own files are deleted."""
+    from matchsim.errors import ConfigError
     from matchsim.world import clear_worlds
 
-    removed = clear_worlds(key)
+    try:
+        removed = clear_worlds(key)
+    except ConfigError as exc:  # the library names its parameter; the user typed KEY
+        raise ConfigError(
+            "KEY", f"no cached world {key!r}; `matchsim cache list` shows them"
+        ) from exc
     render.console.print(
         f"deleted {len(removed)} world(s), {render.human_bytes(sum(w.bytes for w in removed))}",
         highlight=False,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -24,6 +24,9 @@ from matchsim.cli.options import (
 )
 from matchsim.errors import ConfigError
 from matchsim.io import check_writable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def dedupe_command(
@@ -92,7 +95,7 @@ def dedupe_command(
     if truth_pairs and truth is None:
         raise ConfigError("--truth-pairs", "needs --truth FILE")
     table = read_records(file, "FILE", roles, "table", encoding, date_format)
-    truth_options: dict[str, object] = {}
+    truth_options: dict[str, pd.DataFrame] = {}
     if truth is not None:
         truth_table = read_frame(truth, "--truth", encoding).to_pandas()
         if truth_table.shape[1] < 2:
@@ -107,7 +110,8 @@ def dedupe_command(
         matcher=matcher,
         threshold=threshold,
         cluster_method=cluster,
-        **truth_options,  # type: ignore[arg-type]
+        true_clusters=truth_options.get("true_clusters"),
+        true_links=truth_options.get("true_links"),
     )
     outputs = {}
     if out is not None:

@@ -136,9 +136,10 @@ def link_command(
                 f"{m['precision']:.4f} / {m['recall']:.4f} / {m['f1']:.4f}",
             )
             d = result.decision_metrics
-            table.add_row(
-                f"returned links ({decision}): P / R / F1",
-                f"{d['precision']:.4f} / {d['recall']:.4f} / {d['f1']:.4f}",
-            )
+            if d is not None:  # None when no decision was taken
+                table.add_row(
+                    f"returned links ({decision}): P / R / F1",
+                    f"{d['precision']:.4f} / {d['recall']:.4f} / {d['f1']:.4f}",
+                )
         render.console.print(table)
         render.print_link_notes(result)

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
 from pydantic import ValidationError
 
 from matchsim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from matchsim.blocking import BlockingSpec
 
 #: ``--overwrite`` of the commands that write a file (generate, requests, link)
 OverwriteOption = Annotated[
@@ -158,12 +161,12 @@ def parse_map(items: list[str] | None, option: str) -> dict[str, str]:
 
 def blocking_spec(
     items: list[str] | None, force: bool, roles: Sequence[str] | None = None
-) -> object:
+) -> BlockingSpec | None:
     from matchsim.blocking import default_blocking
 
     if not items or items == ["default"]:
         return None  # the engine's default, adapted to the roles both tables have
-    specs: list[object] = []
+    specs: list[BlockingSpec] = []
     for item in items:
         if item == "default":  # only the passes on roles both tables map
             specs.extend(default_blocking(roles).blockers)

@@ -196,7 +196,7 @@ def print_fidelity(census: Any) -> None:
     console.print(fidelity_table(rows, "Fidelity: generated against published (matchsim fidelity)"))
 
 
-def human_bytes(n: int) -> str:
+def human_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"

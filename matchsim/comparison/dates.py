@@ -115,7 +115,9 @@ def _calendar_words() -> np.ndarray:
     return words
 
 
-def _digits_differing(ya, ma, da, yb, mb, db) -> np.ndarray:
+def _digits_differing(
+    ya: np.ndarray, ma: np.ndarray, da: np.ndarray, yb: np.ndarray, mb: np.ndarray, db: np.ndarray
+) -> np.ndarray:
     """Number of differing digits between two dates written DDMMYYYY (by table: two digits at
     a time)."""
     return (

@@ -215,7 +215,7 @@ class PartitionedRegister:
         self,
         data: LinkageData,
         blocker: Blocker,
-        comparisons: Sequence[Comparison | str | dict],
+        comparisons: Sequence[Comparison | str | dict] | None,
         model: Matcher,
         refit: bool,
         fit_rows: tuple[np.ndarray, np.ndarray] | None,

@@ -11,19 +11,21 @@ those of ``link``, and the pairs over the threshold are clustered
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from matchsim.blocking import BlockingSpec
 from matchsim.clustering import CLUSTER_METHODS, cluster, connected_components
 from matchsim.comparison import Comparison
 from matchsim.errors import ConfigError, UnknownNameError
 from matchsim.evaluation import cluster_metrics
 from matchsim.ingest import CleanTable, clean_table
 from matchsim.linkage.pipeline import LinkResult, link_prepared
+from matchsim.matchers import MatcherSpec
 from matchsim.records import prepare_table, self_linkage
 
 #: Above this many true pairs (e.g. one huge true entity) the blocking report does not list
@@ -98,7 +100,9 @@ def entity_labels(ids: np.ndarray, truth: object) -> np.ndarray:
     return pd.factorize(labels, sort=False)[0].astype(np.int64)
 
 
-def entities_from_links(ids: np.ndarray, links: object) -> np.ndarray:
+def entities_from_links(
+    ids: np.ndarray, links: pd.DataFrame | Iterable[Sequence[object]]
+) -> np.ndarray:
     """True entity labels from true duplicate links: a frame or sequence of (id, id) pairs.
     Records joined by a chain of links are one entity; ids absent from ``ids`` are ignored."""
     frame = pd.DataFrame(list(links)) if not isinstance(links, pd.DataFrame) else links
@@ -130,13 +134,13 @@ def dedupe_table(
     table: pd.DataFrame | pa.Table | CleanTable,
     roles: Mapping[str, str] | None,
     *,
-    blocking: object = None,
+    blocking: BlockingSpec | None = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
-    matcher: object = "fellegi_sunter",
+    matcher: MatcherSpec = "fellegi_sunter",
     threshold: float | None = None,
     cluster_method: str = "components",
     true_clusters: object = None,
-    true_links: object = None,
+    true_links: pd.DataFrame | Iterable[Sequence[object]] | None = None,
     max_pairs: int = 5_000_000,
     fit_true_links: bool = False,
     date_format: str | None = None,

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 
 from matchsim import dates as cal
 from matchsim.blocking import (
+    BlockingSpec,
     default_blocking,
 )
 from matchsim.comparison import (
@@ -33,7 +34,7 @@ from matchsim.linkage.pipeline import (
     RegisterPartitions,
     link_prepared,
 )
-from matchsim.matchers import right_term_counts
+from matchsim.matchers import MatcherSpec, right_term_counts
 from matchsim.matchers.places import PLACE_KEYS, place_runs
 from matchsim.namesakes import count_all_namesakes
 from matchsim.records import (
@@ -220,9 +221,9 @@ def lookup(
     addresses: str = "current",
     register: PreparedTable | None = None,
     partitions: RegisterPartitions | None = None,
-    blocking: object = None,
+    blocking: BlockingSpec | None = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
-    matcher: object = "fellegi_sunter",
+    matcher: MatcherSpec = "fellegi_sunter",
     decision: str | None = "unique",
     threshold: float | None = None,
     max_pairs: int = 5_000_000,

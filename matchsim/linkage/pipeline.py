@@ -18,6 +18,7 @@ import pyarrow as pa
 from matchsim.blocking import (
     Blocker,
     BlockingReport,
+    BlockingSpec,
     default_blocking,
     make_blocker,
     run_blocking,
@@ -32,7 +33,7 @@ from matchsim.decision import decide
 from matchsim.errors import ConfigError
 from matchsim.evaluation import pair_metrics
 from matchsim.ingest import CleanTable, DataQuality, clean_table
-from matchsim.matchers import CascadeMatcher, Matcher, make_matcher
+from matchsim.matchers import CascadeMatcher, Matcher, MatcherSpec, make_matcher
 from matchsim.records import (
     LinkageData,
     link,
@@ -47,7 +48,7 @@ class RegisterPartitions(Protocol):
         self,
         data: LinkageData,
         blocker: Blocker,
-        comparisons: Sequence[Comparison | str | dict],
+        comparisons: Sequence[Comparison | str | dict] | None,
         model: Matcher,
         refit: bool,
         fit_rows: tuple[np.ndarray, np.ndarray] | None,
@@ -137,9 +138,9 @@ def refuse_unpartitionable(model: Matcher) -> None:
 def link_prepared(
     data: LinkageData,
     *,
-    blocking: object = None,
+    blocking: BlockingSpec | None = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
-    matcher: object = "fellegi_sunter",
+    matcher: MatcherSpec = "fellegi_sunter",
     decision: str | None = "unique",
     threshold: float | None = None,
     true_links: pd.DataFrame | None = None,
@@ -257,9 +258,9 @@ def link_tables(
     right_roles: Mapping[str, str] | None = None,
     *,
     date_format: str | None = None,
-    blocking: object = None,
+    blocking: BlockingSpec | None = None,
     comparisons: Sequence[Comparison | str | dict] | None = None,
-    matcher: object = "fellegi_sunter",
+    matcher: MatcherSpec = "fellegi_sunter",
     decision: str | None = "unique",
     threshold: float | None = None,
     true_links: pd.DataFrame | None = None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from matchsim.matchers.base import (
     MATCHERS,
     Matcher,
+    MatcherSpec,
     NotFittedError,
     make_matcher,
     param_error,
@@ -33,6 +34,7 @@ __all__ = [
     "DeterministicMatcher",
     "FellegiSunter",
     "Matcher",
+    "MatcherSpec",
     "NotFittedError",
     "WeightedMatcher",
     "make_matcher",

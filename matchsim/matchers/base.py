@@ -9,6 +9,7 @@ given.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeAlias
 
 import numpy as np
 
@@ -104,7 +105,11 @@ def true_pair_mask(
     return np.isin(result.left.astype(np.int64) * n_r + result.right, true_key)
 
 
-def make_matcher(spec: str | Mapping | Matcher) -> Matcher:
+#: What a matcher parameter takes: a registry name, ``{"name": ..., **params}`` or an instance.
+MatcherSpec: TypeAlias = "str | Mapping | Matcher"
+
+
+def make_matcher(spec: MatcherSpec) -> Matcher:
     """A matcher from an instance, a registry name, or ``{"name": ..., **params}``.
 
     Examples

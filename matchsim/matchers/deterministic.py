@@ -24,6 +24,11 @@ def _levels_of(
     return result.levels[:, names.index(name)], c.level_names
 
 
+def _exact(result: ComparisonResult, name: str) -> np.ndarray:
+    """Whether each pair agrees exactly on the comparison ``name`` (its level 1)."""
+    return _levels_of(result, name, "matcher.deterministic")[0] == 1
+
+
 def _at_least(levels: np.ndarray, names: tuple[str, ...], weakest: str, field: str) -> np.ndarray:
     """Pairs whose level is ``weakest`` or a stronger level that *implies* it.
 
@@ -144,26 +149,14 @@ class DeterministicMatcher(Matcher):
             levels, names = _levels_of(result, name, "matcher.deterministic")
             ok &= levels == names.index("exact")
         if self.address != "none":
-            pc_levels, _ = (
-                _levels_of(result, "postcode", "matcher.deterministic")
-                if self.address != "address"
-                else (None, None)
-            )
-            ad_levels, _ = (
-                _levels_of(result, "address", "matcher.deterministic")
-                if self.address != "postcode"
-                else (None, None)
-            )
-            postcode_ok = pc_levels == 1 if pc_levels is not None else None
-            address_ok = ad_levels == 1 if ad_levels is not None else None
             if self.address == "postcode":
-                ok &= postcode_ok
+                ok &= _exact(result, "postcode")
             elif self.address == "address":
-                ok &= address_ok
+                ok &= _exact(result, "address")
             elif self.address == "either":
-                ok &= postcode_ok | address_ok
+                ok &= _exact(result, "postcode") | _exact(result, "address")
             else:
-                ok &= postcode_ok & address_ok
+                ok &= _exact(result, "postcode") & _exact(result, "address")
         return ok.astype(np.float64)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -83,6 +84,9 @@ class FellegiSunter(Matcher):
     # One home is one piece of evidence, not two: without this a sibling sharing surname,
     # postcode and address looks like the child asked about.
     address_with_postcode = False
+
+    #: the training sessions of the last fit: keys, pairs, lambda and what each estimated
+    sessions_: list[dict[str, object]]
 
     def __init__(
         self,
@@ -392,7 +396,7 @@ class FellegiSunter(Matcher):
         places = getattr(self, "places_", None)
         if places is None or i == places.place:
             return [(None, u)]  # the place's own u holds in every stratum
-        return [(-1, u)] + [(k, per[i]) for k, per in places.conditional.items()]  # type: ignore[misc]
+        return [(-1, u)] + [(k, per[i]) for k, per in places.conditional.items()]
 
     def _em(
         self,
@@ -591,5 +595,5 @@ def right_term_counts(records: Records, role: str) -> tuple[np.ndarray, int]:
         present = codes[codes >= 0]
         cached = (np.bincount(present), np.array([len(present)]))
         records.cache[key] = cached
-    counts, total = cached  # type: ignore[misc]
+    counts, total = cast("tuple[np.ndarray, np.ndarray]", cached)
     return counts, int(total[0])

@@ -131,7 +131,7 @@ def place_runs(data: LinkageData, parts: tuple[str, ...]) -> PlaceRuns | None:
             order, starts[shared], sizes[shared], np.array([keep_one_in], dtype=np.int64)
         )
         data.right.cache[cache_key] = cached
-    return cached  # type: ignore[return-value]
+    return cached  # type: ignore[return-value]  # the cache holds what this function put there
 
 
 def sample_place_pairs(

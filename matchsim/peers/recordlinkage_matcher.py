@@ -137,7 +137,8 @@ class RecordLinkageMatcher(Matcher):
                 model.fit(features)
         self.model_ = model
         self.features_ = features.columns.tolist()
-        self._last = (result, features)
+        # The fitting pairs and their features, for the first score; None once scored.
+        self._last: tuple[ComparisonResult, Any] | None = (result, features)
         return self
 
     def is_fitted(self) -> bool:

@@ -274,7 +274,8 @@ class SplinkMatcher(Matcher):
                 self.sessions_.append(list(block))
         self.model_ = linker.misc.save_model_to_json()
         self.lambda_ = float(self.model_["probability_two_random_records_match"])
-        self._fitted = (data, linker)
+        # The fitting linkage and its linker, for the first score; None once scored.
+        self._fitted: tuple[LinkageData, Any] | None = (data, linker)
         return self
 
     def is_fitted(self) -> bool:
@@ -290,8 +291,11 @@ class SplinkMatcher(Matcher):
         with _quiet_splink():
             fitted = self._fitted
             # A new batch gets the trained model on its own records.
-            reuse = fitted is not None and fitted[0] is data
-            linker = fitted[1] if reuse else self._linker(data, self.model_)
+            linker = (
+                fitted[1]
+                if fitted is not None and fitted[0] is data
+                else self._linker(data, self.model_)
+            )
             # The linker holds a DuckDB copy of both sides: let it go once the pairs are scored.
             self._fitted = None
             return score_pairs(linker, result.left, result.right)

@@ -97,7 +97,9 @@ def role_table(
 def peer_roles(data: LinkageData, *, address_with_postcode: bool) -> list[str]:
     """The roles both sides hold that a peer compares: those matchsim's default comparisons
     use (middle names are left out, as there), in matchsim's order."""
-    roles = [r for r in ("forename", "surname", "date_of_birth", "postcode") if r in data.roles]
+    roles: list[str] = [
+        r for r in ("forename", "surname", "date_of_birth", "postcode") if r in data.roles
+    ]
     if "address" in data.roles and (address_with_postcode or "postcode" not in data.roles):
         roles.append("address")
     if "sex" in data.roles:

@@ -7,17 +7,12 @@ See docs/pprl.md for the method, its parameters and its sources.
 
 from __future__ import annotations
 
+from matchsim.pprl.bits import unpack
 from matchsim.pprl.dice import dice_all_pairs, dice_pairs, popcounts
-from matchsim.pprl.encoding import (
-    DEFAULT_FIELDS,
-    KEY_ENV,
-    BloomEncoder,
-    FieldSpec,
-    Hardening,
-    Secret,
-    blip,
-    unpack,
-)
+from matchsim.pprl.encoding import BloomEncoder
+from matchsim.pprl.fields import DEFAULT_FIELDS, FieldSpec
+from matchsim.pprl.hardening import Hardening, blip
+from matchsim.pprl.secret import KEY_ENV, Secret
 
 __all__ = [
     "DEFAULT_FIELDS",

@@ -31,8 +31,10 @@ from matchsim.pprl.attacks import (
     score,
     value_counts,
 )
-from matchsim.pprl.encoding import BloomEncoder, FieldSpec, tokens
+from matchsim.pprl.encoding import BloomEncoder
+from matchsim.pprl.fields import FieldSpec
 from matchsim.pprl.records import encode_records
+from matchsim.pprl.tokens import tokens
 from matchsim.records import PreparedTable, Records
 
 #: Attacks a scenario may ask for.

@@ -18,6 +18,7 @@ from matchsim.blocking.base import (
     SortedSide,
     blocker,
     dedupe_pairs,
+    sum_counts,
 )
 from matchsim.errors import ConfigError
 from matchsim.pprl.encoding import BloomEncoder
@@ -43,7 +44,7 @@ class _Band(KeyJoin):
 
     def __init__(self, owner: ClkLSH, band: int) -> None:
         self.owner, self.band = owner, band
-        self.parts, self.keys = [], (f"clk-band{band}",)
+        self.keys = (f"clk-band{band}",)
 
     def _keys(self, data: LinkageData, side: str) -> np.ndarray:
         work = data.state(BlockingWork).other
@@ -52,7 +53,7 @@ class _Band(KeyJoin):
             left, right = linkage_clks(self.owner.encoder, data)
             positions = self.owner.positions(left.shape[1] * 64)[self.band]
             work[cache_key] = sampled_bits(left if side == "left" else right, positions)
-        return work[cache_key]  # type: ignore[return-value]
+        return work[cache_key]  # type: ignore[return-value]  # as put there above
 
     def left_keys(self, data: LinkageData, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._keys(data, "left")[rows], np.ones(len(rows), dtype=bool)
@@ -120,7 +121,7 @@ class ClkLSH(Blocker):
         return f"clk_lsh({self.bands} bands x {self.bits} bits)"
 
     def counts(self, data: LinkageData, left_rows: np.ndarray) -> np.ndarray:
-        return sum(b.counts(data, left_rows) for b in self._bands)
+        return sum_counts(b.counts(data, left_rows) for b in self._bands)
 
     def pairs(self, data: LinkageData, left_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return dedupe_pairs([b.pairs(data, left_rows) for b in self._bands], len(data.right))

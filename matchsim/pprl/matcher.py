@@ -46,7 +46,7 @@ class BloomDiceMatcher(Matcher):
                 "bloom_dice.threshold", f"must be a number in (0, 1]. Got {threshold!r} instead."
             )
         self.threshold = float(threshold)
-        self.encoder = BloomEncoder(**encoding)  # type: ignore[arg-type]
+        self.encoder = BloomEncoder(**encoding)  # type: ignore[arg-type]  # it checks its settings
 
     def describe(self) -> str:
         return f"bloom_dice(Dice >= {self.threshold:g}; {self.encoder.describe()})"

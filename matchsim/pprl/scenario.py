@@ -23,8 +23,10 @@ from matchsim.errors import ConfigError
 from matchsim.pprl.attack_suite import ATTACKS, AttackOptions, field_attacks, record_attacks
 from matchsim.pprl.attacks import frequency_alignment_attack
 from matchsim.pprl.dice import DICE_THRESHOLD
-from matchsim.pprl.encoding import KEY_ENV, BloomEncoder, FieldSpec, Secret
+from matchsim.pprl.encoding import BloomEncoder
+from matchsim.pprl.fields import FieldSpec
 from matchsim.pprl.risk import DEFAULT_QUASI_IDENTIFIERS, qi_uniqueness
+from matchsim.pprl.secret import KEY_ENV, Secret
 from matchsim.pprl.thresholds import choose_thresholds
 from matchsim.records import PreparedTable, Records, normalise_names
 

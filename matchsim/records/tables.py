@@ -45,9 +45,9 @@ S = TypeVar("S")
 def _state(cache: dict[object, object], kind: type[S]) -> S:
     # Keyed by the class itself: no two stages can share a key by accident.
     found = cache.get(kind)
-    if found is None:
+    if not isinstance(found, kind):  # not built yet (a class key only ever holds its instance)
         found = cache[kind] = kind()
-    return found  # type: ignore[return-value]
+    return found
 
 
 _DATE_SHIFT = 1_000_000  # days: keys of real dates from year -770 on are non-negative
@@ -84,7 +84,7 @@ class Records:
         index = self.cache.get("id_index")
         if index is None:
             index = self.cache["id_index"] = pd.Index(self.ids)
-        return index  # type: ignore[return-value]
+        return index
 
     def ids_ascending(self) -> bool:
         """Whether the ids are integers in strictly ascending order (checked once)."""
@@ -102,7 +102,7 @@ class Records:
         """Year, month and day of each birth date (MISSING where unknown); cached."""
         if "dob_parts" not in self.cache:
             self.cache["dob_parts"] = self._dob_parts()
-        return self.cache["dob_parts"]  # type: ignore[return-value]
+        return self.cache["dob_parts"]  # type: ignore[return-value]  # as put there above
 
     def _dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ok = self.dob != MISSING_DATE
@@ -133,7 +133,7 @@ class Records:
         cache_key = ("key", part)
         if cache_key not in self.cache:
             self.cache[cache_key] = self._key(part, vocabularies)
-        return self.cache[cache_key]  # type: ignore[return-value]
+        return self.cache[cache_key]  # type: ignore[return-value]  # as put there above
 
     def _key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         if part == "dob":
@@ -212,7 +212,7 @@ class PreparedTable:
     sex: np.ndarray
     extra: dict[str, np.ndarray]
     #: shared by every linkage of this table as the right-hand side (see Records.cache)
-    right_cache: dict[object, object] = field(default_factory=dict, repr=False)
+    right_cache: dict[object, dict[object, object]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)

@@ -18,7 +18,7 @@ from matchsim.pprl.attacks import (
     score,
     value_counts,
 )
-from matchsim.pprl.encoding import diffuse
+from matchsim.pprl.hardening import diffuse
 
 KEY = "attack-test-key-0123"
 NAMES = np.array(

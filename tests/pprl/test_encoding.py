@@ -11,7 +11,7 @@ import pytest
 
 from matchsim.errors import ConfigError
 from matchsim.pprl import BloomEncoder, FieldSpec, Secret, blip, unpack
-from matchsim.pprl.encoding import qgrams
+from matchsim.pprl.tokens import qgrams
 
 KEY = b"known-answer-key-0001"
 

@@ -15,7 +15,7 @@ from matchsim.pprl.attacks import (
     pattern_mining_attack,
     value_counts,
 )
-from matchsim.pprl.encoding import qgrams
+from matchsim.pprl.tokens import qgrams
 from matchsim.synth.ons_names import ons_forenames
 
 KEY = "itemset-test-key-0123"

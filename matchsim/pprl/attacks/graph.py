@@ -35,7 +35,8 @@ import numpy as np
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.attacks.knowledge import AttackOutcome, score
-from matchsim.pprl.encoding import qgrams, unpack
+from matchsim.pprl.bits import unpack
+from matchsim.pprl.tokens import qgrams
 
 #: Similarities at which node degrees are counted (plaintext Dice scale).
 DEGREE_THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

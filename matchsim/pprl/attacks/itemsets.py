@@ -45,7 +45,8 @@ import pandas as pd
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.attacks.knowledge import AttackLabels, AttackOutcome, score
-from matchsim.pprl.encoding import qgrams, unpack
+from matchsim.pprl.bits import unpack
+from matchsim.pprl.tokens import qgrams
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ import pandas as pd
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.attacks.knowledge import AttackOutcome, score
-from matchsim.pprl.encoding import qgrams, unpack
+from matchsim.pprl.bits import unpack
+from matchsim.pprl.tokens import qgrams
 
 
 def _gram_matrix(values: list[str], q: int) -> tuple[list[str], np.ndarray]:

@@ -1,0 +1,120 @@
+"""Obtaining a world: its cache key, and reading it from the cache or building and storing it."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from matchsim.errors import ConfigError
+from matchsim.linkage import REGISTER_ADDRESSES, prepare_register, warm_register
+from matchsim.records import PreparedTable
+from matchsim.requests.index import RegisterIndex, register_index
+from matchsim.synth import Census, CensusConfig
+from matchsim.world.parts import CENSUS_PART, cache_dir, store_part
+from matchsim.world.register import read_census, read_register, write_census, write_register
+
+
+def world_key(config: CensusConfig, seed: int, version: str) -> str:
+    """The cache key of a world: a hash of its census config, its seed and matchsim's version.
+
+    The version includes a digest of matchsim's own source and data files
+    (:func:`code_digest`), so that an edited or upgraded installation whose version number did
+    not change never reuses a world that other code built.
+    """
+    text = json.dumps(
+        {
+            "config": config.model_dump(mode="json"),
+            "seed": seed,
+            "version": version,
+            "code": code_digest(),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@functools.cache
+def code_digest() -> str:
+    """SHA-256 of every file of the installed ``matchsim`` package (sources and data)."""
+    package = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            h.update(str(path.relative_to(package)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class World:
+    """A register with what lookups and requests need, from the cache or built now."""
+
+    key: str
+    census: Census
+    register: PreparedTable
+    index: RegisterIndex
+    #: which parts were built by this call (the others were read from the cache)
+    built: tuple[str, ...]
+    timings: dict[str, float]
+
+
+def obtain_world(
+    config: CensusConfig,
+    seed: int,
+    addresses: str,
+    *,
+    version: str,
+    build: Callable[[], Census],
+    root: Path | None = None,
+) -> World:
+    """The world of ``config`` and ``seed``, read from the cache when a checked copy is there,
+    otherwise built (``build()`` generates the census) and stored."""
+    if addresses not in REGISTER_ADDRESSES:
+        raise ConfigError(
+            "lookup.addresses", f"{addresses!r} is not one of {', '.join(REGISTER_ADDRESSES)}"
+        )
+    root = root if root is not None else cache_dir()
+    key = world_key(config, seed, version)
+    entry = root / key
+    timings: dict[str, float] = {}
+    built: list[str] = []
+    t0 = time.perf_counter()
+    census_and_index = read_census(entry / CENSUS_PART, key, config, seed)
+    if census_and_index is None:
+        census = build()
+        timings["register"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        index = register_index(census)
+        timings["request_index"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store_part(root, entry, CENSUS_PART, lambda d: write_census(d, key, version, census, index))
+        timings["store_census"] = time.perf_counter() - t0
+        built.append(CENSUS_PART)
+        # Continue on the stored copy, memory-mapped: the columns and the address history
+        # that preparing the register does not read then take no memory (about 2 GB of a
+        # national register's 4).
+        stored = read_census(entry / CENSUS_PART, key, config, seed)
+        if stored is not None:
+            census, index = stored
+    else:
+        census, index = census_and_index
+        timings["register"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    part = f"register-{addresses}"
+    register = read_register(entry / part, key)
+    if register is None:
+        register = prepare_register(census, addresses)
+        prepared = register
+        t1 = time.perf_counter()
+        store_part(root, entry, part, lambda d: write_register(d, key, version, prepared))
+        timings["store_register"] = time.perf_counter() - t1
+        built.append(part)
+    else:
+        warm_register(register)  # the indexes kept in memory only, and the compiled kernels
+    timings["register_index"] = time.perf_counter() - t0
+    return World(key, census, register, index, tuple(built), timings)
