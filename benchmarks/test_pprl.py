@@ -63,13 +63,20 @@ ENCODE_RECORDS = 100_000
 KEY = b"benchmark-only-key-not-secret"
 
 
+def peer_python() -> str | None:
+    """The clkhash/anonlink interpreter, or None without one (a failure instead where the
+    peers are required: call it before any timed round, so that the failure is the test's)."""
+    python = os.environ.get(PEER_ENV)
+    if not python and os.environ.get(REQUIRE_PEERS_ENV) == "1":
+        pytest.fail(f"{REQUIRE_PEERS_ENV}=1 but {NO_PEER}")
+    return python or None
+
+
 def run_pprl_peer(*args: str) -> dict | None:
     """The peer script's result from the clkhash/anonlink interpreter, pinned to one core as
-    matchsim's side is, or None without one (a failure instead where the peers are required)."""
-    python = os.environ.get(PEER_ENV)
-    if not python:
-        if os.environ.get(REQUIRE_PEERS_ENV) == "1":
-            pytest.fail(f"{REQUIRE_PEERS_ENV}=1 but {NO_PEER}")
+    matchsim's side is, or None without one."""
+    python = peer_python()
+    if python is None:
         return None
     return run_child([str(PEER_SCRIPT), *args], single_core=True, python=python)
 
@@ -207,6 +214,7 @@ def test_encoding_fresh_process_against_clkhash(benchmark, bench_scale, encode_i
     median matchsim time. Same answers: the same tokens per field on both sides, and the
     same CLKs from every process of each side.
     """
+    peer_python()  # fails here, not inside a timed round, where a peer is required
     inputs = encode_inputs
     rounds: list[dict[str, dict | None]] = []
     with tempfile.TemporaryDirectory() as cache:
@@ -313,6 +321,7 @@ def test_encoding_throughput_against_clkhash(benchmark, bench_scale, encode_inpu
     steady state leaves out on both sides (imports, numba loading its kernels, clkhash's
     first call) is in the headline, ``test_encoding_fresh_process_against_clkhash``.
     """
+    peer_python()  # fails here, not inside a timed round, where a peer is required
     inputs = encode_inputs
     n = inputs.records
     ours: dict = {}
