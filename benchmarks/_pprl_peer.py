@@ -3,7 +3,7 @@
 clkhash and anonlink import ``pkg_resources``, so they need ``setuptools<81``; they usually
 live in a side virtual environment, named by ``MATCHSIM_PPRL_PEER_PYTHON``. Usage::
 
-    python _pprl_peer.py encode records.json [ROUNDS] -> {"records": n, "seconds": s, "round_seconds": [...]}
+    python _pprl_peer.py encode records.json [ROUNDS] -> {"records": n, "first_seconds": s, ...}
     python _pprl_peer.py dice left.bin right.bin BYTES THRESHOLD -> {"comparisons": n, "seconds": s, "matches": m}
 
 Both run single-threaded (``max_workers=1``; anonlink's Dice kernel is single-threaded).
@@ -76,17 +76,43 @@ COLUMNS = ("forename", "surname", "dob_day", "dob_month", "dob_year", "postcode"
 
 
 def encode(path: str, rounds: int = 1) -> dict:
+    """clkhash's side of the CLK encoding benchmarks, in the three timed steps of matchsim's
+    (``benchmarks/_clk_child.py``): importing clkhash, its first ``generate_clks`` call
+    (parsing the schema included) and ``rounds`` more calls (the steady state). Reading the
+    records is not timed; nor is counting their tokens and hashing the CLKs afterwards."""
+    import hashlib
+    import os
+    import statistics
+
+    records = json.loads(Path(path).read_text())
+
+    def clock() -> tuple[float, float]:
+        return time.perf_counter(), time.process_time()
+
+    def since(start: tuple[float, float]) -> tuple[float, float]:
+        wall, cpu = clock()
+        return wall - start[0], cpu - start[1]
+
+    start = clock()
     from clkhash import clk
     from clkhash.schema import from_json_dict
 
-    records = json.loads(Path(path).read_text())
+    import_seconds, import_cpu = since(start)
+
+    def generate(schema: object) -> list:
+        return clk.generate_clks(records, schema, "benchmark-secret", validate=False, max_workers=1)
+
+    start = clock()
     schema = from_json_dict(SCHEMA)
+    clks = generate(schema)
+    first_seconds, first_cpu = since(start)
     times, cpu = [], []
     for _ in range(rounds):
-        start, cpu_start = time.perf_counter(), time.process_time()
-        clks = clk.generate_clks(records, schema, "benchmark-secret", validate=False, max_workers=1)
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - cpu_start)
+        start = clock()
+        clks = generate(from_json_dict(SCHEMA))
+        wall, used = since(start)
+        times.append(wall)
+        cpu.append(used)
     assert len(clks) == len(records)
     # Tokens per field (not timed), so that the caller can check the tokenisation is matchsim's.
     tokens = {
@@ -97,10 +123,17 @@ def encode(path: str, rounds: int = 1) -> dict:
     }
     return {
         "records": len(records),
-        "seconds": sorted(times)[len(times) // 2],
+        "single_core": len(os.sched_getaffinity(0)) == 1,
+        "import_seconds": import_seconds,
+        "import_cpu_seconds": import_cpu,
+        "first_seconds": first_seconds,
+        "first_cpu_seconds": first_cpu,
         "round_seconds": times,
-        "cpu_seconds": sorted(cpu)[len(cpu) // 2],
+        "round_cpu_seconds": cpu,
+        "seconds": statistics.median(times) if times else None,
+        "cpu_seconds": statistics.median(cpu) if cpu else None,
         "tokens": tokens,
+        "digest": hashlib.sha256(b"".join(c.tobytes() for c in clks)).hexdigest()[:16],
     }
 
 

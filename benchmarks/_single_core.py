@@ -24,7 +24,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,22 +53,29 @@ def _pin() -> None:  # runs in the child between fork and exec
 
 
 def run_child(
-    args: Sequence[str], *, single_core: bool, python: str | None = None, output: bool = True
+    args: Sequence[str],
+    *,
+    single_core: bool,
+    python: str | None = None,
+    output: bool = True,
+    env: Mapping[str, str] | None = None,
 ) -> Any:
     """Run ``python args...`` and return the JSON its last stdout line holds (``None`` when
     ``output`` is false: a child that writes files, not figures).
 
     With ``single_core`` the child is pinned to one core before it starts and gets
     :data:`ONE_THREAD`; without, it has the machine (the multi-threaded figure beside it).
+    ``env`` adds to (or overrides) the child's environment, e.g. ``NUMBA_CACHE_DIR``.
     """
-    env = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}
+    environment = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}
     if single_core:
-        env.update(ONE_THREAD)
+        environment.update(ONE_THREAD)
+    environment.update(env or {})
     done = subprocess.run(
         [python or sys.executable, *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=environment,
         cwd=ROOT,  # so that ``-m benchmarks.<child>`` finds this package
         preexec_fn=_pin if single_core else None,
     )
