@@ -21,7 +21,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from matchsim.records import MISSING, MISSING_DATE, Records
+from matchsim.records import MISSING, MISSING_DATE, KeptValues, Records
 
 __all__ = [
     "NAMESAKE_ROLES",
@@ -63,32 +63,37 @@ def _ids_unique_ascending(ids: np.ndarray) -> bool:
     return len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1]))
 
 
+class NamesakeCounts(KeptValues[tuple[str, ...], np.ndarray]):
+    """Per set of roles: ``[pupils with a namesake, pupils]`` (see :func:`namesake_counts`)."""
+
+
 def namesake_counts(records: Records, roles: Sequence[str]) -> tuple[int, int]:
     """``(pupils with a namesake, pupils)`` on ``roles``: the pupils with every value of
     ``roles`` present, and how many of them share all those values with another pupil.
 
-    Kept on the records' cache (a prepared register's is stored with it).
+    Kept with the records (a prepared register's are stored with it).
     """
     roles = _canonical(roles)
-    cache_key = ("namesakes", roles)
-    cached = records.cache.get(cache_key)
-    if not isinstance(cached, np.ndarray):  # None: not counted yet
-        cached = np.asarray(_count(records, [_column(records, r) for r in roles]), np.int64)
-        records.cache[cache_key] = cached
-    return int(cached[0]), int(cached[1])
+    kept = records.state(NamesakeCounts).values
+    counts = kept.get(roles)
+    if counts is None:
+        counts = kept[roles] = np.asarray(
+            _count(records, [_column(records, r) for r in roles]), np.int64
+        )
+    return int(counts[0]), int(counts[1])
 
 
 def count_all_namesakes(records: Records) -> None:
     """:func:`namesake_counts` of every combination of :data:`NAMESAKE_ROLES`, each role's
     values read once."""
     columns: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
+    kept = records.state(NamesakeCounts).values
     for roles in namesake_role_sets(records):
-        if ("namesakes", roles) not in records.cache:
+        if roles not in kept:
             for role in roles:
                 if role not in columns:
                     columns[role] = _column(records, role)
-            counts = _count(records, [columns[r] for r in roles])
-            records.cache[("namesakes", roles)] = np.asarray(counts, np.int64)
+            kept[roles] = np.asarray(_count(records, [columns[r] for r in roles]), np.int64)
 
 
 def _column(records: Records, role: str) -> tuple[np.ndarray, np.ndarray, int, int]:

@@ -159,6 +159,7 @@ def test_namesake_counts_equal_a_plain_count_over_the_register(history, key_limi
     fields do, so that the key is folded (and narrowed to the records with a namesake so far)."""
     from matchsim import namesakes
     from matchsim.namesakes import (
+        NamesakeCounts,
         count_all_namesakes,
         namesake_counts,
         namesake_role_sets,
@@ -198,10 +199,14 @@ def test_namesake_counts_equal_a_plain_count_over_the_register(history, key_limi
             assert namesakes_of(right, ("date_of_birth", "forename"), pupil) == size
     counts = namesake_counts(right, ("date_of_birth", "forename"))
     assert counts == (with_namesake, len(first))
-    assert right.cache[("namesakes", ("forename", "date_of_birth"))].tolist() == list(counts)
+    assert right.state(NamesakeCounts).values[("forename", "date_of_birth")].tolist() == list(
+        counts
+    )
     if not history:  # pupil 10 has no forename: no namesake is counted
         assert namesakes_of(right, ("forename",), 10) == 1
     fresh = Records(ids=ids, codes={"forename": forename}, dob=dob, sex=np.zeros(len(ids)))
     count_all_namesakes(fresh)
     for roles in namesake_role_sets(right):
-        assert fresh.cache[("namesakes", roles)].tolist() == list(namesake_counts(right, roles))
+        assert fresh.state(NamesakeCounts).values[roles].tolist() == list(
+            namesake_counts(right, roles)
+        )

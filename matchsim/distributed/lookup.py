@@ -129,9 +129,9 @@ def _partition_candidates(
         dob=part.dob if has_dob else np.full(n, MISSING_DATE),
         sex=part.sex if has_sex else np.full(n, MISSING, dtype=np.int8),
         extra=part.extra,
-        cache=part.right_cache.setdefault((has_dob, has_sex), {}),
+        states=part.right_states.setdefault((has_dob, has_sex), {}),
     )
-    data = LinkageData(replace(batch["left"], cache={}), right, shared)
+    data = LinkageData(replace(batch["left"], states={}), right, shared)
     t0 = time.perf_counter()
     (left, right_rows), _ = run_blocking(batch["blocker"], data, None, max_pairs=batch["max_pairs"])
     t1 = time.perf_counter()
@@ -190,7 +190,11 @@ class PartitionedRegister:
         max_pairs: int,
     ) -> dict[str, Any]:
         has = next(
-            (key for key, cache in self.register.right_cache.items() if cache is data.right.cache),
+            (
+                key
+                for key, cache in self.register.right_states.items()
+                if cache is data.right.states
+            ),
             None,
         )
         if has is None:

@@ -159,7 +159,7 @@ def warm_register(register: PreparedTable) -> None:
         dob=register.dob,
         sex=register.sex,
         extra=register.extra,
-        cache=register.right_cache.setdefault((has_dob, has_sex), {}),
+        states=register.right_states.setdefault((has_dob, has_sex), {}),
     )
     data = LinkageData(right, right, dict(register.vocabularies))
     # Reports count the register's namesakes and Fellegi-Sunter's place strata group it by

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 
@@ -22,7 +21,7 @@ from matchsim.comparison import ComparisonResult, compare
 from matchsim.errors import ConfigError
 from matchsim.matchers.base import Matcher, matcher, param_error, probability, true_pair_mask
 from matchsim.matchers.places import PlaceStrata, place_strata
-from matchsim.records import LinkageData, Records
+from matchsim.records import KeptValues, LinkageData, Records
 
 
 @dataclass(frozen=True)
@@ -582,18 +581,22 @@ def _one_row_per_id(data: LinkageData) -> bool:
     return bool(data.right.id_index().is_unique)
 
 
+class TermCounts(KeptValues[str, tuple[np.ndarray, np.ndarray]]):
+    """Per role: how often each code occurs among the records, and (as a one-value array)
+    how many records have one; see :func:`right_term_counts`."""
+
+
 def right_term_counts(records: Records, role: str) -> tuple[np.ndarray, int]:
     """How often each value of ``role`` occurs among the records, and how many have one.
 
-    Kept in the records' cache: a prepared register counts its values once for every lookup
-    (and a cached register keeps the counts on disk; see ``matchsim.linkage.warm_register``).
+    Kept with the records: a prepared register counts its values once for every lookup (and a
+    cached register keeps the counts on disk; see ``matchsim.linkage.warm_register``).
     """
-    key = ("term_counts", role)
-    cached = records.cache.get(key)
-    if cached is None:
+    kept = records.state(TermCounts).values
+    found = kept.get(role)
+    if found is None:
         codes = records.codes[role]
         present = codes[codes >= 0]
-        cached = (np.bincount(present), np.array([len(present)]))
-        records.cache[key] = cached
-    counts, total = cast("tuple[np.ndarray, np.ndarray]", cached)
+        found = kept[role] = (np.bincount(present), np.array([len(present)]))
+    counts, total = found
     return counts, int(total[0])

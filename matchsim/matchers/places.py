@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matchsim.comparison import Comparison, compare
-from matchsim.records import MISSING, LinkageData
+from matchsim.records import MISSING, KeptValues, LinkageData
 
 #: Place keys from the finest to the coarsest; each is a set of blocking key parts.
 #: (A sector's pairs are sampled among the district's: a district holds about ten sectors.)
@@ -101,14 +101,18 @@ class PlaceRuns:
     keep_one_in: np.ndarray
 
 
+class KeptPlaceRuns(KeptValues[tuple[str, ...], PlaceRuns]):
+    """Per place key (its parts): the register's rows grouped by place (:func:`place_runs`)."""
+
+
 def place_runs(data: LinkageData, parts: tuple[str, ...]) -> PlaceRuns | None:
     """Rows sorted by place key, and the start and size of each run of two or more.
 
-    Kept on the right-hand records' cache: a prepared register is grouped once, when it is
+    Kept with the right-hand records: a prepared register is grouped once, when it is
     prepared (and stored with it in the world cache), for all of its batches.
     """
-    cache_key = ("place_runs", parts)
-    cached = data.right.cache.get(cache_key)
+    kept = data.right.state(KeptPlaceRuns).values
+    cached = kept.get(parts)
     if cached is None:
         key = _group_key(data, parts)
         if key is None:
@@ -130,8 +134,8 @@ def place_runs(data: LinkageData, parts: tuple[str, ...]) -> PlaceRuns | None:
         cached = PlaceRuns(
             order, starts[shared], sizes[shared], np.array([keep_one_in], dtype=np.int64)
         )
-        data.right.cache[cache_key] = cached
-    return cached  # type: ignore[return-value]  # the cache holds what this function put there
+        kept[parts] = cached
+    return cached
 
 
 def sample_place_pairs(

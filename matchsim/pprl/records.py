@@ -8,6 +8,7 @@ keeps its CLKs for the settings last used, so a batch of requests encodes only i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,19 +35,34 @@ def encode_records(
     return encoder.encode_codes(codes, texts, years, stream, harden=harden)
 
 
+@dataclass
+class LinkageClks:
+    """A linkage's CLKs, per encoder settings: ``(left, right)``."""
+
+    by_settings: dict[object, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
+@dataclass
+class RegisterClks:
+    """A register's CLKs under the latest settings only, so that a hardening sweep does not
+    pile up copies of the whole register."""
+
+    settings: object = None
+    clks: np.ndarray | None = None
+
+
 def linkage_clks(encoder: BloomEncoder, data: LinkageData) -> tuple[np.ndarray, np.ndarray]:
-    """(left CLKs, right CLKs) of a linkage, cached on it and, for the right side, on the
-    register (only the latest settings, so a hardening sweep does not pile up copies)."""
+    """(left CLKs, right CLKs) of a linkage, kept with it and, for the right side, with the
+    register (see :class:`RegisterClks`)."""
     settings = encoder.settings()
-    cached = data.cache.get(("clk", settings))
-    if isinstance(cached, tuple):  # (left, right), or None before the first encoding
-        return cached
-    kept = data.right.cache.get("clk")
-    if isinstance(kept, tuple) and kept[0] == settings:  # (settings, right CLKs)
-        right = kept[1]
-    else:
-        right = encode_records(encoder, data.right, data.vocabularies, RIGHT_STREAM)
-        data.right.cache["clk"] = (settings, right)
+    linkage = data.state(LinkageClks).by_settings
+    found = linkage.get(settings)
+    if found is not None:
+        return found
+    register = data.right.state(RegisterClks)
+    if register.clks is None or register.settings != settings:
+        register.clks = encode_records(encoder, data.right, data.vocabularies, RIGHT_STREAM)
+        register.settings = settings
     left = encode_records(encoder, data.left, data.vocabularies, LEFT_STREAM)
-    data.cache[("clk", settings)] = (left, right)
-    return left, right
+    linkage[settings] = (left, register.clks)
+    return left, register.clks

@@ -40,6 +40,8 @@ from matchsim.records.roles import (
     checked_columns,
 )
 from matchsim.records.tables import (
+    DerivedColumns,
+    KeptValues,
     LinkageData,
     PreparedTable,
     Records,
@@ -72,6 +74,8 @@ __all__ = [
     "SOUNDEX_MAX_WORD",
     "STRING_ROLES",
     "VALUE_ROLES",
+    "DerivedColumns",
+    "KeptValues",
     "LinkageData",
     "PreparedTable",
     "Records",

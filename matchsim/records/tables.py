@@ -17,7 +17,7 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,11 +42,66 @@ from matchsim.records.vocabulary import Vocabulary
 S = TypeVar("S")
 
 
-def _state(cache: dict[object, object], kind: type[S]) -> S:
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass
+class KeptValues(Generic[K, V]):
+    """A stage's values kept with records, one per key (e.g. per role); a stage subclasses it
+    to own a typed state (``records.state(TermCounts)``). A prepared register's kept values are
+    stored with it in the world cache: :meth:`stored` gives them as flat entries (every value
+    an array, a tuple of arrays or a dataclass of arrays) and :meth:`restored` takes them back.
+    """
+
+    values: dict[K, V] = field(default_factory=dict)
+
+    def stored(self) -> dict[Any, object]:
+        return dict(self.values)
+
+    @classmethod
+    def restored(cls, stored: Mapping[Any, object]) -> KeptValues[K, V]:
+        state = cls()
+        state.values.update(stored)  # the keys and values stored() gave
+        return state
+
+
+@dataclass
+class DerivedColumns:
+    """What records derive from their own columns, kept with them (``records.state``): the
+    blocking key of each part, the date-of-birth parts and how ids are looked up. The arrays
+    are stored with a prepared register in the world cache (:meth:`stored`)."""
+
+    #: per key part (``surname:soundex``, ``dob``, ...): an int64 key per record
+    keys: dict[str, np.ndarray] = field(default_factory=dict)
+    #: year, month and day of each birth date (MISSING where unknown)
+    dob_parts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    #: a pandas index of the ids (rebuilt, not stored: pandas indexes are not arrays)
+    id_index: pd.Index | None = None
+    ids_ascending: bool | None = None
+
+    def stored(self) -> dict[Any, object]:
+        out: dict[Any, object] = {("key", part): key for part, key in self.keys.items()}
+        if self.dob_parts is not None:
+            out["dob_parts"] = self.dob_parts
+        return out
+
+    @classmethod
+    def restored(cls, stored: Mapping[Any, object]) -> DerivedColumns:
+        state = cls()
+        for key, value in stored.items():
+            if key == "dob_parts" and isinstance(value, tuple):
+                state.dob_parts = value
+            elif isinstance(key, tuple) and key[0] == "key" and isinstance(value, np.ndarray):
+                state.keys[key[1]] = value
+        return state
+
+
+def _state(states: dict[type, object], kind: type[S]) -> S:
     # Keyed by the class itself: no two stages can share a key by accident.
-    found = cache.get(kind)
+    found = states.get(kind)
     if not isinstance(found, kind):  # not built yet (a class key only ever holds its instance)
-        found = cache[kind] = kind()
+        found = states[kind] = kind()
     return found
 
 
@@ -67,7 +122,7 @@ class Records:
     #: change between them. Stages use :meth:`state`; string keys here are read by
     #: ``matchsim.linkage``, ``matchsim.world``, ``matchsim.namesakes`` and
     #: ``matchsim.pprl.records`` only until they move to states of their own.
-    cache: dict[object, object] = field(default_factory=dict, repr=False)
+    states: dict[type, object] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -77,32 +132,32 @@ class Records:
         the stage defines, built with no arguments on first use). A prepared register's
         records share theirs across all its linkages, so ``kind`` must hold only what
         depends on these records alone."""
-        return _state(self.cache, kind)
+        return _state(self.states, kind)
 
     def id_index(self) -> pd.Index:
         """A pandas index of the ids (built once: 9M ids take seconds)."""
-        index = self.cache.get("id_index")
-        if index is None:
-            index = self.cache["id_index"] = pd.Index(self.ids)
-        return index
+        derived = self.state(DerivedColumns)
+        if derived.id_index is None:
+            derived.id_index = pd.Index(self.ids)
+        return derived.id_index
 
     def ids_ascending(self) -> bool:
         """Whether the ids are integers in strictly ascending order (checked once)."""
-        cached = self.cache.get("ids_ascending")
-        if cached is None:
+        derived = self.state(DerivedColumns)
+        if derived.ids_ascending is None:
             ids = self.ids
-            cached = np.array(
+            derived.ids_ascending = bool(
                 ids.dtype.kind in "iu" and (len(ids) < 2 or bool((ids[1:] > ids[:-1]).all()))
             )
-            self.cache["ids_ascending"] = cached
-        return bool(cached)
+        return derived.ids_ascending
 
     @property
     def dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Year, month and day of each birth date (MISSING where unknown); cached."""
-        if "dob_parts" not in self.cache:
-            self.cache["dob_parts"] = self._dob_parts()
-        return self.cache["dob_parts"]  # type: ignore[return-value]  # as put there above
+        """Year, month and day of each birth date (MISSING where unknown); kept."""
+        derived = self.state(DerivedColumns)
+        if derived.dob_parts is None:
+            derived.dob_parts = self._dob_parts()
+        return derived.dob_parts
 
     def _dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ok = self.dob != MISSING_DATE
@@ -130,10 +185,11 @@ class Records:
 
     def key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         """An int64 key per record for a blocking part such as ``surname:soundex`` or ``dob``."""
-        cache_key = ("key", part)
-        if cache_key not in self.cache:
-            self.cache[cache_key] = self._key(part, vocabularies)
-        return self.cache[cache_key]  # type: ignore[return-value]  # as put there above
+        keys = self.state(DerivedColumns).keys
+        found = keys.get(part)
+        if found is None:
+            found = keys[part] = self._key(part, vocabularies)
+        return found
 
     def _key(self, part: str, vocabularies: Mapping[str, Vocabulary]) -> np.ndarray:
         if part == "dob":
@@ -167,7 +223,7 @@ class LinkageData:
     left: Records
     right: Records
     vocabularies: dict[str, Vocabulary]
-    cache: dict[object, object] = field(default_factory=dict, repr=False)
+    states: dict[type, object] = field(default_factory=dict, repr=False)
     #: one table against itself (deduplication, see :func:`self_linkage`): ``left`` and
     #: ``right`` are the same records, and a pair is an unordered pair of two different rows,
     #: listed once with the smaller row on the left
@@ -176,7 +232,7 @@ class LinkageData:
     def state(self, kind: type[S]) -> S:
         """The state a stage keeps for this linkage: the one instance of ``kind`` (a class
         the stage defines, built with no arguments on first use)."""
-        return _state(self.cache, kind)
+        return _state(self.states, kind)
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -211,8 +267,8 @@ class PreparedTable:
     dob: np.ndarray
     sex: np.ndarray
     extra: dict[str, np.ndarray]
-    #: shared by every linkage of this table as the right-hand side (see Records.cache)
-    right_cache: dict[object, dict[object, object]] = field(default_factory=dict, repr=False)
+    #: shared by every linkage of this table as the right-hand side (see Records.state)
+    right_states: dict[object, dict[type, object]] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -367,7 +423,7 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
     has_sex = "sex" in left.roles and "sex" in right.roles
 
     def records(
-        t: PreparedTable, codes: dict[str, np.ndarray], cache: dict[object, object]
+        t: PreparedTable, codes: dict[str, np.ndarray], states: dict[type, object]
     ) -> Records:
         n = len(t)
         return Records(
@@ -376,14 +432,14 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
             dob=t.dob if has_dob else np.full(n, MISSING_DATE),
             sex=t.sex if has_sex else np.full(n, MISSING, dtype=np.int8),
             extra=t.extra,
-            cache=cache,
+            states=states,
         )
 
     # The right side's codes are its own (the shared vocabulary extends its vocabulary), so
     # its keys can be kept across linkages — unless a role is missing on one side.
-    right_cache = right.right_cache.setdefault((has_dob, has_sex), {})
+    right_states = right.right_states.setdefault((has_dob, has_sex), {})
     return LinkageData(
-        records(left, codes_l, {}), records(right, codes_r, right_cache), vocabularies
+        records(left, codes_l, {}), records(right, codes_r, right_states), vocabularies
     )
 
 
@@ -399,7 +455,7 @@ def self_linkage(table: PreparedTable) -> LinkageData:
         dob=table.dob,
         sex=table.sex,
         extra=table.extra,
-        cache={},
+        states={},
     )
     return LinkageData(records, records, dict(table.vocabularies), self_join=True)
 

@@ -13,7 +13,7 @@ import ast
 import dataclasses
 import importlib
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -52,7 +52,7 @@ def write_register(directory: Path, key: str, version: str, register: PreparedTa
         "codes": sorted(register.codes),
         "extra": sorted(register.extra),
         "vocabularies": {},
-        "right_cache": [],
+        "right_states": [],
     }
     arrays |= {f"codes-{role}": v for role, v in register.codes.items()}
     arrays |= {f"extra-{name}": v for name, v in register.extra.items()}
@@ -70,8 +70,8 @@ def write_register(directory: Path, key: str, version: str, register: PreparedTa
                     continue
                 kept[cache][kind] = name
         layout["vocabularies"][role] = kept
-    for group, cached in register.right_cache.items():
-        for key_, value in _right_cache_entries(cached):
+    for group, cached in register.right_states.items():
+        for key_, value in _state_entries(cached):
             stored = _stored_value(value)
             if stored is None:
                 continue  # rebuilt by warm_register (e.g. pandas indexes)
@@ -79,14 +79,14 @@ def write_register(directory: Path, key: str, version: str, register: PreparedTa
             names = []
             if kind == "array" and _is_codes_key(key_, register):
                 # A role's plain key is a copy of its codes: stored once, mapped twice.
-                parts, names = [], [f"codes-{key_[1]}"]
+                parts, names = [], [f"codes-{key_[1][1]}"]  # type: ignore[index]  # checked
             for part in parts:
                 same = _same_as_codes(part, register)
-                name = same or f"rc-{len(layout['right_cache'])}-{len(names)}"
+                name = same or f"rc-{len(layout['right_states'])}-{len(names)}"
                 if same is None:
                     arrays[name] = part
                 names.append(name)
-            layout["right_cache"].append(
+            layout["right_states"].append(
                 {
                     "group": repr(group),
                     "key": repr(key_),
@@ -102,29 +102,52 @@ def write_register(directory: Path, key: str, version: str, register: PreparedTa
     write_manifest(directory, key, version, {"layout": layout})
 
 
-#: How a blocking-keys entry is marked among the stored right-hand cache entries.
-_BLOCKING_KEYS = "state:BlockingKeys"
+#: How a stage's kept state is marked among the stored entries: the prefix, then
+#: ``module:Class`` of the state, which gives back what its ``stored()`` gave by
+#: ``restored()`` (e.g. :class:`matchsim.blocking.BlockingKeys`,
+#: :class:`matchsim.records.DerivedColumns`, :class:`matchsim.records.KeptValues`).
+_STATE = "state:"
 
 
-def _right_cache_entries(cache: dict[object, object]) -> list[tuple[object, object]]:
-    """A right-hand cache as flat ``(key, value)`` entries: the blocking stage's kept keys
-    (:class:`matchsim.blocking.BlockingKeys`) are spread out by :meth:`BlockingKeys.stored`
-    under keys marked ``_BLOCKING_KEYS``; other states are rebuilt by warm_register."""
-    from matchsim.blocking import BlockingKeys
-
+def _state_entries(states: dict[type, object]) -> list[tuple[object, object]]:
+    """The stages' states kept with the register's records as flat ``(key, value)`` entries:
+    a state that can be stored (it has ``stored`` and ``restored``) is spread into entries
+    keyed ``(marker, its key)``; other states are left to warm_register to rebuild."""
     entries: list[tuple[object, object]] = []
-    for key, value in cache.items():
-        if isinstance(value, BlockingKeys):
-            entries += [((_BLOCKING_KEYS, *flat), v) for flat, v in value.stored().items()]
-        elif not isinstance(key, type):
-            entries.append((key, value))
+    for kind, state in states.items():
+        stored = getattr(state, "stored", None)
+        if callable(stored) and callable(getattr(kind, "restored", None)):
+            marker = f"{_STATE}{kind.__module__}:{kind.__qualname__}"
+            entries += [((marker, flat), v) for flat, v in stored().items()]
     return entries
 
 
-def _is_codes_key(key: object, register: PreparedTable) -> TypeGuard[tuple[str, str]]:
-    """Whether a right-hand cache key is ``("key", role)`` of a role's own codes, which
+def _restored_states(
+    states: dict[object, dict[str, dict[object, object]]], register: PreparedTable
+) -> bool:
+    """Put each group's stored states back; ``False`` if one names a class outside matchsim
+    or one that no longer exists (the entry is then rebuilt: the world is not used)."""
+    for group, by_marker in states.items():
+        for marker, stored in by_marker.items():
+            module, _, qualname = marker.removeprefix(_STATE).partition(":")
+            if not module.startswith("matchsim."):
+                return False
+            kind = getattr(importlib.import_module(module), qualname, None)
+            restored = getattr(kind, "restored", None)
+            if not isinstance(kind, type) or not callable(restored):
+                return False
+            register.right_states.setdefault(group, {})[kind] = restored(stored)
+    return True
+
+
+def _is_codes_key(key: object, register: PreparedTable) -> bool:
+    """Whether a right-hand cache entry is the key ``("key", role)`` of a role's own codes
+    (kept in :class:`matchsim.records.DerivedColumns`), which
     :meth:`matchsim.records.Records.key` returns as a copy of them."""
-    return isinstance(key, tuple) and len(key) == 2 and key[0] == "key" and key[1] in register.codes
+    if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[1], tuple)):
+        return False
+    inner = key[1]
+    return len(inner) == 2 and inner[0] == "key" and inner[1] in register.codes
 
 
 def _same_as_codes(array: np.ndarray, register: PreparedTable) -> str | None:
@@ -221,10 +244,8 @@ def read_register(directory: Path, key: str) -> PreparedTable | None:
         sex=array("sex"),
         extra={name: array(f"extra-{name}") for name in layout["extra"]},
     )
-    from matchsim.blocking import BlockingKeys
-
-    blocking_keys: dict[object, dict[tuple[str, object], object]] = {}
-    for item in layout["right_cache"]:
+    states: dict[object, dict[str, dict[object, object]]] = {}
+    for item in layout["right_states"]:
         parts = [array(name) for name in item["arrays"]]
         if item["kind"] == "array":
             value: object = parts[0]
@@ -237,10 +258,9 @@ def read_register(directory: Path, key: str) -> PreparedTable | None:
             value = getattr(importlib.import_module(module), qualname)(*parts)
         group = ast.literal_eval(item["group"])
         key_ = ast.literal_eval(item["key"])
-        if isinstance(key_, tuple) and key_[:1] == (_BLOCKING_KEYS,):
-            blocking_keys.setdefault(group, {})[key_[1:]] = value
-        else:
-            register.right_cache.setdefault(group, {})[key_] = value
-    for group, stored in blocking_keys.items():
-        register.right_cache.setdefault(group, {})[BlockingKeys] = BlockingKeys.restored(stored)
+        if not (isinstance(key_, tuple) and str(key_[0]).startswith(_STATE)):
+            return None  # not a state's entry: written by another layout, so rebuilt
+        states.setdefault(group, {}).setdefault(key_[0], {})[key_[1]] = value
+    if not _restored_states(states, register):
+        return None
     return register
