@@ -1,6 +1,6 @@
 # Development: the everyday loop. CI (.ci/run) runs the whole suite, `make test-all`.
 #
-#   make test           the fast suite: every test not marked slow (a few minutes)
+#   make test           the fast suite: every test not marked slow (under 3 minutes on 2 cores)
 #   make test-all       every test, as CI runs it, browser pages and the national run included
 #   make lint           ruff's checks and formatting, as tests/test_lint.py enforces them
 #   make typecheck      mypy over the package (configured in pyproject.toml), zero errors

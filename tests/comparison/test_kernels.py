@@ -133,6 +133,7 @@ def test_postcode_kernel_gives_the_reference_levels(left, right, rows):
     np.testing.assert_array_equal(compiled, reference)
 
 
+@pytest.mark.slow  # about a million pairs of dates, through both kernels
 def test_date_kernel_gives_the_reference_levels_across_the_whole_calendar():
     """Every day from 1800 to 2199 against itself, its neighbours, the same day a year and
     a century on, and its day and month swapped: the kernel's calendar arithmetic against the

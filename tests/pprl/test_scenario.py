@@ -160,6 +160,7 @@ def test_bad_attack_settings_are_refused_naming_the_field(tmp_path, capsys, sett
     assert not out.exists() or not any(out.iterdir())
 
 
+@pytest.mark.slow  # the privacy section twice, attacks and trade-off included
 def test_the_privacy_section_is_reproducible(monkeypatch):
     from matchsim.scenario import load_scenario
     from matchsim.scenario.runner import run_scenario

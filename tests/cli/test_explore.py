@@ -14,7 +14,7 @@ from matchsim.cli import main
 from matchsim.io import RESULT_MARKER
 from matchsim.report.explorer import script_json
 
-SCENARIO = str(Path(__file__).parent.parent / "scenarios" / "home-office-lookup.yaml")
+SCENARIO = str(Path(__file__).resolve().parents[2] / "scenarios" / "home-office-lookup.yaml")
 
 
 @pytest.fixture(scope="module", autouse=True)

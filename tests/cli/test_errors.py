@@ -22,7 +22,7 @@ from matchsim.synth.plan import (
     max_pupils_for_schools,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TWINS = str(ROOT / "scenarios" / "twins.yaml")
 
 

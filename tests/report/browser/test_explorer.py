@@ -403,6 +403,7 @@ def _agrees_with_the_engine(page, run, data, path) -> None:
     assert page.errors == []
 
 
+@pytest.mark.slow  # a run of its own, then the page
 def test_a_register_of_address_histories_is_scored_and_decided_as_the_engine_does(
     page, tmp_path_factory
 ) -> None:
@@ -413,6 +414,7 @@ def test_a_register_of_address_histories_is_scored_and_decided_as_the_engine_doe
     _agrees_with_the_engine(page, run, data, path)
 
 
+@pytest.mark.slow  # a run of its own, then the page
 def test_other_comparisons_are_scored_as_the_engine_does(page, tmp_path_factory) -> None:
     """Middle names, and postcode and address compared apart (token-set levels), with other
     thresholds and a shorter date window."""

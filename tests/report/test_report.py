@@ -1,4 +1,4 @@
-"""The report's computations and pieces, without a browser (tests/browser opens the pages)."""
+"""The report's computations and pieces, without a browser (tests/report/browser opens the pages)."""
 
 from __future__ import annotations
 

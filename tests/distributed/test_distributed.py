@@ -83,6 +83,7 @@ def test_census_partitions_on_local_processes_equal_the_local_register(small_cen
     assert census.addresses.equals(small_census.addresses)
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 def test_census_dataset_written_by_dask_workers_equals_the_local_register(
     small_census, dask_executor, tmp_path
 ):
@@ -114,6 +115,7 @@ def lookup_world():
     return census, requests
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 @pytest.mark.parametrize(
     ("matcher", "blocking"),
     [
@@ -169,6 +171,7 @@ def test_partitions_refuse_cross_record_blocking(lookup_world):
             )
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 def test_scenario_on_dask_equals_local(dask_executor):
     spec = {"population": {"pupils": 30_000}, "requests": {"count": 300}, "seed": 3}
     local = run_scenario(Scenario.model_validate(spec))
@@ -190,6 +193,7 @@ SWEEP_BASE = {
 SWEEP_GRID = {"lookup.matcher": ["deterministic", "fellegi_sunter"], "requests.count": [100, 150]}
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 def test_dask_sweep_equals_local_sweep(dask_executor, tmp_path):
     base = Scenario.model_validate(SWEEP_BASE)
     local = run_sweep(base, SWEEP_GRID, 1, tmp_path / "local", workers=1)
@@ -200,6 +204,7 @@ def test_dask_sweep_equals_local_sweep(dask_executor, tmp_path):
     assert local.equals(on_processes)
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 def test_worker_killed_mid_sweep_keeps_finished_points(client, dask_executor, tmp_path):
     base = Scenario.model_validate(SWEEP_BASE)
     out = tmp_path / "sweep"
@@ -238,6 +243,7 @@ def test_unknown_executor_is_a_config_error():
         load_scenario(data={"executor": "spark"})
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 def test_cli_run_joins_a_cluster_with_scheduler(client, tmp_path, capsys):
     from matchsim.cli import main
 
@@ -254,6 +260,7 @@ def test_cli_run_joins_a_cluster_with_scheduler(client, tmp_path, capsys):
     assert "lookup_partitions_wall" in outs["dask"]["timings_seconds"]
 
 
+@pytest.mark.slow  # waits for the connection to time out
 def test_cli_unreachable_scheduler_is_a_one_line_error(tmp_path, capsys):
     from matchsim.cli import main
 
@@ -282,6 +289,7 @@ def test_cli_generate_partitions_writes_the_register_as_a_dataset(tmp_path, caps
     assert "--partitions" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a fresh interpreter running three scenarios
 def test_local_and_processes_run_without_dask_installed(tmp_path):
     import subprocess
 
@@ -306,6 +314,7 @@ assert code == 2, code
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # on the 2-worker LocalCluster
 def test_dask_scenario_refuses_sorted_neighbourhood_before_any_work(dask_executor):
     spec = Scenario.model_validate(
         {"lookup": {"blocking": {"name": "sorted_neighbourhood"}}, "executor": "dask"}

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from matchsim.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(capsys, *args: str) -> tuple[int, str, str]:
@@ -63,6 +65,7 @@ def test_calibrate_prints_and_writes_json(tmp_path, capsys):
     assert code == 2 and "already exists" in err
 
 
+@pytest.mark.slow  # the twins scenario at its shipped, national size: over a minute
 def test_the_run_report_carries_the_fidelity_section(tmp_path, capsys):
     scenario = str(ROOT / "scenarios" / "twins.yaml")
     out = tmp_path / "twins"

@@ -15,7 +15,7 @@ import pytest
 
 from matchsim.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SMALL = {
     # Shipped scenarios default to national density: always shrink them here.
     "twins": ["population.pupils=3000", "requests.count=400"],
