@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_architecture import strongly_connected
+
 PACKAGE = Path(__file__).resolve().parents[1] / "matchsim"
 #: The stages with plugins, and the plugins: no import cycle may pass through any of them.
 PLUGIN_PACKAGES = (
@@ -165,53 +167,16 @@ def _import_graph() -> dict[str, set[str]]:
     return graph
 
 
-def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected components of more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-
-    def connect(v: str) -> None:
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on_stack.add(v)
-        for w in sorted(graph.get(v, ())):
-            if w not in index:
-                connect(w)
-                low[v] = min(low[v], low[w])
-            elif w in on_stack:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on_stack.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                out.append(sorted(component))
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
-    for v in sorted(graph):
-        if v not in index:
-            connect(v)
-    return out
-
-
 def test_the_graph_sees_imports_through_packages():
     graph = _import_graph()
     assert "matchsim.blocking.base" in graph["matchsim.pprl.lsh"]
     assert "matchsim.blocking" in graph["matchsim.pprl.lsh"]  # its __init__ runs first
     assert "matchsim.blocking" not in graph["matchsim.blocking.base"]  # an ancestor
-    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
 def test_no_import_cycle_passes_through_the_stages_or_their_plugins():
     def involved(module: str) -> bool:
         return any(module == p or module.startswith(p + ".") for p in PLUGIN_PACKAGES)
 
-    cycles = [c for c in _cycles(_import_graph()) if any(involved(m) for m in c)]
+    cycles = [c for c in strongly_connected(_import_graph()) if any(involved(m) for m in c)]
     assert cycles == []
