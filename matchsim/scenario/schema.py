@@ -307,21 +307,21 @@ def load_scenario(
 REDACTED = "<redacted>"
 
 
-def _redact_keys(value: Any) -> Any:
+def redact_keys(value: Any) -> Any:
     """A secret key given inline to a matcher or blocker (``key:``) is never written out."""
     if isinstance(value, dict):
         return {
-            k: REDACTED if k == "key" and v is not None else _redact_keys(v)
+            k: REDACTED if k == "key" and v is not None else redact_keys(v)
             for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_redact_keys(v) for v in value]
+        return [redact_keys(v) for v in value]
     return value
 
 
 def resolved_yaml(scenario: Scenario, version: str) -> str:
     """Every setting filled in, with the matchsim version: enough to repeat the run exactly."""
-    body = _redact_keys(scenario.model_dump(mode="json"))
+    body = redact_keys(scenario.model_dump(mode="json"))
     body.pop("matchsim_version", None)  # the version writing it, not the one read in
     header = (
         f"# Resolved scenario written by matchsim {version}.\n"

@@ -31,7 +31,7 @@ from matchsim.io import (
     write_result_marker,
 )
 from matchsim.scenario.runner import run_scenario
-from matchsim.scenario.schema import REDACTED, Scenario, _redact_keys, explain, set_path
+from matchsim.scenario.schema import REDACTED, Scenario, explain, redact_keys, set_path
 
 if TYPE_CHECKING:
     from matchsim.distributed import Executor
@@ -84,7 +84,7 @@ def canonical_value(value: Any) -> Any:
 
 def shown_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """A point's settings as written out and hashed: inline keys redacted, values canonical."""
-    return {k: canonical_value(v) for k, v in _redact_keys(settings).items()}
+    return {k: canonical_value(v) for k, v in redact_keys(settings).items()}
 
 
 #: Prefix of the environment variables that carry a sweep's inline keys to its processes.
@@ -141,7 +141,7 @@ _NOT_RESULTS = ("name", "description", "matchsim_version", "sweep", "executor", 
 
 def base_fingerprint(base: Scenario) -> str:
     """A short hash of every setting of ``base`` that changes results (keys redacted)."""
-    data = _redact_keys(base.model_dump(mode="json"))
+    data = redact_keys(base.model_dump(mode="json"))
     for key in _NOT_RESULTS:
         data.pop(key, None)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
