@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import hashlib
 import json
@@ -10,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from matchsim.errors import ConfigError
 from matchsim.linkage import REGISTER_ADDRESSES, prepare_register, warm_register
 from matchsim.records import PreparedTable
@@ -17,6 +21,23 @@ from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.synth import Census, CensusConfig
 from matchsim.world.parts import CENSUS_PART, cache_dir, store_part
 from matchsim.world.register import read_census, read_register, write_census, write_register
+
+
+def release_freed_memory() -> None:
+    """Give the pages of freed arrays back to the operating system.
+
+    Arrow's allocator (mimalloc) and glibc's malloc keep freed memory for reuse, so a process
+    that has just dropped a 5 GB census would otherwise carry it as resident memory while the
+    next stage allocates its own. Without glibc (another C library) only Arrow's is released.
+    """
+    pa.default_memory_pool().release_unused()
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    libc = ctypes.CDLL(name)
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def world_key(config: CensusConfig, seed: int, version: str) -> str:
@@ -101,6 +122,7 @@ def obtain_world(
         stored = read_census(entry / CENSUS_PART, key, config, seed)
         if stored is not None:
             census, index = stored
+            release_freed_memory()  # the generated census (about 5 GB at national density)
     else:
         census, index = census_and_index
         timings["register"] = time.perf_counter() - t0
@@ -114,6 +136,14 @@ def obtain_world(
         store_part(root, entry, part, lambda d: write_register(d, key, version, prepared))
         timings["store_register"] = time.perf_counter() - t1
         built.append(part)
+        # As with the census: the lookups read the stored copy, memory-mapped, as a warm run
+        # does, so the prepared arrays (about 5 GB) are freed before requests are drawn.
+        stored_register = read_register(entry / part, key)
+        if stored_register is not None:
+            del prepared
+            register = stored_register
+            release_freed_memory()
+            warm_register(register)
     else:
         warm_register(register)  # the indexes kept in memory only, and the compiled kernels
     timings["register_index"] = time.perf_counter() - t0
