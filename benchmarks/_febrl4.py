@@ -12,17 +12,6 @@ import pandas as pd
 from matchsim.requests import RequestConfig, generate_requests
 from matchsim.synth import CensusConfig, generate_census
 
-#: FEBRL4 columns -> matchsim roles. ``dob`` is the benchmark's YYYY-MM-DD copy of
-#: ``date_of_birth`` (FEBRL writes YYYYMMDD; matchsim reads YYYY-MM-DD strings or dates).
-FEBRL_ROLES = {
-    "rec_id": "id",
-    "given_name": "forename",
-    "surname": "surname",
-    "dob": "date_of_birth",
-    "postcode": "postcode",
-    "address_1": "address",
-}
-
 
 @dataclass
 class LinkTask:

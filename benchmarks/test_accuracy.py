@@ -28,7 +28,6 @@ import pandas as pd
 import pytest
 
 from benchmarks._febrl4 import (
-    FEBRL_ROLES,
     LinkTask,
     febrl4_task,
     for_matchsim,
@@ -43,7 +42,7 @@ from benchmarks._peers import (
     skip_peer,
     splink_or_none,
 )
-from matchsim.accuracy import DATASETS, ENGINES, run_suite
+from matchsim.accuracy import DATASETS, ENGINES, FEBRL_ROLES, run_suite
 from matchsim.blocking import default_blocking, run_blocking
 from matchsim.decision import decide
 from matchsim.linkage import link_tables

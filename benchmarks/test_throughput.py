@@ -341,6 +341,29 @@ def test_compare_matchsim(benchmark, match_scale, compare_workload, bench_result
     )
 
 
+def _time_compare_child(
+    benchmark: Any, match_scale: Any, workload: Any, side: str, *, single_core: bool
+) -> tuple[dict[str, Any], Any]:
+    """Run ``benchmarks._compare_child`` on the workload's inputs (``side``: ``paired`` for
+    both libraries, ``matchsim`` for matchsim alone) as the timed round; its figures and the
+    contention measured meanwhile."""
+    from benchmarks._single_core import run_child
+
+    with tempfile.TemporaryDirectory() as tmp:
+        write_equal_work_inputs(
+            workload.requests.table, workload.census.pupils, workload.left, workload.right, tmp
+        )
+        child: dict[str, Any] = {}
+        args = ["-m", "benchmarks._compare_child", tmp, str(match_scale.paired_rounds), side]
+
+        def run() -> None:
+            child.update(run_child(args, single_core=single_core))
+
+        with measure_contention() as measured:
+            benchmark.pedantic(run, rounds=1, iterations=1)
+    return child, measured
+
+
 @pytest.mark.benchmark(group="matching-compare")
 def test_compare_equal_work(benchmark, match_scale, compare_workload):
     """The headline ratio: recordlinkage against matchsim doing the same work on one core.
@@ -355,32 +378,12 @@ def test_compare_equal_work(benchmark, match_scale, compare_workload):
     ``benchmarks/_compare_child.py`` for exactly what is timed. Both libraries must give the
     same agreement counts on every level they share, or the benchmark fails.
     """
-    from benchmarks._single_core import run_child
-
     rl = recordlinkage_or_none()
     if rl is None:
         skip_peer(PEER_MISSING)
-    w = compare_workload
-    with tempfile.TemporaryDirectory() as tmp:
-        write_equal_work_inputs(w.requests.table, w.census.pupils, w.left, w.right, tmp)
-        child: dict[str, Any] = {}
-
-        def run() -> None:
-            child.update(
-                run_child(
-                    [
-                        "-m",
-                        "benchmarks._compare_child",
-                        tmp,
-                        str(match_scale.paired_rounds),
-                        "paired",
-                    ],
-                    single_core=True,
-                )
-            )
-
-        with measure_contention() as measured:
-            benchmark.pedantic(run, rounds=1, iterations=1)
+    child, measured = _time_compare_child(
+        benchmark, match_scale, compare_workload, "paired", single_core=True
+    )
     figures = equal_work_figures(child)
     load = os.getloadavg()
     benchmark.extra_info.update(
@@ -412,29 +415,9 @@ def test_compare_equal_work(benchmark, match_scale, compare_workload):
 def test_compare_equal_work_threads(benchmark, match_scale, compare_workload):
     """matchsim's side of the equal work again, on every core (labelled multi-threaded; it
     stands beside the one-core headline, never in a ratio with a one-core peer)."""
-    from benchmarks._single_core import run_child
-
-    w = compare_workload
-    with tempfile.TemporaryDirectory() as tmp:
-        write_equal_work_inputs(w.requests.table, w.census.pupils, w.left, w.right, tmp)
-        child: dict[str, Any] = {}
-
-        def run() -> None:
-            child.update(
-                run_child(
-                    [
-                        "-m",
-                        "benchmarks._compare_child",
-                        tmp,
-                        str(match_scale.paired_rounds),
-                        "matchsim",
-                    ],
-                    single_core=False,
-                )
-            )
-
-        with measure_contention() as measured:
-            benchmark.pedantic(run, rounds=1, iterations=1)
+    child, measured = _time_compare_child(
+        benchmark, match_scale, compare_workload, "matchsim", single_core=False
+    )
     seconds = statistics.median(child["matchsim_seconds"])
     benchmark.extra_info.update(
         {

@@ -31,13 +31,16 @@ def release_freed_memory() -> None:
     next stage allocates its own. Without glibc (another C library) only Arrow's is released.
     """
     pa.default_memory_pool().release_unused()
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return
-    libc = ctypes.CDLL(name)
-    trim = getattr(libc, "malloc_trim", None)
+    trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    # Looked up once: find_library runs ldconfig.
+    name = ctypes.util.find_library("c")
+    return None if name is None else getattr(ctypes.CDLL(name), "malloc_trim", None)
 
 
 def world_key(config: CensusConfig, seed: int, version: str) -> str:
