@@ -58,8 +58,12 @@ def store_part(root: Path, entry: Path, part: str, write: Callable[[Path], None]
     try:
         write(tmp)
         target = entry / part
-        if target.exists():  # damaged (it failed its check): ours, so replaced
-            remove_ours(target)
+        if target.exists():
+            if checked_manifest(target, entry.name) is not None:
+                # Another process (a sweep's worker) stored the same part meanwhile: it is
+                # kept, since that process may be reading it, and this copy is dropped.
+                return
+            remove_ours(target)  # damaged (it failed its check): ours, so replaced
         os.replace(tmp, target)
     except OSError:
         pass

@@ -164,3 +164,15 @@ def test_an_interrupted_build_leaves_nothing_that_looks_complete(tmp_path):
     assert calls == [1]
     clear_worlds(root=tmp_path)
     assert not (tmp_path / key).exists()
+
+
+def test_a_part_another_process_stored_meanwhile_is_kept(tmp_path):
+    from matchsim.world.parts import TMP_PREFIX, store_part
+
+    first, _ = _world(tmp_path, CensusConfig(pupils=3000))
+    entry = tmp_path / first.key
+    manifest = (entry / "census" / "manifest.json").read_text()
+    # A second builder finishing later must not swap the part under a process reading it.
+    store_part(tmp_path, entry, "census", lambda d: (d / "manifest.json").write_text("{}"))
+    assert (entry / "census" / "manifest.json").read_text() == manifest
+    assert not [p for p in entry.iterdir() if p.name.startswith(TMP_PREFIX)]
