@@ -24,11 +24,10 @@ from matchsim.linkage import (
     true_rows_of,
 )
 from matchsim.matchers import make_matcher
-from matchsim.records import PreparedTable
 from matchsim.requests import RequestSet
-from matchsim.requests.index import RegisterIndex
 from matchsim.scenario.schema import Scenario, resolved_yaml
 from matchsim.synth import Census
+from matchsim.world import CENSUS_PART, World, obtain_world
 
 if TYPE_CHECKING:
     from matchsim.distributed import Executor
@@ -136,9 +135,10 @@ def run_scenario(
             return run_scenario(scenario, stage, executor=owned)
     notify = stage or (lambda label, done, total: None)
     timings: dict[str, float] = {}
-    register = index = None
+    register = index = world = None
     if executor is None or executor.kind == "local":
-        census, register, index = _local_world(scenario, notify, timings)
+        world = _local_world(scenario, notify, timings)
+        census, register, index = world.census, world.register, world.index
     else:
         from matchsim.distributed import generate_census_partitioned
 
@@ -153,6 +153,10 @@ def run_scenario(
     t0 = time.perf_counter()
     requests = generate_requests(census, scenario.requests, seed=scenario.seed + 1, index=index)
     timings["requests"] = time.perf_counter() - t0
+    if world is not None:
+        # The lookup reads the prepared register, not the census: the census pages the
+        # requests touched (most of its 4.5 GB at national density) leave the process.
+        world.release_pages(CENSUS_PART)
     notify("Drawing requests", 1, 1)
     notify("Looking up", 0, 2)
     t0 = time.perf_counter()
@@ -179,6 +183,8 @@ def run_scenario(
         threshold=lk.threshold,
     )
     timings["lookup"] = time.perf_counter() - t0
+    if world is not None:
+        world.release_pages()  # the report reads a few rows of either, mapped in again
     notify("Looking up", 2, 2)
     tradeoff = _blocking_tradeoff(result, blocking) if scenario.report.blocking_tradeoff else []
     privacy = None
@@ -193,13 +199,10 @@ def run_scenario(
     return ScenarioRun(scenario, census, requests, result, tradeoff, timings, privacy)
 
 
-def _local_world(
-    scenario: Scenario, notify: Stage, timings: dict[str, float]
-) -> tuple[Census, PreparedTable, RegisterIndex]:
+def _local_world(scenario: Scenario, notify: Stage, timings: dict[str, float]) -> World:
     """The scenario's register, prepared register and request index: from the world cache
     (see :mod:`matchsim.world`) when it holds them, otherwise built and stored there."""
     from matchsim.version import __version__
-    from matchsim.world import obtain_world
 
     def build() -> Census:
         return generate_census(
@@ -219,7 +222,7 @@ def _local_world(
     )
     notify("Loading register", 1, 1)
     timings |= world.timings
-    return world.census, world.register, world.index
+    return world
 
 
 def _blocking_tradeoff(result: LookupResult, blocking: Any) -> list[dict[str, Any]]:

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from matchsim.world.cache import CachedWorld, clear_worlds, list_worlds
 from matchsim.world.obtain import World, code_digest, obtain_world, world_key
-from matchsim.world.parts import CACHE_ENV, cache_dir
+from matchsim.world.parts import CACHE_ENV, CENSUS_PART, cache_dir
 
 __all__ = [
     "CACHE_ENV",
+    "CENSUS_PART",
     "CachedWorld",
     "World",
     "cache_dir",

@@ -19,8 +19,22 @@ from matchsim.linkage import REGISTER_ADDRESSES, prepare_register, warm_register
 from matchsim.records import PreparedTable
 from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.synth import Census, CensusConfig
-from matchsim.world.parts import CENSUS_PART, cache_dir, store_part
-from matchsim.world.register import read_census, read_register, write_census, write_register
+from matchsim.world.parts import (
+    CENSUS_PART,
+    cache_dir,
+    commit_part,
+    discard_part,
+    open_part,
+    release_mapped_pages,
+    store_part,
+)
+from matchsim.world.register import (
+    read_census,
+    read_register,
+    write_census_index,
+    write_census_tables,
+    write_register,
+)
 
 
 def release_freed_memory() -> None:
@@ -85,6 +99,14 @@ class World:
     #: which parts were built by this call (the others were read from the cache)
     built: tuple[str, ...]
     timings: dict[str, float]
+    #: where its parts are kept
+    directory: Path
+
+    def release_pages(self, part: str | None = None) -> None:
+        """Drop the pages of the stored tables this process has read (of one part, or of
+        all), once a stage is done with them; see :func:`release_mapped_pages`. Reading them
+        again later works as before."""
+        release_mapped_pages(self.directory / part if part else self.directory)
 
 
 def obtain_world(
@@ -113,19 +135,40 @@ def obtain_world(
         census = build()
         timings["register"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        index = register_index(census)
-        timings["request_index"] = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        store_part(root, entry, CENSUS_PART, lambda d: write_census(d, key, version, census, index))
+        tmp = open_part(entry, CENSUS_PART)
+        if tmp is not None:
+            try:
+                # Go on with the written tables, memory-mapped, and free the generated ones
+                # (about 5 GB at national density) before indexing: the index, the summary
+                # and the register's preparation then hold only what they read.
+                census = write_census_tables(tmp, census)
+                release_freed_memory()
+            except OSError:
+                discard_part(tmp)
+                tmp = None
         timings["store_census"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            index = register_index(census)
+        except BaseException:
+            if tmp is not None:
+                discard_part(tmp)
+            raise
+        timings["request_index"] = time.perf_counter() - t0
+        release_freed_memory()  # indexing's temporaries (about 2 GB at national density)
         built.append(CENSUS_PART)
-        # Continue on the stored copy, memory-mapped: the columns and the address history
-        # that preparing the register does not read then take no memory (about 2 GB of a
-        # national register's 4).
-        stored = read_census(entry / CENSUS_PART, key, config, seed)
-        if stored is not None:
-            census, index = stored
-            release_freed_memory()  # the generated census (about 5 GB at national density)
+        if tmp is not None:
+            try:
+                write_census_index(tmp, key, version, census, index)
+            except OSError:
+                discard_part(tmp)
+            else:
+                commit_part(tmp, entry, CENSUS_PART)
+                # The index as stored, memory-mapped too (0.7 GB at national density).
+                stored = read_census(entry / CENSUS_PART, key, config, seed)
+                if stored is not None:
+                    census, index = stored
+                    release_freed_memory()
     else:
         census, index = census_and_index
         timings["register"] = time.perf_counter() - t0
@@ -133,7 +176,12 @@ def obtain_world(
     part = f"register-{addresses}"
     register = read_register(entry / part, key)
     if register is None:
-        register = prepare_register(census, addresses)
+        register = prepare_register(census, addresses, warm=False)
+        # What preparing read of the census (1.2 GB of pages at national density) is not
+        # read again by warming, nor are its temporaries.
+        release_mapped_pages(entry / CENSUS_PART)
+        release_freed_memory()
+        warm_register(register)
         prepared = register
         t1 = time.perf_counter()
         store_part(root, entry, part, lambda d: write_register(d, key, version, prepared))
@@ -150,4 +198,4 @@ def obtain_world(
     else:
         warm_register(register)  # the indexes kept in memory only, and the compiled kernels
     timings["register_index"] = time.perf_counter() - t0
-    return World(key, census, register, index, tuple(built), timings)
+    return World(key, census, register, index, tuple(built), timings, entry)

@@ -10,6 +10,9 @@ build leaves nothing that looks complete, and only directories that carry a matc
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 import json
 import os
 import re
@@ -50,13 +53,30 @@ def cache_dir() -> Path:
 def store_part(root: Path, entry: Path, part: str, write: Callable[[Path], None]) -> None:
     """Write one part into a temporary directory, then rename it into place. A cache that
     cannot be written (read-only, full disk) costs the next run a rebuild, not this run."""
-    try:
-        entry.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{part}.", dir=entry))
-    except OSError:
+    tmp = open_part(entry, part)
+    if tmp is None:
         return
     try:
         write(tmp)
+    except OSError:
+        discard_part(tmp)
+        return
+    commit_part(tmp, entry, part)
+
+
+def open_part(entry: Path, part: str) -> Path | None:
+    """A fresh temporary directory to write ``part`` into, or ``None`` when the cache cannot
+    be written. Finish with :func:`commit_part` or :func:`discard_part`."""
+    try:
+        entry.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{part}.", dir=entry))
+    except OSError:
+        return None
+
+
+def commit_part(tmp: Path, entry: Path, part: str) -> None:
+    """Rename a part written into ``tmp`` into place (its manifest written last)."""
+    try:
         target = entry / part
         if target.exists():
             if checked_manifest(target, entry.name) is not None:
@@ -68,8 +88,12 @@ def store_part(root: Path, entry: Path, part: str, write: Callable[[Path], None]
     except OSError:
         pass
     finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+        discard_part(tmp)
+
+
+def discard_part(tmp: Path) -> None:
+    if tmp.exists():
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_manifest(directory: Path, key: str, version: str, extra: dict[str, Any]) -> None:
@@ -137,6 +161,54 @@ def checked_manifest(directory: Path, key: str) -> dict[str, Any] | None:
 def read_table(path: Path) -> pa.Table:
     """A table memory-mapped from an Arrow IPC file: no copy, pages read as they are used."""
     return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
+
+
+#: ``madvise`` advice that drops a range's pages from this process (Linux).
+MADV_DONTNEED = 4
+
+
+def release_mapped_pages(directory: Path) -> int:
+    """Drop from this process the pages of every read-only mapping of a file under
+    ``directory`` (the stored tables it has read); the bytes of mappings advised.
+
+    Pages of a memory-mapped file that a run has touched count as its resident memory until
+    it exits, though they belong to the page cache: a lookup that reads a few thousand rows
+    of a 2 GB address history touches most of it (the kernel maps 64 KB around each page it
+    faults in). ``MADV_DONTNEED`` on a mapping that cannot be written (Arrow maps files for
+    reading so) only unmaps those pages; the next read maps them again from the page cache,
+    so no data can change or be lost. Writable mappings (``.npy`` arrays, copy-on-write) are
+    left alone, since they could hold writes.
+    Elsewhere than Linux (no ``/proc/self/maps``) nothing is done.
+    """
+    madvise = _madvise()
+    if madvise is None:
+        return 0
+    try:
+        lines = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return 0
+    root = str(directory.resolve()) + os.sep
+    advised = 0
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        if len(fields) < 6 or not fields[5].startswith(root) or fields[1] not in ("r--s", "r--p"):
+            continue
+        start, end = (int(x, 16) for x in fields[0].split("-"))
+        if madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_DONTNEED) == 0:
+            advised += end - start
+    return advised
+
+
+@functools.cache
+def _madvise() -> Callable[..., int] | None:
+    if not Path("/proc/self/maps").exists():
+        return None
+    name = ctypes.util.find_library("c")
+    function = None if name is None else getattr(ctypes.CDLL(name), "madvise", None)
+    if function is not None:
+        function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        function.restype = ctypes.c_int
+    return function
 
 
 def is_ours(part: Path) -> bool:

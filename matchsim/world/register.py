@@ -25,11 +25,23 @@ from matchsim.synth.summary import CensusSummary
 from matchsim.world.parts import checked_manifest, read_table, write_manifest, write_table
 
 
-def write_census(
-    directory: Path, key: str, version: str, census: Census, index: RegisterIndex
-) -> None:
+def write_census_tables(directory: Path, census: Census) -> Census:
+    """Write a census's tables; the same census read back from them, memory-mapped."""
     write_table(directory / "pupils.arrow", census.pupils)
     write_table(directory / "addresses.arrow", census.addresses)
+    return Census(
+        pupils=read_table(directory / "pupils.arrow"),
+        addresses=read_table(directory / "addresses.arrow"),
+        config=census.config,
+        seed=census.seed,
+    )
+
+
+def write_census_index(
+    directory: Path, key: str, version: str, census: Census, index: RegisterIndex
+) -> None:
+    """Write the request index and, last, the manifest of a census part whose tables are
+    written (:func:`write_census_tables`)."""
     extra: dict[str, Any] = {
         "seed": census.seed,
         "pupils": census.pupils.num_rows,

@@ -176,3 +176,54 @@ def test_a_part_another_process_stored_meanwhile_is_kept(tmp_path):
     store_part(tmp_path, entry, "census", lambda d: (d / "manifest.json").write_text("{}"))
     assert (entry / "census" / "manifest.json").read_text() == manifest
     assert not [p for p in entry.iterdir() if p.name.startswith(TMP_PREFIX)]
+
+
+def test_a_cache_that_cannot_be_written_costs_a_rebuild_not_the_run(tmp_path):
+    config = CensusConfig(pupils=3000)
+    stored, _ = _world(tmp_path / "cache", config)
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache should be")
+    unstored, builds = _world(blocked, config)
+    assert builds == 1 and blocked.read_text() == "a file where the cache should be"
+    assert unstored.census.pupils.equals(stored.census.pupils)
+    np.testing.assert_array_equal(unstored.index.origin_rows, stored.index.origin_rows)
+    for role, codes in stored.register.codes.items():
+        np.testing.assert_array_equal(unstored.register.codes[role], codes)
+
+
+def test_a_failed_index_leaves_no_temporary_part(tmp_path, monkeypatch):
+    import matchsim.world.obtain as obtain
+    from matchsim.world.parts import TMP_PREFIX
+
+    def broken(census):
+        raise RuntimeError("killed while indexing")
+
+    monkeypatch.setattr(obtain, "register_index", broken)
+    with pytest.raises(RuntimeError, match="indexing"):
+        _world(tmp_path, CensusConfig(pupils=2000))
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith(TMP_PREFIX)]
+    assert list_worlds(tmp_path) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="Linux: reads /proc/self/maps")
+def test_released_pages_leave_the_process_and_read_back_unchanged(tmp_path):
+    import pyarrow as pa
+
+    from matchsim.world.parts import read_table, release_mapped_pages, write_table
+
+    def mapped_bytes() -> int:
+        status = Path("/proc/self/status").read_text().splitlines()
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssFile"))
+
+    values = np.arange(8_000_000, dtype=np.int64)  # 64 MB
+    write_table(tmp_path / "t.arrow", pa.table({"v": values}))
+    table = read_table(tmp_path / "t.arrow")
+    before = mapped_bytes()
+    total = pa.compute.sum(table["v"]).as_py()  # reads every page
+    touched = mapped_bytes()
+    assert touched - before > 48_000_000
+    assert release_mapped_pages(tmp_path) >= 64_000_000
+    assert touched - mapped_bytes() > 48_000_000
+    assert pa.compute.sum(table["v"]).as_py() == total == int(values.sum())
+    # other files' mappings and anonymous memory are never advised
+    assert release_mapped_pages(tmp_path / "elsewhere") == 0
