@@ -8,7 +8,7 @@ as clkhash's side (``benchmarks/_pprl_peer.py``) reads its own file untimed.
 
 What is timed, in the same three steps as clkhash's side:
 
-* **import**: from before matchsim (or any library of its: numpy, pyarrow, pandas) is
+* **import**: from before matchsim (or any library it imports: numpy, pyarrow) is
   imported to ``BloomEncoder`` in hand; in this fresh interpreter nothing was imported before;
 * **first encode**: ``BloomEncoder(key=KEY).encode_fields(columns)``, the first call in the
   process: it loads numba and the compiled kernels (from numba's cache when it holds them,

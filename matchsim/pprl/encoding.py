@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from matchsim.errors import ConfigError
@@ -37,6 +36,64 @@ from matchsim.pprl.tokens import (
 )
 
 MISSING_POLICIES = ("empty", "token")
+
+
+def factorize(values: np.ndarray | Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's code into the distinct values (strings or integers), which come in order
+    of first appearance: ``pandas.factorize`` by Arrow's hash table. Nulls get the code -1.
+
+    Arrow's results are read from their buffers, not through ``to_numpy``, which (like
+    ``pa.array``, see :func:`arrow_array`) imports pandas."""
+    encoded = arrow_array(values).dictionary_encode()
+    codes = array_values(encoded.indices)
+    distinct = encoded.dictionary
+    if pa.types.is_integer(distinct.type):
+        return codes, array_values(distinct)
+    return codes, np.array(distinct.to_pylist(), dtype=object)
+
+
+def array_values(array: pa.Array) -> np.ndarray:
+    """An integer Arrow array as int64 (nulls -1), from its buffers."""
+    width = array.type.bit_width // 8
+    data = array.buffers()[1]
+    values = np.frombuffer(data, dtype=f"<i{width}", count=len(array), offset=array.offset * width)
+    values = values.astype(np.int64)
+    if array.null_count:
+        bits = np.unpackbits(np.frombuffer(array.buffers()[0], np.uint8), bitorder="little")
+        values[bits[array.offset : array.offset + len(array)] == 0] = -1
+    return values
+
+
+def arrow_array(values: np.ndarray | Sequence[str | None]) -> pa.Array:
+    """An Arrow array of integers or strings (``None`` null), built from its buffers.
+
+    ``pa.array`` imports pandas on its first call (pyarrow's pandas shim checks every input
+    for pandas types), which is a tenth of a second or more of every process that encodes
+    and does not otherwise need pandas; building the buffers does not.
+    """
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
+        ints = np.ascontiguousarray(values, dtype=np.int64)
+        return pa.Array.from_buffers(pa.int64(), len(ints), [None, pa.py_buffer(ints)])
+    texts = ["" if v is None else v for v in values]
+    nulls = [i for i, v in enumerate(values) if v is None]
+    joined = "".join(texts)
+    if joined.isascii():  # one byte a character: the offsets are the lengths' running sums
+        data = joined.encode("ascii")
+        lengths = np.fromiter(map(len, texts), dtype=np.int32, count=len(texts))
+    else:
+        encoded = [t.encode("utf-8") for t in texts]
+        data = b"".join(encoded)
+        lengths = np.fromiter(map(len, encoded), dtype=np.int32, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    validity = None
+    if nulls:
+        valid = np.ones(len(texts), dtype=bool)
+        valid[nulls] = False
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(
+        pa.string(), len(texts), [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 class BloomEncoder:
@@ -200,8 +257,8 @@ class BloomEncoder:
             return filters
         if self.kernel == "numba":
             return self._field_filters_compiled(spec, texts, salts, filters)
-        text_of, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
-        salt_of, distinct_salts = pd.factorize(
+        text_of, distinct_texts = factorize(np.asarray(texts, dtype=object))
+        salt_of, distinct_salts = factorize(
             np.asarray([""] * n if salts is None else list(salts), dtype=object)
         )
         pairs, grams = value_grams(spec.role, list(distinct_texts), spec.q)
@@ -257,10 +314,10 @@ class BloomEncoder:
         if salts is None:
             salt_of, distinct_salts = np.zeros(n, dtype=np.int64), np.array([""], dtype=object)
         else:
-            salt_of, distinct_salts = pd.factorize(np.asarray(list(salts), dtype=object))
+            salt_of, distinct_salts = factorize(np.asarray(list(salts), dtype=object))
         names: list[str] = []  # the distinct tokens of a token role (q-grams come as codes)
         if spec.role in TOKEN_ROLES:
-            text_of, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
+            text_of, distinct_texts = factorize(np.asarray(texts, dtype=object))
             pairs, names = value_grams(spec.role, list(distinct_texts), spec.q)
             # Each value's tokens: the run of its text's tokens in ``pairs``.
             per_text = np.bincount(pairs[0], minlength=len(distinct_texts))
@@ -323,10 +380,10 @@ class BloomEncoder:
             if spec.role not in values:
                 raise ConfigError("pprl.fields", f"no values given for the field {spec.role!r}")
             column = values[spec.role]
-            array = pa.array(column, pa.string()) if not isinstance(column, pa.Array) else column
+            array = column if isinstance(column, pa.Array) else arrow_array(column)
             encoded = array.dictionary_encode()
-            idx = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+            idx = array_values(encoded.indices)
+            distinct = np.array(encoded.dictionary.to_pylist(), dtype=object)
             empty = np.flatnonzero(distinct == "")
             if len(empty):  # "" is missing, as in matchsim's records
                 idx = np.where(idx == empty[0], -1, idx)
@@ -359,8 +416,8 @@ class BloomEncoder:
                 key = np.where(code >= 0, code * 100_000 + np.maximum(years, 0), -1)
             else:
                 key = code
-            # pd.factorize hashes (no sort); missing (-1 keys) get the code -1 ...
-            inverse, distinct = pd.factorize(np.where(key >= 0, key, -1), use_na_sentinel=False)
+            # factorize hashes (no sort); missing (-1 keys) share one distinct value, -1 ...
+            inverse, distinct = factorize(np.where(key >= 0, key, -1))
             distinct = np.asarray(distinct, dtype=np.int64)
             valid = distinct >= 0
             value_code = distinct // 100_000 if salted else distinct

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROLES = ("id", "forename", "middle_names", "surname", "date_of_birth", "sex", "postcode", "address")
 NAME_ROLES = ("forename", "middle_names", "surname")
@@ -50,7 +53,7 @@ def table_column(
         series = table[name]
         if rows is not None:
             series = series.take(rows)
-        if isinstance(series.dtype, pd.CategoricalDtype):
+        if series.dtype.name == "category":
             series = series.astype(object)
         column = pa.array(series, from_pandas=True)
     # pandas 3 strings arrive as large_string; one string type keeps vocabularies joinable.
