@@ -12,18 +12,22 @@ from matchsim.cli import render
 cache_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
-    help="List or clear the registers kept on disk between runs (MATCHSIM_CACHE_DIR moves them).",
+    help="List or clear the registers kept on disk between runs (MATCHSIM_CACHE_DIR moves them; "
+    "MATCHSIM_CACHE_MAX_GB bounds their size, 20 GB unless set).",
 )
 
 
 @cache_app.command("list")
 def cache_list_command() -> None:
-    """List the cached worlds: key, pupils, seed, matchsim version, parts and size."""
-    from matchsim.world import cache_dir, list_worlds
+    """List the cached worlds: key, pupils, seed, matchsim version, parts, size, last use."""
+    import time
 
+    from matchsim.world import BUDGET_ENV, cache_budget, cache_dir, list_worlds
+
+    budget = cache_budget()
     worlds = list_worlds()
     table = Table(title=f"cached worlds in {cache_dir()}", title_justify="left")
-    for column in ("key", "pupils", "seed", "version", "parts", "size"):
+    for column in ("key", "pupils", "seed", "version", "parts", "size", "last used"):
         table.add_column(
             column,
             justify="right" if column in ("pupils", "size") else "left",
@@ -37,10 +41,15 @@ def cache_list_command() -> None:
             w.version or "?",
             ", ".join(w.parts) or "(incomplete)",
             render.human_bytes(w.bytes),
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(w.last_used)),
         )
     render.console.print(table)
+    limit = "unlimited" if budget is None else f"{budget / 1e9:g} GB"
     render.console.print(
-        f"{len(worlds)} world(s), {render.human_bytes(sum(w.bytes for w in worlds))} in all"
+        f"{len(worlds)} world(s), {render.human_bytes(sum(w.bytes for w in worlds))} in all; "
+        f"budget {limit} ({BUDGET_ENV}): building a world deletes the least recently used "
+        "others beyond it",
+        highlight=False,
     )
 
 

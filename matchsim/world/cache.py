@@ -1,10 +1,12 @@
 """``matchsim cache list`` and ``clear``: the worlds in the cache, and deleting them (only
-matchsim's own parts and temporary directories; anything else is left alone)."""
+matchsim's own parts and temporary directories; anything else is left alone); and keeping the
+cache within its size budget by evicting the least recently used worlds."""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from matchsim.world.parts import (
     CENSUS_PART,
     KEY_RE,
     TMP_PREFIX,
+    USED_MARKER,
     cache_dir,
     is_ours,
     remove_ours,
@@ -32,6 +35,35 @@ class CachedWorld:
     version: str | None
     parts: tuple[str, ...]
     created: str | None
+    #: when a run last used it (seconds since the epoch): its ``last-used`` marker, else
+    #: when its newest part was written
+    last_used: float
+
+
+#: Environment variable bounding the cache's size, in GB (10^9 bytes), or ``unlimited``.
+BUDGET_ENV = "MATCHSIM_CACHE_MAX_GB"
+#: Room for two national worlds (about 8.5 GB each) and several small ones.
+DEFAULT_BUDGET_GB = 20.0
+
+
+def cache_budget() -> int | None:
+    """The cache's size budget in bytes (``None``: unlimited), from ``$MATCHSIM_CACHE_MAX_GB``."""
+    text = os.environ.get(BUDGET_ENV, "").strip()
+    if not text:
+        return int(DEFAULT_BUDGET_GB * 1e9)
+    if text.lower() == "unlimited":
+        return None
+    try:
+        gb = float(text)
+    except ValueError:
+        gb = -1.0
+    if not gb >= 0:  # also NaN
+        raise ConfigError(
+            BUDGET_ENV,
+            f"must be a size in GB (e.g. {DEFAULT_BUDGET_GB:g}) or 'unlimited', not {text!r}; "
+            "set it so or unset it",
+        )
+    return int(gb * 1e9)
 
 
 def _size(path: Path) -> int:
@@ -53,6 +85,9 @@ def list_worlds(root: Path | None = None) -> list[CachedWorld]:
         info: dict[str, Any] = {}
         if CENSUS_PART in parts:
             info = json.loads((entry / CENSUS_PART / "manifest.json").read_text(encoding="utf-8"))
+        marker = entry / USED_MARKER
+        stamps = [p.stat().st_mtime for p in (marker, *(entry / part for part in parts))]
+        last_used = marker.stat().st_mtime if marker.exists() else max(stamps, default=0.0)
         worlds.append(
             CachedWorld(
                 key=entry.name,
@@ -63,6 +98,7 @@ def list_worlds(root: Path | None = None) -> list[CachedWorld]:
                 version=info.get("matchsim_version"),
                 parts=parts,
                 created=info.get("created"),
+                last_used=last_used,
             )
         )
     return worlds
@@ -77,9 +113,39 @@ def clear_worlds(key: str | None = None, root: Path | None = None) -> list[Cache
         if not worlds:
             raise ConfigError("key", f"no cached world {key!r}; list_worlds() shows them")
     for world in worlds:
-        for part in world.path.iterdir():
-            if part.is_dir():
-                remove_ours(part)
-        with contextlib.suppress(OSError):
-            world.path.rmdir()  # only if nothing of anyone else's is left in it
+        _remove(world)
     return worlds
+
+
+def evict_worlds(keep: str, root: Path | None = None) -> list[CachedWorld]:
+    """Delete the least recently used worlds, never the one of ``keep``, until the cache fits
+    its budget (:func:`cache_budget`); return what was deleted. A world that other code built
+    (another matchsim version) is never used again by this one, so it goes first."""
+    budget = cache_budget()
+    if budget is None:
+        return []
+    worlds = list_worlds(root)
+    total = sum(w.bytes for w in worlds)
+    current = next((w.version for w in worlds if w.key == keep), None)
+    candidates = sorted(
+        (w for w in worlds if w.key != keep),
+        key=lambda w: (w.version == current, w.last_used),
+    )
+    removed = []
+    for world in candidates:
+        if total <= budget:
+            break
+        _remove(world)
+        total -= world.bytes
+        removed.append(world)
+    return removed
+
+
+def _remove(world: CachedWorld) -> None:
+    for part in world.path.iterdir():
+        if part.is_dir():
+            remove_ours(part)
+    with contextlib.suppress(OSError):
+        (world.path / USED_MARKER).unlink()
+    with contextlib.suppress(OSError):
+        world.path.rmdir()  # only if nothing of anyone else's is left in it

@@ -19,11 +19,13 @@ from matchsim.linkage import REGISTER_ADDRESSES, prepare_register, warm_register
 from matchsim.records import PreparedTable
 from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.synth import Census, CensusConfig
+from matchsim.world.cache import cache_budget, evict_worlds
 from matchsim.world.parts import (
     CENSUS_PART,
     cache_dir,
     commit_part,
     discard_part,
+    mark_used,
     open_part,
     release_mapped_pages,
     store_part,
@@ -125,6 +127,7 @@ def obtain_world(
             "lookup.addresses", f"{addresses!r} is not one of {', '.join(REGISTER_ADDRESSES)}"
         )
     root = root if root is not None else cache_dir()
+    cache_budget()  # a bad budget is refused before a minute of building, not after
     key = world_key(config, seed, version)
     entry = root / key
     timings: dict[str, float] = {}
@@ -198,4 +201,8 @@ def obtain_world(
     else:
         warm_register(register)  # the indexes kept in memory only, and the compiled kernels
     timings["register_index"] = time.perf_counter() - t0
+    if entry.is_dir():
+        mark_used(entry)
+        if built:  # the cache grew: the least recently used other worlds make room
+            evict_worlds(key, root)
     return World(key, census, register, index, tuple(built), timings, entry)

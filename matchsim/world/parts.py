@@ -10,6 +10,7 @@ build leaves nothing that looks complete, and only directories that carry a matc
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -38,6 +39,8 @@ KEY_RE = re.compile(r"^[0-9a-f]{20}$")
 TMP_PREFIX = ".tmp-"
 #: The part holding the census and its request index.
 CENSUS_PART = "census"
+#: A file in a world's directory whose modification time is when a run last used the world.
+USED_MARKER = "last-used"
 
 
 def cache_dir() -> Path:
@@ -48,6 +51,13 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("matchsim")) / "worlds"
+
+
+def mark_used(entry: Path) -> None:
+    """Record that a run used the world in ``entry`` now (eviction removes the least recently
+    used worlds first). A cache that cannot be written is left as it is."""
+    with contextlib.suppress(OSError):
+        (entry / USED_MARKER).touch()  # an empty file: its modification time is the record
 
 
 def store_part(root: Path, entry: Path, part: str, write: Callable[[Path], None]) -> None:

@@ -227,3 +227,65 @@ def test_released_pages_leave_the_process_and_read_back_unchanged(tmp_path):
     assert pa.compute.sum(table["v"]).as_py() == total == int(values.sum())
     # other files' mappings and anonymous memory are never advised
     assert release_mapped_pages(tmp_path / "elsewhere") == 0
+
+
+def test_building_a_world_evicts_the_least_recently_used_beyond_the_budget(tmp_path, monkeypatch):
+    import os
+
+    from matchsim.world import BUDGET_ENV
+
+    config = CensusConfig(pupils=2000)
+    monkeypatch.setenv(BUDGET_ENV, "unlimited")
+    old, _ = _world(tmp_path, config, seed=1)
+    used, _ = _world(tmp_path, config, seed=2)
+    size = max(w.bytes for w in list_worlds(tmp_path))
+    # seed 1 was used an hour ago, seed 2 a minute ago
+    for world, ago in ((old, 3600), (used, 60)):
+        marker = tmp_path / world.key / "last-used"
+        stamp = marker.stat().st_mtime - ago
+        os.utime(marker, (stamp, stamp))
+    foreign = tmp_path / ("0" * 20)
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("not matchsim's")
+    # room for two worlds: building a third deletes the least recently used, not the others
+    monkeypatch.setenv(BUDGET_ENV, str(2.5 * size / 1e9))
+    new, builds = _world(tmp_path, config, seed=3)
+    assert builds == 1
+    assert {w.key for w in list_worlds(tmp_path)} == {used.key, new.key}
+    assert not (tmp_path / old.key).exists()
+    assert (foreign / "keep.txt").exists()
+    # a warm run builds nothing and deletes nothing, however small the budget
+    monkeypatch.setenv(BUDGET_ENV, "0")
+    _, builds = _world(tmp_path, config, seed=2)
+    assert builds == 0 and len(list_worlds(tmp_path)) == 2
+    # a budget smaller than the world being built keeps that world
+    _, builds = _world(tmp_path, config, seed=4)
+    assert builds == 1 and len(list_worlds(tmp_path)) == 1
+
+
+def test_a_world_another_matchsim_built_is_evicted_first(tmp_path, monkeypatch):
+    from matchsim.synth import generate_census as generate
+    from matchsim.world import BUDGET_ENV
+
+    config = CensusConfig(pupils=2000)
+    monkeypatch.setenv(BUDGET_ENV, "unlimited")
+    mine, _ = _world(tmp_path, config, seed=1)
+    theirs = obtain_world(
+        config, 1, "current", version="other", build=lambda: generate(config, 1), root=tmp_path
+    )  # used after mine, but built by other code: this version never reads it
+    size = max(w.bytes for w in list_worlds(tmp_path))
+    monkeypatch.setenv(BUDGET_ENV, str(2.5 * size / 1e9))
+    new, _ = _world(tmp_path, config, seed=2)
+    assert {w.key for w in list_worlds(tmp_path)} == {mine.key, new.key}
+    assert not (tmp_path / theirs.key).exists()
+
+
+@pytest.mark.parametrize("value", ["lots", "-3", "nan"])
+def test_a_bad_budget_is_refused_before_building(tmp_path, monkeypatch, value):
+    from matchsim.errors import ConfigError
+    from matchsim.world import BUDGET_ENV
+
+    monkeypatch.setenv(BUDGET_ENV, value)
+    with pytest.raises(ConfigError, match="MATCHSIM_CACHE_MAX_GB") as caught:
+        _world(tmp_path, CensusConfig(pupils=2000))
+    assert "unlimited" in str(caught.value) and not any(tmp_path.iterdir())
