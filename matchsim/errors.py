@@ -10,7 +10,9 @@
 
 The command line turns these into a one-line message and exit code 2; anything
 else is a bug and exits 1. :class:`Interrupted` (a ``KeyboardInterrupt``) carries what an
-interrupted job kept; the command line prints it and exits 130.
+interrupted job kept; the command line prints it and exits 130. Warnings matchsim gives on
+purpose derive from :class:`MatchsimWarning`; the command line prints each as one ``note:``
+line.
 """
 
 from __future__ import annotations
@@ -67,3 +69,11 @@ class Interrupted(KeyboardInterrupt):
 
 class DataIntegrityError(MatchsimError):
     """A data file shipped with matchsim fails its checks (checksum, columns or counts)."""
+
+
+class MatchsimWarning(UserWarning):
+    """Base class for the warnings matchsim gives on purpose: the job goes on."""
+
+
+class CacheWarning(MatchsimWarning):
+    """A world could not be kept in the cache: this run is right, the next one rebuilds it."""

@@ -7,7 +7,9 @@ unexpected failures exit 1 and suggest ``--debug`` for the traceback.
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+import warnings
+from collections.abc import Callable
+from typing import Annotated, Any, TextIO
 
 import typer
 from typer.core import TyperGroup
@@ -28,7 +30,7 @@ from matchsim.cli import (
     sweep,
 )
 from matchsim.cli.options import as_flag_error
-from matchsim.errors import ConfigError, Interrupted, MatchsimError
+from matchsim.errors import ConfigError, Interrupted, MatchsimError, MatchsimWarning
 
 
 class _StoppedError(Exception):
@@ -82,11 +84,36 @@ app.command("explore")(explore.explore_command)
 app.add_typer(cache.cache_app, name="cache")
 
 
+def _notes_as_lines(python_shows: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints matchsim's own warnings as one ``note:`` line on
+    stderr, and any other as Python would (``python_shows``)."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, MatchsimWarning):
+            render.err_console.print(
+                f"note: {message}", markup=False, highlight=False, soft_wrap=True
+            )
+        else:
+            python_shows(message, category, filename, lineno, file, line)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the app and map errors to exit codes (0 ok, 1 bug, 2 user error)."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        result = app(args=argv, standalone_mode=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("once", MatchsimWarning)  # each text once per command
+            warnings.showwarning = _notes_as_lines(warnings.showwarning)
+            result = app(args=argv, standalone_mode=False)
     except TyperException as exc:
         render.err_console.print(
             f"error: {exc.format_message()}", markup=False, highlight=False, soft_wrap=True

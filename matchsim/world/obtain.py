@@ -29,6 +29,7 @@ from matchsim.world.parts import (
     open_part,
     release_mapped_pages,
     store_part,
+    warn_not_kept,
 )
 from matchsim.world.register import (
     read_census,
@@ -132,13 +133,14 @@ def obtain_world(
     entry = root / key
     timings: dict[str, float] = {}
     built: list[str] = []
+    not_kept: list[OSError] = []  # why a part could not be stored: said once, at the end
     t0 = time.perf_counter()
     census_and_index = read_census(entry / CENSUS_PART, key, config, seed)
     if census_and_index is None:
         census = build()
         timings["register"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        tmp = open_part(entry, CENSUS_PART)
+        tmp = open_part(entry, CENSUS_PART, not_kept.append)
         if tmp is not None:
             try:
                 # Go on with the written tables, memory-mapped, and free the generated ones
@@ -146,8 +148,9 @@ def obtain_world(
                 # and the register's preparation then hold only what they read.
                 census = write_census_tables(tmp, census)
                 release_freed_memory()
-            except OSError:
+            except OSError as exc:
                 discard_part(tmp)
+                not_kept.append(exc)
                 tmp = None
         timings["store_census"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -163,10 +166,11 @@ def obtain_world(
         if tmp is not None:
             try:
                 write_census_index(tmp, key, version, census, index)
-            except OSError:
+            except OSError as exc:
                 discard_part(tmp)
+                not_kept.append(exc)
             else:
-                commit_part(tmp, entry, CENSUS_PART)
+                commit_part(tmp, entry, CENSUS_PART, not_kept.append)
                 # The index as stored, memory-mapped too (0.7 GB at national density).
                 stored = read_census(entry / CENSUS_PART, key, config, seed)
                 if stored is not None:
@@ -187,7 +191,9 @@ def obtain_world(
         warm_register(register)
         prepared = register
         t1 = time.perf_counter()
-        store_part(root, entry, part, lambda d: write_register(d, key, version, prepared))
+        store_part(
+            root, entry, part, lambda d: write_register(d, key, version, prepared), not_kept.append
+        )
         timings["store_register"] = time.perf_counter() - t1
         built.append(part)
         # As with the census: the lookups read the stored copy, memory-mapped, as a warm run
@@ -201,6 +207,8 @@ def obtain_world(
     else:
         warm_register(register)  # the indexes kept in memory only, and the compiled kernels
     timings["register_index"] = time.perf_counter() - t0
+    if not_kept:
+        warn_not_kept(entry, not_kept[0])
     if entry.is_dir():
         mark_used(entry)
         if built:  # the cache grew: the least recently used other worlds make room

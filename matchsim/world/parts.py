@@ -20,12 +20,15 @@ import re
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from matchsim.errors import CacheWarning
 
 #: Environment variable that moves the cache (tests and CI point it at a temporary directory).
 CACHE_ENV = "MATCHSIM_CACHE_DIR"
@@ -60,31 +63,45 @@ def mark_used(entry: Path) -> None:
         (entry / USED_MARKER).touch()  # an empty file: its modification time is the record
 
 
-def store_part(root: Path, entry: Path, part: str, write: Callable[[Path], None]) -> None:
+#: What a writer of parts calls with the error when the cache cannot keep a part.
+NotKept = Callable[[OSError], None]
+
+
+def store_part(
+    root: Path,
+    entry: Path,
+    part: str,
+    write: Callable[[Path], None],
+    not_kept: NotKept | None = None,
+) -> None:
     """Write one part into a temporary directory, then rename it into place. A cache that
-    cannot be written (read-only, full disk) costs the next run a rebuild, not this run."""
-    tmp = open_part(entry, part)
+    cannot be written (read-only, full disk) costs the next run a rebuild, not this run:
+    ``not_kept`` gets the error (by default, :func:`warn_not_kept` says so)."""
+    tmp = open_part(entry, part, not_kept)
     if tmp is None:
         return
     try:
         write(tmp)
-    except OSError:
+    except OSError as exc:
         discard_part(tmp)
+        _not_kept(entry, not_kept)(exc)
         return
-    commit_part(tmp, entry, part)
+    commit_part(tmp, entry, part, not_kept)
 
 
-def open_part(entry: Path, part: str) -> Path | None:
+def open_part(entry: Path, part: str, not_kept: NotKept | None = None) -> Path | None:
     """A fresh temporary directory to write ``part`` into, or ``None`` when the cache cannot
-    be written. Finish with :func:`commit_part` or :func:`discard_part`."""
+    be written (``not_kept`` gets the error). Finish with :func:`commit_part` or
+    :func:`discard_part`."""
     try:
         entry.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{part}.", dir=entry))
-    except OSError:
+    except OSError as exc:
+        _not_kept(entry, not_kept)(exc)
         return None
 
 
-def commit_part(tmp: Path, entry: Path, part: str) -> None:
+def commit_part(tmp: Path, entry: Path, part: str, not_kept: NotKept | None = None) -> None:
     """Rename a part written into ``tmp`` into place (its manifest written last)."""
     try:
         target = entry / part
@@ -93,12 +110,43 @@ def commit_part(tmp: Path, entry: Path, part: str) -> None:
                 # Another process (a sweep's worker) stored the same part meanwhile: it is
                 # kept, since that process may be reading it, and this copy is dropped.
                 return
+            if not is_ours(target):  # no manifest: it may be anyone's, so it is never deleted
+                raise InTheWayError(target)
             remove_ours(target)  # damaged (it failed its check): ours, so replaced
         os.replace(tmp, target)
-    except OSError:
-        pass
+    except OSError as exc:
+        _not_kept(entry, not_kept)(exc)
     finally:
         discard_part(tmp)
+
+
+def _not_kept(entry: Path, not_kept: NotKept | None) -> NotKept:
+    return not_kept if not_kept is not None else lambda error: warn_not_kept(entry, error)
+
+
+class InTheWayError(FileExistsError):
+    """A directory without a matchsim manifest stands where a part goes."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path} is in the way and has no matchsim manifest")
+        self.path = path
+
+
+def warn_not_kept(entry: Path, error: OSError) -> None:
+    """Say that a world could not be kept, and what that costs (a :class:`CacheWarning`)."""
+    if isinstance(error, InTheWayError):
+        reason = str(error)
+        advice = f"move or delete {error.path} (matchsim deletes only what it wrote)"
+    else:
+        reason = error.strerror or str(error)
+        advice = "free some space or set MATCHSIM_CACHE_DIR to a writable directory"
+    warnings.warn(
+        CacheWarning(
+            f"the world could not be kept in the cache at {entry.parent} ({reason}): this run "
+            f"is unaffected, and the next run of it builds the world again; {advice}"
+        ),
+        stacklevel=3,
+    )
 
 
 def discard_part(tmp: Path) -> None:
