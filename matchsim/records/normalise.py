@@ -122,6 +122,20 @@ _POSTCODE_BYTES = np.zeros(256, dtype=np.bool_)
 _POSTCODE_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)] = True
 
 
+#: The bytes a normalised name holds: upper-case ASCII letters and single inner spaces.
+_NAME_BYTES = np.zeros(256, dtype=np.bool_)
+_NAME_BYTES[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ ", dtype=np.uint8)] = True
+
+
+def _already_normal_names(values: pa.Array) -> bool:
+    """Whether every value is what :func:`normalise_name` makes of it: upper-case letters
+    and single spaces, none at either end (no nulls). Checking the bytes costs a fraction of
+    normalising (Unicode decomposition and a dozen passes over the text)."""
+    if not _bytes_within(values, _NAME_BYTES):
+        return False
+    return not pc.any(pc.match_substring_regex(values, r"^ | $|  ")).as_py()
+
+
 def _bytes_within(values: pa.Array, allowed: np.ndarray) -> bool:
     """Whether every byte of every value (a string array with no nulls) is ``allowed``."""
     if not pa.types.is_string(values.type) or values.null_count:
@@ -149,7 +163,9 @@ def _unchanged(norm: pa.Array, raw: pa.Array) -> bool:
 def normalise_name_values(raw: pa.Array) -> pa.Array:
     """:func:`normalise_name` of each value: ASCII values in Arrow (where the two agree by
     construction), the others (few) in Python. A national register has about 600,000 distinct
-    middle names."""
+    middle names. Values already in normal form (a clean file's) come back as they are."""
+    if _already_normal_names(raw):
+        return raw
     norm = normalise_names(raw)
     other = np.flatnonzero(~pc.string_is_ascii(raw).fill_null(True).to_numpy(zero_copy_only=False))
     if not len(other):
