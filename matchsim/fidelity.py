@@ -282,14 +282,19 @@ def mover_rows(census: Census) -> list[FidelityRow]:
     p, a = census.pupils, census.addresses
     if a.num_rows == 0 or "moved_in" not in a.column_names:
         return []
-    stats = mover_statistics(p, a, census.config.census_date).as_dict()
+    births = census.config.births
+    stats = mover_statistics(
+        p, a, census.config.census_date, lambda years: cal.year_weights(births, years)
+    ).as_dict()
     # The ten-year window ends 4 years before the census. Children under 18 for all of it were
-    # born 22-32 years before the census (ten_year); the moves of everyone under 18 in it
-    # reach back to children born 32 years before (moves_age_0_5). A register without them
-    # (a census of pupils on roll) cannot show these two measures.
+    # born 22-32 years before the census (ten_year). The share of moves at ages 0-5 weights the
+    # register's moves per child-year at each age 0-17 in the window by everyone's child-years
+    # at that age, so it needs children of every age in it, down to those aged 17 at its end,
+    # born 21 years before the census. A register without them (a census of pupils on roll)
+    # cannot show these two measures.
     dob_min = _DAY + dt.timedelta(days=int(pc.min(p["date_of_birth"].cast(pa.int32())).as_py()))
     day = census.config.census_date
-    need = {"ten_year": 22, "moves_age_0_5": 31}
+    need = {"ten_year": 22, "moves_age_0_5": 21}
     rows = []
     for key, target in MOVER_TARGETS.items():
         na = ""
