@@ -88,7 +88,10 @@ def select_children(
     if births.size[eligible].sum() < target * 1.1:
         return None
     segment = plan.calendar.segment[offset[eligible]]
-    key = rng.random(len(eligible))
+    # One key per family, not per maternity: every segment keeps its families of lowest key, and
+    # segments keep about the same share of what they are offered, so a family is kept or left
+    # out whole, siblings together, rather than losing each maternity by a separate draw.
+    key = rng.random(int(births.family.max(initial=-1)) + 1)[births.family[eligible]]
     # Segment then random key, in one sort: segment + key lies in [segment, segment + 1). The
     # sums are non-negative, so their bit patterns as int64 sort in the same order as the
     # floats do, and numpy sorts integers faster than floats.
