@@ -36,19 +36,20 @@ _DAYS_PER_YEAR = 365.25
 _CHILD_AGES = 18
 
 #: Moves per family-year by age of the eldest child, as (from age in years, rate) pairs.
-#: Fitted by hand (measured with :func:`mover_statistics` on a 200,000-pupil 1992-2019 register,
-#: with the default frailty shape 1.5) so that the realised five-year shares by age match North
-#: et al., IJPDS 2025 (40.1% / 29.4% / 23.6% for ages 0-4 / 5-9 / 10-13; realised 43% / 30% /
-#: 25%) and 59% of moves fall at ages 0-5 (Davies et al., IJPDS 2024; realised 58%). The shape
-#: (highest in infancy, falling through childhood) is the one both studies report; the break
-#: points are an assumption. The two studies do not quite agree: North's five-year shares and
-#: repeat-move share imply about 52% of children moving in ten years, against SAIL's 58%; the
-#: ten-year tolerance below says so rather than bending the by-age fit.
+#: Fitted by hand (measured with :func:`mover_statistics` on 300,000-pupil registers born
+#: 1992-2019 and 1990-2012, with the default frailty shape 1.5 and families of ONS completed
+#: sizes) so that the realised five-year shares by age match North et al., IJPDS 2025 (40.1% /
+#: 29.4% / 23.6% for ages 0-4 / 5-9 / 10-13; realised 42% / 29-30% / 24-25%) and 59% of moves
+#: fall at ages 0-5 (Davies et al., IJPDS 2024; realised 57%). The shape (highest in infancy,
+#: falling through childhood) is the one both studies report; the break points are an
+#: assumption. The two studies do not quite agree: North's five-year shares and repeat-move
+#: share imply about 52% of children moving in ten years, against SAIL's 58%; the ten-year
+#: tolerance below says so rather than bending the by-age fit.
 DEFAULT_MOVE_RATES_BY_AGE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.35),
-    (1.0, 0.20),
-    (6.0, 0.10),
-    (11.0, 0.07),
+    (0.0, 0.36),
+    (1.0, 0.22),
+    (6.0, 0.105),
+    (11.0, 0.075),
     (18.0, 0.04),
 )
 
@@ -155,6 +156,10 @@ def mover_statistics(
     """Mover shares of the children in a register (vectorised over pupils and moves).
 
     A child "moves" when its household's address history has a row moving in on that day.
+    The one-year share counts children aged 1-17 on the last day the register holds all of
+    them: the census day, or the first birthday of its youngest child if that comes first; NaN
+    when the register lacks some of those ages then (a census of pupils on roll has no one
+    under 4).
     The ten-year window is the ten years ending four years before the census date, so that
     every child born in it is old enough to be in the register (SAIL covered 2012-22).
 
@@ -198,8 +203,16 @@ def mover_statistics(
         moved = np.bincount(child[hit], minlength=len(dob)) > 0
         return float(moved[eligible].mean())
 
-    age = (census - dob) / year
-    one_year = share((age >= 1) & (age < 18), census - round(year), census)
+    # The last year on which the register holds every age 1-17: up to the census, or to the
+    # first birthday of its youngest child if that comes first (a register of birth years
+    # ending before the census holds no one born after them).
+    one_year_end = min(census, int(dob.max()) + round(year)) if len(dob) else census
+    age = (one_year_end - dob) / year
+    one_year = (
+        share((age >= 1) & (age < 18), one_year_end - round(year), one_year_end)
+        if len(dob) and age.max() >= 18
+        else float("nan")
+    )
     five = census - round(5 * year)
     age5 = (five - dob) / year
     f04 = share((age5 >= 0) & (age5 < 5), five, census)

@@ -224,4 +224,4 @@ def test_a_block_keeps_families_whole_when_it_meets_its_quotas():
     born = np.bincount(births.family[eligible], minlength=families)
     assert kept.sum() < born.sum() * 0.9  # the block did leave families out
     present = kept > 0
-    assert np.mean(kept[present] < born[present]) < 0.03
+    assert np.mean(kept[present] < born[present]) < 0.05

@@ -11,7 +11,6 @@ from matchsim.synth import calendar as cal
 from matchsim.synth.census.plan import DAYS_PER_YEAR, CensusPlan
 from matchsim.synth.mobility import cumulative_hazard, invert_hazard
 
-_MAX_MATERNITIES = 12
 _MAX_MOVES = 20
 
 
@@ -44,10 +43,10 @@ def draw_families(plan: CensusPlan, rng: np.random.Generator, n_families: int) -
     """Maternities of ``n_families`` new families: how many, when, and how many babies each."""
     fam = plan.config.families
     mb = plan.config.multiple_births
-    # Mean maternities per family so that mean children per family is ``children_mean``
-    # (about 1.5% of maternities are multiple).
-    mean_maternities = max(fam.children_mean / 1.015, 1.0)
-    counts = np.minimum(rng.geometric(1.0 / mean_maternities, n_families), _MAX_MATERNITIES)
+    # Maternities per family from mothers' completed family sizes (twins add about 1.5%).
+    cumulative = np.cumsum(fam.children_per_mother)
+    counts = 1 + np.searchsorted(cumulative / cumulative[-1], rng.random(n_families), side="right")
+    counts = np.minimum(counts, len(cumulative))
     last = plan.ext_sampler.draw(np.zeros(n_families, dtype=np.int64), rng.random(n_families))
     families = [np.arange(n_families)]
     days = [last.copy()]
