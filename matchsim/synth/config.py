@@ -95,18 +95,46 @@ class MultipleBirthsConfig(_Frozen):
     monozygotic_share: Probability = 0.33
 
 
+#: Most maternities one family may have (the length of ``children_per_mother``).
+MAX_CHILDREN_PER_MOTHER = 12
+
+
 class FamiliesConfig(_Frozen):
     """Households of siblings."""
 
-    #: Mean dependent children per family with children. Source: ONS Families and Households 2012 (1.7).
-    #: The number of maternities per family is geometric with this mean (the shape is an assumption).
-    children_mean: float = Field(1.7, ge=1.0, le=6.0)
-    #: Mean gap between successive maternities in years, of which ``min_gap_years`` is fixed.
-    #: Source: ONS birth characteristics put the median interval between first and second births
-    #: at about three years (unverified).
-    birth_gap_mean_years: float = Field(3.0, gt=0.8, le=10.0)
+    #: Shares of mothers by how many children they have over their lives (1, 2, 3, ...): how
+    #: many maternities a family has. Source: ONS, "Childbearing for women born in different
+    #: years, England and Wales: 2018": of women born in 1973, 19% childless, 18% with one child,
+    #: 37% with two, the rest three or more, 1.89 children on average; about one in ten women
+    #: has four or more (the 2014 release, women born 1969). Renormalised to mothers; the split
+    #: of four or more into 4-7 is an assumption that keeps mothers' mean at 1.89 / 0.81 = 2.33.
+    #: Checked against ONS Families and Households 2012 (1.7 dependent children per family with
+    #: dependent children) by ``matchsim fidelity`` (docs/fidelity.md).
+    children_per_mother: tuple[Probability, ...] = (0.222, 0.457, 0.198, 0.065, 0.030, 0.016, 0.012)
+    #: Mean gap between successive maternities in years, of which ``min_gap_years`` is fixed and
+    #: the rest is gamma-distributed with shape 2. Source: ONS birth characteristics put the
+    #: median interval between first and second births at about three years (unverified); a
+    #: mean of 3.4 years puts the median there.
+    birth_gap_mean_years: float = Field(3.4, gt=0.8, le=10.0)
     #: Shortest gap between two maternities of one family, in years (about nine months).
     min_gap_years: float = Field(0.8, ge=0.75, le=3.0)
+
+    @field_validator("children_per_mother")
+    @classmethod
+    def _shares_sum_to_one(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not 1 <= len(value) <= MAX_CHILDREN_PER_MOTHER:
+            raise ValueError(
+                f"gives {len(value)} shares; it needs one per family size 1, 2, ... (at most "
+                f"{MAX_CHILDREN_PER_MOTHER})"
+            )
+        if not math.isclose(sum(value), 1.0, abs_tol=1e-6):
+            raise ValueError(f"shares sum to {sum(value):.6g}; they must sum to 1")
+        return value
+
+    @property
+    def mean_children(self) -> float:
+        """Mean maternities of a family (children per mother before twins)."""
+        return sum(k * share for k, share in enumerate(self.children_per_mother, start=1))
 
 
 class NamesConfig(_Frozen):

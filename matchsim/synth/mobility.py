@@ -23,27 +23,33 @@ Published figures used (see docs/fidelity.md):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
+from matchsim.dates import date_to_days, year_month_day
+
 _DAYS_PER_YEAR = 365.25
+#: Ages 0-17: the children SAIL counted (Davies et al. 2024: "children and young people under 18").
+_CHILD_AGES = 18
 
 #: Moves per family-year by age of the eldest child, as (from age in years, rate) pairs.
-#: Fitted by hand (measured with :func:`mover_statistics` on a 200,000-pupil 1992-2019 register,
-#: with the default frailty shape 1.5) so that the realised five-year shares by age match North
-#: et al., IJPDS 2025 (40.1% / 29.4% / 23.6% for ages 0-4 / 5-9 / 10-13; realised 43% / 30% /
-#: 25%) and 59% of moves fall at ages 0-5 (Davies et al., IJPDS 2024; realised 58%). The shape
-#: (highest in infancy, falling through childhood) is the one both studies report; the break
-#: points are an assumption. The two studies do not quite agree: North's five-year shares and
-#: repeat-move share imply about 52% of children moving in ten years, against SAIL's 58%; the
-#: ten-year tolerance below says so rather than bending the by-age fit.
+#: Fitted by hand (measured with :func:`mover_statistics` on 300,000-pupil registers born
+#: 1992-2019 and 1990-2012, with the default frailty shape 1.5 and families of ONS completed
+#: sizes) so that the realised five-year shares by age match North et al., IJPDS 2025 (40.1% /
+#: 29.4% / 23.6% for ages 0-4 / 5-9 / 10-13; realised 42% / 29-30% / 24-25%) and 59% of moves
+#: fall at ages 0-5 (Davies et al., IJPDS 2024; realised 57%). The shape (highest in infancy,
+#: falling through childhood) is the one both studies report; the break points are an
+#: assumption. The two studies do not quite agree: North's five-year shares and repeat-move
+#: share imply about 52% of children moving in ten years, against SAIL's 58%; the ten-year
+#: tolerance below says so rather than bending the by-age fit.
 DEFAULT_MOVE_RATES_BY_AGE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.35),
-    (1.0, 0.20),
-    (6.0, 0.10),
-    (11.0, 0.07),
+    (0.0, 0.36),
+    (1.0, 0.22),
+    (6.0, 0.105),
+    (11.0, 0.075),
     (18.0, 0.04),
 )
 
@@ -142,13 +148,30 @@ class MoverStatistics:
 
 
 def mover_statistics(
-    pupils: pa.Table, addresses: pa.Table, census_date: dt.date
+    pupils: pa.Table,
+    addresses: pa.Table,
+    census_date: dt.date,
+    births_by_year: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> MoverStatistics:
     """Mover shares of the children in a register (vectorised over pupils and moves).
 
     A child "moves" when its household's address history has a row moving in on that day.
+    The one-year share counts children aged 1-17 on the last day the register holds all of
+    them: the census day, or the first birthday of its youngest child if that comes first; NaN
+    when the register lacks some of those ages then (a census of pupils on roll has no one
+    under 4).
     The ten-year window is the ten years ending four years before the census date, so that
     every child born in it is old enough to be in the register (SAIL covered 2012-22).
+
+    The share of moves made at ages 0-5 is the share SAIL would count among every child under
+    18 in the window: the register's moves per child-year at each age 0-17, weighted by the
+    child-years everyone born lives at that age in the window. ``births_by_year`` gives the
+    births of each calendar year (relative; :func:`matchsim.fidelity.mover_rows` passes the
+    register's ONS series); ``None`` takes every year's births as equal. A register's birth
+    years need not cover everyone under 18 in the window (one born 1990-2012 holds no one born
+    after 2012, young all through a window ending in 2020, so the raw share of its children's
+    moves at 0-5 is 14 points low), but the rates by age do not depend on which cohorts are
+    present. NaN when some age 0-17 has no child-years in the window.
     """
     census = (census_date - dt.date(1970, 1, 1)).days
     dob = pupils["date_of_birth"].cast(pa.int32()).to_numpy().astype(np.int64)
@@ -180,8 +203,16 @@ def mover_statistics(
         moved = np.bincount(child[hit], minlength=len(dob)) > 0
         return float(moved[eligible].mean())
 
-    age = (census - dob) / year
-    one_year = share((age >= 1) & (age < 18), census - round(year), census)
+    # The last year on which the register holds every age 1-17: up to the census, or to the
+    # first birthday of its youngest child if that comes first (a register of birth years
+    # ending before the census holds no one born after them).
+    one_year_end = min(census, int(dob.max()) + round(year)) if len(dob) else census
+    age = (one_year_end - dob) / year
+    one_year = (
+        share((age >= 1) & (age < 18), one_year_end - round(year), one_year_end)
+        if len(dob) and age.max() >= 18
+        else float("nan")
+    )
     five = census - round(5 * year)
     age5 = (five - dob) / year
     f04 = share((age5 >= 0) & (age5 < 5), five, census)
@@ -198,14 +229,19 @@ def mover_statistics(
     whole = (dob <= w_start) & (adult >= w_end)
     ten = share(whole, w_start, w_end)
 
-    # Ages at each move made while under 18 in the window, for every child in it.
+    # Moves made while under 18 in the window, by single year of age, over the child-years
+    # register children lived at each age in it: a rate per age, weighted by the child-years
+    # everyone born in England and Wales lived at that age in the window.
     live = (
         in_window[child]
         & (day > np.maximum(dob, w_start)[child])
         & (day <= np.minimum(adult, w_end)[child])
     )
-    move_age = (day[live] - dob[child[live]]) / year
-    young = float((move_age < 6).mean()) if len(move_age) else float("nan")
+    move_age = np.minimum((day[live] - dob[child[live]]) // year, _CHILD_AGES - 1).astype(np.int64)
+    moves = np.bincount(move_age, minlength=_CHILD_AGES)[:_CHILD_AGES]
+    young = _standardised_young_share(
+        moves, _exposure_by_age(dob[in_window], w_start, w_end), w_start, w_end, births_by_year
+    )
     rows = np.flatnonzero(in_window)
     return MoverStatistics(
         one_year=one_year,
@@ -216,3 +252,53 @@ def mover_statistics(
         moves_age_0_5=young,
         ten_year_children=len(rows),
     )
+
+
+def _exposure_by_age(dob: np.ndarray, w_start: int, w_end: int) -> np.ndarray:
+    """Days each single year of age 0-17 of these children falls in the window (w_start, w_end]."""
+    exposure = np.zeros(_CHILD_AGES)
+    for age in range(_CHILD_AGES):  # one vector step per age, not per child
+        lo = np.maximum(dob + round(age * _DAYS_PER_YEAR), w_start)
+        hi = np.minimum(dob + round((age + 1) * _DAYS_PER_YEAR), w_end)
+        exposure[age] = np.maximum(hi - lo, 0).sum()
+    return exposure
+
+
+def _national_exposure_by_age(
+    w_start: int, w_end: int, births_by_year: Callable[[np.ndarray], np.ndarray] | None
+) -> np.ndarray:
+    """Child-days lived at each age 0-17 in the window by everyone born (each year's births
+    spread evenly over its days), up to a constant factor."""
+    first = int(year_month_day(np.array([w_start - round(_CHILD_AGES * _DAYS_PER_YEAR)]))[0][0])
+    last = int(year_month_day(np.array([w_end]))[0][0])
+    years = np.arange(first, last + 1)
+    per_year = births_by_year(years) if births_by_year is not None else np.ones(len(years))
+    days = np.arange(date_to_days(dt.date(first, 1, 1)), w_end + 1)
+    weight = np.asarray(per_year, dtype=np.float64)[year_month_day(days)[0] - first]
+    return np.array(
+        [
+            (
+                weight * np.maximum(np.minimum(days + e, w_end) - np.maximum(days + s, w_start), 0)
+            ).sum()
+            for s, e in (
+                (round(a * _DAYS_PER_YEAR), round((a + 1) * _DAYS_PER_YEAR))
+                for a in range(_CHILD_AGES)
+            )
+        ]
+    )
+
+
+def _standardised_young_share(
+    moves: np.ndarray,
+    exposure: np.ndarray,
+    w_start: int,
+    w_end: int,
+    births_by_year: Callable[[np.ndarray], np.ndarray] | None,
+) -> float:
+    """Share of moves at ages 0-5 among all children's moves in the window, from the moves and
+    child-days by age 0-17 of the register's children, re-weighted to everyone born."""
+    if not (exposure > 0).all():
+        return float("nan")
+    expected = moves / exposure * _national_exposure_by_age(w_start, w_end, births_by_year)
+    total = expected.sum()
+    return float(expected[:6].sum() / total) if total > 0 else float("nan")

@@ -200,3 +200,28 @@ def test_write_parquet_and_csv_with_address_history(tmp_path):
         "c.csv",
         "c.parquet",
     ]
+
+
+def test_a_block_keeps_families_whole_when_it_meets_its_quotas():
+    """Blocks draw more families than their quotas need and keep some of their maternities.
+    Kept families keep their siblings born in the register's window: a block used to keep each
+    maternity by its own draw, and a quarter of the families it kept lost a sibling."""
+    from matchsim.synth.census.families import draw_families, select_children
+    from matchsim.synth.census.plan import build_plan
+
+    plan = build_plan(CensusConfig(pupils=200_000, birth_years=(1990, 2012)), seed=5)
+    rng = np.random.default_rng(1)
+    target, quotas = int(plan.block_targets[0]), plan.block_quotas[0]
+    births = draw_families(plan, rng, 90_000)
+    chosen = select_children(plan, rng, births, target, quotas)
+    assert chosen is not None
+    offset = births.day - plan.calendar.window_start
+    inside = (offset >= 0) & (offset < len(plan.calendar.days))
+    eligible = np.zeros(len(offset), dtype=bool)
+    eligible[inside] = plan.calendar.weight[offset[inside]] > 0
+    families = births.family.max() + 1
+    kept = np.bincount(births.family[chosen], minlength=families)
+    born = np.bincount(births.family[eligible], minlength=families)
+    assert kept.sum() < born.sum() * 0.9  # the block did leave families out
+    present = kept > 0
+    assert np.mean(kept[present] < born[present]) < 0.05

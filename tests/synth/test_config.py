@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from matchsim.errors import UnknownNameError
@@ -28,6 +30,10 @@ from matchsim.synth.origins import resolve_origin
         ({"births": {"by_day": {"02-30": 1.0}}}, "births.by_day"),
         ({"mobility": {"same_district_share": 0.8, "same_area_share": 0.5}}, "mobility"),
         ({"schools": {"sixth_form_share": -0.1}}, "schools.sixth_form_share"),
+        ({"families": {"children_per_mother": (0.5, 0.4)}}, "families.children_per_mother"),
+        ({"families": {"children_per_mother": ()}}, "families.children_per_mother"),
+        ({"families": {"children_per_mother": (1.5, -0.5)}}, "families.children_per_mother"),
+        ({"families": {"children_per_mother": (0.05,) * 20}}, "families.children_per_mother"),
         ({"not_a_setting": 1}, "not_a_setting"),
     ],
 )
@@ -96,3 +102,36 @@ def test_mobility_can_be_switched_off():
     census = generate_census(config, seed=1)
     assert census.addresses.num_rows == census.summary().households
     assert census.summary().moved_share == 0.0
+
+
+def test_default_family_sizes_are_the_ons_completed_family_size_of_mothers():
+    from matchsim.synth.config import FamiliesConfig
+
+    families = FamiliesConfig()
+    # Women born 1973: 1.89 children on average, 19% childless (ONS 2018), so 2.33 per mother.
+    assert families.mean_children == pytest.approx(1.89 / 0.81, abs=0.02)
+    assert families.children_per_mother[0] == pytest.approx(18 / 81, abs=0.005)
+    assert families.children_per_mother[1] == pytest.approx(37 / 81, abs=0.005)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(0.01, 1.0), min_size=1, max_size=12))
+def test_families_draw_their_sizes_in_the_shares_given(weights):
+    import numpy as np
+
+    from matchsim.synth.census.families import draw_families
+    from matchsim.synth.census.plan import build_plan
+    from matchsim.synth.config import FamiliesConfig
+
+    shares = tuple(w / sum(weights) for w in weights)
+    shares = (*shares[:-1], 1.0 - sum(shares[:-1]))
+    config = CensusConfig(
+        pupils=1_000,
+        birth_years=(2000, 2010),
+        families=FamiliesConfig(children_per_mother=shares),
+    )
+    births = draw_families(build_plan(config, seed=1), np.random.default_rng(0), 20_000)
+    sizes = np.bincount(births.family, minlength=20_000)
+    drawn = np.bincount(sizes, minlength=len(shares) + 1)[1:] / 20_000
+    assert len(drawn) == len(shares)
+    np.testing.assert_allclose(drawn, shares, atol=0.015)

@@ -4,11 +4,13 @@ published figures (North et al. 2025; Davies et al. 2024) at their stated tolera
 from __future__ import annotations
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchsim.synth import CensusConfig, generate_census
+from matchsim.synth.calendar import year_weights
 from matchsim.synth.config import MobilityConfig
 from matchsim.synth.mobility import (
     MOVER_TARGETS,
@@ -46,7 +48,12 @@ def test_rates_must_start_at_zero_and_increase() -> None:
 @pytest.fixture(scope="module")
 def register_stats():
     census = generate_census(CensusConfig(pupils=200_000, birth_years=(1992, 2019)), seed=3)
-    return mover_statistics(census.pupils, census.addresses, census.config.census_date)
+    return mover_statistics(
+        census.pupils,
+        census.addresses,
+        census.config.census_date,
+        lambda years: year_weights(census.config.births, years),
+    )
 
 
 @pytest.mark.parametrize("key", list(MOVER_TARGETS))
@@ -54,6 +61,27 @@ def test_realised_mover_shares_meet_published_targets(register_stats, key: str) 
     target = MOVER_TARGETS[key]
     got = register_stats.as_dict()[key]
     assert abs(got - target.value) <= target.tolerance, (key, got, target)
+
+
+def test_the_share_of_moves_at_0_5_does_not_depend_on_the_registers_birth_years() -> None:
+    """The window ends four years before the census (2020 for a 2024 census): a register born
+    1990-2012 holds no one born 2013-20, young all through it. The same world's children born
+    up to 2012 show the same share of moves at ages 0-5 as all of them (the measure compared
+    44% with 58% before it weighted rates by age)."""
+    census = generate_census(CensusConfig(pupils=200_000, birth_years=(1992, 2019)), seed=3)
+    pupils = census.pupils
+    older = pupils.filter(pc.less_equal(pc.year(pupils["date_of_birth"]), 2012))
+    day = census.config.census_date
+    whole = mover_statistics(pupils, census.addresses, day).moves_age_0_5
+    part = mover_statistics(older, census.addresses, day).moves_age_0_5
+    assert abs(part - whole) < 0.015, (part, whole)
+
+
+def test_moves_at_0_5_need_children_of_every_age_in_the_window() -> None:
+    census = generate_census(CensusConfig(pupils=20_000, birth_years=(2004, 2012)), seed=1)
+    # Nobody born 2004-2012 was 17 before 2020, when the window ends.
+    stats = mover_statistics(census.pupils, census.addresses, census.config.census_date)
+    assert np.isnan(stats.moves_age_0_5)
 
 
 def test_the_old_two_rate_model_misses_the_targets() -> None:

@@ -50,7 +50,7 @@ def generate_block(plan: CensusPlan, block: int) -> Block:
     window_years = (plan.calendar.window_end - plan.calendar.window_start) / DAYS_PER_YEAR
     share_inside = window_years / (window_years + SIBLING_WINDOW_YEARS)
     n_families = (
-        int(target * _OVERSAMPLE / (plan.config.families.children_mean * share_inside)) + 64
+        int(target * _OVERSAMPLE / (plan.config.families.mean_children * share_inside)) + 64
     )
     births = draw_families(plan, rng, n_families)
     chosen = select_children(plan, rng, births, target, quotas)

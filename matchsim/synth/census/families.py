@@ -11,7 +11,6 @@ from matchsim.synth import calendar as cal
 from matchsim.synth.census.plan import DAYS_PER_YEAR, CensusPlan
 from matchsim.synth.mobility import cumulative_hazard, invert_hazard
 
-_MAX_MATERNITIES = 12
 _MAX_MOVES = 20
 
 
@@ -44,10 +43,10 @@ def draw_families(plan: CensusPlan, rng: np.random.Generator, n_families: int) -
     """Maternities of ``n_families`` new families: how many, when, and how many babies each."""
     fam = plan.config.families
     mb = plan.config.multiple_births
-    # Mean maternities per family so that mean children per family is ``children_mean``
-    # (about 1.5% of maternities are multiple).
-    mean_maternities = max(fam.children_mean / 1.015, 1.0)
-    counts = np.minimum(rng.geometric(1.0 / mean_maternities, n_families), _MAX_MATERNITIES)
+    # Maternities per family from mothers' completed family sizes (twins add about 1.5%).
+    cumulative = np.cumsum(fam.children_per_mother)
+    counts = 1 + np.searchsorted(cumulative / cumulative[-1], rng.random(n_families), side="right")
+    counts = np.minimum(counts, len(cumulative))
     last = plan.ext_sampler.draw(np.zeros(n_families, dtype=np.int64), rng.random(n_families))
     families = [np.arange(n_families)]
     days = [last.copy()]
@@ -88,7 +87,10 @@ def select_children(
     if births.size[eligible].sum() < target * 1.1:
         return None
     segment = plan.calendar.segment[offset[eligible]]
-    key = rng.random(len(eligible))
+    # One key per family, not per maternity: every segment keeps its families of lowest key, and
+    # segments keep about the same share of what they are offered, so a family is kept or left
+    # out whole, siblings together, rather than losing each maternity by a separate draw.
+    key = rng.random(int(births.family.max(initial=-1)) + 1)[births.family[eligible]]
     # Segment then random key, in one sort: segment + key lies in [segment, segment + 1). The
     # sums are non-negative, so their bit patterns as int64 sort in the same order as the
     # floats do, and numpy sorts integers faster than floats.

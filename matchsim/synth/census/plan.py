@@ -150,7 +150,7 @@ def build_plan(
     names = name_model(config.names)
     world_seed = seed if world_seed is None else world_seed
     world_pupils = pupils if world_pupils is None else world_pupils
-    expected_households = int(world_pupils / config.families.children_mean * 2)
+    expected_households = int(world_pupils / config.families.mean_children * 2)
     geography = build_geography(
         np.random.SeedSequence(world_seed, spawn_key=(SEED_GEOGRAPHY,)), expected_households
     )
