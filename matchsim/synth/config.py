@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -118,6 +118,17 @@ class FamiliesConfig(_Frozen):
     birth_gap_mean_years: float = Field(3.4, gt=0.8, le=10.0)
     #: Shortest gap between two maternities of one family, in years (about nine months).
     min_gap_years: float = Field(0.8, ge=0.75, le=3.0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "children_mean" in data:
+            raise ValueError(
+                "children_mean was replaced by children_per_mother (shares of mothers with 1, "
+                "2, 3, ... children; default ONS completed family sizes): remove children_mean, "
+                "or give children_per_mother instead"
+            )
+        return data
 
     @field_validator("children_per_mother")
     @classmethod

@@ -135,3 +135,8 @@ def test_families_draw_their_sizes_in_the_shares_given(weights):
     drawn = np.bincount(sizes, minlength=len(shares) + 1)[1:] / 20_000
     assert len(drawn) == len(shares)
     np.testing.assert_allclose(drawn, shares, atol=0.015)
+
+
+def test_the_replaced_children_mean_says_what_replaced_it():
+    with pytest.raises(ValidationError, match="children_mean was replaced by children_per_mother"):
+        CensusConfig(families={"children_mean": 1.7})
