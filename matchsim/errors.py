@@ -77,3 +77,8 @@ class MatchsimWarning(UserWarning):
 
 class CacheWarning(MatchsimWarning):
     """A world could not be kept in the cache: this run is right, the next one rebuilds it."""
+
+
+class ProvenanceWarning(MatchsimWarning):
+    """A file's stored settings do not fit this matchsim version: its data is read, and the
+    settings that do not fit take this version's defaults."""

@@ -145,6 +145,54 @@ def census_provenance(config: CensusConfig, seed: int, pupils: int) -> bytes:
     ).encode()
 
 
+def stored_config(raw: dict, where: str, field: str = "path") -> CensusConfig:
+    """The census config a register was stored with. Settings that another matchsim version
+    wrote and this one does not accept (a renamed field, a changed range) take this version's
+    defaults, with a :class:`~matchsim.errors.ProvenanceWarning` naming them: the register's
+    rows are data and are read as they are."""
+    import copy
+    import warnings
+
+    from pydantic import ValidationError
+
+    from matchsim.errors import ConfigError, ProvenanceWarning
+
+    settings = copy.deepcopy(raw) if isinstance(raw, dict) else {}
+    dropped: list[str] = [] if isinstance(raw, dict) else ["(all: not a mapping)"]
+    while True:
+        try:
+            config = CensusConfig.model_validate(settings)
+            break
+        except ValidationError as exc:
+            # Drop each setting an error names (the innermost key of its location); when
+            # none can be dropped, the stored settings are past mending.
+            before = len(dropped)
+            for error in exc.errors():
+                loc = [part for part in error["loc"] if isinstance(part, str)]
+                holder: object = settings
+                for part in loc[:-1]:
+                    holder = holder.get(part) if isinstance(holder, dict) else None
+                if loc and isinstance(holder, dict) and loc[-1] in holder:
+                    del holder[loc[-1]]
+                    dropped.append(".".join(loc))
+            if len(dropped) == before:
+                raise ConfigError(
+                    field,
+                    f"{where}: its stored settings cannot be read by this matchsim version "
+                    f"({exc.errors()[0]['msg']}); generate the register again with it",
+                ) from None
+    if dropped:
+        warnings.warn(
+            ProvenanceWarning(
+                f"{where}: its stored settings {', '.join(sorted(set(dropped)))} do not fit "
+                "this matchsim version (another wrote them); they take this version's "
+                "defaults, and the register's rows are read as they are"
+            ),
+            stacklevel=3,
+        )
+    return config
+
+
 def load_census(path: Path | str, field: str = "path") -> Census:
     """Read a register written by :meth:`Census.write` (Parquet keeps its config and seed).
 
@@ -168,7 +216,7 @@ def load_census(path: Path | str, field: str = "path") -> Census:
     meta = (pupils.schema.metadata or {}).get(METADATA_KEY)
     if meta is not None:
         info = json.loads(meta)
-        config = CensusConfig.model_validate(info["config"])
+        config = stored_config(info["config"], str(path), field)
         seed = int(info["seed"])
     else:
         config, seed = CensusConfig(pupils=max(pupils.num_rows, 1)), 0
@@ -195,7 +243,7 @@ def _load_dataset(root: Path, field: str) -> Census:
             raise ConfigError(field, f"{str(root / sub)!r} holds no part-*.parquet files")
         return pa.concat_tables([read_table(part, field) for part in parts])
 
-    config = CensusConfig.model_validate(info["config"])
+    config = stored_config(info["config"], str(root), field)
     seed = int(info["seed"])
     pupils = read(PUPILS_DIR)
     if pupils.num_rows != info["pupils"]:

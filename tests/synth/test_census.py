@@ -225,3 +225,46 @@ def test_a_block_keeps_families_whole_when_it_meets_its_quotas():
     assert kept.sum() < born.sum() * 0.9  # the block did leave families out
     present = kept > 0
     assert np.mean(kept[present] < born[present]) < 0.05
+
+
+def _with_stored_config(path, change) -> None:
+    """Rewrite a stored register's config metadata as another matchsim version might have."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from matchsim.synth import METADATA_KEY
+
+    table = pq.read_table(path)
+    meta = dict(table.schema.metadata)
+    info = json.loads(meta[METADATA_KEY])
+    change(info["config"])
+    meta[METADATA_KEY] = json.dumps(info).encode()
+    pq.write_table(table.replace_schema_metadata(meta), path)
+
+
+def test_a_register_stored_by_another_version_is_read_with_its_settings_mended(tmp_path):
+    from matchsim.errors import ProvenanceWarning
+    from matchsim.synth import load_census
+
+    census = generate_census(CensusConfig(pupils=1500, birth_years=(2005, 2009)), seed=3)
+    path, _ = census.write(tmp_path / "old.parquet")
+    _with_stored_config(path, lambda c: c["families"].update(children_mean=1.7))
+    with pytest.warns(ProvenanceWarning, match="families do not fit"):
+        loaded = load_census(path)
+    assert loaded.pupils.equals(pa.parquet.read_table(path))  # the rows, as they were
+    assert loaded.config.birth_years == (2005, 2009)  # what still fits is kept
+    assert loaded.config.families == CensusConfig().families
+
+
+def test_stored_settings_that_do_not_fit_are_named_and_take_defaults(tmp_path):
+    from matchsim.errors import ProvenanceWarning
+    from matchsim.synth import load_census
+
+    census = generate_census(CensusConfig(pupils=1500), seed=3)
+    path, _ = census.write(tmp_path / "odd.parquet")
+    _with_stored_config(path, lambda c: c.update(birth_years=[2012, 1990], extra=1))
+    with pytest.warns(ProvenanceWarning, match="birth_years, extra do not fit"):
+        loaded = load_census(path)
+    assert loaded.pupils.num_rows == census.pupils.num_rows
+    assert loaded.config.birth_years == CensusConfig().birth_years
