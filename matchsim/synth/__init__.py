@@ -159,10 +159,10 @@ def stored_config(raw: dict, where: str, field: str = "path") -> CensusConfig:
 
     settings = copy.deepcopy(raw) if isinstance(raw, dict) else {}
     dropped: list[str] = [] if isinstance(raw, dict) else ["(all: not a mapping)"]
-    while True:
+    config: CensusConfig | None = None
+    while config is None:
         try:
             config = CensusConfig.model_validate(settings)
-            break
         except ValidationError as exc:
             # Drop each setting an error names (the innermost key of its location); when
             # none can be dropped, the stored settings are past mending.
