@@ -38,6 +38,18 @@ def _patterns(levels: np.ndarray) -> _Patterns:
     return _Patterns(uniq, counts.astype(np.float64), inverse.ravel())
 
 
+def most_matches_per_left(data: LinkageData) -> float:
+    """The most true matches one left record can have: one per entity on the right, and an
+    entity has as many right-hand rows as its id repeats (a register with its address
+    history). Deduplicating one table, a record's duplicates are not bounded (infinite)."""
+    if data.self_join:
+        return np.inf
+    right = data.right
+    if right.ids_ascending() or right.id_index().is_unique:
+        return 1.0
+    return float(right.id_index().value_counts().max())
+
+
 @matcher("fellegi_sunter")
 class FellegiSunter(Matcher):
     """The Fellegi-Sunter model, trained as Splink trains it, with term-frequency adjustment.
@@ -300,6 +312,7 @@ class FellegiSunter(Matcher):
         self.sessions_ = []
         role_of_key = {"dob": "date_of_birth"}
         available = set(data.roles)
+        matches_per_left = most_matches_per_left(data)
         sessions = list(self.training_blocks)
         # Fallback sessions on one role each, for linkages without the default sessions' roles.
         sessions += [
@@ -335,6 +348,7 @@ class FellegiSunter(Matcher):
                 [comparisons[i].n_levels for i in free],
                 [self.u_[i] for i in free],
                 start_prior=min(0.5, n_rows / len(left)),
+                max_prior=min(1.0, matches_per_left * n_rows / len(left)),
                 strata=self._strata_of(session.levels),
                 columns=free,
             )
@@ -404,10 +418,17 @@ class FellegiSunter(Matcher):
         u: list[np.ndarray],
         *,
         start_prior: float,
+        max_prior: float = 1.0,
         strata: np.ndarray | None = None,
         columns: Sequence[int] | None = None,
     ) -> tuple[list[np.ndarray], float]:
         """m and the match share among these pairs, with u fixed (EM on distinct level vectors).
+
+        ``max_prior`` bounds the match share: a left record has at most so many true matches
+        among its pairs (:func:`most_matches_per_left`). Without the bound EM can explain the
+        pairs of a session blocked on names (at national density, mostly namesakes, whose
+        other fields agree more often than random pairs' do) as nearly all matches, and learn
+        that true matches rarely share a date of birth.
 
         ``strata`` (each pair's place stratum) and ``columns`` (the comparison each column of
         ``levels`` is) make u conditional on the place, as when scoring: without it, EM takes
@@ -422,7 +443,8 @@ class FellegiSunter(Matcher):
         for n in n_levels:
             start = np.r_[0.0, np.geomspace(0.9, 0.01, n - 1)]
             m.append(start / start.sum())
-        lam = float(np.clip(start_prior, 1e-6, 0.5))
+        ceiling = float(np.clip(max_prior, 1e-9, 1 - 1e-9))
+        lam = float(np.clip(start_prior, 1e-9, min(0.5, ceiling)))
         prev = -np.inf
         log_u = np.zeros(len(pats.counts))
         for i in range(k):
@@ -442,7 +464,7 @@ class FellegiSunter(Matcher):
             post = np.exp(a - log_total)
             loglik = float((pats.counts * log_total).sum())
             w_match = pats.counts * post
-            lam = float(np.clip(w_match.sum() / pats.counts.sum(), 1e-9, 1 - 1e-9))
+            lam = float(np.clip(w_match.sum() / pats.counts.sum(), 1e-9, ceiling))
             m = [self._frequencies(pats.levels[:, i], n, w_match) for i, n in enumerate(n_levels)]
             if abs(loglik - prev) < self.tol * max(1.0, abs(loglik)):
                 break
