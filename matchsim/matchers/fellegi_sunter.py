@@ -38,6 +38,12 @@ def _patterns(levels: np.ndarray) -> _Patterns:
     return _Patterns(uniq, counts.astype(np.float64), inverse.ravel())
 
 
+#: Fewest pairs of different right-hand records in a session to measure its own u from.
+SESSION_U_MIN_PAIRS = 200
+#: How many pairs' worth of weight the random pairs' u has beside a session's own pairs.
+SESSION_U_PRIOR_PAIRS = 20.0
+
+
 def most_matches_per_left(data: LinkageData) -> float:
     """The most true matches one left record can have: one per entity on the right, and an
     entity has as many right-hand rows as its id repeats (a register with its address
@@ -343,10 +349,11 @@ class FellegiSunter(Matcher):
             if not free:
                 continue
             n_rows = len(session_rows)
+            among = self._session_u(data, left, right, comparisons, free, rng)
             m, lam = self._em(
                 session.levels[:, free],
                 [comparisons[i].n_levels for i in free],
-                [self.u_[i] for i in free],
+                among if among is not None else [self.u_[i] for i in free],
                 start_prior=min(0.5, n_rows / len(left)),
                 max_prior=min(1.0, matches_per_left * n_rows / len(left)),
                 strata=self._strata_of(session.levels),
@@ -390,6 +397,46 @@ class FellegiSunter(Matcher):
             rates.append(rate / recall)
         per_left = float(np.clip(np.mean(rates), 1e-6, 1.0)) if rates else 0.5
         self.lambda_ = float(np.clip(per_left / len(data.right), 1e-15, 0.5))
+
+    def _session_u(
+        self,
+        data: LinkageData,
+        left: np.ndarray,
+        right: np.ndarray,
+        comparisons: tuple,
+        free: list[int],
+        rng: np.random.Generator,
+    ) -> list[np.ndarray] | None:
+        """u of the free comparisons among the non-matches of a training session: different
+        right-hand records that share the session's keys (two candidates of one left record,
+        paired at random). None where right-hand rows may be one entity (an address history,
+        deduplication) or too few such pairs exist.
+
+        Random pairs' u does not describe them: children who share a forename and surname
+        were born in the years that name was given and live where its families live, so
+        they agree on birth year and place more often than random children do. EM with the
+        random pairs' u takes that excess for matches."""
+        if data.self_join or most_matches_per_left(data) != 1.0:
+            return None
+        order = np.lexsort((rng.random(len(left)), left))  # by left record, shuffled within
+        by_left, candidate = left[order], right[order]
+        same = np.flatnonzero(by_left[1:] == by_left[:-1])
+        if len(same) < SESSION_U_MIN_PAIRS:
+            return None
+        among = LinkageData(data.right, data.right, data.vocabularies)
+        levels = compare(
+            among, candidate[same], candidate[same + 1], [comparisons[i] for i in free]
+        ).levels
+        out = []
+        for j, i in enumerate(free):
+            n = comparisons[i].n_levels
+            counts = np.bincount(levels[:, j].astype(np.int64), minlength=n)[:n].astype(float)
+            # The random pairs' u as a prior worth SESSION_U_PRIOR_PAIRS pairs: no level the
+            # sample happened to miss gets a chance agreement of zero.
+            u = counts + SESSION_U_PRIOR_PAIRS * self.u_[i]
+            u[0] = 0.0
+            out.append(u / u[1:].sum())
+        return out
 
     def _strata_of(self, levels: np.ndarray) -> np.ndarray:
         """Each pair's place stratum (-1: none), from its level of the place comparison: its
