@@ -306,7 +306,8 @@ def build_forename_model(
                 mass = mass_by_name.sum()
                 if origin == "british" or mass <= 0 or weights[o] <= 0:
                     continue
-                own_share[o, k, s] = min(1.0, mass / weights[o])
+                # as min(1, mass / weight), without overflowing on a vanishing weight
+                own_share[o, k, s] = 1.0 if mass >= weights[o] else mass / weights[o]
                 keep = mass_by_name > 0
                 own_groups[(o, k, s)] = (c[keep], mass_by_name[keep] / mass)
                 rest -= mass_by_name * min(1.0, weights[o] / mass)
