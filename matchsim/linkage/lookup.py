@@ -237,7 +237,11 @@ def lookup(
     sets, and ``partitions`` (a :class:`matchsim.distributed.PartitionedRegister` of it) to look
     up on a cluster.
     """
-    register = register if register is not None else prepare_register(census, addresses)
+    if register is None:
+        # Prepared for this one call: warming builds what later batches would reuse (every
+        # namesake count, every place's runs, the broad passes' keys), which one batch does
+        # not need; what it needs is built as it goes. The answers are the same.
+        register = prepare_register(census, addresses, warm=False)
     req = requests.table
     data, true_links = request_linkage(req, register)
     result = link_prepared(

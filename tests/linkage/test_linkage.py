@@ -863,6 +863,16 @@ def test_a_prepared_register_gives_the_same_outcomes(census, clean_requests, cle
         register_table(census, "previous")
 
 
+def test_a_one_call_lookup_scores_as_a_warmed_register_does(census):
+    """lookup() without a register prepares one for that call alone, unwarmed (nothing is
+    kept for later batches): the same pairs, scores and answers as a warmed register gives."""
+    requests = generate_requests(census, RequestConfig(profile="immigration", count=300), seed=5)
+    alone = lookup(census, requests)
+    warmed = lookup(census, requests, register=prepare_register(census))
+    np.testing.assert_array_equal(alone.link.scores, warmed.link.scores)
+    pd.testing.assert_frame_equal(alone.outcomes, warmed.outcomes)
+
+
 def test_lookup_runs_for_a_profile_without_middle_names(census):
     # research_linkage requests never carry middle names: that column is entirely null.
     requests = generate_requests(
