@@ -8,7 +8,8 @@ is timed from the Parquet files on disk to one answer per request, and scored ag
 truth the same way: precision (right answers among the answers given) and recall (right
 answers among the requests whose pupil is in the register).
 
-* **matchsim**: ``load_census``, ``prepare_register``, ``lookup`` with its defaults (blocking,
+* **matchsim**: ``load_census``, ``prepare_register(warm=False)`` (one batch, as ``lookup``
+  prepares a register for one call), ``lookup`` with its defaults (blocking,
   comparisons, Fellegi-Sunter, the ``unique`` decision);
 * **Splink 5 on DuckDB, no EM** (its fastest setting): the register and the requests read
   into DuckDB, Jaro-Winkler names with term frequencies, date of birth, postcode, sex;
