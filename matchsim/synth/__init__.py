@@ -193,18 +193,20 @@ def stored_config(raw: dict, where: str, field: str = "path") -> CensusConfig:
     return config
 
 
-def load_census(path: Path | str, field: str = "path") -> Census:
+def load_census(path: Path | str, field: str = "path", *, history: bool = True) -> Census:
     """Read a register written by :meth:`Census.write` (Parquet keeps its config and seed).
 
     A register without matchsim metadata (e.g. CSV) is read with the default config sized
-    to its rows and seed 0; its address history is read if it sits beside it.
+    to its rows and seed 0; its address history is read if it sits beside it. ``history=False``
+    leaves the history unread (an empty table): a lookup on current addresses never reads it,
+    and at national size it is 38 million rows, more than the pupils themselves.
     """
     from matchsim.errors import ConfigError
     from matchsim.io import read_table
 
     path = Path(path)
     if path.is_dir():
-        return _load_dataset(path, field)
+        return _load_dataset(path, field, history)
     pupils = read_table(path, field)
     missing = {"pupil_id", "forename", "surname", "date_of_birth", "household_id"} - set(
         pupils.column_names
@@ -212,7 +214,7 @@ def load_census(path: Path | str, field: str = "path") -> Census:
     if missing:
         raise ConfigError(field, f"{str(path)!r} is not a matchsim register: no {sorted(missing)}")
     history_path = address_history_path(path)
-    addresses = read_table(history_path, field) if history_path.exists() else None
+    addresses = read_table(history_path, field) if history and history_path.exists() else None
     meta = (pupils.schema.metadata or {}).get(METADATA_KEY)
     if meta is not None:
         info = json.loads(meta)
@@ -225,7 +227,7 @@ def load_census(path: Path | str, field: str = "path") -> Census:
     return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)
 
 
-def _load_dataset(root: Path, field: str) -> Census:
+def _load_dataset(root: Path, field: str, history: bool) -> Census:
     """A register written as a Parquet dataset, parts in order."""
     from matchsim.errors import ConfigError
     from matchsim.io import read_table
@@ -253,4 +255,7 @@ def _load_dataset(root: Path, field: str) -> Census:
     pupils = pupils.replace_schema_metadata(
         {METADATA_KEY: census_provenance(config, seed, pupils.num_rows)}
     )
-    return Census(pupils=pupils, addresses=read(ADDRESSES_DIR), config=config, seed=seed)
+    addresses = (
+        read(ADDRESSES_DIR) if history else pa.table({"household_id": pa.array([], pa.int64())})
+    )
+    return Census(pupils=pupils, addresses=addresses, config=config, seed=seed)

@@ -268,3 +268,18 @@ def test_stored_settings_that_do_not_fit_are_named_and_take_defaults(tmp_path):
         loaded = load_census(path)
     assert loaded.pupils.num_rows == census.pupils.num_rows
     assert loaded.config.birth_years == CensusConfig().birth_years
+
+
+def test_a_register_read_without_its_history_looks_up_current_addresses_alike(tmp_path):
+    from matchsim.linkage import lookup
+    from matchsim.requests import RequestConfig, generate_requests
+    from matchsim.synth import load_census
+
+    census = generate_census(CensusConfig(pupils=3000), seed=4)
+    path, _ = census.write(tmp_path / "c.parquet")
+    whole, pupils_only = load_census(path), load_census(path, history=False)
+    assert whole.addresses.num_rows > 0 and pupils_only.addresses.num_rows == 0
+    assert pupils_only.pupils.equals(whole.pupils)
+    requests = generate_requests(whole, RequestConfig(profile="immigration", count=200), seed=5)
+    a, b = lookup(whole, requests), lookup(pupils_only, requests)
+    pd.testing.assert_frame_equal(a.outcomes, b.outcomes)
