@@ -349,7 +349,11 @@ class FellegiSunter(Matcher):
             if not free:
                 continue
             n_rows = len(session_rows)
-            among = self._session_u(data, left, right, comparisons, free, rng)
+            among = (
+                self._session_u(data, left, right, comparisons, free, rng)
+                if matches_per_left == 1.0
+                else None  # right-hand rows may be one entity: not sure non-matches
+            )
             m, lam = self._em(
                 session.levels[:, free],
                 [comparisons[i].n_levels for i in free],
@@ -409,15 +413,14 @@ class FellegiSunter(Matcher):
     ) -> list[np.ndarray] | None:
         """u of the free comparisons among the non-matches of a training session: different
         right-hand records that share the session's keys (two candidates of one left record,
-        paired at random). None where right-hand rows may be one entity (an address history,
-        deduplication) or too few such pairs exist.
+        paired at random), for a right-hand table of one row per entity (the caller checks:
+        in an address history or a deduplication, two rows may be one entity). None where too
+        few such pairs exist.
 
         Random pairs' u does not describe them: children who share a forename and surname
         were born in the years that name was given and live where its families live, so
         they agree on birth year and place more often than random children do. EM with the
         random pairs' u takes that excess for matches."""
-        if data.self_join or most_matches_per_left(data) != 1.0:
-            return None
         order = np.lexsort((rng.random(len(left)), left))  # by left record, shuffled within
         by_left, candidate = left[order], right[order]
         same = np.flatnonzero(by_left[1:] == by_left[:-1])

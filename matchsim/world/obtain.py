@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import hashlib
 import json
@@ -25,6 +23,7 @@ from matchsim.world.parts import (
     cache_dir,
     commit_part,
     discard_part,
+    libc,
     mark_used,
     open_part,
     release_mapped_pages,
@@ -55,9 +54,8 @@ def release_freed_memory() -> None:
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
-    # Looked up once: find_library runs ldconfig.
-    name = ctypes.util.find_library("c")
-    return None if name is None else getattr(ctypes.CDLL(name), "malloc_trim", None)
+    library = libc()
+    return None if library is None else getattr(library, "malloc_trim", None)
 
 
 def world_key(config: CensusConfig, seed: int, version: str) -> str:

@@ -258,11 +258,16 @@ def release_mapped_pages(directory: Path) -> int:
 
 
 @functools.cache
-def _madvise() -> Callable[..., int] | None:
-    if not Path("/proc/self/maps").exists():
-        return None
+def libc() -> ctypes.CDLL | None:
+    """The C library, looked up once (``find_library`` runs ldconfig), or None without one."""
     name = ctypes.util.find_library("c")
-    function = None if name is None else getattr(ctypes.CDLL(name), "madvise", None)
+    return None if name is None else ctypes.CDLL(name)
+
+
+@functools.cache
+def _madvise() -> Callable[..., int] | None:
+    library = libc() if Path("/proc/self/maps").exists() else None
+    function = None if library is None else getattr(library, "madvise", None)
     if function is not None:
         function.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
         function.restype = ctypes.c_int
