@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ class CachedWorld:
     last_used: float
 
 
+#: A temporary part written to within this many seconds belongs to a run still building it
+#: (a national census part takes about 30 s): eviction and ``cache clear`` leave it, and the
+#: world it is in, alone. An older one was left by a run that died, and is removed.
+BUILDING_SECONDS = 600.0
+
 #: Environment variable bounding the cache's size, in GB (10^9 bytes), or ``unlimited``.
 BUDGET_ENV = "MATCHSIM_CACHE_MAX_GB"
 #: Room for two national worlds (about 8.5 GB each) and several small ones.
@@ -67,27 +73,66 @@ def cache_budget() -> int | None:
 
 
 def _size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    """Bytes of the files under ``path``. Other processes (a sweep's workers, another run)
+    write and rename temporary parts here meanwhile: what vanishes during the walk counts
+    as nothing, rather than failing the run that is only measuring."""
+    total = 0
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return 0
+    for item in entries:
+        try:
+            if item.is_dir(follow_symlinks=False):
+                total += _size(Path(item.path))
+            elif item.is_file(follow_symlinks=False):
+                total += item.stat(follow_symlinks=False).st_size
+        except OSError:
+            continue
+    return total
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # gone meanwhile (another process renamed or removed it)
+        return None
+
+
+def _children(entry: Path) -> list[Path]:
+    try:
+        return list(entry.iterdir())
+    except OSError:
+        return []
+
+
+def _manifest(part: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads((part / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # being replaced, or damaged: the listing shows no details
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def list_worlds(root: Path | None = None) -> list[CachedWorld]:
-    """Every world in the cache (directories named by a key that hold a matchsim part)."""
+    """Every world in the cache (directories named by a key that hold a matchsim part).
+    Safe while other processes build worlds in the same cache: what they rename or remove
+    during the listing is left out, never an error."""
     root = root if root is not None else cache_dir()
     if not root.is_dir():
         return []
     worlds = []
-    for entry in sorted(root.iterdir()):
+    for entry in sorted(_children(root)):
         if not (entry.is_dir() and KEY_RE.match(entry.name)):
             continue
-        parts = tuple(sorted(p.name for p in entry.iterdir() if p.is_dir() and is_ours(p)))
-        if not parts and not any(p.name.startswith(TMP_PREFIX) for p in entry.iterdir()):
+        children = _children(entry)
+        parts = tuple(sorted(p.name for p in children if p.is_dir() and is_ours(p)))
+        if not parts and not any(p.name.startswith(TMP_PREFIX) for p in children):
             continue
-        info: dict[str, Any] = {}
-        if CENSUS_PART in parts:
-            info = json.loads((entry / CENSUS_PART / "manifest.json").read_text(encoding="utf-8"))
-        marker = entry / USED_MARKER
-        stamps = [p.stat().st_mtime for p in (marker, *(entry / part for part in parts))]
-        last_used = marker.stat().st_mtime if marker.exists() else max(stamps, default=0.0)
+        info = _manifest(entry / CENSUS_PART) if CENSUS_PART in parts else {}
+        marker = _mtime(entry / USED_MARKER)
+        stamps = [t for t in (_mtime(entry / part) for part in parts) if t is not None]
+        last_used = marker if marker is not None else max(stamps, default=0.0)
         worlds.append(
             CachedWorld(
                 key=entry.name,
@@ -106,7 +151,8 @@ def list_worlds(root: Path | None = None) -> list[CachedWorld]:
 
 def clear_worlds(key: str | None = None, root: Path | None = None) -> list[CachedWorld]:
     """Delete every cached world, or the one of ``key``; return what was deleted. Only
-    matchsim's own parts and temporary directories are removed; anything else is left."""
+    matchsim's own parts and temporary directories are removed; anything else is left, and
+    so is a temporary part another run is writing now (see :data:`BUILDING_SECONDS`)."""
     worlds = list_worlds(root)
     if key is not None:
         worlds = [w for w in worlds if w.key == key]
@@ -135,15 +181,29 @@ def evict_worlds(keep: str, root: Path | None = None) -> list[CachedWorld]:
     for world in candidates:
         if total <= budget:
             break
+        if _building(world.path):  # another run is writing it: not ours to take from it now
+            continue
         _remove(world)
         total -= world.bytes
         removed.append(world)
     return removed
 
 
+def _building(entry: Path) -> bool:
+    return any(_in_progress(p) for p in _children(entry))
+
+
+def _in_progress(part: Path) -> bool:
+    if not part.name.startswith(TMP_PREFIX):
+        return False
+    stamps = [_mtime(part), *(_mtime(p) for p in _children(part))]
+    newest = max((t for t in stamps if t is not None), default=None)
+    return newest is not None and time.time() - newest < BUILDING_SECONDS
+
+
 def _remove(world: CachedWorld) -> None:
-    for part in world.path.iterdir():
-        if part.is_dir():
+    for part in _children(world.path):
+        if part.is_dir() and not _in_progress(part):
             remove_ours(part)
     with contextlib.suppress(OSError):
         (world.path / USED_MARKER).unlink()

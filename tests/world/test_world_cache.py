@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +158,9 @@ def test_an_interrupted_build_leaves_nothing_that_looks_complete(tmp_path):
     leftover = tmp_path / key / ".tmp-census.x"
     leftover.mkdir(parents=True)
     (leftover / "pupils.arrow").write_bytes(b"half")
+    hour_ago = time.time() - 3600  # untouched since: its writer is gone
+    for path in (leftover / "pupils.arrow", leftover):
+        os.utime(path, (hour_ago, hour_ago))
     calls = []
     obtain_world(
         config,
@@ -236,8 +241,6 @@ def test_released_pages_leave_the_process_and_read_back_unchanged(tmp_path):
 
 
 def test_building_a_world_evicts_the_least_recently_used_beyond_the_budget(tmp_path, monkeypatch):
-    import os
-
     from matchsim.world import BUDGET_ENV
 
     config = CensusConfig(pupils=2000)
@@ -310,3 +313,66 @@ def test_the_command_line_says_once_in_one_line_that_the_world_was_not_kept(
     assert len(notes) == 1 and "Not a directory" in notes[0] and "MATCHSIM_CACHE_DIR" in notes[0]
     assert "Traceback" not in err and "CacheWarning" not in err
     assert (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_listing_and_evicting_survive_other_processes_renaming_parts_meanwhile(tmp_path):
+    """A sweep's workers build the same world at once: one lists the cache (to keep its
+    budget) while another renames its temporary part into place. Nothing vanishing during
+    the listing may fail the run."""
+    import threading
+
+    from matchsim.world.cache import evict_worlds
+
+    world, _ = _world(tmp_path, CensusConfig(pupils=2000))
+    entry = tmp_path / world.key
+    (entry / "last-used").unlink()  # a world whose marker is not written yet
+    stop = threading.Event()
+
+    def churn() -> None:
+        n = 0
+        while not stop.is_set():
+            tmp = entry / f".tmp-register-x.{n}"
+            tmp.mkdir()
+            for i in range(20):
+                (tmp / f"f{i}").write_bytes(b"x" * 100)
+            done = entry / f"gone.{n}"
+            os.replace(tmp, done)
+            for f in done.iterdir():
+                f.unlink()
+            done.rmdir()
+            n += 1
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        for _ in range(300):
+            (listed,) = list_worlds(tmp_path)
+            assert listed.key == world.key and "census" in listed.parts
+            evict_worlds("f" * 20, tmp_path)  # a budget of 20 GB: nothing to evict
+    finally:
+        stop.set()
+        worker.join()
+
+
+def test_a_world_another_run_is_building_is_neither_evicted_nor_cleared(tmp_path, monkeypatch):
+    from matchsim.world import BUDGET_ENV
+    from matchsim.world.cache import BUILDING_SECONDS, evict_worlds
+
+    config = CensusConfig(pupils=2000)
+    monkeypatch.setenv(BUDGET_ENV, "unlimited")
+    busy, _ = _world(tmp_path, config, seed=1)
+    tmp = tmp_path / busy.key / ".tmp-register-old.abc"
+    tmp.mkdir()
+    (tmp / "half-written.arrow").write_bytes(b"x" * 1000)
+    # it is the least recently used, and over budget, but a run is writing its part now
+    monkeypatch.setenv(BUDGET_ENV, "0")
+    assert evict_worlds("f" * 20, tmp_path) == []
+    assert clear_worlds(busy.key, tmp_path)  # its finished parts go; the part being written stays
+    assert (tmp / "half-written.arrow").exists()
+    assert not (tmp_path / busy.key / "census").exists()
+    # a temporary part untouched for longer was left by a run that died: it is removed
+    stale = (tmp / "half-written.arrow").stat().st_mtime - BUILDING_SECONDS - 1
+    for path in (tmp / "half-written.arrow", tmp):
+        os.utime(path, (stale, stale))
+    evict_worlds("f" * 20, tmp_path)
+    assert not (tmp_path / busy.key).exists()
