@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matchsim.records import MISSING, LinkageData
+from matchsim.records import LinkageData
 from matchsim.registry import Registry
 
 #: Above this many pairs a full comparison is refused unless forced (16 bytes a pair for the
@@ -88,13 +88,13 @@ def combine_keys(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     A polynomial hash (multiply by a large odd constant, add the next part) costs two
     operations a part; the rare collisions are removed when pairs are verified part by part.
     """
-    ok = np.ones(len(parts[0]), dtype=bool)
-    acc = np.zeros(len(parts[0]), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for part in parts:
-            ok &= part != MISSING
-            acc = acc * HASH_MULTIPLIER + part.astype(np.uint64)
-    return acc.view(np.int64), ok
+    from matchsim.blocking.kernels import combine_parts  # numba: on use
+
+    n = len(parts[0])
+    keys, ok = np.empty(n, dtype=np.uint64), np.empty(n, dtype=bool)
+    as_bits = tuple(np.ascontiguousarray(p, dtype=np.int64).view(np.uint64) for p in parts)
+    combine_parts(as_bits, HASH_MULTIPLIER, keys, ok)
+    return keys.view(np.int64), ok
 
 
 HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)

@@ -17,7 +17,32 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from matchsim.records.roles import MISSING
+
 _FIBONACCI = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio: spreads nearby keys apart
+_MISSING_BITS = np.int64(MISSING).view(np.uint64)  # MISSING, as a part viewed as uint64
+
+
+@njit(nogil=True, cache=True)
+def combine_parts(parts, multiplier, keys, ok):  # pragma: no cover
+    """``keys[i]``: the polynomial hash of row ``i``'s parts (``acc * multiplier + part``
+    in 64-bit arithmetic that wraps, from 0); ``ok[i]``: whether no part is ``MISSING``.
+    Parts and keys are int64 arrays viewed as uint64 (numba converts a negative int64 to
+    uint64 by value, not by bits).
+
+    One pass writing two arrays. numpy's expression of it (``combine_keys``' reference, in the
+    tests) made four 73 MB temporaries a part at national size, each a fresh mapping whose
+    pages the kernel zeroes on first touch: 0.3 s a blocking pass instead of 0.03 s.
+    """
+    for i in range(keys.shape[0]):
+        acc = np.uint64(0)
+        present = True
+        for j in range(len(parts)):
+            part = parts[j][i]
+            present &= part != _MISSING_BITS
+            acc = acc * multiplier + part
+        keys[i] = acc
+        ok[i] = present
 
 
 @njit(nogil=True, cache=True)

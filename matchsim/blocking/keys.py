@@ -91,16 +91,20 @@ class ExactKeys(KeyJoin):
         cache_key = ("exact", self.keys)
         cached = work.get(cache_key)
         if cached is None:
-            keys, ok = self.right_keys(data)
             if len(data.left) * _PROBE_RATIO < len(data.right):
                 # A small batch against a big register (a lookup): probe the register's keys
-                # against the batch's and sort only the rows that match, by counting.
+                # against the batch's and sort only the rows that match, by counting. Keys a
+                # warmed register keeps are probed as they are; otherwise they are combined
+                # on the fly from the parts, never stored (a single batch would not reuse them).
                 from matchsim.blocking.kernels import rows_with_wanted_keys  # numba: on use
 
                 left_keys, left_ok = self.left_keys(data, np.arange(len(data.left)))
                 wanted = np.unique(left_keys[left_ok])
+                kept = data.right.state(BlockingKeys).combined.get(self.keys)
+                keys, ok = kept if kept is not None else self._combined_right(data)
                 cached = SortedSide(*rows_with_wanted_keys(keys, ok, wanted))
             else:
+                keys, ok = self.right_keys(data)
                 rows = np.flatnonzero(ok)
                 order = np.argsort(keys[rows], kind="stable")
                 cached = SortedSide(keys[rows][order], rows[order])
@@ -113,10 +117,11 @@ class ExactKeys(KeyJoin):
         kept = data.right.state(BlockingKeys).combined
         found = kept.get(self.keys)
         if found is None:
-            found = kept[self.keys] = combine_keys(
-                [data.right.key(p, data.vocabularies) for p in self.keys]
-            )
+            found = kept[self.keys] = self._combined_right(data)
         return found
+
+    def _combined_right(self, data: LinkageData) -> tuple[np.ndarray, np.ndarray]:
+        return combine_keys([data.right.key(p, data.vocabularies) for p in self.keys])
 
     def warm(self, data: LinkageData) -> None:
         """Combine the right side's keys now (the sorted side depends on each left side)."""

@@ -109,12 +109,17 @@ def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.A
         remap = merged.indices.fill_null(MISSING).to_numpy(zero_copy_only=False).astype(np.int64)
     if not len(values):  # every value missing (possible among a few chosen rows)
         return values, np.full(len(encoded), MISSING, dtype=np.int64)
-    nulls = pc.is_null(encoded.indices).to_numpy(zero_copy_only=False)
-    idx = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    codes = np.where(nulls, MISSING, remap[idx])
+    # Each raw value's code, MISSING for a value that normalises to nothing, and one more entry
+    # (MISSING) for a null: then a record's code is a single gather over millions of records,
+    # the per-value work done on the dictionary (the record-sized temporaries of the obvious
+    # numpy, each a fresh mapping zeroed on first touch, cost 0.8 s on 9 million addresses).
     empty = pc.equal(values, "").fill_null(True).to_numpy(zero_copy_only=False)
-    codes = np.where((codes >= 0) & empty[np.maximum(codes, 0)], MISSING, codes)
-    return values, codes.astype(np.int64)
+    code_of = np.append(np.where(remap >= 0, remap, MISSING), MISSING)
+    code_of[:-1][empty[np.maximum(code_of[:-1], 0)] & (code_of[:-1] >= 0)] = MISSING
+    indices = encoded.indices
+    if indices.null_count:
+        indices = indices.fill_null(len(remap))
+    return values, code_of[indices.to_numpy(zero_copy_only=False)]
 
 
 #: The bytes a normalised postcode holds: upper-case ASCII letters and digits.

@@ -11,8 +11,9 @@ from hypothesis.extra.numpy import arrays
 
 from matchsim.blocking import default_blocking, run_blocking
 from matchsim.blocking import keys as exact_keys
+from matchsim.blocking.base import combine_keys
 from matchsim.blocking.kernels import rows_with_wanted_keys
-from matchsim.records import prepare
+from matchsim.records import MISSING, prepare
 
 int64s = st.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max)
 # Few distinct values, so that keys repeat and many rows match; and the extremes.
@@ -38,6 +39,34 @@ def test_rows_with_wanted_keys_is_filter_then_stable_sort(keys, ok_seed, wanted)
     want_keys, want_rows = reference(keys, ok, wanted)
     np.testing.assert_array_equal(got_rows, want_rows)
     np.testing.assert_array_equal(got_keys, want_keys)
+
+
+def combined_reference(parts):
+    """combine_keys in numpy: the definition the compiled kernel must equal bit for bit."""
+    ok = np.ones(len(parts[0]), dtype=bool)
+    acc = np.zeros(len(parts[0]), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for part in parts:
+            ok &= part != MISSING
+            acc = acc * np.uint64(0x9E3779B97F4A7C15) + part.astype(np.uint64)
+    return acc.view(np.int64), ok
+
+
+@settings(max_examples=200, deadline=None)
+@given(n_parts=st.integers(1, 4), rows=st.integers(0, 80), seed=st.integers(0, 2**32 - 1))
+def test_combined_keys_are_the_polynomial_hash_of_the_parts(n_parts, rows, seed):
+    rng = np.random.default_rng(seed)
+    # Few values, MISSING among them, and the int64 extremes (the hash wraps in 64 bits).
+    pool = np.array([MISSING, 0, 1, 2, 7, np.iinfo(np.int64).max, np.iinfo(np.int64).min])
+    parts = [rng.choice(pool, rows) for _ in range(n_parts)]
+    keys, ok = combine_keys(parts)
+    want_keys, want_ok = combined_reference(parts)
+    np.testing.assert_array_equal(ok, want_ok)
+    np.testing.assert_array_equal(keys[ok], want_keys[ok])  # a key without every part is unused
+    # non-contiguous and narrower parts are read as int64
+    sliced = [np.repeat(p, 2)[::2].astype(np.int32) for p in parts]
+    if all(((p >= -(2**31)) & (p < 2**31)).all() for p in parts):
+        np.testing.assert_array_equal(combine_keys(sliced)[0][ok], keys[ok])
 
 
 def test_many_wanted_keys_and_rows_fill_the_table_without_losing_any():

@@ -30,3 +30,36 @@ def test_names_already_in_normal_form_are_kept_and_others_normalised(values):
     the reference gives (values with spaces at an end or doubled go the long way)."""
     got = normalise_name_values(pa.array(values, pa.string())).to_pylist()
     assert got == [normalise_name(v) for v in values]
+
+
+POSTCODES = st.one_of(st.none(), st.text(alphabet="ls1 AB2-.", max_size=9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.booleans(), st.sampled_from(["surname", "postcode"]))
+def test_each_record_gets_the_code_of_its_normalised_value(data, as_dictionary, role):
+    """Codes per record: the index of its normalised value among distinct values, MISSING
+    for a null or a value that normalises to nothing; the same for a dictionary column."""
+    from matchsim.records import MISSING
+    from matchsim.records.normalise import normalised_strings
+
+    values = data.draw(st.lists(NAMES if role == "surname" else POSTCODES, max_size=25))
+    column = pa.array(values, pa.string())
+    if as_dictionary:
+        column = column.dictionary_encode()
+    distinct, codes = normalised_strings(column, role)
+    distinct = distinct.to_pylist()
+    assert len(set(distinct)) == len(distinct)
+    for value, code in zip(values, codes.tolist(), strict=True):
+        if value is None:
+            assert code == MISSING
+            continue
+        want = (
+            normalise_name(value)
+            if role == "surname"
+            else "".join(c for c in value.upper() if c.isalnum())
+        )
+        if want == "":
+            assert code == MISSING
+        else:
+            assert code >= 0 and distinct[code] == want
