@@ -34,13 +34,25 @@ TABLE_MDAY = ((_TABLE_DAYS - _TABLE_DAYS.astype("datetime64[M]")).astype(np.int6
 )
 
 
-def year_month_day(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Vectorised calendar split of day numbers (1800-2199)."""
+def year_month_day(
+    days: np.ndarray, missing: tuple[int, int] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised calendar split of day numbers (1800-2199) into int64 arrays. With
+    ``missing=(day, marker)``, the day number ``day`` stands for an unknown date, and its
+    year, month and day are ``marker``."""
     i = np.asarray(days, dtype=np.int64) - TABLE_START
-    if i.size and (i.min() < 0 or i.max() >= len(TABLE_YEAR)):
+    tables = _TABLES_INT64
+    if missing is not None:
+        # The unknown date indexes one entry past the calendar, which holds the marker.
+        i = np.where(i == missing[0] - TABLE_START, len(TABLE_YEAR), i)
+        tables = tuple(np.append(t, np.int64(missing[1])) for t in tables)
+        if i.size and (i.min() < 0 or i.max() > len(TABLE_YEAR)):
+            raise ValueError("dates must fall between 1800 and 2199")
+    elif i.size and (i.min() < 0 or i.max() >= len(TABLE_YEAR)):
         raise ValueError("dates must fall between 1800 and 2199")
-    return (
-        TABLE_YEAR[i].astype(np.int64),
-        TABLE_MONTH[i].astype(np.int64),
-        TABLE_MDAY[i].astype(np.int64),
-    )
+    year, month, mday = tables
+    return year[i], month[i], mday[i]
+
+
+#: The tables as int64, so that a split is one gather per part, not a gather and a widening.
+_TABLES_INT64 = tuple(t.astype(np.int64) for t in (TABLE_YEAR, TABLE_MONTH, TABLE_MDAY))

@@ -225,6 +225,15 @@ def parse_dates(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 
 def parse_sex(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    text = pc.utf8_upper(col.cast(pa.string()))
+    """0 for a value starting with M or m, 1 for F or f, MISSING otherwise (int8). Parsed
+    once per distinct value: a column holds a handful of them, a register millions of rows."""
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    encoded = col if pa.types.is_dictionary(col.type) else pc.dictionary_encode(col)
+    text = pc.utf8_upper(encoded.dictionary.cast(pa.string()))
     first = pc.utf8_slice_codeunits(text, 0, 1).to_numpy(zero_copy_only=False)
-    return np.where(first == "M", 0, np.where(first == "F", 1, MISSING)).astype(np.int8)
+    code_of = np.where(first == "M", 0, np.where(first == "F", 1, MISSING)).astype(np.int8)
+    code_of = np.append(code_of, np.int8(MISSING))  # the last: a null
+    indices = encoded.indices
+    if indices.null_count:
+        indices = indices.fill_null(len(code_of) - 1)
+    return code_of[indices.to_numpy(zero_copy_only=False)]

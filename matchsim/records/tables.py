@@ -160,9 +160,7 @@ class Records:
         return derived.dob_parts
 
     def _dob_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        ok = self.dob != MISSING_DATE
-        y, m, d = cal.year_month_day(np.where(ok, self.dob, 0))
-        return np.where(ok, y, MISSING), np.where(ok, m, MISSING), np.where(ok, d, MISSING)
+        return cal.year_month_day(self.dob, missing=(MISSING_DATE, MISSING))
 
     def role_codes(
         self, role: str, vocabularies: Mapping[str, Vocabulary]
@@ -207,8 +205,9 @@ class Records:
         codes = self.codes[role]
         if not kind:
             return codes.copy()
-        derived = vocabularies[role].derived(kind)
-        return np.where(codes >= 0, derived[np.maximum(codes, 0)], MISSING)
+        # MISSING (-1) indexes the appended last entry, MISSING: one gather, no temporaries
+        derived = np.append(vocabularies[role].derived(kind), np.int64(MISSING))
+        return derived[codes]
 
 
 @dataclass

@@ -68,9 +68,13 @@ class Vocabulary:
     def lookup(self, values: pa.Array) -> np.ndarray:
         """Position of each value in this vocabulary (-1 when absent)."""
         if len(values) * 50 < len(self):
-            # A few values against a big vocabulary: probe a hash index kept on the vocabulary
-            # (and stored with a cached register, so a new process does not rebuild it).
-            return self.hash_index().find(self.values, values)
+            if "hashes" in self.__dict__.get("_lookup_index", {}):
+                # A few values against a big vocabulary: probe the hash index kept on it (a
+                # warmed register's, or a cached one's, so no process rebuilds it).
+                return self.hash_index().find(self.values, values)
+            # No index kept (a register prepared for one batch): hash the vocabulary once
+            # against the few values, rather than build an index of millions to probe it.
+            return index_in_few(values, self.values)
         return index_in(values, self.values)
 
     def hash_index(self) -> HashIndex:
@@ -346,6 +350,19 @@ def index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
         .to_numpy(zero_copy_only=False)
         .astype(np.int64)
     )
+
+
+def index_in_few(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """:func:`index_in` for a few ``values`` against a big ``value_set`` of distinct values:
+    the set's values are looked up among the few (a small hash table), and the matches
+    turned round."""
+    distinct = pc.dictionary_encode(values)
+    found = index_in(value_set, distinct.dictionary)  # per set value: which distinct value
+    at = np.flatnonzero(found >= 0)
+    position = np.full(len(distinct.dictionary) + 1, -1, dtype=np.int64)  # the last: a null
+    position[found[at[::-1]]] = at[::-1]  # a value repeated in the set: its first place
+    indices = distinct.indices.fill_null(len(distinct.dictionary))
+    return position[indices.to_numpy(zero_copy_only=False)]
 
 
 def encode_values(values: pa.Array) -> np.ndarray:

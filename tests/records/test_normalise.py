@@ -63,3 +63,33 @@ def test_each_record_gets_the_code_of_its_normalised_value(data, as_dictionary, 
             assert code == MISSING
         else:
             assert code >= 0 and distinct[code] == want
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="abc", max_size=3)), max_size=12),
+    st.lists(st.text(alphabet="abc", max_size=3), max_size=40),
+)
+def test_a_few_values_found_in_a_big_set_as_arrow_finds_them(values, value_set):
+    """The turned-round lookup (the set hashed against the few values) gives Arrow's
+    index_in: the first place of each value in the set, -1 for an absent value or a null."""
+    from matchsim.records.vocabulary import index_in, index_in_few
+
+    values, value_set = pa.array(values, pa.string()), pa.array(value_set, pa.string())
+    assert index_in_few(values, value_set).tolist() == index_in(values, value_set).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["M", "F", "m", "female", "Male", "", "X"]))),
+    st.booleans(),
+)
+def test_sex_is_read_from_the_first_letter_of_each_value(values, as_dictionary):
+    from matchsim.records import MISSING
+    from matchsim.records.normalise import parse_sex
+
+    column = pa.array(values, pa.string())
+    if as_dictionary:
+        column = column.dictionary_encode()
+    want = [0 if v and v[0] in "Mm" else 1 if v and v[0] in "Ff" else MISSING for v in values]
+    assert parse_sex(column).tolist() == want
