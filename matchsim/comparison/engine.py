@@ -82,6 +82,7 @@ def default_comparisons(
         else {
             "forename",
             "surname",
+            "middle_names",
             "date_of_birth",
             "postcode",
             "address",
@@ -93,6 +94,18 @@ def default_comparisons(
         out.append(NameComparison("forename"))
     if "surname" in roles:
         out.append(NameComparison("surname"))
+    if "middle_names" in roles:
+        # Different middle names are strong evidence of two children (a namesake born the
+        # same day); the same is weak for a common one. Exact, near-exact (a typo) or the
+        # initial; no phonetic or first-three level: middle names are compared to tell
+        # namesakes apart, not to rescue a misspelt forename. On the national lookup, with
+        # nothing else changed, this took recall from 0.942 to 0.956 and, on three of four
+        # holdout request sets, precision up (docs/accuracy.md).
+        out.append(
+            NameComparison(
+                "middle_names", name="middle_names", phonetic=None, first3=False, thresholds=(0.92,)
+            )
+        )
     if "date_of_birth" in roles:
         out.append(DateOfBirthComparison())
     if "postcode" in roles and "address" in roles and not address_with_postcode:

@@ -647,7 +647,6 @@ REGISTRY_CASES = [
     ("comparison", "location", {"address_threshold": "near"}, "location.thresholds"),
     # matchers
     ("matcher", "deterministic", {"address": "street"}, "address"),
-    ("matcher", "deterministic", {"middle_names": True}, "middle_names"),
     ("matcher", "deterministic", {"postcodes": True}, "postcodes"),
     ("matcher", "cascade", {"rules": []}, "rules"),
     ("matcher", "cascade", {"rules": [{}]}, "rules[0]"),
@@ -753,6 +752,26 @@ def test_bad_arguments_give_a_clear_config_error(small, registry, name, params, 
     with pytest.raises(ConfigError) as info:
         USE[registry](name, params, data, left, right)
     assert mentions in str(info.value)
+
+
+def test_a_rule_on_middle_names_needs_them_compared(census):
+    """The default comparisons compare middle names where both sides have them; a rule that
+    requires them is refused, by name, where the linkage has none."""
+    pupils = census.pupils_frame.iloc[:60]
+    roles = {**MATCHSIM_ROLES, "pupil_id": "id"}
+    with_middle = prepare(pupils.iloc[:20], pupils, roles)
+    (left, right), _ = run_blocking("exact:dob", with_middle)
+    rule = make_matcher({"name": "deterministic", "middle_names": True})
+    compared = compare(with_middle, left, right, default_comparisons(with_middle))
+    assert rule.fit(compared, with_middle).score(compared, with_middle).sum() >= 1  # itself
+    no_middle = prepare(
+        pupils.iloc[:20], pupils, {k: v for k, v in roles.items() if v != "middle_names"}
+    )
+    (left, right), _ = run_blocking("exact:dob", no_middle)
+    result = compare(no_middle, left, right, default_comparisons(no_middle))
+    assert "middle_names" not in [c.name for c in result.comparisons]
+    with pytest.raises(ConfigError, match="middle_names"):
+        rule.fit(result, no_middle).score(result, no_middle)
 
 
 @pytest.mark.parametrize(
