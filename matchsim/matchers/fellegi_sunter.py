@@ -74,7 +74,10 @@ class FellegiSunter(Matcher):
     * **m** (agreement among true matches) comes from expectation-maximisation in *training
       sessions*: each session blocks a sample of left records on some exact keys (default:
       date of birth; then forename and surname) and estimates m only for the comparisons the
-      session did not block on, so the blocking cannot bias them.
+      session did not block on, so the blocking cannot bias them. A session whose pairs for
+      the sample exceed ``training_pairs`` also blocks on the postcode district, where the
+      linkage has postcodes (at national density date of birth alone left a session about
+      20 true matches to learn from).
     * **lambda** is the probability that two random records match, from the same sessions.
 
     Parameters

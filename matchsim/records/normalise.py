@@ -195,7 +195,9 @@ def normalise_addresses(raw: pa.Array) -> pa.Array:
     accented = pc.invert(pc.string_is_ascii(text)).fill_null(False)
     if pc.any(accented).as_py():
         text = pc.replace_with_mask(text, accented, normalise_names_letters(text.filter(accented)))
-    text = pc.replace_substring_regex(text, r"[^A-Z0-9]+", " ")
+    from matchsim.records.kernels import squeeze_to_letters_and_digits  # numba: on use
+
+    text = squeeze_to_letters_and_digits(text)  # [^A-Z0-9]+ to one space, none at the ends
     # Expanding abbreviations takes one pass per form: run it only on values that have one.
     has = pc.match_substring_regex(text, _ABBREVIATION_PATTERN).fill_null(False)
     if pc.any(has).as_py():

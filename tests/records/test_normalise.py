@@ -93,3 +93,22 @@ def test_sex_is_read_from_the_first_letter_of_each_value(values, as_dictionary):
         column = column.dictionary_encode()
     want = [0 if v and v[0] in "Mm" else 1 if v and v[0] in "Ff" else MISSING for v in values]
     assert parse_sex(column).tolist() == want
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(max_size=12), st.text(alphabet="AB19 ,.-'/É", max_size=12))
+    ),
+    st.integers(0, 3),
+)
+def test_squeezing_equals_the_regular_expression_and_trim(values, start):
+    """The compiled squeeze gives what Arrow's regex replace and trim give (any text, and a
+    slice of the array, whose validity bits start mid-byte)."""
+    import pyarrow.compute as pc
+
+    from matchsim.records.kernels import squeeze_to_letters_and_digits
+
+    column = pa.array(values, pa.string()).slice(min(start, len(values)))
+    want = pc.utf8_trim_whitespace(pc.replace_substring_regex(column, r"[^A-Z0-9]+", " "))
+    assert squeeze_to_letters_and_digits(column).to_pylist() == want.to_pylist()
