@@ -85,7 +85,15 @@ def pair_codes(
         return PairCodes(left_codes, left, b, used, left_codes, b, used, len(seen))
     position = np.zeros(len(seen), dtype=np.int64)
     position[used] = np.arange(len(used))
-    left_rows = np.where(left_codes >= 0, position[np.maximum(left_codes, 0)], -1)
+    if len(left_codes) > 4 * len(left):
+        # A register on the left (u among its own records): rows only for the records the
+        # pairs use, not an expression over all nine million of them for every comparison.
+        left_rows = np.full(len(left_codes), -1, dtype=np.int64)
+        records = np.unique(left)
+        codes = left_codes[records]
+        left_rows[records] = np.where(codes >= 0, position[np.maximum(codes, 0)], -1)
+    else:
+        left_rows = np.where(left_codes >= 0, position[np.maximum(left_codes, 0)], -1)
     right_rows = np.where(b >= 0, position[np.maximum(b, 0)], -1)
     return PairCodes(
         left_codes,
