@@ -35,7 +35,8 @@ class LookupConfig(_Strict):
     addresses: Literal["current", "history"] = "current"
     #: ``default`` (multi-pass), a blocker name, a mapping ``{name: ..., ...}`` or a list (union).
     blocking: Any = "default"
-    #: Comparison specs; default: one per role both sides have.
+    #: Comparison specs; default: one per role both sides have (postcode and address judged
+    #: together as the location; middle names exact, near-exact or by initial).
     comparisons: list[Any] | None = None
     #: ``deterministic``, ``cascade``, ``weighted``, ``fellegi_sunter`` or a mapping with params.
     matcher: Any = "deterministic"
