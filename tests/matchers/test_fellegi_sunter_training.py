@@ -97,3 +97,64 @@ def test_namesakes_born_in_their_names_years_are_not_taken_for_matches():
         recall.append(metrics["recall"])
     assert min(precision) >= 0.95, precision
     assert np.mean(recall) >= 0.6, recall
+
+
+def _crowded_dates(with_postcode: bool) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A register where each date of birth is shared by about 60 records (as a national one
+    shares each by ~1,800), and requests that copy some of its rows."""
+    import datetime as dt
+
+    rng = np.random.default_rng(5)
+    n = 6_000
+    register = pd.DataFrame(
+        {
+            "id": np.arange(n),
+            "fn": [f"F{k}" for k in rng.integers(0, 300, n)],
+            "sn": [f"S{k}" for k in rng.integers(0, 500, n)],
+            "dob": [
+                dt.date(2010, 1, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 100, n)
+            ],
+            "pc": [f"A{d} {rng.integers(1, 9)}AB" for d in rng.integers(1, 40, n)],
+        }
+    )
+    requests = register.sample(300, random_state=1).reset_index(drop=True)
+    roles = {"id": "id", "fn": "forename", "sn": "surname", "dob": "date_of_birth"}
+    if with_postcode:
+        roles["pc"] = "postcode"
+    return requests, register, roles
+
+
+def test_a_session_too_big_for_its_budget_blocks_within_the_district():
+    """300 requests x ~60 records a date = ~18,000 pairs, over a budget of 5,000: the date of
+    birth session also blocks on the postcode district, where there are postcodes; without
+    them it keeps to the budget with fewer requests."""
+    from matchsim.linkage.pipeline import link_tables
+
+    for with_postcode, keys in ((True, ["dob", "postcode:district"]), (False, ["dob"])):
+        requests, register, roles = _crowded_dates(with_postcode)
+        model = FellegiSunter(training_pairs=5_000, by_place=False)
+        result = link_tables(requests, register, roles, matcher=model)
+        first = result.matcher.sessions_[0]
+        assert first["keys"] == keys
+        assert first["pairs"] <= 5_000
+        if with_postcode:  # the whole sample fits: every request's true match is in it
+            assert first["pairs"] >= 300
+            assert "postcode" not in first["estimated"]
+
+
+def test_a_place_level_other_places_reach_keeps_the_random_pairs_u():
+    """The shared-place pairs bound a level's chance from below; where the random pairs saw
+    the level clearly more often (a similar address in another town), theirs stands, and where
+    they saw it about as often as the bound predicts, the bound (better resolved) is used."""
+    from matchsim.matchers.places import PlaceStrata
+
+    model = FellegiSunter(random_pairs=100_000)
+    u = np.array([0.0, 2.5e-6, 7e-5, 3e-6, 0.99992])  # missing, home, similar, sector, else
+    u = u / u[1:].sum()
+    model.places_ = PlaceStrata(
+        place=0, place_u={1: 2e-7, 2: 9.6e-7, 3: 3.1e-6}, conditional={}, sampled={}
+    )
+    (out,) = model._place_u([u])
+    assert out[1] < 1e-6  # home: the random pairs saw none; the bound is the estimate
+    assert out[2] > 5e-5  # similar address: 7 seen where the bound predicts 0.1
+    assert np.isclose(out[3] / out[4], 3.1e-6 / u[4], rtol=1e-3)  # sector: agrees, bound used
