@@ -72,20 +72,15 @@ def place_comparison(comparisons: tuple[Comparison, ...]) -> int | None:
 
 
 def _group_key(data: LinkageData, parts: tuple[str, ...]) -> np.ndarray | None:
-    records = data.right
-    key = np.zeros(len(records), dtype=np.uint64)
-    ok = np.ones(len(records), dtype=bool)
-    for part in parts:
-        role = part.split(":")[0]
-        if role not in data.vocabularies:
-            return None
-        values = records.key(part, data.vocabularies)
-        ok &= values != MISSING
-        with np.errstate(over="ignore"):
-            key = key * _MIX + values.astype(np.uint64)
-    out = key.view(np.int64).copy()
-    out[~ok] = MISSING
-    return out
+    """Each right-hand record's place key (the blocking keys' polynomial hash of the parts),
+    MISSING where a part is."""
+    from matchsim.blocking import combine_keys  # the blocking's own hash, compiled
+
+    if any(part.split(":")[0] not in data.vocabularies for part in parts):
+        return None
+    key, ok = combine_keys([data.right.key(part, data.vocabularies) for part in parts])
+    key[~ok] = MISSING
+    return key
 
 
 @dataclass(frozen=True)
