@@ -91,6 +91,8 @@ def combine_keys(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     from matchsim.blocking.kernels import combine_parts  # numba: on use
 
     n = len(parts[0])
+    if any(len(part) != n for part in parts):  # the kernel does not check its bounds
+        raise ValueError(f"key parts differ in length: {[len(part) for part in parts]}")
     keys, ok = np.empty(n, dtype=np.uint64), np.empty(n, dtype=bool)
     as_bits = tuple(np.ascontiguousarray(p, dtype=np.int64).view(np.uint64) for p in parts)
     combine_parts(as_bits, HASH_MULTIPLIER, keys, ok)

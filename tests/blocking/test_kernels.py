@@ -118,3 +118,8 @@ def test_a_lookup_batch_gets_the_pairs_a_full_sort_would_give(
     assert len(results[0][0]) > 0
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_key_parts_of_different_lengths_are_refused():
+    with pytest.raises(ValueError, match="differ in length"):
+        combine_keys([np.arange(3), np.arange(4)])
