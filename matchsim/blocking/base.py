@@ -94,9 +94,17 @@ def combine_keys(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     if any(len(part) != n for part in parts):  # the kernel does not check its bounds
         raise ValueError(f"key parts differ in length: {[len(part) for part in parts]}")
     keys, ok = np.empty(n, dtype=np.uint64), np.empty(n, dtype=bool)
-    as_bits = tuple(np.ascontiguousarray(p, dtype=np.int64).view(np.uint64) for p in parts)
+    as_bits = tuple(_read_only_bits(p) for p in parts)
     combine_parts(as_bits, HASH_MULTIPLIER, keys, ok)
     return keys.view(np.int64), ok
+
+
+def _read_only_bits(part: np.ndarray) -> np.ndarray:
+    """A part as contiguous uint64, read-only: one array type for every part (numba cannot
+    index a tuple mixing writable and read-only arrays), which the kernel only reads."""
+    view = np.ascontiguousarray(part, dtype=np.int64).view(np.uint64)
+    view.flags.writeable = False
+    return view
 
 
 HASH_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)

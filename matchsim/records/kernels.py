@@ -19,9 +19,9 @@ _KEPT[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", dtype=np.uint8)] = 
 
 
 @njit(nogil=True, cache=True)
-def _squeeze(data, offsets, kept):  # pragma: no cover
-    """Each string's bytes with every run of bytes not ``kept`` made one space, and none at
-    either end: the new bytes and offsets."""
+def _squeeze(data, offsets, kept, gap_byte):  # pragma: no cover
+    """Each string's bytes with every run of bytes not ``kept`` made one ``gap_byte`` (none
+    when it is negative), and none at either end: the new bytes and offsets."""
     out = np.empty(data.shape[0], dtype=np.uint8)
     new_offsets = np.empty(offsets.shape[0], dtype=np.int64)
     new_offsets[0] = 0
@@ -32,8 +32,8 @@ def _squeeze(data, offsets, kept):  # pragma: no cover
         for i in range(offsets[s], offsets[s + 1]):
             byte = data[i]
             if kept[byte]:
-                if gap and at > start:
-                    out[at] = 32
+                if gap and at > start and gap_byte >= 0:
+                    out[at] = gap_byte
                     at += 1
                 gap = False
                 out[at] = byte
@@ -44,10 +44,11 @@ def _squeeze(data, offsets, kept):  # pragma: no cover
     return out[:at], new_offsets
 
 
-def squeeze_to_letters_and_digits(text: pa.Array) -> pa.Array:
-    """``replace_substring_regex(text, "[^A-Z0-9]+", " ")`` then trimming spaces, for upper-case
-    text: every run of other characters (a multi-byte character is such a run) becomes one
-    space, and none is left at either end. Nulls stay null."""
+def squeeze_to_letters_and_digits(text: pa.Array, gap: str = " ") -> pa.Array:
+    """``replace_substring_regex(text, "[^A-Z0-9]+", gap)`` then trimming spaces, for upper-case
+    text: every run of other characters (a multi-byte character is such a run) becomes
+    ``gap`` (one space, or nothing for ``""``), and none is left at either end. Nulls stay
+    null."""
     if not len(text):
         return text
     if text.offset:  # a slice: buffers from its first value, so the validity bits line up
@@ -57,7 +58,8 @@ def squeeze_to_letters_and_digits(text: pa.Array) -> pa.Array:
     offsets = offsets[: len(text) + 1].astype(np.int64)
     buffer = text.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
-    squeezed, new_offsets = _squeeze(data, offsets, _KEPT)
+    gap_byte = ord(gap) if gap else -1
+    squeezed, new_offsets = _squeeze(data, offsets, _KEPT, gap_byte)
     out = pa.LargeStringArray.from_buffers(
         len(text),
         pa.py_buffer(new_offsets),

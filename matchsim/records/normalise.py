@@ -96,7 +96,12 @@ def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.A
     elif role == "postcode":
         # Already upper-case letters and digits (a clean file): nothing to replace.
         clean = _bytes_within(raw, _POSTCODE_BYTES)
-        norm = raw if clean else pc.replace_substring_regex(pc.utf8_upper(raw), r"[^A-Z0-9]", "")
+        if clean:
+            norm = raw
+        else:
+            from matchsim.records.kernels import squeeze_to_letters_and_digits  # numba: on use
+
+            norm = squeeze_to_letters_and_digits(pc.utf8_upper(raw), gap="")
     else:
         norm = normalise_addresses(raw)
     # A dictionary given with the column may repeat a value; one Arrow built holds each once.

@@ -112,3 +112,6 @@ def test_squeezing_equals_the_regular_expression_and_trim(values, start):
     column = pa.array(values, pa.string()).slice(min(start, len(values)))
     want = pc.utf8_trim_whitespace(pc.replace_substring_regex(column, r"[^A-Z0-9]+", " "))
     assert squeeze_to_letters_and_digits(column).to_pylist() == want.to_pylist()
+    # and with no gap: every other character deleted, as postcodes are normalised
+    want = pc.replace_substring_regex(column, r"[^A-Z0-9]", "")
+    assert squeeze_to_letters_and_digits(column, gap="").to_pylist() == want.to_pylist()
