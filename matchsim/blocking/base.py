@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matchsim.records import LinkageData
+from matchsim.records import MISSING, LinkageData
 from matchsim.registry import Registry
 
 #: Above this many pairs a full comparison is refused unless forced (16 bytes a pair for the
@@ -87,12 +87,17 @@ def combine_keys(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
     A polynomial hash (multiply by a large odd constant, add the next part) costs two
     operations a part; the rare collisions are removed when pairs are verified part by part.
+    The hash of one part is the part itself, which is returned as it is (not copied: callers
+    must not write into the keys).
     """
     from matchsim.blocking.kernels import combine_parts  # numba: on use
 
     n = len(parts[0])
     if any(len(part) != n for part in parts):  # the kernel does not check its bounds
         raise ValueError(f"key parts differ in length: {[len(part) for part in parts]}")
+    if len(parts) == 1:
+        part = np.asarray(parts[0], dtype=np.int64)
+        return part, part != MISSING
     keys, ok = np.empty(n, dtype=np.uint64), np.empty(n, dtype=bool)
     as_bits = tuple(_read_only_bits(p) for p in parts)
     combine_parts(as_bits, HASH_MULTIPLIER, keys, ok)

@@ -121,10 +121,7 @@ class ExactKeys(KeyJoin):
         return found
 
     def _combined_right(self, data: LinkageData) -> tuple[np.ndarray, np.ndarray]:
-        parts = [data.right.key(p, data.vocabularies) for p in self.keys]
-        if len(parts) == 1:  # the hash of one part is the part itself: nothing to combine
-            return parts[0], parts[0] != MISSING
-        return combine_keys(parts)
+        return combine_keys([data.right.key(p, data.vocabularies) for p in self.keys])
 
     def warm(self, data: LinkageData) -> None:
         """Combine the right side's keys now (the sorted side depends on each left side)."""

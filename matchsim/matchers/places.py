@@ -79,8 +79,7 @@ def _group_key(data: LinkageData, parts: tuple[str, ...]) -> np.ndarray | None:
     if any(part.split(":")[0] not in data.vocabularies for part in parts):
         return None
     key, ok = combine_keys([data.right.key(part, data.vocabularies) for part in parts])
-    key[~ok] = MISSING
-    return key
+    return np.where(ok, key, MISSING)  # not in place: one part's keys are the part itself
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError
 from matchsim.hashing import HashIndex
+from matchsim.records.normalise import per_record
 from matchsim.records.roles import MISSING
 
 PHONETIC = {
@@ -359,10 +360,9 @@ def index_in_few(values: pa.Array, value_set: pa.Array) -> np.ndarray:
     distinct = pc.dictionary_encode(values)
     found = index_in(value_set, distinct.dictionary)  # per set value: which distinct value
     at = np.flatnonzero(found >= 0)
-    position = np.full(len(distinct.dictionary) + 1, -1, dtype=np.int64)  # the last: a null
+    position = np.full(len(distinct.dictionary), -1, dtype=np.int64)
     position[found[at[::-1]]] = at[::-1]  # a value repeated in the set: its first place
-    indices = distinct.indices.fill_null(len(distinct.dictionary))
-    return position[indices.to_numpy(zero_copy_only=False)]
+    return per_record(position, distinct.indices, -1)
 
 
 def encode_values(values: pa.Array) -> np.ndarray:

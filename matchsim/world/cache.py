@@ -5,12 +5,10 @@ cache within its size budget by evicting the least recently used worlds."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from matchsim.errors import ConfigError
 from matchsim.world.parts import (
@@ -20,6 +18,7 @@ from matchsim.world.parts import (
     USED_MARKER,
     cache_dir,
     is_ours,
+    read_manifest,
     remove_ours,
 )
 
@@ -106,14 +105,6 @@ def _children(entry: Path) -> list[Path]:
         return []
 
 
-def _manifest(part: Path) -> dict[str, Any]:
-    try:
-        loaded = json.loads((part / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # being replaced, or damaged: the listing shows no details
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
-
-
 def list_worlds(root: Path | None = None) -> list[CachedWorld]:
     """Every world in the cache (directories named by a key that hold a matchsim part).
     Safe while other processes build worlds in the same cache: what they rename or remove
@@ -129,7 +120,7 @@ def list_worlds(root: Path | None = None) -> list[CachedWorld]:
         parts = tuple(sorted(p.name for p in children if p.is_dir() and is_ours(p)))
         if not parts and not any(p.name.startswith(TMP_PREFIX) for p in children):
             continue
-        info = _manifest(entry / CENSUS_PART) if CENSUS_PART in parts else {}
+        info = read_manifest(entry / CENSUS_PART) if CENSUS_PART in parts else {}
         marker = _mtime(entry / USED_MARKER)
         stamps = [t for t in (_mtime(entry / part) for part in parts) if t is not None]
         last_used = marker if marker is not None else max(stamps, default=0.0)

@@ -274,12 +274,18 @@ def _madvise() -> Callable[..., int] | None:
     return function
 
 
-def is_ours(part: Path) -> bool:
+def read_manifest(part: Path) -> dict[str, Any]:
+    """A part's manifest as it stands, unchecked; empty when there is none, it is damaged, or
+    another process is replacing the part meanwhile."""
     try:
-        manifest = json.loads((part / "manifest.json").read_text(encoding="utf-8"))
+        loaded = json.loads((part / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    return isinstance(manifest, dict) and manifest.get("marker") == MARKER
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def is_ours(part: Path) -> bool:
+    return read_manifest(part).get("marker") == MARKER
 
 
 def remove_ours(path: Path) -> None:
