@@ -1,0 +1,80 @@
+"""Reading a role's column: a pandas column of Python objects (pandas 2's strings) is
+dictionary-encoded on the way in; what it prepares to must be what the same values prepare
+to from Arrow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchsim.errors import ConfigError
+from matchsim.records import prepare_table
+from matchsim.records.roles import table_column
+
+ROLES = {"fn": "forename", "pc": "postcode"}
+TEXT = st.one_of(
+    st.none(),
+    st.sampled_from(["Zoë", "ZOE", " zoe", "Mohammed", "", "LS12 4AB", "ls124ab", "O'Neil"]),
+    st.text(max_size=6),
+)
+
+
+def objects(values: list) -> pd.Series:
+    return pd.Series(np.array(values, dtype=object), dtype=object)
+
+
+def prepared_values(table, rows=None) -> dict[str, list]:
+    prepared = prepare_table(table, ROLES, "t", rows=rows)
+    return {
+        role: [None if c < 0 else vocabulary.values[c].as_py() for c in prepared.codes[role]]
+        for role, vocabulary in prepared.vocabularies.items()
+    }
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=30), st.data())
+def test_object_columns_prepare_as_arrow_columns_do(rows, data):
+    forenames, postcodes = (list(c) for c in zip(*rows, strict=True))
+    if all(v in (None, "") for v in forenames) or all(v in (None, "") for v in postcodes):
+        return  # an entirely empty column is refused (tested below)
+    frame = pd.DataFrame({"fn": objects(forenames), "pc": objects(postcodes)})
+    assert frame["fn"].dtype == object
+    arrow = pa.table({"fn": pa.array(forenames, pa.string()), "pc": pa.array(postcodes)})
+    chosen = data.draw(
+        st.lists(st.integers(0, len(rows) - 1), max_size=2 * len(rows)).map(np.array)
+    )
+    assert prepared_values(frame) == prepared_values(arrow)
+    if len(chosen) and any(forenames[i] not in (None, "") for i in chosen):
+        assert prepared_values(frame, chosen) == prepared_values(arrow, chosen)
+
+
+def test_missing_markers_of_an_object_column_are_nulls():
+    column = table_column(
+        pd.DataFrame({"fn": objects(["Ann", None, float("nan"), pd.NA, "Ann"])}), "fn", encode=True
+    )
+    assert pa.types.is_dictionary(column.type)
+    assert column.to_pylist() == ["Ann", None, None, None, "Ann"]
+    assert len(column.dictionary) == 1  # each distinct value converted once
+
+
+def test_numeric_object_postcodes_are_read_as_text():
+    frame = pd.DataFrame({"fn": objects(["Ann", "Bo"]), "pc": objects([12345, 12345])})
+    prepared = prepare_table(frame, ROLES, "t")
+    assert prepared.vocabularies["postcode"].values.to_pylist() == ["12345"]
+    assert prepared.codes["postcode"].tolist() == [0, 0]
+
+
+def test_an_object_column_mixing_kinds_is_refused_naming_it():
+    frame = pd.DataFrame({"fn": objects(["Ann", 3.5, "Bo"]), "pc": objects(["M1 1AA"] * 3)})
+    with pytest.raises(ConfigError, match=r"t\.fn.*mixes kinds of value"):
+        prepare_table(frame, ROLES, "t")
+
+
+def test_an_entirely_empty_object_column_is_refused_even_among_chosen_rows():
+    frame = pd.DataFrame({"fn": objects([None, None]), "pc": objects(["M1 1AA", None])})
+    with pytest.raises(ConfigError, match=r"t\.fn.*entirely empty"):
+        prepare_table(frame, ROLES, "t", rows=np.array([1]))
