@@ -157,6 +157,26 @@ def _marked(table: pa.Table) -> pa.Table:
     return table.replace_schema_metadata(metadata)
 
 
+#: Largest dictionary page a column chunk may hold (Arrow's default is 1 MiB, past which it
+#: falls back to plain pages; a national census's postcodes make an 11 MB dictionary).
+DICTIONARY_PAGE_LIMIT = 1 << 30
+
+
+def _layout(table: pa.Table) -> dict[str, int]:
+    """Parquet layout of a table with dictionary columns: one row group, whole dictionaries.
+
+    Arrow writes a dictionary column's whole dictionary into every row group, and a reader
+    gets one dictionary per row group, which it must hash again to put the rows on one. One
+    row group keeps each dictionary once in the file and once in memory (a reader's batches
+    share it), so that a reader gets the codes as they were written."""
+    if not any(pa.types.is_dictionary(t) for t in table.schema.types):
+        return {}
+    return {
+        "row_group_size": max(table.num_rows, 1),
+        "dictionary_pagesize_limit": DICTIONARY_PAGE_LIMIT,
+    }
+
+
 def write_tables(tables: dict[Path, pa.Table], *, overwrite: bool = False) -> None:
     """Write several files so that either all appear or none do.
 
@@ -173,7 +193,7 @@ def write_tables(tables: dict[Path, pa.Table], *, overwrite: bool = False) -> No
             os.chmod(tmp_name, _default_mode())
             staged.append((Path(tmp_name), path))
             if table_format(path) == "parquet":
-                pq.write_table(_marked(table), tmp_name, compression="zstd")
+                pq.write_table(_marked(table), tmp_name, compression="zstd", **_layout(table))
             else:
                 pacsv.write_csv(_plain(table), tmp_name)
         for _, path in staged:

@@ -29,6 +29,7 @@ from matchsim.synth import (
     Census,
     CensusConfig,
     census_provenance,
+    stored_pupils,
 )
 from matchsim.synth.census.assemble import PartitionStart, partition_counts
 from matchsim.synth.census.blocks import generate_blocks
@@ -96,7 +97,8 @@ def _build_partition(
         return pupils, addresses
     root = Path(out_dir)
     name = f"part-{index:05d}.parquet"
-    write_tables({root / PUPILS_DIR / name: pupils, root / ADDRESSES_DIR / name: addresses})
+    stored = stored_pupils(pupils)  # as Census.write stores them
+    write_tables({root / PUPILS_DIR / name: stored, root / ADDRESSES_DIR / name: addresses})
     return pupils.num_rows
 
 

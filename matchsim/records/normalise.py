@@ -74,10 +74,18 @@ def normalise_names_letters(values: pa.Array) -> pa.Array:
 
 def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
     """Distinct normalised values and, per record, the index of its value (-1 missing)."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     if pa.types.is_dictionary(col.type):
-        # Already encoded (a matchsim register's names): keep its codes, on one dictionary,
-        # rather than decode and hash millions of strings again.
-        chunks = col.unify_dictionaries().chunks if isinstance(col, pa.ChunkedArray) else [col]
+        if not shares_one_dictionary(chunks):
+            if sum(len(c.dictionary) for c in chunks) > len(col) // 2:
+                # Many row groups' dictionaries of millions of distinct values: unifying
+                # them would hash more strings than the rows hold.
+                col = col.cast(col.type.value_type)
+            else:
+                chunks = col.unify_dictionaries().chunks
+    if pa.types.is_dictionary(col.type):
+        # Already encoded (a matchsim register's names, a census file's dictionary pages):
+        # keep its codes, on one dictionary, rather than decode and hash millions of strings.
         if chunks:
             indices = pa.concat_arrays([c.indices.cast(pa.int64()) for c in chunks])
             encoded = pa.DictionaryArray.from_arrays(
@@ -121,6 +129,25 @@ def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.A
     code_of = remap.copy()
     code_of[(code_of >= 0) & empty[np.maximum(code_of, 0)]] = MISSING
     return values, per_record(code_of, encoded.indices, MISSING)
+
+
+def shares_one_dictionary(chunks: list[pa.DictionaryArray]) -> bool:
+    """Whether every chunk holds the very same dictionary, in memory (the batches of one
+    Parquet row group, or a table built on one vocabulary): then its codes stand as they are.
+    Buffers are compared by address, never read."""
+    if len(chunks) < 2:
+        return True
+
+    def where(array: pa.Array) -> list[tuple[int, int] | None]:
+        return [None if b is None else (b.address, b.size) for b in array.buffers()]
+
+    first = where(chunks[0].dictionary)
+    return all(
+        c.dictionary.offset == chunks[0].dictionary.offset
+        and len(c.dictionary) == len(chunks[0].dictionary)
+        and where(c.dictionary) == first
+        for c in chunks[1:]
+    )
 
 
 #: The bytes a normalised postcode holds: upper-case ASCII letters and digits.

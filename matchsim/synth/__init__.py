@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from matchsim.io import write_tables
+from matchsim.io import table_format, write_tables
 from matchsim.synth.census.plan import BLOCK_PUPILS
 from matchsim.synth.census.schedule import ProgressCallback, generate_census_tables
 from matchsim.synth.config import CensusConfig
@@ -28,6 +28,7 @@ __all__ = [
     "census_provenance",
     "generate_census",
     "load_census",
+    "stored_pupils",
 ]
 
 #: Parquet schema-metadata key holding the config and seed that made a register.
@@ -78,8 +79,28 @@ class Census:
         """
         path = Path(path)
         history = address_history_path(path)
-        write_tables({path: self.pupils, history: self.addresses}, overwrite=overwrite)
+        pupils = stored_pupils(self.pupils) if table_format(path) == "parquet" else self.pupils
+        write_tables({path: pupils, history: self.addresses}, overwrite=overwrite)
         return path, history
+
+
+#: Text columns of the pupil table stored dictionary-encoded (as the names are), so that a
+#: reader gets each distinct value once with every row's code, and preparing a register from
+#: the file hashes 1.4 million postcodes rather than 9 million rows' (1.7 s at national size).
+STORED_AS_DICTIONARY = ("middle_names", "address_line", "postcode")
+
+
+def stored_pupils(pupils: pa.Table) -> pa.Table:
+    """The pupil table as a file holds it: :data:`STORED_AS_DICTIONARY` encoded."""
+    import pyarrow.compute as pc
+
+    for name in STORED_AS_DICTIONARY:
+        if name in pupils.column_names and not pa.types.is_dictionary(
+            pupils.schema.field(name).type
+        ):
+            encoded = pc.dictionary_encode(pupils[name].combine_chunks())
+            pupils = pupils.set_column(pupils.column_names.index(name), name, encoded)
+    return pupils
 
 
 def generate_census(

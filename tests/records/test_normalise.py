@@ -35,18 +35,35 @@ def test_names_already_in_normal_form_are_kept_and_others_normalised(values):
 POSTCODES = st.one_of(st.none(), st.text(alphabet="ls1 AB2-.", max_size=9))
 
 
+#: How a column arrives: plain; dictionary-encoded; in chunks sharing one dictionary (one
+#: Parquet row group read in batches); in chunks with dictionaries of their own (many row
+#: groups: unified when they are small, decoded when they outnumber the rows).
+LAYOUTS = ["plain", "dictionary", "shared dictionary chunks", "own dictionary chunks"]
+
+
+def laid_out(values: list, layout: str, cut: int):
+    column = pa.array(values, pa.string())
+    if layout == "dictionary":
+        return column.dictionary_encode()
+    if layout == "shared dictionary chunks":
+        encoded = column.dictionary_encode()
+        return pa.chunked_array([encoded[:cut], encoded[cut:]], encoded.type)
+    if layout == "own dictionary chunks":
+        chunks = [column[:cut].dictionary_encode(), column[cut:].dictionary_encode()]
+        return pa.chunked_array(chunks, chunks[0].type)
+    return column
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.data(), st.booleans(), st.sampled_from(["surname", "postcode"]))
-def test_each_record_gets_the_code_of_its_normalised_value(data, as_dictionary, role):
+@given(st.data(), st.sampled_from(LAYOUTS), st.sampled_from(["surname", "postcode"]))
+def test_each_record_gets_the_code_of_its_normalised_value(data, layout, role):
     """Codes per record: the index of its normalised value among distinct values, MISSING
-    for a null or a value that normalises to nothing; the same for a dictionary column."""
+    for a null or a value that normalises to nothing; the same however the column is encoded."""
     from matchsim.records import MISSING
     from matchsim.records.normalise import normalised_strings
 
     values = data.draw(st.lists(NAMES if role == "surname" else POSTCODES, max_size=25))
-    column = pa.array(values, pa.string())
-    if as_dictionary:
-        column = column.dictionary_encode()
+    column = laid_out(values, layout, data.draw(st.integers(0, len(values))))
     distinct, codes = normalised_strings(column, role)
     distinct = distinct.to_pylist()
     assert len(set(distinct)) == len(distinct)
