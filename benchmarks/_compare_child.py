@@ -3,13 +3,16 @@ comparison levels of every pair, in recordlinkage and in matchsim.
 
 ::
 
-    python -m benchmarks._compare_child DIR ROUNDS MODE
+    python -m benchmarks._compare_child DIR ROUNDS MODE [STRINGS]
 
 ``DIR`` holds ``left.parquet`` and ``right.parquet`` (forename, surname, date_of_birth,
 postcode) and ``pairs.npz`` (the row of each candidate pair on each side). ``MODE`` is
 ``paired`` (both libraries, rounds alternating which goes first) or ``matchsim`` (matchsim
-alone, for the multi-threaded figure). The parent (``benchmarks/test_throughput.py``) pins
-the process to one core for the headline figure (``benchmarks/_single_core.py``).
+alone, for the multi-threaded figure). ``STRINGS`` is how the DataFrames hold text:
+``object`` (Python strings, pandas 2's default and recordlinkage's: the headline) or
+``arrow`` (``pd.StringDtype("pyarrow")``, pandas 3's default; recordlinkage 0.16 requires
+pandas < 3, where it is opt-in). The parent (``benchmarks/test_throughput.py``) pins the
+process to one core for the headline figure (``benchmarks/_single_core.py``).
 
 What each side is timed for, per round, from the same pandas DataFrames (recordlinkage's
 own input; loading them from Parquet is common set-up and not timed):
@@ -156,14 +159,25 @@ def run_matchsim(left_df, right_df, left, right, *, workers, touched=False):
     return seconds, agreement_counts(result.levels), times
 
 
-def main(directory: str, rounds: int, mode: str) -> dict:
+def read_frame(path: Path, strings: str) -> pd.DataFrame:
+    """A table as pandas holds it, text as Python objects or as Arrow-backed strings."""
+    import pyarrow as pa
+
+    mapper = {pa.string(): pd.StringDtype("pyarrow")}.get if strings == "arrow" else None
+    return pq.read_table(path).to_pandas(date_as_object=False, types_mapper=mapper)
+
+
+def main(directory: str, rounds: int, mode: str, strings: str = "object") -> dict:
+    if strings not in ("object", "arrow"):
+        raise SystemExit(f"STRINGS must be object or arrow, not {strings!r}")
     path = Path(directory)
-    left_df = pq.read_table(path / "left.parquet").to_pandas(date_as_object=False)
-    right_df = pq.read_table(path / "right.parquet").to_pandas(date_as_object=False)
+    left_df = read_frame(path / "left.parquet", strings)
+    right_df = read_frame(path / "right.parquet", strings)
     with np.load(path / "pairs.npz") as saved:
         left, right = saved["left"], saved["right"]
     workers = 1 if SINGLE else None
-    out: dict = {"single_core": SINGLE, "pairs": len(left), "mode": mode}
+    dtype = str(left_df["forename"].dtype)
+    out: dict = {"single_core": SINGLE, "pairs": len(left), "mode": mode, "strings": dtype}
     if mode == "matchsim":
         run_compare_pairs(left_df, right_df, left, right, workers=workers)  # warm-up
         seconds, times = [], []
@@ -211,4 +225,4 @@ def main(directory: str, rounds: int, mode: str) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), sys.argv[3])))
+    print(json.dumps(main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:5])))
