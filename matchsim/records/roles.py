@@ -41,22 +41,16 @@ MATCHSIM_ROLES = {
 
 
 def table_column(
-    table: pa.Table | pd.DataFrame,
-    name: str,
-    rows: np.ndarray | None = None,
-    *,
-    encode: bool = False,
+    table: pa.Table | pd.DataFrame, name: str, rows: np.ndarray | None = None
 ) -> pa.ChunkedArray | pa.Array:
     """One column as Arrow (only ``rows``, in that order, when given: the others are never
-    converted). With ``encode``, a pandas column of Python objects comes dictionary-encoded."""
+    converted)."""
     if isinstance(table, pa.Table):
         column = table[name]
         if rows is not None:
             column = column.take(pa.array(rows, pa.int64()))
     else:
         series = table[name]
-        if encode and series.dtype == object:
-            return _encoded_objects(series.to_numpy(), rows)
         if rows is not None:
             series = series.take(rows)
         if series.dtype.name == "category":
@@ -68,24 +62,6 @@ def table_column(
     elif pa.types.is_dictionary(column.type) and pa.types.is_large_string(column.type.value_type):
         column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
     return column
-
-
-def _encoded_objects(values: np.ndarray, rows: np.ndarray | None) -> pa.DictionaryArray:
-    """A column of Python objects (pandas 2's strings) as a dictionary array: pandas hashes
-    each object once (a ``str`` caches its hash) and only the distinct values are converted to
-    Arrow, where converting every row and encoding it after reads each string twice. Missing
-    values (None, NaN, pd.NA) are nulls, as ``pa.array(..., from_pandas=True)`` makes them."""
-    import pandas  # loaded already: the table is a DataFrame
-
-    if rows is not None:
-        values = values[rows]
-    indices, distinct = pandas.factorize(values, use_na_sentinel=True)
-    dictionary = pa.array(distinct, from_pandas=True)
-    if pa.types.is_large_string(dictionary.type):
-        dictionary = dictionary.cast(pa.string())
-    return pa.DictionaryArray.from_arrays(
-        pa.array(indices.astype(np.int32, copy=False), mask=indices < 0), dictionary
-    )
 
 
 def num_rows(table: pa.Table | pd.DataFrame) -> int:
@@ -145,7 +121,7 @@ def checked_columns(
     columns = {}
     for column, role in roles.items():
         try:
-            col = table_column(table, column, rows, encode=role in STRING_ROLES)
+            col = table_column(table, column, rows)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise ConfigError(
                 f"{side}.{column}",
