@@ -176,7 +176,8 @@ def main(directory: str, rounds: int, mode: str, strings: str = "object") -> dic
     with np.load(path / "pairs.npz") as saved:
         left, right = saved["left"], saved["right"]
     workers = 1 if SINGLE else None
-    dtype = str(left_df["forename"].dtype)
+    text = left_df["forename"].dtype
+    dtype = f"{text.name}[{text.storage}]" if isinstance(text, pd.StringDtype) else str(text)
     out: dict = {"single_core": SINGLE, "pairs": len(left), "mode": mode, "strings": dtype}
     if mode == "matchsim":
         run_compare_pairs(left_df, right_df, left, right, workers=workers)  # warm-up
