@@ -225,7 +225,7 @@ HEADLINES = (
     Headline(
         "benchmarks/test_throughput.py::test_compare_equal_work_threads",
         "The same, matchsim on every core",
-        "matchsim's side of the row above, not pinned",
+        "matchsim's side of the headline comparison (Python-object strings), not pinned",
         "",
         _compare_threads,
     ),
