@@ -118,8 +118,9 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp_path.unlink()
 
 
-def _plain(table: pa.Table) -> pa.Table:
-    """CSV cannot hold dictionary columns: decode them to plain strings."""
+def decoded_table(table: pa.Table) -> pa.Table:
+    """The table with its dictionary columns decoded to plain values (CSV cannot hold
+    dictionaries; two encodings of the same rows compare equal once decoded)."""
     columns = []
     for col in table.columns:
         if pa.types.is_dictionary(col.type):
@@ -195,7 +196,7 @@ def write_tables(tables: dict[Path, pa.Table], *, overwrite: bool = False) -> No
             if table_format(path) == "parquet":
                 pq.write_table(_marked(table), tmp_name, compression="zstd", **_layout(table))
             else:
-                pacsv.write_csv(_plain(table), tmp_name)
+                pacsv.write_csv(decoded_table(table), tmp_name)
         for _, path in staged:
             check_replaceable(path, "out", overwrite=overwrite)
         for tmp, path in staged:

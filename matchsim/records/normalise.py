@@ -75,14 +75,13 @@ def normalise_names_letters(values: pa.Array) -> pa.Array:
 def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
     """Distinct normalised values and, per record, the index of its value (-1 missing)."""
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
-    if pa.types.is_dictionary(col.type):
-        if not shares_one_dictionary(chunks):
-            if sum(len(c.dictionary) for c in chunks) > len(col) // 2:
-                # Many row groups' dictionaries of millions of distinct values: unifying
-                # them would hash more strings than the rows hold.
-                col = col.cast(col.type.value_type)
-            else:
-                chunks = col.unify_dictionaries().chunks
+    if pa.types.is_dictionary(col.type) and not shares_one_dictionary(chunks):
+        if sum(len(c.dictionary) for c in chunks) > len(col) // 2:
+            # Many row groups' dictionaries of millions of distinct values: unifying them
+            # would hash more strings than the rows hold.
+            col = col.cast(col.type.value_type)
+        else:
+            chunks = col.unify_dictionaries().chunks
     if pa.types.is_dictionary(col.type):
         # Already encoded (a matchsim register's names, a census file's dictionary pages):
         # keep its codes, on one dictionary, rather than decode and hash millions of strings.
