@@ -223,7 +223,11 @@ def fidelity_section(run: ScenarioRun) -> str:
         f"<td class='num'>{_e(r.format(r.published))}</td><td class='num'>{_e(r.tolerance_text)}</td>"
         f"<td>{_e(r.status)}</td><td class='muted'>{_e(r.source)}"
         f"{'; ' + _e(r.not_applicable) if r.not_applicable else ''}</td></tr>"
-        for r in fidelity_rows(run.census, include_requests=False)
+        for r in (
+            run.fidelity
+            if run.fidelity is not None
+            else fidelity_rows(run.census, include_requests=False)
+        )
     )
     return f"""<h3>Generated against published</h3>
 <p class="muted">Tolerances allow for sampling in a register of 200,000 or more; see docs/fidelity.md.</p>

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from matchsim.api import generate_census, generate_requests, lookup
 from matchsim.blocking import Union, default_blocking, make_blocker, run_blocking
+from matchsim.fidelity import FidelityRow
 from matchsim.io import RESULT_MARKER, check_result_dir, result_dir
 from matchsim.linkage import (
     LookupResult,
@@ -56,6 +57,9 @@ class ScenarioRun:
     timings: dict[str, float] = field(default_factory=dict)
     #: the privacy section (encoded lookup, risk measures), when the scenario asks for it
     privacy: dict[str, Any] | None = None
+    #: the register against published figures, when the world kept them (the report
+    #: computes them otherwise)
+    fidelity: tuple[FidelityRow, ...] | None = None
 
     def metrics(self, version: str) -> dict[str, Any]:
         """Every figure of the run, JSON-serialisable (for ``metrics.json``)."""
@@ -196,7 +200,8 @@ def run_scenario(
         privacy = run_privacy(scenario, census, requests, register, result)
         timings["privacy"] = time.perf_counter() - t0
         notify("Privacy-preserving matching", 1, 1)
-    return ScenarioRun(scenario, census, requests, result, tradeoff, timings, privacy)
+    fidelity = world.fidelity if world is not None else None
+    return ScenarioRun(scenario, census, requests, result, tradeoff, timings, privacy, fidelity)
 
 
 def _local_world(scenario: Scenario, notify: Stage, timings: dict[str, float]) -> World:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from matchsim.errors import ConfigError
+from matchsim.fidelity import FidelityRow, fidelity_rows
 from matchsim.linkage import REGISTER_ADDRESSES, prepare_register, warm_register
 from matchsim.records import PreparedTable
 from matchsim.requests.index import RegisterIndex, register_index
@@ -102,6 +103,9 @@ class World:
     timings: dict[str, float]
     #: where its parts are kept
     directory: Path
+    #: the register against published figures (``matchsim.fidelity``, without requests),
+    #: computed once when the census part is built and kept in its manifest
+    fidelity: tuple[FidelityRow, ...]
 
     def release_pages(self, part: str | None = None) -> None:
         """Drop the pages of the stored tables this process has read (of one part, or of
@@ -133,8 +137,9 @@ def obtain_world(
     built: list[str] = []
     not_kept: list[OSError] = []  # why a part could not be stored: said once, at the end
     t0 = time.perf_counter()
-    census_and_index = read_census(entry / CENSUS_PART, key, config, seed)
-    if census_and_index is None:
+    stored_census = read_census(entry / CENSUS_PART, key, config, seed)
+    fidelity: tuple[FidelityRow, ...] | None = None
+    if stored_census is None:
         census = build()
         timings["register"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -160,10 +165,13 @@ def obtain_world(
             raise
         timings["request_index"] = time.perf_counter() - t0
         release_freed_memory()  # indexing's temporaries (about 2 GB at national density)
+        t0 = time.perf_counter()
+        fidelity = tuple(fidelity_rows(census, include_requests=False))
+        timings["fidelity"] = time.perf_counter() - t0
         built.append(CENSUS_PART)
         if tmp is not None:
             try:
-                write_census_index(tmp, key, version, census, index)
+                write_census_index(tmp, key, version, census, index, fidelity)
             except OSError as exc:
                 discard_part(tmp)
                 not_kept.append(exc)
@@ -172,11 +180,13 @@ def obtain_world(
                 # The index as stored, memory-mapped too (0.7 GB at national density).
                 stored = read_census(entry / CENSUS_PART, key, config, seed)
                 if stored is not None:
-                    census, index = stored
+                    census, index = stored.census, stored.index
                     release_freed_memory()
     else:
-        census, index = census_and_index
+        census, index, fidelity = stored_census.census, stored_census.index, stored_census.fidelity
         timings["register"] = time.perf_counter() - t0
+        if fidelity is None:  # a part stored before its manifest kept them
+            fidelity = tuple(fidelity_rows(census, include_requests=False))
     t0 = time.perf_counter()
     part = f"register-{addresses}"
     register = read_register(entry / part, key)
@@ -211,4 +221,4 @@ def obtain_world(
         mark_used(entry)
         if built:  # the cache grew: the least recently used other worlds make room
             evict_worlds(key, root)
-    return World(key, census, register, index, tuple(built), timings, entry)
+    return World(key, census, register, index, tuple(built), timings, entry, fidelity)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import importlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from matchsim.fidelity import FidelityRow
 from matchsim.records import PreparedTable, Vocabulary
 from matchsim.requests.index import RegisterIndex, register_index
 from matchsim.synth import Census, CensusConfig
@@ -38,15 +40,21 @@ def write_census_tables(directory: Path, census: Census) -> Census:
 
 
 def write_census_index(
-    directory: Path, key: str, version: str, census: Census, index: RegisterIndex
+    directory: Path,
+    key: str,
+    version: str,
+    census: Census,
+    index: RegisterIndex,
+    fidelity: Sequence[FidelityRow],
 ) -> None:
     """Write the request index and, last, the manifest of a census part whose tables are
-    written (:func:`write_census_tables`)."""
+    written (:func:`write_census_tables`); the manifest keeps the register's fidelity rows."""
     extra: dict[str, Any] = {
         "seed": census.seed,
         "pupils": census.pupils.num_rows,
         "config": census.config.model_dump(mode="json"),
         "summary": census.summary().as_dict(),
+        "fidelity": [dataclasses.asdict(row) for row in fidelity],
         "origins": list(index.origins),
         "index_stored": index.storable,
     }
@@ -195,9 +203,17 @@ def _stored_value(value: object) -> tuple[str, str | None, list[np.ndarray]] | N
     return None
 
 
-def read_census(
-    directory: Path, key: str, config: CensusConfig, seed: int
-) -> tuple[Census, RegisterIndex] | None:
+@dataclasses.dataclass(frozen=True)
+class StoredCensus:
+    """A census part as read: the register, its request index and its fidelity rows
+    (``None`` from a part stored before they were kept: compute them)."""
+
+    census: Census
+    index: RegisterIndex
+    fidelity: tuple[FidelityRow, ...] | None
+
+
+def read_census(directory: Path, key: str, config: CensusConfig, seed: int) -> StoredCensus | None:
     manifest = checked_manifest(directory, key)
     if manifest is None:
         return None
@@ -219,7 +235,9 @@ def read_census(
         index = RegisterIndex.from_arrays(census, manifest["origins"], arrays)
     else:
         index = register_index(census)
-    return census, index
+    stored = manifest.get("fidelity")
+    fidelity = None if stored is None else tuple(FidelityRow(**row) for row in stored)
+    return StoredCensus(census, index, fidelity)
 
 
 def read_register(directory: Path, key: str) -> PreparedTable | None:

@@ -77,6 +77,46 @@ def test_a_second_call_builds_nothing(tmp_path):
         np.testing.assert_array_equal(second.register.codes[role], codes)
 
 
+def test_the_fidelity_rows_are_computed_once_and_kept_with_the_world(tmp_path, monkeypatch):
+    """A warm world carries the fidelity rows its build computed (2.3 s of a warm national
+    run otherwise): the same rows the register gives now, and the report uses them."""
+    import dataclasses
+    import html
+    import json
+
+    from matchsim import fidelity
+    from matchsim.report.html import fidelity_section
+    from matchsim.scenario.runner import ScenarioRun
+    from matchsim.world import obtain
+
+    def text(rows) -> list[str]:  # NaN (a row the register cannot show) compares equal
+        return [json.dumps(dataclasses.asdict(row)) for row in rows]
+
+    config = CensusConfig(pupils=3000)
+    first, _ = _world(tmp_path, config)
+    want = text(fidelity.fidelity_rows(first.census, include_requests=False))
+    assert text(first.fidelity) == want
+    monkeypatch.setattr(fidelity, "fidelity_rows", _never)
+    monkeypatch.setattr(obtain, "fidelity_rows", _never)
+    second, builds = _world(tmp_path, config)
+    assert builds == 0 and text(second.fidelity) == want
+    run = ScenarioRun(None, second.census, None, None, [], fidelity=second.fidelity)  # type: ignore[arg-type]
+    section = fidelity_section(run)
+    assert all(html.escape(row.measure) in section for row in second.fidelity)
+    # A part stored before its manifest kept the rows: they are computed, not refused.
+    manifest = tmp_path / second.key / "census" / "manifest.json"
+    stored = json.loads(manifest.read_text())
+    del stored["fidelity"]
+    manifest.write_text(json.dumps(stored))
+    monkeypatch.undo()
+    third, builds = _world(tmp_path, config)
+    assert builds == 0 and text(third.fidelity) == want
+
+
+def _never(*args, **kwargs):
+    raise AssertionError("the fidelity rows were computed again")
+
+
 def test_the_key_is_config_seed_and_version():
     config = CensusConfig(pupils=3000)
     key = world_key(config, 1, "1.0")
