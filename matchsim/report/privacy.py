@@ -86,6 +86,12 @@ def privacy_section(run: ScenarioRun) -> str:
     privacy = getattr(run, "privacy", None)
     if not privacy:
         return ""
+    count = privacy.get("attacked_records")
+    attacked = (
+        "the register's records"
+        if count is None or count >= len(run.census.pupils)
+        else f"a uniform sample of {count:,} of the register's records (privacy.attack_records)"
+    )
     side = "".join(
         f"<tr><td>{_e(r['label'])}</td><td>{_e(r['matcher'])}</td>"
         f"<td class='num'>{_pct(r['false_match_rate'], 2)}</td><td class='num'>{_pct(r['missed_match_rate'], 2)}</td>"
@@ -125,8 +131,9 @@ def privacy_section(run: ScenarioRun) -> str:
 <h3>Frequency-alignment attack and the accuracy it costs to resist it</h3>
 <p class="muted">The attacker ranks the register's field-level encodings by frequency and aligns them with
 name frequencies from an independent synthetic population of {privacy["attacker_reference_pupils"]:,} pupils
-(Kuzu et al. 2011; Christen et al. 2017). Shares are of register records re-identified; in brackets, of the
-most frequent encodings. This is a lower bound: pattern-mining attacks (Christen et al. 2018) do better.</p>
+(Kuzu et al. 2011; Christen et al. 2017). Every attack sees {attacked}; shares are of those records
+re-identified; in brackets, of the most frequent encodings. This is a lower bound: pattern-mining
+attacks (Christen et al. 2018) do better.</p>
 <table><tr><th>Hardening</th>{"".join(f"<th>{_e(f)} re-identified</th>" for f in fields)}<th>Pair F1</th>
 <th>False-match rate</th></tr>{attack_rows}</table>
 {privacy_tradeoff_chart(privacy["tradeoff"], "f1", "pair F1")}

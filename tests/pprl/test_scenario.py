@@ -187,6 +187,53 @@ def test_the_privacy_section_is_reproducible(monkeypatch):
     assert first["blocking"] == "clk_lsh(16 bands x 20 bits)"
 
 
+def test_attacks_see_a_seeded_sample_of_the_register(world):
+    """At national size the attacks would unpack 16 GB of filter bits: they see a uniform
+    sample of privacy.attack_records register records, the same for the same seed."""
+    import numpy as np
+
+    from matchsim.pprl.scenario import attacked_records
+
+    _, _, register = world
+    sample = attacked_records(register, 3000, seed=7)
+    assert len(sample) == 3000
+    assert np.all(np.diff(sample.ids) > 0)  # register order, no record twice
+    rows = np.searchsorted(register.ids, sample.ids)
+    assert np.array_equal(register.ids[rows], sample.ids)
+    for role, codes in sample.codes.items():
+        assert np.array_equal(codes, register.codes[role][rows])
+        assert sample.vocabularies[role] is register.vocabularies[role]
+    assert np.array_equal(sample.dob, register.dob[rows])
+    assert np.array_equal(attacked_records(register, 3000, seed=7).ids, sample.ids)
+    assert not np.array_equal(attacked_records(register, 3000, seed=8).ids, sample.ids)
+    assert attacked_records(register, len(register), seed=7) is register
+
+
+def test_the_privacy_section_says_how_many_records_were_attacked(monkeypatch):
+    from matchsim.report.privacy import privacy_section
+    from matchsim.scenario import load_scenario
+    from matchsim.scenario.runner import run_scenario
+
+    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
+    scenario = load_scenario(
+        ROOT / "scenarios" / "pprl-home-office.yaml",
+        [
+            "population.pupils=8000",
+            "requests.count=100",
+            "privacy.tradeoff=[{}]",
+            "privacy.attacks=[frequency]",
+            "privacy.attack_record_level=false",
+            "privacy.attack_records=2500",
+        ],
+    )
+    run = run_scenario(scenario)
+    assert run.privacy["attacked_records"] == 2500
+    assert run.privacy["attacker_reference_pupils"] == 2500  # as many as it attacks
+    (row,) = run.privacy["tradeoff"]
+    for attack in row["attacks"]:
+        assert attack["records"] == 2500, attack
+    assert "a uniform sample of 2,500 of the register" in privacy_section(run)
+
 @pytest.mark.slow
 def test_the_report_shows_each_attack_beside_linkage_quality(tmp_path, capsys):
     out = tmp_path / "out"
