@@ -295,3 +295,21 @@ def test_encoding_in_a_fresh_process_does_not_import_pandas():
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("f", [0.02, 0.3])
+def test_blip_flips_the_same_bits_whatever_its_batch(monkeypatch, f):
+    """BLIP draws and applies its flips in bounded batches (a national register's positions
+    held at once took 20 GB): the gaps are consumed in order, so the flips do not depend on
+    the batch, and about f of the bits flip."""
+    import numpy as np
+
+    from matchsim.pprl import hardening
+
+    filters = np.random.default_rng(1).integers(0, 2**63, (20_000, 16), dtype=np.uint64)
+    whole = hardening.blip(filters, f, np.random.default_rng([3, 1]))
+    monkeypatch.setattr(hardening, "BLIP_BATCH", 1024)
+    batched = hardening.blip(filters, f, np.random.default_rng([3, 1]))
+    assert np.array_equal(whole, batched)
+    flipped = np.unpackbits((whole ^ filters).view(np.uint8)).mean()
+    assert abs(flipped - f) < 0.01

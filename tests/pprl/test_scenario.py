@@ -234,6 +234,7 @@ def test_the_privacy_section_says_how_many_records_were_attacked(monkeypatch):
         assert attack["records"] == 2500, attack
     assert "a uniform sample of 2,500 of the register" in privacy_section(run)
 
+
 @pytest.mark.slow
 def test_the_report_shows_each_attack_beside_linkage_quality(tmp_path, capsys):
     out = tmp_path / "out"
