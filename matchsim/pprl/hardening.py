@@ -108,20 +108,25 @@ def harden_filters(
     out = filters
     if h.balance:
         permutation = balance_permutation(secret, length)
-        parts = []
+        # Written into one array chunk by chunk: a national register's balanced filters are
+        # 4 GB, and a list of parts concatenated held them twice.
+        balanced = np.empty((len(out), 2 * length // 64), dtype=np.uint64)
         for lo in range(0, len(out), CHUNK):
             bits = unpack(out[lo : lo + CHUNK])
             # np.take, not fancy indexing: an order of magnitude faster on wide bool rows.
             doubled = np.take(np.concatenate([bits, ~bits], axis=1), permutation, axis=1)
-            parts.append(pack(doubled))
-        out = np.concatenate(parts) if parts else np.zeros((0, 2 * length // 64), np.uint64)
+            balanced[lo : lo + len(bits)] = pack(doubled)
+        out = balanced
     if h.xor_fold:
         half = out.shape[1] // 2
         out = out[:, :half] ^ out[:, half:]
     if h.diffusion:
         out = diffuse(out, diffusion_taps(secret, out.shape[1] * 64, h.diffusion))
     if h.blip:
-        out = blip(out, h.blip, np.random.default_rng([seed, stream, 0xB119]))
+        # Flipped in place when ``out`` is this function's own array (the caller's filters
+        # are never changed): one copy of a national register's filters fewer.
+        rng = np.random.default_rng([seed, stream, 0xB119])
+        out = blip(out, h.blip, rng, in_place=out is not filters)
     return np.ascontiguousarray(out)
 
 
@@ -137,8 +142,11 @@ def diffuse(filters: np.ndarray, taps: np.ndarray) -> np.ndarray:
     return out
 
 
-def blip(filters: np.ndarray, f: float, rng: np.random.Generator) -> np.ndarray:
-    """Flip each bit independently with probability ``f``.
+def blip(
+    filters: np.ndarray, f: float, rng: np.random.Generator, *, in_place: bool = False
+) -> np.ndarray:
+    """Flip each bit independently with probability ``f`` (in ``filters`` itself with
+    ``in_place``, else in a copy).
 
     The flipped positions of the whole (rows x bits) stream are a Bernoulli process: gaps
     between flips are geometric, so only the ~f * bits flips are drawn, never a random number
@@ -146,7 +154,7 @@ def blip(filters: np.ndarray, f: float, rng: np.random.Generator) -> np.ndarray:
     national register at f = 0.05 flips 780 million bits, whose positions held at once took
     20 GB. The gaps are consumed in order whatever the batch, so the flips are the same.
     """
-    out = filters.copy()
+    out = filters if in_place and filters.flags.c_contiguous else filters.copy()
     if f <= 0 or out.size == 0:
         return out
     total = out.size * 64

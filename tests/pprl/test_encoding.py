@@ -313,3 +313,16 @@ def test_blip_flips_the_same_bits_whatever_its_batch(monkeypatch, f):
     assert np.array_equal(whole, batched)
     flipped = np.unpackbits((whole ^ filters).view(np.uint8)).mean()
     assert abs(flipped - f) < 0.01
+
+
+def test_blip_changes_the_filters_given_only_in_place():
+    import numpy as np
+
+    from matchsim.pprl import hardening
+
+    filters = np.random.default_rng(2).integers(0, 2**63, (1_000, 16), dtype=np.uint64)
+    kept = filters.copy()
+    copied = hardening.blip(filters, 0.1, np.random.default_rng(5))
+    assert np.array_equal(filters, kept) and not np.array_equal(copied, kept)
+    flipped = hardening.blip(filters, 0.1, np.random.default_rng(5), in_place=True)
+    assert flipped is filters and np.array_equal(filters, copied)
