@@ -19,6 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "pprl-test-secret-7f3a9c2e51"
 
 
+def _small_pprl_scenario(monkeypatch, *overrides: str):
+    """The shipped pprl scenario on an 8,000-pupil register, with ``overrides``."""
+    from matchsim.scenario import load_scenario
+
+    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
+    return load_scenario(
+        ROOT / "scenarios" / "pprl-home-office.yaml", ["population.pupils=8000", *overrides]
+    )
+
+
 @pytest.fixture(scope="module")
 def world():
     census = generate_census(CensusConfig(pupils=20_000, birth_years=(1995, 2010)), seed=5)
@@ -162,20 +172,15 @@ def test_bad_attack_settings_are_refused_naming_the_field(tmp_path, capsys, sett
 
 @pytest.mark.slow  # the privacy section twice, attacks and trade-off included
 def test_the_privacy_section_is_reproducible(monkeypatch):
-    from matchsim.scenario import load_scenario
     from matchsim.scenario.runner import run_scenario
 
-    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
-    scenario = load_scenario(
-        ROOT / "scenarios" / "pprl-home-office.yaml",
-        [
-            "population.pupils=8000",
-            "requests.count=150",
-            "privacy.tradeoff=[{}, {blip: 0.05}]",
-            "privacy.blocking={name: clk_lsh, bands: 16, bits: 20}",
-            "privacy.attack_nodes=150",
-            "privacy.attack_overlaps=[1.0]",
-        ],
+    scenario = _small_pprl_scenario(
+        monkeypatch,
+        "requests.count=150",
+        "privacy.tradeoff=[{}, {blip: 0.05}]",
+        "privacy.blocking={name: clk_lsh, bands: 16, bits: 20}",
+        "privacy.attack_nodes=150",
+        "privacy.attack_overlaps=[1.0]",
     )
     first, second = (run_scenario(scenario).privacy for _ in range(2))
     for run in (first, second):
@@ -211,20 +216,15 @@ def test_attacks_see_a_seeded_sample_of_the_register(world):
 
 def test_the_privacy_section_says_how_many_records_were_attacked(monkeypatch):
     from matchsim.report.privacy import privacy_section
-    from matchsim.scenario import load_scenario
     from matchsim.scenario.runner import run_scenario
 
-    monkeypatch.setenv("MATCHSIM_PPRL_KEY", SECRET)
-    scenario = load_scenario(
-        ROOT / "scenarios" / "pprl-home-office.yaml",
-        [
-            "population.pupils=8000",
-            "requests.count=100",
-            "privacy.tradeoff=[{}]",
-            "privacy.attacks=[frequency]",
-            "privacy.attack_record_level=false",
-            "privacy.attack_records=2500",
-        ],
+    scenario = _small_pprl_scenario(
+        monkeypatch,
+        "requests.count=100",
+        "privacy.tradeoff=[{}]",
+        "privacy.attacks=[frequency]",
+        "privacy.attack_record_level=false",
+        "privacy.attack_records=2500",
     )
     run = run_scenario(scenario)
     assert run.privacy["attacked_records"] == 2500
