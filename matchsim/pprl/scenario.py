@@ -359,6 +359,7 @@ def run_privacy(
         "side_by_side": sides,
         "tradeoff": tradeoff,
         "quasi_identifiers": uniqueness,
+        "register_records": len(register),
         "attacked_records": len(attacked),
         "attacker_reference_pupils": reference_pupils,
         "timings_seconds": timings,

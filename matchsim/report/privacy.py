@@ -86,11 +86,12 @@ def privacy_section(run: ScenarioRun) -> str:
     privacy = getattr(run, "privacy", None)
     if not privacy:
         return ""
-    count = privacy.get("attacked_records")
+    count, whole = privacy.get("attacked_records"), privacy.get("register_records")
     attacked = (
         "the register's records"
-        if count is None or count >= len(run.census.pupils)
-        else f"a uniform sample of {count:,} of the register's records (privacy.attack_records)"
+        if count is None or count == whole
+        else f"a uniform sample of {count:,} of the register's {whole:,} records "
+        "(privacy.attack_records)"
     )
     side = "".join(
         f"<tr><td>{_e(r['label'])}</td><td>{_e(r['matcher'])}</td>"

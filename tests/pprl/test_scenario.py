@@ -232,7 +232,8 @@ def test_the_privacy_section_says_how_many_records_were_attacked(monkeypatch):
     (row,) = run.privacy["tradeoff"]
     for attack in row["attacks"]:
         assert attack["records"] == 2500, attack
-    assert "a uniform sample of 2,500 of the register" in privacy_section(run)
+    assert run.privacy["register_records"] == 8000
+    assert "a uniform sample of 2,500 of the register's 8,000 records" in privacy_section(run)
 
 
 @pytest.mark.slow
