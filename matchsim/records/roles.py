@@ -3,6 +3,7 @@ table's mapping of columns to roles."""
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -41,27 +42,73 @@ MATCHSIM_ROLES = {
 
 
 def table_column(
-    table: pa.Table | pd.DataFrame, name: str, rows: np.ndarray | None = None
+    table: pa.Table | pd.DataFrame,
+    name: str,
+    rows: np.ndarray | None = None,
+    *,
+    text: bool = False,
 ) -> pa.ChunkedArray | pa.Array:
     """One column as Arrow (only ``rows``, in that order, when given: the others are never
-    converted)."""
+    converted). ``text``: the column holds a string role, so a pandas column of Python
+    objects may come back dictionary-encoded by object (:func:`objects_as_dictionary`)."""
     if isinstance(table, pa.Table):
         column = table[name]
         if rows is not None:
             column = column.take(pa.array(rows, pa.int64()))
     else:
         series = table[name]
-        if rows is not None:
-            series = series.take(rows)
         if series.dtype.name == "category":
             series = series.astype(object)
-        column = pa.array(series, from_pandas=True)
+        if text and series.dtype == object:
+            values = series.to_numpy()
+            column = objects_as_dictionary(values if rows is None else values[rows])
+        else:
+            if rows is not None:
+                series = series.take(rows)
+            column = pa.array(series, from_pandas=True)
     # pandas 3 strings arrive as large_string; one string type keeps vocabularies joinable.
     if pa.types.is_large_string(column.type):
         column = column.cast(pa.string())
     elif pa.types.is_dictionary(column.type) and pa.types.is_large_string(column.type.value_type):
         column = column.cast(pa.dictionary(column.type.index_type, pa.string()))
     return column
+
+
+def objects_as_dictionary(values: np.ndarray) -> pa.Array:
+    """Python objects as an Arrow dictionary array, each distinct *object* converted once.
+
+    A pandas column of text holds one Python object per distinct value more often than not:
+    pyarrow's ``to_pandas`` and pandas' CSV reader both reuse one string object for repeated
+    values. Grouping the rows by object address (integers, hashed without reading the text)
+    then converts and hashes each name once rather than once per row: 2.5x faster on a
+    national register's names. The dictionary may still repeat a value (equal strings held
+    by distinct objects); consumers re-encode dictionaries as they normalise them. Missing
+    values (None, NaN, pd.NA) become null indices."""
+    import pandas as pd
+
+    values = np.ascontiguousarray(values, dtype=object)
+    # numpy refuses to view an object array's references as integers; ctypes reads the same
+    # buffer (each element a PyObject pointer, unique per live object), copied while
+    # ``values`` keeps every object alive.
+    pointer = ctypes.cast(values.ctypes.data, ctypes.POINTER(ctypes.c_size_t))
+    addresses = (
+        np.ctypeslib.as_array(pointer, shape=(len(values),)).copy()
+        if len(values)
+        else np.empty(0, dtype=np.uintp)
+    )
+    codes, distinct = pd.factorize(addresses)
+    first = np.empty(len(distinct), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each object's first row
+    dictionary = pa.array(values[first], from_pandas=True)
+    if pa.types.is_null(dictionary.type):  # no value at all: as pa.array makes it
+        return pa.nulls(len(values))
+    if dictionary.null_count:  # missing values as null indices, not null dictionary entries
+        valid = dictionary.is_valid().to_numpy(zero_copy_only=False)
+        renumber = np.where(valid, np.cumsum(valid) - 1, -1)
+        codes = renumber[codes]
+        dictionary = dictionary.filter(pa.array(valid))
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
 def num_rows(table: pa.Table | pd.DataFrame) -> int:
@@ -121,7 +168,7 @@ def checked_columns(
     columns = {}
     for column, role in roles.items():
         try:
-            col = table_column(table, column, rows)
+            col = table_column(table, column, rows, text=role in STRING_ROLES)
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise ConfigError(
                 f"{side}.{column}",

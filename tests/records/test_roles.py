@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from matchsim.errors import ConfigError
 from matchsim.records import prepare_table
-from matchsim.records.roles import table_column
+from matchsim.records.roles import objects_as_dictionary, table_column
 
 ROLES = {"fn": "forename", "pc": "postcode"}
 TEXT = st.one_of(
@@ -75,3 +75,31 @@ def test_an_entirely_empty_object_column_is_refused_even_among_chosen_rows():
     frame = pd.DataFrame({"fn": objects([None, None]), "pc": objects(["M1 1AA", None])})
     with pytest.raises(ConfigError, match=r"t\.fn.*entirely empty"):
         prepare_table(frame, ROLES, "t", rows=np.array([1]))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(TEXT, max_size=40), st.data())
+def test_objects_as_dictionary_decodes_to_the_values_however_they_share_objects(values, data):
+    # Equal strings as one shared object or as distinct objects (a copy of each string):
+    # grouping by object must never merge distinct values nor lose a row.
+    copies = data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)))
+    held = [
+        "".join(list(v)) if copy and isinstance(v, str) else v
+        for v, copy in zip(values, copies, strict=True)
+    ]
+    encoded = objects_as_dictionary(np.array(held, dtype=object))
+    assert encoded.to_pylist() == pa.array(held, pa.string()).to_pylist()
+    if pa.types.is_dictionary(encoded.type):
+        assert encoded.dictionary.null_count == 0  # missing rows are null indices
+        assert len(encoded.dictionary) <= len({id(v) for v in held if v is not None})
+
+
+def test_a_shared_object_is_converted_once_and_copies_merge_when_prepared():
+    ann = "Ann"
+    held = np.array([ann, ann, "".join(["A", "nn"]), None, ann], dtype=object)
+    encoded = objects_as_dictionary(held)
+    assert encoded.dictionary.to_pylist() == ["Ann", "Ann"]  # two objects, one value
+    assert encoded.indices.to_pylist() == [0, 0, 1, None, 0]
+    prepared = prepare_table(pd.DataFrame({"fn": held}), {"fn": "forename"}, "t")
+    assert prepared.vocabularies["forename"].values.to_pylist() == ["ANN"]
+    assert prepared.codes["forename"].tolist() == [0, 0, 0, -1, 0]
