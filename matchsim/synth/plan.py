@@ -18,13 +18,13 @@ Python 3.11, the dependencies installed on 6 Dec 2026) as the peak resident set 
     (0.9 µs on a quiet one: 8.4 s for the national census).
 
 ``matchsim run scenarios/home-office-lookup.yaml --set population.pupils=N --quiet``
-    (1,500 requests, Fellegi-Sunter, default blocking) N = 100k: 4.05 s, 535 MB; 300k:
-    5.10 s, 731 MB; 1M: 7.48 s, 1,378 MB. Slope 923 bytes a pupil (the register, its
-    encoded "prepared" copy and the candidate pairs); the published 9.1M end-to-end run
-    (6.91 GB) gives 705. At national density with the world cache (15,285,244 pupils,
-    benchmarks/test_world.py, cold cache): 10.0-11.1 GB peak and 84-148 s on the shared
-    machine, 690 bytes and 5.5-9.7 µs a pupil; the slope of the small sizes overstates the
-    large ones (a national run would be refused on a 24 GB machine with 15 GB in use).
+    (1,500 requests, Fellegi-Sunter, default blocking, an empty world cache; re-measured on
+    7 Dec 2026 after the world cache, dictionary-encoded census files and prepared registers
+    read from the cache had halved the 6 Dec slope of 690-923 bytes) N = 1M: 9.7 s, 0.83 GB;
+    4M: 16.0 s, 1.84 GB; 15,285,244 (national density): 41.6 s, 5.50 GB (5.65 GB in
+    benchmarks/results/world.json). Slope 336 bytes a pupil. With the world cached, the
+    same runs peak 5-7% lower. ``lookup.addresses: history``: 1,150-1,160 bytes a pupil
+    (:data:`HISTORY_RUN_BYTES_PER_ROW`).
 
 ``matchsim requests --census c.parquet --profile immigration --in-register-share 0.05
 --count N --quiet`` on a 200,000-pupil register
@@ -57,14 +57,26 @@ GENERATE_FIXED_BYTES = 320_000_000
 GENERATE_SECONDS_PER_ROW = 3e-6
 GENERATE_FIXED_SECONDS = 1.5
 
-#: Peak bytes per register row of a scenario run: register, prepared register, candidate
-#: pairs and outcomes (measured 690 at national density, 705-923 at 100k-9.1M, above; 770-870
-#: at 15.3M once Fellegi-Sunter groups the register's places: 12.3-13.8 GB); the national
-#: figure rules, since only large registers come near the machine's memory.
-RUN_BYTES_PER_ROW = 820
+#: Peak bytes per register row of a scenario run with the register's current addresses:
+#: generating the register (or reading the world cache), preparing it, the candidate pairs and
+#: the outcomes. Measured on 7 Dec 2026 (``home-office-lookup``, Fellegi-Sunter, cold world
+#: cache): 1M pupils 0.83 GB, 4M 1.84 GB, 15,285,244 (national density) 5.50-5.65 GB, a slope
+#: of 336-337 bytes a row on both spans above an intercept of 0.49 GB; ``common-names``,
+#: ``twins``, ``dwp-identity-check``, ``npd-hospital-linkage`` and ``stale-addresses`` at
+#: national density (9,092,073 pupils) 2.9-3.4 GB. 380 leaves about an eighth in hand.
+RUN_BYTES_PER_ROW = 380
+#: The same with ``lookup.addresses: history`` (one register row per pupil and address the
+#: family had, built from the world's address history): ``police-school-cohort`` 2.80 GB at
+#: 2M pupils and 10.4 GB at 8,617,440 (cascade), ``home-office-lookup`` 2.83 GB at 2M
+#: (Fellegi-Sunter): 1,150-1,160 bytes a row.
+HISTORY_RUN_BYTES_PER_ROW = 1300
 RUN_FIXED_BYTES = 500_000_000
 RUN_SECONDS_PER_ROW = 6e-6
 RUN_FIXED_SECONDS = 4.0
+#: Seconds per register row with ``lookup.addresses: history`` and an empty world cache:
+#: ``police-school-cohort`` took 218 s at 8,617,440 rows and 52 s at 2M (building the world's
+#: address history most of it; 3-12 s with the world kept).
+HISTORY_RUN_SECONDS_PER_ROW = 26e-6
 
 #: Peak bytes and seconds per request drawn (measured 1,495 bytes, 20-40 µs, above).
 REQUEST_BYTES_PER_ROW = 1600
@@ -145,10 +157,16 @@ def estimate_generation(
 
 
 def estimate_run(
-    config: CensusConfig, partitions: int | None = None, requests: int = 0
+    config: CensusConfig,
+    partitions: int | None = None,
+    requests: int = 0,
+    *,
+    bytes_per_row: int = RUN_BYTES_PER_ROW,
+    seconds_per_row: float = RUN_SECONDS_PER_ROW,
 ) -> Estimate:
     """Peak memory and time of a scenario run on ``config``'s register: generating it,
-    preparing it for lookups and looking ``requests`` requests up.
+    preparing it for lookups and looking ``requests`` requests up, at ``bytes_per_row`` and
+    ``seconds_per_row`` (the ``HISTORY_`` rates for a lookup on every address a family had).
 
     With ``partitions`` (``executor: processes`` or ``dask``) the register is generated and
     looked up a partition at a time; on a local cluster two workers hold one each.
@@ -157,9 +175,9 @@ def estimate_run(
     parts = max(1, partitions or 1)
     per_process = math.ceil(rows / parts)
     processes = min(2, parts) if partitions else 1
-    memory = processes * (RUN_FIXED_BYTES + RUN_BYTES_PER_ROW * per_process)
+    memory = processes * (RUN_FIXED_BYTES + bytes_per_row * per_process)
     memory += REQUEST_BYTES_PER_ROW * requests
-    seconds = RUN_FIXED_SECONDS + RUN_SECONDS_PER_ROW * rows / processes
+    seconds = RUN_FIXED_SECONDS + seconds_per_row * rows / processes
     seconds += REQUEST_SECONDS_PER_ROW * requests
     return Estimate(rows, memory, seconds, per_process, processes, requests)
 

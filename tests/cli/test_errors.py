@@ -199,7 +199,7 @@ def test_generation_estimate_follows_the_measured_per_row_cost():
 
 
 def test_scenario_run_is_refused_with_its_key_path(in_tmp, capsys, monkeypatch):
-    _small_machine(monkeypatch, total=4_000_000_000, available=2_000_000_000)
+    _small_machine(monkeypatch, total=4_000_000_000, available=1_500_000_000)
     code, _, err = run(capsys, "run", TWINS, "--set", "population.pupils=3000000")
     assert code == 2
     line = one_error_line(err)
