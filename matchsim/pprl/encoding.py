@@ -351,12 +351,18 @@ class BloomEncoder:
 
     # -- hardening -------------------------------------------------------------------------------
 
-    def harden(self, filters: np.ndarray, stream: int = 0) -> np.ndarray:
+    def harden(
+        self, filters: np.ndarray, stream: int = 0, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Balancing, XOR-folding and BLIP (as configured) applied to raw filters.
 
-        ``stream`` separates the BLIP flips of different parties or tables.
+        ``stream`` separates the BLIP flips of different parties or tables; ``rows`` numbers
+        the filters' records in their table (default ``0..n-1``), so that a record gets the
+        same flips however many of the table's records are encoded with it.
         """
-        return harden_filters(filters, self.hardening, self._secret, self.length, self.seed, stream)
+        return harden_filters(
+            filters, self.hardening, self._secret, self.length, self.seed, stream, rows
+        )
 
     # -- records ---------------------------------------------------------------------------------
 
@@ -402,8 +408,10 @@ class BloomEncoder:
         stream: int = 0,
         *,
         harden: bool = True,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
-        """CLKs from per-role value codes (-1 missing) into per-role distinct texts."""
+        """CLKs from per-role value codes (-1 missing) into per-role distinct texts; ``rows``
+        as in :meth:`harden`."""
         n = len(next(iter(codes.values())))
         salted = self.hardening.salt == "birth_year"
         if salted and birth_years is None:
@@ -434,4 +442,4 @@ class BloomEncoder:
                 or_rows(clk, filters, np.asarray(inverse, dtype=np.int64))
             else:
                 clk |= np.take(filters, inverse, axis=0)
-        return self.harden(clk, stream) if harden else clk
+        return self.harden(clk, stream, rows) if harden else clk

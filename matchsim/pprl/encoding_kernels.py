@@ -194,3 +194,31 @@ def or_rows(out, filters, rows):  # pragma: no cover
         row = rows[i]
         for w in range(words):
             out[i, w] |= filters[row, w]
+
+
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(nogil=True, cache=True)
+def blip_rows(as_bytes, record, key, below):  # pragma: no cover
+    """BLIP's flips (:func:`matchsim.pprl.hardening.blip`), in place on a byte view of the
+    filters (rows x bytes): bit ``j`` of row ``i`` (byte ``j // 8``, mask ``0x80 >> j % 8``)
+    flips when SplitMix64 of counter ``record[i] * bits + j`` from ``key`` is below
+    ``below``. One hash per bit, no temporaries: the numpy reference holds a rows x bits
+    matrix of them."""
+    n, width = as_bytes.shape
+    bits = np.uint64(width * 8)
+    one = np.uint64(1)
+    for i in range(n):
+        base = np.uint64(record[i]) * bits
+        for byte in range(width):
+            mask = 0
+            for k in range(8):
+                z = key + (base + np.uint64(byte * 8 + k) + one) * _GOLDEN
+                z = (z ^ (z >> np.uint64(30))) * _MIX1
+                z = (z ^ (z >> np.uint64(27))) * _MIX2
+                z = z ^ (z >> np.uint64(31))
+                if z < below:
+                    mask |= 0x80 >> k
+            as_bytes[i, byte] ^= np.uint8(mask)

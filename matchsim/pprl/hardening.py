@@ -13,7 +13,10 @@
   and the bit patterns pattern-mining and graph attacks read are mixed; length unchanged;
 * ``blip`` — every bit flipped independently with probability ``f`` (each party draws its
   own flips). Note Alaggan et al.'s BLIP randomises a bit with probability f, which flips it
-  with probability f/2; here ``blip`` *is* the flip probability.
+  with probability f/2; here ``blip`` *is* the flip probability. A record's flips depend on
+  the key, the party's stream and the record's row only, never on which other records are
+  encoded with it: a lookup encodes only the register records its candidate pairs touch
+  and gets the bits encoding the whole register would give them.
 
 The salt is applied while hashing (:func:`matchsim.pprl.tokens.gram_positions` takes it);
 the rest by :func:`harden_filters`, on the packed filters.
@@ -99,10 +102,12 @@ def harden_filters(
     length: int,
     seed: int,
     stream: int = 0,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Balancing, XOR-folding, diffusion and BLIP (as ``hardening`` says) applied to raw
-    ``length``-bit filters, keyed by ``secret``; ``seed`` and ``stream`` seed the BLIP flips
-    (``stream`` separates those of different parties or tables).
+    ``length``-bit filters, keyed by ``secret``; ``seed`` and ``stream`` key the BLIP flips
+    (``stream`` separates those of different parties or tables) and ``rows`` numbers the
+    filters' records for them (default ``0..n-1``: filter ``i`` is record ``i``).
     """
     h = hardening
     out = filters
@@ -125,9 +130,16 @@ def harden_filters(
     if h.blip:
         # Flipped in place when ``out`` is this function's own array (the caller's filters
         # are never changed): one copy of a national register's filters fewer.
-        rng = np.random.default_rng([seed, stream, 0xB119])
-        out = blip(out, h.blip, rng, in_place=out is not filters)
+        key = blip_key(secret, seed, stream)
+        out = blip(out, h.blip, key, rows=rows, in_place=out is not filters)
     return np.ascontiguousarray(out)
+
+
+def blip_key(secret: Secret, seed: int, stream: int) -> int:
+    """The 64-bit key of one party's BLIP flips: keyed by the secret, so that knowing the
+    settings and the seed does not give the flips away."""
+    message = b"matchsim-blip:%d:%d" % (seed, stream)
+    return int.from_bytes(secret.digest(message)[:8], "big")
 
 
 def diffuse(filters: np.ndarray, taps: np.ndarray) -> np.ndarray:
@@ -143,46 +155,71 @@ def diffuse(filters: np.ndarray, taps: np.ndarray) -> np.ndarray:
 
 
 def blip(
-    filters: np.ndarray, f: float, rng: np.random.Generator, *, in_place: bool = False
+    filters: np.ndarray,
+    f: float,
+    key: int,
+    *,
+    rows: np.ndarray | None = None,
+    in_place: bool = False,
+    kernel: str = "auto",
 ) -> np.ndarray:
     """Flip each bit independently with probability ``f`` (in ``filters`` itself with
-    ``in_place``, else in a copy).
+    ``in_place``, else in a copy). ``kernel``: ``auto`` (numba when installed) or ``numpy``
+    (the reference, a rows x bits matrix of hashes at a time).
 
-    The flipped positions of the whole (rows x bits) stream are a Bernoulli process: gaps
-    between flips are geometric, so only the ~f * bits flips are drawn, never a random number
-    per bit. They are drawn and applied in batches of at most :data:`BLIP_BATCH` flips: a
-    national register at f = 0.05 flips 780 million bits, whose positions held at once took
-    20 GB. The gaps are consumed in order whatever the batch, so the flips are the same.
+    Bit ``j`` of record ``r`` (``rows[i]`` for filter ``i``; ``i`` itself by default) flips
+    when a 64-bit hash of ``(key, r, j)`` falls below ``f * 2**64``: a counter-based draw, so
+    a record's flips are the same whichever records are encoded beside it, and the numba
+    kernel and numpy give the same bits. The hash is SplitMix64's output function (Steele,
+    Lea & Flood 2014) of ``key + (r * bits + j + 1) * golden``; no library offers a keyed
+    counter-based Bernoulli draw over a bit matrix, and numpy's generators are sequential.
     """
     out = filters if in_place and filters.flags.c_contiguous else filters.copy()
     if f <= 0 or out.size == 0:
         return out
-    total = out.size * 64
-    bits = out.view(np.uint8).reshape(-1)
-    expected = int(total * f * 1.1)
-    drawn, at = 0, -1
-    while True:
-        gaps = rng.geometric(f, size=min(max(expected - drawn, 1024), BLIP_BATCH))
-        drawn += len(gaps)
-        steps = at + np.cumsum(gaps)
-        _flip(bits, steps[steps < total])
-        if steps[-1] >= total:
-            break
-        at = int(steps[-1])
+    n = len(out)
+    record = np.arange(n, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
+    if record.shape != (n,):
+        raise ValueError(f"rows must give one record number per filter ({n}); got {record.shape}")
+    as_bytes = out.view(np.uint8).reshape(n, -1)
+    below = np.uint64(min(int(f * 2.0**64), 2**64 - 1))
+    if kernel not in ("auto", "numpy"):
+        raise ValueError(f"kernel must be auto or numpy; got {kernel!r}")
+    try:
+        if kernel == "numpy":
+            raise ImportError
+        from matchsim.pprl.encoding_kernels import blip_rows
+    except ImportError:  # numba missing, or the reference asked for
+        _blip_rows_numpy(as_bytes, record, np.uint64(key), below)
+    else:
+        blip_rows(as_bytes, record, np.uint64(key), below)
     return out
 
 
-#: Most flips drawn and applied at once by :func:`blip` (about 0.2 GB of temporaries).
-BLIP_BATCH = 8_000_000
+#: SplitMix64's constants (Steele, Lea & Flood 2014).
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+MIX2 = np.uint64(0x94D049BB133111EB)
+#: Records whose bits the numpy reference hashes at once (rows x bits uint64 temporaries).
+BLIP_ROWS = 4096
 
 
-def _flip(bits: np.ndarray, flat: np.ndarray) -> None:
-    """XOR the bits at sorted, distinct positions ``flat`` of a byte view."""
-    if not len(flat):
-        return
-    # The masks of one byte are distinct bits, so their sum is their OR, and one XOR per
-    # touched byte applies them.
-    byte = flat // 8
-    mask = (np.uint8(0x80) >> (flat % 8).astype(np.uint8)).astype(np.uint8)
-    starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
-    bits[byte[starts]] ^= np.add.reduceat(mask, starts).astype(np.uint8)
+def splitmix64(counter: np.ndarray, key: np.uint64) -> np.ndarray:
+    """SplitMix64's output for each ``counter`` of the sequence started at ``key``."""
+    with np.errstate(over="ignore"):
+        z = key + (counter + np.uint64(1)) * GOLDEN
+        z = (z ^ (z >> np.uint64(30))) * MIX1
+        z = (z ^ (z >> np.uint64(27))) * MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def _blip_rows_numpy(
+    as_bytes: np.ndarray, record: np.ndarray, key: np.uint64, below: np.uint64
+) -> None:
+    """The numpy reference of :func:`matchsim.pprl.encoding_kernels.blip_rows`."""
+    bits = as_bytes.shape[1] * 8
+    column = np.arange(bits, dtype=np.uint64)
+    for lo in range(0, len(as_bytes), BLIP_ROWS):
+        counter = record[lo : lo + BLIP_ROWS].astype(np.uint64)[:, None] * np.uint64(bits)
+        flips = splitmix64(counter + column, key) < below
+        as_bytes[lo : lo + BLIP_ROWS] ^= np.packbits(flips, axis=1, bitorder="big")

@@ -9,7 +9,7 @@ from matchsim.errors import ConfigError
 from matchsim.matchers.base import Matcher, matcher
 from matchsim.pprl.dice import DICE_THRESHOLD, dice_pairs
 from matchsim.pprl.encoding import BloomEncoder
-from matchsim.pprl.records import linkage_clks
+from matchsim.pprl.records import pair_clks
 from matchsim.records import LinkageData
 
 
@@ -19,8 +19,8 @@ class BloomDiceMatcher(Matcher):
     matches at ``threshold`` or above (privacy-preserving: no plaintext is compared).
 
     Needs no training and no comparison levels: the pipeline runs no plaintext comparison for
-    it. It runs in one process only (BLIP flips are drawn over the whole register, and the key
-    is never pickled to a worker), so it is refused on register partitions. Every
+    it. It encodes only the records the candidate pairs touch. It runs in one process only
+    (the key is never pickled to a worker), so it is refused on register partitions. Every
     other parameter is an encoder setting (see ``matchsim.pprl.BloomEncoder``); the key comes
     from ``key`` or the environment variable ``key_env`` and is never shown by
     :meth:`describe`.
@@ -52,5 +52,5 @@ class BloomDiceMatcher(Matcher):
         return f"bloom_dice(Dice >= {self.threshold:g}; {self.encoder.describe()})"
 
     def score(self, result: ComparisonResult, data: LinkageData) -> np.ndarray:
-        left, right = linkage_clks(self.encoder, data)
-        return dice_pairs(left, right, result.left, result.right)
+        left, right, left_at, right_at = pair_clks(self.encoder, data, result.left, result.right)
+        return dice_pairs(left, right, left_at, right_at)

@@ -290,7 +290,7 @@ def run_privacy(
     side = encoded(config.hardening)
     sides = [_summary("plaintext", plaintext), _summary("encoded", side)]
     encoded_blocking = side.link.blocking.strategy
-    del side  # its linkage holds CLKs of every register record (2 GB at national size)
+    del side  # its linkage holds the encoded pairs and outcomes
     timings["encoded_lookup"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -7,6 +7,7 @@ import hmac
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,7 +141,7 @@ def test_xor_folding_halves_the_length_and_is_the_xor_of_the_halves():
 def test_blip_flips_each_bit_with_probability_f(f):
     rng = np.random.default_rng(3)
     filters = rng.integers(0, 2**63, size=(2000, 16), dtype=np.uint64)
-    flipped = blip(filters, f, np.random.default_rng(4))
+    flipped = blip(filters, f, 4)
     share = (unpack(flipped) != unpack(filters)).mean()
     n = filters.size * 64
     assert abs(share - f) < 5 * np.sqrt(f * (1 - f) / n)
@@ -297,32 +298,77 @@ def test_encoding_in_a_fresh_process_does_not_import_pandas():
     assert out.strip() == "[]"
 
 
-@pytest.mark.parametrize("f", [0.02, 0.3])
-def test_blip_flips_the_same_bits_whatever_its_batch(monkeypatch, f):
-    """BLIP draws and applies its flips in bounded batches (a national register's positions
-    held at once took 20 GB): the gaps are consumed in order, so the flips do not depend on
-    the batch, and about f of the bits flip."""
-    import numpy as np
-
+@settings(max_examples=40, deadline=None)
+@given(
+    st.floats(0.001, 0.45),
+    st.integers(0, 2**64 - 1),
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=40, unique=True),
+    st.sampled_from([1, 2, 16, 32]),
+)
+def test_blip_flips_depend_on_the_record_not_on_its_neighbours(f, key, records, words):
+    """A record's flips come from (key, record, bit) alone: flipping a few records numbered
+    as in their table gives what flipping them among all the others gives, and the numba
+    kernel and the numpy reference flip the same bits."""
     from matchsim.pprl import hardening
 
+    rng = np.random.default_rng(len(records))
+    filters = rng.integers(0, 2**63, (len(records), words), dtype=np.uint64)
+    rows = np.array(records, dtype=np.int64)
+    alone = [
+        hardening.blip(filters[i : i + 1], f, key, rows=rows[i : i + 1]) for i in range(len(rows))
+    ]
+    together = hardening.blip(filters, f, key, rows=rows)
+    assert np.array_equal(np.concatenate(alone), together)
+    reference = hardening.blip(filters, f, key, rows=rows, kernel="numpy")
+    assert np.array_equal(reference, together)
+    assert not np.array_equal(together, hardening.blip(filters, f, key ^ 1, rows=rows)) or f < 0.01
+
+
+@pytest.mark.parametrize("f", [0.02, 0.3])
+def test_blip_flips_about_f_of_the_bits_of_a_large_table(f):
     filters = np.random.default_rng(1).integers(0, 2**63, (20_000, 16), dtype=np.uint64)
-    whole = hardening.blip(filters, f, np.random.default_rng([3, 1]))
-    monkeypatch.setattr(hardening, "BLIP_BATCH", 1024)
-    batched = hardening.blip(filters, f, np.random.default_rng([3, 1]))
-    assert np.array_equal(whole, batched)
-    flipped = np.unpackbits((whole ^ filters).view(np.uint8)).mean()
-    assert abs(flipped - f) < 0.01
+    flipped = blip(filters, f, 31)
+    assert abs(np.unpackbits((flipped ^ filters).view(np.uint8)).mean() - f) < 0.01
+
+
+def test_encoding_some_records_gives_their_clks_from_encoding_all():
+    """What a lookup relies on to encode only the register records its pairs touch: every
+    hardening, BLIP included, gives a record the same CLK whichever records are encoded."""
+    from matchsim.pprl.records import RIGHT_STREAM, encode_records
+    from matchsim.records import Records, prepare_table
+
+    table = pd.DataFrame(
+        {
+            "fn": ["ANN", "BO", "CY", "ANN", "DEE", "ED"] * 50,
+            "sn": ["LEE", "SMITH", "JONES", "LEE", "KHAN", "OKAFOR"] * 50,
+            "dob": pd.to_datetime(["2010-01-02", "2011-03-04", "2012-05-06"] * 100),
+        }
+    )
+    prepared = prepare_table(table, {"fn": "forename", "sn": "surname", "dob": "date_of_birth"})
+    records = Records(ids=prepared.ids, codes=prepared.codes, dob=prepared.dob, sex=prepared.sex)
+    rows = np.array([299, 3, 150, 7, 8])
+    for hardening in (
+        {"blip": 0.05},
+        {"balance": True, "blip": 0.1},
+        {"salt": "birth_year", "blip": 0.02},
+        {"diffusion": 4, "blip": 0.05},
+    ):
+        encoder = BloomEncoder(
+            ["forename", "surname", "date_of_birth"], key=KEY, length=256, **hardening
+        )
+        every = encode_records(encoder, records, prepared.vocabularies, RIGHT_STREAM)
+        some = encode_records(encoder, records, prepared.vocabularies, RIGHT_STREAM, rows=rows)
+        assert np.array_equal(some, every[rows]), hardening
+        # the same values in other rows get other flips
+        assert not np.array_equal(every[0], every[6])
 
 
 def test_blip_changes_the_filters_given_only_in_place():
-    import numpy as np
-
     from matchsim.pprl import hardening
 
     filters = np.random.default_rng(2).integers(0, 2**63, (1_000, 16), dtype=np.uint64)
     kept = filters.copy()
-    copied = hardening.blip(filters, 0.1, np.random.default_rng(5))
+    copied = hardening.blip(filters, 0.1, 5)
     assert np.array_equal(filters, kept) and not np.array_equal(copied, kept)
-    flipped = hardening.blip(filters, 0.1, np.random.default_rng(5), in_place=True)
+    flipped = hardening.blip(filters, 0.1, 5, in_place=True)
     assert flipped is filters and np.array_equal(filters, copied)
