@@ -20,32 +20,46 @@ from matchsim.synth.plan import (
     estimate_run,
 )
 
-#: Peak bytes per register row of the privacy section (``privacy:``) at 1,024-bit
-#: encodings, on top of the run's own: every trade-off setting encodes the whole register in
-#: turn (CLKs, 128 bytes a record at 1,024 bits, twice that balanced, and each field's
-#: filters with their q-gram temporaries), one at a time. Measured on 7 Dec 2026:
-#: ``pprl-home-office`` at national density (15,285,244 pupils, nine settings) peaked at
-#: 15.7 GB resident (11.3 GB anonymous) against the run's 5.5 GB, 612 bytes a row more.
-PRIVACY_BYTES_PER_ROW = 700
-#: Bits of the encodings PRIVACY_BYTES_PER_ROW was measured at; longer ones cost more in
-#: proportion (shorter ones are not assumed cheaper: the temporaries do not shrink).
-PRIVACY_MEASURED_BITS = 1024
-#: Seconds per register row of the privacy section (the same run: 509 s, 33 µs a row; its
-#: attacks see a sample, so most of it is the nine settings' encoded lookups).
-PRIVACY_SECONDS_PER_ROW = 35e-6
+#: Peak bytes per register row of the privacy section (``privacy:``), on top of the run's
+#: own: grouping the register by each quasi-identifier combination (about 3 GB at 15.3
+#: million rows). The encoded lookups encode only the records their candidate pairs touch,
+#: and the attacks see a sample (below), so neither grows with the register.
+PRIVACY_BYTES_PER_ROW = 200
+#: The attacker's public name list: an independent synthetic population as large as the
+#: sample attacked (200,000 by default), generated with its own name model.
+PRIVACY_FIXED_BYTES = 1_000_000_000
+#: Seconds of the privacy section per register row (the quasi-identifier grouping: 26 s at
+#: 15.3 million rows) and per trade-off setting for every 200,000 records attacked (the
+#: attacks and the encoded lookup: 265 s for nine settings). Measured on 7 Dec 2026:
+#: ``pprl-home-office`` at national density (15,285,244 pupils) took 357 s and peaked at
+#: 8.56 GB resident (6.31 GB anonymous, building the world) against the run's 5.5 GB.
+PRIVACY_SECONDS_PER_ROW = 2e-6
+PRIVACY_SECONDS_PER_SETTING = 30.0
 
 
 def privacy_bytes(scenario: Scenario, rows: int) -> int:
     """Peak bytes the privacy section adds to a run on ``rows`` register rows (0 without
-    ``privacy:``): the register's encodings, and the attacks' sample with every bit of a
-    (balanced, so twice as long) filter unpacked to a byte."""
+    ``privacy:``): the quasi-identifier grouping, the attacker's reference population, and
+    the attacks' sample with every bit of a (balanced, so twice as long) filter unpacked to
+    a byte."""
     privacy = scenario.privacy
     if privacy is None:
         return 0
-    bits = int(privacy.encoding.get("length", PRIVACY_MEASURED_BITS))
-    scale = max(bits, PRIVACY_MEASURED_BITS) / PRIVACY_MEASURED_BITS
+    bits = int(privacy.encoding.get("length", 1024))
     attacked = min(privacy.attack_records, rows)
-    return int(rows * PRIVACY_BYTES_PER_ROW * scale) + attacked * 2 * bits
+    return rows * PRIVACY_BYTES_PER_ROW + PRIVACY_FIXED_BYTES + attacked * 2 * bits
+
+
+def privacy_seconds(scenario: Scenario, rows: int) -> float:
+    """Seconds the privacy section adds to a run on ``rows`` register rows."""
+    privacy = scenario.privacy
+    if privacy is None:
+        return 0.0
+    attacked = min(privacy.attack_records, rows)
+    settings = len(privacy.tradeoff)
+    return rows * PRIVACY_SECONDS_PER_ROW + settings * PRIVACY_SECONDS_PER_SETTING * (
+        attacked / 200_000
+    )
 
 
 def scenario_estimate(scenario: Scenario, points: int = 1) -> Estimate:
@@ -67,7 +81,7 @@ def scenario_estimate(scenario: Scenario, points: int = 1) -> Estimate:
         estimate = replace(
             estimate,
             memory=estimate.memory + privacy_bytes(scenario, estimate.rows),
-            seconds=estimate.seconds + PRIVACY_SECONDS_PER_ROW * estimate.rows,
+            seconds=estimate.seconds + privacy_seconds(scenario, estimate.rows),
         )
     if points > 1:
         estimate = replace(

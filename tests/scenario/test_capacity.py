@@ -11,6 +11,7 @@ from matchsim.errors import ConfigError
 from matchsim.scenario import load_scenario
 from matchsim.scenario.capacity import (
     PRIVACY_BYTES_PER_ROW,
+    PRIVACY_FIXED_BYTES,
     check_scenario_fits,
     privacy_bytes,
     scenario_estimate,
@@ -27,7 +28,7 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 MEASURED_PEAK_GB = {
     "home-office-lookup": 5.65,
     "police-school-cohort": 10.4,
-    "pprl-home-office": 15.7,
+    "pprl-home-office": 8.56,
     "common-names": 3.16,
     "twins": 3.0,
     "stale-addresses": 3.1,
@@ -57,18 +58,18 @@ def test_a_lookup_on_every_address_costs_the_history_rate_per_row():
     assert history.memory - current.memory == extra
 
 
-def test_the_privacy_section_adds_its_encodings_and_attacks():
+def test_the_privacy_section_adds_its_grouping_reference_and_attacks():
     plain = _scenario()
     rows = scenario_estimate(plain).rows
     privacy = {"simulation_key": True, "attack_records": 100_000}
     encoded = _scenario(privacy=privacy)
     added = scenario_estimate(encoded).memory - scenario_estimate(plain).memory
-    assert added == privacy_bytes(encoded, rows) == rows * PRIVACY_BYTES_PER_ROW + 100_000 * 2048
+    expected = rows * PRIVACY_BYTES_PER_ROW + PRIVACY_FIXED_BYTES + 100_000 * 2 * 1024
+    assert added == privacy_bytes(encoded, rows) == expected
     longer = _scenario(privacy={**privacy, "encoding": {"length": 2048}})
-    shorter = _scenario(privacy={**privacy, "encoding": {"length": 512}})
-    assert privacy_bytes(longer, rows) > privacy_bytes(encoded, rows)
-    # a shorter filter is not assumed to save the measured temporaries
-    assert privacy_bytes(shorter, rows) >= rows * PRIVACY_BYTES_PER_ROW
+    assert privacy_bytes(longer, rows) - privacy_bytes(encoded, rows) == 100_000 * 2 * 1024
+    more = _scenario(privacy={**privacy, "attack_records": 200_000})
+    assert scenario_estimate(more).seconds > scenario_estimate(encoded).seconds
     assert privacy_bytes(plain, rows) == 0
 
 
