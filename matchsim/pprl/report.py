@@ -100,11 +100,21 @@ def frontier_svg(rows: list[dict[str, Any]]) -> str:
     )
 
 
+#: The threshold rules of :func:`matchsim.pprl.thresholds.choose_thresholds`, as headed.
+THRESHOLD_RULES = {
+    "oracle": "Oracle",
+    "one_to_one": "One request, one child",
+    "unsupervised": "Otsu",
+}
+
+
 def attacks_html(privacy: dict[str, Any]) -> str:
     """The attack comparison (empty when the run has none)."""
     rows = [r for r in privacy.get("tradeoff", []) if r.get("attack_outcomes")]
     if not rows:
         return ""
+    # Results written before the one-to-one rule existed have the other two only.
+    rules = [rule for rule in THRESHOLD_RULES if all(rule in r["thresholds"] for r in rows)]
     quality = "".join(
         f"<tr><td>{escape(r['label'])}</td>"
         + "".join(
@@ -112,7 +122,7 @@ def attacks_html(privacy: dict[str, Any]) -> str:
             f"<td class='num'>{r['thresholds'][rule]['precision']:.3f}</td>"
             f"<td class='num'>{r['thresholds'][rule]['recall']:.3f}</td>"
             f"<td class='num'>{r['thresholds'][rule]['f1']:.3f}</td>"
-            for rule in ("oracle", "unsupervised")
+            for rule in rules
         )
         + f"<td class='num'>{_pct(worst_case(r))}</td></tr>"
         for r in rows
@@ -134,6 +144,7 @@ def attacks_html(privacy: dict[str, Any]) -> str:
             )
         cells.append(f"<tr>{''.join(line)}</tr>")
     heads = "".join(f"<th>{escape(r['label'])}</th>" for r in rows)
+    rule_heads = "".join(f'<th colspan="4">{THRESHOLD_RULES[rule]}</th>' for rule in rules)
     return f"""<h3>Attacks from the literature, per encoding setting</h3>
 <p class="muted">Field level: each name field's own filters. Frequency alignment (Kuzu et al. 2011);
 bit-pattern attack (Christen, Schnell, Vatsalan &amp; Ranbaduge, PAKDD 2017): q-gram positions from the
@@ -143,11 +154,13 @@ Knowledge <i>register</i>: the register's own frequencies (worst case); <i>publi
 population's. Record level: the CLKs used for linkage. Shares of records re-identified with 95% Wilson
 intervals; "values": distinct values whose records are mostly decoded right.</p>
 <h4>Linkage quality, each setting's Dice threshold chosen by the same rule</h4>
-<p class="muted">Oracle: the best pair F1 on the ground truth (only a simulation can do this). Unsupervised:
-Otsu's cut of the candidate pairs' Dice histogram.</p>
-<div style="overflow-x:auto"><table><tr><th rowspan="2">Setting</th><th colspan="4">Oracle</th>
-<th colspan="4">Unsupervised</th><th rowspan="2">Worst attack</th></tr>
-<tr><th>Dice</th><th>P</th><th>R</th><th>F1</th><th>Dice</th><th>P</th><th>R</th><th>F1</th></tr>
+<p class="muted">Oracle: the best pair F1 on the ground truth (only a simulation can do this). One request,
+one child (no labels): the cut leaving the most requests with exactly one candidate above it, less twice
+those left with several. Otsu (no labels): the cut of the candidate pairs' Dice histogram maximising the
+between-class variance.</p>
+<div style="overflow-x:auto"><table><tr><th rowspan="2">Setting</th>{rule_heads}
+<th rowspan="2">Worst attack</th></tr>
+<tr>{"<th>Dice</th><th>P</th><th>R</th><th>F1</th>" * len(rules)}</tr>
 {quality}</table></div>
 {frontier_svg(rows)}
 <h4>Share of records re-identified, by attack and setting</h4>

@@ -9,7 +9,15 @@ rules, applied to the scored candidate pairs of each setting:
 * ``unsupervised`` — Otsu's threshold (Otsu 1979, "A threshold selection method from
   gray-level histograms"): the cut of the candidate pairs' Dice histogram that maximises the
   between-class variance, i.e. the valley between non-matches and matches. A data holder
-  without labels can apply it.
+  without labels can apply it. At national density it fails: millions of namesake pairs fill
+  the histogram, and its cut falls among them (precision about 1%).
+* ``one_to_one`` — a request names one child, so a data holder without labels can judge a cut
+  by the requests it leaves with exactly one candidate at or above it (a clear answer) against
+  those it leaves with two or more (an ambiguity, and a risk of the wrong child): the cut
+  maximising ``clear - ONE_TO_ONE_AMBIGUITY_COST * ambiguous``. Only each request's best and
+  second-best Dice matter. The cost of 2 was chosen on four settings of the national run
+  (none, balance, BLIP 0.05, diffusion; costs 2 to 5 gave the same cuts within 0.02);
+  docs/pprl.md reports the other settings and the 200,000-pupil register as holdouts.
 """
 
 from __future__ import annotations
@@ -39,6 +47,40 @@ def otsu_threshold(scores: np.ndarray, bins: int = OTSU_BINS) -> float:
         between = w0 * w1 * (mu0 - mu1) ** 2
     between = np.where((w0 > 0) & (w1 > 0), between, -1.0)
     return float(edges[1:][int(np.argmax(between))])
+
+
+#: What a request left with two or more candidates above a cut costs it, in requests with
+#: exactly one (:func:`one_to_one_threshold`).
+ONE_TO_ONE_AMBIGUITY_COST = 2.0
+
+
+def one_to_one_threshold(
+    left_ids: np.ndarray, scores: np.ndarray, cost: float = ONE_TO_ONE_AMBIGUITY_COST
+) -> float:
+    """The cut maximising the requests (``left_ids``) with exactly one candidate scoring at
+    or above it, less ``cost`` times those with two or more; the highest such cut on a tie.
+
+    A request's count at cut ``t`` depends on its best score ``s1`` and second-best ``s2``
+    only: one candidate when ``s1 >= t > s2``, several when ``s2 >= t``. So the objective is
+    ``#(s1 >= t) - (1 + cost) * #(s2 >= t)``, evaluated at every distinct best score.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    if len(scores) == 0:
+        return 1.0
+    codes = pd.factorize(np.asarray(left_ids))[0]
+    # Each request's two best scores: sort by (request, score descending).
+    order = np.lexsort((-scores, codes))
+    sorted_codes, sorted_scores = codes[order], scores[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    best = sorted_scores[starts]
+    has_second = np.r_[starts[1:], len(order)] - starts >= 2
+    second = sorted_scores[starts[has_second] + 1]
+    cuts = np.unique(best)  # ascending
+    at_least_best = len(best) - np.searchsorted(np.sort(best), cuts, side="left")
+    at_least_second = len(second) - np.searchsorted(np.sort(second), cuts, side="left")
+    objective = at_least_best - (1.0 + cost) * at_least_second
+    top = np.flatnonzero(objective == objective.max())
+    return float(cuts[top[-1]])
 
 
 def pair_quality(
@@ -81,10 +123,12 @@ def choose_thresholds(pairs: pd.DataFrame, true_links: pd.DataFrame) -> dict[str
     last_of_score = np.r_[scores[order][1:] != scores[order][:-1], True]
     best = int(np.argmax(np.where(last_of_score, f1, -1.0))) if len(order) else -1
     oracle = scores[order][best] if best >= 0 else 1.0
+    one_to_one = one_to_one_threshold(marked["left_id"].to_numpy(), scores)
     return {
         "oracle": pair_quality(scores, is_true, total, oracle),
         "unsupervised": pair_quality(scores, is_true, total, otsu_threshold(scores)),
+        "one_to_one": pair_quality(scores, is_true, total, one_to_one),
     }
 
 
-__all__ = ["choose_thresholds", "otsu_threshold", "pair_quality"]
+__all__ = ["choose_thresholds", "one_to_one_threshold", "otsu_threshold", "pair_quality"]

@@ -43,3 +43,25 @@ def test_the_section_lists_every_attack_per_setting_and_escapes_labels():
     assert "&lt;none&gt;" in html and "<none>" not in html
     assert html.count("graph matching: forename") == 2
     assert attacks_html({"tradeoff": []}) == ""
+
+
+def test_the_quality_table_has_a_column_group_per_threshold_rule_the_results_hold():
+    old = row("none", 0.9, [0.5])  # written before the one-to-one rule: oracle and Otsu
+    html = attacks_html({"tradeoff": [old]})
+    assert "Otsu</th>" in html and "One request, one child</th>" not in html
+    assert html.count("<th>Dice</th>") == 2
+    new = row("none", 0.9, [0.5])
+    new["thresholds"]["one_to_one"] = {
+        "threshold": 0.861,
+        "precision": 0.97,
+        "recall": 0.87,
+        "f1": 0.92,
+    }
+    html = attacks_html({"tradeoff": [new]})
+    assert "One request, one child</th>" in html and html.count("<th>Dice</th>") == 3
+    assert (
+        html.index("Oracle</th>")
+        < html.index("One request, one child</th>")
+        < html.index("Otsu</th>")
+    )
+    assert "<td class='num'>0.861</td>" in html
