@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class ScenarioRun:
     #: the register against published figures, when the world kept them (the report
     #: computes them otherwise)
     fidelity: tuple[FidelityRow, ...] | None = None
+    #: what the run took beside what the up-front check estimated (:func:`run_resources`)
+    resources: dict[str, Any] | None = None
 
     def metrics(self, version: str) -> dict[str, Any]:
         """Every figure of the run, JSON-serialisable (for ``metrics.json``)."""
@@ -96,6 +99,7 @@ class ScenarioRun:
                 "timings_seconds": self.timings
                 | {f"lookup_{k}": v for k, v in link.timings.items()},
                 **({"privacy": self.privacy} if self.privacy is not None else {}),
+                **({"resources": self.resources} if self.resources is not None else {}),
             }
         )
 
@@ -138,6 +142,7 @@ def run_scenario(
         with open_executor(scenario.executor) as owned:
             return run_scenario(scenario, stage, executor=owned)
     notify = stage or (lambda label, done, total: None)
+    started = time.perf_counter()
     timings: dict[str, float] = {}
     register = index = world = None
     if executor is None or executor.kind == "local":
@@ -201,7 +206,38 @@ def run_scenario(
         timings["privacy"] = time.perf_counter() - t0
         notify("Privacy-preserving matching", 1, 1)
     fidelity = world.fidelity if world is not None else None
-    return ScenarioRun(scenario, census, requests, result, tradeoff, timings, privacy, fidelity)
+    resources = run_resources(scenario, time.perf_counter() - started)
+    return ScenarioRun(
+        scenario, census, requests, result, tradeoff, timings, privacy, fidelity, resources
+    )
+
+
+def run_resources(scenario: Scenario, seconds: float) -> dict[str, Any]:
+    """The memory and time the up-front check estimated for ``scenario``
+    (:func:`matchsim.scenario.capacity.scenario_estimate`) beside what the run took: its
+    seconds, and the peak resident memory of this process so far (the run's own for
+    ``matchsim run``; a process that ran more before reports the larger). The estimates are
+    linear fits measured on one machine; a run that outgrows its estimate shows it here."""
+    from matchsim.scenario.capacity import scenario_estimate
+
+    estimate = scenario_estimate(scenario)
+    return {
+        "estimated_memory_gb": round(estimate.memory / 1e9, 2),
+        "estimated_seconds": round(estimate.seconds, 1),
+        "peak_memory_gb": _peak_memory_gb(),
+        "seconds": round(seconds, 1),
+    }
+
+
+def _peak_memory_gb() -> float | None:
+    """This process's peak resident set size so far, or None where the OS does not say."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return round(peak * (1 if sys.platform == "darwin" else 1024) / 1e9, 2)
 
 
 def _local_world(scenario: Scenario, notify: Stage, timings: dict[str, float]) -> World:

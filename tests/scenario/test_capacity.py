@@ -92,3 +92,17 @@ def test_a_history_lookup_is_refused_where_the_current_one_fits():
     check_scenario_fits(_scenario(), memory=machine)
     with pytest.raises(ConfigError, match=r"^population\.pupils: .* need about 3\.1 GB"):
         check_scenario_fits(_scenario(lookup={"addresses": "history"}), memory=machine)
+
+
+def test_a_run_records_its_estimate_beside_what_it_took(tmp_path):
+    from matchsim.scenario.runner import run_scenario
+
+    scenario = load_scenario(
+        SCENARIOS / "twins.yaml", overrides=["population.pupils=3000", "requests.count=50"]
+    )
+    resources = run_scenario(scenario).metrics("test")["resources"]
+    estimate = scenario_estimate(scenario)
+    assert resources["estimated_memory_gb"] == round(estimate.memory / 1e9, 2)
+    assert resources["estimated_seconds"] == round(estimate.seconds, 1)
+    assert 0 < resources["peak_memory_gb"] < 100  # this process's peak, in GB (not KB)
+    assert resources["seconds"] > 0
