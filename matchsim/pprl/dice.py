@@ -30,7 +30,9 @@ DICE_THRESHOLD = 0.8
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 
 
-def _use_numba(kernel: str) -> bool:
+def use_numba(kernel: str) -> bool:
+    """Whether ``kernel`` (one of :data:`KERNELS`) runs the numba kernels: ``auto`` when numba
+    is installed; a ConfigError for an unknown kernel or ``numba`` without numba."""
     if kernel not in KERNELS:
         raise ConfigError("kernel", f"{kernel!r} is not allowed; allowed: {', '.join(KERNELS)}")
     if kernel == "numba" and not HAVE_NUMBA:
@@ -70,7 +72,7 @@ def dice_pairs(
     """
     count_l, count_r = popcounts(left), popcounts(right)
     out = np.empty(len(left_rows), dtype=np.float64)
-    if _use_numba(kernel):
+    if use_numba(kernel):
         from matchsim.pprl.kernels import dice_pairs_kernel
 
         dice_pairs_kernel(
@@ -113,7 +115,7 @@ def dice_all_pairs(
     throughput figures are honest all-pairs figures.
     """
     count_l, count_r = popcounts(left), popcounts(right)
-    if _use_numba(kernel):
+    if use_numba(kernel):
         return _all_pairs_numba(left, right, count_l, count_r, threshold)
     right_t = np.ascontiguousarray(right.T)
     words = left.shape[1]

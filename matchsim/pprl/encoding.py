@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.bits import CHUNK, pack
-from matchsim.pprl.dice import HAVE_NUMBA, KERNELS
+from matchsim.pprl.dice import use_numba
 from matchsim.pprl.fields import TOKEN_ROLES, FieldSpec, field_specs
 from matchsim.pprl.hardening import Hardening, harden_filters
 from matchsim.pprl.secret import KEY_ENV, Secret
@@ -147,11 +147,7 @@ class BloomEncoder:
         kernel: str = "auto",
     ) -> None:
         self.fields = field_specs(fields)
-        if kernel not in KERNELS:
-            raise ConfigError("kernel", f"{kernel!r} is not allowed; allowed: {', '.join(KERNELS)}")
-        if kernel == "numba" and not HAVE_NUMBA:
-            raise ConfigError("kernel", "numba is not installed (pip install numba)")
-        self.kernel = "numba" if kernel == "numba" or (kernel == "auto" and HAVE_NUMBA) else "numpy"
+        self.kernel = "numba" if use_numba(kernel) else "numpy"
         step = 128 if xor_fold else 64
         if (
             isinstance(length, bool)

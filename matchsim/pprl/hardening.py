@@ -30,6 +30,7 @@ import numpy as np
 
 from matchsim.errors import ConfigError
 from matchsim.pprl.bits import CHUNK, pack, unpack
+from matchsim.pprl.dice import use_numba
 from matchsim.pprl.secret import Secret
 
 SALTS = ("birth_year",)
@@ -164,8 +165,8 @@ def blip(
     kernel: str = "auto",
 ) -> np.ndarray:
     """Flip each bit independently with probability ``f`` (in ``filters`` itself with
-    ``in_place``, else in a copy). ``kernel``: ``auto`` (numba when installed) or ``numpy``
-    (the reference, a rows x bits matrix of hashes at a time).
+    ``in_place``, else in a copy). ``kernel``: as :func:`matchsim.pprl.dice.use_numba` takes
+    it (``numpy``: the reference, a rows x bits matrix of hashes at a time).
 
     Bit ``j`` of record ``r`` (``rows[i]`` for filter ``i``; ``i`` itself by default) flips
     when a 64-bit hash of ``(key, r, j)`` falls below ``f * 2**64``: a counter-based draw, so
@@ -183,16 +184,12 @@ def blip(
         raise ValueError(f"rows must give one record number per filter ({n}); got {record.shape}")
     as_bytes = out.view(np.uint8).reshape(n, -1)
     below = np.uint64(min(int(f * 2.0**64), 2**64 - 1))
-    if kernel not in ("auto", "numpy"):
-        raise ValueError(f"kernel must be auto or numpy; got {kernel!r}")
-    try:
-        if kernel == "numpy":
-            raise ImportError
-        from matchsim.pprl.encoding_kernels import blip_rows
-    except ImportError:  # numba missing, or the reference asked for
-        _blip_rows_numpy(as_bytes, record, np.uint64(key), below)
-    else:
+    if use_numba(kernel):
+        from matchsim.pprl.encoding_kernels import blip_rows  # numba: on use
+
         blip_rows(as_bytes, record, np.uint64(key), below)
+    else:
+        _blip_rows_numpy(as_bytes, record, np.uint64(key), below)
     return out
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import matchsim.pprl.encoding as encoding
+import matchsim.pprl.dice as dice
 from matchsim.errors import ConfigError
 from matchsim.pprl import BloomEncoder, FieldSpec
 
@@ -116,7 +116,7 @@ def test_kernel_is_chosen_by_name_and_numba_stays_optional(monkeypatch):
     assert BloomEncoder(key=KEY, kernel="numpy").kernel == "numpy"
     with pytest.raises(ConfigError, match="kernel"):
         BloomEncoder(key=KEY, kernel="fortran")
-    monkeypatch.setattr(encoding, "HAVE_NUMBA", False)
+    monkeypatch.setattr(dice, "HAVE_NUMBA", False)  # the flag every pprl kernel choice reads
     assert BloomEncoder(key=KEY).kernel == "numpy"  # auto falls back
     with pytest.raises(ConfigError, match="numba is not installed"):
         BloomEncoder(key=KEY, kernel="numba")
