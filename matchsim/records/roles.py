@@ -50,7 +50,7 @@ def table_column(
 ) -> pa.ChunkedArray | pa.Array:
     """One column as Arrow (only ``rows``, in that order, when given: the others are never
     converted). ``text``: the column holds a string role, so a pandas column of Python
-    objects may come back dictionary-encoded by object (:func:`objects_as_dictionary`)."""
+    objects comes back dictionary-encoded, each value once (:func:`objects_as_dictionary`)."""
     if isinstance(table, pa.Table):
         column = table[name]
         if rows is not None:
@@ -59,9 +59,8 @@ def table_column(
         series = table[name]
         if series.dtype.name == "category":
             series = series.astype(object)
-        if text and series.dtype == object:
-            values = series.to_numpy()
-            column = objects_as_dictionary(values if rows is None else values[rows])
+        if text and holds_text_objects(table, name):
+            column = objects_as_dictionary(series.to_numpy(), rows)
         else:
             if rows is not None:
                 series = series.take(rows)
@@ -74,41 +73,75 @@ def table_column(
     return column
 
 
-def objects_as_dictionary(values: np.ndarray) -> pa.Array:
-    """Python objects as an Arrow dictionary array, each distinct *object* converted once.
+def holds_text_objects(table: pa.Table | pd.DataFrame, name: str) -> bool:
+    """Whether a column is a pandas column of Python objects (or categories, read as their
+    objects): :func:`table_column` reads such a column of a string role with
+    :func:`objects_as_dictionary`, whose dictionary holds each value once."""
+    if isinstance(table, pa.Table):
+        return False
+    dtype = table[name].dtype
+    return dtype == np.dtype(object) or dtype.name == "category"
+
+
+def objects_as_dictionary(values: np.ndarray, rows: np.ndarray | None = None) -> pa.Array:
+    """Python objects (only ``rows``, in that order, when given) as an Arrow dictionary
+    array whose dictionary holds each value once.
 
     A pandas column of text holds one Python object per distinct value more often than not:
     pyarrow's ``to_pandas`` and pandas' CSV reader both reuse one string object for repeated
-    values. Grouping the rows by object address (integers, hashed without reading the text)
-    then converts and hashes each name once rather than once per row: 2.5x faster on a
-    national register's names. The dictionary may still repeat a value (equal strings held
-    by distinct objects); consumers re-encode dictionaries as they normalise them. Missing
-    values (None, NaN, pd.NA) become null indices."""
-    import pandas as pd
+    values. The rows are grouped by object address (integers: no object is touched), each
+    distinct object's text is read once and equal texts held by distinct objects are merged
+    (``matchsim.records.kernels``). Missing values (None, NaN, pd.NA, NaT) become null
+    indices. A column holding other objects (numbers among the text, say) goes through
+    pyarrow's conversion, which reads them or says what it found mixed."""
+    from matchsim.records.kernels import distinct_texts_of_objects, group_by_address
 
     values = np.ascontiguousarray(values, dtype=object)
-    # numpy refuses to view an object array's references as integers; ctypes reads the same
-    # buffer (each element a PyObject pointer, unique per live object), copied while
-    # ``values`` keeps every object alive.
-    pointer = ctypes.cast(values.ctypes.data, ctypes.POINTER(ctypes.c_size_t))
-    addresses = (
-        np.ctypeslib.as_array(pointer, shape=(len(values),)).copy()
-        if len(values)
-        else np.empty(0, dtype=np.uintp)
-    )
-    codes, distinct = pd.factorize(addresses)
-    first = np.empty(len(distinct), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # each object's first row
-    dictionary = pa.array(values[first], from_pandas=True)
-    if pa.types.is_null(dictionary.type):  # no value at all: as pa.array makes it
-        return pa.nulls(len(values))
-    if dictionary.null_count:  # missing values as null indices, not null dictionary entries
-        valid = dictionary.is_valid().to_numpy(zero_copy_only=False)
-        renumber = np.where(valid, np.cumsum(valid) - 1, -1)
-        codes = renumber[codes]
-        dictionary = dictionary.filter(pa.array(valid))
-    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    addresses = _object_addresses(values)
+    # a copy either way: ``values`` keeps every object alive while the addresses are read
+    addresses = addresses.copy() if rows is None else addresses[rows]
+    group, first = group_by_address(addresses)
+    value_of_object, offsets, text = distinct_texts_of_objects(addresses[first])
+    missing = value_of_object < 0
+    if missing.any():
+        objects = values[first if rows is None else rows[first]]
+        if not _missing_objects(objects[missing]).all():
+            return _objects_by_pyarrow(objects, group)
+    codes = value_of_object[group]
+    dictionary = pa.LargeStringArray.from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(text)
+    ).cast(pa.string())
+    indices = pa.array(codes, mask=codes < 0) if missing.any() else pa.array(codes)
     return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _object_addresses(values: np.ndarray) -> np.ndarray:
+    """The objects' addresses, a view of the array's buffer (each element a PyObject
+    pointer, unique per live object): numpy refuses to view references as integers, ctypes
+    reads the same buffer. Valid while ``values`` lives and is unchanged."""
+    if not len(values):
+        return np.empty(0, dtype=np.uint64)
+    pointer = ctypes.cast(values.ctypes.data, ctypes.POINTER(ctypes.c_uint64))
+    return np.ctypeslib.as_array(pointer, shape=(len(values),))
+
+
+def _missing_objects(objects: np.ndarray) -> np.ndarray:
+    """Which objects stand for a missing value (None, NaN, pd.NA, NaT)."""
+    import pandas as pd
+
+    return np.asarray(pd.isna(objects), dtype=bool)
+
+
+def _objects_by_pyarrow(objects: np.ndarray, group: np.ndarray) -> pa.Array:
+    """The distinct objects converted by pyarrow (which reads numbers, or raises naming the
+    kinds it found mixed), merged by value, as a dictionary array over the rows."""
+    converted = pc.dictionary_encode(pa.array(objects, from_pandas=True))
+    if pa.types.is_null(converted.type.value_type):  # no value at all: as pa.array makes it
+        return pa.nulls(len(group))
+    value_of_object = converted.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    codes = value_of_object.astype(np.int64)[group]
+    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+    return pa.DictionaryArray.from_arrays(indices, converted.dictionary)
 
 
 def num_rows(table: pa.Table | pd.DataFrame) -> int:
@@ -173,6 +206,13 @@ def checked_columns(
             raise ConfigError(
                 f"{side}.{column}",
                 f"mixes kinds of value; a {role} column must hold text or dates ({str(exc).splitlines()[0]})",
+            ) from None
+        except UnicodeEncodeError as exc:
+            raise ConfigError(
+                f"{side}.{column}",
+                f"holds text that is not valid Unicode ({exc.reason}: {exc.object[:40]!r}, as "
+                "decoding with errors='surrogateescape' leaves); read the file with its real "
+                "encoding",
             ) from None
         if _entirely_empty(table, column, col, rows):
             raise ConfigError(f"{side}.{column}", "the column is entirely empty")

@@ -33,6 +33,7 @@ from matchsim.records.roles import (
     check_mapping,
     checked_columns,
     column_names,
+    holds_text_objects,
     num_rows,
     table_column,
 )
@@ -325,6 +326,8 @@ def prepare_table(
 
     def normalised(role: str) -> tuple[pa.Array, np.ndarray]:
         col = columns[by_role[role]]
+        if holds_text_objects(table, by_role[role]):  # one dictionary, each value once
+            return normalised_strings(col, role, distinct=True)
         return normalised_strings(col if rows is None else _decoded_if_sparse(col, n), role)
 
     # Arrow releases the GIL: normalise the roles side by side, where there are cores to use

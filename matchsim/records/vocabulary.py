@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from matchsim.errors import ConfigError
-from matchsim.hashing import HashIndex
+from matchsim.hashing import HashIndex, positions_in
 from matchsim.records.normalise import per_record
 from matchsim.records.roles import MISSING
 
@@ -344,13 +344,22 @@ def derived_keys(kind: str, view: ValueBytes) -> np.ndarray | None:
 
 
 def index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
-    """Position of each value in ``value_set`` (-1 when absent), via Arrow's hash lookup."""
+    """Position of each value in ``value_set`` (-1 when absent): strings without nulls by
+    :func:`matchsim.hashing.positions_in`, anything else by Arrow's hash lookup (where a
+    null finds a null)."""
+    if _plain_strings(values) and _plain_strings(value_set):
+        return positions_in(values, value_set)
     return (
         pc.index_in(values, value_set=value_set)
         .fill_null(-1)
         .to_numpy(zero_copy_only=False)
         .astype(np.int64)
     )
+
+
+def _plain_strings(values: pa.Array) -> bool:
+    kind = values.type
+    return (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and not values.null_count
 
 
 def index_in_few(values: pa.Array, value_set: pa.Array) -> np.ndarray:

@@ -77,29 +77,52 @@ def test_an_entirely_empty_object_column_is_refused_even_among_chosen_rows():
         prepare_table(frame, ROLES, "t", rows=np.array([1]))
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.lists(TEXT, max_size=40), st.data())
+MISSING_MARKERS = st.sampled_from([None, np.nan, pd.NA, pd.NaT]) | st.builds(float, st.just("nan"))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(TEXT | MISSING_MARKERS, max_size=40), st.data())
 def test_objects_as_dictionary_decodes_to_the_values_however_they_share_objects(values, data):
-    # Equal strings as one shared object or as distinct objects (a copy of each string):
-    # grouping by object must never merge distinct values nor lose a row.
+    # Equal strings as one shared object or as distinct objects (a copy of each string), and
+    # every missing marker pandas may hold (a fresh NaN object among them): grouping by
+    # object must never merge distinct values nor lose a row, and equal texts become one
+    # dictionary value.
     copies = data.draw(st.lists(st.booleans(), min_size=len(values), max_size=len(values)))
     held = [
         "".join(list(v)) if copy and isinstance(v, str) else v
         for v, copy in zip(values, copies, strict=True)
     ]
-    encoded = objects_as_dictionary(np.array(held, dtype=object))
-    assert encoded.to_pylist() == pa.array(held, pa.string()).to_pylist()
-    if pa.types.is_dictionary(encoded.type):
-        assert encoded.dictionary.null_count == 0  # missing rows are null indices
-        assert len(encoded.dictionary) <= len({id(v) for v in held if v is not None})
+    texts = [v if isinstance(v, str) else None for v in held]
+    array = np.array(held, dtype=object)
+    rows = np.array(data.draw(st.lists(st.integers(0, max(len(held) - 1, 0)), max_size=50)))
+    rows = rows.astype(np.int64) if len(held) else np.zeros(0, np.int64)
+    for chosen, expected in ((None, texts), (rows, [texts[r] for r in rows])):
+        encoded = objects_as_dictionary(array, chosen)
+        assert encoded.to_pylist() == expected
+        if pa.types.is_dictionary(encoded.type):
+            assert encoded.dictionary.null_count == 0  # missing rows are null indices
+            dictionary = encoded.dictionary.to_pylist()
+            assert sorted(dictionary) == sorted({v for v in expected if v is not None})
 
 
-def test_a_shared_object_is_converted_once_and_copies_merge_when_prepared():
+def test_a_shared_object_is_read_once_and_copies_are_one_value():
     ann = "Ann"
-    held = np.array([ann, ann, "".join(["A", "nn"]), None, ann], dtype=object)
+    held = np.array([ann, ann, "".join(["A", "nn"]), None, ann, "Zoë"], dtype=object)
     encoded = objects_as_dictionary(held)
-    assert encoded.dictionary.to_pylist() == ["Ann", "Ann"]  # two objects, one value
-    assert encoded.indices.to_pylist() == [0, 0, 1, None, 0]
+    assert encoded.dictionary.to_pylist() == ["Ann", "Zoë"]  # two objects, one value
+    assert encoded.indices.to_pylist() == [0, 0, 0, None, 0, 1]
+    assert objects_as_dictionary(held, np.array([5, 3, 2])).to_pylist() == ["Zoë", None, "Ann"]
     prepared = prepare_table(pd.DataFrame({"fn": held}), {"fn": "forename"}, "t")
-    assert prepared.vocabularies["forename"].values.to_pylist() == ["ANN"]
-    assert prepared.codes["forename"].tolist() == [0, 0, 0, -1, 0]
+    assert prepared.vocabularies["forename"].values.to_pylist() == ["ANN", "ZOE"]
+    assert prepared.codes["forename"].tolist() == [0, 0, 0, -1, 0, 1]
+
+
+def test_string_subclasses_are_read_as_text():
+    held = np.array([np.str_("Ann"), "Ann", np.str_("Bo")], dtype=object)
+    assert objects_as_dictionary(held).to_pylist() == ["Ann", "Ann", "Bo"]
+
+
+def test_text_that_is_not_valid_unicode_is_refused_naming_the_column():
+    frame = pd.DataFrame({"fn": objects(["Ann", "B\ud800o"]), "pc": objects(["M1 1AA"] * 2)})
+    with pytest.raises(ConfigError, match=r"t\.fn"):
+        prepare_table(frame, ROLES, "t")
