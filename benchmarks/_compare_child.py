@@ -29,9 +29,9 @@ own input; loading them from Parquet is common set-up and not timed):
   and postcode comparisons, whose levels include recordlinkage's (exact; full postcode) and
   more;
 * **breakdowns** beside the headline, in the same rounds: the same steps one by one
-  (``prepare_table(..., rows=...)`` of each side, ``link``, ``compare``), to time each part;
-  and matchsim preparing the *whole* tables (every row normalised and encoded) before the
-  same ``link`` and ``compare``.
+  (``prepare_linkage(..., left_rows=..., right_rows=...)``, which reads, normalises and
+  encodes both tables' touched rows on shared vocabularies, then ``compare``), to time each
+  part; and matchsim preparing the *whole* tables (every row) before the same ``compare``.
 
 Each side's agreement counts on the levels both compute are returned, and the parent
 asserts that they are equal: the two libraries gave the same answers.
@@ -60,7 +60,7 @@ from matchsim.comparison import (  # noqa: E402
     compare,
     compare_pairs,
 )
-from matchsim.records import link, prepare_table  # noqa: E402
+from matchsim.records import prepare_linkage  # noqa: E402
 
 #: The Jaro-Winkler level both libraries compute on names.
 JW = 0.85
@@ -143,14 +143,9 @@ def run_matchsim(left_df, right_df, left, right, *, workers, touched=False):
         right_rows, right = np.unique(right, return_inverse=True)
         times["rows"] = time.perf_counter() - start
     mark = time.perf_counter()
-    prepared_left = prepare_table(left_df, ROLES, "left", rows=left_rows)
-    times["prepare_left"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    prepared_right = prepare_table(right_df, ROLES, "right", rows=right_rows)
-    times["prepare_right"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    data = link(prepared_left, prepared_right)
-    times["link"] = time.perf_counter() - mark
+    # both tables read, normalised and encoded, on shared vocabularies (as compare_pairs does)
+    data = prepare_linkage(left_df, right_df, ROLES, left_rows=left_rows, right_rows=right_rows)
+    times["prepare"] = time.perf_counter() - mark
     mark = time.perf_counter()
     result = compare(data, left, right, matchsim_comparisons(), workers=workers)
     times["compare"] = time.perf_counter() - mark

@@ -48,7 +48,7 @@ def _compare(info: Mapping[str, Any]) -> tuple[str, bool | None]:
         f"**{_f(info.get('ratio'))}×** on {_n(info.get('pairs'))} pairs: recordlinkage "
         f"{_f(info.get('recordlinkage_seconds'), 3)} s, matchsim "
         f"{_f(info.get('matchsim_seconds'), 3)} s (preparing the rows the pairs touch "
-        f"{_f((parts.get('prepare_left') or 0) + (parts.get('prepare_right') or 0), 3)} s, "
+        f"{_f(_preparing(parts), 3)} s, "
         f"compare {_f(parts.get('compare'), 3)} s); median of {info.get('rounds')} alternating "
         f"rounds ({_f(info.get('lowest_round_ratio'))}–{_f(info.get('highest_round_ratio'))}×); "
         f"{_f(info.get('cpu_ratio'))}× in CPU time. "
@@ -61,6 +61,14 @@ def _compare(info: Mapping[str, Any]) -> tuple[str, bool | None]:
     )
     ratio = info.get("ratio")
     return text, None if ratio is None else ratio >= (info.get("ratio_target") or 10.0)
+
+
+def _preparing(parts: Mapping[str, Any]) -> float:
+    """Seconds spent preparing both tables: one step (``prepare``: read, normalised and
+    linked together) or, in results before it, each table on its own."""
+    if "prepare" in parts:
+        return parts["prepare"] or 0.0
+    return sum(parts.get(k) or 0.0 for k in ("prepare_left", "prepare_right"))
 
 
 def _whole_tables(info: Mapping[str, Any]) -> str:

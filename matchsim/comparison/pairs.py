@@ -18,7 +18,7 @@ import pyarrow as pa
 from matchsim.comparison.base import Comparison, ComparisonResult, Kernel
 from matchsim.comparison.engine import compare
 from matchsim.errors import ConfigError
-from matchsim.records import link, prepare_table
+from matchsim.records import prepare_linkage
 
 
 def compare_pairs(
@@ -53,9 +53,8 @@ def compare_pairs(
     left_rows, right_rows = _pair_rows(pairs, _rows(left), _rows(right))
     left_kept, left_local = _touched(left_rows, _rows(left))
     right_kept, right_local = _touched(right_rows, _rows(right))
-    data = link(
-        prepare_table(left, left_roles, "left", rows=left_kept),
-        prepare_table(right, right_roles, "right", rows=right_kept),
+    data = prepare_linkage(
+        left, right, left_roles, right_roles, left_rows=left_kept, right_rows=right_kept
     )
     local = compare(data, left_local, right_local, comparisons, workers=workers, kernel=kernel)
     return ComparisonResult(

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         Records,
         link,
         prepare,
+        prepare_linkage,
         prepare_table,
         self_linkage,
     )
@@ -98,6 +99,7 @@ __all__ = [
     "normalise_names",
     "normalise_names_letters",
     "prepare",
+    "prepare_linkage",
     "prepare_table",
     "self_linkage",
 ]

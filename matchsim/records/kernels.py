@@ -134,48 +134,74 @@ def group_by_address(addresses):  # pragma: no cover
 
 
 @njit(cache=True)  # holds the GIL: it calls the C API
-def read_distinct_texts(addresses, as_utf8, clear_error, copy):  # pragma: no cover
-    """Read the string objects at ``addresses`` (each once, kept alive by the caller) and
-    merge equal texts: each object's value number (-1 for an object that is not a string,
-    or not valid Unicode), values numbered in order of first appearance, and the values'
-    Arrow buffers (int64 offsets, UTF-8 bytes).
+def read_texts(addresses, as_utf8, clear_error, copy):  # pragma: no cover
+    """The UTF-8 bytes of the string objects at ``addresses`` (kept alive by the caller),
+    packed, and each one's start and end in them; ``failed`` marks the objects that are not
+    strings (or not valid Unicode), whose start and end are equal.
 
     ``as_utf8`` is ``PyUnicode_AsUTF8AndSize``, ``clear_error`` ``PyErr_Clear`` and ``copy``
-    ``memmove``, passed in so that the compiled code can be cached. Each text is copied to
-    the end of the values' bytes, hashed there (FNV-1a) and kept only when it is new."""
+    ``memmove``, passed in so that the compiled code can be cached. The bytes are copied in a
+    second pass: the first only asks each object where its text is, so that the reads of
+    objects scattered over memory overlap."""
     n = addresses.shape[0]
+    size = np.zeros(1, dtype=np.int64)
+    pointer = np.zeros(n, dtype=np.uint64)
+    starts = np.empty(n, dtype=np.int64)
+    ends = np.empty(n, dtype=np.int64)
+    failed = np.zeros(n, dtype=np.bool_)
+    at = 0
+    for i in range(n):
+        p = as_utf8(addresses[i], size.ctypes.data)
+        starts[i] = at
+        if p == 0:
+            clear_error()
+            failed[i] = True
+        else:
+            pointer[i] = p
+            at += size[0]
+        ends[i] = at
+    data = np.empty(at, dtype=np.uint8)
+    base = data.ctypes.data
+    for i in range(n):
+        if ends[i] > starts[i]:
+            copy(base + starts[i], pointer[i], ends[i] - starts[i])
+    return data, starts, ends, failed
+
+
+@njit(nogil=True, cache=True)
+def distinct_texts(data, starts, ends, skip):  # pragma: no cover
+    """Merge equal byte strings (string ``i`` is ``data[starts[i]:ends[i]]``; those marked
+    ``skip`` are left out, as value -1): each string's value number (values in order of first
+    appearance) and the values' Arrow buffers (int64 offsets, bytes). The text is hashed
+    (FNV-1a) where it lies and copied out only when it is new."""
+    n = starts.shape[0]
     bits = _table_bits(n)
     mask = (1 << bits) - 1
     shift = np.uint64(64 - bits)
     slot_value = np.full(1 << bits, -1, dtype=np.int32)
     value_hash = np.empty(max(n, 1), dtype=np.uint64)
     value_of = np.full(n, -1, dtype=np.int32)
+    out = np.empty(data.shape[0], dtype=np.uint8)
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0] = 0
-    out = np.empty(max(16 * n, 64), dtype=np.uint8)
-    size = np.zeros(1, dtype=np.int64)
     values = 0
     for i in range(n):
-        p = as_utf8(addresses[i], size.ctypes.data)
-        if p == 0:
-            clear_error()
+        if skip[i]:
             continue
-        length = size[0]
-        at = offsets[values]
-        if at + length > out.shape[0]:
-            grown = np.empty(max(2 * out.shape[0], at + length), dtype=np.uint8)
-            grown[:at] = out[:at]
-            out = grown
-        copy(out.ctypes.data + at, p, length)
+        start, end = starts[i], ends[i]
+        length = end - start
         h = np.uint64(0xCBF29CE484222325)
-        for j in range(at, at + length):
-            h = (h ^ np.uint64(out[j])) * np.uint64(0x100000001B3)
+        for j in range(start, end):
+            h = (h ^ np.uint64(data[j])) * np.uint64(0x100000001B3)
         slot = np.int64((h * _SPREAD) >> shift)
         while True:
             found = slot_value[slot]
-            if found < 0:  # a new value: keep the bytes just copied
+            if found < 0:  # a new value
                 slot_value[slot] = values
                 value_hash[values] = h
+                at = offsets[values]
+                for k in range(length):
+                    out[at + k] = data[start + k]
                 offsets[values + 1] = at + length
                 value_of[i] = values
                 values += 1
@@ -184,7 +210,7 @@ def read_distinct_texts(addresses, as_utf8, clear_error, copy):  # pragma: no co
                 a = offsets[found]
                 same = True
                 for k in range(length):
-                    if out[a + k] != out[at + k]:
+                    if out[a + k] != data[start + k]:
                         same = False
                         break
                 if same:
@@ -197,8 +223,11 @@ def read_distinct_texts(addresses, as_utf8, clear_error, copy):  # pragma: no co
 def distinct_texts_of_objects(
     addresses: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`read_distinct_texts` with CPython's functions."""
-    return read_distinct_texts(addresses, _AS_UTF8, _CLEAR_ERROR, ctypes.memmove)
+    """The distinct texts of the string objects at ``addresses``: each object's value number
+    (-1: not a string, or not valid Unicode) and the values' Arrow buffers (int64 offsets,
+    UTF-8 bytes). :func:`read_texts` with CPython's functions, then :func:`distinct_texts`."""
+    data, starts, ends, failed = read_texts(addresses, _AS_UTF8, _CLEAR_ERROR, ctypes.memmove)
+    return distinct_texts(data, starts, ends, failed)
 
 
 _AS_UTF8 = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -61,6 +61,9 @@ def table_column(
             series = series.astype(object)
         if text and holds_text_objects(table, name):
             column = objects_as_dictionary(series.to_numpy(), rows)
+        elif rows is not None and isinstance(series.dtype, np.dtype):
+            # numpy's gather: pandas' take builds an index and a Series around it as well
+            column = pa.array(series.to_numpy()[rows], from_pandas=True)
         else:
             if rows is not None:
                 series = series.take(rows)
@@ -94,25 +97,58 @@ def objects_as_dictionary(values: np.ndarray, rows: np.ndarray | None = None) ->
     (``matchsim.records.kernels``). Missing values (None, NaN, pd.NA, NaT) become null
     indices. A column holding other objects (numbers among the text, say) goes through
     pyarrow's conversion, which reads them or says what it found mixed."""
+    return objects_as_dictionaries([(values, rows)])[0]
+
+
+def objects_as_dictionaries(
+    columns: Sequence[tuple[np.ndarray, np.ndarray | None]],
+) -> list[pa.Array]:
+    """Several columns of Python objects (each with its ``rows``, or all of them), read as
+    :func:`objects_as_dictionary` reads one, together: dictionary arrays over one dictionary
+    (the same Arrow array), which holds each value of every column once. Two tables' names
+    read so are linked without looking any value up."""
     from matchsim.records.kernels import distinct_texts_of_objects, group_by_address
 
-    values = np.ascontiguousarray(values, dtype=object)
-    addresses = _object_addresses(values)
-    # a copy either way: ``values`` keeps every object alive while the addresses are read
-    addresses = addresses.copy() if rows is None else addresses[rows]
+    held = [np.ascontiguousarray(values, dtype=object) for values, _ in columns]
+    # copies: the arrays in ``held`` keep every object alive while the addresses are read
+    addresses = np.concatenate(
+        [
+            _object_addresses(values) if rows is None else _object_addresses(values)[rows]
+            for values, (_, rows) in zip(held, columns, strict=True)
+        ]
+    )
+    ends = np.cumsum([len(values) if rows is None else len(rows) for values, rows in columns])
     group, first = group_by_address(addresses)
     value_of_object, offsets, text = distinct_texts_of_objects(addresses[first])
     missing = value_of_object < 0
     if missing.any():
-        objects = values[first if rows is None else rows[first]]
+        objects = _objects_at(held, [rows for _, rows in columns], ends, first)
         if not _missing_objects(objects[missing]).all():
-            return _objects_by_pyarrow(objects, group)
+            return _objects_by_pyarrow(objects, group, ends)
     codes = value_of_object[group]
     dictionary = pa.LargeStringArray.from_buffers(
         len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(text)
     ).cast(pa.string())
-    indices = pa.array(codes, mask=codes < 0) if missing.any() else pa.array(codes)
-    return pa.DictionaryArray.from_arrays(indices, dictionary)
+    return [
+        pa.DictionaryArray.from_arrays(
+            pa.array(part, mask=part < 0) if missing.any() else pa.array(part), dictionary
+        )
+        for part in np.split(codes, ends[:-1])
+    ]
+
+
+def _objects_at(
+    held: list[np.ndarray], rows: list[np.ndarray | None], ends: np.ndarray, positions: np.ndarray
+) -> np.ndarray:
+    """The objects at ``positions`` of the columns laid end to end (each its ``rows``)."""
+    objects = np.empty(len(positions), dtype=object)
+    starts = np.concatenate([[0], ends[:-1]])
+    column = np.searchsorted(ends, positions, side="right")
+    for k, (values, chosen) in enumerate(zip(held, rows, strict=True)):
+        at = np.flatnonzero(column == k)
+        local = positions[at] - starts[k]
+        objects[at] = values[local if chosen is None else chosen[local]]
+    return objects
 
 
 def _object_addresses(values: np.ndarray) -> np.ndarray:
@@ -132,16 +168,21 @@ def _missing_objects(objects: np.ndarray) -> np.ndarray:
     return np.asarray(pd.isna(objects), dtype=bool)
 
 
-def _objects_by_pyarrow(objects: np.ndarray, group: np.ndarray) -> pa.Array:
+def _objects_by_pyarrow(objects: np.ndarray, group: np.ndarray, ends: np.ndarray) -> list[pa.Array]:
     """The distinct objects converted by pyarrow (which reads numbers, or raises naming the
-    kinds it found mixed), merged by value, as a dictionary array over the rows."""
+    kinds it found mixed), merged by value, as dictionary arrays over each column's rows."""
     converted = pc.dictionary_encode(pa.array(objects, from_pandas=True))
+    parts = np.split(group, ends[:-1])
     if pa.types.is_null(converted.type.value_type):  # no value at all: as pa.array makes it
-        return pa.nulls(len(group))
+        return [pa.nulls(len(part)) for part in parts]
     value_of_object = converted.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    codes = value_of_object.astype(np.int64)[group]
-    indices = pa.array(codes.astype(np.int32), mask=codes < 0)
-    return pa.DictionaryArray.from_arrays(indices, converted.dictionary)
+    value_of_object = value_of_object.astype(np.int32)
+    return [
+        pa.DictionaryArray.from_arrays(
+            pa.array(value_of_object[part], mask=value_of_object[part] < 0), converted.dictionary
+        )
+        for part in parts
+    ]
 
 
 def num_rows(table: pa.Table | pd.DataFrame) -> int:
@@ -193,15 +234,23 @@ def checked_columns(
     roles: Mapping[str, str],
     side: str,
     rows: np.ndarray | None = None,
+    *,
+    converted: Mapping[str, pa.Array] | None = None,
 ) -> dict[str, pa.ChunkedArray | pa.Array]:
     """The mapped columns as Arrow, each converted once and validated, naming the problem.
 
     With ``rows``, only those rows are converted and checked (a column must still hold some
-    value somewhere in the table)."""
+    value somewhere in the table). ``converted``: columns already read (those rows), to
+    check only."""
+    converted = converted or {}
     columns = {}
     for column, role in roles.items():
         try:
-            col = table_column(table, column, rows, text=role in STRING_ROLES)
+            col = (
+                converted[column]
+                if column in converted
+                else table_column(table, column, rows, text=role in STRING_ROLES)
+            )
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
             raise ConfigError(
                 f"{side}.{column}",

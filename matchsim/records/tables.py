@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from matchsim import dates as cal
 from matchsim.errors import ConfigError
-from matchsim.records.normalise import normalised_strings, parse_dates, parse_sex
+from matchsim.records.normalise import normalised_strings, parse_dates, parse_sex, per_record
 from matchsim.records.roles import (
     MISSING,
     MISSING_DATE,
@@ -35,6 +35,7 @@ from matchsim.records.roles import (
     column_names,
     holds_text_objects,
     num_rows,
+    objects_as_dictionaries,
     table_column,
 )
 from matchsim.records.vocabulary import Vocabulary
@@ -318,11 +319,32 @@ def prepare_table(
     check_mapping(table, roles, side)
     if rows is not None:
         rows = _positions(rows, num_rows(table), "rows")
-    columns = checked_columns(table, roles, side, rows)
+    return _prepare_table(table, roles, side, keep=keep, rows=rows, read={})
+
+
+#: A string role read with another table's (:func:`prepare_linkage`): the column as Arrow,
+#: the vocabulary both tables share, and each of this table's records' codes in it.
+SharedRole = tuple[pa.Array, Vocabulary, np.ndarray]
+
+
+def _prepare_table(
+    table: pa.Table | pd.DataFrame,
+    roles: Mapping[str, str],
+    side: str,
+    *,
+    keep: tuple[str, ...],
+    rows: np.ndarray | None,
+    read: Mapping[str, SharedRole],
+) -> PreparedTable:
+    """:func:`prepare_table` of a checked mapping; the columns in ``read`` are already read
+    and encoded (they are still checked)."""
+    columns = checked_columns(
+        table, roles, side, rows, converted={c: shared[0] for c, shared in read.items()}
+    )
     by_role = {role: col for col, role in roles.items()}
     n = num_rows(table) if rows is None else len(rows)
     vocabularies, codes = {}, {}
-    string_roles = [r for r in STRING_ROLES if r in by_role]
+    string_roles = [r for r in STRING_ROLES if r in by_role and by_role[r] not in read]
 
     def normalised(role: str) -> tuple[pa.Array, np.ndarray]:
         col = columns[by_role[role]]
@@ -341,6 +363,9 @@ def prepare_table(
     for role, (values, idx) in zip(string_roles, results, strict=True):
         vocabularies[role] = Vocabulary(role, values)
         codes[role] = idx
+    for role in STRING_ROLES:
+        if role in by_role and by_role[role] in read:
+            _, vocabularies[role], codes[role] = read[by_role[role]]
     if "id" in by_role:
         ids = np.asarray(columns[by_role["id"]].to_numpy(zero_copy_only=False))
     else:
@@ -420,7 +445,12 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
             continue
         base = right.vocabularies[role]
         lvals = left.vocabularies[role].values
-        found = base.lookup(lvals)
+        # one vocabulary for both (prepare_linkage): every left value is where it is
+        found = (
+            np.arange(len(base), dtype=np.int64)
+            if left.vocabularies[role] is base
+            else base.lookup(lvals)
+        )
         missing = np.flatnonzero(found < 0)
         mapping = found.copy()
         mapping[missing] = len(base) + np.arange(len(missing))
@@ -453,6 +483,88 @@ def link(left: PreparedTable, right: PreparedTable) -> LinkageData:
     return LinkageData(
         records(left, codes_l, {}), records(right, codes_r, right_states), vocabularies
     )
+
+
+def prepare_linkage(
+    left: pa.Table | pd.DataFrame,
+    right: pa.Table | pd.DataFrame,
+    left_roles: Mapping[str, str],
+    right_roles: Mapping[str, str] | None = None,
+    *,
+    left_rows: np.ndarray | None = None,
+    right_rows: np.ndarray | None = None,
+) -> LinkageData:
+    """``link(prepare_table(left, ...), prepare_table(right, ...))``, with ``rows`` as
+    :func:`prepare_table` takes them, reading a string role once for both tables where both
+    hold it as a pandas column of Python objects: one dictionary of the two sides' values,
+    normalised once, so that linking looks no value up.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from matchsim.records import prepare_linkage
+    >>> roles = {"fn": "forename"}
+    >>> left = pd.DataFrame({"fn": pd.Series(["Aisha", "Jon"], dtype=object)})
+    >>> right = pd.DataFrame({"fn": pd.Series(["JON", "Ann"], dtype=object)})
+    >>> data = prepare_linkage(left, right, roles)
+    >>> data.vocabularies["forename"].values.to_pylist()  # the right's values, then the left's
+    ['JON', 'ANN', 'AISHA']
+    >>> data.left.codes["forename"].tolist(), data.right.codes["forename"].tolist()
+    ([2, 0], [0, 1])
+    """
+    right_roles = left_roles if right_roles is None else right_roles
+    check_mapping(left, left_roles, "left")
+    check_mapping(right, right_roles, "right")
+    if left_rows is not None:
+        left_rows = _positions(left_rows, num_rows(left), "left_rows")
+    if right_rows is not None:
+        right_rows = _positions(right_rows, num_rows(right), "right_rows")
+    left_read: dict[str, SharedRole] = {}
+    right_read: dict[str, SharedRole] = {}
+    left_by = {role: column for column, role in left_roles.items()}
+    right_by = {role: column for column, role in right_roles.items()}
+    for role in STRING_ROLES:
+        if role not in left_by or role not in right_by:
+            continue
+        lcol, rcol = left_by[role], right_by[role]
+        if not (holds_text_objects(left, lcol) and holds_text_objects(right, rcol)):
+            continue
+        try:
+            # the right side's values first, as link() orders a shared vocabulary
+            right_read_column, left_read_column = objects_as_dictionaries(
+                [
+                    (_object_values(right, rcol), right_rows),
+                    (_object_values(left, lcol), left_rows),
+                ]
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            continue  # each table reads it on its own, and says which holds what
+        read = (left_read_column, right_read_column)
+        if not all(pa.types.is_dictionary(r.type) for r in read):
+            continue  # no text at all: each table says so on its own
+        dictionary = read[0].dictionary
+        values, code_of_value = normalised_strings(
+            pa.DictionaryArray.from_arrays(pa.array(np.arange(len(dictionary))), dictionary),
+            role,
+            distinct=True,
+        )
+        vocabulary = Vocabulary(role, values)
+        left_read[lcol] = (read[0], vocabulary, per_record(code_of_value, read[0].indices, MISSING))
+        right_read[rcol] = (
+            read[1],
+            vocabulary,
+            per_record(code_of_value, read[1].indices, MISSING),
+        )
+    return link(
+        _prepare_table(left, left_roles, "left", keep=(), rows=left_rows, read=left_read),
+        _prepare_table(right, right_roles, "right", keep=(), rows=right_rows, read=right_read),
+    )
+
+
+def _object_values(table: pa.Table | pd.DataFrame, column: str) -> np.ndarray:
+    """A pandas column of Python objects (or categories) as its numpy array of objects."""
+    series = table[column]
+    return (series.astype(object) if series.dtype.name == "category" else series).to_numpy()
 
 
 def self_linkage(table: PreparedTable) -> LinkageData:
