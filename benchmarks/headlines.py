@@ -76,7 +76,15 @@ def _whole_tables(info: Mapping[str, Any]) -> str:
     rows as their headline and every row of both tables as the breakdown; results with
     ``touched_rows_ratio`` have it the other way round."""
     if "whole_tables_ratio" in info:
-        return f"Preparing every row of both tables: {_f(info.get('whole_tables_ratio'))}×. "
+        richer = (
+            f"With matchsim's own date and postcode comparisons (more levels): "
+            f"{_f(info['richer_levels_ratio'])}×. "
+            if "richer_levels_ratio" in info
+            else ""
+        )
+        return (
+            f"Preparing every row of both tables: {_f(info.get('whole_tables_ratio'))}×. " + richer
+        )
     return f"Preparing only the rows the pairs touch: {_f(info.get('touched_rows_ratio'))}×. "
 
 

@@ -6,7 +6,8 @@ Public surface: the registry :data:`COMPARISONS`, the comparison classes, :func:
 :data:`SIMILARITIES`.
 
 Layout: :mod:`.base` (the :class:`Comparison` base, its result, the registry and the kernel
-choice), one module per family (:mod:`.names`, :mod:`.dates`, :mod:`.postal`, :mod:`.sex`)
+choice), one module per family (:mod:`.names`, :mod:`.dates`, :mod:`.postal`, :mod:`.sex`,
+:mod:`.exact`)
 over :mod:`.similarity` and :mod:`.codes`, the compiled :mod:`.kernels`, and :mod:`.engine`,
 which runs them over candidate pairs.
 """
@@ -21,6 +22,7 @@ from matchsim.comparison.base import (
 )
 from matchsim.comparison.dates import DateOfBirthComparison
 from matchsim.comparison.engine import compare, default_comparisons, warm_kernels
+from matchsim.comparison.exact import ExactComparison
 from matchsim.comparison.names import NameComparison
 from matchsim.comparison.pairs import compare_pairs
 from matchsim.comparison.postal import AddressComparison, LocationComparison, PostcodeComparison
@@ -34,6 +36,7 @@ __all__ = [
     "Comparison",
     "ComparisonResult",
     "DateOfBirthComparison",
+    "ExactComparison",
     "LocationComparison",
     "NameComparison",
     "PostcodeComparison",

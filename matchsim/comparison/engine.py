@@ -62,8 +62,13 @@ def warm_kernels(kernel: Kernel = "auto") -> None:
     )
     left = np.repeat(np.arange(len(rows), dtype=np.int64), len(rows))
     right = np.tile(np.arange(len(rows), dtype=np.int64), len(rows))
-    roles = ["forename", "surname", "date_of_birth", "postcode"]
-    compare(data, left, right, roles, workers=1, kernel=kernel)
+    from matchsim.comparison.exact import ExactComparison
+
+    chosen: list[Comparison | str] = [
+        *("forename", "surname", "date_of_birth", "postcode"),
+        ExactComparison("postcode"),
+    ]
+    compare(data, left, right, chosen, workers=1, kernel=kernel)
 
 
 def default_comparisons(

@@ -109,6 +109,8 @@ def _touched(rows: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     if not len(rows):
         seen[0] = True
     kept = np.flatnonzero(seen)
-    position = np.empty(count, dtype=np.int64)
-    position[kept] = np.arange(len(kept))
-    return kept, position[rows]
+    # int32: half the pages of a big table's position array to fault in (a table of more
+    # than 2**31 rows is beyond one process)
+    position = np.empty(count, dtype=np.int32)
+    position[kept] = np.arange(len(kept), dtype=np.int32)
+    return kept, position[rows].astype(np.int64)

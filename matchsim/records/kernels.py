@@ -234,3 +234,25 @@ _AS_UTF8 = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)(
     ("PyUnicode_AsUTF8AndSize", ctypes.pythonapi)
 )
 _CLEAR_ERROR = ctypes.CFUNCTYPE(None)(("PyErr_Clear", ctypes.pythonapi))
+
+
+@njit(nogil=True, cache=True)
+def bytes_within(offsets, data, allowed, spaced):  # pragma: no cover
+    """Whether every byte of every string (``data[offsets[i]:offsets[i + 1]]``) is
+    ``allowed``, and with ``spaced``, whether no string starts or ends with a space or holds
+    two in a row: one pass over the bytes, stopping at the first that fails."""
+    space = np.uint8(32)
+    for i in range(offsets.shape[0] - 1):
+        start, end = offsets[i], offsets[i + 1]
+        if spaced and end > start and (data[start] == space or data[end - 1] == space):
+            return False
+        previous_space = False
+        for j in range(start, end):
+            byte = data[j]
+            if not allowed[byte]:
+                return False
+            if spaced:
+                if byte == space and previous_space:
+                    return False
+                previous_space = byte == space
+    return True

@@ -171,24 +171,25 @@ def _already_normal_names(values: pa.Array) -> bool:
     """Whether every value is what :func:`normalise_name` makes of it: upper-case letters
     and single spaces, none at either end (no nulls). Checking the bytes costs a fraction of
     normalising (Unicode decomposition and a dozen passes over the text)."""
-    if not _bytes_within(values, _NAME_BYTES):
-        return False
-    return not pc.any(pc.match_substring_regex(values, r"^ | $|  ")).as_py()
+    return _bytes_within(values, _NAME_BYTES, spaced=True)
 
 
-def _bytes_within(values: pa.Array, allowed: np.ndarray) -> bool:
-    """Whether every byte of every value (a string array with no nulls) is ``allowed``."""
+def _bytes_within(values: pa.Array, allowed: np.ndarray, *, spaced: bool = False) -> bool:
+    """Whether every byte of every value (a string array with no nulls) is ``allowed`` (and
+    with ``spaced``, no value starts or ends with a space or holds two in a row)."""
     if not pa.types.is_string(values.type) or values.null_count:
         return False
     if not len(values):
         return True
+    from matchsim.records.kernels import bytes_within  # numba: on use
+
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
         values.offset : values.offset + len(values) + 1
     ]
     data = values.buffers()[2]
     if data is None or offsets[-1] == offsets[0]:
         return True
-    return bool(allowed[np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]].all())
+    return bool(bytes_within(offsets, np.frombuffer(data, dtype=np.uint8), allowed, spaced))
 
 
 def _unchanged(norm: pa.Array, raw: pa.Array) -> bool:

@@ -323,7 +323,15 @@ def test_level_names_start_with_missing_and_end_with_else():
         assert c.level_names[0] == "missing" and c.level_names[-1] == "else"
         assert c.n_levels == len(c.level_names)
         assert c.describe().startswith(f"{c.name}: missing > ")
-    assert set(COMPARISONS) == {"name", "date_of_birth", "postcode", "address", "location", "sex"}
+    assert set(COMPARISONS) == {
+        "name",
+        "date_of_birth",
+        "postcode",
+        "address",
+        "location",
+        "sex",
+        "exact",
+    }
 
 
 def test_comparison_result_column_and_frame(comparison_kernel):
@@ -365,6 +373,6 @@ def test_make_comparison_from_names_and_mappings():
     with pytest.raises(UnknownNameError, match="date_of_birth, forename"):
         make_comparison("dob")
     with pytest.raises(
-        UnknownNameError, match="address, date_of_birth, location, name, postcode, sex"
+        UnknownNameError, match="address, date_of_birth, exact, location, name, postcode, sex"
     ):
         make_comparison({"kind": "phone"})

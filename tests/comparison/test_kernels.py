@@ -17,6 +17,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from matchsim.comparison import (
     DateOfBirthComparison,
+    ExactComparison,
     NameComparison,
     PostcodeComparison,
     codes,
@@ -364,3 +365,43 @@ def test_a_hundred_thresholds_give_the_reference_levels():
     compiled, reference = both(lambda: prepare(frame, frame, {"sn": "surname"}), li, ri, chosen)
     np.testing.assert_array_equal(compiled, reference)
     assert reference.max() == chosen[0].n_levels - 1  # some pair is "else"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    left=st.lists(
+        st.tuples(
+            name_text | st.none(), postcode_text | st.none(), st.sampled_from(["M", "F", None])
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    right=st.lists(
+        st.tuples(
+            name_text | st.none(), postcode_text | st.none(), st.sampled_from(["M", "F", None])
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    dates=st.lists(st.sampled_from(["2010-05-01", "2010-01-05", None]), min_size=22, max_size=22),
+)
+def test_exact_comparisons_give_equal_normalised_values_on_both_kernels(left, right, dates):
+    anchor = ("ANCHOR", "ZZ1 1ZZ", "M")
+    lf = pd.DataFrame([*left, anchor], columns=["sn", "pc", "sex"], dtype=object)
+    rf = pd.DataFrame([*right, anchor], columns=["sn", "pc", "sex"], dtype=object)
+    lf["dob"], rf["dob"] = dates[: len(lf)], dates[11 : 11 + len(rf)]
+    lf.loc[len(lf) - 1, "dob"] = rf.loc[len(rf) - 1, "dob"] = "2000-01-01"
+    roles = {"sn": "surname", "pc": "postcode", "sex": "sex", "dob": "date_of_birth"}
+    chosen = [ExactComparison(role) for role in ("surname", "postcode", "sex", "date_of_birth")]
+    li, ri = cross(len(lf), len(rf))
+    compiled, reference = both(lambda: prepare(lf, rf, roles), li, ri, chosen)
+    np.testing.assert_array_equal(compiled, reference)
+    data = prepare(lf, rf, roles)
+    a, b = data.left.codes["postcode"][li], data.right.codes["postcode"][ri]
+    expected = np.where((a < 0) | (b < 0), 0, np.where(a == b, 1, 2))
+    np.testing.assert_array_equal(compiled[:, 1], expected)
+
+
+def test_an_exact_comparison_of_an_unknown_role_is_refused_naming_it():
+    with pytest.raises(ConfigError, match=r"comparison\.school\.role.*'school'"):
+        ExactComparison("school")
