@@ -103,7 +103,35 @@ def _lookup_kernel() -> Callable[..., np.ndarray]:
     """The compiled lookup, built on first use (importing numba costs a second)."""
     import numba
 
-    offset, prime, spread = _FNV_OFFSET, _FNV_PRIME, np.uint64(0x9E3779B97F4A7C15)
+    spread, mix = np.uint64(0x9E3779B97F4A7C15), np.uint64(0x94D049BB133111EB)
+
+    @numba.njit(nogil=True, inline="always")
+    def hash_bytes(data: np.ndarray, start: int, end: int) -> np.uint64:  # pragma: no cover
+        # Eight bytes a step (the byte loop compiles to one load), each word mixed in by a
+        # multiply and a shift: long values (addresses) hash at several bytes a cycle.
+        h = np.uint64(end - start) * spread
+        j = start
+        while j + 8 <= end:
+            word = np.uint64(0)
+            for k in range(8):
+                word |= np.uint64(data[j + k]) << np.uint64(8 * k)
+            h = (h ^ word) * mix
+            h ^= h >> np.uint64(29)
+            j += 8
+        word = np.uint64(0)
+        for k in range(end - j):
+            word |= np.uint64(data[j + k]) << np.uint64(8 * k)
+        h = (h ^ word) * mix
+        return h ^ (h >> np.uint64(32))
+
+    @numba.njit(nogil=True, inline="always")
+    def same_bytes(
+        a_data: np.ndarray, a: int, b_data: np.ndarray, b: int, length: int
+    ) -> bool:  # pragma: no cover
+        for k in range(length):
+            if a_data[a + k] != b_data[b + k]:
+                return False
+        return True
 
     @numba.njit(cache=True, nogil=True)
     def lookup(
@@ -125,48 +153,42 @@ def _lookup_kernel() -> Callable[..., np.ndarray]:
         for e in range(m):  # the set: a value seen twice keeps its first position
             if not set_valid[e]:
                 continue
-            h = offset
-            for j in range(set_offsets[e], set_offsets[e + 1]):
-                h = (h ^ np.uint64(set_data[j])) * prime
+            start, end = set_offsets[e], set_offsets[e + 1]
+            h = hash_bytes(set_data, start, end)
             entry_hash[e] = h
             slot = np.int64((h * spread) >> shift)
-            length = set_offsets[e + 1] - set_offsets[e]
             while True:
                 found = slot_entry[slot]
                 if found < 0:
                     slot_entry[slot] = e
                     break
-                if entry_hash[found] == h and set_offsets[found + 1] - set_offsets[found] == length:
-                    a, b, same = set_offsets[found], set_offsets[e], True
-                    for k in range(length):
-                        if set_data[a + k] != set_data[b + k]:
-                            same = False
-                            break
-                    if same:
-                        break
+                f_start = set_offsets[found]
+                if (
+                    entry_hash[found] == h
+                    and set_offsets[found + 1] - f_start == end - start
+                    and same_bytes(set_data, f_start, set_data, start, end - start)
+                ):
+                    break
                 slot = (slot + 1) & mask
         out = np.full(n, -1, dtype=np.int64)
         for i in range(n):
             if not valid[i]:
                 continue
-            h = offset
-            for j in range(offsets[i], offsets[i + 1]):
-                h = (h ^ np.uint64(data[j])) * prime
+            start, end = offsets[i], offsets[i + 1]
+            h = hash_bytes(data, start, end)
             slot = np.int64((h * spread) >> shift)
-            length = offsets[i + 1] - offsets[i]
             while True:
                 found = slot_entry[slot]
                 if found < 0:
                     break
-                if entry_hash[found] == h and set_offsets[found + 1] - set_offsets[found] == length:
-                    a, b, same = set_offsets[found], offsets[i], True
-                    for k in range(length):
-                        if set_data[a + k] != data[b + k]:
-                            same = False
-                            break
-                    if same:
-                        out[i] = found
-                        break
+                f_start = set_offsets[found]
+                if (
+                    entry_hash[found] == h
+                    and set_offsets[found + 1] - f_start == end - start
+                    and same_bytes(set_data, f_start, data, start, end - start)
+                ):
+                    out[i] = found
+                    break
                 slot = (slot + 1) & mask
         return out
 
@@ -196,7 +218,9 @@ def _string_buffers(values: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def positions_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
     """Position of each string of ``values`` in ``value_set`` (its first, for a value the set
-    holds twice; -1 when absent or null), by a hash table of the set's bytes: what Arrow's
-    ``index_in`` gives, in a third of its time on a few hundred thousand short strings (its
-    memo table suits any type; this one knows it holds strings)."""
+    holds twice; -1 when absent or null), by a compiled hash table of the set's bytes: what
+    Arrow's ``index_in`` gives. For two vocabularies of like size it takes about Arrow's time
+    in a fresh process and half of it in one holding big tables (32,352 postcodes among
+    85,141: 3.5-4.9 ms against 3.3-8.9 ms); Arrow hashes long values faster, so probing
+    millions of addresses stays with it."""
     return _lookup_kernel()(*_string_buffers(value_set), *_string_buffers(values))

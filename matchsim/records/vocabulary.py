@@ -76,6 +76,12 @@ class Vocabulary:
             # No index kept (a register prepared for one batch): hash the vocabulary once
             # against the few values, rather than build an index of millions to probe it.
             return index_in_few(values, self.values)
+        if _plain_strings(values) and _plain_strings(self.values):
+            # Two vocabularies of like size (a batch's and a table's): a compiled table of
+            # the strings' bytes. 3.9 ms against Arrow's 3.3-8.9 ms (it varies with the
+            # process's memory) for 32,352 postcodes among 85,141; Arrow stays for the few
+            # against millions above, where it hashes long values twice as fast.
+            return positions_in(values, self.values)
         return index_in(values, self.values)
 
     def hash_index(self) -> HashIndex:
@@ -344,11 +350,7 @@ def derived_keys(kind: str, view: ValueBytes) -> np.ndarray | None:
 
 
 def index_in(values: pa.Array, value_set: pa.Array) -> np.ndarray:
-    """Position of each value in ``value_set`` (-1 when absent): strings without nulls by
-    :func:`matchsim.hashing.positions_in`, anything else by Arrow's hash lookup (where a
-    null finds a null)."""
-    if _plain_strings(values) and _plain_strings(value_set):
-        return positions_in(values, value_set)
+    """Position of each value in ``value_set`` (-1 when absent), via Arrow's hash lookup."""
     return (
         pc.index_in(values, value_set=value_set)
         .fill_null(-1)
