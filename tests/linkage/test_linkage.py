@@ -643,6 +643,8 @@ REGISTRY_CASES = [
         "shoe_size",
     ),
     ("comparison", "sex", {"values": "MF"}, "values"),
+    ("comparison", "exact", {"role": "shoe_size"}, "shoe_size"),
+    ("comparison", "exact", {"levels": 2}, "levels"),
     ("comparison", "location", {"address_threshold": 1.5}, "location.thresholds"),
     ("comparison", "location", {"address_threshold": "near"}, "location.thresholds"),
     # matchers
