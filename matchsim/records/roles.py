@@ -137,47 +137,6 @@ def objects_as_dictionaries(
     ]
 
 
-def texts_as_dictionaries(columns: Sequence[pa.Array | pa.ChunkedArray]) -> list[pa.Array]:
-    """Arrow string columns (string or large_string) read together, as
-    :func:`objects_as_dictionaries` reads Python objects: dictionary arrays over one
-    dictionary, which holds each value of every column once (nulls as null indices). The
-    strings are hashed where they lie, in one compiled pass over their bytes."""
-    from matchsim.records.kernels import distinct_texts
-
-    datas, starts, ends, skips, lengths, base = [], [], [], [], [], 0
-    for column in columns:
-        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-        large = pa.types.is_large_string(array.type)
-        offsets = np.frombuffer(array.buffers()[1], dtype=np.int64 if large else np.int32)[
-            array.offset : array.offset + len(array) + 1
-        ].astype(np.int64)
-        buffer = array.buffers()[2]
-        data = (
-            np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
-        )
-        first = offsets[0] if len(offsets) else 0
-        datas.append(data[first : offsets[-1]] if len(offsets) else data[:0])
-        starts.append(offsets[:-1] - first + base)
-        ends.append(offsets[1:] - first + base)
-        skips.append(
-            ~array.is_valid().to_numpy(zero_copy_only=False)
-            if array.null_count
-            else np.zeros(len(array), dtype=np.bool_)
-        )
-        lengths.append(len(array))
-        base += len(datas[-1])
-    value_of, offsets, text = distinct_texts(
-        np.concatenate(datas), np.concatenate(starts), np.concatenate(ends), np.concatenate(skips)
-    )
-    dictionary = pa.LargeStringArray.from_buffers(
-        len(offsets) - 1, pa.py_buffer(offsets), pa.py_buffer(text)
-    ).cast(pa.string())
-    return [
-        pa.DictionaryArray.from_arrays(pa.array(part, mask=part < 0), dictionary)
-        for part in np.split(value_of, np.cumsum(lengths)[:-1])
-    ]
-
-
 def _objects_at(
     held: list[np.ndarray], rows: list[np.ndarray | None], ends: np.ndarray, positions: np.ndarray
 ) -> np.ndarray:

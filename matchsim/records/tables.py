@@ -37,7 +37,6 @@ from matchsim.records.roles import (
     num_rows,
     objects_as_dictionaries,
     table_column,
-    texts_as_dictionaries,
 )
 from matchsim.records.vocabulary import Vocabulary
 
@@ -336,16 +335,11 @@ def _prepare_table(
     keep: tuple[str, ...],
     rows: np.ndarray | None,
     read: Mapping[str, SharedRole],
-    converted: Mapping[str, pa.Array | pa.ChunkedArray] | None = None,
 ) -> PreparedTable:
     """:func:`prepare_table` of a checked mapping; the columns in ``read`` are already read
-    and encoded, those in ``converted`` read as Arrow (all are still checked)."""
+    and encoded (they are still checked)."""
     columns = checked_columns(
-        table,
-        roles,
-        side,
-        rows,
-        converted={**(converted or {}), **{c: shared[0] for c, shared in read.items()}},
+        table, roles, side, rows, converted={c: shared[0] for c, shared in read.items()}
     )
     by_role = {role: col for col, role in roles.items()}
     n = num_rows(table) if rows is None else len(rows)
@@ -502,8 +496,8 @@ def prepare_linkage(
 ) -> LinkageData:
     """``link(prepare_table(left, ...), prepare_table(right, ...))``, with ``rows`` as
     :func:`prepare_table` takes them, reading a string role once for both tables where both
-    hold it as text (pandas columns of Python objects, or Arrow strings): one dictionary of
-    the two sides' values, normalised once, so that linking looks no value up.
+    hold it as a pandas column of Python objects: one dictionary of the two sides' values,
+    normalised once, so that linking looks no value up.
 
     Examples
     --------
@@ -527,16 +521,27 @@ def prepare_linkage(
         right_rows = _positions(right_rows, num_rows(right), "right_rows")
     left_read: dict[str, SharedRole] = {}
     right_read: dict[str, SharedRole] = {}
-    converted: dict[str, dict[str, pa.Array | pa.ChunkedArray]] = {"left": {}, "right": {}}
     left_by = {role: column for column, role in left_roles.items()}
     right_by = {role: column for column, role in right_roles.items()}
     for role in STRING_ROLES:
         if role not in left_by or role not in right_by:
             continue
         lcol, rcol = left_by[role], right_by[role]
-        read = _read_together(left, right, lcol, rcol, left_rows, right_rows, converted)
-        if read is None:
+        if not (holds_text_objects(left, lcol) and holds_text_objects(right, rcol)):
             continue
+        try:
+            # the right side's values first, as link() orders a shared vocabulary
+            right_read_column, left_read_column = objects_as_dictionaries(
+                [
+                    (_object_values(right, rcol), right_rows),
+                    (_object_values(left, lcol), left_rows),
+                ]
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+            continue  # each table reads it on its own, and says which holds what
+        read = (left_read_column, right_read_column)
+        if not all(pa.types.is_dictionary(r.type) for r in read):
+            continue  # no text at all: each table says so on its own
         dictionary = read[0].dictionary
         values, code_of_value = normalised_strings(
             pa.DictionaryArray.from_arrays(pa.array(np.arange(len(dictionary))), dictionary),
@@ -551,62 +556,9 @@ def prepare_linkage(
             per_record(code_of_value, read[1].indices, MISSING),
         )
     return link(
-        _prepare_table(
-            left,
-            left_roles,
-            "left",
-            keep=(),
-            rows=left_rows,
-            read=left_read,
-            converted=converted["left"],
-        ),
-        _prepare_table(
-            right,
-            right_roles,
-            "right",
-            keep=(),
-            rows=right_rows,
-            read=right_read,
-            converted=converted["right"],
-        ),
+        _prepare_table(left, left_roles, "left", keep=(), rows=left_rows, read=left_read),
+        _prepare_table(right, right_roles, "right", keep=(), rows=right_rows, read=right_read),
     )
-
-
-def _read_together(
-    left: pa.Table | pd.DataFrame,
-    right: pa.Table | pd.DataFrame,
-    lcol: str,
-    rcol: str,
-    left_rows: np.ndarray | None,
-    right_rows: np.ndarray | None,
-    converted: dict[str, dict[str, pa.Array | pa.ChunkedArray]],
-) -> tuple[pa.DictionaryArray, pa.DictionaryArray] | None:
-    """One string role of both tables on one dictionary (left's column, right's column), the
-    right side's values first as :func:`link` orders a shared vocabulary; None where the
-    columns are not both Python objects or both plain Arrow text (a column converted on the
-    way is kept in ``converted``, so that preparing the table does not convert it again), or
-    where a column is bad (preparing that table then says what is wrong, naming it)."""
-    try:
-        if holds_text_objects(left, lcol) and holds_text_objects(right, rcol):
-            right_read, left_read = objects_as_dictionaries(
-                [(_object_values(right, rcol), right_rows), (_object_values(left, lcol), left_rows)]
-            )
-        else:
-            left_column = table_column(left, lcol, left_rows, text=True)
-            right_column = table_column(right, rcol, right_rows, text=True)
-            converted["left"][lcol], converted["right"][rcol] = left_column, right_column
-            plain = (
-                pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
-                for c in (left_column, right_column)
-            )
-            if not all(plain):
-                return None
-            right_read, left_read = texts_as_dictionaries([right_column, left_column])
-    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
-        return None
-    if not (pa.types.is_dictionary(left_read.type) and pa.types.is_dictionary(right_read.type)):
-        return None  # no text at all: each table says so on its own
-    return left_read, right_read
 
 
 def _object_values(table: pa.Table | pd.DataFrame, column: str) -> np.ndarray:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from matchsim.errors import ConfigError
 from matchsim.records import prepare_table
-from matchsim.records.roles import objects_as_dictionary, table_column, texts_as_dictionaries
+from matchsim.records.roles import objects_as_dictionary, table_column
 
 ROLES = {"fn": "forename", "pc": "postcode"}
 TEXT = st.one_of(
@@ -126,21 +126,3 @@ def test_text_that_is_not_valid_unicode_is_refused_naming_the_column():
     frame = pd.DataFrame({"fn": objects(["Ann", "B\ud800o"]), "pc": objects(["M1 1AA"] * 2)})
     with pytest.raises(ConfigError, match=r"t\.fn"):
         prepare_table(frame, ROLES, "t")
-
-
-@settings(max_examples=80, deadline=None)
-@given(st.lists(st.lists(TEXT, max_size=12), min_size=1, max_size=3), st.data())
-def test_arrow_text_columns_read_together_share_one_dictionary_of_distinct_values(columns, data):
-    arrays = []
-    for values in columns:
-        kind = data.draw(st.sampled_from([pa.string(), pa.large_string()]))
-        array = pa.array(["pad", *values, "pad"], kind).slice(1, len(values))  # an offset
-        if data.draw(st.booleans()) and len(values) > 1:  # in chunks
-            array = pa.chunked_array([array.slice(0, 1), array.slice(1)])
-        arrays.append(array)
-    encoded = texts_as_dictionaries(arrays)
-    assert [e.to_pylist() for e in encoded] == columns
-    dictionary = encoded[0].dictionary
-    assert all(e.dictionary is dictionary or e.dictionary.equals(dictionary) for e in encoded)
-    expected = {v for values in columns for v in values if v is not None}
-    assert sorted(dictionary.to_pylist()) == sorted(expected)
