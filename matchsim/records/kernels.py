@@ -256,3 +256,89 @@ def bytes_within(offsets, data, allowed, spaced):  # pragma: no cover
                     return False
                 previous_space = byte == space
     return True
+
+
+#: The multiplier of :func:`_hash_bytes` (SplitMix64's second: odd, well mixed).
+_MIX = np.uint64(0x94D049BB133111EB)
+
+
+@njit(nogil=True, inline="always")
+def _hash_bytes(data, start, end):  # pragma: no cover
+    """A 64-bit hash of ``data[start:end]``, eight bytes a step (the byte loop compiles to one
+    load), each word mixed in by a multiply and a shift: long values (addresses) hash at
+    several bytes a cycle. For hash tables, never stored."""
+    h = np.uint64(end - start) * _SPREAD
+    j = start
+    while j + 8 <= end:
+        word = np.uint64(0)
+        for k in range(8):
+            word |= np.uint64(data[j + k]) << np.uint64(8 * k)
+        h = (h ^ word) * _MIX
+        h ^= h >> np.uint64(29)
+        j += 8
+    word = np.uint64(0)
+    for k in range(end - j):
+        word |= np.uint64(data[j + k]) << np.uint64(8 * k)
+    h = (h ^ word) * _MIX
+    return h ^ (h >> np.uint64(32))
+
+
+@njit(nogil=True, inline="always")
+def _same_bytes(a_data, a, b_data, b, length):  # pragma: no cover
+    for k in range(length):
+        if a_data[a + k] != b_data[b + k]:
+            return False
+    return True
+
+
+@njit(nogil=True, cache=True)
+def positions_of_texts(set_offsets, set_data, set_valid, offsets, data, valid):  # pragma: no cover
+    """Position of each string ``i`` (``data[offsets[i]:offsets[i + 1]]``, where ``valid``)
+    among the strings of the set (its first, for one the set holds twice), or -1."""
+    m, n = set_offsets.shape[0] - 1, offsets.shape[0] - 1
+    bits = _table_bits(m)
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    slot_entry = np.full(1 << bits, -1, dtype=np.int32)
+    entry_hash = np.empty(max(m, 1), dtype=np.uint64)
+    for e in range(m):
+        if not set_valid[e]:
+            continue
+        start, end = set_offsets[e], set_offsets[e + 1]
+        h = _hash_bytes(set_data, start, end)
+        entry_hash[e] = h
+        slot = np.int64((h * _SPREAD) >> shift)
+        while True:
+            found = slot_entry[slot]
+            if found < 0:
+                slot_entry[slot] = e
+                break
+            f_start = set_offsets[found]
+            if (
+                entry_hash[found] == h
+                and set_offsets[found + 1] - f_start == end - start
+                and _same_bytes(set_data, f_start, set_data, start, end - start)
+            ):
+                break  # a value seen twice keeps its first position
+            slot = (slot + 1) & mask
+    out = np.full(n, -1, dtype=np.int64)
+    for i in range(n):
+        if not valid[i]:
+            continue
+        start, end = offsets[i], offsets[i + 1]
+        h = _hash_bytes(data, start, end)
+        slot = np.int64((h * _SPREAD) >> shift)
+        while True:
+            found = slot_entry[slot]
+            if found < 0:
+                break
+            f_start = set_offsets[found]
+            if (
+                entry_hash[found] == h
+                and set_offsets[found + 1] - f_start == end - start
+                and _same_bytes(set_data, f_start, data, start, end - start)
+            ):
+                out[i] = found
+                break
+            slot = (slot + 1) & mask
+    return out
