@@ -168,16 +168,21 @@ def read_texts(addresses, as_utf8, clear_error, copy):  # pragma: no cover
     return data, starts, ends, failed
 
 
+#: Values :func:`distinct_texts` first makes room for; its table doubles as more arrive, so
+#: that many objects holding few values keep a table that stays in cache (two million name
+#: objects holding 200,000 names: 0.36 s sized for every object, 0.13 s grown).
+_FIRST_VALUES = 1 << 17
+
+
 @njit(nogil=True, cache=True)
 def distinct_texts(data, starts, ends, skip):  # pragma: no cover
     """Merge equal byte strings (string ``i`` is ``data[starts[i]:ends[i]]``; those marked
     ``skip`` are left out, as value -1): each string's value number (values in order of first
     appearance) and the values' Arrow buffers (int64 offsets, bytes). The text is hashed
-    (FNV-1a) where it lies and copied out only when it is new."""
+    (FNV-1a) where it lies and copied out only when it is new; the table grows with the
+    values (``_FIRST_VALUES``)."""
     n = starts.shape[0]
-    bits = _table_bits(n)
-    mask = (1 << bits) - 1
-    shift = np.uint64(64 - bits)
+    bits = _table_bits(min(n, _FIRST_VALUES))
     slot_value = np.full(1 << bits, -1, dtype=np.int32)
     value_hash = np.empty(max(n, 1), dtype=np.uint64)
     value_of = np.full(n, -1, dtype=np.int32)
@@ -185,9 +190,16 @@ def distinct_texts(data, starts, ends, skip):  # pragma: no cover
     offsets = np.empty(n + 1, dtype=np.int64)
     offsets[0] = 0
     values = 0
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
     for i in range(n):
         if skip[i]:
             continue
+        if 3 * values >= 2 * (1 << bits):  # two thirds full: twice the slots
+            bits += 1
+            slot_value = _rehashed(value_hash, values, bits)
+            mask = (1 << bits) - 1
+            shift = np.uint64(64 - bits)
         start, end = starts[i], ends[i]
         length = end - start
         h = np.uint64(0xCBF29CE484222325)
@@ -218,6 +230,20 @@ def distinct_texts(data, starts, ends, skip):  # pragma: no cover
                     break
             slot = (slot + 1) & mask
     return value_of, offsets[: values + 1], out[: offsets[values]]
+
+
+@njit(nogil=True, cache=True)
+def _rehashed(value_hash, values, bits):  # pragma: no cover
+    """A table of ``2**bits`` slots holding the values so far, each at its hash's slot."""
+    slot_value = np.full(1 << bits, -1, dtype=np.int32)
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    for v in range(values):
+        slot = np.int64((value_hash[v] * _SPREAD) >> shift)
+        while slot_value[slot] >= 0:
+            slot = (slot + 1) & mask
+        slot_value[slot] = v
+    return slot_value
 
 
 def distinct_texts_of_objects(

@@ -126,3 +126,15 @@ def test_text_that_is_not_valid_unicode_is_refused_naming_the_column():
     frame = pd.DataFrame({"fn": objects(["Ann", "B\ud800o"]), "pc": objects(["M1 1AA"] * 2)})
     with pytest.raises(ConfigError, match=r"t\.fn"):
         prepare_table(frame, ROLES, "t")
+
+
+def test_many_distinct_values_grow_the_table_and_keep_each_value_once():
+    # More values than the merging table first makes room for (it doubles as they arrive),
+    # each held by two objects, in an order that spreads them.
+    count = 300_000
+    texts = [f"V{i * 7919 % count}" for i in range(count)]
+    held = np.array(texts + ["".join(["V", t[1:]]) for t in texts], dtype=object)
+    encoded = objects_as_dictionary(held)
+    assert len(encoded.dictionary) == count
+    assert encoded.dictionary.to_pylist() == texts
+    assert encoded.indices.to_numpy().tolist() == list(range(count)) * 2
