@@ -317,14 +317,34 @@ def _same_bytes(a_data, a, b_data, b, length):  # pragma: no cover
     return True
 
 
+@njit(nogil=True, inline="always")
+def _slot_of_text(
+    slot_entry, entry_hash, set_offsets, set_data, data, start, end, h, bits
+):  # pragma: no cover
+    """The slot of ``data[start:end]`` (hash ``h``) in a table of the set's entries: the one
+    holding an equal entry, or the empty one where it would go."""
+    mask = (1 << bits) - 1
+    slot = np.int64((h * _SPREAD) >> np.uint64(64 - bits))
+    while True:
+        found = slot_entry[slot]
+        if found < 0:
+            return slot
+        f_start = set_offsets[found]
+        if (
+            entry_hash[found] == h
+            and set_offsets[found + 1] - f_start == end - start
+            and _same_bytes(set_data, f_start, data, start, end - start)
+        ):
+            return slot
+        slot = (slot + 1) & mask
+
+
 @njit(nogil=True, cache=True)
 def positions_of_texts(set_offsets, set_data, set_valid, offsets, data, valid):  # pragma: no cover
     """Position of each string ``i`` (``data[offsets[i]:offsets[i + 1]]``, where ``valid``)
     among the strings of the set (its first, for one the set holds twice), or -1."""
     m, n = set_offsets.shape[0] - 1, offsets.shape[0] - 1
     bits = _table_bits(m)
-    mask = (1 << bits) - 1
-    shift = np.uint64(64 - bits)
     slot_entry = np.full(1 << bits, -1, dtype=np.int32)
     entry_hash = np.empty(max(m, 1), dtype=np.uint64)
     for e in range(m):
@@ -333,38 +353,18 @@ def positions_of_texts(set_offsets, set_data, set_valid, offsets, data, valid): 
         start, end = set_offsets[e], set_offsets[e + 1]
         h = _hash_bytes(set_data, start, end)
         entry_hash[e] = h
-        slot = np.int64((h * _SPREAD) >> shift)
-        while True:
-            found = slot_entry[slot]
-            if found < 0:
-                slot_entry[slot] = e
-                break
-            f_start = set_offsets[found]
-            if (
-                entry_hash[found] == h
-                and set_offsets[found + 1] - f_start == end - start
-                and _same_bytes(set_data, f_start, set_data, start, end - start)
-            ):
-                break  # a value seen twice keeps its first position
-            slot = (slot + 1) & mask
+        slot = _slot_of_text(
+            slot_entry, entry_hash, set_offsets, set_data, set_data, start, end, h, bits
+        )
+        if slot_entry[slot] < 0:  # a value seen twice keeps its first position
+            slot_entry[slot] = e
     out = np.full(n, -1, dtype=np.int64)
     for i in range(n):
-        if not valid[i]:
-            continue
-        start, end = offsets[i], offsets[i + 1]
-        h = _hash_bytes(data, start, end)
-        slot = np.int64((h * _SPREAD) >> shift)
-        while True:
-            found = slot_entry[slot]
-            if found < 0:
-                break
-            f_start = set_offsets[found]
-            if (
-                entry_hash[found] == h
-                and set_offsets[found + 1] - f_start == end - start
-                and _same_bytes(set_data, f_start, data, start, end - start)
-            ):
-                out[i] = found
-                break
-            slot = (slot + 1) & mask
+        if valid[i]:
+            start, end = offsets[i], offsets[i + 1]
+            h = _hash_bytes(data, start, end)
+            slot = _slot_of_text(
+                slot_entry, entry_hash, set_offsets, set_data, data, start, end, h, bits
+            )
+            out[i] = slot_entry[slot]  # -1: an empty slot, no such value
     return out

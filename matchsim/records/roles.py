@@ -56,18 +56,19 @@ def table_column(
         if rows is not None:
             column = column.take(pa.array(rows, pa.int64()))
     else:
-        series = table[name]
-        if series.dtype.name == "category":
-            series = series.astype(object)
         if text and holds_text_objects(table, name):
-            column = objects_as_dictionary(series.to_numpy(), rows)
-        elif rows is not None and isinstance(series.dtype, np.dtype):
-            # numpy's gather: pandas' take builds an index and a Series around it as well
-            column = pa.array(series.to_numpy()[rows], from_pandas=True)
+            column = objects_as_dictionary(object_values(table, name), rows)
         else:
-            if rows is not None:
-                series = series.take(rows)
-            column = pa.array(series, from_pandas=True)
+            series = table[name]
+            if series.dtype.name == "category":
+                series = series.astype(object)
+            if rows is not None and isinstance(series.dtype, np.dtype):
+                # numpy's gather: pandas' take builds an index and a Series around it as well
+                column = pa.array(series.to_numpy()[rows], from_pandas=True)
+            else:
+                if rows is not None:
+                    series = series.take(rows)
+                column = pa.array(series, from_pandas=True)
     # pandas 3 strings arrive as large_string; one string type keeps vocabularies joinable.
     if pa.types.is_large_string(column.type):
         column = column.cast(pa.string())
@@ -84,6 +85,12 @@ def holds_text_objects(table: pa.Table | pd.DataFrame, name: str) -> bool:
         return False
     dtype = table[name].dtype
     return dtype == np.dtype(object) or dtype.name == "category"
+
+
+def object_values(table: pd.DataFrame, name: str) -> np.ndarray:
+    """A pandas column of Python objects (categories as their objects) as its numpy array."""
+    series = table[name]
+    return (series.astype(object) if series.dtype.name == "category" else series).to_numpy()
 
 
 def objects_as_dictionary(values: np.ndarray, rows: np.ndarray | None = None) -> pa.Array:

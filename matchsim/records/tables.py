@@ -35,6 +35,7 @@ from matchsim.records.roles import (
     column_names,
     holds_text_objects,
     num_rows,
+    object_values,
     objects_as_dictionaries,
     table_column,
 )
@@ -531,40 +532,31 @@ def prepare_linkage(
             continue
         try:
             # the right side's values first, as link() orders a shared vocabulary
-            right_read_column, left_read_column = objects_as_dictionaries(
-                [
-                    (_object_values(right, rcol), right_rows),
-                    (_object_values(left, lcol), left_rows),
-                ]
+            right_column, left_column = objects_as_dictionaries(
+                [(object_values(right, rcol), right_rows), (object_values(left, lcol), left_rows)]
             )
         except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
             continue  # each table reads it on its own, and says which holds what
-        read = (left_read_column, right_read_column)
-        if not all(pa.types.is_dictionary(r.type) for r in read):
+        if not (
+            pa.types.is_dictionary(left_column.type) and pa.types.is_dictionary(right_column.type)
+        ):
             continue  # no text at all: each table says so on its own
-        dictionary = read[0].dictionary
+        dictionary = right_column.dictionary
         values, code_of_value = normalised_strings(
             pa.DictionaryArray.from_arrays(pa.array(np.arange(len(dictionary))), dictionary),
             role,
             distinct=True,
         )
         vocabulary = Vocabulary(role, values)
-        left_read[lcol] = (read[0], vocabulary, per_record(code_of_value, read[0].indices, MISSING))
-        right_read[rcol] = (
-            read[1],
-            vocabulary,
-            per_record(code_of_value, read[1].indices, MISSING),
-        )
+        for read, column, arrow in (
+            (left_read, lcol, left_column),
+            (right_read, rcol, right_column),
+        ):
+            read[column] = (arrow, vocabulary, per_record(code_of_value, arrow.indices, MISSING))
     return link(
         _prepare_table(left, left_roles, "left", keep=(), rows=left_rows, read=left_read),
         _prepare_table(right, right_roles, "right", keep=(), rows=right_rows, read=right_read),
     )
-
-
-def _object_values(table: pa.Table | pd.DataFrame, column: str) -> np.ndarray:
-    """A pandas column of Python objects (or categories) as its numpy array of objects."""
-    series = table[column]
-    return (series.astype(object) if series.dtype.name == "category" else series).to_numpy()
 
 
 def self_linkage(table: PreparedTable) -> LinkageData:
